@@ -1,0 +1,44 @@
+/*
+ * cmd/cli: what every subcommand shares — error reporting with message IDs
+ * (human on stderr, JSON on stdout with --json), exit codes, password input,
+ * opening an instance, and rendering JSON documents for humans.
+ */
+#ifndef RPL_CLI_H
+#define RPL_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "../peer/instance.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Reports error 'code' with an optional detail; returns the exit status
+ * (2 for usage errors, else 1). */
+int cli_fail(int json, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prints a usage error and the subcommand's usage text; returns 2. */
+int cli_usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Reads a password from the first line of file, or asks on the terminal
+ * (twice when confirm). */
+int cli_read_password(const char *file, int confirm, char *buf, size_t sz);
+/* Opens the instance in dir; on failure prints the error and returns the
+ * exit status (>0), else 0. */
+int cli_open_instance(const char *dir, struct instance *in, int json);
+/* Prints j (steals the reference): JSON when json, else a readable form. */
+void cli_print(json_t *j, int json);
+/* The readable form of a JSON document, as the admin console shows it. */
+void cli_render(FILE *f, json_t *j);
+/* Parses the standard --help/-h flag anywhere in argv. */
+int cli_wants_help(int argc, char **argv);
+
+/* Subcommands. */
+int cmd_init(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_store(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+
+#endif

@@ -1,0 +1,63 @@
+/* replpeer: the command-line entry point; each subcommand lives in cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "../util/clock.h"
+#include "../util/msg.h"
+#include "cli.h"
+
+#define REPLPEER_VERSION "0.1.0"
+
+static const char usage[] =
+	"usage: replpeer COMMAND [options]   (replpeer COMMAND --help for details)\n"
+	"\n"
+	"  init  -d DIR --name NAME [--port N] [--address A] [--password-file F]\n"
+	"                          create an instance: config, key, certificate\n"
+	"  serve -d DIR            run the peer in the foreground (logs to stderr)\n"
+	"  admin -d DIR [--json] [COMMAND]\n"
+	"                          admin session with a running peer; no COMMAND:\n"
+	"                          interactive console\n"
+	"  cert  -d DIR show|export|list|import-ca|import-peer|delete|request|install\n"
+	"                          offline key-database tool\n"
+	"  store -d DIR put|get|ls|rm   node objects\n"
+	"  db    -d DIR backup --out FILE --password-file F\n"
+	"  db    restore --in FILE -d DIR --password-file F\n"
+	"  version                 print the version\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int rc;
+
+	clock_init();
+	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		fputs(usage, cmd ? stdout : stderr);
+		return cmd ? EXIT_OK : EXIT_USAGE;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("replpeer %s (wolfSSL %s)\n", REPLPEER_VERSION,
+		       wolfSSL_lib_version());
+		return EXIT_OK;
+	}
+	wolfSSL_Init();
+	if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(argc - 1, argv + 1);
+	else if (strcmp(cmd, "serve") == 0)
+		rc = cmd_serve(argc - 1, argv + 1);
+	else if (strcmp(cmd, "admin") == 0)
+		rc = cmd_admin(argc - 1, argv + 1);
+	else if (strcmp(cmd, "cert") == 0)
+		rc = cmd_cert(argc - 1, argv + 1);
+	else if (strcmp(cmd, "store") == 0)
+		rc = cmd_store(argc - 1, argv + 1);
+	else if (strcmp(cmd, "db") == 0)
+		rc = cmd_db(argc - 1, argv + 1);
+	else
+		rc = cli_usage_error(usage, "unknown command '%s'", cmd);
+	wolfSSL_Cleanup();
+	return rc;
+}

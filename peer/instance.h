@@ -1,0 +1,71 @@
+/*
+ * peer/instance: one instance directory — its configuration, LMDB store and
+ * master key — and the operations that need all three: creating an instance,
+ * making and unsealing own certificates, sealing passwords. The CLI and the
+ * daemon both work through it.
+ */
+#ifndef RPL_INSTANCE_H
+#define RPL_INSTANCE_H
+
+#include <limits.h>
+
+#include "../store/env.h"
+#include "../store/owncert.h"
+#include "../util/conf.h"
+#include "vault.h"
+
+struct instance {
+	char dir[PATH_MAX];
+	struct rpl_conf conf;
+	struct store store;
+	struct vault vault;
+};
+
+/* An own certificate with its private key in clear (wiped by own_free). */
+struct own_identity {
+	char label[OWN_LABEL_MAX + 1];
+	int state;
+	int keytype;
+	struct blob der;
+	struct blob key;
+};
+
+void own_free(struct own_identity *o);
+
+/* Opens an existing instance; err gets a line naming the problem. */
+int instance_open(struct instance *in, const char *dir, char *err, size_t errsz);
+void instance_close(struct instance *in);
+/* Creates a new instance in an empty or missing directory. On failure the
+ * directory is left as it was found. */
+int instance_create(const char *dir, const char *name, int port,
+		    const char *address, const char *password, char *err,
+		    size_t errsz);
+
+/* Generates a key pair and self-signed certificate per the configuration and
+ * stores it in 'state' (current or next). Returns its label. Key generation
+ * runs outside the write transaction. */
+int instance_new_owncert(struct instance *in, int state, char *label,
+			 size_t labelsz);
+/* Loads the own certificate in 'state' with its unsealed key. */
+int instance_own(struct instance *in, MDB_txn *txn, int state,
+		 struct own_identity *out);
+int instance_own_by_label(struct instance *in, MDB_txn *txn, const char *label,
+			  struct own_identity *out);
+/* Rewrites DIR/cert256.pem from the current own certificate. */
+int instance_write_pem(struct instance *in);
+/* Seals and stores this peer's own server password and its SRP verifier;
+ * forgets every inbound pairing key (partners must prove the new password). */
+int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw);
+/* Unseals a secret stored under 'purpose'. */
+int instance_unseal(struct instance *in, const char *purpose,
+		    const struct blob *sealed, struct wbuf *out);
+int instance_seal(struct instance *in, const char *purpose, const void *p,
+		  size_t n, struct blob *out);
+/* Checks a candidate password: 8 to 64 printable characters. */
+int instance_password_ok(const char *pw);
+
+/* Seal purposes, so that one secret cannot be replayed as another. */
+#define SEAL_OWN_PASSWORD "own-password"
+#define SEAL_SRP_VERIFIER "srp-verifier"
+
+#endif

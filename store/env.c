@@ -1,0 +1,162 @@
+#include "env.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "../util/msg.h"
+
+#define DEFAULT_MAPSIZE ((uint64_t)64 << 30)
+
+int store_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS: return 0;
+	case MDB_NOTFOUND: return -RPL_E_NOTFOUND;
+	case MDB_KEYEXIST: return -RPL_E_DUPLICATE;
+	case MDB_MAP_FULL: return -RPL_E_MAPFULL;
+	case ENOMEM: return -RPL_E_NOMEM;
+	case ENOENT: return -RPL_E_NOINSTANCE;
+	default:
+		log_error(RPL_E_STORE, "LMDB: %s", mdb_strerror(rc));
+		return -RPL_E_STORE;
+	}
+}
+
+static int open_dbs(struct store *s, int create)
+{
+	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
+		{"meta", &s->meta},       {"owncerts", &s->owncerts},
+		{"servers", &s->servers}, {"trust", &s->trust},
+		{"admins", &s->admins},   {"actlog", &s->actlog},
+	};
+	MDB_txn *txn;
+	const uint8_t *v = NULL;
+	size_t vlen = 0;
+	int rc;
+
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return store_err(rc);
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
+		if (rc) {
+			mdb_txn_abort(txn);
+			return rc == MDB_NOTFOUND ? -RPL_E_NOINSTANCE : store_err(rc);
+		}
+	}
+	rc = store_meta_get(txn, s, "schema", &v, &vlen);
+	if (rc == -RPL_E_NOTFOUND && create) {
+		uint8_t ver[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
+		rc = store_meta_put(txn, s, "schema", ver, 4);
+	} else if (rc == 0) {
+		if (vlen != 4 || v[0] || v[1] || v[2] || v[3] != STORE_SCHEMA_VERSION)
+			rc = -RPL_E_SCHEMA;
+	}
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return store_err(mdb_txn_commit(txn));
+}
+
+int store_open(struct store *s, const char *dir, uint64_t mapsize, int create)
+{
+	char path[4096];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (!create) {
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			return -RPL_E_NOINSTANCE;
+		fclose(f);
+	}
+	rc = mdb_env_create(&s->env);
+	if (rc)
+		return store_err(rc);
+	mdb_env_set_maxdbs(s->env, 32);
+	/* The daemon's loop thread and its pool threads share the env. */
+	rc = mdb_env_set_mapsize(s->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
+	if (!rc)
+		rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+	if (rc) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+		return store_err(rc);
+	}
+	rc = open_dbs(s, create);
+	if (rc < 0) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (s->env)
+		mdb_env_close(s->env);
+	s->env = NULL;
+}
+
+int store_begin(struct store *s, int write, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process (the CLI or the daemon) grew the map. */
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+	}
+	return store_err(rc);
+}
+
+int store_commit(MDB_txn *txn) { return store_err(mdb_txn_commit(txn)); }
+
+void store_abort(MDB_txn *txn)
+{
+	if (txn)
+		mdb_txn_abort(txn);
+}
+
+int store_copy_fd(struct store *s, int fd)
+{
+	return store_err(mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT));
+}
+
+int store_meta_get(MDB_txn *txn, struct store *s, const char *key,
+		   const uint8_t **val, size_t *len)
+{
+	MDB_val k = {strlen(key), (void *)key}, v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc)
+		return store_err(rc);
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int store_meta_put(MDB_txn *txn, struct store *s, const char *key,
+		   const void *val, size_t len)
+{
+	MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
+	return store_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+int store_meta_del(MDB_txn *txn, struct store *s, const char *key)
+{
+	MDB_val k = {strlen(key), (void *)key};
+	int rc = mdb_del(txn, s->meta, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+void store_name_key(const char *name, char *key, size_t keysz)
+{
+	size_t i;
+	for (i = 0; name[i] && i + 1 < keysz; i++)
+		key[i] = (char)toupper((unsigned char)name[i]);
+	key[i] = 0;
+}

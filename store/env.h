@@ -1,0 +1,50 @@
+/*
+ * store/env: the LMDB environment of one instance directory and its named
+ * databases. Owns opening, the schema version and transaction helpers.
+ * store/ never includes wolfSSL or libuv: secrets arrive here sealed.
+ */
+#ifndef RPL_STORE_ENV_H
+#define RPL_STORE_ENV_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store {
+	MDB_env *env;
+	MDB_dbi meta;     /* small named values: schema, sealed own password, SRP */
+	MDB_dbi owncerts; /* own key pairs and certificates, by label */
+	MDB_dbi servers;  /* partner servers with their pins, by upper-case name */
+	MDB_dbi trust;    /* trust anchors (CA certificates), by label */
+	MDB_dbi admins;   /* administrators, by upper-case name */
+	MDB_dbi actlog;   /* activity log, by time */
+};
+
+/* Opens DIR/data.mdb; with create, makes the environment and databases and
+ * writes the schema version. mapsize 0 = default. */
+int store_open(struct store *s, const char *dir, uint64_t mapsize, int create);
+void store_close(struct store *s);
+
+int store_begin(struct store *s, int write, MDB_txn **txn);
+/* Commits; on failure the transaction is gone and nothing was written. */
+int store_commit(MDB_txn *txn);
+void store_abort(MDB_txn *txn);
+/* Maps an LMDB return code to an RPL error code. */
+int store_err(int mdb_rc);
+/* Writes a consistent copy of the environment to fd (compacted). */
+int store_copy_fd(struct store *s, int fd);
+
+/* Raw named values in the meta database. get returns memory valid until the
+ * transaction ends. */
+int store_meta_get(MDB_txn *txn, struct store *s, const char *key,
+		   const uint8_t **val, size_t *len);
+int store_meta_put(MDB_txn *txn, struct store *s, const char *key,
+		   const void *val, size_t len);
+int store_meta_del(MDB_txn *txn, struct store *s, const char *key);
+
+/* Upper-cases name into key (names compare case-insensitively). */
+void store_name_key(const char *name, char *key, size_t keysz);
+
+#endif

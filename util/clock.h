@@ -1,0 +1,21 @@
+/*
+ * clock: wall-clock time for certificate decisions, and its text forms.
+ * REPLPEER_CLOCK_OFFSET (seconds, may be negative) shifts it, read once at
+ * start-up, so tests can move a daemon through certificate lifetimes.
+ */
+#ifndef RPL_CLOCK_H
+#define RPL_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void clock_init(void);
+int64_t clock_now(void);
+/* Monotonic milliseconds for durations. */
+uint64_t clock_mono_ms(void);
+/* "2026-11-25T14:20:01Z"; buf of at least 21 bytes. */
+void clock_iso8601(int64_t t, char *buf, size_t bufsz);
+/* Whole days from now until t (negative once past). */
+int64_t clock_days_until(int64_t t);
+
+#endif

@@ -1,0 +1,309 @@
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "msg.h"
+
+enum opt_kind { OPT_NAME, OPT_STR, OPT_INT, OPT_BOOL, OPT_KEYTYPE, OPT_LEVEL,
+		OPT_SIZE };
+
+struct opt {
+	const char *key;
+	enum opt_kind kind;
+	size_t off;
+	size_t size;    /* for strings */
+	long min, max;  /* for integers */
+	const char *def;
+	const char *help;
+};
+
+#define STR(f) offsetof(struct rpl_conf, f), sizeof(((struct rpl_conf *)0)->f)
+#define INT(f) offsetof(struct rpl_conf, f), 0
+
+static const struct opt opts[] = {
+	{"SERVERNAME", OPT_NAME, STR(servername), 0, 0, NULL,
+	 "this peer's name; partners define it under this name (required)"},
+	{"TCPADDRESS", OPT_STR, STR(tcpaddress), 0, 0, "127.0.0.1",
+	 "listen address"},
+	{"TCPPORT", OPT_INT, INT(tcpport), 1, 65535, "1500",
+	 "one port for TLS sessions and, when allowed, down-level sessions"},
+	{"SSLTLS13", OPT_BOOL, INT(ssltls13), 0, 1, "YES",
+	 "offer TLS 1.3; used only when both sides enable it, else TLS 1.2"},
+	{"SSLACCEPTCERTFROMSERV", OPT_BOOL, INT(acceptcertfromserv), 0, 1, "YES",
+	 "accept an unknown partner certificate on first contact, after the mutual password proof"},
+	{"ALLOWLEGACY", OPT_BOOL, INT(allowlegacy), 0, 1, "YES",
+	 "accept down-level (protocol 1, no TLS) sessions from TRANSITIONAL servers"},
+	{"PROTOCOLLEVEL", OPT_INT, INT(protocollevel), 1, 2, "2",
+	 "1 makes this instance behave as a down-level peer (tests and migrations)"},
+	{"KEYTYPE", OPT_KEYTYPE, INT(keytype), 0, 0, "ECDSA-P256",
+	 "own key type: ECDSA-P256, RSA-2048 or RSA-3072"},
+	{"CERTVALIDITYDAYS", OPT_INT, INT(certvaliditydays), 1, 36500, "3650",
+	 "validity of generated certificates, in days"},
+	{"CERTRENEWDAYS", OPT_INT, INT(certrenewdays), 0, 36500, "30",
+	 "renew automatically when fewer days remain; 0 = never"},
+	{"COMMTIMEOUT", OPT_INT, INT(commtimeout), 1, 86400, "60",
+	 "seconds a session may stall before it is dropped"},
+	{"HANDSHAKETIMEOUT", OPT_INT, INT(handshaketimeout), 1, 3600, "10",
+	 "seconds to finish TLS and authentication"},
+	{"MAXSESSIONS", OPT_INT, INT(maxsessions), 1, 65536, "256",
+	 "concurrent sessions"},
+	{"LDAPURL", OPT_STR, STR(ldapurl), 0, 0, "",
+	 "ldaps://host:636 or ldap://host:389 (StartTLS, always)"},
+	{"LDAPUSERDN", OPT_STR, STR(ldapuserdn), 0, 0, "",
+	 "bind DN template, %s = admin name"},
+	{"LDAPCALABEL", OPT_STR, STR(ldapcalabel), 0, 0, "",
+	 "trust-store label of the CA that signs the LDAP server certificate"},
+	{"LOGLEVEL", OPT_LEVEL, INT(loglevel), 0, 0, "info",
+	 "error, warn, info or debug"},
+	{"DBMAXSIZE", OPT_SIZE, INT(dbmaxsize), 0, 0, "64G",
+	 "largest size of data.mdb (sparse); suffix K, M, G or T"},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+const char *conf_key_name(size_t i) { return i < NOPTS ? opts[i].key : NULL; }
+
+static const char *keytype_names[] = {"ECDSA-P256", "RSA-2048", "RSA-3072"};
+
+const char *keytype_name(int keytype)
+{
+	return keytype >= 0 && keytype < 3 ? keytype_names[keytype] : "unknown";
+}
+
+int keytype_parse(const char *s, int *keytype)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcasecmp(s, keytype_names[i]) == 0) {
+			*keytype = i;
+			return 0;
+		}
+	return -RPL_E_BADARG;
+}
+
+int conf_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > RPL_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(".-_", s[i]))
+			return 0;
+	return 1;
+}
+
+static int parse_long(const char *s, long *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno == 0 && end != s && *end == 0 ? 0 : -1;
+}
+
+static int parse_size(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long n;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 0: break;
+	case 'K': n <<= 10; end++; break;
+	case 'M': n <<= 20; end++; break;
+	case 'G': n <<= 30; end++; break;
+	case 'T': n <<= 40; end++; break;
+	default: return -1;
+	}
+	if (*end || n < (1u << 20))
+		return -1;
+	*v = n;
+	return 0;
+}
+
+static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
+		   char *err, size_t errsz)
+{
+	char *base = (char *)c;
+	long n;
+
+	switch (o->kind) {
+	case OPT_NAME:
+		if (!conf_valid_name(value)) {
+			snprintf(err, errsz, "%s '%s' is not a valid name (1 to 64 letters, digits, '.', '-', '_')", o->key, value);
+			return -RPL_E_CONF_VALUE;
+		}
+		/* fallthrough */
+	case OPT_STR:
+		if (strlen(value) >= o->size) {
+			snprintf(err, errsz, "%s value is longer than %zu characters", o->key, o->size - 1);
+			return -RPL_E_CONF_VALUE;
+		}
+		memcpy(base + o->off, value, strlen(value) + 1);
+		return 0;
+	case OPT_INT:
+		if (parse_long(value, &n) < 0 || n < o->min || n > o->max) {
+			snprintf(err, errsz, "%s '%s' must be a number from %ld to %ld", o->key, value, o->min, o->max);
+			return -RPL_E_CONF_VALUE;
+		}
+		*(int *)(base + o->off) = (int)n;
+		return 0;
+	case OPT_BOOL:
+		if (strcasecmp(value, "YES") == 0)
+			*(int *)(base + o->off) = 1;
+		else if (strcasecmp(value, "NO") == 0)
+			*(int *)(base + o->off) = 0;
+		else {
+			snprintf(err, errsz, "%s '%s' must be YES or NO", o->key, value);
+			return -RPL_E_CONF_VALUE;
+		}
+		return 0;
+	case OPT_KEYTYPE:
+		if (keytype_parse(value, (int *)(base + o->off)) < 0) {
+			snprintf(err, errsz, "%s '%s' must be ECDSA-P256, RSA-2048 or RSA-3072", o->key, value);
+			return -RPL_E_CONF_VALUE;
+		}
+		return 0;
+	case OPT_LEVEL: {
+		static const char *levels[] = {"error", "warn", "info", "debug"};
+		for (int i = 0; i < 4; i++)
+			if (strcasecmp(value, levels[i]) == 0) {
+				*(int *)(base + o->off) = i;
+				return 0;
+			}
+		snprintf(err, errsz, "%s '%s' must be error, warn, info or debug", o->key, value);
+		return -RPL_E_CONF_VALUE;
+	}
+	case OPT_SIZE:
+		if (parse_size(value, (uint64_t *)(base + o->off)) < 0) {
+			snprintf(err, errsz, "%s '%s' must be a size of at least 1M, like 512M or 64G", o->key, value);
+			return -RPL_E_CONF_VALUE;
+		}
+		return 0;
+	}
+	return -RPL_E_INTERNAL;
+}
+
+int conf_set(struct rpl_conf *c, const char *key, const char *value, char *err,
+	     size_t errsz)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcasecmp(key, opts[i].key) == 0)
+			return set_opt(c, &opts[i], value, err, errsz);
+	snprintf(err, errsz, "unknown key '%s'", key);
+	return -RPL_E_CONF_KEY;
+}
+
+void conf_defaults(struct rpl_conf *c)
+{
+	char err[256];
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].def)
+			(void)set_opt(c, &opts[i], opts[i].def, err, sizeof(err));
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz)
+{
+	char line[1024], detail[512];
+	FILE *f;
+	int lineno = 0, rc = 0;
+
+	conf_defaults(c);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? -RPL_E_NOINSTANCE : -RPL_E_IO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *key, *value;
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errsz, "%s:%d: line longer than %zu characters", path, lineno, sizeof(line) - 2);
+			rc = -RPL_E_CONF_VALUE;
+			break;
+		}
+		if ((s = strchr(line, '#')))
+			*s = 0;
+		s = trim(line);
+		if (!*s)
+			continue;
+		key = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+		if (*s)
+			*s++ = 0;
+		value = trim(s);
+		if (!*value) {
+			snprintf(err, errsz, "%s:%d: key '%s' has no value", path, lineno, key);
+			rc = -RPL_E_CONF_VALUE;
+			break;
+		}
+		rc = conf_set(c, key, value, detail, sizeof(detail));
+		if (rc < 0) {
+			snprintf(err, errsz, "%s:%d: %s", path, lineno, detail);
+			break;
+		}
+	}
+	fclose(f);
+	if (rc == 0 && !c->servername[0]) {
+		snprintf(err, errsz, "%s: SERVERNAME is not set", path);
+		rc = -RPL_E_CONF_MISSING;
+	}
+	return rc;
+}
+
+int conf_write_template(const char *path, const char *name, int port,
+			const char *address)
+{
+	struct wbuf w;
+	char line[512];
+	int rc;
+
+	wbuf_init(&w);
+#define PUT(...) do { int n_ = snprintf(line, sizeof(line), __VA_ARGS__); \
+		wbuf_put(&w, line, (size_t)n_ < sizeof(line) ? (size_t)n_ : sizeof(line) - 1); } while (0)
+	PUT("# replpeer.conf: KEY value, one per line; '#' starts a comment.\n");
+	PUT("# Keys are case-insensitive. Changes take effect at the next start.\n\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		PUT("# %s\n", o->help);
+		if (strcmp(o->key, "SERVERNAME") == 0)
+			PUT("SERVERNAME %s\n\n", name);
+		else if (strcmp(o->key, "TCPPORT") == 0 && port > 0)
+			PUT("TCPPORT %d\n\n", port);
+		else if (strcmp(o->key, "TCPADDRESS") == 0 && address)
+			PUT("TCPADDRESS %s\n\n", address);
+		else if (o->def && o->def[0])
+			PUT("#%s %s\n\n", o->key, o->def);
+		else
+			PUT("#%s\n\n", o->key);
+	}
+#undef PUT
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = fs_write_atomic(path, w.p, w.len, 0644);
+	wbuf_free(&w);
+	return rc;
+}

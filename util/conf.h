@@ -1,0 +1,56 @@
+/*
+ * conf: replpeer.conf — "KEY value" lines, '#' comments, case-insensitive
+ * keys. Owns parsing, validation (errors name the line) and the template
+ * that init writes. Does not know what the options do.
+ */
+#ifndef RPL_CONF_H
+#define RPL_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RPL_NAME_MAX 64
+
+enum key_type { KEYTYPE_ECDSA_P256 = 0, KEYTYPE_RSA_2048 = 1, KEYTYPE_RSA_3072 = 2 };
+
+struct rpl_conf {
+	char servername[RPL_NAME_MAX + 1];
+	char tcpaddress[64];
+	int tcpport;
+	int ssltls13;
+	int acceptcertfromserv;
+	int allowlegacy;
+	int protocollevel;
+	int keytype;
+	int certvaliditydays;
+	int certrenewdays;
+	int commtimeout;
+	int handshaketimeout;
+	int maxsessions;
+	char ldapurl[256];
+	char ldapuserdn[256];
+	char ldapcalabel[65];
+	int loglevel;
+	uint64_t dbmaxsize; /* bytes */
+};
+
+void conf_defaults(struct rpl_conf *c);
+/* Reads path into c (defaults first). On error returns a negative code and
+ * writes "file:line: what" into err. */
+int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz);
+/* Parses one option given as KEY and value text, as a line would. */
+int conf_set(struct rpl_conf *c, const char *key, const char *value,
+	     char *err, size_t errsz);
+/* Writes a fresh file: name, port and address set, every other key
+ * commented with its default and meaning. */
+int conf_write_template(const char *path, const char *name, int port,
+			const char *address);
+/* Iterates the documented keys (for tests and --help). NULL past the end. */
+const char *conf_key_name(size_t i);
+
+const char *keytype_name(int keytype);
+int keytype_parse(const char *s, int *keytype);
+/* 1 when s is a valid server name. */
+int conf_valid_name(const char *s);
+
+#endif

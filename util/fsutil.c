@@ -1,0 +1,148 @@
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+int fs_path(char *dst, size_t dstsz, const char *dir, const char *name)
+{
+	int n = snprintf(dst, dstsz, "%s/%s", dir, name);
+	return n < 0 || (size_t)n >= dstsz ? -RPL_E_BADARG : 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, rc = 0;
+
+	if (strlen(path) >= sizeof(copy))
+		return -RPL_E_BADARG;
+	strcpy(copy, path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -RPL_E_IO;
+	if (fsync(fd) < 0)
+		rc = -RPL_E_IO;
+	close(fd);
+	return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	int fd, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -RPL_E_BADARG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -RPL_E_IO;
+	if (fchmod(fd, mode) < 0)
+		goto fail;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		unlink(tmp);
+		return -RPL_E_IO;
+	}
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -RPL_E_IO;
+	}
+	return fsync_dir_of(path);
+fail:
+	close(fd);
+	unlink(tmp);
+	return -RPL_E_IO;
+}
+
+int fs_read_file(const char *path, size_t maxlen, struct wbuf *out)
+{
+	char chunk[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return errno == ENOENT ? -RPL_E_NOTFOUND : -RPL_E_IO;
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (out->len + (size_t)r > maxlen) {
+			close(fd);
+			return -RPL_E_BADARG;
+		}
+		wbuf_put(out, chunk, (size_t)r);
+	}
+	close(fd);
+	explicit_bzero(chunk, sizeof(chunk));
+	if (r < 0)
+		return -RPL_E_IO;
+	return wbuf_status(out);
+}
+
+int fs_dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return errno == ENOENT ? 1 : -RPL_E_IO;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+int fs_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+int fs_mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -RPL_E_BADARG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -RPL_E_IO;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -RPL_E_IO;
+	return 0;
+}
