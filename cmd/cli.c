@@ -247,3 +247,55 @@ void cli_print(json_t *j, int json)
 	fflush(stdout);
 	json_decref(j);
 }
+
+static void cell_text(json_t *v, char *out, size_t sz)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: snprintf(out, sz, "%s", json_string_value(v)); break;
+	case JSON_INTEGER: snprintf(out, sz, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: snprintf(out, sz, "%.1f", json_real_value(v)); break;
+	case JSON_TRUE: snprintf(out, sz, "Yes"); break;
+	case JSON_FALSE: snprintf(out, sz, "No"); break;
+	default: snprintf(out, sz, "-"); break;
+	}
+}
+
+void cli_render_table(FILE *f, json_t *rows, json_t *columns)
+{
+	size_t ncol = json_array_size(columns), i, r;
+	size_t width[32] = {0};
+	char label[64], cell[512];
+	json_t *row;
+
+	if (ncol > 32)
+		ncol = 32;
+	if (json_array_size(rows) == 0) {
+		fprintf(f, "(none)\n");
+		return;
+	}
+	for (i = 0; i < ncol; i++) {
+		label_text(json_string_value(json_array_get(columns, i)), label, sizeof(label));
+		width[i] = strlen(label);
+	}
+	json_array_foreach(rows, r, row) {
+		for (i = 0; i < ncol; i++) {
+			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
+			if (strlen(cell) > width[i])
+				width[i] = strlen(cell);
+		}
+	}
+	for (i = 0; i < ncol; i++) {
+		label_text(json_string_value(json_array_get(columns, i)), label, sizeof(label));
+		fprintf(f, "%-*s%s", (int)width[i], label, i + 1 < ncol ? "  " : "\n");
+	}
+	for (i = 0; i < ncol; i++)
+		for (size_t k = 0; k < width[i] + (i + 1 < ncol ? 2 : 0); k++)
+			fputc(k < width[i] ? '-' : ' ', f);
+	fputc('\n', f);
+	json_array_foreach(rows, r, row) {
+		for (i = 0; i < ncol; i++) {
+			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
+			fprintf(f, "%-*s%s", (int)width[i], cell, i + 1 < ncol ? "  " : "\n");
+		}
+	}
+}

@@ -30,6 +30,8 @@ int cli_open_instance(const char *dir, struct instance *in, int json);
 void cli_print(json_t *j, int json);
 /* The readable form of a JSON document, as the admin console shows it. */
 void cli_render(FILE *f, json_t *j);
+/* A table of the given columns of an array of objects. */
+void cli_render_table(FILE *f, json_t *rows, json_t *columns);
 /* Parses the standard --help/-h flag anywhere in argv. */
 int cli_wants_help(int argc, char **argv);
 

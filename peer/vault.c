@@ -134,7 +134,8 @@ int vault_unseal(const struct vault *v, const char *purpose, const void *sealed,
 	if (n < 1 + NONCE_LEN + TAG_LEN || s[0] != SEAL_VERSION)
 		return -RPL_E_UNSEAL;
 	ctlen = n - 1 - NONCE_LEN;
-	if ((rc = wbuf_reserve(out, ctlen - TAG_LEN)) < 0)
+	/* At least one byte, so that an empty secret has an output pointer. */
+	if ((rc = wbuf_reserve(out, ctlen > TAG_LEN ? ctlen - TAG_LEN : 1)) < 0)
 		return rc;
 	rc = aead_open(v->key, s + 1, purpose, strlen(purpose), s + 1 + NONCE_LEN,
 		       ctlen, out->p + out->len);

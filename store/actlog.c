@@ -11,8 +11,28 @@
 
 enum { T_MSGID = 1, T_TEXT };
 
+/* The time of the newest entry, 0 when there is none. */
+static uint64_t last_time(MDB_txn *txn, struct store *s)
+{
+	MDB_cursor *mc;
+	MDB_val k, v;
+	struct cursor cur;
+	uint64_t t = 0;
+
+	if (mdb_cursor_open(txn, s->actlog, &mc) != 0)
+		return 0;
+	if (mdb_cursor_get(mc, &k, &v, MDB_LAST) == 0) {
+		cur_init(&cur, k.mv_data, k.mv_size);
+		if (cur_u64(&cur, &t) < 0)
+			t = 0;
+	}
+	mdb_cursor_close(mc);
+	return t;
+}
+
 /* Key: big-endian microseconds, then 4 random bytes so that the daemon and
- * the CLI never collide on one key. */
+ * the CLI never collide on one key. The time never goes below the newest
+ * entry's, so entries added within one microsecond keep their order. */
 int store_actlog_add(MDB_txn *txn, struct store *s, int msg, const char *fmt, ...)
 {
 	uint8_t key[12];
@@ -21,14 +41,19 @@ int store_actlog_add(MDB_txn *txn, struct store *s, int msg, const char *fmt, ..
 	struct wbuf kw, w;
 	MDB_val k, v;
 	va_list ap;
+	uint64_t t, last;
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	last = last_time(txn, s);
+	if (t <= last)
+		t = last + 1;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	wbuf_init(&kw);
-	wbuf_put_u64(&kw, (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+	wbuf_put_u64(&kw, t);
 	rc = wbuf_status(&kw);
 	if (rc == 0) {
 		memcpy(key, kw.p, 8);

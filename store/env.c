@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../util/log.h"
 #include "../util/msg.h"
@@ -62,6 +63,28 @@ static int open_dbs(struct store *s, int create)
 	return store_err(mdb_txn_commit(txn));
 }
 
+/* LMDB maps data.mdb and trusts its meta page: a file shorter than the pages
+ * the meta page names would fault (SIGBUS) on first access. Refuse it. The
+ * size is taken after the meta page, so a concurrent writer only grows it. */
+static int check_file_size(struct store *s, const char *dir)
+{
+	char path[4096];
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat st;
+
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+		return -RPL_E_STORE;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &st) < 0)
+		return -RPL_E_IO;
+	if ((uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize) {
+		log_error(RPL_E_CORRUPT, "%s is shorter than its pages (truncated?)", path);
+		return -RPL_E_CORRUPT;
+	}
+	return 0;
+}
+
 int store_open(struct store *s, const char *dir, uint64_t mapsize, int create)
 {
 	char path[4096];
@@ -88,7 +111,9 @@ int store_open(struct store *s, const char *dir, uint64_t mapsize, int create)
 		s->env = NULL;
 		return store_err(rc);
 	}
-	rc = open_dbs(s, create);
+	rc = check_file_size(s, dir);
+	if (rc == 0)
+		rc = open_dbs(s, create);
 	if (rc < 0) {
 		mdb_env_close(s->env);
 		s->env = NULL;

@@ -1,0 +1,238 @@
+#include "adminsrv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../sync/admin.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+#include "../util/msg.h"
+#include "daemon.h"
+
+struct admin_client {
+	uv_pipe_t pipe;
+	struct daemon *d;
+	struct admin_client *next, *prev;
+	struct wbuf rx;
+	int refs;
+	int busy;
+	int closed;
+};
+
+static void client_free(struct admin_client *ac)
+{
+	struct daemon *d = ac->d;
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		d->admins = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	wbuf_free(&ac->rx);
+	free(ac);
+}
+
+void adminsrv_hold(struct admin_client *ac) { ac->refs++; }
+
+void adminsrv_release(struct admin_client *ac)
+{
+	if (--ac->refs == 0)
+		client_free(ac);
+}
+
+static void on_closed(uv_handle_t *h) { adminsrv_release(h->data); }
+
+static void client_close(struct admin_client *ac)
+{
+	if (ac->closed)
+		return;
+	ac->closed = 1;
+	uv_close((uv_handle_t *)&ac->pipe, on_closed);
+}
+
+struct reply_req {
+	uv_write_t req;
+	struct admin_client *ac;
+	char *text;
+	uint8_t len[4];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct reply_req *r = (struct reply_req *)req;
+	(void)status;
+	free(r->text);
+	adminsrv_release(r->ac);
+	free(r);
+}
+
+void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
+{
+	json_t *env = json_object();
+	struct reply_req *r;
+	uv_buf_t bufs[2];
+	size_t n;
+	int status = 0;
+
+	if (json_is_object(doc) && json_is_false(json_object_get(doc, "ok")))
+		status = 1;
+	json_object_set_new(env, "status", json_integer(status));
+	json_object_set_new(env, "doc", doc ? doc : json_null());
+	if (columns)
+		json_object_set_new(env, "columns", columns);
+	ac->busy = 0;
+	if (ac->closed) {
+		json_decref(env);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		json_decref(env);
+		client_close(ac);
+		return;
+	}
+	r->text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(env);
+	n = r->text ? strlen(r->text) : 0;
+	if (!r->text || n > ADMIN_REPLY_MAX) {
+		free(r->text);
+		free(r);
+		client_close(ac);
+		return;
+	}
+	r->len[0] = (uint8_t)(n >> 24);
+	r->len[1] = (uint8_t)(n >> 16);
+	r->len[2] = (uint8_t)(n >> 8);
+	r->len[3] = (uint8_t)n;
+	r->ac = ac;
+	bufs[0] = uv_buf_init((char *)r->len, 4);
+	bufs[1] = uv_buf_init(r->text, (unsigned)n);
+	adminsrv_hold(ac);
+	if (uv_write(&r->req, (uv_stream_t *)&ac->pipe, bufs, 2, on_written) < 0) {
+		free(r->text);
+		free(r);
+		adminsrv_release(ac);
+		client_close(ac);
+	}
+}
+
+static void handle_request(struct admin_client *ac, const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(text, len, 0, &jerr);
+	const char *cmd = req ? json_string_value(json_object_get(req, "command")) : NULL;
+
+	if (!cmd) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "malformed admin request"), NULL);
+	} else {
+		ac->busy = 1;
+		admin_exec(ac->d, ac, cmd);
+	}
+	json_decref(req);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	(void)h;
+	(void)hint;
+	buf->base = malloc(16384);
+	buf->len = buf->base ? 16384 : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct admin_client *ac = s->data;
+
+	if (nread < 0) {
+		client_close(ac);
+	} else if (nread > 0) {
+		wbuf_put(&ac->rx, buf->base, (size_t)nread);
+		while (!ac->closed && !ac->busy && ac->rx.len >= 4) {
+			uint32_t len = (uint32_t)ac->rx.p[0] << 24 | (uint32_t)ac->rx.p[1] << 16 |
+				       (uint32_t)ac->rx.p[2] << 8 | ac->rx.p[3];
+			if (len > ADMIN_REQUEST_MAX) {
+				adminsrv_reply(ac, admin_error(RPL_E_ADMIN_TOOBIG, NULL), NULL);
+				client_close(ac);
+				break;
+			}
+			if (ac->rx.len < 4 + (size_t)len)
+				break;
+			handle_request(ac, (const char *)ac->rx.p + 4, len);
+			wbuf_consume(&ac->rx, 4 + (size_t)len);
+		}
+	}
+	free(buf->base);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct daemon *d = server->data;
+	struct admin_client *ac;
+
+	if (status < 0)
+		return;
+	ac = calloc(1, sizeof(*ac));
+	if (!ac)
+		return;
+	ac->d = d;
+	ac->refs = 1;
+	wbuf_init(&ac->rx);
+	uv_pipe_init(d->loop, &ac->pipe, 0);
+	ac->pipe.data = ac;
+	ac->next = d->admins;
+	if (d->admins)
+		d->admins->prev = ac;
+	d->admins = ac;
+	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || d->halting) {
+		client_close(ac);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&ac->pipe, on_alloc, on_read);
+}
+
+int adminsrv_start(struct daemon *d)
+{
+	char path[PATH_MAX + 16];
+	mode_t old;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/admin.sock", d->in.dir);
+	if (strlen(path) >= 108) {
+		log_error(RPL_E_BADARG, "admin socket path %s is longer than 107 bytes", path);
+		return -RPL_E_BADARG;
+	}
+	unlink(path); /* stale: 'serve' holds the instance lock */
+	uv_pipe_init(d->loop, &d->admin, 0);
+	d->admin.data = d;
+	old = umask(0077); /* the socket is born 0600 */
+	rc = uv_pipe_bind(&d->admin, path);
+	umask(old);
+	if (rc == 0)
+		rc = chmod(path, 0600);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&d->admin, 16, on_connection);
+	if (rc < 0) {
+		log_error(RPL_E_IO, "cannot listen on %s: %s", path, uv_strerror(rc));
+		return -RPL_E_IO;
+	}
+	return 0;
+}
+
+void adminsrv_stop(struct daemon *d)
+{
+	char path[PATH_MAX + 16];
+	struct admin_client *ac, *next;
+
+	if (!uv_is_closing((uv_handle_t *)&d->admin))
+		uv_close((uv_handle_t *)&d->admin, NULL);
+	snprintf(path, sizeof(path), "%s/admin.sock", d->in.dir);
+	unlink(path);
+	for (ac = d->admins; ac; ac = next) {
+		next = ac->next;
+		if (!ac->busy)
+			client_close(ac);
+	}
+}

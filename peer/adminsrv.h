@@ -1,0 +1,27 @@
+/*
+ * peer/adminsrv: the local admin socket DIR/admin.sock (mode 0600: local
+ * admin = system privilege). Requests and replies are framed JSON (u32
+ * length, then the document); a request is {"command": "..."}, a reply is
+ * {"status": 0|1, "doc": ..., "columns": [...]}. What a command means is
+ * sync/admin's business.
+ */
+#ifndef RPL_ADMINSRV_H
+#define RPL_ADMINSRV_H
+
+#include <jansson.h>
+
+struct daemon;
+struct admin_client;
+
+int adminsrv_start(struct daemon *d);
+void adminsrv_stop(struct daemon *d);
+/* Sends the reply to one request; steals doc and columns. */
+void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns);
+/* Keeps the client alive across an asynchronous command. */
+void adminsrv_hold(struct admin_client *ac);
+void adminsrv_release(struct admin_client *ac);
+
+#define ADMIN_REQUEST_MAX 65536
+#define ADMIN_REPLY_MAX (64u << 20)
+
+#endif

@@ -1,0 +1,1088 @@
+#include "auth.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../store/actlog.h"
+#include "../store/server.h"
+#include "../store/trust.h"
+#include "../sync/talk.h"
+#include "../util/clock.h"
+#include "../util/hex.h"
+#include "../util/log.h"
+#include "../util/msg.h"
+#include "../util/secure.h"
+#include "continuity.h"
+#include "conn.h"
+#include "proto.h"
+#include "srp.h"
+
+#define TAG_LEN 32
+#define PAIRING_LEN 32
+
+struct auth {
+	int decision;          /* VB_* once the certificate is accepted */
+	int refuse_code;       /* client: refusal kept until continuity is heard */
+	char refuse_text[640];
+	int method;
+	int forcesync;         /* our FORCESYNC mark for this partner */
+	int continuity_from;   /* pin index that endorsed the new certificate */
+	uint8_t exporter[32];
+	struct srp_ctx *srp;
+	uint8_t pairing[PAIRING_LEN];
+	int have_pairing;
+	int srp_done;
+	uint8_t peer_tag[TAG_LEN]; /* server: the client's tag, checked after SRP */
+};
+
+void auth_seal_purpose(char *buf, size_t sz, const char *what, const char *name)
+{
+	char key[RPL_NAME_MAX + 1];
+	store_name_key(name, key, sizeof(key));
+	snprintf(buf, sz, "%s:%s", what, key);
+}
+
+void auth_free(struct conn *c)
+{
+	if (!c->auth)
+		return;
+	srp_free(c->auth->srp);
+	secure_zero(c->auth, sizeof(*c->auth));
+	free(c->auth);
+	c->auth = NULL;
+}
+
+/* ---- certificate decision ---------------------------------------------- */
+
+struct chain_arg {
+	WOLFSSL_CERT_MANAGER *cm;
+	int n;
+};
+
+static int load_anchor(const struct trust_anchor *t, void *arg)
+{
+	struct chain_arg *a = arg;
+	if (wolfSSL_CertManagerLoadCABuffer(a->cm, t->der.p, (long)t->der.n,
+					    WOLFSSL_FILETYPE_ASN1) == WOLFSSL_SUCCESS)
+		a->n++;
+	return 0;
+}
+
+/* 1 when the certificate chains to a trust anchor (dates checked) and names
+ * the partner in its CN or a DNS SAN. */
+static int chains_to_anchor(struct conn *c, MDB_txn *txn, const char *name)
+{
+	struct chain_arg a = {wolfSSL_CertManagerNew(), 0};
+	WOLFSSL_X509 *x;
+	int ok = 0;
+
+	if (!a.cm)
+		return 0;
+	if (store_trust_each(txn, &c->d->in.store, load_anchor, &a) == 0 && a.n > 0 &&
+	    wolfSSL_CertManagerVerifyBuffer(a.cm, c->peer_der.p, (long)c->peer_der.n,
+					    WOLFSSL_FILETYPE_ASN1) == WOLFSSL_SUCCESS) {
+		x = wolfSSL_X509_load_certificate_buffer(c->peer_der.p, (int)c->peer_der.n,
+							 WOLFSSL_FILETYPE_ASN1);
+		if (x) {
+			ok = strcasecmp(c->peer_ci.cn, name) == 0 ||
+			     wolfSSL_X509_check_host(x, name, strlen(name), 0, NULL) ==
+				     WOLFSSL_SUCCESS;
+			wolfSSL_X509_free(x);
+		}
+	}
+	wolfSSL_CertManagerFree(a.cm);
+	return ok;
+}
+
+static void pins_text(const struct server_rec *r, char *out, size_t sz)
+{
+	size_t used = 0;
+	out[0] = 0;
+	for (int i = 0; i < r->npins && used + 80 < sz; i++) {
+		char hex[65];
+		hex_encode(r->pins[i].fp, FP_LEN, hex);
+		used += (size_t)snprintf(out + used, sz - used, "%s%s (%s)", i ? ", " : "",
+					 hex, pin_state_name(r->pins[i].state));
+	}
+}
+
+/* Decides on the partner's certificate. Returns a VB_* value, or a negative
+ * code with a message saying what was expected, what was seen, and what
+ * command fixes it. */
+static int decide(struct conn *c, MDB_txn *txn, const struct server_rec *r,
+		  char *why, size_t whysz)
+{
+	const struct rpl_conf *conf = &c->d->in.conf;
+	char expected[512];
+	char until[32];
+
+	if (!c->peer_der.n) {
+		snprintf(why, whysz, "no certificate presented");
+		return -RPL_E_NOCERT;
+	}
+	if (c->peer_ci.not_after < clock_now()) {
+		clock_iso8601(c->peer_ci.not_after, until, sizeof(until));
+		snprintf(why, whysz, "server %s presented certificate %s which expired on %s; "
+			 "server %s must renew it ('RENEW CERTIFICATE' there) and, if it cannot "
+			 "reach us, run 'UPDATE SERVER %s FORCESYNC=YES' here",
+			 r->name, c->peer_ci.fp_hex, until, r->name, r->name);
+		return -RPL_E_PEER_EXPIRED;
+	}
+	if (server_pin_find(r, c->peer_ci.fp) >= 0)
+		return VB_PIN;
+	if (chains_to_anchor(c, txn, r->name))
+		return VB_CA;
+	if (r->forcesync || (r->npins == 0 && conf->acceptcertfromserv))
+		return VB_FIRST;
+	if (r->npins == 0) {
+		snprintf(why, whysz, "server %s presented certificate %s (%s), not pinned here; "
+			 "SSLACCEPTCERTFROMSERV is NO: pin it with "
+			 "'replpeer cert import-peer --server %s FILE' (its cert256.pem)",
+			 r->name, c->peer_ci.fp_hex, c->peer_ci.subject, r->name);
+		return -RPL_E_CERT_UNKNOWN;
+	}
+	pins_text(r, expected, sizeof(expected));
+	snprintf(why, whysz, "server %s presented certificate %s but %s is pinned here; "
+		 "if %s really has a new key, run 'UPDATE SERVER %s FORCESYNC=YES' here "
+		 "(the password proof then re-exchanges certificates) or pin its "
+		 "cert256.pem with 'replpeer cert import-peer --server %s FILE'",
+		 r->name, c->peer_ci.fp_hex, expected, r->name, r->name, r->name);
+	return -RPL_E_CERT_REFUSED;
+}
+
+static int load_peer_cert(struct conn *c)
+{
+	int rc = tls_peer_cert(c->ssl, &c->peer_der);
+	if (rc < 0 || !c->peer_der.n)
+		return rc < 0 ? rc : -RPL_E_NOCERT;
+	return identity_cert_info(c->peer_der.p, c->peer_der.n, &c->peer_ci);
+}
+
+/* ---- binding tags ------------------------------------------------------ */
+
+/* The tag binds the proof to this TLS session (exporter), both certificates
+ * and both names: a man in the middle has two TLS sessions with different
+ * exporters and cannot relay it. */
+static int make_tag(struct conn *c, const uint8_t *key, size_t keylen, int from_client,
+		    uint8_t out[TAG_LEN])
+{
+	const char *label = from_client ? "replpeer v2 client proof" : "replpeer v2 server proof";
+	const char *self = c->d->in.conf.servername;
+	const char *cname = c->role == ROLE_OUTBOUND ? self : c->server;
+	const char *sname = c->role == ROLE_OUTBOUND ? c->server : self;
+	const uint8_t *cfp = c->role == ROLE_OUTBOUND ? c->own_fp : c->peer_ci.fp;
+	const uint8_t *sfp = c->role == ROLE_OUTBOUND ? c->peer_ci.fp : c->own_fp;
+	char ckey[RPL_NAME_MAX + 1], skey[RPL_NAME_MAX + 1];
+	uint8_t method = (uint8_t)c->auth->method;
+	Hmac h;
+	int rc;
+
+	store_name_key(cname, ckey, sizeof(ckey));
+	store_name_key(sname, skey, sizeof(skey));
+	if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
+		return -RPL_E_CRYPTO;
+	rc = wc_HmacSetKey(&h, WC_SHA256, key, (word32)keylen);
+	rc |= wc_HmacUpdate(&h, (const byte *)label, (word32)strlen(label) + 1);
+	rc |= wc_HmacUpdate(&h, c->auth->exporter, 32);
+	rc |= wc_HmacUpdate(&h, cfp, FP_LEN);
+	rc |= wc_HmacUpdate(&h, sfp, FP_LEN);
+	rc |= wc_HmacUpdate(&h, (const byte *)ckey, (word32)strlen(ckey) + 1);
+	rc |= wc_HmacUpdate(&h, (const byte *)skey, (word32)strlen(skey) + 1);
+	rc |= wc_HmacUpdate(&h, &method, 1);
+	rc |= wc_HmacFinal(&h, out);
+	wc_HmacFree(&h);
+	return rc == 0 ? 0 : -RPL_E_CRYPTO;
+}
+
+/* The pairing key that later sessions use instead of SRP, from the SRP
+ * session key and both certificates of the pairing session. */
+static int derive_pairing(struct conn *c, const uint8_t *K, size_t K_len)
+{
+	static const char salt[] = "replpeer pairing v1";
+	uint8_t info[2 * FP_LEN];
+	const uint8_t *cfp = c->role == ROLE_OUTBOUND ? c->own_fp : c->peer_ci.fp;
+	const uint8_t *sfp = c->role == ROLE_OUTBOUND ? c->peer_ci.fp : c->own_fp;
+
+	memcpy(info, cfp, FP_LEN);
+	memcpy(info + FP_LEN, sfp, FP_LEN);
+	if (wc_HKDF(WC_SHA256, K, (word32)K_len, (const byte *)salt, sizeof(salt) - 1,
+		    info, sizeof(info), c->auth->pairing, PAIRING_LEN) != 0)
+		return -RPL_E_CRYPTO;
+	c->auth->have_pairing = 1;
+	return 0;
+}
+
+static int unseal_blob(struct conn *c, const char *what, const char *name,
+		       const struct blob *sealed, struct wbuf *out)
+{
+	char purpose[128];
+	auth_seal_purpose(purpose, sizeof(purpose), what, name);
+	return instance_unseal(&c->d->in, purpose, sealed, out);
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+/* One transaction: pins, pairing key, STRICT, FORCESYNC mark, last contact. */
+static int commit_session(struct conn *c)
+{
+	struct daemon *d = c->d;
+	struct auth *a = c->auth;
+	struct server_rec r;
+	MDB_txn *txn;
+	int rc;
+	int64_t t = clock_now();
+
+	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0)
+		return rc;
+	rc = store_server_get(txn, &d->in.store, c->server, &r);
+	if (rc < 0) {
+		store_abort(txn);
+		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
+	}
+	if (a->decision == VB_FIRST) {
+		int was_forcesync = r.forcesync;
+		server_pins_clear(&r);
+		rc = server_pin_add(&r, c->peer_ci.fp, PIN_CURRENT, c->peer_ci.not_after, t,
+				    was_forcesync ? "forcesync" : "first-contact",
+				    c->peer_der.p, c->peer_der.n);
+		if (rc == 0)
+			rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
+					      "certificate %s (%s) of server %s pinned after the password proof (%s)",
+					      c->peer_ci.fp_hex, c->peer_ci.subject, r.name,
+					      was_forcesync ? "FORCESYNC" : "first contact");
+	} else if (a->decision == VB_CONTINUITY) {
+		rc = continuity_apply(c, txn, &r, a->continuity_from);
+	} else if (a->decision == VB_CA && server_pin_find(&r, c->peer_ci.fp) < 0) {
+		/* Remember the CA-verified certificate, so that a later CA
+		 * change does not cut the partner off. */
+		for (int i = 0; i < r.npins; i++)
+			if (r.pins[i].state == PIN_CURRENT)
+				r.pins[i].state = PIN_PREVIOUS;
+		rc = server_pin_add(&r, c->peer_ci.fp, PIN_CURRENT, c->peer_ci.not_after, t,
+				    "ca", c->peer_der.p, c->peer_der.n);
+	}
+	if (rc == 0 && a->decision == VB_PIN) {
+		/* The partner now uses this certificate: make it the current pin. */
+		int i = server_pin_find(&r, c->peer_ci.fp);
+		if (i >= 0 && r.pins[i].state != PIN_CURRENT) {
+			for (int j = 0; j < r.npins; j++)
+				if (r.pins[j].state == PIN_CURRENT)
+					r.pins[j].state = PIN_PREVIOUS;
+			r.pins[i].state = PIN_CURRENT;
+		}
+	}
+	if (rc == 0 && a->srp_done && a->have_pairing) {
+		struct blob *slot = c->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
+		char purpose[128];
+		auth_seal_purpose(purpose, sizeof(purpose),
+				  c->role == ROLE_OUTBOUND ? "pairing-out" : "pairing-in", r.name);
+		blob_free(slot);
+		rc = instance_seal(&d->in, purpose, a->pairing, PAIRING_LEN, slot);
+	}
+	if (rc == 0 && r.forcesync) {
+		r.forcesync = 0;
+		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
+				      "FORCESYNC with server %s completed: pins replaced", r.name);
+	}
+	if (rc == 0 && r.secsec == SECSEC_TRANSITIONAL) {
+		r.secsec = SECSEC_STRICT;
+		rc = store_actlog_add(txn, &d->in.store, RPL_I_STRICT,
+				      "server %s moved to STRICT: protocol 2, %s, certificate verified by %s",
+				      r.name, tls_version_name(c->ssl), verified_by_name(a->decision));
+		log_info(RPL_I_STRICT, "server %s moved to STRICT session security", r.name);
+	}
+	if (rc == 0) {
+		snprintf(r.last_tls, sizeof(r.last_tls), "%s", tls_version_name(c->ssl));
+		snprintf(r.last_cipher, sizeof(r.last_cipher), "%s", tls_cipher_name(c->ssl));
+		snprintf(r.last_verified_by, sizeof(r.last_verified_by), "%s",
+			 verified_by_name(a->decision));
+		r.last_protocol = 2;
+		r.last_contact = t;
+		rc = store_server_put(txn, &d->in.store, &r);
+	}
+	if (rc == 0)
+		rc = store_commit(txn);
+	else
+		store_abort(txn);
+	if (rc == 0) {
+		snprintf(c->result.secsec, sizeof(c->result.secsec), "%s", secsec_name(r.secsec));
+	}
+	server_rec_free(&r);
+	return rc;
+}
+
+/* A failed proof: counted per address (rate limit) and per server, logged,
+ * and answered with one generic message. */
+static void record_failure(struct conn *c, const char *detail)
+{
+	struct daemon *d = c->d;
+	struct server_rec r;
+	MDB_txn *txn;
+
+	if (c->role == ROLE_INBOUND)
+		rl_fail(&d->rl, c->addr, clock_now());
+	log_warn(RPL_W_AUTH_FAILED, "sign-on %s server %s (%s) failed: %s",
+		 c->role == ROLE_INBOUND ? "from" : "to", c->server, c->addr, detail);
+	if (store_begin(&d->in.store, 1, &txn) < 0)
+		return;
+	if (store_server_get(txn, &d->in.store, c->server, &r) == 0) {
+		r.failed_signons++;
+		r.last_failure = clock_now();
+		(void)store_server_put(txn, &d->in.store, &r);
+		server_rec_free(&r);
+	}
+	if (store_actlog_add(txn, &d->in.store, RPL_W_AUTH_FAILED,
+			     "sign-on %s server %s from address %s failed: %s",
+			     c->role == ROLE_INBOUND ? "by" : "to", c->server, c->addr,
+			     detail) == 0)
+		store_commit(txn);
+	else
+		store_abort(txn);
+}
+
+static void finish_ready(struct conn *c)
+{
+	snprintf(c->result.tls_version, sizeof(c->result.tls_version), "%s",
+		 tls_version_name(c->ssl));
+	snprintf(c->result.cipher, sizeof(c->result.cipher), "%s", tls_cipher_name(c->ssl));
+	snprintf(c->result.verified_by, sizeof(c->result.verified_by), "%s",
+		 verified_by_name(c->auth->decision));
+	c->result.proto = 2;
+	c->verified_by = c->auth->decision;
+	log_info(RPL_I_SESSION, "session %llu %s server %s (%s): %s %s, certificate by %s, %s",
+		 (unsigned long long)c->id, c->role == ROLE_INBOUND ? "from" : "to",
+		 c->server, c->addr, c->result.tls_version, c->result.cipher,
+		 c->result.verified_by,
+		 c->auth->srp_done ? "password proof (SRP)" : "pairing key");
+	/* The proof material is no longer needed. */
+	srp_free(c->auth->srp);
+	c->auth->srp = NULL;
+	secure_zero(c->auth->pairing, PAIRING_LEN);
+	conn_ready(c);
+	talk_ready(c);
+}
+
+/* ---- SRP on the thread pool ------------------------------------------- */
+
+enum { JOB_SERVER_START, JOB_SERVER_FINISH, JOB_CLIENT };
+
+struct srp_job {
+	uv_work_t req;
+	struct conn *c;
+	int kind;
+	int rc;
+	struct wbuf password;
+	struct blob salt, verifier, B, A, M1, M2;
+	struct srp_ctx *srp;
+	uint8_t K[SRP_KEY_MAX];
+	size_t K_len;
+};
+
+static void job_free(struct srp_job *j)
+{
+	wbuf_free(&j->password);
+	blob_free(&j->salt);
+	blob_free(&j->verifier);
+	blob_free(&j->B);
+	blob_free(&j->A);
+	blob_free(&j->M1);
+	blob_free(&j->M2);
+	srp_free(j->srp);
+	secure_zero(j->K, sizeof(j->K));
+	free(j);
+}
+
+static void job_work(uv_work_t *req)
+{
+	struct srp_job *j = req->data;
+	switch (j->kind) {
+	case JOB_SERVER_START:
+		j->rc = srp_server_start(&j->srp, j->salt.p, j->salt.n, j->verifier.p,
+					 j->verifier.n, &j->B);
+		break;
+	case JOB_SERVER_FINISH:
+		j->rc = srp_server_finish(j->srp, j->A.p, j->A.n, j->M1.p, j->M1.n, &j->M2,
+					  j->K, &j->K_len);
+		break;
+	case JOB_CLIENT:
+		wbuf_put_u8(&j->password, 0);
+		j->rc = wbuf_status(&j->password);
+		if (j->rc == 0)
+			j->rc = srp_client_start(&j->srp, (const char *)j->password.p,
+						 j->salt.p, j->salt.n, j->B.p, j->B.n,
+						 &j->A, &j->M1, j->K, &j->K_len);
+		break;
+	}
+}
+
+static void server_srp_started(struct conn *c, struct srp_job *j);
+static void server_srp_finished(struct conn *c, struct srp_job *j);
+static void client_srp_done(struct conn *c, struct srp_job *j);
+
+static void job_after(uv_work_t *req, int status)
+{
+	struct srp_job *j = req->data;
+	struct conn *c = j->c;
+
+	if (!conn_closing(c)) {
+		if (status < 0)
+			conn_close(c, -RPL_E_INTERNAL, "password proof job cancelled");
+		else if (j->kind == JOB_SERVER_START)
+			server_srp_started(c, j);
+		else if (j->kind == JOB_SERVER_FINISH)
+			server_srp_finished(c, j);
+		else
+			client_srp_done(c, j);
+	}
+	job_free(j);
+	if (!conn_closing(c))
+		conn_resume(c);
+	conn_unref(c);
+}
+
+static int job_queue(struct conn *c, struct srp_job *j)
+{
+	j->c = c;
+	j->req.data = j;
+	conn_ref(c);
+	conn_pause(c);
+	if (uv_queue_work(c->d->loop, &j->req, job_work, job_after) < 0) {
+		c->paused = 0;
+		conn_unref(c);
+		job_free(j);
+		return -RPL_E_INTERNAL;
+	}
+	return 0;
+}
+
+/* ---- client side ------------------------------------------------------- */
+
+static int load_server(struct conn *c, MDB_txn **txn, struct server_rec *r)
+{
+	int rc = store_begin(&c->d->in.store, 0, txn);
+	if (rc < 0)
+		return rc;
+	rc = store_server_get(*txn, &c->d->in.store, c->server, r);
+	if (rc < 0) {
+		store_abort(*txn);
+		*txn = NULL;
+		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
+	}
+	return 0;
+}
+
+void auth_client_start(struct conn *c)
+{
+	struct server_rec r;
+	struct wbuf w;
+	MDB_txn *txn;
+	int rc;
+
+	c->auth = calloc(1, sizeof(*c->auth));
+	if (!c->auth) {
+		conn_close(c, -RPL_E_NOMEM, NULL);
+		return;
+	}
+	if ((rc = load_peer_cert(c)) < 0) {
+		conn_close(c, rc, "server %s", c->server);
+		return;
+	}
+	if ((rc = tls_exporter(c->ssl, EXPORTER_LABEL, c->auth->exporter)) < 0) {
+		conn_close(c, rc, "TLS exporter");
+		return;
+	}
+	if ((rc = load_server(c, &txn, &r)) < 0) {
+		conn_close(c, rc, "%s", c->server);
+		return;
+	}
+	rc = decide(c, txn, &r, c->auth->refuse_text, sizeof(c->auth->refuse_text));
+	store_abort(txn);
+	c->auth->forcesync = r.forcesync;
+	if (rc == -RPL_E_CERT_REFUSED && r.npins > 0) {
+		/* A changed certificate may still be endorsed by a pinned one:
+		 * the server's reply carries that proof. Nothing else from the
+		 * server is acted on until it verified. */
+		c->auth->refuse_code = rc;
+		c->auth->decision = VB_NONE;
+	} else if (rc < 0) {
+		conn_send_error(c, RPL_E_PARTNER_REFUSED, "the client refused the server certificate");
+		conn_close(c, rc, "%s", c->auth->refuse_text);
+		server_rec_free(&r);
+		return;
+	} else {
+		c->auth->decision = rc;
+	}
+	c->auth->method = (c->auth->decision == VB_FIRST || r.forcesync || !r.key_out.n)
+				  ? METHOD_SRP : METHOD_KEY;
+	wbuf_init(&w);
+	tlv_put_str(&w, F_FROM, c->d->in.conf.servername);
+	tlv_put_str(&w, F_TO, r.name);
+	tlv_put_u64(&w, F_PROTO, 2);
+	tlv_put_u64(&w, F_METHOD, (uint64_t)c->auth->method);
+	tlv_put_u64(&w, F_FLAGS, r.forcesync ? FLAG_FORCESYNC : 0);
+	rc = continuity_offer(c, &w);
+	if (rc == 0)
+		rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send(c, MSG_HELLO, &w);
+	wbuf_free(&w);
+	server_rec_free(&r);
+	if (rc < 0)
+		conn_close(c, rc, "sending HELLO");
+}
+
+static int client_on_reply(struct conn *c, struct cursor *p)
+{
+	struct auth *a = c->auth;
+	char name[RPL_NAME_MAX + 1] = "";
+	struct srp_job *j;
+	struct server_rec r;
+	struct cursor cur = *p, val;
+	MDB_txn *txn;
+	uint64_t method = 0;
+	uint16_t tag;
+	int rc;
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -RPL_E_NOMEM;
+	wbuf_init(&j->password);
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_FROM)
+			rc = tlv_get_str(&val, name, sizeof(name));
+		else if (tag == F_METHOD)
+			rc = tlv_get_u64(&val, &method);
+		else if (tag == F_SALT)
+			rc = tlv_get_blob(&val, &j->salt);
+		else if (tag == F_SRP_B)
+			rc = tlv_get_blob(&val, &j->B);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0 || (method != METHOD_KEY && method != METHOD_SRP)) {
+		job_free(j);
+		return -RPL_E_PROTOCOL;
+	}
+	if (strcasecmp(name, c->server) != 0) {
+		job_free(j);
+		conn_close(c, -RPL_E_NAME_MISMATCH, "expected %s, the partner says it is %s",
+			   c->server, name);
+		return 0;
+	}
+	if ((rc = load_server(c, &txn, &r)) < 0) {
+		job_free(j);
+		return rc;
+	}
+	store_abort(txn);
+	if (a->decision == VB_NONE) {
+		int pin = continuity_check(c, &r, p);
+		if (pin < 0) {
+			job_free(j);
+			server_rec_free(&r);
+			conn_send_error(c, RPL_E_PARTNER_REFUSED, "the client refused the server certificate");
+			conn_close(c, a->refuse_code, "%s", a->refuse_text);
+			return 0;
+		}
+		a->decision = VB_CONTINUITY;
+		a->continuity_from = pin;
+	}
+	/* The server may demand SRP; it may not skip it when we asked. */
+	if (a->method == METHOD_SRP && method != METHOD_SRP) {
+		job_free(j);
+		server_rec_free(&r);
+		return -RPL_E_PROTOCOL;
+	}
+	a->method = (int)method;
+	if (method == METHOD_KEY) {
+		struct wbuf key, out;
+		uint8_t t[TAG_LEN];
+		job_free(j);
+		wbuf_init(&key);
+		rc = unseal_blob(c, "pairing-out", r.name, &r.key_out, &key);
+		server_rec_free(&r);
+		if (rc == 0 && key.len == PAIRING_LEN) {
+			memcpy(a->pairing, key.p, PAIRING_LEN);
+			rc = make_tag(c, a->pairing, PAIRING_LEN, 1, t);
+		} else if (rc == 0) {
+			rc = -RPL_E_UNSEAL;
+		}
+		wbuf_free(&key);
+		if (rc < 0)
+			return rc;
+		wbuf_init(&out);
+		tlv_put(&out, F_TAG, t, TAG_LEN);
+		rc = wbuf_status(&out);
+		if (rc == 0)
+			rc = conn_send(c, MSG_AUTH, &out);
+		wbuf_free(&out);
+		return rc;
+	}
+	if (!j->salt.n || !j->B.n) {
+		job_free(j);
+		server_rec_free(&r);
+		return -RPL_E_PROTOCOL;
+	}
+	rc = unseal_blob(c, "server-password", r.name, &r.password, &j->password);
+	server_rec_free(&r);
+	if (rc < 0) {
+		job_free(j);
+		return rc;
+	}
+	j->kind = JOB_CLIENT;
+	return job_queue(c, j);
+}
+
+static void client_srp_done(struct conn *c, struct srp_job *j)
+{
+	struct auth *a = c->auth;
+	uint8_t t[TAG_LEN];
+	struct wbuf w;
+	int rc = j->rc;
+
+	if (rc < 0) {
+		conn_close(c, rc, "password proof");
+		return;
+	}
+	a->srp = j->srp;
+	j->srp = NULL;
+	/* Both tags are keyed with the pairing key derived from K. */
+	rc = derive_pairing(c, j->K, j->K_len);
+	if (rc == 0)
+		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, t);
+	if (rc < 0) {
+		conn_close(c, rc, "password proof");
+		return;
+	}
+	wbuf_init(&w);
+	tlv_put(&w, F_SRP_A, j->A.p, j->A.n);
+	tlv_put(&w, F_SRP_M1, j->M1.p, j->M1.n);
+	tlv_put(&w, F_TAG, t, TAG_LEN);
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send(c, MSG_AUTH, &w);
+	wbuf_free(&w);
+	if (rc < 0)
+		conn_close(c, rc, "sending the proof");
+}
+
+static int client_on_ok(struct conn *c, struct cursor *p)
+{
+	struct auth *a = c->auth;
+	struct blob M2 = {0}, tagv = {0};
+	struct cursor cur = *p, val;
+	uint8_t want[TAG_LEN];
+	uint16_t tag;
+	int rc;
+
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_SRP_M2)
+			rc = tlv_get_blob(&val, &M2);
+		else if (tag == F_TAG)
+			rc = tlv_get_blob(&val, &tagv);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0 || tagv.n != TAG_LEN) {
+		rc = -RPL_E_PROTOCOL;
+		goto out;
+	}
+	if (a->method == METHOD_SRP) {
+		if (!a->srp || srp_client_finish(a->srp, M2.p, M2.n) < 0) {
+			record_failure(c, "the server's password proof is wrong (it does not hold the verifier of this password)");
+			rc = -RPL_E_AUTH_FAILED;
+			goto out;
+		}
+		rc = make_tag(c, a->pairing, PAIRING_LEN, 0, want);
+		a->srp_done = 1;
+	} else {
+		rc = make_tag(c, a->pairing, PAIRING_LEN, 0, want);
+	}
+	if (rc == 0 && !secure_equal(want, tagv.p, TAG_LEN)) {
+		record_failure(c, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
+		rc = -RPL_E_AUTH_FAILED;
+	}
+	if (rc == 0)
+		rc = commit_session(c);
+	if (rc == 0)
+		finish_ready(c);
+out:
+	blob_free(&M2);
+	blob_free(&tagv);
+	return rc;
+}
+
+static int on_error_frame(struct conn *c, struct cursor *p)
+{
+	char id[16] = "", text[512] = "";
+	struct cursor cur = *p, val;
+	uint16_t tag;
+	int rc, code = RPL_E_PARTNER_REFUSED;
+
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_MSGID)
+			(void)tlv_get_str(&val, id, sizeof(id));
+		else if (tag == F_TEXT)
+			(void)tlv_get_str(&val, text, sizeof(text));
+	}
+	for (int i = 1; i < RPL_MSG_COUNT; i++)
+		if (strcmp(rpl_msg_id(i), id) == 0)
+			code = i;
+	if (code == RPL_E_AUTH_FAILED && c->role == ROLE_OUTBOUND)
+		record_failure(c, "the partner rejected our password proof: check SERVERPASSWORD");
+	conn_close(c, -code, "partner %s says: %s %s", c->server[0] ? c->server : c->addr, id, text);
+	return 0;
+}
+
+/* ---- server side ------------------------------------------------------- */
+
+void auth_server_start(struct conn *c)
+{
+	int rc;
+
+	c->auth = calloc(1, sizeof(*c->auth));
+	if (!c->auth) {
+		conn_close(c, -RPL_E_NOMEM, NULL);
+		return;
+	}
+	rc = load_peer_cert(c);
+	if (rc == -RPL_E_NOCERT) {
+		conn_send_error(c, RPL_E_NOCERT, NULL);
+		conn_close(c, rc, "from %s", c->addr);
+		return;
+	}
+	if (rc == 0)
+		rc = tls_exporter(c->ssl, EXPORTER_LABEL, c->auth->exporter);
+	if (rc < 0)
+		conn_close(c, rc, "client certificate");
+	/* Wait for HELLO. */
+}
+
+static void refuse(struct conn *c, int code, const char *text)
+{
+	struct daemon *d = c->d;
+	MDB_txn *txn;
+
+	conn_send_error(c, code, text);
+	if (store_begin(&d->in.store, 1, &txn) == 0) {
+		if (store_actlog_add(txn, &d->in.store, RPL_W_REFUSED,
+				     "session from %s (%s) refused: %s %s", c->server[0] ? c->server : "?",
+				     c->addr, rpl_msg_id(code), text) == 0)
+			store_commit(txn);
+		else
+			store_abort(txn);
+	}
+	conn_close(c, -code, "%s", text);
+}
+
+static int server_on_hello(struct conn *c, struct cursor *p)
+{
+	struct daemon *d = c->d;
+	struct auth *a = c->auth;
+	char from[RPL_NAME_MAX + 1] = "", to[RPL_NAME_MAX + 1] = "", why[640];
+	struct cursor cur = *p, val;
+	struct server_rec r;
+	uint64_t method = 0, flags = 0, proto = 0;
+	uint16_t tag;
+	MDB_txn *txn;
+	int rc;
+
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_FROM)
+			rc = tlv_get_str(&val, from, sizeof(from));
+		else if (tag == F_TO)
+			rc = tlv_get_str(&val, to, sizeof(to));
+		else if (tag == F_METHOD)
+			rc = tlv_get_u64(&val, &method);
+		else if (tag == F_FLAGS)
+			rc = tlv_get_u64(&val, &flags);
+		else if (tag == F_PROTO)
+			rc = tlv_get_u64(&val, &proto);
+		if (rc < 0)
+			return -RPL_E_PROTOCOL;
+	}
+	if (!conf_valid_name(from) || proto != 2 ||
+	    (method != METHOD_KEY && method != METHOD_SRP))
+		return -RPL_E_PROTOCOL;
+	snprintf(c->server, sizeof(c->server), "%s", from);
+	if (strcasecmp(to, d->in.conf.servername) != 0) {
+		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
+		refuse(c, RPL_E_NAME_MISMATCH, why);
+		return 0;
+	}
+	if (rl_blocked(&d->rl, c->addr, clock_now())) {
+		snprintf(why, sizeof(why), "%d failed sign-ons from %s within %d seconds",
+			 RL_MAX_FAILS, c->addr, RL_WINDOW);
+		log_warn(RPL_E_RATELIMIT, "server %s from %s refused without a password proof: %s",
+			 from, c->addr, why);
+		refuse(c, RPL_E_RATELIMIT, why);
+		return 0;
+	}
+	if ((rc = load_server(c, &txn, &r)) < 0) {
+		snprintf(why, sizeof(why), "server %s is not defined on %s", from,
+			 d->in.conf.servername);
+		refuse(c, RPL_E_UNKNOWN_SERVER, why);
+		return 0;
+	}
+	snprintf(c->server, sizeof(c->server), "%s", r.name);
+	rc = decide(c, txn, &r, why, sizeof(why));
+	store_abort(txn);
+	if (rc == -RPL_E_CERT_REFUSED) {
+		int pin = continuity_check(c, &r, p);
+		if (pin >= 0) {
+			a->continuity_from = pin;
+			rc = VB_CONTINUITY;
+		}
+	}
+	if (rc < 0) {
+		server_rec_free(&r);
+		log_warn(-rc, "%s", why);
+		refuse(c, -rc, why);
+		return 0;
+	}
+	a->decision = rc;
+	a->forcesync = r.forcesync;
+	a->method = (method == METHOD_SRP || rc == VB_FIRST || r.forcesync || !r.key_in.n)
+			    ? METHOD_SRP : METHOD_KEY;
+	(void)flags;
+	if (a->method == METHOD_KEY) {
+		struct wbuf key, w;
+		wbuf_init(&key);
+		rc = unseal_blob(c, "pairing-in", r.name, &r.key_in, &key);
+		server_rec_free(&r);
+		if (rc == 0 && key.len == PAIRING_LEN)
+			memcpy(a->pairing, key.p, PAIRING_LEN);
+		else if (rc == 0)
+			rc = -RPL_E_UNSEAL;
+		wbuf_free(&key);
+		if (rc < 0)
+			return rc;
+		wbuf_init(&w);
+		tlv_put_str(&w, F_FROM, d->in.conf.servername);
+		tlv_put_u64(&w, F_METHOD, METHOD_KEY);
+		rc = continuity_offer(c, &w);
+		if (rc == 0)
+			rc = wbuf_status(&w);
+		if (rc == 0)
+			rc = conn_send(c, MSG_HELLO_REPLY, &w);
+		wbuf_free(&w);
+		return rc;
+	}
+	server_rec_free(&r);
+	/* SRP: the verifier of our own password, sealed in meta. */
+	{
+		struct srp_job *j = calloc(1, sizeof(*j));
+		const uint8_t *v;
+		size_t vlen;
+		struct blob sealed = {0};
+		struct wbuf plain;
+
+		if (!j)
+			return -RPL_E_NOMEM;
+		wbuf_init(&j->password);
+		rc = store_begin(&d->in.store, 0, &txn);
+		if (rc == 0) {
+			rc = store_meta_get(txn, &d->in.store, "srp", &v, &vlen);
+			if (rc == 0 && vlen > SRP_SALT_LEN) {
+				rc = blob_set(&j->salt, v, SRP_SALT_LEN);
+				if (rc == 0)
+					rc = blob_set(&sealed, v + SRP_SALT_LEN, vlen - SRP_SALT_LEN);
+			} else if (rc == 0) {
+				rc = -RPL_E_CORRUPT;
+			}
+			store_abort(txn);
+		}
+		wbuf_init(&plain);
+		if (rc == 0)
+			rc = instance_unseal(&d->in, SEAL_SRP_VERIFIER, &sealed, &plain);
+		if (rc == 0)
+			rc = blob_set(&j->verifier, plain.p, plain.len);
+		wbuf_free(&plain);
+		blob_free(&sealed);
+		if (rc < 0) {
+			job_free(j);
+			return rc;
+		}
+		j->kind = JOB_SERVER_START;
+		return job_queue(c, j);
+	}
+}
+
+static void server_srp_started(struct conn *c, struct srp_job *j)
+{
+	struct wbuf w;
+	int rc = j->rc;
+
+	if (rc < 0) {
+		conn_close(c, rc, "password proof set-up");
+		return;
+	}
+	c->auth->srp = j->srp;
+	j->srp = NULL;
+	wbuf_init(&w);
+	tlv_put_str(&w, F_FROM, c->d->in.conf.servername);
+	tlv_put_u64(&w, F_METHOD, METHOD_SRP);
+	tlv_put(&w, F_SALT, j->salt.p, j->salt.n);
+	tlv_put(&w, F_SRP_B, j->B.p, j->B.n);
+	rc = continuity_offer(c, &w);
+	if (rc == 0)
+		rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send(c, MSG_HELLO_REPLY, &w);
+	wbuf_free(&w);
+	if (rc < 0)
+		conn_close(c, rc, "sending HELLO_REPLY");
+}
+
+static int send_auth_ok(struct conn *c, const struct blob *M2)
+{
+	uint8_t t[TAG_LEN];
+	struct wbuf w;
+	int rc = make_tag(c, c->auth->pairing, PAIRING_LEN, 0, t);
+
+	if (rc < 0)
+		return rc;
+	wbuf_init(&w);
+	if (M2)
+		tlv_put(&w, F_SRP_M2, M2->p, M2->n);
+	tlv_put(&w, F_TAG, t, TAG_LEN);
+	tlv_put_str(&w, F_VERIFIED_BY, verified_by_name(c->auth->decision));
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send(c, MSG_AUTH_OK, &w);
+	wbuf_free(&w);
+	return rc;
+}
+
+static void fail_proof(struct conn *c, const char *detail)
+{
+	record_failure(c, detail);
+	conn_send_error(c, RPL_E_AUTH_FAILED, NULL);
+	conn_close(c, -RPL_E_AUTH_FAILED, "%s", detail);
+}
+
+static void server_srp_finished(struct conn *c, struct srp_job *j)
+{
+	struct auth *a = c->auth;
+	uint8_t want[TAG_LEN];
+	int rc;
+
+	if (j->rc == -RPL_E_AUTH_FAILED) {
+		fail_proof(c, "wrong password proof");
+		return;
+	}
+	if (j->rc < 0) {
+		conn_close(c, j->rc, "password proof");
+		return;
+	}
+	rc = derive_pairing(c, j->K, j->K_len);
+	if (rc == 0)
+		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, want);
+	if (rc == 0 && !secure_equal(want, a->peer_tag, TAG_LEN)) {
+		fail_proof(c, "the proof is not bound to this TLS session (a man in the middle?)");
+		return;
+	}
+	a->srp_done = 1;
+	/* Commit before answering: if we die now the client has nothing, and
+	 * its next attempt repeats the proof. */
+	if (rc == 0)
+		rc = commit_session(c);
+	if (rc == 0)
+		rc = send_auth_ok(c, &j->M2);
+	if (rc < 0) {
+		conn_close(c, rc, "completing the password proof");
+		return;
+	}
+	finish_ready(c);
+}
+
+static int server_on_auth(struct conn *c, struct cursor *p)
+{
+	struct auth *a = c->auth;
+	struct blob A = {0}, M1 = {0}, tagv = {0};
+	struct cursor cur = *p, val;
+	uint16_t tag;
+	int rc;
+
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_SRP_A)
+			rc = tlv_get_blob(&val, &A);
+		else if (tag == F_SRP_M1)
+			rc = tlv_get_blob(&val, &M1);
+		else if (tag == F_TAG)
+			rc = tlv_get_blob(&val, &tagv);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0 || tagv.n != TAG_LEN) {
+		rc = -RPL_E_PROTOCOL;
+		goto out;
+	}
+	memcpy(a->peer_tag, tagv.p, TAG_LEN);
+	if (a->method == METHOD_KEY) {
+		uint8_t want[TAG_LEN];
+		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, want);
+		if (rc == 0 && !secure_equal(want, tagv.p, TAG_LEN)) {
+			fail_proof(c, "wrong pairing-key proof");
+			rc = 0;
+			goto out;
+		}
+		if (rc == 0)
+			rc = commit_session(c);
+		if (rc == 0)
+			rc = send_auth_ok(c, NULL);
+		if (rc == 0)
+			finish_ready(c);
+		goto out;
+	}
+	if (!a->srp || !A.n || !M1.n) {
+		rc = -RPL_E_PROTOCOL;
+		goto out;
+	}
+	{
+		struct srp_job *j = calloc(1, sizeof(*j));
+		if (!j) {
+			rc = -RPL_E_NOMEM;
+			goto out;
+		}
+		wbuf_init(&j->password);
+		j->A = A;
+		j->M1 = M1;
+		A = M1 = (struct blob){0};
+		j->srp = a->srp; /* the job owns it now */
+		a->srp = NULL;
+		j->kind = JOB_SERVER_FINISH;
+		rc = job_queue(c, j);
+	}
+out:
+	blob_free(&A);
+	blob_free(&M1);
+	blob_free(&tagv);
+	return rc;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+int auth_on_frame(struct conn *c, int type, struct cursor *p)
+{
+	if (!c->auth)
+		return -RPL_E_PROTOCOL;
+	if (type == MSG_ERROR)
+		return on_error_frame(c, p);
+	if (c->role == ROLE_OUTBOUND) {
+		if (type == MSG_HELLO_REPLY)
+			return client_on_reply(c, p);
+		if (type == MSG_AUTH_OK)
+			return client_on_ok(c, p);
+	} else {
+		if (type == MSG_HELLO && !c->server[0])
+			return server_on_hello(c, p);
+		if (type == MSG_AUTH && c->auth->decision != VB_NONE)
+			return server_on_auth(c, p);
+	}
+	return -RPL_E_PROTOCOL;
+}

@@ -1,0 +1,26 @@
+/*
+ * peer/auth: protocol-2 authentication after the TLS handshake, on both
+ * sides. It decides on the partner's certificate (pin, CA chain and name,
+ * first contact after the password proof, continuity), runs the SRP-6a
+ * password proof or the pairing-key proof — both bound to the TLS exporter
+ * and both certificate fingerprints — and commits pins, pairing key, the
+ * move to STRICT and the last-contact facts in one LMDB transaction.
+ * Nothing the partner sends after authentication is read before this ends.
+ */
+#ifndef RPL_AUTH_H
+#define RPL_AUTH_H
+
+#include "../util/buf.h"
+
+struct conn;
+
+void auth_client_start(struct conn *c);
+void auth_server_start(struct conn *c);
+/* Frames before authentication completed; negative ends the session. */
+int auth_on_frame(struct conn *c, int type, struct cursor *payload);
+void auth_free(struct conn *c);
+
+/* Seal purposes for per-server secrets; name is upper-cased inside. */
+void auth_seal_purpose(char *buf, size_t sz, const char *what, const char *name);
+
+#endif

@@ -1,0 +1,211 @@
+#include "admin.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../peer/adminsrv.h"
+#include "../peer/daemon.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/msg.h"
+
+json_t *admin_error(int code, const char *fmt, ...)
+{
+	char detail[1024] = "";
+	const char *hint = rpl_msg_hint(code);
+	va_list ap;
+	json_t *j;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+	}
+	j = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", rpl_msg_text(code),
+		      "message_id", rpl_msg_id(code));
+	if (detail[0])
+		json_object_set_new(j, "message", json_string(detail));
+	if (hint)
+		json_object_set_new(j, "hint", json_string(hint));
+	return j;
+}
+
+json_t *admin_ok(int code, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s, s:s}", "ok", 1, "message_id", rpl_msg_id(code),
+			 "message", text);
+}
+
+json_t *admin_time(int64_t t)
+{
+	char buf[32];
+	if (!t)
+		return json_null();
+	clock_iso8601(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+int admin_parse(const char *line, struct admin_cmd *cmd, char *err, size_t errsz)
+{
+	char *out = cmd->buf, *end = cmd->buf + sizeof(cmd->buf) - 1;
+	const char *p = line;
+
+	memset(cmd, 0, sizeof(*cmd));
+	for (;;) {
+		char *tok = out, *eq = NULL;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		while (*p && !isspace((unsigned char)*p)) {
+			if (*p == '"' || *p == '\'') {
+				char q = *p++;
+				while (*p && *p != q) {
+					if (out == end)
+						goto toolong;
+					*out++ = *p++;
+				}
+				if (*p != q) {
+					snprintf(err, errsz, "unterminated quote");
+					return -RPL_E_ADMIN_SYNTAX;
+				}
+				p++;
+				continue;
+			}
+			if (*p == '=' && !eq) {
+				if (out == end)
+					goto toolong;
+				eq = out;
+			}
+			if (out == end)
+				goto toolong;
+			*out++ = *p++;
+		}
+		if (out == end)
+			goto toolong;
+		*out++ = 0;
+		if (eq) {
+			if (cmd->nparams == ADMIN_MAXTOK)
+				goto toomany;
+			*eq = 0;
+			if (!*tok) {
+				snprintf(err, errsz, "parameter without a name");
+				return -RPL_E_ADMIN_SYNTAX;
+			}
+			cmd->keys[cmd->nparams] = tok;
+			cmd->vals[cmd->nparams++] = eq + 1;
+		} else {
+			if (cmd->nwords == ADMIN_MAXTOK)
+				goto toomany;
+			cmd->words[cmd->nwords++] = tok;
+		}
+	}
+	return 0;
+toolong:
+	snprintf(err, errsz, "command longer than %zu characters", sizeof(cmd->buf) - 1);
+	return -RPL_E_ADMIN_SYNTAX;
+toomany:
+	snprintf(err, errsz, "more than %d words or parameters", ADMIN_MAXTOK);
+	return -RPL_E_ADMIN_SYNTAX;
+}
+
+const char *admin_param(const struct admin_cmd *cmd, const char *key)
+{
+	for (int i = 0; i < cmd->nparams; i++)
+		if (strcasecmp(cmd->keys[i], key) == 0)
+			return cmd->vals[i];
+	return NULL;
+}
+
+json_t *admin_check_params(const struct admin_cmd *cmd, const char *const *allowed)
+{
+	for (int i = 0; i < cmd->nparams; i++) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a && !ok; a++)
+			ok = strcasecmp(cmd->keys[i], *a) == 0;
+		if (!ok)
+			return admin_error(RPL_E_ADMIN_PARAM, "unknown parameter %s", cmd->keys[i]);
+	}
+	return NULL;
+}
+
+static const struct {
+	const char *verb, *object;
+	admin_handler *fn;
+	const char *syntax;
+} commands[] = {
+	{"DEFINE", "SERVER", admin_define_server,
+	 "DEFINE SERVER name HLADDRESS=h LLADDRESS=port SERVERPASSWORD=pw [SSL=NO|YES] [SESSIONSECURITY=TRANSITIONAL|STRICT] [DESCRIPTION=text]"},
+	{"UPDATE", "SERVER", admin_update_server,
+	 "UPDATE SERVER name [HLADDRESS=h] [LLADDRESS=port] [SERVERPASSWORD=pw] [SSL=..] [SESSIONSECURITY=..] [DESCRIPTION=..] [FORCESYNC=YES|NO]"},
+	{"DELETE", "SERVER", admin_delete_server, "DELETE SERVER name"},
+	{"QUERY", "SERVER", admin_query_server, "QUERY SERVER [name] [FORMAT=DETAILED]"},
+	{"PING", "SERVER", admin_ping_server, "PING SERVER name"},
+	{"SET", "SERVERPASSWORD", admin_set_serverpassword, "SET SERVERPASSWORD pw"},
+	{"QUERY", "SESSION", admin_query_session, "QUERY SESSION"},
+	{"QUERY", "ACTLOG", admin_query_actlog, "QUERY ACTLOG [SINCE=minutes]"},
+	{"QUERY", "CERTIFICATE", admin_query_certificate, "QUERY CERTIFICATE"},
+	{"RENEW", "CERTIFICATE", admin_renew_certificate, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE]"},
+	{"HALT", NULL, admin_halt, "HALT"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static json_t *help_doc(void)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		json_array_append_new(arr, json_string(commands[i].syntax));
+	return arr;
+}
+
+void admin_exec(struct daemon *d, struct admin_client *ac, const char *line)
+{
+	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
+	char err[256];
+
+	if (!cmd) {
+		adminsrv_reply(ac, admin_error(RPL_E_NOMEM, NULL), NULL);
+		return;
+	}
+	if (admin_parse(line, cmd, err, sizeof(err)) < 0) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "%s", err), NULL);
+		free(cmd);
+		return;
+	}
+	if (cmd->nwords == 0) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "empty command"), NULL);
+		free(cmd);
+		return;
+	}
+	if (strcasecmp(cmd->words[0], "HELP") == 0) {
+		adminsrv_reply(ac, help_doc(), NULL);
+		free(cmd);
+		return;
+	}
+	log_debug(RPL_D_DEBUG, "admin command: %s %s", cmd->words[0],
+		  cmd->nwords > 1 ? cmd->words[1] : "");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcasecmp(cmd->words[0], commands[i].verb) != 0)
+			continue;
+		if (commands[i].object &&
+		    (cmd->nwords < 2 || strcasecmp(cmd->words[1], commands[i].object) != 0))
+			continue;
+		commands[i].fn(d, ac, cmd);
+		free(cmd);
+		return;
+	}
+	adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "unknown command '%s%s%s'",
+				       cmd->words[0], cmd->nwords > 1 ? " " : "",
+				       cmd->nwords > 1 ? cmd->words[1] : ""), NULL);
+	free(cmd);
+}

@@ -1,0 +1,52 @@
+/*
+ * sync/admin: the admin command language — tokenizing (keywords are
+ * case-insensitive, KEY=value parameters, values may be quoted), dispatch,
+ * and the JSON documents that answer. Every handler answers exactly once
+ * through adminsrv_reply, possibly later (PING waits for its session).
+ * Every state change is written to the activity log in its transaction.
+ */
+#ifndef RPL_SYNC_ADMIN_H
+#define RPL_SYNC_ADMIN_H
+
+#include <jansson.h>
+
+struct daemon;
+struct admin_client;
+
+#define ADMIN_MAXTOK 32
+
+struct admin_cmd {
+	char *words[ADMIN_MAXTOK]; /* positional words: verb, object, name... */
+	int nwords;
+	char *keys[ADMIN_MAXTOK];  /* KEY=value parameters, in order */
+	char *vals[ADMIN_MAXTOK];
+	int nparams;
+	char buf[4096];
+};
+
+/* Splits a command line; -RPL_E_ADMIN_SYNTAX with err filled on failure. */
+int admin_parse(const char *line, struct admin_cmd *cmd, char *err, size_t errsz);
+/* The value of parameter key (case-insensitive), or NULL. */
+const char *admin_param(const struct admin_cmd *cmd, const char *key);
+/* NULL when every parameter is one of the NULL-terminated allowed list,
+ * else an error document naming the stranger. */
+json_t *admin_check_params(const struct admin_cmd *cmd, const char *const *allowed);
+
+/* Runs one command line for an admin client. */
+void admin_exec(struct daemon *d, struct admin_client *ac, const char *line);
+
+/* Documents. */
+json_t *admin_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+json_t *admin_ok(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ISO 8601 string, or JSON null for 0. */
+json_t *admin_time(int64_t t);
+
+/* Handlers, by family (sync/admin_server.c, sync/admin_query.c). */
+typedef void admin_handler(struct daemon *d, struct admin_client *ac,
+			   struct admin_cmd *cmd);
+admin_handler admin_define_server, admin_update_server, admin_delete_server,
+	admin_query_server, admin_ping_server, admin_set_serverpassword,
+	admin_query_session, admin_query_actlog, admin_query_certificate,
+	admin_renew_certificate, admin_halt;
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * sync/lifecycle: the own certificates over time — renewal (manual and
+ * automatic), announcing a new certificate to every partner, activation,
+ * retirement of the previous one, and expiry warnings for own and pinned
+ * certificates. It runs on the daemon's loop and starts sessions through
+ * peer/conn.
+ */
+#ifndef RPL_LIFECYCLE_H
+#define RPL_LIFECYCLE_H
+
+#include <jansson.h>
+
+#include "../store/server.h"
+
+struct daemon;
+
+int lifecycle_init(struct daemon *d);
+void lifecycle_stop(struct daemon *d);
+/* QUERY CERTIFICATE document. */
+json_t *lifecycle_certificates_json(struct daemon *d);
+/* Extra QUERY SERVER fields about the rollover. */
+void lifecycle_server_json(struct daemon *d, const struct server_rec *r, json_t *j);
+/* RENEW CERTIFICATE; returns the answer document. */
+json_t *lifecycle_renew(struct daemon *d, int immediate, const char *who);
+
+#endif
