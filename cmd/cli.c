@@ -135,19 +135,36 @@ int cli_open_instance(const char *dir, struct instance *in, int json)
 	return 0;
 }
 
-/* "not_after" -> "Not After" */
+/* "not_after" -> "Not After"; a few words read better in capitals. */
 static void label_text(const char *key, char *out, size_t outsz)
 {
-	size_t i;
-	int up = 1;
-	for (i = 0; key[i] && i + 1 < outsz; i++) {
-		char c = key[i] == '_' ? ' ' : key[i];
-		out[i] = up ? (char)toupper((unsigned char)c) : c;
-		up = c == ' ';
+	static const struct { const char *word, *text; } words[] = {
+		{"hladdress", "High-level Address"}, {"lladdress", "Low-level Address"},
+		{"sessionsecurity", "Session Security"}, {"tls", "TLS"}, {"ssl", "SSL"},
+		{"id", "ID"}, {"rtt", "RTT"}, {"ms", "(ms)"}, {"ca", "CA"},
+		{"forcesync", "FORCESYNC"}, {"san", "SAN"},
+	};
+	char copy[128], *w, *save = NULL;
+	size_t used = 0;
+
+	snprintf(copy, sizeof(copy), "%s", key ? key : "");
+	out[0] = 0;
+	for (w = strtok_r(copy, "_", &save); w; w = strtok_r(NULL, "_", &save)) {
+		char word[64];
+		const char *text = NULL;
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strcmp(w, words[i].word) == 0)
+				text = words[i].text;
+		if (!text) {
+			snprintf(word, sizeof(word), "%s", w);
+			word[0] = (char)toupper((unsigned char)word[0]);
+			text = word;
+		}
+		used += (size_t)snprintf(out + used, used < outsz ? outsz - used : 0, "%s%s",
+					 used ? " " : "", text);
+		if (used >= outsz)
+			break;
 	}
-	out[i] = 0;
-	if (strcmp(out, "Tls Version") == 0 || strcmp(out, "Last Tls Version") == 0)
-		snprintf(out, outsz, "%s", key[0] == 'l' ? "Last TLS Version" : "TLS Version");
 }
 
 static void render_value(FILE *f, json_t *v)
@@ -286,7 +303,10 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 	}
 	for (i = 0; i < ncol; i++) {
 		label_text(json_string_value(json_array_get(columns, i)), label, sizeof(label));
-		fprintf(f, "%-*s%s", (int)width[i], label, i + 1 < ncol ? "  " : "\n");
+		if (i + 1 < ncol)
+			fprintf(f, "%-*s  ", (int)width[i], label);
+		else
+			fprintf(f, "%s\n", label);
 	}
 	for (i = 0; i < ncol; i++)
 		for (size_t k = 0; k < width[i] + (i + 1 < ncol ? 2 : 0); k++)
@@ -295,7 +315,10 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
 			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
-			fprintf(f, "%-*s%s", (int)width[i], cell, i + 1 < ncol ? "  " : "\n");
+			if (i + 1 < ncol)
+				fprintf(f, "%-*s  ", (int)width[i], cell);
+			else
+				fprintf(f, "%s\n", cell);
 		}
 	}
 }

@@ -331,8 +331,8 @@ void conn_close(struct conn *c, int err, const char *fmt, ...)
 	if (err) {
 		c->result.ok = 0;
 		c->result.err = err;
-		snprintf(c->result.message, sizeof(c->result.message), "%s%s%s",
-			 rpl_msg_text(err), text[0] ? ": " : "", text);
+		snprintf(c->result.message, sizeof(c->result.message), "%s",
+			 text[0] ? text : rpl_msg_text(err));
 		log_warn(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)c->id,
 			 role_name(c), c->server[0] ? "server " : "", c->server,
 			 c->server[0] ? "" : "connection", c->addr, c->result.message);

@@ -44,12 +44,13 @@ expect_eq "$(pubkey req "$W/req.pem")" "$(pubkey x509 "$C")" "the request carrie
 # Control: a request with a damaged signature is refused by the same check.
 openssl req -in "$W/req.pem" -outform DER -out "$W/req.der"
 python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[-5]^=1; open(sys.argv[1],"wb").write(b)' "$W/req.der"
-! openssl req -inform DER -in "$W/req.der" -noout -verify >/dev/null 2>&1 || die "a damaged CSR verified"
-ok "openssl req -verify refuses a damaged request (control)"
+# (OpenSSL 3.0 exits 0 either way: the verdict is in the message.)
+verdict=$(openssl req -inform DER -in "$W/req.der" -noout -verify 2>&1)
+expect_not_contains "$verdict" 'verify OK' "openssl req -verify refuses a damaged request (control)"
 
 succeeds "cert request --cn --san" cert request --out "$W/req2.pem" --cn alpha.example.net \
 	--san alpha.example.net --san 192.0.2.10
-openssl req -in "$W/req2.pem" -noout -verify >/dev/null 2>&1 || die "request with SANs does not verify"
+expect_contains "$(openssl req -in "$W/req2.pem" -noout -verify 2>&1)" 'verify OK' "the request with --cn and --san verifies"
 req2=$(openssl req -in "$W/req2.pem" -noout -text)
 expect_contains "$req2" 'Subject: CN *= *alpha.example.net' "--cn sets the subject"
 expect_contains "$req2" 'DNS:alpha.example.net, IP Address:192.0.2.10' "--san names go into the request"
