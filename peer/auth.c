@@ -57,6 +57,11 @@ void auth_free(struct conn *c)
 	c->auth = NULL;
 }
 
+const uint8_t *auth_exporter(const struct conn *c)
+{
+	return c->auth ? c->auth->exporter : NULL;
+}
+
 /* ---- certificate decision ---------------------------------------------- */
 
 struct chain_arg {
@@ -245,36 +250,30 @@ static int commit_session(struct conn *c)
 		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
 	}
 	if (a->decision == VB_FIRST) {
+		/* First contact or FORCESYNC: what this session proved replaces
+		 * whatever was pinned. */
 		int was_forcesync = r.forcesync;
 		server_pins_clear(&r);
-		rc = server_pin_add(&r, c->peer_ci.fp, PIN_CURRENT, c->peer_ci.not_after, t,
-				    was_forcesync ? "forcesync" : "first-contact",
-				    c->peer_der.p, c->peer_der.n);
+		rc = continuity_promote(&r, c->peer_ci.fp, c->peer_ci.not_after, t,
+					was_forcesync ? "forcesync" : "first-contact",
+					c->peer_der.p, c->peer_der.n);
 		if (rc == 0)
 			rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
 					      "certificate %s (%s) of server %s pinned after the password proof (%s)",
 					      c->peer_ci.fp_hex, c->peer_ci.subject, r.name,
 					      was_forcesync ? "FORCESYNC" : "first contact");
-	} else if (a->decision == VB_CONTINUITY) {
-		rc = continuity_apply(c, txn, &r, a->continuity_from);
-	} else if (a->decision == VB_CA && server_pin_find(&r, c->peer_ci.fp) < 0) {
-		/* Remember the CA-verified certificate, so that a later CA
-		 * change does not cut the partner off. */
-		for (int i = 0; i < r.npins; i++)
-			if (r.pins[i].state == PIN_CURRENT)
-				r.pins[i].state = PIN_PREVIOUS;
-		rc = server_pin_add(&r, c->peer_ci.fp, PIN_CURRENT, c->peer_ci.not_after, t,
-				    "ca", c->peer_der.p, c->peer_der.n);
-	}
-	if (rc == 0 && a->decision == VB_PIN) {
-		/* The partner now uses this certificate: make it the current pin. */
-		int i = server_pin_find(&r, c->peer_ci.fp);
-		if (i >= 0 && r.pins[i].state != PIN_CURRENT) {
-			for (int j = 0; j < r.npins; j++)
-				if (r.pins[j].state == PIN_CURRENT)
-					r.pins[j].state = PIN_PREVIOUS;
-			r.pins[i].state = PIN_CURRENT;
-		}
+	} else {
+		int had = server_pin_find(&r, c->peer_ci.fp) >= 0 &&
+			  r.pins[server_pin_find(&r, c->peer_ci.fp)].state == PIN_CURRENT;
+		rc = continuity_promote(&r, c->peer_ci.fp, c->peer_ci.not_after, t,
+					a->decision == VB_CONTINUITY ? "continuity"
+					: a->decision == VB_CA ? "ca" : "announce",
+					c->peer_der.p, c->peer_der.n);
+		if (rc == 0 && !had)
+			rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
+					      "certificate %s (%s) of server %s is now its current pin (verified by %s)",
+					      c->peer_ci.fp_hex, c->peer_ci.subject, r.name,
+					      verified_by_name(a->decision));
 	}
 	if (rc == 0 && a->srp_done && a->have_pairing) {
 		struct blob *slot = c->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
@@ -525,7 +524,7 @@ void auth_client_start(struct conn *c)
 	tlv_put_u64(&w, F_PROTO, 2);
 	tlv_put_u64(&w, F_METHOD, (uint64_t)c->auth->method);
 	tlv_put_u64(&w, F_FLAGS, r.forcesync ? FLAG_FORCESYNC : 0);
-	rc = continuity_offer(c, &w);
+	rc = continuity_offer(c, c->auth->exporter, &w);
 	if (rc == 0)
 		rc = wbuf_status(&w);
 	if (rc == 0)
@@ -580,7 +579,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 	}
 	store_abort(txn);
 	if (a->decision == VB_NONE) {
-		int pin = continuity_check(c, &r, p);
+		int pin = continuity_check(c, &r, a->exporter, p);
 		if (pin < 0) {
 			job_free(j);
 			server_rec_free(&r);
@@ -832,7 +831,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	rc = decide(c, txn, &r, why, sizeof(why));
 	store_abort(txn);
 	if (rc == -RPL_E_CERT_REFUSED) {
-		int pin = continuity_check(c, &r, p);
+		int pin = continuity_check(c, &r, a->exporter, p);
 		if (pin >= 0) {
 			a->continuity_from = pin;
 			rc = VB_CONTINUITY;
@@ -864,7 +863,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 		wbuf_init(&w);
 		tlv_put_str(&w, F_FROM, d->in.conf.servername);
 		tlv_put_u64(&w, F_METHOD, METHOD_KEY);
-		rc = continuity_offer(c, &w);
+		rc = continuity_offer(c, c->auth->exporter, &w);
 		if (rc == 0)
 			rc = wbuf_status(&w);
 		if (rc == 0)
@@ -928,7 +927,7 @@ static void server_srp_started(struct conn *c, struct srp_job *j)
 	tlv_put_u64(&w, F_METHOD, METHOD_SRP);
 	tlv_put(&w, F_SALT, j->salt.p, j->salt.n);
 	tlv_put(&w, F_SRP_B, j->B.p, j->B.n);
-	rc = continuity_offer(c, &w);
+	rc = continuity_offer(c, c->auth->exporter, &w);
 	if (rc == 0)
 		rc = wbuf_status(&w);
 	if (rc == 0)

@@ -10,6 +10,8 @@
 #ifndef RPL_AUTH_H
 #define RPL_AUTH_H
 
+#include <stdint.h>
+
 #include "../util/buf.h"
 
 struct conn;
@@ -19,6 +21,8 @@ void auth_server_start(struct conn *c);
 /* Frames before authentication completed; negative ends the session. */
 int auth_on_frame(struct conn *c, int type, struct cursor *payload);
 void auth_free(struct conn *c);
+/* The session's exporter value (valid after authentication). */
+const uint8_t *auth_exporter(const struct conn *c);
 
 /* Seal purposes for per-server secrets; name is upper-cased inside. */
 void auth_seal_purpose(char *buf, size_t sz, const char *what, const char *name);

@@ -440,6 +440,12 @@ int backup_restore(const char *in_path, const char *dir, const char *password,
 	if (rc == 0)
 		rc = restore_stream(&rs, dir);
 	if (rc == 0) {
+		/* Nothing may follow the last segment. */
+		uint8_t extra;
+		if (read(rs.in_fd, &extra, 1) != 0)
+			rc = -RPL_E_BACKUP_FORMAT;
+	}
+	if (rc == 0) {
 		/* Prove the restored instance opens and unseals its key. */
 		struct instance in;
 		struct own_identity own;

@@ -1,28 +1,262 @@
 #include "continuity.h"
 
-#include "conn.h"
+#include <stdio.h>
+#include <string.h>
 
-int continuity_offer(struct conn *c, struct wbuf *w)
+#include "../store/owncert.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/msg.h"
+#include "conn.h"
+#include "proto.h"
+
+#define MAX_OFFERS 3
+
+static const char continuity_label[] = "replpeer continuity v1";
+static const char endorse_label[] = "replpeer endorse v1";
+static const char possess_label[] = "replpeer possess v1";
+
+/* label \0 fingerprint exporter */
+static void proof_message(struct wbuf *m, const char *label, const uint8_t fp[FP_LEN],
+			  const uint8_t exporter[32])
 {
-	(void)c;
-	(void)w;
+	wbuf_put(m, label, strlen(label) + 1);
+	wbuf_put(m, fp, FP_LEN);
+	wbuf_put(m, exporter, 32);
+}
+
+static int sign_proof(const struct own_identity *o, const char *label,
+		      const uint8_t fp[FP_LEN], const uint8_t exporter[32], struct blob *sig)
+{
+	struct wbuf m;
+	int rc;
+
+	wbuf_init(&m);
+	proof_message(&m, label, fp, exporter);
+	rc = wbuf_status(&m);
+	if (rc == 0)
+		rc = identity_sign(o->keytype, &o->key, m.p, m.len, sig);
+	wbuf_free(&m);
+	return rc;
+}
+
+static int verify_proof(const uint8_t *cert, size_t cert_len, const char *label,
+			const uint8_t fp[FP_LEN], const uint8_t exporter[32],
+			const uint8_t *sig, size_t sig_len)
+{
+	struct wbuf m;
+	int rc;
+
+	wbuf_init(&m);
+	proof_message(&m, label, fp, exporter);
+	rc = wbuf_status(&m);
+	if (rc == 0)
+		rc = identity_verify(cert, cert_len, m.p, m.len, sig, sig_len);
+	wbuf_free(&m);
+	return rc;
+}
+
+struct prev_list {
+	char labels[MAX_OFFERS][OWN_LABEL_MAX + 1];
+	int n;
+};
+
+static int collect_prev(const struct owncert *oc, void *arg)
+{
+	struct prev_list *l = arg;
+	if (oc->state == OWN_PREVIOUS && oc->sealed_key.n && l->n < MAX_OFFERS)
+		strcpy(l->labels[l->n++], oc->label);
 	return 0;
 }
 
-int continuity_check(struct conn *c, const struct server_rec *r,
-		     const struct cursor *hello)
+int continuity_offer(struct conn *c, const uint8_t exporter[32], struct wbuf *w)
 {
-	(void)c;
-	(void)r;
-	(void)hello;
+	struct instance *in = &c->d->in;
+	struct prev_list l = {.n = 0};
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(&in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_owncert_each(txn, &in->store, collect_prev, &l);
+	for (int i = 0; i < l.n && rc >= 0; i++) {
+		struct own_identity o;
+		struct blob sig = {0};
+		struct wbuf e;
+
+		if (instance_own_by_label(in, txn, l.labels[i], &o) < 0)
+			continue;
+		if (sign_proof(&o, continuity_label, c->own_fp, exporter, &sig) == 0) {
+			wbuf_init(&e);
+			tlv_put(&e, F_PREV_CERT, o.der.p, o.der.n);
+			tlv_put(&e, F_ENDORSE, sig.p, sig.n);
+			if (wbuf_status(&e) == 0)
+				tlv_put(w, F_ENTRY, e.p, e.len);
+			wbuf_free(&e);
+		}
+		blob_free(&sig);
+		own_free(&o);
+	}
+	store_abort(txn);
+	return rc < 0 ? rc : 0;
+}
+
+int continuity_check(struct conn *c, const struct server_rec *r,
+		     const uint8_t exporter[32], const struct cursor *hello)
+{
+	struct cursor cur = *hello, val;
+	uint16_t tag;
+
+	while (tlv_next(&cur, &tag, &val) > 0) {
+		struct cursor ec = val, ev;
+		struct blob prev = {0}, sig = {0};
+		uint16_t et;
+		int pin = -1;
+
+		if (tag != F_ENTRY)
+			continue;
+		while (tlv_next(&ec, &et, &ev) > 0) {
+			if (et == F_PREV_CERT)
+				(void)tlv_get_blob(&ev, &prev);
+			else if (et == F_ENDORSE)
+				(void)tlv_get_blob(&ev, &sig);
+		}
+		if (prev.n && sig.n) {
+			uint8_t fp[FP_LEN];
+			identity_fingerprint(prev.p, prev.n, fp);
+			pin = server_pin_find(r, fp);
+			/* An expired pinned certificate endorses nothing. */
+			if (pin >= 0 && r->pins[pin].not_after < clock_now())
+				pin = -1;
+			if (pin >= 0 &&
+			    verify_proof(prev.p, prev.n, continuity_label, c->peer_ci.fp,
+					 exporter, sig.p, sig.n) < 0) {
+				log_warn(RPL_E_CERT_SIG, "server %s: continuity proof does not verify", r->name);
+				pin = -1;
+			}
+		}
+		blob_free(&prev);
+		blob_free(&sig);
+		if (pin >= 0)
+			return pin;
+	}
 	return -1;
 }
 
-int continuity_apply(struct conn *c, MDB_txn *txn, struct server_rec *r, int pin)
+int continuity_announce(struct conn *c, const uint8_t exporter[32], struct wbuf *w,
+			int *count)
 {
-	(void)c;
-	(void)txn;
-	(void)r;
-	(void)pin;
+	struct instance *in = &c->d->in;
+	struct own_identity cur, next;
+	struct blob endorse = {0}, possess = {0};
+	struct wbuf e;
+	MDB_txn *txn;
+	int rc;
+
+	*count = 0;
+	if ((rc = store_begin(&in->store, 0, &txn)) < 0)
+		return rc;
+	rc = instance_own(in, txn, OWN_NEXT, &next);
+	if (rc == -RPL_E_NOTFOUND) {
+		store_abort(txn);
+		return 0;
+	}
+	if (rc == 0) {
+		rc = instance_own_by_label(in, txn, c->own_label, &cur);
+		if (rc < 0)
+			own_free(&next);
+	}
+	store_abort(txn);
+	if (rc < 0)
+		return rc;
+	{
+		uint8_t next_fp[FP_LEN];
+		identity_fingerprint(next.der.p, next.der.n, next_fp);
+		rc = sign_proof(&cur, endorse_label, next_fp, exporter, &endorse);
+	}
+	if (rc == 0)
+		rc = sign_proof(&next, possess_label, c->own_fp, exporter, &possess);
+	if (rc == 0) {
+		wbuf_init(&e);
+		tlv_put(&e, F_CERT, next.der.p, next.der.n);
+		tlv_put_str(&e, F_STATE, "next");
+		tlv_put(&e, F_ENDORSE, endorse.p, endorse.n);
+		tlv_put(&e, F_POSSESS, possess.p, possess.n);
+		rc = wbuf_status(&e);
+		if (rc == 0) {
+			tlv_put(w, F_ENTRY, e.p, e.len);
+			*count = 1;
+		}
+		wbuf_free(&e);
+	}
+	blob_free(&endorse);
+	blob_free(&possess);
+	own_free(&cur);
+	own_free(&next);
+	return rc;
+}
+
+int continuity_check_announced(struct conn *c, const uint8_t exporter[32],
+			       const struct cursor *entry, struct blob *der,
+			       struct certinfo *ci)
+{
+	struct cursor ec = *entry, ev;
+	struct blob endorse = {0}, possess = {0};
+	uint16_t et;
+	int rc = 0;
+
+	while ((rc = tlv_next(&ec, &et, &ev)) > 0) {
+		if (et == F_CERT)
+			rc = tlv_get_blob(&ev, der);
+		else if (et == F_ENDORSE)
+			rc = tlv_get_blob(&ev, &endorse);
+		else if (et == F_POSSESS)
+			rc = tlv_get_blob(&ev, &possess);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0 || !der->n || !endorse.n || !possess.n)
+		rc = -RPL_E_PROTOCOL;
+	if (rc == 0)
+		rc = identity_cert_info(der->p, der->n, ci);
+	/* The key this session authenticated endorses the next certificate... */
+	if (rc == 0)
+		rc = verify_proof(c->peer_der.p, c->peer_der.n, endorse_label, ci->fp,
+				  exporter, endorse.p, endorse.n);
+	/* ...and the holder of the next key signs for this session. */
+	if (rc == 0)
+		rc = verify_proof(der->p, der->n, possess_label, c->peer_ci.fp, exporter,
+				  possess.p, possess.n);
+	if (rc == 0 && ci->not_after < clock_now())
+		rc = -RPL_E_PEER_EXPIRED;
+	blob_free(&endorse);
+	blob_free(&possess);
+	if (rc < 0)
+		blob_free(der);
+	return rc;
+}
+
+int continuity_promote(struct server_rec *r, const uint8_t fp[FP_LEN],
+		       int64_t not_after, int64_t now, const char *how,
+		       const uint8_t *der, size_t der_len)
+{
+	int i = server_pin_find(r, fp), rc = 0;
+
+	if (i < 0) {
+		rc = server_pin_add(r, fp, PIN_CURRENT, not_after, now, how, der, der_len);
+		if (rc < 0)
+			return rc;
+		i = server_pin_find(r, fp);
+	}
+	r->pins[i].state = PIN_CURRENT;
+	/* The partner presents only its current certificate: older pins would
+	 * only let a stolen retired key in. */
+	for (int j = r->npins - 1; j >= 0; j--) {
+		if (j == i || r->pins[j].state == PIN_NEXT)
+			continue;
+		blob_free(&r->pins[j].der);
+		memmove(&r->pins[j], &r->pins[j + 1], (size_t)(r->npins - j - 1) * sizeof(struct pin));
+		r->npins--;
+	}
 	return 0;
 }

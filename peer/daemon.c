@@ -237,6 +237,7 @@ out_loop:
 		uv_run(d->loop, UV_RUN_DEFAULT);
 		uv_loop_close(d->loop);
 	}
+	lifecycle_free(d);
 	tls_policy_free(&d->tls);
 out_instance:
 	own_free(&d->own);

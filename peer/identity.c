@@ -150,6 +150,31 @@ static int build_san(const char *const *names, int n, uint8_t *out, size_t outsz
 	return 0;
 }
 
+/* RFC 5280 Time: UTCTime through 2049, GeneralizedTime after. */
+static int encode_time(int64_t t, uint8_t *out, int outsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[20];
+	int n;
+
+	gmtime_r(&tt, &tm);
+	if (tm.tm_year + 1900 < 2050) {
+		/* UTCTime's two-digit year is what RFC 5280 asks for here. */
+		n = snprintf(buf, sizeof(buf), "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		out[0] = 0x17;
+	} else {
+		n = (int)strftime(buf, sizeof(buf), "%Y%m%d%H%M%SZ", &tm);
+		out[0] = 0x18;
+	}
+	if (n <= 0 || n + 2 > outsz)
+		return -1;
+	out[1] = (uint8_t)n;
+	memcpy(out + 2, buf, (size_t)n);
+	return n + 2;
+}
+
 static int is_ip(const char *s)
 {
 	uint8_t ip[16];
@@ -191,6 +216,13 @@ static int sign_body(Cert *cert, int len, uint8_t *buf, struct anykey *k, WC_RNG
 int identity_self_signed(int keytype, const struct blob *key, const char *cn,
 			 const char *ip, int days, struct blob *cert_der)
 {
+	return identity_self_signed_at(keytype, key, cn, ip, (int64_t)time(NULL), days,
+				       cert_der);
+}
+
+int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
+			    const char *ip, int64_t now, int days, struct blob *cert_der)
+{
 	const char *sans[2] = {cn, ip};
 	struct anykey k;
 	Cert *cert;
@@ -214,6 +246,14 @@ int identity_self_signed(int keytype, const struct blob *key, const char *cn,
 	if (rc == 0)
 		rc = prepare_cert(cert, &k, cn, sans, is_ip(ip) ? 2 : 1);
 	if (rc == 0) {
+		/* Explicit dates from the caller's clock (which tests may shift);
+		 * notBefore is back-dated a day for partners with a slow clock. */
+		cert->beforeDateSz = encode_time(now - 86400, cert->beforeDate,
+						 sizeof(cert->beforeDate));
+		cert->afterDateSz = encode_time(now + (int64_t)days * 86400, cert->afterDate,
+						sizeof(cert->afterDate));
+		if (cert->beforeDateSz < 0 || cert->afterDateSz < 0)
+			rc = -RPL_E_KEYGEN;
 		cert->daysValid = days;
 		cert->selfSigned = 1;
 		cert->isCA = 0;
@@ -295,8 +335,10 @@ int identity_cert_decode(const uint8_t *in, size_t n, struct blob *der)
 	if (n == 0 || n > 1 << 20)
 		return -RPL_E_CERT_PARSE;
 	if (memmem(in, n, "-----BEGIN", 10)) {
-		if (wc_PemToDer(in, (long)n, CERT_TYPE, &d, NULL, NULL, NULL) != 0 || !d)
+		if (wc_PemToDer(in, (long)n, CERT_TYPE, &d, NULL, NULL, NULL) != 0 || !d) {
+			wc_FreeDer(&d); /* allocated even when decoding fails */
 			return -RPL_E_CERT_PARSE;
+		}
 		rc = blob_set(der, d->buffer, d->length);
 		wc_FreeDer(&d);
 	} else {

@@ -42,7 +42,11 @@ int identity_pem_encode(const uint8_t *der, size_t n, int kind, struct wbuf *out
 
 int identity_keygen(int keytype, struct blob *key_der);
 /* Self-signed X.509 v3: subject CN = cn, SAN DNS:cn (+ IP:ip when ip is an
- * IP address), random 128-bit serial, SHA-256 signature, 'days' valid. */
+ * IP address), random 128-bit serial, SHA-256 signature, valid from a day
+ * before 'now' until 'days' after it. */
+int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
+			    const char *ip, int64_t now, int days, struct blob *cert_der);
+/* The same, from the system clock. */
 int identity_self_signed(int keytype, const struct blob *key, const char *cn,
 			 const char *ip, int days, struct blob *cert_der);
 /* PKCS#10 request for the key; sans are DNS names or IP addresses. */

@@ -156,8 +156,8 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 	memset(&c, 0, sizeof(c));
 	rc = identity_keygen(in->conf.keytype, &key);
 	if (rc == 0)
-		rc = identity_self_signed(in->conf.keytype, &key, in->conf.servername,
-					  in->conf.tcpaddress,
+		rc = identity_self_signed_at(in->conf.keytype, &key, in->conf.servername,
+					  in->conf.tcpaddress, clock_now(),
 					  in->conf.certvaliditydays, &der);
 	if (rc == 0)
 		rc = store_begin(&in->store, 1, &txn);

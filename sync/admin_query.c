@@ -116,7 +116,7 @@ void admin_renew_certificate(struct daemon *d, struct admin_client *ac, struct a
 		immediate = 1;
 	else if (act && strcasecmp(act, "AFTERSYNC") != 0)
 		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "ACTIVATE must be AFTERSYNC or IMMEDIATE"), NULL);
-	adminsrv_reply(ac, lifecycle_renew(d, immediate, "the administrator"), NULL);
+	lifecycle_renew(d, immediate, "the administrator", ac);
 }
 
 void admin_halt(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
