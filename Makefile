@@ -30,9 +30,12 @@ all: $(BIN) replpeer
 replpeer: $(BIN)
 	ln -sf $(BIN) replpeer
 
-$(BUILD)/%.o: %.c $(wildcard */*.h) util/msgs.def
+# -MMD: each object depends on exactly the headers it includes.
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
 
 $(BUILD)/librpl.a: $(LIB_OBJ)
 	rm -f $@
@@ -43,7 +46,9 @@ $(BIN): $(CMD_OBJ) $(BUILD)/librpl.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librpl.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librpl.a $(LDLIBS) $(CHECK_LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/librpl.a $(LDLIBS) $(CHECK_LIBS)
+
+-include $(UNIT_BIN:=.d)
 
 deps:
 	@scripts/deps.sh
