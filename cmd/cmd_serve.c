@@ -172,6 +172,26 @@ static int run_one(int fd, const char *command, int json)
 	return status ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Joins argv into one command line. The shell already removed the quotes
+ * of DESCRIPTION="two words"; they are put back so that the value stays one
+ * parameter. */
+static int append_word(char *command, size_t sz, const char *arg)
+{
+	size_t n = strlen(command);
+	const char *eq = strchr(arg, '=');
+	char q = strchr(arg, '"') ? '\'' : '"';
+	int w;
+
+	if (!strpbrk(arg, " \t"))
+		w = snprintf(command + n, sz - n, "%s%s", n ? " " : "", arg);
+	else if (eq)
+		w = snprintf(command + n, sz - n, "%s%.*s%c%s%c", n ? " " : "",
+			     (int)(eq - arg + 1), arg, q, eq + 1, q);
+	else
+		w = snprintf(command + n, sz - n, "%s%c%s%c", n ? " " : "", q, arg, q);
+	return w < 0 || (size_t)w >= sz - n ? -1 : 0;
+}
+
 static int console(int fd, int json)
 {
 	char line[4096];
@@ -228,12 +248,9 @@ int cmd_admin(int argc, char **argv)
 		default: return cli_usage_error(admin_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		size_t n = strlen(command);
-		if (n + strlen(argv[i]) + 2 >= sizeof(command))
+	for (int i = optind; i < argc; i++)
+		if (append_word(command, sizeof(command), argv[i]) < 0)
 			return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
-		snprintf(command + n, sizeof(command) - n, "%s%s", n ? " " : "", argv[i]);
-	}
 	if (host)
 		return cli_fail(json, RPL_E_NOTIMPL, "remote admin sessions (--host)");
 	if (!dir)
