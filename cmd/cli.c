@@ -172,7 +172,7 @@ static void render_value(FILE *f, json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_STRING: fprintf(f, "%s", json_string_value(v)); break;
 	case JSON_INTEGER: fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-	case JSON_REAL: fprintf(f, "%.1f", json_real_value(v)); break;
+	case JSON_REAL: fprintf(f, "%.2f", json_real_value(v)); break;
 	case JSON_TRUE: fprintf(f, "Yes"); break;
 	case JSON_FALSE: fprintf(f, "No"); break;
 	case JSON_NULL: fprintf(f, "-"); break;
@@ -270,7 +270,7 @@ static void cell_text(json_t *v, char *out, size_t sz)
 	switch (json_typeof(v)) {
 	case JSON_STRING: snprintf(out, sz, "%s", json_string_value(v)); break;
 	case JSON_INTEGER: snprintf(out, sz, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-	case JSON_REAL: snprintf(out, sz, "%.1f", json_real_value(v)); break;
+	case JSON_REAL: snprintf(out, sz, "%.2f", json_real_value(v)); break;
 	case JSON_TRUE: snprintf(out, sz, "Yes"); break;
 	case JSON_FALSE: snprintf(out, sz, "No"); break;
 	default: snprintf(out, sz, "-"); break;
