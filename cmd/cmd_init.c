@@ -24,7 +24,10 @@ static const char usage[] =
 	"  -n, --name NAME         this peer's server name\n"
 	"  -p, --port N            TCP port (default 1500)\n"
 	"  -a, --address A         listen address (default 127.0.0.1)\n"
-	"  -P, --password-file F   file whose first line is the server password\n";
+	"  -P, --password-file F   file whose first line is the server password\n"
+	"  -o, --option KEY=VALUE  another replpeer.conf setting, in effect from the\n"
+	"                          first key pair on (repeatable), e.g.\n"
+	"                          -o KEYTYPE=RSA-3072 -o CERTVALIDITYDAYS=825\n";
 
 int cmd_init(int argc, char **argv)
 {
@@ -34,21 +37,28 @@ int cmd_init(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},
 		{"address", required_argument, NULL, 'a'},
 		{"password-file", required_argument, NULL, 'P'},
+		{"option", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *name = NULL, *address = NULL, *pwfile = NULL;
 	char password[256], err[512] = "";
-	int port = 0, c, rc;
+	const char *options[32];
+	int port = 0, c, rc, nopts = 0;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:n:p:a:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:n:p:a:P:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'n': name = optarg; break;
 		case 'a': address = optarg; break;
 		case 'P': pwfile = optarg; break;
+		case 'o':
+			if (nopts == 32)
+				return cli_usage_error(usage, "at most 32 --option");
+			options[nopts++] = optarg;
+			break;
 		case 'p': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -67,10 +77,13 @@ int cmd_init(int argc, char **argv)
 		return cli_usage_error(usage, "-d DIR and --name NAME are required");
 	if (!conf_valid_name(name))
 		return cli_fail(0, RPL_E_BADNAME, "'%s'", name);
+	if ((rc = conf_check_options(options, nopts, err, sizeof(err))) < 0)
+		return cli_fail(0, rc, "--option %s", err);
 	rc = cli_read_password(pwfile, 1, password, sizeof(password));
 	if (rc < 0)
 		return cli_fail(0, rc, "%s", pwfile ? pwfile : "terminal");
-	rc = instance_create(dir, name, port, address, password, err, sizeof(err));
+	rc = instance_create_ex(dir, name, port, address, password, options, nopts, err,
+				sizeof(err));
 	secure_zero(password, sizeof(password));
 	if (rc < 0)
 		return cli_fail(0, rc, "%s", err[0] ? err : dir);

@@ -33,10 +33,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	clock_init();
-	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
-	    strcmp(cmd, "help") == 0) {
-		fputs(usage, cmd ? stdout : stderr);
-		return cmd ? EXIT_OK : EXIT_USAGE;
+	if (!cmd)
+		return cli_usage_error(usage, "no command given");
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return EXIT_OK;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("replpeer %s (wolfSSL %s)\n", REPLPEER_VERSION,

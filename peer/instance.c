@@ -295,6 +295,13 @@ int instance_create(const char *dir, const char *name, int port,
 		    const char *address, const char *password, char *err,
 		    size_t errsz)
 {
+	return instance_create_ex(dir, name, port, address, password, NULL, 0, err, errsz);
+}
+
+int instance_create_ex(const char *dir, const char *name, int port,
+		       const char *address, const char *password,
+		       const char *const *opts, int nopts, char *err, size_t errsz)
+{
 	struct instance in;
 	char path[PATH_MAX + 32], label[OWN_LABEL_MAX + 1];
 	MDB_txn *txn = NULL;
@@ -325,7 +332,7 @@ int instance_create(const char *dir, const char *name, int port,
 		return -RPL_E_IO;
 	}
 	strcpy(in.dir, dir);
-	rc = conf_write_template(path, name, port, address);
+	rc = conf_write_template_ex(path, name, port, address, opts, nopts);
 	if (rc == 0)
 		rc = conf_load(path, &in.conf, err, errsz);
 	if (rc == 0)

@@ -40,6 +40,11 @@ void instance_close(struct instance *in);
 int instance_create(const char *dir, const char *name, int port,
 		    const char *address, const char *password, char *err,
 		    size_t errsz);
+/* The same with extra replpeer.conf settings ("KEY=VALUE"), in effect for
+ * the first key pair already (KEYTYPE, CERTVALIDITYDAYS...). */
+int instance_create_ex(const char *dir, const char *name, int port,
+		       const char *address, const char *password,
+		       const char *const *opts, int nopts, char *err, size_t errsz);
 
 /* Generates a key pair and self-signed certificate per the configuration and
  * stores it in 'state' (current or next). Returns its label. Key generation

@@ -45,7 +45,8 @@ static int open_dbs(struct store *s, int create)
 		rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
 		if (rc) {
 			mdb_txn_abort(txn);
-			return rc == MDB_NOTFOUND ? -RPL_E_NOINSTANCE : store_err(rc);
+			/* data.mdb exists (checked) but lacks our databases. */
+			return rc == MDB_NOTFOUND ? -RPL_E_CORRUPT : store_err(rc);
 		}
 	}
 	rc = store_meta_get(txn, s, "schema", &v, &vlen);

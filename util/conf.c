@@ -277,6 +277,48 @@ int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz)
 int conf_write_template(const char *path, const char *name, int port,
 			const char *address)
 {
+	return conf_write_template_ex(path, name, port, address, NULL, 0);
+}
+
+/* The value given for key among "KEY=VALUE" options, or NULL. */
+static const char *given(const char *const *kv, int n, const char *key)
+{
+	size_t klen = strlen(key);
+	for (int i = 0; i < n; i++)
+		if (strncasecmp(kv[i], key, klen) == 0 && kv[i][klen] == '=')
+			return kv[i] + klen + 1;
+	return NULL;
+}
+
+int conf_check_options(const char *const *kv, int n, char *err, size_t errsz)
+{
+	struct rpl_conf c;
+	char key[64];
+
+	conf_defaults(&c);
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(kv[i], '=');
+		int rc;
+		if (!eq || eq == kv[i] || (size_t)(eq - kv[i]) >= sizeof(key)) {
+			snprintf(err, errsz, "'%s' is not KEY=VALUE", kv[i]);
+			return -RPL_E_CONF_VALUE;
+		}
+		memcpy(key, kv[i], (size_t)(eq - kv[i]));
+		key[eq - kv[i]] = 0;
+		if (strcasecmp(key, "SERVERNAME") == 0 || strcasecmp(key, "TCPPORT") == 0 ||
+		    strcasecmp(key, "TCPADDRESS") == 0) {
+			snprintf(err, errsz, "set %s with --name, --port or --address", key);
+			return -RPL_E_CONF_VALUE;
+		}
+		if ((rc = conf_set(&c, key, eq + 1, err, errsz)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int conf_write_template_ex(const char *path, const char *name, int port,
+			   const char *address, const char *const *kv, int nopts)
+{
 	struct wbuf w;
 	char line[512];
 	int rc;
@@ -295,6 +337,8 @@ int conf_write_template(const char *path, const char *name, int port,
 			PUT("TCPPORT %d\n\n", port);
 		else if (strcmp(o->key, "TCPADDRESS") == 0 && address)
 			PUT("TCPADDRESS %s\n\n", address);
+		else if (given(kv, nopts, o->key))
+			PUT("%s %s\n\n", o->key, given(kv, nopts, o->key));
 		else if (o->def && o->def[0])
 			PUT("#%s %s\n\n", o->key, o->def);
 		else

@@ -45,6 +45,11 @@ int conf_set(struct rpl_conf *c, const char *key, const char *value,
  * commented with its default and meaning. */
 int conf_write_template(const char *path, const char *name, int port,
 			const char *address);
+/* The same with "KEY=VALUE" options written as set lines. */
+int conf_write_template_ex(const char *path, const char *name, int port,
+			   const char *address, const char *const *opts, int nopts);
+/* Checks "KEY=VALUE" options as init takes them. */
+int conf_check_options(const char *const *opts, int n, char *err, size_t errsz);
 /* Iterates the documented keys (for tests and --help). NULL past the end. */
 const char *conf_key_name(size_t i);
 
