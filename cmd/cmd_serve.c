@@ -174,7 +174,8 @@ static int run_one(int fd, const char *command, int json)
 
 /* Joins argv into one command line. The shell already removed the quotes
  * of DESCRIPTION="two words"; they are put back so that the value stays one
- * parameter. */
+ * parameter. An argument that is a whole command ("QUERY SERVER B", or
+ * blanks before its first '=') is taken as it is. */
 static int append_word(char *command, size_t sz, const char *arg)
 {
 	size_t n = strlen(command);
@@ -182,13 +183,11 @@ static int append_word(char *command, size_t sz, const char *arg)
 	char q = strchr(arg, '"') ? '\'' : '"';
 	int w;
 
-	if (!strpbrk(arg, " \t"))
+	if (!strpbrk(arg, " \t") || !eq || strcspn(arg, " \t") < (size_t)(eq - arg))
 		w = snprintf(command + n, sz - n, "%s%s", n ? " " : "", arg);
-	else if (eq)
+	else
 		w = snprintf(command + n, sz - n, "%s%.*s%c%s%c", n ? " " : "",
 			     (int)(eq - arg + 1), arg, q, eq + 1, q);
-	else
-		w = snprintf(command + n, sz - n, "%s%c%s%c", n ? " " : "", q, arg, q);
 	return w < 0 || (size_t)w >= sz - n ? -1 : 0;
 }
 

@@ -286,26 +286,45 @@ static void report_done(struct conn *c)
 	done(c, c->done_arg);
 }
 
-/* An outbound TLS attempt met a down-level server: retry with protocol 1 when
- * the partner is TRANSITIONAL here; a STRICT partner never gets a fallback. */
+/* An outbound TLS attempt met a down-level server. Falling back to
+ * protocol 1 hands a password response to whoever answered, so it happens
+ * only when ALLOWLEGACY is YES, the partner is TRANSITIONAL here, and it has
+ * already been seen speaking protocol 1 (it connected to us that way, or an
+ * earlier fallback succeeded). A forged "RPL1-ONLY" can therefore never
+ * turn a first contact into an offline password attack. */
 static int try_legacy_fallback(struct conn *c)
 {
 	struct server_rec r;
 	MDB_txn *txn;
-	int rc, transitional = 0;
+	int rc, allowed;
 
 	if (c->role != ROLE_OUTBOUND || !c->legacy_fallback || !c->done)
 		return 0;
+	if (!c->d->in.conf.allowlegacy) {
+		snprintf(c->result.message, sizeof(c->result.message),
+			 "server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
+			 c->server);
+		log_warn(RPL_E_LEGACY_ONLY, "%s", c->result.message);
+		return 0;
+	}
 	if (store_begin(&c->d->in.store, 0, &txn) < 0)
 		return 0;
 	rc = store_server_get(txn, &c->d->in.store, c->server, &r);
 	store_abort(txn);
 	if (rc < 0)
 		return 0;
-	transitional = r.secsec == SECSEC_TRANSITIONAL;
+	allowed = r.secsec == SECSEC_TRANSITIONAL && r.last_protocol == 1;
+	if (!allowed)
+		snprintf(c->result.message, sizeof(c->result.message),
+			 "server %s answered as a down-level (protocol 1) server, but it is %s and %s; "
+			 "no fallback (a forged answer must not obtain a password response)",
+			 r.name, secsec_name(r.secsec),
+			 r.last_protocol == 1 ? "has spoken protocol 1 before" : "has never spoken protocol 1 with us");
 	server_rec_free(&r);
-	if (!transitional)
+	if (!allowed) {
+		log_warn(RPL_E_LEGACY_ONLY, "%s", c->result.message);
 		return 0;
+	}
 	log_info(RPL_I_LEGACY, "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level", c->server);
 	if (conn_connect(c->d, c->server, c->purpose, 1, c->done, c->done_arg) == 0) {
 		c->done = NULL;

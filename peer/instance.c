@@ -177,11 +177,14 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 		c.der = der;
 		der = (struct blob){0};
 		rc = store_owncert_put(txn, &in->store, &c);
-		if (rc == 0 && identity_cert_info(c.der.p, c.der.n, &ci) == 0)
+		if (rc == 0 && identity_cert_info(c.der.p, c.der.n, &ci) == 0) {
+			char until[32];
+			clock_iso8601(ci.not_after, until, sizeof(until));
 			rc = store_actlog_add(txn, &in->store, RPL_I_CERT_CREATED,
-					      "own certificate %s created as %s: %s, %s, fingerprint %s, valid until %lld",
+					      "own certificate %s created as %s: %s, %s, fingerprint %s, valid until %s",
 					      c.label, own_state_name(state), ci.subject,
-					      ci.key_type, ci.fp_hex, (long long)ci.not_after);
+					      ci.key_type, ci.fp_hex, until);
+		}
 	}
 	if (rc == 0) {
 		rc = store_commit(txn);

@@ -173,9 +173,13 @@ static int on_certs(struct conn *c, struct cursor *p)
 			if (rc == 0)
 				rc = store_server_put(txn, &d->in.store, &r);
 			if (rc == 0)
+			{
+				char until[32];
+				clock_iso8601(ci.not_after, until, sizeof(until));
 				rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
-						      "server %s announced its next certificate %s (%s, valid until %lld): pinned as next",
-						      r.name, ci.fp_hex, ci.subject, (long long)ci.not_after);
+						      "server %s announced its next certificate %s (%s, valid until %s): pinned as next",
+						      r.name, ci.fp_hex, ci.subject, until);
+			}
 			if (rc == 0)
 				log_info(RPL_I_PINNED, "server %s announced its next certificate %s: pinned as next",
 					 r.name, ci.fp_hex);

@@ -80,3 +80,222 @@ define_pair() {
 }
 
 fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'; }
+
+# ---- helpers added for the t_session_* scenarios ----
+
+# peer_port NAME: the TCPPORT of instance $W/NAME.
+peer_port() { awk 'toupper($1)=="TCPPORT"{print $2}' "$W/$1/replpeer.conf"; }
+
+# conf_unset NAME KEY: removes the active KEY lines from $W/NAME/replpeer.conf.
+conf_unset() { sed -i "/^[[:space:]]*$2[[:space:]]/Id" "$W/$1/replpeer.conf"; }
+
+# conf_set NAME KEY VALUE: KEY VALUE for the next start (replaces an earlier one).
+conf_set() { conf_unset "$1" "$2"; printf '%s %s\n' "$2" "$3" >>"$W/$1/replpeer.conf"; }
+
+# init_named DIR NAME PORT [PASSWORD]: an instance in $W/DIR whose SERVERNAME is
+# NAME (two instances with one name, e.g. an impostor); start_peer DIR runs it.
+init_named() {
+	local dir=$1 name=$2 p=$3 pw=${4:-pw-$2-secret}
+	printf '%s\n' "$pw" >"$W/$dir.pw"
+	"$RP" init -d "$W/$dir" --name "$name" --port "$p" --address 127.0.0.1 \
+		--password-file "$W/$dir.pw" >/dev/null || die "init $dir ($name)"
+}
+
+# wait_admin NAME: waits until the admin socket of a (re)started peer answers.
+# start_peer returns when the TCP port accepts; after a kill -9 a stale
+# admin.sock file may exist before the new daemon listens on it.
+wait_admin() {
+	for _ in $(seq 100); do
+		"$RP" admin -d "$W/$1" --json QUERY SERVER >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	die "admin socket of $1 does not answer"
+}
+
+# restart_peer NAME: stop (TERM) and start again, admin socket ready.
+restart_peer() { stop_peer "$1"; start_peer "$1"; wait_admin "$1"; }
+
+# wait_until SECONDS CMD...: polls CMD every 0.05 s; status 0 once it succeeds.
+wait_until() {
+	local limit=$1 end; shift
+	end=$(( $(date +%s%N) + limit * 1000000000 ))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# pins_json NAME SERVER: the pins array of SERVER on NAME, canonical JSON,
+# without days_left (computed from the clock at query time: a certificate made
+# this second shows 3650, one second later 3649).
+pins_json() {
+	adm "$1" QUERY SERVER "$2" | python3 -c 'import json,sys
+pins = json.load(sys.stdin)[0]["pins"]
+for p in pins: p.pop("days_left", None)
+print(json.dumps(pins, sort_keys=True))'
+}
+
+# srv_field NAME SERVER EXPR: EXPR (Python on s, the QUERY SERVER object).
+srv_field() {
+	adm "$1" QUERY SERVER "$2" | jget "(lambda s: $3)(j[0])"
+}
+
+# no_crash NAME: the daemon of NAME still runs.
+no_crash() {
+	local pid
+	eval "pid=\${PID_$1:-}"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "daemon $1 is not running any more"
+}
+
+# ---- lifecycle helpers (t_lifecycle_* scenarios and bench/run.sh) ----
+
+# own_fp NAME STATE: fingerprint of NAME's own certificate in STATE
+# (current|next|previous), "" when there is none.
+own_fp() {
+	adm "$1" "QUERY CERTIFICATE" | jget "next((c['fingerprint'] for c in j if c['state'] == '$2'), '')"
+}
+
+# own_state NAME FP: state of NAME's own certificate FP, "" when unknown.
+own_state() {
+	adm "$1" "QUERY CERTIFICATE" | jget "next((c['state'] for c in j if c['fingerprint'] == '$2'), '')"
+}
+
+# own_count NAME STATE: how many own certificates of NAME are in STATE.
+own_count() {
+	adm "$1" "QUERY CERTIFICATE" | jget "len([c for c in j if c['state'] == '$2'])"
+}
+
+# own_cert NAME FP EXPR: EXPR (Python on c, the QUERY CERTIFICATE entry of FP).
+own_cert() {
+	adm "$1" "QUERY CERTIFICATE" | jget "(lambda c: $3)(next(c for c in j if c['fingerprint'] == '$2'))"
+}
+
+# pin_list NAME SERVER: NAME's pins for SERVER as "fp:state" words in stored
+# order ("" when none).
+pin_list() {
+	adm "$1" "QUERY SERVER $2" | jget "' '.join(p['fingerprint'] + ':' + p['state'] for p in j[0]['pins'])"
+}
+
+# pins_are NAME SERVER "fp:state ...": status 0 when pin_list matches exactly.
+pins_are() { [ "$(pin_list "$1" "$2")" == "$3" ]; }
+
+# state_is NAME FP STATE: status 0 when NAME's own certificate FP is in STATE.
+state_is() { [ "$(own_state "$1" "$2")" == "$3" ]; }
+
+# ping_ok NAME SERVER: status 0 when PING SERVER succeeds.
+ping_ok() { adm "$1" "PING SERVER $2" 2>/dev/null | grep -q '"ok": true'; }
+
+# log_has NAME REGEX: NAME's daemon log (stderr of serve) matches REGEX.
+log_has() { grep -qE -- "$2" "$W/$1.log"; }
+
+# actlog_lines NAME: the activity log of NAME, one "MSGID message" per line,
+# oldest first (SINCE covers clocks shifted with REPLPEER_CLOCK_OFFSET).
+actlog_lines() {
+	adm "$1" "QUERY ACTLOG SINCE=${2:-5256000}" | python3 -c 'import json,sys
+for e in json.load(sys.stdin): print(e["message_id"] + " " + e["message"])'
+}
+
+# line_no FILE-CONTENT REGEX: number of the first line of $1 matching $2, 0 if none.
+line_no() { local n; n=$(grep -nE -- "$2" <<<"$1" | head -1 | cut -d: -f1); echo "${n:-0}"; }
+
+# round_line NAME KIND: the last RPL0610I line of NAME for KIND
+# (announcement|confirmation), "" when none.
+round_line() { grep -E "RPL0610I certificate $2 round" "$W/$1.log" | tail -1; }
+
+# pid_of NAME: the serve process of NAME started by start_peer ("" if stopped).
+pid_of() { eval "echo \${PID_$1:-}"; }
+
+# start_peers NAME...: start_peer for many instances at once: launches every
+# daemon first, then waits for each port and admin socket.
+start_peers() {
+	local name p
+	for name in "$@"; do
+		"$RP" serve -d "$W/$name" >>"$W/$name.log" 2>&1 &
+		PIDS+=($!)
+		eval "PID_$name=$!"
+	done
+	for name in "$@"; do
+		p=$(peer_port "$name")
+		wait_until 20 eval "[ -S '$W/$name/admin.sock' ] && (exec 3<>/dev/tcp/127.0.0.1/$p)" ||
+			die "peer $name did not start"
+		wait_admin "$name"
+	done
+}
+
+# unique_ports N: N distinct free TCP ports on 127.0.0.1, one per line.
+unique_ports() {
+	python3 -c 'import socket,sys
+n=int(sys.argv[1]); socks=[]
+for _ in range(n):
+    s=socket.socket(); s.bind(("127.0.0.1",0)); socks.append(s)
+for s in socks: print(s.getsockname()[1])
+for s in socks: s.close()' "$1"
+}
+# pair_many HUB NAME...: define_pair HUB NAME and a first-contact PING HUB ->
+# NAME for every NAME, 10 partners at a time (SRP runs on the pool).
+pair_many() {
+	local hub=$1 name jobs=()
+	shift
+	mkdir -p "$W/.pair"
+	for name in "$@"; do
+		( define_pair "$hub" "$name" && ping_ok "$hub" "$name" && touch "$W/.pair/$name" ) >/dev/null 2>&1 &
+		jobs+=($!)   # never a bare 'wait': it would wait for the daemons too
+		if [ ${#jobs[@]} -ge 10 ]; then wait "${jobs[@]}"; jobs=(); fi
+	done
+	[ ${#jobs[@]} -gt 0 ] && wait "${jobs[@]}"
+	for name in "$@"; do
+		[ -e "$W/.pair/$name" ] || die "pairing $hub with $name failed"
+	done
+}
+# start_holdproxy NAME LISTEN TARGET: a TCP proxy 127.0.0.1:LISTEN ->
+# 127.0.0.1:TARGET. A connection accepted while $W/NAME.arm exists is held:
+# once the client has sent its second chunk (its TLS handshake is complete,
+# so it has decided on the server's certificate), the proxy creates
+# $W/NAME.paused and forwards nothing more from the server until
+# $W/NAME.release exists. Other connections pass through unchanged.
+start_holdproxy() {
+	local name=$1
+	python3 - "$W/$name" "$2" "$3" >>"$W/$name.proxy.log" 2>&1 <<'PY' &
+import os, socket, sys, threading, time
+base, lport, tport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", lport)); ls.listen(64)
+open(base + ".ready", "w").close()
+def handle(c):
+    held = os.path.exists(base + ".arm")
+    if held: os.unlink(base + ".arm")
+    s = socket.create_connection(("127.0.0.1", tport))
+    st = {"c2s": 0, "gate": threading.Event()}
+    if not held: st["gate"].set()
+    def c2s():
+        while True:
+            d = c.recv(65536)
+            if not d: break
+            s.sendall(d); st["c2s"] += 1
+            if held and st["c2s"] == 2:
+                open(base + ".paused", "w").close()
+                threading.Thread(target=release, daemon=True).start()
+        try: s.shutdown(socket.SHUT_WR)
+        except OSError: pass
+    def release():
+        while not os.path.exists(base + ".release"): time.sleep(0.005)
+        st["gate"].set()
+    def s2c():
+        while True:
+            d = s.recv(65536)
+            if not d: break
+            if held and st["c2s"] >= 2: st["gate"].wait()
+            c.sendall(d)
+        try: c.shutdown(socket.SHUT_WR)
+        except OSError: pass
+    threading.Thread(target=c2s, daemon=True).start()
+    threading.Thread(target=s2c, daemon=True).start()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+PY
+	PIDS+=($!)
+	wait_until 10 test -e "$W/$name.ready" || die "proxy $name did not start"
+}
+# ---- end of lifecycle helpers ----

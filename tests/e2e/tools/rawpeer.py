@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Raw clients for the replpeer end-to-end scenarios (loopback only).
+
+Each mode prints one JSON document on stdout.
+
+  rawpeer.py silent PORT [--limit S]
+      connect, send nothing; how long until the server closes.
+  rawpeer.py junk PORT KIND [--limit S]
+      KIND: random (4 KiB not starting like TLS or "RPL1"),
+            biglen (protocol 1: b"RPL1" + a 4 GiB frame length),
+            truncated-hello (the first half of a real TLS ClientHello, then
+            nothing), tls-biglen CERT KEY (mutual TLS with a throw-away
+            certificate, then a 4 GiB frame length inside TLS),
+            tls-silent CERT KEY (mutual TLS, then nothing).
+      Sends, then measures how long until the server closes.
+  rawpeer.py legacy PORT FROM TO PWFILE
+      a protocol 1 session (the down-level handshake: HMAC-SHA256 keyed with
+      SHA-256 of the target's password over both nonces and both names);
+      then reads commands from stdin, one a line: "ping" (sends MSG_PING,
+      waits for MSG_PONG), "quit". One JSON line per step.
+"""
+import hashlib
+import hmac
+import json
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+
+MSG_ERROR, MSG_PING, MSG_PONG = 5, 10, 11
+MSG_L_HELLO, MSG_L_CHALLENGE, MSG_L_RESPONSE, MSG_L_OK = 40, 41, 42, 43
+F_FROM, F_TO, F_TAG, F_MSGID, F_TEXT, F_NONCE, F_TIME = 1, 2, 11, 12, 13, 14, 15
+
+
+def out(doc):
+    print(json.dumps(doc), flush=True)
+
+
+def tlv(tag, value):
+    if isinstance(value, str):
+        value = value.encode()
+    return struct.pack(">HI", tag, len(value)) + value
+
+
+def parse_tlv(b):
+    fields, off = {}, 0
+    while off < len(b):
+        tag, n = struct.unpack_from(">HI", b, off)
+        off += 6
+        fields[tag] = b[off:off + n]
+        off += n
+    return fields
+
+
+def frame(mtype, payload=b""):
+    return struct.pack(">IB", len(payload) + 1, mtype) + payload
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        chunk = s.recv(n - len(b))
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        b += chunk
+    return b
+
+
+def recv_frame(s):
+    n, mtype = struct.unpack(">IB", recv_exact(s, 5))
+    return mtype, parse_tlv(recv_exact(s, n - 1))
+
+
+def connect(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def wait_closed(s, limit, t0):
+    """Seconds from t0 until the peer closes (EOF or reset); None if it did not
+    within limit. Whatever the server sends meanwhile is read and counted."""
+    s.settimeout(0.1)
+    got = 0
+    while time.monotonic() - t0 < limit:
+        try:
+            b = s.recv(65536)
+            if not b:
+                return time.monotonic() - t0, got
+            got += len(b)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return time.monotonic() - t0, got
+    return None, got
+
+
+def client_hello():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, outg, server_hostname="replpeer")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outg.read()
+
+
+def tls_connect(port, cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(cert, key)
+    raw = connect(port)
+    s = ctx.wrap_socket(raw, server_hostname="replpeer")
+    return s
+
+
+def mode_silent(port, limit):
+    s = connect(port)
+    t0 = time.monotonic()
+    closed, got = wait_closed(s, limit, t0)
+    out({"mode": "silent", "closed_after": closed, "bytes_from_server": got})
+
+
+def mode_junk(port, kind, rest, limit):
+    t0 = time.monotonic()
+    if kind in ("tls-biglen", "tls-silent"):
+        s = tls_connect(port, rest[0], rest[1])
+        info = {"tls_version": s.version()}
+        t0 = time.monotonic()
+        if kind == "tls-biglen":
+            s.sendall(b"\xff\xff\xff\xff\x01")
+        closed, got = wait_closed(s, limit, t0)
+        info.update({"mode": kind, "closed_after": closed, "bytes_from_server": got})
+        out(info)
+        return
+    s = connect(port)
+    if kind == "random":
+        data = b"\x00" + os.urandom(4095)
+    elif kind == "biglen":
+        data = b"RPL1" + b"\xff\xff\xff\xff" + b"\x28" + os.urandom(64)
+    elif kind == "truncated-hello":
+        hello = client_hello()
+        assert hello[0] == 0x16, hello[:5]
+        data = hello[: len(hello) // 2]
+    else:
+        raise SystemExit("unknown kind " + kind)
+    t0 = time.monotonic()
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+    closed, got = wait_closed(s, limit, t0)
+    out({"mode": kind, "sent": len(data), "closed_after": closed, "bytes_from_server": got})
+
+
+def mode_legacy(port, me, target, pwfile):
+    with open(pwfile, "rb") as f:
+        pw = f.readline().rstrip(b"\r\n")
+    key = hashlib.sha256(pw).digest()
+    s = connect(port)
+    s.settimeout(10)
+    s.sendall(b"RPL1" + frame(MSG_L_HELLO, tlv(F_FROM, me) + tlv(F_TO, target)))
+    mtype, f = recv_frame(s)
+    if mtype == MSG_ERROR:
+        out({"step": "auth", "ok": False, "message_id": f.get(F_MSGID, b"").decode(),
+             "text": f.get(F_TEXT, b"").decode()})
+        return 1
+    if mtype != MSG_L_CHALLENGE:
+        out({"step": "auth", "ok": False, "unexpected": mtype})
+        return 1
+    nonce_s, nonce_c = f[F_NONCE], os.urandom(32)
+    names = me.upper().encode() + b"\0" + target.upper().encode() + b"\0"
+
+    def tag(label):
+        return hmac.new(key, label + b"\0" + nonce_s + nonce_c + names, hashlib.sha256).digest()
+
+    s.sendall(frame(MSG_L_RESPONSE, tlv(F_NONCE, nonce_c) + tlv(F_TAG, tag(b"rpl1 client"))))
+    mtype, f = recv_frame(s)
+    if mtype != MSG_L_OK:
+        out({"step": "auth", "ok": False, "unexpected": mtype,
+             "message_id": f.get(F_MSGID, b"").decode(), "text": f.get(F_TEXT, b"").decode()})
+        return 1
+    out({"step": "auth", "ok": True, "server_proof_ok": hmac.compare_digest(f[F_TAG], tag(b"rpl1 server"))})
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "quit":
+            break
+        if cmd == "ping":
+            t = struct.pack(">Q", time.monotonic_ns() // 1000)
+            try:
+                s.sendall(frame(MSG_PING, tlv(F_TIME, t)))
+                mtype, f = recv_frame(s)
+                out({"step": "ping", "ok": mtype == MSG_PONG and f.get(F_TIME) == t, "type": mtype})
+            except (OSError, ConnectionError) as e:
+                out({"step": "ping", "ok": False, "error": str(e)})
+    s.close()
+    return 0
+
+
+def main(argv):
+    limit = 15.0
+    if "--limit" in argv:
+        i = argv.index("--limit")
+        limit = float(argv[i + 1])
+        del argv[i:i + 2]
+    mode = argv[1]
+    if mode == "silent":
+        mode_silent(int(argv[2]), limit)
+    elif mode == "junk":
+        mode_junk(int(argv[2]), argv[3], argv[4:], limit)
+    elif mode == "legacy":
+        return mode_legacy(int(argv[2]), argv[3], argv[4], argv[5])
+    else:
+        raise SystemExit(__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
