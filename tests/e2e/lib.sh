@@ -7,16 +7,32 @@ W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
 PIDS=()
 FAILED=0
 
+# Stops what the scenario started: SIGTERM first so that daemons shut down
+# in order (and, in the sanitizer build, report leaks), SIGKILL after 5 s.
+# Under 'make asan' (RPL_ASAN=1) a sanitizer report in any daemon log fails
+# the scenario, even when every assertion passed.
 cleanup() {
-	local p
+	local p rc=$? n
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-	sleep 0.2
+	for n in $(seq 100); do
+		local alive=0
+		for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.05
+	done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log >/dev/null 2>&1; then
+		echo "FAIL: sanitizer report in a daemon log" >&2
+		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log | head -80 >&2
+		FAILED=1
+		rc=1
+	fi
 	if [ "$FAILED" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }; done
 	fi
 	rm -rf "$W"
+	exit "$rc"
 }
 trap cleanup EXIT
 
