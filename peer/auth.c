@@ -315,35 +315,6 @@ static int commit_session(struct conn *c)
 	return rc;
 }
 
-/* A failed proof: counted per address (rate limit) and per server, logged,
- * and answered with one generic message. */
-static void record_failure(struct conn *c, const char *detail)
-{
-	struct daemon *d = c->d;
-	struct server_rec r;
-	MDB_txn *txn;
-
-	if (c->role == ROLE_INBOUND)
-		rl_fail(&d->rl, c->addr, clock_now());
-	log_warn(RPL_W_AUTH_FAILED, "sign-on %s server %s (%s) failed: %s",
-		 c->role == ROLE_INBOUND ? "from" : "to", c->server, c->addr, detail);
-	if (store_begin(&d->in.store, 1, &txn) < 0)
-		return;
-	if (store_server_get(txn, &d->in.store, c->server, &r) == 0) {
-		r.failed_signons++;
-		r.last_failure = clock_now();
-		(void)store_server_put(txn, &d->in.store, &r);
-		server_rec_free(&r);
-	}
-	if (store_actlog_add(txn, &d->in.store, RPL_W_AUTH_FAILED,
-			     "sign-on %s server %s from address %s failed: %s",
-			     c->role == ROLE_INBOUND ? "by" : "to", c->server, c->addr,
-			     detail) == 0)
-		store_commit(txn);
-	else
-		store_abort(txn);
-}
-
 static void finish_ready(struct conn *c)
 {
 	snprintf(c->result.tls_version, sizeof(c->result.tls_version), "%s",
@@ -692,7 +663,7 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 	}
 	if (a->method == METHOD_SRP) {
 		if (!a->srp || srp_client_finish(a->srp, M2.p, M2.n) < 0) {
-			record_failure(c, "the server's password proof is wrong (it does not hold the verifier of this password)");
+			conn_record_failure(c, "the server's password proof is wrong (it does not hold the verifier of this password)");
 			rc = -RPL_E_AUTH_FAILED;
 			goto out;
 		}
@@ -702,7 +673,7 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 		rc = make_tag(c, a->pairing, PAIRING_LEN, 0, want);
 	}
 	if (rc == 0 && !secure_equal(want, tagv.p, TAG_LEN)) {
-		record_failure(c, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
+		conn_record_failure(c, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
 		rc = -RPL_E_AUTH_FAILED;
 	}
 	if (rc == 0)
@@ -717,23 +688,8 @@ out:
 
 static int on_error_frame(struct conn *c, struct cursor *p)
 {
-	char id[16] = "", text[512] = "";
-	struct cursor cur = *p, val;
-	uint16_t tag;
-	int rc, code = RPL_E_PARTNER_REFUSED;
-
-	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
-		if (tag == F_MSGID)
-			(void)tlv_get_str(&val, id, sizeof(id));
-		else if (tag == F_TEXT)
-			(void)tlv_get_str(&val, text, sizeof(text));
-	}
-	for (int i = 1; i < RPL_MSG_COUNT; i++)
-		if (strcmp(rpl_msg_id(i), id) == 0)
-			code = i;
-	if (code == RPL_E_AUTH_FAILED && c->role == ROLE_OUTBOUND)
-		record_failure(c, "the partner rejected our password proof: check SERVERPASSWORD");
-	conn_close(c, -code, "partner %s says: %s %s", c->server[0] ? c->server : c->addr, id, text);
+	if (conn_on_error_frame(c, p) == RPL_E_AUTH_FAILED && c->role == ROLE_OUTBOUND)
+		conn_record_failure(c, "the partner rejected our password proof: check SERVERPASSWORD");
 	return 0;
 }
 
@@ -759,23 +715,6 @@ void auth_server_start(struct conn *c)
 	if (rc < 0)
 		conn_close(c, rc, "client certificate");
 	/* Wait for HELLO. */
-}
-
-static void refuse(struct conn *c, int code, const char *text)
-{
-	struct daemon *d = c->d;
-	MDB_txn *txn;
-
-	conn_send_error(c, code, text);
-	if (store_begin(&d->in.store, 1, &txn) == 0) {
-		if (store_actlog_add(txn, &d->in.store, RPL_W_REFUSED,
-				     "session from %s (%s) refused: %s %s", c->server[0] ? c->server : "?",
-				     c->addr, rpl_msg_id(code), text) == 0)
-			store_commit(txn);
-		else
-			store_abort(txn);
-	}
-	conn_close(c, -code, "%s", text);
 }
 
 static int server_on_hello(struct conn *c, struct cursor *p)
@@ -810,7 +749,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	snprintf(c->server, sizeof(c->server), "%s", from);
 	if (strcasecmp(to, d->in.conf.servername) != 0) {
 		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
-		refuse(c, RPL_E_NAME_MISMATCH, why);
+		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
 		return 0;
 	}
 	if (rl_blocked(&d->rl, c->addr, clock_now())) {
@@ -818,13 +757,13 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 			 RL_MAX_FAILS, c->addr, RL_WINDOW);
 		log_warn(RPL_E_RATELIMIT, "server %s from %s refused without a password proof: %s",
 			 from, c->addr, why);
-		refuse(c, RPL_E_RATELIMIT, why);
+		conn_refuse(c, RPL_E_RATELIMIT, why);
 		return 0;
 	}
 	if ((rc = load_server(c, &txn, &r)) < 0) {
 		snprintf(why, sizeof(why), "server %s is not defined on %s", from,
 			 d->in.conf.servername);
-		refuse(c, RPL_E_UNKNOWN_SERVER, why);
+		conn_refuse(c, RPL_E_UNKNOWN_SERVER, why);
 		return 0;
 	}
 	snprintf(c->server, sizeof(c->server), "%s", r.name);
@@ -840,7 +779,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	if (rc < 0) {
 		server_rec_free(&r);
 		log_warn(-rc, "%s", why);
-		refuse(c, -rc, why);
+		conn_refuse(c, -rc, why);
 		return 0;
 	}
 	a->decision = rc;
@@ -959,7 +898,7 @@ static int send_auth_ok(struct conn *c, const struct blob *M2)
 
 static void fail_proof(struct conn *c, const char *detail)
 {
-	record_failure(c, detail);
+	conn_record_failure(c, detail);
 	conn_send_error(c, RPL_E_AUTH_FAILED, NULL);
 	conn_close(c, -RPL_E_AUTH_FAILED, "%s", detail);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/actlog.h"
 #include "../store/server.h"
 #include "../sync/talk.h"
 #include "../util/clock.h"
@@ -275,6 +276,75 @@ void conn_send_error(struct conn *c, int code, const char *text)
 	if (wbuf_status(&w) == 0)
 		(void)conn_send(c, MSG_ERROR, &w);
 	wbuf_free(&w);
+}
+
+static const char *proto_word(const struct conn *c)
+{
+	return c->proto == 1 ? "down-level " : "";
+}
+
+void conn_refuse(struct conn *c, int code, const char *text)
+{
+	struct daemon *d = c->d;
+	MDB_txn *txn;
+
+	conn_send_error(c, code, text);
+	if (store_begin(&d->in.store, 1, &txn) == 0) {
+		if (store_actlog_add(txn, &d->in.store, RPL_W_REFUSED,
+				     "%ssession from %s (%s) refused: %s %s", proto_word(c),
+				     c->server[0] ? c->server : "?", c->addr, rpl_msg_id(code),
+				     text) == 0)
+			store_commit(txn);
+		else
+			store_abort(txn);
+	}
+	conn_close(c, -code, "%s", text);
+}
+
+int conn_on_error_frame(struct conn *c, struct cursor *p)
+{
+	char id[16] = "", text[512] = "";
+	struct cursor cur = *p, val;
+	uint16_t tag;
+	int code = RPL_E_PARTNER_REFUSED;
+
+	while (tlv_next(&cur, &tag, &val) > 0) {
+		if (tag == F_MSGID)
+			(void)tlv_get_str(&val, id, sizeof(id));
+		else if (tag == F_TEXT)
+			(void)tlv_get_str(&val, text, sizeof(text));
+	}
+	for (int i = 1; i < RPL_MSG_COUNT; i++)
+		if (strcmp(rpl_msg_id(i), id) == 0)
+			code = i;
+	conn_close(c, -code, "partner %s says: %s %s", c->server[0] ? c->server : c->addr, id, text);
+	return code;
+}
+
+void conn_record_failure(struct conn *c, const char *detail)
+{
+	struct daemon *d = c->d;
+	struct server_rec r;
+	MDB_txn *txn;
+
+	if (c->role == ROLE_INBOUND)
+		rl_fail(&d->rl, c->addr, clock_now());
+	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(c),
+		 c->role == ROLE_INBOUND ? "from" : "to", c->server, c->addr, detail);
+	if (store_begin(&d->in.store, 1, &txn) < 0)
+		return;
+	if (store_server_get(txn, &d->in.store, c->server, &r) == 0) {
+		r.failed_signons++;
+		r.last_failure = clock_now();
+		(void)store_server_put(txn, &d->in.store, &r);
+		server_rec_free(&r);
+	}
+	if (store_actlog_add(txn, &d->in.store, RPL_W_AUTH_FAILED,
+			     "%ssign-on %s server %s from address %s failed: %s", proto_word(c),
+			     c->role == ROLE_INBOUND ? "by" : "to", c->server, c->addr, detail) == 0)
+		store_commit(txn);
+	else
+		store_abort(txn);
 }
 
 static void report_done(struct conn *c)

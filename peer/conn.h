@@ -92,6 +92,15 @@ int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 int conn_send(struct conn *c, int type, const struct wbuf *payload);
 /* Sends MSG_ERROR with the message's ID and text. */
 void conn_send_error(struct conn *c, int code, const char *text);
+/* Refuses the partner: MSG_ERROR with code and text, an activity-log entry,
+ * and the close. */
+void conn_refuse(struct conn *c, int code, const char *text);
+/* Handles a MSG_ERROR from the partner: closes with its message; returns
+ * the message code it carried. */
+int conn_on_error_frame(struct conn *c, struct cursor *p);
+/* A failed password proof: counted per source address (rate limit) and per
+ * server, logged and written to the activity log. */
+void conn_record_failure(struct conn *c, const char *detail);
 /* Ends the session. err 0 = success (BYE sent, orderly), else a negative
  * code with a text for the log and the result. */
 void conn_close(struct conn *c, int err, const char *fmt, ...)

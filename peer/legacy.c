@@ -141,22 +141,6 @@ void legacy_server_start(struct conn *c)
 		conn_close(c, -RPL_E_NOMEM, NULL);
 }
 
-static void refuse(struct conn *c, int code, const char *text)
-{
-	MDB_txn *txn;
-	conn_send_error(c, code, text);
-	if (store_begin(&c->d->in.store, 1, &txn) == 0) {
-		if (store_actlog_add(txn, &c->d->in.store, RPL_W_REFUSED,
-				     "down-level session from %s (%s) refused: %s %s",
-				     c->server[0] ? c->server : "?", c->addr, rpl_msg_id(code),
-				     text) == 0)
-			store_commit(txn);
-		else
-			store_abort(txn);
-	}
-	conn_close(c, -code, "%s", text);
-}
-
 static int server_on_hello(struct conn *c, struct cursor *p)
 {
 	struct daemon *d = c->d;
@@ -181,13 +165,13 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	snprintf(c->server, sizeof(c->server), "%s", from);
 	if (strcasecmp(to, d->in.conf.servername) != 0) {
 		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
-		refuse(c, RPL_E_NAME_MISMATCH, why);
+		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
 		return 0;
 	}
 	if (rl_blocked(&d->rl, c->addr, clock_now())) {
 		snprintf(why, sizeof(why), "%d failed sign-ons from %s within %d seconds",
 			 RL_MAX_FAILS, c->addr, RL_WINDOW);
-		refuse(c, RPL_E_RATELIMIT, why);
+		conn_refuse(c, RPL_E_RATELIMIT, why);
 		return 0;
 	}
 	if ((rc = store_begin(&d->in.store, 0, &txn)) < 0)
@@ -196,7 +180,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	store_abort(txn);
 	if (rc < 0) {
 		snprintf(why, sizeof(why), "server %s is not defined on %s", from, d->in.conf.servername);
-		refuse(c, RPL_E_UNKNOWN_SERVER, why);
+		conn_refuse(c, RPL_E_UNKNOWN_SERVER, why);
 		return 0;
 	}
 	snprintf(c->server, sizeof(c->server), "%s", r.name);
@@ -206,13 +190,13 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 			 "'UPDATE SERVER %s SESSIONSECURITY=TRANSITIONAL' on %s",
 			 r.name, d->in.conf.servername, r.name, d->in.conf.servername);
 		server_rec_free(&r);
-		refuse(c, RPL_E_STRICT_LEGACY, why);
+		conn_refuse(c, RPL_E_STRICT_LEGACY, why);
 		return 0;
 	}
 	server_rec_free(&r);
 	if (!d->in.conf.allowlegacy) {
 		snprintf(why, sizeof(why), "ALLOWLEGACY is NO on %s", d->in.conf.servername);
-		refuse(c, RPL_E_LEGACY_OFF, why);
+		conn_refuse(c, RPL_E_LEGACY_OFF, why);
 		return 0;
 	}
 	if ((rc = secure_random(c->legacy->nonce_s, NONCE_LEN)) < 0)
@@ -328,25 +312,7 @@ static int server_on_response(struct conn *c, struct cursor *p)
 	if (rc < 0)
 		return rc;
 	if (!secure_equal(got, want, TAG_LEN)) {
-		MDB_txn *t2;
-		struct server_rec r;
-		rl_fail(&d->rl, c->addr, clock_now());
-		log_warn(RPL_W_AUTH_FAILED, "down-level sign-on from server %s (%s) failed: wrong password",
-			 c->server, c->addr);
-		if (store_begin(&d->in.store, 1, &t2) == 0) {
-			if (store_server_get(t2, &d->in.store, c->server, &r) == 0) {
-				r.failed_signons++;
-				r.last_failure = clock_now();
-				(void)store_server_put(t2, &d->in.store, &r);
-				server_rec_free(&r);
-			}
-			if (store_actlog_add(t2, &d->in.store, RPL_W_AUTH_FAILED,
-					     "down-level sign-on by server %s from address %s failed",
-					     c->server, c->addr) == 0)
-				store_commit(t2);
-			else
-				store_abort(t2);
-		}
+		conn_record_failure(c, "wrong password");
 		conn_send_error(c, RPL_E_AUTH_FAILED, NULL);
 		conn_close(c, -RPL_E_AUTH_FAILED, "wrong password (protocol 1)");
 		return 0;
@@ -393,32 +359,14 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 	return 0;
 }
 
-static int on_error(struct conn *c, struct cursor *p)
-{
-	char id[16] = "", text[512] = "";
-	struct cursor cur = *p, val;
-	uint16_t tag;
-	int code = RPL_E_PARTNER_REFUSED;
-
-	while (tlv_next(&cur, &tag, &val) > 0) {
-		if (tag == F_MSGID)
-			(void)tlv_get_str(&val, id, sizeof(id));
-		else if (tag == F_TEXT)
-			(void)tlv_get_str(&val, text, sizeof(text));
-	}
-	for (int i = 1; i < RPL_MSG_COUNT; i++)
-		if (strcmp(rpl_msg_id(i), id) == 0)
-			code = i;
-	conn_close(c, -code, "partner %s says: %s %s", c->server, id, text);
-	return 0;
-}
-
 int legacy_on_frame(struct conn *c, int type, struct cursor *p)
 {
 	if (!c->legacy)
 		return -RPL_E_PROTOCOL;
-	if (type == MSG_ERROR)
-		return on_error(c, p);
+	if (type == MSG_ERROR) {
+		conn_on_error_frame(c, p);
+		return 0;
+	}
 	if (c->role == ROLE_INBOUND) {
 		if (type == MSG_L_HELLO && c->legacy->stage == 0)
 			return server_on_hello(c, p);
