@@ -11,6 +11,7 @@
 #include "../store/actlog.h"
 #include "../store/server.h"
 #include "../store/trust.h"
+#include "../sync/lifecycle.h"
 #include "../sync/talk.h"
 #include "../util/clock.h"
 #include "../util/hex.h"
@@ -32,8 +33,16 @@ struct auth {
 	int method;
 	int forcesync;         /* our FORCESYNC mark for this partner */
 	int continuity_from;   /* pin index that endorsed the new certificate */
+	uint8_t endorser_fp[FP_LEN];
+	int pins_changed;      /* commit changed the partner's pins */
 	uint8_t exporter[32];
-	struct srp_ctx *srp;
+	/* SRP contexts: [0] the server's password (always), [1] the client's
+	 * own password, asked for only when the server establishes trust in
+	 * the client's certificate (first contact, FORCESYNC). Knowing the
+	 * server's password, which every partner of it knows, is then not
+	 * enough to take over another partner's entry. */
+	struct srp_ctx *srp[2];
+	int two_proofs;
 	uint8_t pairing[PAIRING_LEN];
 	int have_pairing;
 	int srp_done;
@@ -51,7 +60,8 @@ void auth_free(struct conn *c)
 {
 	if (!c->auth)
 		return;
-	srp_free(c->auth->srp);
+	srp_free(c->auth->srp[0]);
+	srp_free(c->auth->srp[1]);
 	secure_zero(c->auth, sizeof(*c->auth));
 	free(c->auth);
 	c->auth = NULL;
@@ -205,7 +215,7 @@ static int make_tag(struct conn *c, const uint8_t *key, size_t keylen, int from_
 }
 
 /* The pairing key that later sessions use instead of SRP, from the SRP
- * session key and both certificates of the pairing session. */
+ * session key(s) and both certificates of the pairing session. */
 static int derive_pairing(struct conn *c, const uint8_t *K, size_t K_len)
 {
 	static const char salt[] = "replpeer pairing v1";
@@ -232,6 +242,64 @@ static int unseal_blob(struct conn *c, const char *what, const char *name,
 
 /* ---- commit ------------------------------------------------------------ */
 
+/* The decision on the partner's certificate was taken from the record as it
+ * was when the session began; another session may have changed the pins
+ * since (a renewal's confirmation round, a FORCESYNC). The pins are updated
+ * only if that decision still holds against the record read in this
+ * transaction; a stale session fails instead, so it can never bring back a
+ * retired certificate or drop a newer one. */
+static int commit_pins(struct conn *c, MDB_txn *txn, struct server_rec *r, int64_t t)
+{
+	struct daemon *d = c->d;
+	struct auth *a = c->auth;
+	int idx = server_pin_find(r, c->peer_ci.fp), rc = 0;
+	const char *how = NULL;
+
+	switch (a->decision) {
+	case VB_FIRST:
+		if (idx >= 0 && r->pins[idx].state == PIN_CURRENT && !r->forcesync)
+			return 0; /* a concurrent session pinned the same certificate */
+		if ((a->forcesync && !r->forcesync) || (!a->forcesync && r->npins > 0))
+			goto stale;
+		how = a->forcesync ? "forcesync" : "first-contact";
+		server_pins_clear(r);
+		break;
+	case VB_PIN:
+		if (idx < 0)
+			goto stale;
+		if (r->pins[idx].state == PIN_CURRENT)
+			return 0;
+		how = "announce"; /* a "next" pin now in use */
+		break;
+	case VB_CONTINUITY:
+		if (server_pin_find(r, a->endorser_fp) < 0 && idx < 0)
+			goto stale;
+		how = "continuity";
+		break;
+	default:
+		return 0; /* CA: the chain is checked in every session */
+	}
+	rc = continuity_promote(r, c->peer_ci.fp, c->peer_ci.not_after, t, how,
+				c->peer_der.p, c->peer_der.n);
+	if (rc == 0 && a->decision == VB_FIRST)
+		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
+				      "certificate %s (%s) of server %s pinned after the password proof (%s)",
+				      c->peer_ci.fp_hex, c->peer_ci.subject, r->name,
+				      a->forcesync ? "FORCESYNC" : "first contact");
+	else if (rc == 0)
+		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
+				      "certificate %s (%s) of server %s is now its current pin (verified by %s)",
+				      c->peer_ci.fp_hex, c->peer_ci.subject, r->name,
+				      verified_by_name(a->decision));
+	if (rc == 0)
+		a->pins_changed = 1;
+	return rc;
+stale:
+	log_warn(RPL_E_CERT_REFUSED, "server %s: its pins changed while this session was set up; "
+		 "the session is dropped and the next one decides again", r->name);
+	return -RPL_E_CERT_REFUSED;
+}
+
 /* One transaction: pins, pairing key, STRICT, FORCESYNC mark, last contact. */
 static int commit_session(struct conn *c)
 {
@@ -249,32 +317,7 @@ static int commit_session(struct conn *c)
 		store_abort(txn);
 		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
 	}
-	if (a->decision == VB_FIRST) {
-		/* First contact or FORCESYNC: what this session proved replaces
-		 * whatever was pinned. */
-		int was_forcesync = r.forcesync;
-		server_pins_clear(&r);
-		rc = continuity_promote(&r, c->peer_ci.fp, c->peer_ci.not_after, t,
-					was_forcesync ? "forcesync" : "first-contact",
-					c->peer_der.p, c->peer_der.n);
-		if (rc == 0)
-			rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
-					      "certificate %s (%s) of server %s pinned after the password proof (%s)",
-					      c->peer_ci.fp_hex, c->peer_ci.subject, r.name,
-					      was_forcesync ? "FORCESYNC" : "first contact");
-	} else {
-		int had = server_pin_find(&r, c->peer_ci.fp) >= 0 &&
-			  r.pins[server_pin_find(&r, c->peer_ci.fp)].state == PIN_CURRENT;
-		rc = continuity_promote(&r, c->peer_ci.fp, c->peer_ci.not_after, t,
-					a->decision == VB_CONTINUITY ? "continuity"
-					: a->decision == VB_CA ? "ca" : "announce",
-					c->peer_der.p, c->peer_der.n);
-		if (rc == 0 && !had)
-			rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
-					      "certificate %s (%s) of server %s is now its current pin (verified by %s)",
-					      c->peer_ci.fp_hex, c->peer_ci.subject, r.name,
-					      verified_by_name(a->decision));
-	}
+	rc = commit_pins(c, txn, &r, t);
 	if (rc == 0 && a->srp_done && a->have_pairing) {
 		struct blob *slot = c->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
 		char purpose[128];
@@ -283,7 +326,7 @@ static int commit_session(struct conn *c)
 		blob_free(slot);
 		rc = instance_seal(&d->in, purpose, a->pairing, PAIRING_LEN, slot);
 	}
-	if (rc == 0 && r.forcesync) {
+	if (rc == 0 && r.forcesync && a->forcesync && a->srp_done) {
 		r.forcesync = 0;
 		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
 				      "FORCESYNC with server %s completed: pins replaced", r.name);
@@ -330,9 +373,13 @@ static void finish_ready(struct conn *c)
 		 c->result.verified_by,
 		 c->auth->srp_done ? "password proof (SRP)" : "pairing key");
 	/* The proof material is no longer needed. */
-	srp_free(c->auth->srp);
-	c->auth->srp = NULL;
+	for (int i = 0; i < 2; i++) {
+		srp_free(c->auth->srp[i]);
+		c->auth->srp[i] = NULL;
+	}
 	secure_zero(c->auth->pairing, PAIRING_LEN);
+	if (c->auth->pins_changed)
+		lifecycle_pins_changed(c->d, c->server);
 	conn_ready(c);
 	talk_ready(c);
 }
@@ -341,53 +388,110 @@ static void finish_ready(struct conn *c)
 
 enum { JOB_SERVER_START, JOB_SERVER_FINISH, JOB_CLIENT };
 
-struct srp_job {
-	uv_work_t req;
-	struct conn *c;
-	int kind;
-	int rc;
-	struct wbuf password;
+/* One SRP exchange's inputs and outputs. */
+struct proof {
+	int used;
+	struct wbuf password;  /* client; server slot 1: the client's password */
 	struct blob salt, verifier, B, A, M1, M2;
 	struct srp_ctx *srp;
 	uint8_t K[SRP_KEY_MAX];
 	size_t K_len;
 };
 
+struct srp_job {
+	uv_work_t req;
+	struct conn *c;
+	int kind;
+	int rc;
+	struct proof p[2];
+};
+
 static void job_free(struct srp_job *j)
 {
-	wbuf_free(&j->password);
-	blob_free(&j->salt);
-	blob_free(&j->verifier);
-	blob_free(&j->B);
-	blob_free(&j->A);
-	blob_free(&j->M1);
-	blob_free(&j->M2);
-	srp_free(j->srp);
-	secure_zero(j->K, sizeof(j->K));
+	for (int i = 0; i < 2; i++) {
+		struct proof *p = &j->p[i];
+		wbuf_free(&p->password);
+		blob_free(&p->salt);
+		blob_free(&p->verifier);
+		blob_free(&p->B);
+		blob_free(&p->A);
+		blob_free(&p->M1);
+		blob_free(&p->M2);
+		srp_free(p->srp);
+	}
+	secure_zero(j, sizeof(*j));
 	free(j);
+}
+
+static struct srp_job *job_new(int kind)
+{
+	struct srp_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	wbuf_init(&j->p[0].password);
+	wbuf_init(&j->p[1].password);
+	return j;
+}
+
+static int terminate(struct wbuf *w)
+{
+	wbuf_put_u8(w, 0);
+	return wbuf_status(w);
+}
+
+static int proof_work(int kind, struct proof *p)
+{
+	int rc = 0;
+
+	switch (kind) {
+	case JOB_SERVER_START:
+		/* A verifier made here from the stored password: slot 1. */
+		if (!p->verifier.n) {
+			uint8_t salt[SRP_SALT_LEN];
+			rc = terminate(&p->password);
+			if (rc == 0)
+				rc = srp_make_verifier((const char *)p->password.p, salt, &p->verifier);
+			if (rc == 0)
+				rc = blob_set(&p->salt, salt, sizeof(salt));
+			if (rc < 0)
+				return rc;
+		}
+		return srp_server_start(&p->srp, p->salt.p, p->salt.n, p->verifier.p,
+					p->verifier.n, &p->B);
+	case JOB_SERVER_FINISH:
+		return srp_server_finish(p->srp, p->A.p, p->A.n, p->M1.p, p->M1.n, &p->M2,
+					 p->K, &p->K_len);
+	default:
+		rc = terminate(&p->password);
+		if (rc == 0)
+			rc = srp_client_start(&p->srp, (const char *)p->password.p, p->salt.p,
+					      p->salt.n, p->B.p, p->B.n, &p->A, &p->M1, p->K,
+					      &p->K_len);
+		return rc;
+	}
 }
 
 static void job_work(uv_work_t *req)
 {
 	struct srp_job *j = req->data;
-	switch (j->kind) {
-	case JOB_SERVER_START:
-		j->rc = srp_server_start(&j->srp, j->salt.p, j->salt.n, j->verifier.p,
-					 j->verifier.n, &j->B);
-		break;
-	case JOB_SERVER_FINISH:
-		j->rc = srp_server_finish(j->srp, j->A.p, j->A.n, j->M1.p, j->M1.n, &j->M2,
-					  j->K, &j->K_len);
-		break;
-	case JOB_CLIENT:
-		wbuf_put_u8(&j->password, 0);
-		j->rc = wbuf_status(&j->password);
-		if (j->rc == 0)
-			j->rc = srp_client_start(&j->srp, (const char *)j->password.p,
-						 j->salt.p, j->salt.n, j->B.p, j->B.n,
-						 &j->A, &j->M1, j->K, &j->K_len);
-		break;
+	j->rc = 0;
+	for (int i = 0; i < 2 && j->rc == 0; i++)
+		if (j->p[i].used)
+			j->rc = proof_work(j->kind, &j->p[i]);
+}
+
+/* K of slot 0, then K of slot 1 when the second proof ran. */
+static int job_keys(struct srp_job *j, uint8_t *out, size_t *len)
+{
+	*len = 0;
+	for (int i = 0; i < 2; i++) {
+		if (!j->p[i].used)
+			continue;
+		memcpy(out + *len, j->p[i].K, j->p[i].K_len);
+		*len += j->p[i].K_len;
 	}
+	return *len ? 0 : -RPL_E_CRYPTO;
 }
 
 static void server_srp_started(struct conn *c, struct srp_job *j);
@@ -518,19 +622,22 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 	uint16_t tag;
 	int rc;
 
-	j = calloc(1, sizeof(*j));
+	j = job_new(JOB_CLIENT);
 	if (!j)
 		return -RPL_E_NOMEM;
-	wbuf_init(&j->password);
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		if (tag == F_FROM)
 			rc = tlv_get_str(&val, name, sizeof(name));
 		else if (tag == F_METHOD)
 			rc = tlv_get_u64(&val, &method);
 		else if (tag == F_SALT)
-			rc = tlv_get_blob(&val, &j->salt);
+			rc = tlv_get_blob(&val, &j->p[0].salt);
 		else if (tag == F_SRP_B)
-			rc = tlv_get_blob(&val, &j->B);
+			rc = tlv_get_blob(&val, &j->p[0].B);
+		else if (tag == F_SALT2)
+			rc = tlv_get_blob(&val, &j->p[1].salt);
+		else if (tag == F_SRP_B2)
+			rc = tlv_get_blob(&val, &j->p[1].B);
 		if (rc < 0)
 			break;
 	}
@@ -560,6 +667,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 		}
 		a->decision = VB_CONTINUITY;
 		a->continuity_from = pin;
+		memcpy(a->endorser_fp, r.pins[pin].fp, FP_LEN);
 	}
 	/* The server may demand SRP; it may not skip it when we asked. */
 	if (a->method == METHOD_SRP && method != METHOD_SRP) {
@@ -592,18 +700,38 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 		wbuf_free(&out);
 		return rc;
 	}
-	if (!j->salt.n || !j->B.n) {
+	if (!j->p[0].salt.n || !j->p[0].B.n || (!j->p[1].salt.n != !j->p[1].B.n)) {
 		job_free(j);
 		server_rec_free(&r);
 		return -RPL_E_PROTOCOL;
 	}
-	rc = unseal_blob(c, "server-password", r.name, &r.password, &j->password);
+	j->p[0].used = 1;
+	rc = unseal_blob(c, "server-password", r.name, &r.password, &j->p[0].password);
 	server_rec_free(&r);
+	if (rc == 0 && j->p[1].B.n) {
+		/* The server establishes trust in our certificate: prove our own
+		 * password too. */
+		const uint8_t *v;
+		size_t vlen;
+		struct blob sealed = {0};
+		MDB_txn *t2;
+		j->p[1].used = 1;
+		a->two_proofs = 1;
+		rc = store_begin(&c->d->in.store, 0, &t2);
+		if (rc == 0) {
+			rc = store_meta_get(t2, &c->d->in.store, "own_password", &v, &vlen);
+			if (rc == 0)
+				rc = blob_set(&sealed, v, vlen);
+			store_abort(t2);
+		}
+		if (rc == 0)
+			rc = instance_unseal(&c->d->in, SEAL_OWN_PASSWORD, &sealed, &j->p[1].password);
+		blob_free(&sealed);
+	}
 	if (rc < 0) {
 		job_free(j);
 		return rc;
 	}
-	j->kind = JOB_CLIENT;
 	return job_queue(c, j);
 }
 
@@ -614,14 +742,22 @@ static void client_srp_done(struct conn *c, struct srp_job *j)
 	struct wbuf w;
 	int rc = j->rc;
 
+	uint8_t K[2 * SRP_KEY_MAX];
+	size_t K_len;
+
 	if (rc < 0) {
 		conn_close(c, rc, "password proof");
 		return;
 	}
-	a->srp = j->srp;
-	j->srp = NULL;
+	for (int i = 0; i < 2; i++) {
+		a->srp[i] = j->p[i].srp;
+		j->p[i].srp = NULL;
+	}
 	/* Both tags are keyed with the pairing key derived from K. */
-	rc = derive_pairing(c, j->K, j->K_len);
+	rc = job_keys(j, K, &K_len);
+	if (rc == 0)
+		rc = derive_pairing(c, K, K_len);
+	secure_zero(K, sizeof(K));
 	if (rc == 0)
 		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, t);
 	if (rc < 0) {
@@ -629,8 +765,12 @@ static void client_srp_done(struct conn *c, struct srp_job *j)
 		return;
 	}
 	wbuf_init(&w);
-	tlv_put(&w, F_SRP_A, j->A.p, j->A.n);
-	tlv_put(&w, F_SRP_M1, j->M1.p, j->M1.n);
+	tlv_put(&w, F_SRP_A, j->p[0].A.p, j->p[0].A.n);
+	tlv_put(&w, F_SRP_M1, j->p[0].M1.p, j->p[0].M1.n);
+	if (j->p[1].used) {
+		tlv_put(&w, F_SRP_A2, j->p[1].A.p, j->p[1].A.n);
+		tlv_put(&w, F_SRP_M1_2, j->p[1].M1.p, j->p[1].M1.n);
+	}
 	tlv_put(&w, F_TAG, t, TAG_LEN);
 	rc = wbuf_status(&w);
 	if (rc == 0)
@@ -643,7 +783,7 @@ static void client_srp_done(struct conn *c, struct srp_job *j)
 static int client_on_ok(struct conn *c, struct cursor *p)
 {
 	struct auth *a = c->auth;
-	struct blob M2 = {0}, tagv = {0};
+	struct blob M2 = {0}, M2b = {0}, tagv = {0};
 	struct cursor cur = *p, val;
 	uint8_t want[TAG_LEN];
 	uint16_t tag;
@@ -652,6 +792,8 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		if (tag == F_SRP_M2)
 			rc = tlv_get_blob(&val, &M2);
+		else if (tag == F_SRP_M2_2)
+			rc = tlv_get_blob(&val, &M2b);
 		else if (tag == F_TAG)
 			rc = tlv_get_blob(&val, &tagv);
 		if (rc < 0)
@@ -662,7 +804,8 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 		goto out;
 	}
 	if (a->method == METHOD_SRP) {
-		if (!a->srp || srp_client_finish(a->srp, M2.p, M2.n) < 0) {
+		if (!a->srp[0] || srp_client_finish(a->srp[0], M2.p, M2.n) < 0 ||
+		    (a->two_proofs && (!a->srp[1] || srp_client_finish(a->srp[1], M2b.p, M2b.n) < 0))) {
 			conn_record_failure(c, "the server's password proof is wrong (it does not hold the verifier of this password)");
 			rc = -RPL_E_AUTH_FAILED;
 			goto out;
@@ -682,6 +825,7 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 		finish_ready(c);
 out:
 	blob_free(&M2);
+	blob_free(&M2b);
 	blob_free(&tagv);
 	return rc;
 }
@@ -773,6 +917,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 		int pin = continuity_check(c, &r, a->exporter, p);
 		if (pin >= 0) {
 			a->continuity_from = pin;
+			memcpy(a->endorser_fp, r.pins[pin].fp, FP_LEN);
 			rc = VB_CONTINUITY;
 		}
 	}
@@ -787,6 +932,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	a->method = (method == METHOD_SRP || rc == VB_FIRST || r.forcesync || !r.key_in.n)
 			    ? METHOD_SRP : METHOD_KEY;
 	(void)flags;
+	rc = 0;
 	if (a->method == METHOD_KEY) {
 		struct wbuf key, w;
 		wbuf_init(&key);
@@ -810,23 +956,33 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 		wbuf_free(&w);
 		return rc;
 	}
-	server_rec_free(&r);
-	/* SRP: the verifier of our own password, sealed in meta. */
+	/* SRP: slot 0 proves our own password (its verifier is sealed in
+	 * meta); slot 1, when we establish trust in the client's certificate,
+	 * makes the client prove its own password, which we hold. */
 	{
-		struct srp_job *j = calloc(1, sizeof(*j));
+		struct srp_job *j = job_new(JOB_SERVER_START);
 		const uint8_t *v;
 		size_t vlen;
 		struct blob sealed = {0};
 		struct wbuf plain;
 
-		if (!j)
+		if (!j) {
+			server_rec_free(&r);
 			return -RPL_E_NOMEM;
-		wbuf_init(&j->password);
-		rc = store_begin(&d->in.store, 0, &txn);
+		}
+		j->p[0].used = 1;
+		if (a->decision == VB_FIRST) {
+			j->p[1].used = 1;
+			a->two_proofs = 1;
+			rc = unseal_blob(c, "server-password", r.name, &r.password, &j->p[1].password);
+		}
+		server_rec_free(&r);
+		if (rc == 0)
+			rc = store_begin(&d->in.store, 0, &txn);
 		if (rc == 0) {
 			rc = store_meta_get(txn, &d->in.store, "srp", &v, &vlen);
 			if (rc == 0 && vlen > SRP_SALT_LEN) {
-				rc = blob_set(&j->salt, v, SRP_SALT_LEN);
+				rc = blob_set(&j->p[0].salt, v, SRP_SALT_LEN);
 				if (rc == 0)
 					rc = blob_set(&sealed, v + SRP_SALT_LEN, vlen - SRP_SALT_LEN);
 			} else if (rc == 0) {
@@ -838,14 +994,13 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 		if (rc == 0)
 			rc = instance_unseal(&d->in, SEAL_SRP_VERIFIER, &sealed, &plain);
 		if (rc == 0)
-			rc = blob_set(&j->verifier, plain.p, plain.len);
+			rc = blob_set(&j->p[0].verifier, plain.p, plain.len);
 		wbuf_free(&plain);
 		blob_free(&sealed);
 		if (rc < 0) {
 			job_free(j);
 			return rc;
 		}
-		j->kind = JOB_SERVER_START;
 		return job_queue(c, j);
 	}
 }
@@ -859,13 +1014,19 @@ static void server_srp_started(struct conn *c, struct srp_job *j)
 		conn_close(c, rc, "password proof set-up");
 		return;
 	}
-	c->auth->srp = j->srp;
-	j->srp = NULL;
+	for (int i = 0; i < 2; i++) {
+		c->auth->srp[i] = j->p[i].srp;
+		j->p[i].srp = NULL;
+	}
 	wbuf_init(&w);
 	tlv_put_str(&w, F_FROM, c->d->in.conf.servername);
 	tlv_put_u64(&w, F_METHOD, METHOD_SRP);
-	tlv_put(&w, F_SALT, j->salt.p, j->salt.n);
-	tlv_put(&w, F_SRP_B, j->B.p, j->B.n);
+	tlv_put(&w, F_SALT, j->p[0].salt.p, j->p[0].salt.n);
+	tlv_put(&w, F_SRP_B, j->p[0].B.p, j->p[0].B.n);
+	if (j->p[1].used) {
+		tlv_put(&w, F_SALT2, j->p[1].salt.p, j->p[1].salt.n);
+		tlv_put(&w, F_SRP_B2, j->p[1].B.p, j->p[1].B.n);
+	}
 	rc = continuity_offer(c, c->auth->exporter, &w);
 	if (rc == 0)
 		rc = wbuf_status(&w);
@@ -876,7 +1037,7 @@ static void server_srp_started(struct conn *c, struct srp_job *j)
 		conn_close(c, rc, "sending HELLO_REPLY");
 }
 
-static int send_auth_ok(struct conn *c, const struct blob *M2)
+static int send_auth_ok(struct conn *c, const struct blob *M2, const struct blob *M2b)
 {
 	uint8_t t[TAG_LEN];
 	struct wbuf w;
@@ -887,6 +1048,8 @@ static int send_auth_ok(struct conn *c, const struct blob *M2)
 	wbuf_init(&w);
 	if (M2)
 		tlv_put(&w, F_SRP_M2, M2->p, M2->n);
+	if (M2b && M2b->n)
+		tlv_put(&w, F_SRP_M2_2, M2b->p, M2b->n);
 	tlv_put(&w, F_TAG, t, TAG_LEN);
 	tlv_put_str(&w, F_VERIFIED_BY, verified_by_name(c->auth->decision));
 	rc = wbuf_status(&w);
@@ -917,7 +1080,14 @@ static void server_srp_finished(struct conn *c, struct srp_job *j)
 		conn_close(c, j->rc, "password proof");
 		return;
 	}
-	rc = derive_pairing(c, j->K, j->K_len);
+	{
+		uint8_t K[2 * SRP_KEY_MAX];
+		size_t K_len;
+		rc = job_keys(j, K, &K_len);
+		if (rc == 0)
+			rc = derive_pairing(c, K, K_len);
+		secure_zero(K, sizeof(K));
+	}
 	if (rc == 0)
 		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, want);
 	if (rc == 0 && !secure_equal(want, a->peer_tag, TAG_LEN)) {
@@ -930,7 +1100,7 @@ static void server_srp_finished(struct conn *c, struct srp_job *j)
 	if (rc == 0)
 		rc = commit_session(c);
 	if (rc == 0)
-		rc = send_auth_ok(c, &j->M2);
+		rc = send_auth_ok(c, &j->p[0].M2, &j->p[1].M2);
 	if (rc < 0) {
 		conn_close(c, rc, "completing the password proof");
 		return;
@@ -941,7 +1111,7 @@ static void server_srp_finished(struct conn *c, struct srp_job *j)
 static int server_on_auth(struct conn *c, struct cursor *p)
 {
 	struct auth *a = c->auth;
-	struct blob A = {0}, M1 = {0}, tagv = {0};
+	struct blob A = {0}, M1 = {0}, A2 = {0}, M1b = {0}, tagv = {0};
 	struct cursor cur = *p, val;
 	uint16_t tag;
 	int rc;
@@ -951,6 +1121,10 @@ static int server_on_auth(struct conn *c, struct cursor *p)
 			rc = tlv_get_blob(&val, &A);
 		else if (tag == F_SRP_M1)
 			rc = tlv_get_blob(&val, &M1);
+		else if (tag == F_SRP_A2)
+			rc = tlv_get_blob(&val, &A2);
+		else if (tag == F_SRP_M1_2)
+			rc = tlv_get_blob(&val, &M1b);
 		else if (tag == F_TAG)
 			rc = tlv_get_blob(&val, &tagv);
 		if (rc < 0)
@@ -972,33 +1146,47 @@ static int server_on_auth(struct conn *c, struct cursor *p)
 		if (rc == 0)
 			rc = commit_session(c);
 		if (rc == 0)
-			rc = send_auth_ok(c, NULL);
+			rc = send_auth_ok(c, NULL, NULL);
 		if (rc == 0)
 			finish_ready(c);
 		goto out;
 	}
-	if (!a->srp || !A.n || !M1.n) {
+	if (!a->srp[0] || !A.n || !M1.n) {
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
+	if (a->two_proofs && (!A2.n || !M1b.n)) {
+		fail_proof(c, "the client did not prove its own password");
+		rc = 0;
+		goto out;
+	}
 	{
-		struct srp_job *j = calloc(1, sizeof(*j));
+		struct srp_job *j = job_new(JOB_SERVER_FINISH);
 		if (!j) {
 			rc = -RPL_E_NOMEM;
 			goto out;
 		}
-		wbuf_init(&j->password);
-		j->A = A;
-		j->M1 = M1;
+		j->p[0].used = 1;
+		j->p[0].A = A;
+		j->p[0].M1 = M1;
 		A = M1 = (struct blob){0};
-		j->srp = a->srp; /* the job owns it now */
-		a->srp = NULL;
-		j->kind = JOB_SERVER_FINISH;
+		if (a->two_proofs) {
+			j->p[1].used = 1;
+			j->p[1].A = A2;
+			j->p[1].M1 = M1b;
+			A2 = M1b = (struct blob){0};
+		}
+		for (int i = 0; i < 2; i++) { /* the job owns them now */
+			j->p[i].srp = a->srp[i];
+			a->srp[i] = NULL;
+		}
 		rc = job_queue(c, j);
 	}
 out:
 	blob_free(&A);
 	blob_free(&M1);
+	blob_free(&A2);
+	blob_free(&M1b);
 	blob_free(&tagv);
 	return rc;
 }

@@ -39,6 +39,8 @@ enum msg_field {
 	F_SRP_M1, F_SRP_M2, F_TAG, F_MSGID, F_TEXT, F_NONCE, F_TIME,
 	F_VERIFIED_BY, F_SECSEC, F_CERT, F_STATE, F_ENDORSE, F_POSSESS, F_FP,
 	F_ENTRY, F_PREV_CERT,
+	/* second proof: the client's own password (inbound trust establishment) */
+	F_SALT2, F_SRP_B2, F_SRP_A2, F_SRP_M1_2, F_SRP_M2_2,
 };
 
 enum auth_method { METHOD_KEY = 1, METHOD_SRP = 2 };
