@@ -890,27 +890,8 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	if (!conf_valid_name(from) || proto != 2 ||
 	    (method != METHOD_KEY && method != METHOD_SRP))
 		return -RPL_E_PROTOCOL;
-	snprintf(c->server, sizeof(c->server), "%s", from);
-	if (strcasecmp(to, d->in.conf.servername) != 0) {
-		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
-		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
-		return 0;
-	}
-	if (rl_blocked(&d->rl, c->addr, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons from %s within %d seconds",
-			 RL_MAX_FAILS, c->addr, RL_WINDOW);
-		log_warn(RPL_E_RATELIMIT, "server %s from %s refused without a password proof: %s",
-			 from, c->addr, why);
-		conn_refuse(c, RPL_E_RATELIMIT, why);
-		return 0;
-	}
-	if ((rc = load_server(c, &txn, &r)) < 0) {
-		snprintf(why, sizeof(why), "server %s is not defined on %s", from,
-			 d->in.conf.servername);
-		conn_refuse(c, RPL_E_UNKNOWN_SERVER, why);
-		return 0;
-	}
-	snprintf(c->server, sizeof(c->server), "%s", r.name);
+	if ((rc = conn_admit(c, from, to, &txn, &r)) != 0)
+		return rc < 0 ? rc : 0;
 	rc = decide(c, txn, &r, why, sizeof(why));
 	store_abort(txn);
 	if (rc == -RPL_E_CERT_REFUSED) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../store/actlog.h"
 #include "../store/server.h"
@@ -299,6 +300,46 @@ void conn_refuse(struct conn *c, int code, const char *text)
 			store_abort(txn);
 	}
 	conn_close(c, -code, "%s", text);
+}
+
+int conn_admit(struct conn *c, const char *from, const char *to,
+	       MDB_txn **txn, struct server_rec *r)
+{
+	struct daemon *d = c->d;
+	MDB_txn *t;
+	char why[256];
+	int rc;
+
+	snprintf(c->server, sizeof(c->server), "%s", from);
+	if (strcasecmp(to, d->in.conf.servername) != 0) {
+		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
+		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
+		return 1;
+	}
+	if (rl_blocked(&d->rl, c->addr, clock_now())) {
+		snprintf(why, sizeof(why), "%d failed sign-ons from %s within %d seconds",
+			 RL_MAX_FAILS, c->addr, RL_WINDOW);
+		log_warn(RPL_E_RATELIMIT, "%sserver %s from %s refused without a password proof: %s",
+			 proto_word(c), from, c->addr, why);
+		conn_refuse(c, RPL_E_RATELIMIT, why);
+		return 1;
+	}
+	if ((rc = store_begin(&d->in.store, 0, &t)) < 0)
+		return rc;
+	rc = store_server_get(t, &d->in.store, from, r);
+	if (rc < 0 || !txn)
+		store_abort(t);
+	if (rc == -RPL_E_NOTFOUND) {
+		snprintf(why, sizeof(why), "server %s is not defined on %s", from, d->in.conf.servername);
+		conn_refuse(c, RPL_E_UNKNOWN_SERVER, why);
+		return 1;
+	}
+	if (rc < 0)
+		return rc;
+	if (txn)
+		*txn = t;
+	snprintf(c->server, sizeof(c->server), "%s", r->name);
+	return 0;
 }
 
 int conn_on_error_frame(struct conn *c, struct cursor *p)

@@ -95,6 +95,14 @@ void conn_send_error(struct conn *c, int code, const char *text);
 /* Refuses the partner: MSG_ERROR with code and text, an activity-log entry,
  * and the close. */
 void conn_refuse(struct conn *c, int code, const char *text);
+struct server_rec;
+/* The checks every inbound hello passes before any proof: the name the
+ * client asked for is ours, its address is not rate-limited, and the name it
+ * gives is a defined server. Returns 0 with *r loaded (the caller frees it
+ * and may keep the transaction), 1 when the session was refused, or a
+ * negative error. txn may be NULL when the caller needs no transaction. */
+int conn_admit(struct conn *c, const char *from, const char *to,
+	       MDB_txn **txn, struct server_rec *r);
 /* Handles a MSG_ERROR from the partner: closes with its message; returns
  * the message code it carried. */
 int conn_on_error_frame(struct conn *c, struct cursor *p);

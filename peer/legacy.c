@@ -148,7 +148,6 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	struct cursor cur = *p, val;
 	struct server_rec r;
 	struct wbuf w;
-	MDB_txn *txn;
 	uint16_t tag;
 	int rc;
 
@@ -162,28 +161,8 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	}
 	if (!conf_valid_name(from))
 		return -RPL_E_PROTOCOL;
-	snprintf(c->server, sizeof(c->server), "%s", from);
-	if (strcasecmp(to, d->in.conf.servername) != 0) {
-		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
-		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
-		return 0;
-	}
-	if (rl_blocked(&d->rl, c->addr, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons from %s within %d seconds",
-			 RL_MAX_FAILS, c->addr, RL_WINDOW);
-		conn_refuse(c, RPL_E_RATELIMIT, why);
-		return 0;
-	}
-	if ((rc = store_begin(&d->in.store, 0, &txn)) < 0)
-		return rc;
-	rc = store_server_get(txn, &d->in.store, from, &r);
-	store_abort(txn);
-	if (rc < 0) {
-		snprintf(why, sizeof(why), "server %s is not defined on %s", from, d->in.conf.servername);
-		conn_refuse(c, RPL_E_UNKNOWN_SERVER, why);
-		return 0;
-	}
-	snprintf(c->server, sizeof(c->server), "%s", r.name);
+	if ((rc = conn_admit(c, from, to, NULL, &r)) != 0)
+		return rc < 0 ? rc : 0;
 	if (r.secsec == SECSEC_STRICT) {
 		snprintf(why, sizeof(why), "server %s is STRICT on %s, so it must use protocol 2 "
 			 "(TLS); to accept down-level sessions again run "

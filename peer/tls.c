@@ -5,14 +5,24 @@
 #include "../util/conf.h"
 #include "../util/msg.h"
 
-/* Debian's wolfSSL has no AES-NI: ChaCha20-Poly1305 is 2.6x faster here,
- * so it comes first; AES-GCM stays for partners that lack ChaCha. */
+/* Without AES-NI (Debian's wolfSSL is built without it) ChaCha20-Poly1305
+ * is 2.6x faster than AES-128-GCM here, so it comes first; a wolfSSL built
+ * with AES-NI puts AES-GCM first. Both orders offer the same AEAD suites. */
+#ifdef WOLFSSL_AESNI
+const char tls_cipher_list[] =
+	"TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:"
+	"TLS13-AES256-GCM-SHA384:"
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+#else
 const char tls_cipher_list[] =
 	"TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:"
 	"TLS13-AES256-GCM-SHA384:"
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+#endif
 
 /* Every certificate is accepted by the TLS layer; peer/auth decides right
  * after the handshake, before any application data is read. */
