@@ -204,18 +204,18 @@ static void render_object(FILE *f, json_t *o, int indent)
 				fprintf(f, "\n");
 			json_array_foreach(v, i, e) {
 				if (json_is_object(e)) {
-					render_object(f, e, indent + 4);
+					render_object(f, e, indent + (int)width + 2);
 					if (i + 1 < json_array_size(v))
 						fprintf(f, "\n");
 				} else {
-					fprintf(f, "%*s", indent + 4, "");
+					fprintf(f, "%*s", indent + (int)width + 2, "");
 					render_value(f, e);
 					fprintf(f, "\n");
 				}
 			}
 		} else if (json_is_object(v)) {
 			fprintf(f, "\n");
-			render_object(f, v, indent + 4);
+			render_object(f, v, indent + (int)width + 2);
 		} else {
 			render_value(f, v);
 			fprintf(f, "\n");
