@@ -747,6 +747,29 @@ static void on_connect(uv_connect_t *req, int status)
 	conn_drive(c);
 }
 
+static void start_connect(struct conn *c, const struct sockaddr *sa)
+{
+	int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
+	if (rc < 0)
+		conn_close(c, -RPL_E_CONNECT, "%s", uv_strerror(rc));
+}
+
+/* Host names resolve on the libuv thread pool, never on the loop. */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
+{
+	struct conn *c = req->data;
+
+	if (!conn_closing(c)) {
+		if (status < 0 || !ai)
+			conn_close(c, -RPL_E_CONNECT, "cannot resolve the server's HLADDRESS: %s",
+				   uv_strerror(status));
+		else
+			start_connect(c, ai->ai_addr);
+	}
+	uv_freeaddrinfo(ai);
+	conn_unref(c);
+}
+
 int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 		 void (*done)(struct conn *c, void *arg), void *arg)
 {
@@ -754,7 +777,7 @@ int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 	struct server_rec r;
 	struct conn *c;
 	MDB_txn *txn;
-	int rc;
+	int rc, numeric;
 
 	if (d->halting)
 		return -RPL_E_HALTING;
@@ -767,26 +790,14 @@ int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 	if (rc < 0)
 		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
 	memset(&sa, 0, sizeof(sa));
-	if (uv_ip4_addr(r.hladdress, r.lladdress, (struct sockaddr_in *)&sa) < 0 &&
-	    uv_ip6_addr(r.hladdress, r.lladdress, (struct sockaddr_in6 *)&sa) < 0) {
-		/* Names resolve through the system resolver, once per session. */
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-		char port[8];
-		snprintf(port, sizeof(port), "%d", r.lladdress);
-		if (getaddrinfo(r.hladdress, port, &hints, &ai) != 0 || !ai) {
-			server_rec_free(&r);
-			return -RPL_E_CONNECT;
-		}
-		memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
-		freeaddrinfo(ai);
-	}
+	numeric = uv_ip4_addr(r.hladdress, r.lladdress, (struct sockaddr_in *)&sa) == 0 ||
+		  uv_ip6_addr(r.hladdress, r.lladdress, (struct sockaddr_in6 *)&sa) == 0;
 	c = conn_new(d, ROLE_OUTBOUND);
 	if (!c) {
 		server_rec_free(&r);
 		return -RPL_E_NOMEM;
 	}
 	snprintf(c->server, sizeof(c->server), "%s", r.name);
-	server_rec_free(&r);
 	c->purpose = purpose;
 	c->proto = d->in.conf.protocollevel == 1 ? 1 : proto;
 	c->done = done;
@@ -794,11 +805,20 @@ int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 	c->state = CS_CONNECTING;
 	c->connect_req.data = c;
 	start_timer(c, d->in.conf.handshaketimeout);
-	rc = uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&sa, on_connect);
-	if (rc < 0) {
-		c->done = NULL; /* the caller learns from the return value */
-		conn_close(c, -RPL_E_CONNECT, "%s", uv_strerror(rc));
-		return -RPL_E_CONNECT;
+	if (numeric) {
+		start_connect(c, (struct sockaddr *)&sa);
+	} else {
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+		char port[8];
+		snprintf(port, sizeof(port), "%d", r.lladdress);
+		c->resolve_req.data = c;
+		conn_ref(c);
+		rc = uv_getaddrinfo(d->loop, &c->resolve_req, on_resolved, r.hladdress, port, &hints);
+		if (rc < 0) {
+			conn_unref(c);
+			conn_close(c, -RPL_E_CONNECT, "cannot resolve %s: %s", r.hladdress, uv_strerror(rc));
+		}
 	}
+	server_rec_free(&r);
 	return 0;
 }

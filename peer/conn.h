@@ -54,6 +54,7 @@ struct conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_connect_t connect_req;
+	uv_getaddrinfo_t resolve_req;
 	uv_shutdown_t shutdown_req;
 	int open_handles;
 	int refs;
@@ -83,8 +84,9 @@ struct conn {
 
 /* Accepts a new inbound connection from the listener. */
 void conn_accept(struct daemon *d, uv_stream_t *server);
-/* Connects to a defined server for 'purpose'; done is called exactly once
- * (also on immediate failure, before this returns). */
+/* Connects to a defined server for 'purpose'. On 0, done is called exactly
+ * once, when the session ends (possibly before this returns); on a negative
+ * return it is never called. */
 int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 		 void (*done)(struct conn *c, void *arg), void *arg);
 

@@ -48,6 +48,7 @@ struct lifecycle {
 	int activate_after;    /* AFTERSYNC: activate when the announce round ends */
 	struct partner_state *ps;
 	int nps, next_idx, running;
+	int pumping;           /* pump() is on the stack */
 	uint64_t round_started_ms;
 	struct warned warned[MAX_WARNED];
 	int nwarned;
@@ -198,23 +199,30 @@ static struct partner_state *ps_find(struct lifecycle *lc, const char *name)
 }
 
 static void round_done(struct conn *c, void *arg);
+static void round_finished(struct lifecycle *lc);
 
 static void pump(struct lifecycle *lc)
 {
 	struct daemon *d = lc->d;
 
+	lc->pumping = 1;
 	while (!d->halting && lc->running < ROUND_WINDOW && lc->next_idx < lc->nps) {
 		struct partner_state *p = &lc->ps[lc->next_idx++];
-		int rc = conn_connect(d, p->name, PURPOSE_SYNC, 2, round_done, lc);
+		int rc;
+		/* Counted before the call: a session may end inside it. */
+		p->status = PS_RUNNING;
+		lc->running++;
+		rc = conn_connect(d, p->name, PURPOSE_SYNC, 2, round_done, lc);
 		if (rc < 0) {
+			lc->running--;
 			p->status = PS_FAILED;
 			snprintf(p->message, sizeof(p->message), "%s", rpl_msg_text(rc));
 			log_warn(RPL_W_ANNOUNCE_PENDING, "server %s: %s", p->name, p->message);
-			continue;
 		}
-		p->status = PS_RUNNING;
-		lc->running++;
 	}
+	lc->pumping = 0;
+	if (lc->running == 0 && lc->next_idx >= lc->nps && lc->phase)
+		round_finished(lc);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -281,9 +289,9 @@ static void round_done(struct conn *c, void *arg)
 			log_warn(RPL_W_ANNOUNCE_PENDING, "server %s: %s", c->server, c->result.message);
 	}
 	lc->running--;
+	if (lc->pumping)
+		return; /* ended inside conn_connect: the pump loop goes on */
 	pump(lc);
-	if (lc->running == 0 && lc->next_idx >= lc->nps && lc->phase)
-		round_finished(lc);
 }
 
 /* Opens one session with every partner, ROUND_WINDOW at a time. One
@@ -329,8 +337,6 @@ static void round_start(struct lifecycle *lc, int phase)
 		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", lc->nps,
 		 lc->nps == 1 ? "" : "s");
 	pump(lc);
-	if (lc->running == 0 && lc->next_idx >= lc->nps)
-		round_finished(lc);
 }
 
 /* ---- renewal ----------------------------------------------------------- */

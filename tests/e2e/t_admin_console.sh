@@ -23,6 +23,16 @@ out=$(printf 'QUERY SERVER NOSUCH\n' | "$RP" admin -d "$W/A" 2>&1); rc=$?
 expect_eq "$rc" 1 "console: the last command's failure is the exit status"
 expect_contains "$out" "RPL0406E" "console: failure shown with its message ID"
 
+# A host name that does not resolve fails that session only, with a reason.
+adm A "UPDATE SERVER B HLADDRESS=no-such-host.invalid" >/dev/null || die "update B"
+out=$(adm A "PING SERVER B"); rc=$?
+expect_eq "$rc" 1 "PING to an unresolvable HLADDRESS fails"
+expect_contains "$out" "RPL0411E" "the failure says it cannot connect"
+expect_contains "$out" "resolve" "and that the name did not resolve"
+adm A "UPDATE SERVER B HLADDRESS=127.0.0.1" >/dev/null || die "update B back"
+adm A "PING SERVER B" >/dev/null || die "PING after fixing HLADDRESS"
+ok "the daemon still serves after the failed resolution"
+
 log=$(adm A "QUERY ACTLOG SINCE=10")
 expect_contains "$log" "RPL0504I" "activity log: DEFINE SERVER recorded"
 expect_contains "$log" "RPL0424I" "activity log: move to STRICT recorded"
