@@ -89,3 +89,13 @@ succeeds "init gamma" "$RP" init -d "$W/gamma" --name gamma --address ::1 --pass
 expect_eq "$(sans "$W/gamma/cert256.pem")" "DNS:gamma IP Address:0:0:0:0:0:0:0:1" "an IPv6 TCPADDRESS is in the SAN"
 succeeds "init delta" "$RP" init -d "$W/delta" --name delta --address localhost --password-file "$W/gamma.pw"
 expect_eq "$(sans "$W/delta/cert256.pem")" "DNS:delta" "a host-name TCPADDRESS adds no IP entry"
+
+# KEYTYPE chosen at init (-o) governs the first key pair.
+printf 'pw-rsa-secret\n' >"$W/rsa.pw"
+"$RP" init -d "$W/RSA" --name rsa1 -o KEYTYPE=RSA-2048 --password-file "$W/rsa.pw" >/dev/null || die "init with -o KEYTYPE=RSA-2048"
+txt=$(openssl x509 -in "$W/RSA/cert256.pem" -noout -text)
+expect_contains "$txt" "Public-Key: \(2048 bit\)" "init -o KEYTYPE=RSA-2048: a 2048-bit key"
+expect_contains "$txt" "rsaEncryption" "init -o KEYTYPE=RSA-2048: an RSA key"
+expect_contains "$txt" "sha256WithRSAEncryption" "init -o KEYTYPE=RSA-2048: SHA-256 signature"
+openssl verify -CAfile "$W/RSA/cert256.pem" "$W/RSA/cert256.pem" >/dev/null || die "RSA certificate does not verify"
+ok "the RSA certificate verifies against itself"
