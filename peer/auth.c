@@ -32,8 +32,7 @@ struct auth {
 	char refuse_text[640];
 	int method;
 	int forcesync;         /* our FORCESYNC mark for this partner */
-	int continuity_from;   /* pin index that endorsed the new certificate */
-	uint8_t endorser_fp[FP_LEN];
+	uint8_t endorser_fp[FP_LEN]; /* the pin that endorsed the new certificate */
 	int pins_changed;      /* commit changed the partner's pins */
 	uint8_t exporter[32];
 	/* SRP contexts: [0] the server's password (always), [1] the client's
@@ -666,7 +665,6 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 			return 0;
 		}
 		a->decision = VB_CONTINUITY;
-		a->continuity_from = pin;
 		memcpy(a->endorser_fp, r.pins[pin].fp, FP_LEN);
 	}
 	/* The server may demand SRP; it may not skip it when we asked. */
@@ -897,7 +895,6 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	if (rc == -RPL_E_CERT_REFUSED) {
 		int pin = continuity_check(c, &r, a->exporter, p);
 		if (pin >= 0) {
-			a->continuity_from = pin;
 			memcpy(a->endorser_fp, r.pins[pin].fp, FP_LEN);
 			rc = VB_CONTINUITY;
 		}

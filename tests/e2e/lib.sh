@@ -97,6 +97,29 @@ define_pair() {
 
 fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'; }
 
+# CLI helpers for scenarios that run replpeer commands directly: run keeps
+# stdout/stderr in $W/out and $W/err and fails on a crash or a sanitizer
+# report; succeeds and fails assert the outcome (fails also wants the given
+# message ID pattern and some RPLnnnnE on stderr).
+run() {
+	"$@" >"$W/out" 2>"$W/err"
+	local rc=$?
+	[ "$rc" -lt 128 ] || die "crashed (exit $rc): $*"
+	! grep -qE 'Sanitizer|runtime error:' "$W/err" || die "sanitizer report from $*: $(cat "$W/err")"
+	return $rc
+}
+succeeds() { local what=$1; shift; run "$@" || die "$what: exit $?: $(cat "$W/err")"; }
+fails() {
+	local want=$1 id=$2 what=$3 rc
+	shift 3
+	run "$@"
+	rc=$?
+	[ "$rc" -eq "$want" ] || die "$what: exit $rc, want $want: $(cat "$W/err")"
+	grep -qE "$id" "$W/err" || die "$what: stderr lacks $id: $(cat "$W/err")"
+	grep -qE 'RPL[0-9]{4}E' "$W/err" || die "$what: no message ID on stderr"
+	ok "$what"
+}
+
 # ---- helpers added for the t_session_* scenarios ----
 
 # peer_port NAME: the TCPPORT of instance $W/NAME.

@@ -7,25 +7,7 @@
 # names the line), and damaged master.key or data.mdb.
 source "$(dirname "$0")/lib.sh"
 
-run() {
-	"$@" >"$W/out" 2>"$W/err"
-	local rc=$?
-	[ "$rc" -lt 128 ] || die "crashed (exit $rc): $*"
-	! grep -qE 'Sanitizer|runtime error:' "$W/err" || die "sanitizer report from $*: $(cat "$W/err")"
-	return $rc
-}
-succeeds() { local what=$1; shift; run "$@" || die "$what: exit $?: $(cat "$W/err")"; }
 # fails RC MSGID WHAT CMD...: CMD exits RC (1 or 2) and names MSGID on stderr.
-fails() {
-	local want=$1 id=$2 what=$3 rc
-	shift 3
-	run "$@"
-	rc=$?
-	[ "$rc" -eq "$want" ] || die "$what: exit $rc, want $want: $(cat "$W/err")"
-	grep -qE "$id" "$W/err" || die "$what: stderr lacks $id: $(cat "$W/err")"
-	grep -qE 'RPL[0-9]{4}E' "$W/err" || die "$what: no message ID on stderr"
-	ok "$what"
-}
 
 init_peer alpha 1631
 A=$W/alpha

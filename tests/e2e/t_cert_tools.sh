@@ -7,24 +7,7 @@
 # that is not defined.
 source "$(dirname "$0")/lib.sh"
 
-run() {
-	"$@" >"$W/out" 2>"$W/err"
-	local rc=$?
-	[ "$rc" -lt 128 ] || die "crashed (exit $rc): $*"
-	! grep -qE 'Sanitizer|runtime error:' "$W/err" || die "sanitizer report from $*: $(cat "$W/err")"
-	return $rc
-}
-succeeds() { local what=$1; shift; run "$@" || die "$what: exit $?: $(cat "$W/err")"; }
 # fails RC MSGID WHAT CMD...: CMD exits RC and names MSGID on stderr.
-fails() {
-	local want=$1 id=$2 what=$3 rc
-	shift 3
-	run "$@"
-	rc=$?
-	[ "$rc" -eq "$want" ] || die "$what: exit $rc, want $want: $(cat "$W/err")"
-	grep -qE "$id" "$W/err" || die "$what: stderr lacks $id: $(cat "$W/err")"
-	ok "$what"
-}
 cert() { "$RP" cert -d "$W/alpha" "$@"; }
 pubkey() { openssl "$1" -in "$2" -noout -pubkey; }
 

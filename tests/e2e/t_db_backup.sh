@@ -5,23 +5,6 @@
 # non-empty target are refused with a message ID and write nothing.
 source "$(dirname "$0")/lib.sh"
 
-run() {
-	"$@" >"$W/out" 2>"$W/err"
-	local rc=$?
-	[ "$rc" -lt 128 ] || die "crashed (exit $rc): $*"
-	! grep -qE 'Sanitizer|runtime error:' "$W/err" || die "sanitizer report from $*: $(cat "$W/err")"
-	return $rc
-}
-succeeds() { local what=$1; shift; run "$@" || die "$what: exit $?: $(cat "$W/err")"; }
-fails() {
-	local want=$1 id=$2 what=$3 rc
-	shift 3
-	run "$@"
-	rc=$?
-	[ "$rc" -eq "$want" ] || die "$what: exit $rc, want $want: $(cat "$W/err")"
-	grep -qE "$id" "$W/err" || die "$what: stderr lacks $id: $(cat "$W/err")"
-	ok "$what"
-}
 # A target that must not exist afterwards.
 absent() { [ ! -e "$1" ] || die "$2: $1 was created: $(ls -la "$1")"; }
 restore() { "$RP" db restore --in "$1" -d "$2" --password-file "${3:-$W/backup.pw}"; }

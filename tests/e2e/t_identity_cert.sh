@@ -13,14 +13,6 @@ source "$(dirname "$0")/lib.sh"
 
 # run CMD...: stdout in $W/out, stderr in $W/err, returns the exit status.
 # A crash or a sanitizer report fails the scenario whatever the status.
-run() {
-	"$@" >"$W/out" 2>"$W/err"
-	local rc=$?
-	[ "$rc" -lt 128 ] || die "crashed (exit $rc): $*"
-	! grep -qE 'Sanitizer|runtime error:' "$W/err" || die "sanitizer report from $*: $(cat "$W/err")"
-	return $rc
-}
-succeeds() { local what=$1; shift; run "$@" || die "$what: exit $?: $(cat "$W/err")"; }
 
 init_peer alpha 1601
 C=$W/alpha/cert256.pem
