@@ -675,7 +675,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 	}
 	a->method = (int)method;
 	if (method == METHOD_KEY) {
-		struct wbuf key, out;
+		struct wbuf key;
 		uint8_t t[TAG_LEN];
 		job_free(j);
 		wbuf_init(&key);
@@ -690,13 +690,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 		wbuf_free(&key);
 		if (rc < 0)
 			return rc;
-		wbuf_init(&out);
-		tlv_put(&out, F_TAG, t, TAG_LEN);
-		rc = wbuf_status(&out);
-		if (rc == 0)
-			rc = conn_send(c, MSG_AUTH, &out);
-		wbuf_free(&out);
-		return rc;
+		return conn_send_field(c, MSG_AUTH, F_TAG, t, TAG_LEN);
 	}
 	if (!j->p[0].salt.n || !j->p[0].B.n || (!j->p[1].salt.n != !j->p[1].B.n)) {
 		job_free(j);

@@ -268,6 +268,20 @@ int conn_send(struct conn *c, int type, const struct wbuf *payload)
 	return rc;
 }
 
+int conn_send_field(struct conn *c, int type, int field, const void *p, size_t n)
+{
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w);
+	tlv_put(&w, (uint16_t)field, p, n);
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send(c, type, &w);
+	wbuf_free(&w);
+	return rc;
+}
+
 void conn_send_error(struct conn *c, int code, const char *text)
 {
 	struct wbuf w;

@@ -92,6 +92,8 @@ int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
 
 /* Sends a frame: type and TLV payload (may be NULL). */
 int conn_send(struct conn *c, int type, const struct wbuf *payload);
+/* Sends a frame that carries one TLV field. */
+int conn_send_field(struct conn *c, int type, int field, const void *p, size_t n);
 /* Sends MSG_ERROR with the message's ID and text. */
 void conn_send_error(struct conn *c, int code, const char *text);
 /* Refuses the partner: MSG_ERROR with code and text, an activity-log entry,

@@ -256,7 +256,7 @@ static int server_on_response(struct conn *c, struct cursor *p)
 	const uint8_t *v;
 	size_t vlen;
 	struct blob sealed = {0};
-	struct wbuf pw, w;
+	struct wbuf pw;
 	MDB_txn *txn;
 	uint16_t tag;
 	int rc, have_tag = 0;
@@ -300,12 +300,7 @@ static int server_on_response(struct conn *c, struct cursor *p)
 		return rc;
 	if ((rc = legacy_tag(c, 0, want)) < 0)
 		return rc;
-	wbuf_init(&w);
-	tlv_put(&w, F_TAG, want, TAG_LEN);
-	rc = wbuf_status(&w);
-	if (rc == 0)
-		rc = conn_send(c, MSG_L_OK, &w);
-	wbuf_free(&w);
+	rc = conn_send_field(c, MSG_L_OK, F_TAG, want, TAG_LEN);
 	if (rc == 0)
 		ready(c);
 	return rc;

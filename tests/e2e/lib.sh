@@ -225,6 +225,19 @@ state_is() { [ "$(own_state "$1" "$2")" == "$3" ]; }
 # ping_ok NAME SERVER: status 0 when PING SERVER succeeds.
 ping_ok() { adm "$1" "PING SERVER $2" 2>/dev/null | grep -q '"ok": true'; }
 
+# paired_ab: instances A and B on fresh ports ($pa, $pb), running, defined to
+# each other and paired by a first contact in each direction.
+paired_ab() {
+	pa=$(port); pb=$(port)
+	init_peer A "$pa"
+	init_peer B "$pb"
+	start_peer A
+	start_peer B
+	define_pair A B
+	ping_ok A B || die "first contact A->B failed"
+	ping_ok B A || die "PING B->A failed"
+}
+
 # log_has NAME REGEX: NAME's daemon log (stderr of serve) matches REGEX.
 log_has() { grep -qE -- "$2" "$W/$1.log"; }
 

@@ -8,14 +8,7 @@
 # stays until the next session completes the exchange.
 source "$(dirname "$0")/lib.sh"
 
-pa=$(port); pb=$(port)
-init_peer A "$pa"
-init_peer B "$pb"
-start_peer A
-start_peer B
-define_pair A B
-ping_ok A B || die "first contact A->B failed"
-ping_ok B A || die "PING B->A failed"
+paired_ab
 fp_old=$(fingerprint "$W/A/cert256.pem")
 expect_eq "$(pin_list B A)" "$fp_old:current" "B pins A's first certificate"
 expect_eq "$(srv_field B A 's["forcesync_pending"]')" false "no FORCESYNC pending at first"

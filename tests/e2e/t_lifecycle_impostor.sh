@@ -16,14 +16,7 @@
 #     does), must not complete the FORCESYNC either: B's pins and mark stay.
 source "$(dirname "$0")/lib.sh"
 
-pa=$(port); pb=$(port)
-init_peer A "$pa"
-init_peer B "$pb"
-start_peer A
-start_peer B
-define_pair A B
-ping_ok A B || die "first contact A->B failed"
-ping_ok B A || die "PING B->A failed"
+paired_ab
 fp_a=$(fingerprint "$W/A/cert256.pem")
 pins_before=$(pins_json B A)
 expect_eq "$(pin_list B A)" "$fp_a:current" "B pins A's certificate"

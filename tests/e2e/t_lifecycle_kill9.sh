@@ -12,14 +12,7 @@
 # one current certificate and no next, and B's mark is cleared.
 source "$(dirname "$0")/lib.sh"
 
-pa=$(port); pb=$(port)
-init_peer A "$pa"
-init_peer B "$pb"
-start_peer A
-start_peer B
-define_pair A B
-ping_ok A B || die "first contact A->B failed"
-ping_ok B A || die "PING B->A failed"
+paired_ab
 
 # A's own certificates, offline (works while A is dead or running).
 own_offline() { "$RP" cert -d "$W/A" --json list | jget "[c['fingerprint'] + ':' + c['state'] for c in j if c.get('kind', 'own') == 'own' and 'state' in c]"; }

@@ -8,14 +8,7 @@
 # retired once B acknowledged the new one.
 source "$(dirname "$0")/lib.sh"
 
-pa=$(port); pb=$(port)
-init_peer A "$pa"
-init_peer B "$pb"
-start_peer A
-start_peer B
-define_pair A B
-ping_ok A B || die "first contact A->B failed"
-ping_ok B A || die "first PING B->A failed"
+paired_ab
 expect_eq "$(srv_field B A 's["sessionsecurity"]')" STRICT "A is STRICT on B"
 expect_eq "$(srv_field A B 's["sessionsecurity"]')" STRICT "B is STRICT on A"
 

@@ -13,14 +13,8 @@
 # ways.
 source "$(dirname "$0")/lib.sh"
 
-pa=$(port); pb=$(port); px=$(port)
-init_peer A "$pa"
-init_peer B "$pb"
-start_peer A
-start_peer B
-define_pair A B
-ping_ok A B || die "first contact A->B failed"
-ping_ok B A || die "PING B->A failed"
+paired_ab
+px=$(port)
 fp_old=$(fingerprint "$W/A/cert256.pem")
 
 # B reaches A through the proxy from now on; A reaches B directly.

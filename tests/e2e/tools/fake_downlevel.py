@@ -19,39 +19,11 @@ import socket
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawpeer import parse_tlv, recv_exact, recv_frame, tlv  # noqa: E402
+
 MSG_L_HELLO, MSG_L_CHALLENGE, MSG_L_RESPONSE = 40, 41, 42
 F_FROM, F_TO, F_TAG, F_NONCE = 1, 2, 11, 14
-
-
-def tlv(tag, value):
-    if isinstance(value, str):
-        value = value.encode()
-    return struct.pack(">HI", tag, len(value)) + value
-
-
-def parse_tlv(b):
-    fields, off = {}, 0
-    while off < len(b):
-        tag, n = struct.unpack_from(">HI", b, off)
-        off += 6
-        fields[tag] = b[off:off + n]
-        off += n
-    return fields
-
-
-def recv_exact(s, n):
-    b = b""
-    while len(b) < n:
-        chunk = s.recv(n - len(b))
-        if not chunk:
-            raise ConnectionError("closed")
-        b += chunk
-    return b
-
-
-def recv_frame(s):
-    n, mtype = struct.unpack(">IB", recv_exact(s, 5))
-    return mtype, parse_tlv(recv_exact(s, n - 1))
 
 
 class Stop(Exception):
