@@ -14,7 +14,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC  := $(wildcard util/*.c store/*.c peer/*.c sync/*.c)
+LIB_SRC  := $(wildcard util/*.c store/*.c peer/keys/*.c peer/*.c sync/*.c)
 CMD_SRC  := $(wildcard cmd/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)

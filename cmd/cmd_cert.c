@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../peer/identity.h"
+#include "../peer/keys/identity.h"
 #include "../store/actlog.h"
 #include "../store/owncert.h"
 #include "../store/server.h"
@@ -367,7 +367,6 @@ static int do_install(struct instance *in, struct cert_args *a)
 	struct owncert c, old;
 	struct blob der = {0};
 	struct certinfo ci;
-	char purpose[128];
 	MDB_txn *txn;
 	int rc;
 
@@ -395,10 +394,9 @@ static int do_install(struct instance *in, struct cert_args *a)
 	}
 	if (rc == 0)
 		rc = store_owncert_new_label(txn, &in->store, clock_now(), c.label, sizeof(c.label));
-	if (rc == 0) {
-		snprintf(purpose, sizeof(purpose), "owncert-key:%s", c.label);
-		rc = instance_seal(in, purpose, own.key.p, own.key.n, &c.sealed_key);
-	}
+	if (rc == 0)
+		rc = instance_seal(in, SEAL_OWNCERT_KEY, c.label, own.key.p, own.key.n,
+				   &c.sealed_key);
 	if (rc == 0) {
 		c.state = OWN_CURRENT;
 		c.keytype = own.keytype;

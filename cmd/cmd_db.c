@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../peer/backup.h"
+#include "../peer/keys/backup.h"
 #include "../store/actlog.h"
 #include "../util/msg.h"
 #include "../util/secure.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../peer/identity.h"
+#include "../peer/keys/identity.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
 #include "cli.h"

@@ -21,7 +21,7 @@
 #include "continuity.h"
 #include "conn.h"
 #include "proto.h"
-#include "srp.h"
+#include "keys/srp.h"
 
 #define TAG_LEN 32
 #define PAIRING_LEN 32
@@ -47,13 +47,6 @@ struct auth {
 	int srp_done;
 	uint8_t peer_tag[TAG_LEN]; /* server: the client's tag, checked after SRP */
 };
-
-void auth_seal_purpose(char *buf, size_t sz, const char *what, const char *name)
-{
-	char key[RPL_NAME_MAX + 1];
-	store_name_key(name, key, sizeof(key));
-	snprintf(buf, sz, "%s:%s", what, key);
-}
 
 void auth_free(struct conn *c)
 {
@@ -231,12 +224,10 @@ static int derive_pairing(struct conn *c, const uint8_t *K, size_t K_len)
 	return 0;
 }
 
-static int unseal_blob(struct conn *c, const char *what, const char *name,
+static int unseal_blob(struct conn *c, enum seal_kind kind, const char *name,
 		       const struct blob *sealed, struct wbuf *out)
 {
-	char purpose[128];
-	auth_seal_purpose(purpose, sizeof(purpose), what, name);
-	return instance_unseal(&c->d->in, purpose, sealed, out);
+	return instance_unseal(&c->d->in, kind, name, sealed, out);
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -319,11 +310,10 @@ static int commit_session(struct conn *c)
 	rc = commit_pins(c, txn, &r, t);
 	if (rc == 0 && a->srp_done && a->have_pairing) {
 		struct blob *slot = c->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
-		char purpose[128];
-		auth_seal_purpose(purpose, sizeof(purpose),
-				  c->role == ROLE_OUTBOUND ? "pairing-out" : "pairing-in", r.name);
 		blob_free(slot);
-		rc = instance_seal(&d->in, purpose, a->pairing, PAIRING_LEN, slot);
+		rc = instance_seal(&d->in,
+				   c->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
+				   r.name, a->pairing, PAIRING_LEN, slot);
 	}
 	if (rc == 0 && r.forcesync && a->forcesync && a->srp_done) {
 		r.forcesync = 0;
@@ -679,7 +669,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 		uint8_t t[TAG_LEN];
 		job_free(j);
 		wbuf_init(&key);
-		rc = unseal_blob(c, "pairing-out", r.name, &r.key_out, &key);
+		rc = unseal_blob(c, SEAL_PAIRING_OUT, r.name, &r.key_out, &key);
 		server_rec_free(&r);
 		if (rc == 0 && key.len == PAIRING_LEN) {
 			memcpy(a->pairing, key.p, PAIRING_LEN);
@@ -698,7 +688,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	}
 	j->p[0].used = 1;
-	rc = unseal_blob(c, "server-password", r.name, &r.password, &j->p[0].password);
+	rc = unseal_blob(c, SEAL_SERVER_PASSWORD, r.name, &r.password, &j->p[0].password);
 	server_rec_free(&r);
 	if (rc == 0 && j->p[1].B.n) {
 		/* The server establishes trust in our certificate: prove our own
@@ -717,7 +707,7 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 			store_abort(t2);
 		}
 		if (rc == 0)
-			rc = instance_unseal(&c->d->in, SEAL_OWN_PASSWORD, &sealed, &j->p[1].password);
+			rc = instance_unseal(&c->d->in, SEAL_OWN_PASSWORD, NULL, &sealed, &j->p[1].password);
 		blob_free(&sealed);
 	}
 	if (rc < 0) {
@@ -908,7 +898,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 	if (a->method == METHOD_KEY) {
 		struct wbuf key, w;
 		wbuf_init(&key);
-		rc = unseal_blob(c, "pairing-in", r.name, &r.key_in, &key);
+		rc = unseal_blob(c, SEAL_PAIRING_IN, r.name, &r.key_in, &key);
 		server_rec_free(&r);
 		if (rc == 0 && key.len == PAIRING_LEN)
 			memcpy(a->pairing, key.p, PAIRING_LEN);
@@ -946,7 +936,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 		if (a->decision == VB_FIRST) {
 			j->p[1].used = 1;
 			a->two_proofs = 1;
-			rc = unseal_blob(c, "server-password", r.name, &r.password, &j->p[1].password);
+			rc = unseal_blob(c, SEAL_SERVER_PASSWORD, r.name, &r.password, &j->p[1].password);
 		}
 		server_rec_free(&r);
 		if (rc == 0)
@@ -964,7 +954,7 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 		}
 		wbuf_init(&plain);
 		if (rc == 0)
-			rc = instance_unseal(&d->in, SEAL_SRP_VERIFIER, &sealed, &plain);
+			rc = instance_unseal(&d->in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain);
 		if (rc == 0)
 			rc = blob_set(&j->p[0].verifier, plain.p, plain.len);
 		wbuf_free(&plain);

@@ -24,7 +24,4 @@ void auth_free(struct conn *c);
 /* The session's exporter value (valid after authentication). */
 const uint8_t *auth_exporter(const struct conn *c);
 
-/* Seal purposes for per-server secrets; name is upper-cased inside. */
-void auth_seal_purpose(char *buf, size_t sz, const char *what, const char *name);
-
 #endif

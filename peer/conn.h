@@ -20,7 +20,7 @@
 #include "../util/buf.h"
 #include "../util/conf.h"
 #include "daemon.h"
-#include "identity.h"
+#include "keys/identity.h"
 
 enum conn_role { ROLE_INBOUND = 0, ROLE_OUTBOUND = 1 };
 enum conn_state { CS_CONNECTING, CS_SNIFF, CS_HANDSHAKE, CS_AUTH, CS_READY,

@@ -14,7 +14,7 @@
 
 #include "../store/server.h"
 #include "../util/buf.h"
-#include "identity.h"
+#include "keys/identity.h"
 
 struct conn;
 

@@ -9,7 +9,7 @@
 
 #include <uv.h>
 
-#include "instance.h"
+#include "keys/instance.h"
 #include "ratelimit.h"
 #include "tls.h"
 

@@ -222,11 +222,7 @@ static int client_on_challenge(struct conn *c, struct cursor *p)
 	if (rc < 0)
 		return rc;
 	wbuf_init(&pw);
-	{
-		char purpose[128];
-		auth_seal_purpose(purpose, sizeof(purpose), "server-password", r.name);
-		rc = instance_unseal(&c->d->in, purpose, &r.password, &pw);
-	}
+	rc = instance_unseal(&c->d->in, SEAL_SERVER_PASSWORD, r.name, &r.password, &pw);
 	server_rec_free(&r);
 	if (rc == 0)
 		rc = set_key(c, &pw);
@@ -281,7 +277,7 @@ static int server_on_response(struct conn *c, struct cursor *p)
 	store_abort(txn);
 	wbuf_init(&pw);
 	if (rc == 0)
-		rc = instance_unseal(&d->in, SEAL_OWN_PASSWORD, &sealed, &pw);
+		rc = instance_unseal(&d->in, SEAL_OWN_PASSWORD, NULL, &sealed, &pw);
 	blob_free(&sealed);
 	if (rc == 0)
 		rc = set_key(c, &pw);

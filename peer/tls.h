@@ -12,7 +12,7 @@
 #include <wolfssl/ssl.h>
 
 #include "../util/buf.h"
-#include "instance.h"
+#include "keys/instance.h"
 
 struct tls_policy {
 	WOLFSSL_CTX *server;

@@ -82,11 +82,9 @@ static json_t *apply_params(struct daemon *d, const struct admin_cmd *cmd,
 		*forcesync = b;
 	}
 	if ((v = admin_param(cmd, "SERVERPASSWORD"))) {
-		char purpose[128];
 		if (!instance_password_ok(v))
 			return admin_error(RPL_E_PASSWORD_WEAK, "SERVERPASSWORD needs 8 to 64 printable characters");
-		auth_seal_purpose(purpose, sizeof(purpose), "server-password", r->name);
-		if (instance_seal(&d->in, purpose, v, strlen(v), &r->password) < 0)
+		if (instance_seal(&d->in, SEAL_SERVER_PASSWORD, r->name, v, strlen(v), &r->password) < 0)
 			return admin_error(RPL_E_CRYPTO, "sealing the password");
 		/* The pairing key proved the old password: prove the new one. */
 		blob_free(&r->key_out);

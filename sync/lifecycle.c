@@ -8,7 +8,7 @@
 #include "../peer/adminsrv.h"
 #include "../peer/conn.h"
 #include "../peer/daemon.h"
-#include "../peer/identity.h"
+#include "../peer/keys/identity.h"
 #include "../store/actlog.h"
 #include "../store/owncert.h"
 #include "../util/clock.h"

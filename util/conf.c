@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "msg.h"
 
 enum opt_kind { OPT_NAME, OPT_STR, OPT_INT, OPT_BOOL, OPT_KEYTYPE, OPT_LEVEL,
-		OPT_SIZE };
+		OPT_SIZE, OPT_RATE };
 
 struct opt {
 	const char *key;
@@ -67,6 +68,26 @@ static const struct opt opts[] = {
 	 "error, warn, info or debug"},
 	{"DBMAXSIZE", OPT_SIZE, INT(dbmaxsize), 0, 0, "64G",
 	 "largest size of data.mdb (sparse); suffix K, M, G or T"},
+	{"PREAUTHMAX", OPT_INT, INT(preauthmax), 1, 65536, "64",
+	 "connections not yet authenticated, in all"},
+	{"PREAUTHPERADDR", OPT_INT, INT(preauthperaddr), 1, 65536, "8",
+	 "connections not yet authenticated, per source address"},
+	{"ROUNDTIMEOUT", OPT_INT, INT(roundtimeout), 1, 86400, "120",
+	 "seconds a control session (PING, announcement, confirmation, FORCESYNC) may take in all"},
+	{"PREVCERTGRACEDAYS", OPT_INT, INT(prevcertgracedays), 0, 3650, "30",
+	 "longest a previous own certificate and its key are kept for partners that have not followed"},
+	{"CLOCKSKEW", OPT_INT, INT(clockskew), 0, 86400, "300",
+	 "seconds of clock difference allowed when checking certificate dates"},
+	{"ACTLOGRETENTION", OPT_INT, INT(actlogretention), 1, 3650, "30",
+	 "days the activity log keeps entries"},
+	{"RENEWSELFSIGNED", OPT_BOOL, INT(renewselfsigned), 0, 1, "NO",
+	 "for a CA-signed identity, whether automatic renewal may fall back to self-signed"},
+	{"REPLDELETEGUARD", OPT_INT, INT(repldeleteguard), 0, 100, "50",
+	 "a replication run that would delete more than this percent of a replica's objects stops and asks for FORCE=YES"},
+	{"MAXBANDWIDTH", OPT_RATE, INT(maxbandwidth), 0, 0, "0",
+	 "replication bytes per second per run, 0 = unlimited; suffix K, M or G"},
+	{"LDAPCACHESECONDS", OPT_INT, INT(ldapcacheseconds), 0, 86400, "0",
+	 "how long a successful LDAP check is reused, 0 = never"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -109,23 +130,27 @@ static int parse_long(const char *s, long *v)
 	return errno == 0 && end != s && *end == 0 ? 0 : -1;
 }
 
-static int parse_size(const char *s, uint64_t *v)
+static int parse_size(const char *s, uint64_t *v, uint64_t min)
 {
 	char *end;
 	unsigned long long n;
+	int shift;
 	errno = 0;
 	n = strtoull(s, &end, 10);
 	if (errno || end == s || s[0] == '-')
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 0: break;
-	case 'K': n <<= 10; end++; break;
-	case 'M': n <<= 20; end++; break;
-	case 'G': n <<= 30; end++; break;
-	case 'T': n <<= 40; end++; break;
+	case 0: shift = 0; break;
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
 	default: return -1;
 	}
-	if (*end || n < (1u << 20))
+	if (n > (ULLONG_MAX >> shift))
+		return -1;
+	n <<= shift;
+	if (*end || n < min)
 		return -1;
 	*v = n;
 	return 0;
@@ -185,8 +210,14 @@ static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
 		return -RPL_E_CONF_VALUE;
 	}
 	case OPT_SIZE:
-		if (parse_size(value, (uint64_t *)(base + o->off)) < 0) {
+		if (parse_size(value, (uint64_t *)(base + o->off), 1u << 20) < 0) {
 			snprintf(err, errsz, "%s '%s' must be a size of at least 1M, like 512M or 64G", o->key, value);
+			return -RPL_E_CONF_VALUE;
+		}
+		return 0;
+	case OPT_RATE:
+		if (parse_size(value, (uint64_t *)(base + o->off), 0) < 0) {
+			snprintf(err, errsz, "%s '%s' must be bytes per second, like 0, 500K or 40M", o->key, value);
 			return -RPL_E_CONF_VALUE;
 		}
 		return 0;

@@ -32,6 +32,16 @@ struct rpl_conf {
 	char ldapcalabel[65];
 	int loglevel;
 	uint64_t dbmaxsize; /* bytes */
+	int preauthmax;        /* connections not yet authenticated, in all */
+	int preauthperaddr;    /* ... per source address */
+	int roundtimeout;      /* seconds a control session may take in all */
+	int prevcertgracedays; /* longest a previous own certificate is kept */
+	int clockskew;         /* seconds allowed on certificate dates */
+	int actlogretention;   /* days */
+	int renewselfsigned;
+	int repldeleteguard;   /* percent */
+	uint64_t maxbandwidth; /* bytes per second per run, 0 = unlimited */
+	int ldapcacheseconds;
 };
 
 void conf_defaults(struct rpl_conf *c);

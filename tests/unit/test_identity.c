@@ -14,8 +14,8 @@
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
-#include "../../peer/identity.h"
-#include "../../peer/instance.h"
+#include "../../peer/keys/identity.h"
+#include "../../peer/keys/instance.h"
 #include "../../util/buf.h"
 #include "../../util/conf.h"
 #include "../../util/hex.h"

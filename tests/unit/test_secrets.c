@@ -15,10 +15,10 @@
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
-#include "../../peer/backup.h"
-#include "../../peer/identity.h"
-#include "../../peer/instance.h"
-#include "../../peer/srp.h"
+#include "../../peer/keys/backup.h"
+#include "../../peer/keys/identity.h"
+#include "../../peer/keys/instance.h"
+#include "../../peer/keys/srp.h"
 #include "../../store/env.h"
 #include "../../util/buf.h"
 #include "../../util/fsutil.h"
@@ -191,7 +191,7 @@ START_TEST(srp_verifier_is_stored_sealed)
 	ck_assert_int_eq(blob_set(&sealed, v + SRP_SALT_LEN, n - SRP_SALT_LEN), 0);
 	store_abort(txn);
 	wbuf_init(&plain);
-	ck_assert_int_eq(instance_unseal(&in, SEAL_SRP_VERIFIER, &sealed, &plain), 0);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain), 0);
 	ck_assert_uint_ge(plain.len, 128); /* 2048-bit group */
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	read_file(path, &file);
@@ -217,20 +217,20 @@ START_TEST(sealed_password_opens_only_with_its_key_and_purpose)
 	store_abort(txn);
 
 	wbuf_init(&plain);
-	ck_assert_int_eq(instance_unseal(&in, SEAL_OWN_PASSWORD, &sealed, &plain), 0);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWN_PASSWORD, NULL, &sealed, &plain), 0);
 	ck_assert_uint_eq(plain.len, strlen(PASSWORD));
 	ck_assert_mem_eq(plain.p, PASSWORD, plain.len);
 	wbuf_reset(&plain);
 
 	/* Another purpose. */
-	ck_assert_int_eq(instance_unseal(&in, SEAL_SRP_VERIFIER, &sealed, &plain), -RPL_E_UNSEAL);
-	ck_assert_int_eq(instance_unseal(&in, "owncert-key:x", &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, "x", &sealed, &plain), -RPL_E_UNSEAL);
 	/* Another master key. */
 	other = in;
 	other.vault.key[0] ^= 1;
-	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, NULL, &sealed, &plain), -RPL_E_UNSEAL);
 	ck_assert_int_eq(secure_random(other.vault.key, VAULT_KEY_LEN), 0);
-	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, NULL, &sealed, &plain), -RPL_E_UNSEAL);
 	ck_assert_uint_eq(plain.len, 0);
 	vault_wipe(&other.vault);
 	wbuf_free(&plain);
@@ -243,7 +243,6 @@ START_TEST(sealed_private_key_opens_only_with_its_key_and_purpose)
 	struct owncert c;
 	struct instance other;
 	struct wbuf plain;
-	char purpose[128];
 	MDB_txn *txn;
 
 	ck_assert_int_eq(store_begin(&in.store, 0, &txn), 0);
@@ -252,20 +251,19 @@ START_TEST(sealed_private_key_opens_only_with_its_key_and_purpose)
 	ck_assert_ptr_null(memmem(c.sealed_key.p, c.sealed_key.n, scalar, 16));
 
 	wbuf_init(&plain);
-	snprintf(purpose, sizeof(purpose), "owncert-key:%s", c.label);
-	ck_assert_int_eq(instance_unseal(&in, purpose, &c.sealed_key, &plain), 0);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, c.label, &c.sealed_key, &plain), 0);
 	ck_assert_uint_eq(plain.len, own.key.n);
 	ck_assert_mem_eq(plain.p, own.key.p, own.key.n);
 	wbuf_reset(&plain);
 
 	/* A key sealed for one label cannot be replayed as another's, nor as
 	 * a password. */
-	ck_assert_int_eq(instance_unseal(&in, "owncert-key:own-19700101-000000", &c.sealed_key, &plain),
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, "own-19700101-000000", &c.sealed_key, &plain),
 			 -RPL_E_UNSEAL);
-	ck_assert_int_eq(instance_unseal(&in, SEAL_OWN_PASSWORD, &c.sealed_key, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWN_PASSWORD, NULL, &c.sealed_key, &plain), -RPL_E_UNSEAL);
 	other = in;
 	ck_assert_int_eq(secure_random(other.vault.key, VAULT_KEY_LEN), 0);
-	ck_assert_int_eq(instance_unseal(&other, purpose, &c.sealed_key, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&other, SEAL_OWNCERT_KEY, c.label, &c.sealed_key, &plain), -RPL_E_UNSEAL);
 	ck_assert_uint_eq(plain.len, 0);
 	vault_wipe(&other.vault);
 	wbuf_free(&plain);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../../peer/ratelimit.h"
-#include "../../peer/srp.h"
+#include "../../peer/keys/srp.h"
 #include "../../sync/admin.h"
 #include "../../util/msg.h"
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../peer/vault.h"
+#include "../../peer/keys/vault.h"
 #include "../../util/buf.h"
 #include "../../util/msg.h"
 

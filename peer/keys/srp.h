@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "../../util/buf.h"
 
 #define SRP_SALT_LEN 32
 #define SRP_KEY_MAX 64

@@ -9,9 +9,10 @@
 
 #include <limits.h>
 
-#include "../store/env.h"
-#include "../store/owncert.h"
-#include "../util/conf.h"
+#include "../../store/env.h"
+#include "../../store/owncert.h"
+#include "../../util/conf.h"
+#include "seal.h"
 #include "vault.h"
 
 struct instance {
@@ -61,16 +62,12 @@ int instance_write_pem(struct instance *in);
 /* Seals and stores this peer's own server password and its SRP verifier;
  * forgets every inbound pairing key (partners must prove the new password). */
 int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw);
-/* Unseals a secret stored under 'purpose'. */
-int instance_unseal(struct instance *in, const char *purpose,
+/* Seals and unseals a secret of kind for subject (peer/keys/seal.h). */
+int instance_unseal(struct instance *in, enum seal_kind kind, const char *subject,
 		    const struct blob *sealed, struct wbuf *out);
-int instance_seal(struct instance *in, const char *purpose, const void *p,
-		  size_t n, struct blob *out);
+int instance_seal(struct instance *in, enum seal_kind kind, const char *subject,
+		  const void *p, size_t n, struct blob *out);
 /* Checks a candidate password: 8 to 64 printable characters. */
 int instance_password_ok(const char *pw);
-
-/* Seal purposes, so that one secret cannot be replayed as another. */
-#define SEAL_OWN_PASSWORD "own-password"
-#define SEAL_SRP_VERIFIER "srp-verifier"
 
 #endif

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../util/conf.h"
-#include "../util/hex.h"
-#include "../util/msg.h"
-#include "../util/secure.h"
+#include "../../util/conf.h"
+#include "../../util/hex.h"
+#include "../../util/msg.h"
+#include "../../util/secure.h"
 
 #define DER_MAX 8192
 

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/fsutil.h"
-#include "../util/msg.h"
-#include "../util/secure.h"
+#include "../../util/fsutil.h"
+#include "../../util/msg.h"
+#include "../../util/secure.h"
 
 #define SEAL_VERSION 1
 #define NONCE_LEN 12

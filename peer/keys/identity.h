@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "../../util/buf.h"
 
 #define FINGERPRINT_LEN 32
 

@@ -7,13 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../store/actlog.h"
-#include "../store/server.h"
-#include "../util/clock.h"
-#include "../util/fsutil.h"
-#include "../util/log.h"
-#include "../util/msg.h"
-#include "../util/secure.h"
+#include "../../store/actlog.h"
+#include "../../store/server.h"
+#include "../../util/clock.h"
+#include "../../util/fsutil.h"
+#include "../../util/log.h"
+#include "../../util/msg.h"
+#include "../../util/secure.h"
 #include "identity.h"
 #include "srp.h"
 
@@ -73,12 +73,15 @@ void instance_close(struct instance *in)
 	vault_wipe(&in->vault);
 }
 
-int instance_seal(struct instance *in, const char *purpose, const void *p,
-		  size_t n, struct blob *out)
+int instance_seal(struct instance *in, enum seal_kind kind, const char *subject,
+		  const void *p, size_t n, struct blob *out)
 {
+	char purpose[SEAL_PURPOSE_MAX];
 	struct wbuf w;
 	int rc;
 
+	if ((rc = seal_purpose(kind, subject, purpose, sizeof(purpose))) < 0)
+		return rc;
 	wbuf_init(&w);
 	rc = vault_seal(&in->vault, purpose, p, n, &w);
 	if (rc == 0)
@@ -87,22 +90,21 @@ int instance_seal(struct instance *in, const char *purpose, const void *p,
 	return rc;
 }
 
-int instance_unseal(struct instance *in, const char *purpose,
+int instance_unseal(struct instance *in, enum seal_kind kind, const char *subject,
 		    const struct blob *sealed, struct wbuf *out)
 {
-	return vault_unseal(&in->vault, purpose, sealed->p, sealed->n, out);
-}
+	char purpose[SEAL_PURPOSE_MAX];
+	int rc = seal_purpose(kind, subject, purpose, sizeof(purpose));
 
-static void key_purpose(const char *label, char *buf, size_t sz)
-{
-	snprintf(buf, sz, "owncert-key:%s", label);
+	if (rc < 0)
+		return rc;
+	return vault_unseal(&in->vault, purpose, sealed->p, sealed->n, out);
 }
 
 int instance_own_by_label(struct instance *in, MDB_txn *txn, const char *label,
 			  struct own_identity *out)
 {
 	struct owncert c;
-	char purpose[128];
 	struct wbuf w;
 	int rc;
 
@@ -110,9 +112,8 @@ int instance_own_by_label(struct instance *in, MDB_txn *txn, const char *label,
 	rc = store_owncert_get(txn, &in->store, label, &c);
 	if (rc < 0)
 		return rc;
-	key_purpose(c.label, purpose, sizeof(purpose));
 	wbuf_init(&w);
-	rc = instance_unseal(in, purpose, &c.sealed_key, &w);
+	rc = instance_unseal(in, SEAL_OWNCERT_KEY, c.label, &c.sealed_key, &w);
 	if (rc == 0)
 		rc = blob_set(&out->key, w.p, w.len);
 	if (rc == 0)
@@ -149,7 +150,6 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 {
 	struct blob key = {0}, der = {0};
 	struct owncert c;
-	char purpose[128];
 	MDB_txn *txn = NULL;
 	int rc;
 
@@ -164,10 +164,8 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 	if (rc == 0)
 		rc = store_owncert_new_label(txn, &in->store, clock_now(), c.label,
 					     sizeof(c.label));
-	if (rc == 0) {
-		key_purpose(c.label, purpose, sizeof(purpose));
-		rc = instance_seal(in, purpose, key.p, key.n, &c.sealed_key);
-	}
+	if (rc == 0)
+		rc = instance_seal(in, SEAL_OWNCERT_KEY, c.label, key.p, key.n, &c.sealed_key);
 	if (rc == 0) {
 		struct certinfo ci;
 		c.state = state;
@@ -257,9 +255,9 @@ int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw)
 		return -RPL_E_PASSWORD_WEAK;
 	rc = srp_make_verifier(pw, salt, &verifier);
 	if (rc == 0)
-		rc = instance_seal(in, SEAL_OWN_PASSWORD, pw, strlen(pw), &sealed_pw);
+		rc = instance_seal(in, SEAL_OWN_PASSWORD, NULL, pw, strlen(pw), &sealed_pw);
 	if (rc == 0)
-		rc = instance_seal(in, SEAL_SRP_VERIFIER, verifier.p, verifier.n, &sealed_v);
+		rc = instance_seal(in, SEAL_SRP_VERIFIER, NULL, verifier.p, verifier.n, &sealed_v);
 	if (rc == 0)
 		rc = store_meta_put(txn, &in->store, "own_password", sealed_pw.p, sealed_pw.n);
 	if (rc == 0) {

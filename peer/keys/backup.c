@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/fsutil.h"
-#include "../util/msg.h"
-#include "../util/secure.h"
+#include "../../util/fsutil.h"
+#include "../../util/msg.h"
+#include "../../util/secure.h"
 
 #define MAGIC "RPLBAK1\n"
 #define HDR_LEN (8 + 4 + 32 + 12)

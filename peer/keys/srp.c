@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/msg.h"
-#include "../util/secure.h"
+#include "../../util/msg.h"
+#include "../../util/secure.h"
 
 /* The identity is fixed: the verifier must survive a change of SERVERNAME,
  * and the salt is random per instance anyway. */
