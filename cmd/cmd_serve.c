@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../peer/adminsrv.h"
-#include "../peer/daemon.h"
+#include "daemon.h"
 #include "../util/msg.h"
 #include "cli.h"
 

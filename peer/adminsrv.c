@@ -6,15 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../sync/admin.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/msg.h"
-#include "daemon.h"
+#include "../util/secure.h"
+#include "session_int.h"
 
 struct admin_client {
 	uv_pipe_t pipe;
-	struct daemon *d;
+	struct peer *p;
 	struct admin_client *next, *prev;
 	struct wbuf rx;
 	int refs;
@@ -24,11 +24,11 @@ struct admin_client {
 
 static void client_free(struct admin_client *ac)
 {
-	struct daemon *d = ac->d;
+	struct peer *p = ac->p;
 	if (ac->prev)
 		ac->prev->next = ac->next;
 	else
-		d->admins = ac->next;
+		p->admins = ac->next;
 	if (ac->next)
 		ac->next->prev = ac->prev;
 	wbuf_free(&ac->rx);
@@ -119,19 +119,48 @@ void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
 	}
 }
 
+static json_t *error_doc(int code, const char *detail)
+{
+	return json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", rpl_msg_text(code),
+			 "message_id", rpl_msg_id(code), "message", detail);
+}
+
 static void handle_request(struct admin_client *ac, const char *text, size_t len)
 {
 	json_error_t jerr;
 	json_t *req = json_loadb(text, len, 0, &jerr);
 	const char *cmd = req ? json_string_value(json_object_get(req, "command")) : NULL;
+	struct peer *p = ac->p;
 
 	if (!cmd) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "malformed admin request"), NULL);
+		adminsrv_reply(ac, error_doc(RPL_E_ADMIN_SYNTAX, "malformed admin request"), NULL);
+	} else if (!p->hooks.admin_line) {
+		adminsrv_reply(ac, error_doc(RPL_E_INTERNAL, "no command interpreter"), NULL);
 	} else {
 		ac->busy = 1;
-		admin_exec(ac->d, ac, cmd);
+		p->hooks.admin_line(p->hooks.ctx, ac, cmd);
 	}
+	/* The request may hold a password. */
+	if (req && cmd)
+		secure_zero((void *)cmd, strlen(cmd));
 	json_decref(req);
+}
+
+static void admin_pump(struct admin_client *ac)
+{
+	while (!ac->closed && !ac->busy && ac->rx.len >= 4) {
+		uint32_t len = (uint32_t)ac->rx.p[0] << 24 | (uint32_t)ac->rx.p[1] << 16 |
+			       (uint32_t)ac->rx.p[2] << 8 | ac->rx.p[3];
+		if (len > ADMIN_REQUEST_MAX) {
+			adminsrv_reply(ac, error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
+			client_close(ac);
+			break;
+		}
+		if (ac->rx.len < 4 + (size_t)len)
+			break;
+		handle_request(ac, (const char *)ac->rx.p + 4, len);
+		wbuf_consume(&ac->rx, 4 + (size_t)len);
+	}
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -149,27 +178,25 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread < 0) {
 		client_close(ac);
 	} else if (nread > 0) {
-		wbuf_put(&ac->rx, buf->base, (size_t)nread);
-		while (!ac->closed && !ac->busy && ac->rx.len >= 4) {
-			uint32_t len = (uint32_t)ac->rx.p[0] << 24 | (uint32_t)ac->rx.p[1] << 16 |
-				       (uint32_t)ac->rx.p[2] << 8 | ac->rx.p[3];
-			if (len > ADMIN_REQUEST_MAX) {
-				adminsrv_reply(ac, admin_error(RPL_E_ADMIN_TOOBIG, NULL), NULL);
-				client_close(ac);
-				break;
-			}
-			if (ac->rx.len < 4 + (size_t)len)
-				break;
-			handle_request(ac, (const char *)ac->rx.p + 4, len);
-			wbuf_consume(&ac->rx, 4 + (size_t)len);
+		/* One request at a time: a client that sends more than a whole
+		 * request while one is busy is not following the protocol. */
+		if (ac->rx.len + (size_t)nread > 4 + ADMIN_REQUEST_MAX) {
+			adminsrv_reply(ac, error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
+			client_close(ac);
+		} else {
+			wbuf_put(&ac->rx, buf->base, (size_t)nread);
 		}
+		admin_pump(ac);
 	}
-	free(buf->base);
+	if (buf->base) {
+		secure_zero(buf->base, buf->len);
+		free(buf->base);
+	}
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
-	struct daemon *d = server->data;
+	struct peer *p = server->data;
 	struct admin_client *ac;
 
 	if (status < 0)
@@ -177,43 +204,44 @@ static void on_connection(uv_stream_t *server, int status)
 	ac = calloc(1, sizeof(*ac));
 	if (!ac)
 		return;
-	ac->d = d;
+	ac->p = p;
 	ac->refs = 1;
 	wbuf_init(&ac->rx);
-	uv_pipe_init(d->loop, &ac->pipe, 0);
+	uv_pipe_init(p->loop, &ac->pipe, 0);
 	ac->pipe.data = ac;
-	ac->next = d->admins;
-	if (d->admins)
-		d->admins->prev = ac;
-	d->admins = ac;
-	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || d->halting) {
+	ac->next = p->admins;
+	if (p->admins)
+		p->admins->prev = ac;
+	p->admins = ac;
+	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || p->halting) {
 		client_close(ac);
 		return;
 	}
 	uv_read_start((uv_stream_t *)&ac->pipe, on_alloc, on_read);
 }
 
-int adminsrv_start(struct daemon *d)
+int adminsrv_start(struct peer *p)
 {
 	char path[PATH_MAX + 16];
 	mode_t old;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/admin.sock", d->in.dir);
+	snprintf(path, sizeof(path), "%s/admin.sock", p->in->dir);
 	if (strlen(path) >= 108) {
 		log_error(RPL_E_BADARG, "admin socket path %s is longer than 107 bytes", path);
 		return -RPL_E_BADARG;
 	}
 	unlink(path); /* stale: 'serve' holds the instance lock */
-	uv_pipe_init(d->loop, &d->admin, 0);
-	d->admin.data = d;
+	uv_pipe_init(p->loop, &p->admin, 0);
+	p->admin.data = p;
+	p->admin_listening = 1;
 	old = umask(0077); /* the socket is born 0600 */
-	rc = uv_pipe_bind(&d->admin, path);
+	rc = uv_pipe_bind(&p->admin, path);
 	umask(old);
 	if (rc == 0)
 		rc = chmod(path, 0600);
 	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&d->admin, 16, on_connection);
+		rc = uv_listen((uv_stream_t *)&p->admin, 16, on_connection);
 	if (rc < 0) {
 		log_error(RPL_E_IO, "cannot listen on %s: %s", path, uv_strerror(rc));
 		return -RPL_E_IO;
@@ -221,16 +249,17 @@ int adminsrv_start(struct daemon *d)
 	return 0;
 }
 
-void adminsrv_stop(struct daemon *d)
+void adminsrv_stop(struct peer *p)
 {
 	char path[PATH_MAX + 16];
 	struct admin_client *ac, *next;
 
-	if (!uv_is_closing((uv_handle_t *)&d->admin))
-		uv_close((uv_handle_t *)&d->admin, NULL);
-	snprintf(path, sizeof(path), "%s/admin.sock", d->in.dir);
+	if (p->admin_listening && !uv_is_closing((uv_handle_t *)&p->admin))
+		uv_close((uv_handle_t *)&p->admin, NULL);
+	p->admin_listening = 0;
+	snprintf(path, sizeof(path), "%s/admin.sock", p->in->dir);
 	unlink(path);
-	for (ac = d->admins; ac; ac = next) {
+	for (ac = p->admins; ac; ac = next) {
 		next = ac->next;
 		if (!ac->busy)
 			client_close(ac);

@@ -3,18 +3,16 @@
  * admin = system privilege). Requests and replies are framed JSON (u32
  * length, then the document); a request is {"command": "..."}, a reply is
  * {"status": 0|1, "doc": ..., "columns": [...]}. What a command means is
- * sync/admin's business.
+ * the business of the layer above, which receives each line through the
+ * peer layer's admin_line hook and answers with adminsrv_reply. A client
+ * sends its next request only after the answer, and its input is bounded.
  */
 #ifndef RPL_ADMINSRV_H
 #define RPL_ADMINSRV_H
 
 #include <jansson.h>
 
-struct daemon;
 struct admin_client;
-
-int adminsrv_start(struct daemon *d);
-void adminsrv_stop(struct daemon *d);
 /* Sends the reply to one request; steals doc and columns. */
 void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns);
 /* Keeps the client alive across an asynchronous command. */

@@ -1,7 +1,21 @@
-#include "auth.h"
-
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/hmac.h>
+/*
+ * peer/auth: protocol-2 authentication after the TLS handshake, as two
+ * state machines (client and server) written as a table of
+ * (role, state, message) -> handler; any other pair ends the session with
+ * a logged protocol error and counts as a failed sign-on.
+ *
+ * Both sides decide on the partner's certificate (peer/trust) before they
+ * send any proof. The password proof (METHOD_SRP: two SRP-6a exchanges,
+ * one over each server's password, so each side proves both) or the
+ * pairing-key proof (METHOD_KEY) is bound to the TLS exporter, both
+ * certificates and both names by tags (peer/keys/proof). A tag can only be
+ * computed with a key established in this session: the key pointer is set
+ * by the SRP completion or by unsealing the stored pairing key, and the
+ * states that compute or check tags are entered only after that.
+ * Pins, pairing key, STRICT and last contact are committed in one
+ * transaction (through the database writer) before the session is ready.
+ */
+#include "session_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,377 +23,341 @@
 #include <strings.h>
 
 #include "../store/actlog.h"
+#include "../store/owncert.h"
 #include "../store/server.h"
 #include "../store/trust.h"
-#include "../sync/lifecycle.h"
-#include "../sync/talk.h"
 #include "../util/clock.h"
-#include "../util/hex.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
-#include "continuity.h"
-#include "conn.h"
-#include "proto.h"
+#include "dbw.h"
+#include "keys/proof.h"
 #include "keys/srp.h"
+#include "pins.h"
+#include "proto.h"
 
-#define TAG_LEN 32
-#define PAIRING_LEN 32
-
-struct auth {
-	int decision;          /* VB_* once the certificate is accepted */
-	int refuse_code;       /* client: refusal kept until continuity is heard */
-	char refuse_text[640];
-	int method;
-	int forcesync;         /* our FORCESYNC mark for this partner */
-	uint8_t endorser_fp[FP_LEN]; /* the pin that endorsed the new certificate */
-	int pins_changed;      /* commit changed the partner's pins */
-	uint8_t exporter[32];
-	/* SRP contexts: [0] the server's password (always), [1] the client's
-	 * own password, asked for only when the server establishes trust in
-	 * the client's certificate (first contact, FORCESYNC). Knowing the
-	 * server's password, which every partner of it knows, is then not
-	 * enough to take over another partner's entry. */
-	struct srp_ctx *srp[2];
-	int two_proofs;
-	uint8_t pairing[PAIRING_LEN];
-	int have_pairing;
-	int srp_done;
-	uint8_t peer_tag[TAG_LEN]; /* server: the client's tag, checked after SRP */
+enum auth_state {
+	A_C_SENT_HELLO, /* client: waiting for HELLO_REPLY */
+	A_C_PROVING,    /* client: SRP on the pool */
+	A_C_WAIT_OK,    /* client: proof sent, waiting for AUTH_OK */
+	A_C_COMMIT,     /* client: committing */
+	A_S_WAIT_HELLO, /* server: waiting for HELLO */
+	A_S_STARTING,   /* server: SRP set-up on the pool */
+	A_S_WAIT_AUTH,  /* server: HELLO_REPLY sent, waiting for AUTH */
+	A_S_FINISHING,  /* server: SRP check on the pool */
+	A_S_COMMIT,     /* server: committing */
+	A_DONE,
 };
 
-void auth_free(struct conn *c)
+static const char *auth_state_name(int st)
 {
-	if (!c->auth)
-		return;
-	srp_free(c->auth->srp[0]);
-	srp_free(c->auth->srp[1]);
-	secure_zero(c->auth, sizeof(*c->auth));
-	free(c->auth);
-	c->auth = NULL;
+	static const char *names[] = {"client-wait-hello-reply", "client-proving",
+				      "client-wait-auth-ok", "client-committing",
+				      "server-wait-hello", "server-starting-proof",
+				      "server-wait-auth", "server-checking-proof",
+				      "server-committing", "done"};
+	return st >= 0 && st <= A_DONE ? names[st] : "unknown";
 }
 
-const uint8_t *auth_exporter(const struct conn *c)
+struct auth {
+	int state;
+	struct trust_verdict v;        /* the decision on the partner's certificate */
+	uint8_t endorser_fp[FP_LEN];   /* VB_CONTINUITY: the pin that endorsed it */
+	int method;
+	int srp_done;
+	/* The key tags are made with: NULL until established in this session. */
+	struct auth_key *key;
+	struct auth_key key_mem;
+	/* SRP contexts: [0] the server's password, [1] the client's. */
+	struct srp_ctx *srp[2];
+	uint8_t peer_tag[PROOF_TAG_LEN]; /* server: the client's tag, checked after SRP */
+	struct blob M2[2];             /* server: its proofs, sent after the commit */
+};
+
+void auth_free(struct peer_session *s)
 {
-	return c->auth ? c->auth->exporter : NULL;
+	if (!s->auth)
+		return;
+	for (int i = 0; i < 2; i++) {
+		srp_free(s->auth->srp[i]);
+		blob_free(&s->auth->M2[i]);
+	}
+	secure_zero(s->auth, sizeof(*s->auth));
+	free(s->auth);
+	s->auth = NULL;
+}
+
+static void set_key(struct auth *a, const struct auth_key *k)
+{
+	a->key_mem = *k;
+	a->key = &a->key_mem;
 }
 
 /* ---- certificate decision ---------------------------------------------- */
 
-struct chain_arg {
-	WOLFSSL_CERT_MANAGER *cm;
+struct anchor_list {
+	struct blob der[16];
 	int n;
 };
 
-static int load_anchor(const struct trust_anchor *t, void *arg)
+static int collect_peer_anchor(const struct trust_anchor *t, void *arg)
 {
-	struct chain_arg *a = arg;
-	if (wolfSSL_CertManagerLoadCABuffer(a->cm, t->der.p, (long)t->der.n,
-					    WOLFSSL_FILETYPE_ASN1) == WOLFSSL_SUCCESS)
-		a->n++;
+	struct anchor_list *l = arg;
+	if (t->purpose == TRUST_PEER && l->n < 16 && blob_set(&l->der[l->n], t->der.p, t->der.n) == 0)
+		l->n++;
 	return 0;
 }
 
-/* 1 when the certificate chains to a trust anchor (dates checked) and names
- * the partner in its CN or a DNS SAN. */
-static int chains_to_anchor(struct conn *c, MDB_txn *txn, const char *name)
+static void anchors_free(struct anchor_list *l)
 {
-	struct chain_arg a = {wolfSSL_CertManagerNew(), 0};
-	WOLFSSL_X509 *x;
-	int ok = 0;
+	for (int i = 0; i < l->n; i++)
+		blob_free(&l->der[i]);
+	l->n = 0;
+}
 
-	if (!a.cm)
-		return 0;
-	if (store_trust_each(txn, &c->d->in.store, load_anchor, &a) == 0 && a.n > 0 &&
-	    wolfSSL_CertManagerVerifyBuffer(a.cm, c->peer_der.p, (long)c->peer_der.n,
-					    WOLFSSL_FILETYPE_ASN1) == WOLFSSL_SUCCESS) {
-		x = wolfSSL_X509_load_certificate_buffer(c->peer_der.p, (int)c->peer_der.n,
-							 WOLFSSL_FILETYPE_ASN1);
-		if (x) {
-			ok = strcasecmp(c->peer_ci.cn, name) == 0 ||
-			     wolfSSL_X509_check_host(x, name, strlen(name), 0, NULL) ==
-				     WOLFSSL_SUCCESS;
-			wolfSSL_X509_free(x);
+static int load_peer_cert(struct peer_session *s)
+{
+	int rc = tls_peer_cert(s->ssl, &s->peer_der);
+	if (rc < 0 || !s->peer_der.n)
+		return rc < 0 ? rc : -RPL_E_NOCERT;
+	rc = identity_cert_info(s->peer_der.p, s->peer_der.n, &s->peer_ci);
+	if (rc == 0)
+		rc = tls_exporter(s->ssl, EXPORTER_LABEL, s->exporter);
+	return rc;
+}
+
+/* The decision (peer/trust) from the record read in txn. */
+static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec *r,
+		   struct trust_verdict *v)
+{
+	const struct rpl_conf *conf = &s->p->in->conf;
+	struct anchor_list anchors = {.n = 0};
+	struct trust_facts f = {
+		.der = s->peer_der.p, .der_len = s->peer_der.n, .ci = &s->peer_ci, .r = r,
+		.partner_is_server = s->role == ROLE_OUTBOUND,
+		.acceptcert = conf->acceptcertfromserv,
+		.now = clock_now(), .skew = conf->clockskew,
+	};
+
+	if (r->verify == VERIFY_CA)
+		(void)store_trust_each(txn, &s->p->in->store, collect_peer_anchor, &anchors);
+	f.anchors = anchors.der;
+	f.nanchors = anchors.n;
+	trust_decide(&f, v);
+	anchors_free(&anchors);
+}
+
+/* ---- tags ---------------------------------------------------------------- */
+
+static int make_tag(struct peer_session *s, int from_client, uint8_t out[PROOF_TAG_LEN])
+{
+	const char *self = s->p->in->conf.servername;
+	int out_role = s->role == ROLE_OUTBOUND;
+	struct proof_binding b = {
+		.exporter = s->exporter,
+		.client_fp = out_role ? s->own_fp : s->peer_ci.fp,
+		.server_fp = out_role ? s->peer_ci.fp : s->own_fp,
+		.client_name = out_role ? self : s->server,
+		.server_name = out_role ? s->server : self,
+		.method = (uint8_t)s->auth->method,
+		.purpose = (uint8_t)s->purpose,
+		.version = PROTO2_REVISION,
+	};
+	/* s->auth->key is NULL until a key was established in this session;
+	 * proof_tag refuses NULL, and no state that reaches here is entered
+	 * before the key is set. */
+	return proof_tag(s->auth->key, from_client, &b, out);
+}
+
+static int check_tag(struct peer_session *s, int from_client, const uint8_t *got)
+{
+	uint8_t want[PROOF_TAG_LEN];
+	int rc = make_tag(s, from_client, want);
+	if (rc == 0 && !secure_equal(want, got, PROOF_TAG_LEN))
+		rc = -RPL_E_AUTH_FAILED;
+	secure_zero(want, sizeof(want));
+	return rc;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+struct commit_job {
+	struct peer_session *s;
+	char server[RPL_NAME_MAX + 1];
+	int role, vb, forcesync;
+	uint8_t fp[FP_LEN];
+	int64_t not_after;
+	struct blob der;
+	uint8_t endorser_fp[FP_LEN];
+	int set_pairing;
+	struct blob sealed_pairing;
+	char tls[16], cipher[64];
+	int64_t now;
+	/* results */
+	int pins_changed;
+	char secsec[16];
+	char what[700];
+};
+
+static int commit_work(MDB_txn *txn, struct store *st, void *arg)
+{
+	struct commit_job *j = arg;
+	struct pin_change pc = {
+		.fp = j->fp, .not_after = j->not_after, .der = j->der.p, .der_len = j->der.n,
+		.endorser_fp = j->endorser_fp, .now = j->now,
+	};
+	struct server_rec r;
+	int rc = store_server_get(txn, st, j->server, &r);
+
+	if (rc < 0)
+		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
+	switch (j->vb) {
+	case VB_FIRST: pc.event = j->forcesync ? PIN_EV_FORCESYNC : PIN_EV_FIRST_CONTACT; break;
+	case VB_PIN: pc.event = PIN_EV_PIN_USED; break;
+	case VB_CONTINUITY: pc.event = PIN_EV_CONTINUITY; break;
+	default: pc.event = -1; break; /* CA: the chain is checked in every session */
+	}
+	if (pc.event >= 0) {
+		rc = pins_apply(&r, &pc, j->what, sizeof(j->what));
+		if (rc == 1) {
+			j->pins_changed = 1;
+			rc = store_actlog_add(txn, st, RPL_I_PINNED, "%s", j->what);
 		}
 	}
-	wolfSSL_CertManagerFree(a.cm);
-	return ok;
-}
-
-static void pins_text(const struct server_rec *r, char *out, size_t sz)
-{
-	size_t used = 0;
-	out[0] = 0;
-	for (int i = 0; i < r->npins && used + 80 < sz; i++) {
-		char hex[65];
-		hex_encode(r->pins[i].fp, FP_LEN, hex);
-		used += (size_t)snprintf(out + used, sz - used, "%s%s (%s)", i ? ", " : "",
-					 hex, pin_state_name(r->pins[i].state));
-	}
-}
-
-/* Decides on the partner's certificate. Returns a VB_* value, or a negative
- * code with a message saying what was expected, what was seen, and what
- * command fixes it. */
-static int decide(struct conn *c, MDB_txn *txn, const struct server_rec *r,
-		  char *why, size_t whysz)
-{
-	const struct rpl_conf *conf = &c->d->in.conf;
-	char expected[512];
-	char until[32];
-
-	if (!c->peer_der.n) {
-		snprintf(why, whysz, "no certificate presented");
-		return -RPL_E_NOCERT;
-	}
-	if (c->peer_ci.not_after < clock_now()) {
-		clock_iso8601(c->peer_ci.not_after, until, sizeof(until));
-		snprintf(why, whysz, "server %s presented certificate %s which expired on %s; "
-			 "server %s must renew it ('RENEW CERTIFICATE' there) and, if it cannot "
-			 "reach us, run 'UPDATE SERVER %s FORCESYNC=YES' here",
-			 r->name, c->peer_ci.fp_hex, until, r->name, r->name);
-		return -RPL_E_PEER_EXPIRED;
-	}
-	if (server_pin_find(r, c->peer_ci.fp) >= 0)
-		return VB_PIN;
-	if (chains_to_anchor(c, txn, r->name))
-		return VB_CA;
-	if (r->forcesync || (r->npins == 0 && conf->acceptcertfromserv))
-		return VB_FIRST;
-	if (r->npins == 0) {
-		snprintf(why, whysz, "server %s presented certificate %s (%s), not pinned here; "
-			 "SSLACCEPTCERTFROMSERV is NO: pin it with "
-			 "'replpeer cert import-peer --server %s FILE' (its cert256.pem)",
-			 r->name, c->peer_ci.fp_hex, c->peer_ci.subject, r->name);
-		return -RPL_E_CERT_UNKNOWN;
-	}
-	pins_text(r, expected, sizeof(expected));
-	snprintf(why, whysz, "server %s presented certificate %s but %s is pinned here; "
-		 "if %s really has a new key, run 'UPDATE SERVER %s FORCESYNC=YES' here "
-		 "(the password proof then re-exchanges certificates) or pin its "
-		 "cert256.pem with 'replpeer cert import-peer --server %s FILE'",
-		 r->name, c->peer_ci.fp_hex, expected, r->name, r->name, r->name);
-	return -RPL_E_CERT_REFUSED;
-}
-
-static int load_peer_cert(struct conn *c)
-{
-	int rc = tls_peer_cert(c->ssl, &c->peer_der);
-	if (rc < 0 || !c->peer_der.n)
-		return rc < 0 ? rc : -RPL_E_NOCERT;
-	return identity_cert_info(c->peer_der.p, c->peer_der.n, &c->peer_ci);
-}
-
-/* ---- binding tags ------------------------------------------------------ */
-
-/* The tag binds the proof to this TLS session (exporter), both certificates
- * and both names: a man in the middle has two TLS sessions with different
- * exporters and cannot relay it. */
-static int make_tag(struct conn *c, const uint8_t *key, size_t keylen, int from_client,
-		    uint8_t out[TAG_LEN])
-{
-	const char *label = from_client ? "replpeer v2 client proof" : "replpeer v2 server proof";
-	const char *self = c->d->in.conf.servername;
-	const char *cname = c->role == ROLE_OUTBOUND ? self : c->server;
-	const char *sname = c->role == ROLE_OUTBOUND ? c->server : self;
-	const uint8_t *cfp = c->role == ROLE_OUTBOUND ? c->own_fp : c->peer_ci.fp;
-	const uint8_t *sfp = c->role == ROLE_OUTBOUND ? c->peer_ci.fp : c->own_fp;
-	char ckey[RPL_NAME_MAX + 1], skey[RPL_NAME_MAX + 1];
-	uint8_t method = (uint8_t)c->auth->method;
-	Hmac h;
-	int rc;
-
-	store_name_key(cname, ckey, sizeof(ckey));
-	store_name_key(sname, skey, sizeof(skey));
-	if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
-		return -RPL_E_CRYPTO;
-	rc = wc_HmacSetKey(&h, WC_SHA256, key, (word32)keylen);
-	rc |= wc_HmacUpdate(&h, (const byte *)label, (word32)strlen(label) + 1);
-	rc |= wc_HmacUpdate(&h, c->auth->exporter, 32);
-	rc |= wc_HmacUpdate(&h, cfp, FP_LEN);
-	rc |= wc_HmacUpdate(&h, sfp, FP_LEN);
-	rc |= wc_HmacUpdate(&h, (const byte *)ckey, (word32)strlen(ckey) + 1);
-	rc |= wc_HmacUpdate(&h, (const byte *)skey, (word32)strlen(skey) + 1);
-	rc |= wc_HmacUpdate(&h, &method, 1);
-	rc |= wc_HmacFinal(&h, out);
-	wc_HmacFree(&h);
-	return rc == 0 ? 0 : -RPL_E_CRYPTO;
-}
-
-/* The pairing key that later sessions use instead of SRP, from the SRP
- * session key(s) and both certificates of the pairing session. */
-static int derive_pairing(struct conn *c, const uint8_t *K, size_t K_len)
-{
-	static const char salt[] = "replpeer pairing v1";
-	uint8_t info[2 * FP_LEN];
-	const uint8_t *cfp = c->role == ROLE_OUTBOUND ? c->own_fp : c->peer_ci.fp;
-	const uint8_t *sfp = c->role == ROLE_OUTBOUND ? c->peer_ci.fp : c->own_fp;
-
-	memcpy(info, cfp, FP_LEN);
-	memcpy(info + FP_LEN, sfp, FP_LEN);
-	if (wc_HKDF(WC_SHA256, K, (word32)K_len, (const byte *)salt, sizeof(salt) - 1,
-		    info, sizeof(info), c->auth->pairing, PAIRING_LEN) != 0)
-		return -RPL_E_CRYPTO;
-	c->auth->have_pairing = 1;
-	return 0;
-}
-
-static int unseal_blob(struct conn *c, enum seal_kind kind, const char *name,
-		       const struct blob *sealed, struct wbuf *out)
-{
-	return instance_unseal(&c->d->in, kind, name, sealed, out);
-}
-
-/* ---- commit ------------------------------------------------------------ */
-
-/* The decision on the partner's certificate was taken from the record as it
- * was when the session began; another session may have changed the pins
- * since (a renewal's confirmation round, a FORCESYNC). The pins are updated
- * only if that decision still holds against the record read in this
- * transaction; a stale session fails instead, so it can never bring back a
- * retired certificate or drop a newer one. */
-static int commit_pins(struct conn *c, MDB_txn *txn, struct server_rec *r, int64_t t)
-{
-	struct daemon *d = c->d;
-	struct auth *a = c->auth;
-	int idx = server_pin_find(r, c->peer_ci.fp), rc = 0;
-	const char *how = NULL;
-
-	switch (a->decision) {
-	case VB_FIRST:
-		if (idx >= 0 && r->pins[idx].state == PIN_CURRENT && !r->forcesync)
-			return 0; /* a concurrent session pinned the same certificate */
-		if ((a->forcesync && !r->forcesync) || (!a->forcesync && r->npins > 0))
-			goto stale;
-		how = a->forcesync ? "forcesync" : "first-contact";
-		server_pins_clear(r);
-		break;
-	case VB_PIN:
-		if (idx < 0)
-			goto stale;
-		if (r->pins[idx].state == PIN_CURRENT)
-			return 0;
-		how = "announce"; /* a "next" pin now in use */
-		break;
-	case VB_CONTINUITY:
-		if (server_pin_find(r, a->endorser_fp) < 0 && idx < 0)
-			goto stale;
-		how = "continuity";
-		break;
-	default:
-		return 0; /* CA: the chain is checked in every session */
-	}
-	rc = continuity_promote(r, c->peer_ci.fp, c->peer_ci.not_after, t, how,
-				c->peer_der.p, c->peer_der.n);
-	if (rc == 0 && a->decision == VB_FIRST)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
-				      "certificate %s (%s) of server %s pinned after the password proof (%s)",
-				      c->peer_ci.fp_hex, c->peer_ci.subject, r->name,
-				      a->forcesync ? "FORCESYNC" : "first contact");
-	else if (rc == 0)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
-				      "certificate %s (%s) of server %s is now its current pin (verified by %s)",
-				      c->peer_ci.fp_hex, c->peer_ci.subject, r->name,
-				      verified_by_name(a->decision));
-	if (rc == 0)
-		a->pins_changed = 1;
-	return rc;
-stale:
-	log_warn(RPL_E_CERT_REFUSED, "server %s: its pins changed while this session was set up; "
-		 "the session is dropped and the next one decides again", r->name);
-	return -RPL_E_CERT_REFUSED;
-}
-
-/* One transaction: pins, pairing key, STRICT, FORCESYNC mark, last contact. */
-static int commit_session(struct conn *c)
-{
-	struct daemon *d = c->d;
-	struct auth *a = c->auth;
-	struct server_rec r;
-	MDB_txn *txn;
-	int rc;
-	int64_t t = clock_now();
-
-	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0)
-		return rc;
-	rc = store_server_get(txn, &d->in.store, c->server, &r);
-	if (rc < 0) {
-		store_abort(txn);
-		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
-	}
-	rc = commit_pins(c, txn, &r, t);
-	if (rc == 0 && a->srp_done && a->have_pairing) {
-		struct blob *slot = c->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
+	if (rc == 0 && j->set_pairing) {
+		struct blob *slot = j->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
 		blob_free(slot);
-		rc = instance_seal(&d->in,
-				   c->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
-				   r.name, a->pairing, PAIRING_LEN, slot);
-	}
-	if (rc == 0 && r.forcesync && a->forcesync && a->srp_done) {
-		r.forcesync = 0;
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_PINNED,
-				      "FORCESYNC with server %s completed: pins replaced", r.name);
+		*slot = j->sealed_pairing;
+		j->sealed_pairing = (struct blob){0};
 	}
 	if (rc == 0 && r.secsec == SECSEC_TRANSITIONAL) {
 		r.secsec = SECSEC_STRICT;
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_STRICT,
+		rc = store_actlog_add(txn, st, RPL_I_STRICT,
 				      "server %s moved to STRICT: protocol 2, %s, certificate verified by %s",
-				      r.name, tls_version_name(c->ssl), verified_by_name(a->decision));
-		log_info(RPL_I_STRICT, "server %s moved to STRICT session security", r.name);
+				      r.name, j->tls, verified_by_name(j->vb));
 	}
 	if (rc == 0) {
-		snprintf(r.last_tls, sizeof(r.last_tls), "%s", tls_version_name(c->ssl));
-		snprintf(r.last_cipher, sizeof(r.last_cipher), "%s", tls_cipher_name(c->ssl));
-		snprintf(r.last_verified_by, sizeof(r.last_verified_by), "%s",
-			 verified_by_name(a->decision));
+		snprintf(r.last_tls, sizeof(r.last_tls), "%s", j->tls);
+		snprintf(r.last_cipher, sizeof(r.last_cipher), "%s", j->cipher);
+		snprintf(r.last_verified_by, sizeof(r.last_verified_by), "%s", verified_by_name(j->vb));
 		r.last_protocol = 2;
-		r.last_contact = t;
-		rc = store_server_put(txn, &d->in.store, &r);
-	}
-	if (rc == 0)
-		rc = store_commit(txn);
-	else
-		store_abort(txn);
-	if (rc == 0) {
-		snprintf(c->result.secsec, sizeof(c->result.secsec), "%s", secsec_name(r.secsec));
+		r.last_contact = j->now;
+		snprintf(j->secsec, sizeof(j->secsec), "%s", secsec_name(r.secsec));
+		rc = store_server_put(txn, st, &r);
 	}
 	server_rec_free(&r);
 	return rc;
 }
 
-static void finish_ready(struct conn *c)
+static void finish_ready(struct peer_session *s)
 {
-	snprintf(c->result.tls_version, sizeof(c->result.tls_version), "%s",
-		 tls_version_name(c->ssl));
-	snprintf(c->result.cipher, sizeof(c->result.cipher), "%s", tls_cipher_name(c->ssl));
-	snprintf(c->result.verified_by, sizeof(c->result.verified_by), "%s",
-		 verified_by_name(c->auth->decision));
-	c->result.proto = 2;
-	c->verified_by = c->auth->decision;
-	log_info(RPL_I_SESSION, "session %llu %s server %s (%s): %s %s, certificate by %s, %s",
-		 (unsigned long long)c->id, c->role == ROLE_INBOUND ? "from" : "to",
-		 c->server, c->addr, c->result.tls_version, c->result.cipher,
-		 c->result.verified_by,
-		 c->auth->srp_done ? "password proof (SRP)" : "pairing key");
+	struct auth *a = s->auth;
+
+	snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s", tls_version_name(s->ssl));
+	snprintf(s->result.cipher, sizeof(s->result.cipher), "%s", tls_cipher_name(s->ssl));
+	snprintf(s->result.verified_by, sizeof(s->result.verified_by), "%s", verified_by_name(a->v.vb));
+	s->result.proto = 2;
+	s->verified_by = a->v.vb;
+	log_info(RPL_I_SESSION, "session %llu %s server %s (%s): %s %s, certificate by %s, %s, %s",
+		 (unsigned long long)s->id, s->role == ROLE_INBOUND ? "from" : "to", s->server,
+		 s->addr, s->result.tls_version, s->result.cipher, s->result.verified_by,
+		 a->srp_done ? "both password proofs (SRP)" : "pairing key", purpose_name(s->purpose));
 	/* The proof material is no longer needed. */
 	for (int i = 0; i < 2; i++) {
-		srp_free(c->auth->srp[i]);
-		c->auth->srp[i] = NULL;
+		srp_free(a->srp[i]);
+		a->srp[i] = NULL;
 	}
-	secure_zero(c->auth->pairing, PAIRING_LEN);
-	if (c->auth->pins_changed)
-		lifecycle_pins_changed(c->d, c->server);
-	conn_ready(c);
-	talk_ready(c);
+	proof_key_wipe(&a->key_mem);
+	a->key = NULL;
+	a->state = A_DONE;
+	if (s->role == ROLE_INBOUND)
+		admit_success(&s->p->adm, s->addr, s->server);
+	conn_authenticated(s);
 }
 
-/* ---- SRP on the thread pool ------------------------------------------- */
+static int send_auth_ok(struct peer_session *s);
+
+/* The commit is done: the server answers (AUTH_OK carries its SRP proofs
+ * when there were any), and either side becomes ready. */
+static void commit_done(int rc, void *arg)
+{
+	struct commit_job *j = arg;
+	struct peer_session *s = j->s;
+
+	if (!session_closing(s)) {
+		if (rc == -RPL_E_STALE) {
+			log_warn(RPL_E_STALE, "server %s: its pins changed while this session was set up; "
+				 "the session is dropped and the next one decides again", s->server);
+			session_close(s, rc, "the partner's pins changed while the session was set up");
+		} else if (rc < 0) {
+			session_close(s, rc, "committing the session");
+		} else {
+			snprintf(s->result.secsec, sizeof(s->result.secsec), "%s", j->secsec);
+			if (j->pins_changed && s->p->hooks.pins_changed)
+				s->p->hooks.pins_changed(s->p->hooks.ctx, s->server);
+			if (s->role == ROLE_INBOUND)
+				rc = send_auth_ok(s);
+			if (rc < 0)
+				session_close(s, rc, "sending AUTH_OK");
+			else
+				finish_ready(s);
+		}
+	}
+	blob_free(&j->der);
+	blob_free(&j->sealed_pairing);
+	free(j);
+	conn_job_end(s);
+}
+
+/* Commits the session through the database writer; commit_done goes on. */
+static int start_commit(struct peer_session *s, int next_state)
+{
+	struct auth *a = s->auth;
+	struct commit_job *j = calloc(1, sizeof(*j));
+	int rc = 0;
+
+	if (!j)
+		return -RPL_E_NOMEM;
+	j->s = s;
+	snprintf(j->server, sizeof(j->server), "%s", s->server);
+	j->role = s->role;
+	j->vb = a->v.vb;
+	j->forcesync = a->v.forcesync;
+	memcpy(j->fp, s->peer_ci.fp, FP_LEN);
+	j->not_after = s->peer_ci.not_after;
+	memcpy(j->endorser_fp, a->endorser_fp, FP_LEN);
+	snprintf(j->tls, sizeof(j->tls), "%s", tls_version_name(s->ssl));
+	snprintf(j->cipher, sizeof(j->cipher), "%s", tls_cipher_name(s->ssl));
+	j->now = clock_now();
+	rc = blob_set(&j->der, s->peer_der.p, s->peer_der.n);
+	/* A pairing key is stored only after a password proof in this
+	 * session: no session replaces it without a fresh proof. */
+	if (rc == 0 && a->srp_done) {
+		j->set_pairing = 1;
+		rc = instance_seal(s->p->in, s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
+				   s->server, a->key->k, PROOF_KEY_LEN, &j->sealed_pairing);
+	}
+	if (rc == 0) {
+		conn_job_start(s);
+		a->state = next_state;
+		rc = dbw_submit(s->p->dbw, commit_work, commit_done, j);
+		if (rc < 0)
+			conn_job_end(s);
+	}
+	if (rc < 0) {
+		blob_free(&j->der);
+		blob_free(&j->sealed_pairing);
+		free(j);
+	}
+	return rc;
+}
+
+/* ---- SRP on the thread pool --------------------------------------------- */
 
 enum { JOB_SERVER_START, JOB_SERVER_FINISH, JOB_CLIENT };
 
 /* One SRP exchange's inputs and outputs. */
 struct proof {
-	int used;
 	struct wbuf password;  /* client; server slot 1: the client's password */
 	struct blob salt, verifier, B, A, M1, M2;
 	struct srp_ctx *srp;
@@ -389,7 +367,7 @@ struct proof {
 
 struct srp_job {
 	uv_work_t req;
-	struct conn *c;
+	struct peer_session *s;
 	int kind;
 	int rc;
 	struct proof p[2];
@@ -435,7 +413,8 @@ static int proof_work(int kind, struct proof *p)
 
 	switch (kind) {
 	case JOB_SERVER_START:
-		/* A verifier made here from the stored password: slot 1. */
+		/* The client's password is held in clear (sealed): its
+		 * verifier is made here. */
 		if (!p->verifier.n) {
 			uint8_t salt[SRP_SALT_LEN];
 			rc = terminate(&p->password);
@@ -446,11 +425,11 @@ static int proof_work(int kind, struct proof *p)
 			if (rc < 0)
 				return rc;
 		}
-		return srp_server_start(&p->srp, p->salt.p, p->salt.n, p->verifier.p,
-					p->verifier.n, &p->B);
+		return srp_server_start(&p->srp, p->salt.p, p->salt.n, p->verifier.p, p->verifier.n,
+					&p->B);
 	case JOB_SERVER_FINISH:
-		return srp_server_finish(p->srp, p->A.p, p->A.n, p->M1.p, p->M1.n, &p->M2,
-					 p->K, &p->K_len);
+		return srp_server_finish(p->srp, p->A.p, p->A.n, p->M1.p, p->M1.n, &p->M2, p->K,
+					 &p->K_len);
 	default:
 		rc = terminate(&p->password);
 		if (rc == 0)
@@ -466,71 +445,75 @@ static void job_work(uv_work_t *req)
 	struct srp_job *j = req->data;
 	j->rc = 0;
 	for (int i = 0; i < 2 && j->rc == 0; i++)
-		if (j->p[i].used)
-			j->rc = proof_work(j->kind, &j->p[i]);
+		j->rc = proof_work(j->kind, &j->p[i]);
 }
 
-/* K of slot 0, then K of slot 1 when the second proof ran. */
-static int job_keys(struct srp_job *j, uint8_t *out, size_t *len)
+/* The pairing key from both SRP session keys. */
+static int job_pairing(struct peer_session *s, struct srp_job *j)
 {
-	*len = 0;
+	uint8_t K[2 * SRP_KEY_MAX];
+	struct auth_key k;
+	size_t n = 0;
+	int out = s->role == ROLE_OUTBOUND, rc;
+
 	for (int i = 0; i < 2; i++) {
-		if (!j->p[i].used)
-			continue;
-		memcpy(out + *len, j->p[i].K, j->p[i].K_len);
-		*len += j->p[i].K_len;
+		memcpy(K + n, j->p[i].K, j->p[i].K_len);
+		n += j->p[i].K_len;
 	}
-	return *len ? 0 : -RPL_E_CRYPTO;
+	rc = proof_pairing_from_srp(K, n, out ? s->own_fp : s->peer_ci.fp,
+				    out ? s->peer_ci.fp : s->own_fp, &k);
+	secure_zero(K, sizeof(K));
+	if (rc == 0)
+		set_key(s->auth, &k);
+	proof_key_wipe(&k);
+	return rc;
 }
 
-static void server_srp_started(struct conn *c, struct srp_job *j);
-static void server_srp_finished(struct conn *c, struct srp_job *j);
-static void client_srp_done(struct conn *c, struct srp_job *j);
+static void server_srp_started(struct peer_session *s, struct srp_job *j);
+static void server_srp_finished(struct peer_session *s, struct srp_job *j);
+static void client_srp_done(struct peer_session *s, struct srp_job *j);
 
 static void job_after(uv_work_t *req, int status)
 {
 	struct srp_job *j = req->data;
-	struct conn *c = j->c;
+	struct peer_session *s = j->s;
 
-	if (!conn_closing(c)) {
+	if (!session_closing(s)) {
 		if (status < 0)
-			conn_close(c, -RPL_E_INTERNAL, "password proof job cancelled");
+			session_close(s, -RPL_E_INTERNAL, "password proof job cancelled");
 		else if (j->kind == JOB_SERVER_START)
-			server_srp_started(c, j);
+			server_srp_started(s, j);
 		else if (j->kind == JOB_SERVER_FINISH)
-			server_srp_finished(c, j);
+			server_srp_finished(s, j);
 		else
-			client_srp_done(c, j);
+			client_srp_done(s, j);
 	}
 	job_free(j);
-	if (!conn_closing(c))
-		conn_resume(c);
-	conn_unref(c);
+	conn_job_end(s);
 }
 
-static int job_queue(struct conn *c, struct srp_job *j)
+static int job_queue(struct peer_session *s, struct srp_job *j, int next_state)
 {
-	j->c = c;
+	j->s = s;
 	j->req.data = j;
-	conn_ref(c);
-	conn_pause(c);
-	if (uv_queue_work(c->d->loop, &j->req, job_work, job_after) < 0) {
-		c->paused = 0;
-		conn_unref(c);
+	conn_job_start(s);
+	s->auth->state = next_state;
+	if (uv_queue_work(s->p->loop, &j->req, job_work, job_after) < 0) {
+		conn_job_end(s);
 		job_free(j);
 		return -RPL_E_INTERNAL;
 	}
 	return 0;
 }
 
-/* ---- client side ------------------------------------------------------- */
+/* ---- secrets ------------------------------------------------------------- */
 
-static int load_server(struct conn *c, MDB_txn **txn, struct server_rec *r)
+static int load_server(struct peer_session *s, MDB_txn **txn, struct server_rec *r)
 {
-	int rc = store_begin(&c->d->in.store, 0, txn);
+	int rc = store_begin(&s->p->in->store, 0, txn);
 	if (rc < 0)
 		return rc;
-	rc = store_server_get(*txn, &c->d->in.store, c->server, r);
+	rc = store_server_get(*txn, &s->p->in->store, s->server, r);
 	if (rc < 0) {
 		store_abort(*txn);
 		*txn = NULL;
@@ -539,77 +522,166 @@ static int load_server(struct conn *c, MDB_txn **txn, struct server_rec *r)
 	return 0;
 }
 
-void auth_client_start(struct conn *c)
+static int own_password(struct peer_session *s, struct wbuf *out)
+{
+	struct blob sealed = {0};
+	const uint8_t *v;
+	size_t vlen;
+	MDB_txn *txn;
+	int rc = store_begin(&s->p->in->store, 0, &txn);
+
+	if (rc == 0) {
+		rc = store_meta_get(txn, &s->p->in->store, "own_password", &v, &vlen);
+		if (rc == 0)
+			rc = blob_set(&sealed, v, vlen);
+		store_abort(txn);
+	}
+	if (rc == 0)
+		rc = instance_unseal(s->p->in, SEAL_OWN_PASSWORD, NULL, &sealed, out);
+	blob_free(&sealed);
+	return rc;
+}
+
+static int own_verifier(struct peer_session *s, struct blob *salt, struct blob *verifier)
+{
+	struct blob sealed = {0};
+	struct wbuf plain;
+	const uint8_t *v;
+	size_t vlen;
+	MDB_txn *txn;
+	int rc = store_begin(&s->p->in->store, 0, &txn);
+
+	if (rc == 0) {
+		rc = store_meta_get(txn, &s->p->in->store, "srp", &v, &vlen);
+		if (rc == 0 && vlen > SRP_SALT_LEN) {
+			rc = blob_set(salt, v, SRP_SALT_LEN);
+			if (rc == 0)
+				rc = blob_set(&sealed, v + SRP_SALT_LEN, vlen - SRP_SALT_LEN);
+		} else if (rc == 0) {
+			rc = -RPL_E_CORRUPT;
+		}
+		store_abort(txn);
+	}
+	wbuf_init(&plain);
+	if (rc == 0)
+		rc = instance_unseal(s->p->in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain);
+	if (rc == 0)
+		rc = blob_set(verifier, plain.p, plain.len);
+	wbuf_free(&plain);
+	blob_free(&sealed);
+	return rc;
+}
+
+/* The stored pairing key of this direction as the session's key. */
+static int load_pairing(struct peer_session *s, const struct server_rec *r)
+{
+	const struct blob *sealed = s->role == ROLE_OUTBOUND ? &r->key_out : &r->key_in;
+	struct auth_key k;
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w);
+	rc = instance_unseal(s->p->in, s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
+			     r->name, sealed, &w);
+	if (rc == 0)
+		rc = proof_key_from(w.p, w.len, &k);
+	if (rc == 0)
+		set_key(s->auth, &k);
+	proof_key_wipe(&k);
+	wbuf_free(&w);
+	return rc;
+}
+
+/* ---- client side ----------------------------------------------------------- */
+
+static int refuse_server(struct peer_session *s)
+{
+	session_send_error(s, RPL_E_PARTNER_REFUSED, "the client refused the server certificate");
+	session_close(s, -s->auth->v.code, "%s", s->auth->v.why);
+	return 0;
+}
+
+void auth_client_start(struct peer_session *s)
 {
 	struct server_rec r;
 	struct wbuf w;
 	MDB_txn *txn;
 	int rc;
 
-	c->auth = calloc(1, sizeof(*c->auth));
-	if (!c->auth) {
-		conn_close(c, -RPL_E_NOMEM, NULL);
+	s->auth = calloc(1, sizeof(*s->auth));
+	if (!s->auth) {
+		session_close(s, -RPL_E_NOMEM, NULL);
 		return;
 	}
-	if ((rc = load_peer_cert(c)) < 0) {
-		conn_close(c, rc, "server %s", c->server);
+	s->auth->state = A_C_SENT_HELLO;
+	if ((rc = load_peer_cert(s)) < 0) {
+		session_close(s, rc, "server %s: its certificate", s->server);
 		return;
 	}
-	if ((rc = tls_exporter(c->ssl, EXPORTER_LABEL, c->auth->exporter)) < 0) {
-		conn_close(c, rc, "TLS exporter");
+	if ((rc = load_server(s, &txn, &r)) < 0) {
+		session_close(s, rc, "%s", s->server);
 		return;
 	}
-	if ((rc = load_server(c, &txn, &r)) < 0) {
-		conn_close(c, rc, "%s", c->server);
-		return;
-	}
-	rc = decide(c, txn, &r, c->auth->refuse_text, sizeof(c->auth->refuse_text));
+	decide(s, txn, &r, &s->auth->v);
 	store_abort(txn);
-	c->auth->forcesync = r.forcesync;
-	if (rc == -RPL_E_CERT_REFUSED && r.npins > 0) {
-		/* A changed certificate may still be endorsed by a pinned one:
-		 * the server's reply carries that proof. Nothing else from the
-		 * server is acted on until it verified. */
-		c->auth->refuse_code = rc;
-		c->auth->decision = VB_NONE;
-	} else if (rc < 0) {
-		conn_send_error(c, RPL_E_PARTNER_REFUSED, "the client refused the server certificate");
-		conn_close(c, rc, "%s", c->auth->refuse_text);
+	if (s->auth->v.vb == VB_NONE && !s->auth->v.want_continuity) {
 		server_rec_free(&r);
+		refuse_server(s);
 		return;
-	} else {
-		c->auth->decision = rc;
 	}
-	c->auth->method = (c->auth->decision == VB_FIRST || r.forcesync || !r.key_out.n)
-				  ? METHOD_SRP : METHOD_KEY;
+	/* Continuity is decided on HELLO_REPLY, before any proof is sent. */
+	s->auth->method = (s->auth->v.vb == VB_FIRST || !r.key_out.n) ? METHOD_SRP : METHOD_KEY;
 	wbuf_init(&w);
-	tlv_put_str(&w, F_FROM, c->d->in.conf.servername);
+	tlv_put_u64(&w, F_VERSION, PROTO2_REVISION);
+	tlv_put_str(&w, F_FROM, s->p->in->conf.servername);
 	tlv_put_str(&w, F_TO, r.name);
 	tlv_put_u64(&w, F_PROTO, 2);
-	tlv_put_u64(&w, F_METHOD, (uint64_t)c->auth->method);
+	tlv_put_u64(&w, F_PURPOSE, (uint64_t)s->purpose);
+	tlv_put_u64(&w, F_METHOD, (uint64_t)s->auth->method);
 	tlv_put_u64(&w, F_FLAGS, r.forcesync ? FLAG_FORCESYNC : 0);
-	rc = continuity_offer(c, c->auth->exporter, &w);
+	rc = continuity_offer(s, &w);
 	if (rc == 0)
 		rc = wbuf_status(&w);
 	if (rc == 0)
-		rc = conn_send(c, MSG_HELLO, &w);
+		rc = conn_send_frame(s, MSG_HELLO, &w);
 	wbuf_free(&w);
 	server_rec_free(&r);
 	if (rc < 0)
-		conn_close(c, rc, "sending HELLO");
+		session_close(s, rc, "sending HELLO");
 }
 
-static int client_on_reply(struct conn *c, struct cursor *p)
+/* A peer of another revision gets a message naming both. */
+static int check_version(struct peer_session *s, uint64_t version, int have)
 {
-	struct auth *a = c->auth;
+	char why[300];
+
+	if (have && version == PROTO2_REVISION)
+		return 0;
+	if (have)
+		snprintf(why, sizeof(why), "%s speaks replpeer protocol 2 revision %llu, %s speaks revision %d",
+			 s->role == ROLE_OUTBOUND ? s->server : "the client",
+			 (unsigned long long)version, s->p->in->conf.servername, PROTO2_REVISION);
+	else
+		snprintf(why, sizeof(why), "%s speaks replpeer protocol 2 revision 1 (replpeer 0.1), "
+			 "%s speaks revision %d, which revision 1 cannot authenticate safely: upgrade it",
+			 s->role == ROLE_OUTBOUND ? s->server : "the client",
+			 s->p->in->conf.servername, PROTO2_REVISION);
+	session_send_error(s, RPL_E_VERSION, why);
+	session_close(s, -RPL_E_VERSION, "%s", why);
+	return 1;
+}
+
+static int client_on_reply(struct peer_session *s, struct cursor *p)
+{
+	struct auth *a = s->auth;
 	char name[RPL_NAME_MAX + 1] = "";
 	struct srp_job *j;
 	struct server_rec r;
 	struct cursor cur = *p, val;
 	MDB_txn *txn;
-	uint64_t method = 0;
+	uint64_t method = 0, version = 0;
 	uint16_t tag;
-	int rc;
+	int rc, have_version = 0;
 
 	j = job_new(JOB_CLIENT);
 	if (!j)
@@ -619,7 +691,10 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 			rc = tlv_get_str(&val, name, sizeof(name));
 		else if (tag == F_METHOD)
 			rc = tlv_get_u64(&val, &method);
-		else if (tag == F_SALT)
+		else if (tag == F_VERSION) {
+			rc = tlv_get_u64(&val, &version);
+			have_version = 1;
+		} else if (tag == F_SALT)
 			rc = tlv_get_blob(&val, &j->p[0].salt);
 		else if (tag == F_SRP_B)
 			rc = tlv_get_blob(&val, &j->p[0].B);
@@ -634,27 +709,30 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 		job_free(j);
 		return -RPL_E_PROTOCOL;
 	}
-	if (strcasecmp(name, c->server) != 0) {
+	if (check_version(s, version, have_version)) {
 		job_free(j);
-		conn_close(c, -RPL_E_NAME_MISMATCH, "expected %s, the partner says it is %s",
-			   c->server, name);
 		return 0;
 	}
-	if ((rc = load_server(c, &txn, &r)) < 0) {
+	if (strcasecmp(name, s->server) != 0) {
+		job_free(j);
+		session_close(s, -RPL_E_NAME_MISMATCH, "expected %s, the partner says it is %s",
+			      s->server, name);
+		return 0;
+	}
+	if ((rc = load_server(s, &txn, &r)) < 0) {
 		job_free(j);
 		return rc;
 	}
 	store_abort(txn);
-	if (a->decision == VB_NONE) {
-		int pin = continuity_check(c, &r, a->exporter, p);
+	if (a->v.vb == VB_NONE) {
+		/* Only a pinned key's endorsement can still save it. */
+		int pin = continuity_check(s, &r, p);
 		if (pin < 0) {
 			job_free(j);
 			server_rec_free(&r);
-			conn_send_error(c, RPL_E_PARTNER_REFUSED, "the client refused the server certificate");
-			conn_close(c, a->refuse_code, "%s", a->refuse_text);
-			return 0;
+			return refuse_server(s);
 		}
-		a->decision = VB_CONTINUITY;
+		a->v.vb = VB_CONTINUITY;
 		memcpy(a->endorser_fp, r.pins[pin].fp, FP_LEN);
 	}
 	/* The server may demand SRP; it may not skip it when we asked. */
@@ -665,109 +743,86 @@ static int client_on_reply(struct conn *c, struct cursor *p)
 	}
 	a->method = (int)method;
 	if (method == METHOD_KEY) {
-		struct wbuf key;
-		uint8_t t[TAG_LEN];
+		struct wbuf w;
+		uint8_t t[PROOF_TAG_LEN];
 		job_free(j);
-		wbuf_init(&key);
-		rc = unseal_blob(c, SEAL_PAIRING_OUT, r.name, &r.key_out, &key);
+		rc = load_pairing(s, &r);
 		server_rec_free(&r);
-		if (rc == 0 && key.len == PAIRING_LEN) {
-			memcpy(a->pairing, key.p, PAIRING_LEN);
-			rc = make_tag(c, a->pairing, PAIRING_LEN, 1, t);
-		} else if (rc == 0) {
-			rc = -RPL_E_UNSEAL;
-		}
-		wbuf_free(&key);
+		if (rc == 0)
+			rc = make_tag(s, 1, t);
 		if (rc < 0)
 			return rc;
-		return conn_send_field(c, MSG_AUTH, F_TAG, t, TAG_LEN);
+		wbuf_init(&w);
+		tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
+		tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)a->v.vb);
+		rc = wbuf_status(&w);
+		if (rc == 0)
+			rc = conn_send_frame(s, MSG_AUTH, &w);
+		wbuf_free(&w);
+		a->state = A_C_WAIT_OK;
+		return rc;
 	}
-	if (!j->p[0].salt.n || !j->p[0].B.n || (!j->p[1].salt.n != !j->p[1].B.n)) {
+	/* SRP: both proofs, always. */
+	if (!j->p[0].salt.n || !j->p[0].B.n || !j->p[1].salt.n || !j->p[1].B.n) {
 		job_free(j);
 		server_rec_free(&r);
 		return -RPL_E_PROTOCOL;
 	}
-	j->p[0].used = 1;
-	rc = unseal_blob(c, SEAL_SERVER_PASSWORD, r.name, &r.password, &j->p[0].password);
+	rc = instance_unseal(s->p->in, SEAL_SERVER_PASSWORD, r.name, &r.password, &j->p[0].password);
 	server_rec_free(&r);
-	if (rc == 0 && j->p[1].B.n) {
-		/* The server establishes trust in our certificate: prove our own
-		 * password too. */
-		const uint8_t *v;
-		size_t vlen;
-		struct blob sealed = {0};
-		MDB_txn *t2;
-		j->p[1].used = 1;
-		a->two_proofs = 1;
-		rc = store_begin(&c->d->in.store, 0, &t2);
-		if (rc == 0) {
-			rc = store_meta_get(t2, &c->d->in.store, "own_password", &v, &vlen);
-			if (rc == 0)
-				rc = blob_set(&sealed, v, vlen);
-			store_abort(t2);
-		}
-		if (rc == 0)
-			rc = instance_unseal(&c->d->in, SEAL_OWN_PASSWORD, NULL, &sealed, &j->p[1].password);
-		blob_free(&sealed);
-	}
+	if (rc == 0)
+		rc = own_password(s, &j->p[1].password);
 	if (rc < 0) {
 		job_free(j);
 		return rc;
 	}
-	return job_queue(c, j);
+	return job_queue(s, j, A_C_PROVING);
 }
 
-static void client_srp_done(struct conn *c, struct srp_job *j)
+static void client_srp_done(struct peer_session *s, struct srp_job *j)
 {
-	struct auth *a = c->auth;
-	uint8_t t[TAG_LEN];
+	struct auth *a = s->auth;
+	uint8_t t[PROOF_TAG_LEN];
 	struct wbuf w;
 	int rc = j->rc;
 
-	uint8_t K[2 * SRP_KEY_MAX];
-	size_t K_len;
-
 	if (rc < 0) {
-		conn_close(c, rc, "password proof");
+		session_close(s, rc, "password proof");
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
 		a->srp[i] = j->p[i].srp;
 		j->p[i].srp = NULL;
 	}
-	/* Both tags are keyed with the pairing key derived from K. */
-	rc = job_keys(j, K, &K_len);
+	rc = job_pairing(s, j);
 	if (rc == 0)
-		rc = derive_pairing(c, K, K_len);
-	secure_zero(K, sizeof(K));
-	if (rc == 0)
-		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, t);
+		rc = make_tag(s, 1, t);
 	if (rc < 0) {
-		conn_close(c, rc, "password proof");
+		session_close(s, rc, "password proof");
 		return;
 	}
 	wbuf_init(&w);
 	tlv_put(&w, F_SRP_A, j->p[0].A.p, j->p[0].A.n);
 	tlv_put(&w, F_SRP_M1, j->p[0].M1.p, j->p[0].M1.n);
-	if (j->p[1].used) {
-		tlv_put(&w, F_SRP_A2, j->p[1].A.p, j->p[1].A.n);
-		tlv_put(&w, F_SRP_M1_2, j->p[1].M1.p, j->p[1].M1.n);
-	}
-	tlv_put(&w, F_TAG, t, TAG_LEN);
+	tlv_put(&w, F_SRP_A2, j->p[1].A.p, j->p[1].A.n);
+	tlv_put(&w, F_SRP_M1_2, j->p[1].M1.p, j->p[1].M1.n);
+	tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
+	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)a->v.vb);
 	rc = wbuf_status(&w);
 	if (rc == 0)
-		rc = conn_send(c, MSG_AUTH, &w);
+		rc = conn_send_frame(s, MSG_AUTH, &w);
 	wbuf_free(&w);
+	a->state = A_C_WAIT_OK;
 	if (rc < 0)
-		conn_close(c, rc, "sending the proof");
+		session_close(s, rc, "sending the proof");
 }
 
-static int client_on_ok(struct conn *c, struct cursor *p)
+static int client_on_ok(struct peer_session *s, struct cursor *p)
 {
-	struct auth *a = c->auth;
+	struct auth *a = s->auth;
 	struct blob M2 = {0}, M2b = {0}, tagv = {0};
 	struct cursor cur = *p, val;
-	uint8_t want[TAG_LEN];
+	uint64_t vb = VB_NONE;
 	uint16_t tag;
 	int rc;
 
@@ -778,33 +833,33 @@ static int client_on_ok(struct conn *c, struct cursor *p)
 			rc = tlv_get_blob(&val, &M2b);
 		else if (tag == F_TAG)
 			rc = tlv_get_blob(&val, &tagv);
+		else if (tag == F_VERIFIED_BY)
+			rc = tlv_get_u64(&val, &vb);
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0 || tagv.n != TAG_LEN) {
+	if (rc < 0 || tagv.n != PROOF_TAG_LEN || vb < VB_PIN || vb > VB_CONTINUITY) {
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
 	if (a->method == METHOD_SRP) {
-		if (!a->srp[0] || srp_client_finish(a->srp[0], M2.p, M2.n) < 0 ||
-		    (a->two_proofs && (!a->srp[1] || srp_client_finish(a->srp[1], M2b.p, M2b.n) < 0))) {
-			conn_record_failure(c, "the server's password proof is wrong (it does not hold the verifier of this password)");
+		/* Both: the server holds the verifier of its own password and
+		 * knows ours. */
+		if (srp_client_finish(a->srp[0], M2.p, M2.n) < 0 ||
+		    srp_client_finish(a->srp[1], M2b.p, M2b.n) < 0) {
+			conn_record_failure(s, "the server's password proofs are wrong (it does not know both passwords)");
 			rc = -RPL_E_AUTH_FAILED;
 			goto out;
 		}
-		rc = make_tag(c, a->pairing, PAIRING_LEN, 0, want);
 		a->srp_done = 1;
-	} else {
-		rc = make_tag(c, a->pairing, PAIRING_LEN, 0, want);
 	}
-	if (rc == 0 && !secure_equal(want, tagv.p, TAG_LEN)) {
-		conn_record_failure(c, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
-		rc = -RPL_E_AUTH_FAILED;
+	rc = check_tag(s, 0, tagv.p);
+	if (rc == -RPL_E_AUTH_FAILED)
+		conn_record_failure(s, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
+	if (rc == 0) {
+		s->partner_vb = (int)vb;
+		rc = start_commit(s, A_C_COMMIT);
 	}
-	if (rc == 0)
-		rc = commit_session(c);
-	if (rc == 0)
-		finish_ready(c);
 out:
 	blob_free(&M2);
 	blob_free(&M2b);
@@ -812,48 +867,70 @@ out:
 	return rc;
 }
 
-static int on_error_frame(struct conn *c, struct cursor *p)
-{
-	if (conn_on_error_frame(c, p) == RPL_E_AUTH_FAILED && c->role == ROLE_OUTBOUND)
-		conn_record_failure(c, "the partner rejected our password proof: check SERVERPASSWORD");
-	return 0;
-}
+/* ---- server side ----------------------------------------------------------- */
 
-/* ---- server side ------------------------------------------------------- */
-
-void auth_server_start(struct conn *c)
+void auth_server_start(struct peer_session *s)
 {
 	int rc;
 
-	c->auth = calloc(1, sizeof(*c->auth));
-	if (!c->auth) {
-		conn_close(c, -RPL_E_NOMEM, NULL);
+	s->auth = calloc(1, sizeof(*s->auth));
+	if (!s->auth) {
+		session_close(s, -RPL_E_NOMEM, NULL);
 		return;
 	}
-	rc = load_peer_cert(c);
+	s->auth->state = A_S_WAIT_HELLO;
+	rc = load_peer_cert(s);
 	if (rc == -RPL_E_NOCERT) {
-		conn_send_error(c, RPL_E_NOCERT, NULL);
-		conn_close(c, rc, "from %s", c->addr);
-		return;
+		session_send_error(s, RPL_E_NOCERT, NULL);
+		session_close(s, rc, "from %s", s->addr);
+	} else if (rc < 0) {
+		session_close(s, rc, "client certificate");
 	}
-	if (rc == 0)
-		rc = tls_exporter(c->ssl, EXPORTER_LABEL, c->auth->exporter);
-	if (rc < 0)
-		conn_close(c, rc, "client certificate");
-	/* Wait for HELLO. */
 }
 
-static int server_on_hello(struct conn *c, struct cursor *p)
+static void server_srp_started(struct peer_session *s, struct srp_job *j)
 {
-	struct daemon *d = c->d;
-	struct auth *a = c->auth;
-	char from[RPL_NAME_MAX + 1] = "", to[RPL_NAME_MAX + 1] = "", why[640];
+	struct wbuf w;
+	int rc = j->rc;
+
+	if (rc < 0) {
+		session_close(s, rc, "password proof set-up");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		s->auth->srp[i] = j->p[i].srp;
+		j->p[i].srp = NULL;
+	}
+	wbuf_init(&w);
+	tlv_put_u64(&w, F_VERSION, PROTO2_REVISION);
+	tlv_put_str(&w, F_FROM, s->p->in->conf.servername);
+	tlv_put_u64(&w, F_METHOD, METHOD_SRP);
+	tlv_put(&w, F_SALT, j->p[0].salt.p, j->p[0].salt.n);
+	tlv_put(&w, F_SRP_B, j->p[0].B.p, j->p[0].B.n);
+	tlv_put(&w, F_SALT2, j->p[1].salt.p, j->p[1].salt.n);
+	tlv_put(&w, F_SRP_B2, j->p[1].B.p, j->p[1].B.n);
+	rc = continuity_offer(s, &w);
+	if (rc == 0)
+		rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send_frame(s, MSG_HELLO_REPLY, &w);
+	wbuf_free(&w);
+	s->auth->state = A_S_WAIT_AUTH;
+	if (rc < 0)
+		session_close(s, rc, "sending HELLO_REPLY");
+}
+
+static int server_on_hello(struct peer_session *s, struct cursor *p)
+{
+	struct peer *pe = s->p;
+	struct auth *a = s->auth;
+	char from[RPL_NAME_MAX + 1] = "", to[RPL_NAME_MAX + 1] = "";
 	struct cursor cur = *p, val;
 	struct server_rec r;
-	uint64_t method = 0, flags = 0, proto = 0;
+	uint64_t method = 0, flags = 0, proto = 0, version = 0, purpose = 0;
 	uint16_t tag;
 	MDB_txn *txn;
-	int rc;
+	int rc, have_version = 0;
 
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		if (tag == F_FROM)
@@ -866,215 +943,174 @@ static int server_on_hello(struct conn *c, struct cursor *p)
 			rc = tlv_get_u64(&val, &flags);
 		else if (tag == F_PROTO)
 			rc = tlv_get_u64(&val, &proto);
+		else if (tag == F_PURPOSE)
+			rc = tlv_get_u64(&val, &purpose);
+		else if (tag == F_VERSION) {
+			rc = tlv_get_u64(&val, &version);
+			have_version = 1;
+		}
 		if (rc < 0)
 			return -RPL_E_PROTOCOL;
 	}
-	if (!conf_valid_name(from) || proto != 2 ||
-	    (method != METHOD_KEY && method != METHOD_SRP))
+	(void)flags;
+	if (check_version(s, version, have_version))
+		return 0;
+	if (!conf_valid_name(from) || proto != 2 || (method != METHOD_KEY && method != METHOD_SRP))
 		return -RPL_E_PROTOCOL;
-	if ((rc = conn_admit(c, from, to, &txn, &r)) != 0)
+	if ((rc = conn_admit(s, from, to, (int)purpose, &r)) != 0)
 		return rc < 0 ? rc : 0;
-	rc = decide(c, txn, &r, why, sizeof(why));
+	s->purpose = (int)purpose;
+	if ((rc = store_begin(&pe->in->store, 0, &txn)) < 0) {
+		server_rec_free(&r);
+		return rc;
+	}
+	decide(s, txn, &r, &a->v);
 	store_abort(txn);
-	if (rc == -RPL_E_CERT_REFUSED) {
-		int pin = continuity_check(c, &r, a->exporter, p);
+	if (a->v.vb == VB_NONE && a->v.want_continuity) {
+		int pin = continuity_check(s, &r, p);
 		if (pin >= 0) {
 			memcpy(a->endorser_fp, r.pins[pin].fp, FP_LEN);
-			rc = VB_CONTINUITY;
+			a->v.vb = VB_CONTINUITY;
 		}
 	}
-	if (rc < 0) {
+	if (a->v.vb == VB_NONE) {
 		server_rec_free(&r);
-		log_warn(-rc, "%s", why);
-		conn_refuse(c, -rc, why);
+		log_warn(a->v.code, "%s", a->v.why);
+		conn_refuse(s, a->v.code, a->v.why);
 		return 0;
 	}
-	a->decision = rc;
-	a->forcesync = r.forcesync;
-	a->method = (method == METHOD_SRP || rc == VB_FIRST || r.forcesync || !r.key_in.n)
-			    ? METHOD_SRP : METHOD_KEY;
-	(void)flags;
-	rc = 0;
+	a->method = (method == METHOD_SRP || a->v.vb == VB_FIRST || !r.key_in.n) ? METHOD_SRP
+										  : METHOD_KEY;
 	if (a->method == METHOD_KEY) {
-		struct wbuf key, w;
-		wbuf_init(&key);
-		rc = unseal_blob(c, SEAL_PAIRING_IN, r.name, &r.key_in, &key);
+		struct wbuf w;
+		rc = load_pairing(s, &r);
 		server_rec_free(&r);
-		if (rc == 0 && key.len == PAIRING_LEN)
-			memcpy(a->pairing, key.p, PAIRING_LEN);
-		else if (rc == 0)
-			rc = -RPL_E_UNSEAL;
-		wbuf_free(&key);
 		if (rc < 0)
 			return rc;
 		wbuf_init(&w);
-		tlv_put_str(&w, F_FROM, d->in.conf.servername);
+		tlv_put_u64(&w, F_VERSION, PROTO2_REVISION);
+		tlv_put_str(&w, F_FROM, pe->in->conf.servername);
 		tlv_put_u64(&w, F_METHOD, METHOD_KEY);
-		rc = continuity_offer(c, c->auth->exporter, &w);
+		rc = continuity_offer(s, &w);
 		if (rc == 0)
 			rc = wbuf_status(&w);
 		if (rc == 0)
-			rc = conn_send(c, MSG_HELLO_REPLY, &w);
+			rc = conn_send_frame(s, MSG_HELLO_REPLY, &w);
 		wbuf_free(&w);
+		a->state = A_S_WAIT_AUTH;
 		return rc;
 	}
-	/* SRP: slot 0 proves our own password (its verifier is sealed in
-	 * meta); slot 1, when we establish trust in the client's certificate,
-	 * makes the client prove its own password, which we hold. */
+	/* SRP work for a peer that has not authenticated: it draws on the
+	 * global budget and counts against the (address, name) limit before
+	 * it starts; a success clears that count. */
+	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
+		char why[200];
+		server_rec_free(&r);
+		snprintf(why, sizeof(why), "password proofs for unpaired partners arrive faster than %d a second; try again shortly",
+			 SRP_BUDGET_RATE);
+		conn_refuse(s, RPL_E_RATELIMIT, why);
+		return 0;
+	}
+	admit_fail(&pe->adm, s->addr, s->server, clock_now());
 	{
 		struct srp_job *j = job_new(JOB_SERVER_START);
-		const uint8_t *v;
-		size_t vlen;
-		struct blob sealed = {0};
-		struct wbuf plain;
-
 		if (!j) {
 			server_rec_free(&r);
 			return -RPL_E_NOMEM;
 		}
-		j->p[0].used = 1;
-		if (a->decision == VB_FIRST) {
-			j->p[1].used = 1;
-			a->two_proofs = 1;
-			rc = unseal_blob(c, SEAL_SERVER_PASSWORD, r.name, &r.password, &j->p[1].password);
-		}
+		/* Slot 1: our own password (its verifier is sealed in meta);
+		 * slot 2: the client's, which we hold. */
+		rc = own_verifier(s, &j->p[0].salt, &j->p[0].verifier);
+		if (rc == 0)
+			rc = instance_unseal(pe->in, SEAL_SERVER_PASSWORD, r.name, &r.password,
+					     &j->p[1].password);
 		server_rec_free(&r);
-		if (rc == 0)
-			rc = store_begin(&d->in.store, 0, &txn);
-		if (rc == 0) {
-			rc = store_meta_get(txn, &d->in.store, "srp", &v, &vlen);
-			if (rc == 0 && vlen > SRP_SALT_LEN) {
-				rc = blob_set(&j->p[0].salt, v, SRP_SALT_LEN);
-				if (rc == 0)
-					rc = blob_set(&sealed, v + SRP_SALT_LEN, vlen - SRP_SALT_LEN);
-			} else if (rc == 0) {
-				rc = -RPL_E_CORRUPT;
-			}
-			store_abort(txn);
-		}
-		wbuf_init(&plain);
-		if (rc == 0)
-			rc = instance_unseal(&d->in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain);
-		if (rc == 0)
-			rc = blob_set(&j->p[0].verifier, plain.p, plain.len);
-		wbuf_free(&plain);
-		blob_free(&sealed);
 		if (rc < 0) {
 			job_free(j);
 			return rc;
 		}
-		return job_queue(c, j);
+		return job_queue(s, j, A_S_STARTING);
 	}
 }
 
-static void server_srp_started(struct conn *c, struct srp_job *j)
+static int send_auth_ok(struct peer_session *s)
 {
+	struct auth *a = s->auth;
+	uint8_t t[PROOF_TAG_LEN];
 	struct wbuf w;
-	int rc = j->rc;
-
-	if (rc < 0) {
-		conn_close(c, rc, "password proof set-up");
-		return;
-	}
-	for (int i = 0; i < 2; i++) {
-		c->auth->srp[i] = j->p[i].srp;
-		j->p[i].srp = NULL;
-	}
-	wbuf_init(&w);
-	tlv_put_str(&w, F_FROM, c->d->in.conf.servername);
-	tlv_put_u64(&w, F_METHOD, METHOD_SRP);
-	tlv_put(&w, F_SALT, j->p[0].salt.p, j->p[0].salt.n);
-	tlv_put(&w, F_SRP_B, j->p[0].B.p, j->p[0].B.n);
-	if (j->p[1].used) {
-		tlv_put(&w, F_SALT2, j->p[1].salt.p, j->p[1].salt.n);
-		tlv_put(&w, F_SRP_B2, j->p[1].B.p, j->p[1].B.n);
-	}
-	rc = continuity_offer(c, c->auth->exporter, &w);
-	if (rc == 0)
-		rc = wbuf_status(&w);
-	if (rc == 0)
-		rc = conn_send(c, MSG_HELLO_REPLY, &w);
-	wbuf_free(&w);
-	if (rc < 0)
-		conn_close(c, rc, "sending HELLO_REPLY");
-}
-
-static int send_auth_ok(struct conn *c, const struct blob *M2, const struct blob *M2b)
-{
-	uint8_t t[TAG_LEN];
-	struct wbuf w;
-	int rc = make_tag(c, c->auth->pairing, PAIRING_LEN, 0, t);
+	int rc = make_tag(s, 0, t);
 
 	if (rc < 0)
 		return rc;
 	wbuf_init(&w);
-	if (M2)
-		tlv_put(&w, F_SRP_M2, M2->p, M2->n);
-	if (M2b && M2b->n)
-		tlv_put(&w, F_SRP_M2_2, M2b->p, M2b->n);
-	tlv_put(&w, F_TAG, t, TAG_LEN);
-	tlv_put_str(&w, F_VERIFIED_BY, verified_by_name(c->auth->decision));
+	if (a->srp_done) {
+		tlv_put(&w, F_SRP_M2, a->M2[0].p, a->M2[0].n);
+		tlv_put(&w, F_SRP_M2_2, a->M2[1].p, a->M2[1].n);
+	}
+	tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
+	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)s->auth->v.vb);
 	rc = wbuf_status(&w);
 	if (rc == 0)
-		rc = conn_send(c, MSG_AUTH_OK, &w);
+		rc = conn_send_frame(s, MSG_AUTH_OK, &w);
 	wbuf_free(&w);
 	return rc;
 }
 
-static void fail_proof(struct conn *c, const char *detail)
+static void fail_proof(struct peer_session *s, const char *detail)
 {
-	conn_record_failure(c, detail);
-	conn_send_error(c, RPL_E_AUTH_FAILED, NULL);
-	conn_close(c, -RPL_E_AUTH_FAILED, "%s", detail);
+	conn_record_failure(s, detail);
+	session_send_error(s, RPL_E_AUTH_FAILED, NULL);
+	session_close(s, -RPL_E_AUTH_FAILED, "%s", detail);
 }
 
-static void server_srp_finished(struct conn *c, struct srp_job *j)
+static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 {
-	struct auth *a = c->auth;
-	uint8_t want[TAG_LEN];
+	struct auth *a = s->auth;
 	int rc;
 
+	/* Either proof wrong, or no session key: the client does not know
+	 * both passwords. */
 	if (j->rc == -RPL_E_AUTH_FAILED) {
-		fail_proof(c, "wrong password proof");
+		fail_proof(s, "wrong password proof (the client must prove both passwords)");
 		return;
 	}
 	if (j->rc < 0) {
-		conn_close(c, j->rc, "password proof");
+		session_close(s, j->rc, "password proof");
 		return;
 	}
-	{
-		uint8_t K[2 * SRP_KEY_MAX];
-		size_t K_len;
-		rc = job_keys(j, K, &K_len);
-		if (rc == 0)
-			rc = derive_pairing(c, K, K_len);
-		secure_zero(K, sizeof(K));
+	for (int i = 0; i < 2; i++) {
+		srp_free(a->srp[i]);
+		a->srp[i] = NULL;
 	}
+	rc = job_pairing(s, j);
 	if (rc == 0)
-		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, want);
-	if (rc == 0 && !secure_equal(want, a->peer_tag, TAG_LEN)) {
-		fail_proof(c, "the proof is not bound to this TLS session (a man in the middle?)");
+		rc = check_tag(s, 1, a->peer_tag);
+	if (rc == -RPL_E_AUTH_FAILED) {
+		fail_proof(s, "the proof is not bound to this TLS session (a man in the middle?)");
+		return;
+	}
+	if (rc < 0) {
+		session_close(s, rc, "password proof");
 		return;
 	}
 	a->srp_done = 1;
+	for (int i = 0; i < 2; i++) {
+		a->M2[i] = j->p[i].M2;
+		j->p[i].M2 = (struct blob){0};
+	}
 	/* Commit before answering: if we die now the client has nothing, and
 	 * its next attempt repeats the proof. */
-	if (rc == 0)
-		rc = commit_session(c);
-	if (rc == 0)
-		rc = send_auth_ok(c, &j->p[0].M2, &j->p[1].M2);
-	if (rc < 0) {
-		conn_close(c, rc, "completing the password proof");
-		return;
-	}
-	finish_ready(c);
+	rc = start_commit(s, A_S_COMMIT);
+	if (rc < 0)
+		session_close(s, rc, "committing the session");
 }
 
-static int server_on_auth(struct conn *c, struct cursor *p)
+static int server_on_auth(struct peer_session *s, struct cursor *p)
 {
-	struct auth *a = c->auth;
+	struct auth *a = s->auth;
 	struct blob A = {0}, M1 = {0}, A2 = {0}, M1b = {0}, tagv = {0};
 	struct cursor cur = *p, val;
+	uint64_t vb = VB_NONE;
 	uint16_t tag;
 	int rc;
 
@@ -1089,60 +1125,49 @@ static int server_on_auth(struct conn *c, struct cursor *p)
 			rc = tlv_get_blob(&val, &M1b);
 		else if (tag == F_TAG)
 			rc = tlv_get_blob(&val, &tagv);
+		else if (tag == F_VERIFIED_BY)
+			rc = tlv_get_u64(&val, &vb);
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0 || tagv.n != TAG_LEN) {
+	if (rc < 0 || tagv.n != PROOF_TAG_LEN || vb < VB_PIN || vb > VB_CONTINUITY) {
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
-	memcpy(a->peer_tag, tagv.p, TAG_LEN);
+	s->partner_vb = (int)vb;
 	if (a->method == METHOD_KEY) {
-		uint8_t want[TAG_LEN];
-		rc = make_tag(c, a->pairing, PAIRING_LEN, 1, want);
-		if (rc == 0 && !secure_equal(want, tagv.p, TAG_LEN)) {
-			fail_proof(c, "wrong pairing-key proof");
+		rc = check_tag(s, 1, tagv.p);
+		if (rc == -RPL_E_AUTH_FAILED) {
+			fail_proof(s, "wrong pairing-key proof");
 			rc = 0;
 			goto out;
 		}
 		if (rc == 0)
-			rc = commit_session(c);
-		if (rc == 0)
-			rc = send_auth_ok(c, NULL, NULL);
-		if (rc == 0)
-			finish_ready(c);
+			rc = start_commit(s, A_S_COMMIT);
 		goto out;
 	}
-	if (!a->srp[0] || !A.n || !M1.n) {
-		rc = -RPL_E_PROTOCOL;
-		goto out;
-	}
-	if (a->two_proofs && (!A2.n || !M1b.n)) {
-		fail_proof(c, "the client did not prove its own password");
+	if (!A.n || !M1.n || !A2.n || !M1b.n) {
+		fail_proof(s, "the client did not prove both passwords");
 		rc = 0;
 		goto out;
 	}
+	memcpy(a->peer_tag, tagv.p, PROOF_TAG_LEN);
 	{
 		struct srp_job *j = job_new(JOB_SERVER_FINISH);
 		if (!j) {
 			rc = -RPL_E_NOMEM;
 			goto out;
 		}
-		j->p[0].used = 1;
 		j->p[0].A = A;
 		j->p[0].M1 = M1;
-		A = M1 = (struct blob){0};
-		if (a->two_proofs) {
-			j->p[1].used = 1;
-			j->p[1].A = A2;
-			j->p[1].M1 = M1b;
-			A2 = M1b = (struct blob){0};
-		}
+		j->p[1].A = A2;
+		j->p[1].M1 = M1b;
+		A = M1 = A2 = M1b = (struct blob){0};
 		for (int i = 0; i < 2; i++) { /* the job owns them now */
 			j->p[i].srp = a->srp[i];
 			a->srp[i] = NULL;
 		}
-		rc = job_queue(c, j);
+		rc = job_queue(s, j, A_S_FINISHING);
 	}
 out:
 	blob_free(&A);
@@ -1153,24 +1178,37 @@ out:
 	return rc;
 }
 
-/* ---- dispatch ---------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------- */
 
-int auth_on_frame(struct conn *c, int type, struct cursor *p)
+typedef int auth_handler(struct peer_session *s, struct cursor *payload);
+
+static const struct transition {
+	int role;
+	int state;
+	int type;
+	auth_handler *fn;
+} transitions[] = {
+	{ROLE_OUTBOUND, A_C_SENT_HELLO, MSG_HELLO_REPLY, client_on_reply},
+	{ROLE_OUTBOUND, A_C_WAIT_OK, MSG_AUTH_OK, client_on_ok},
+	{ROLE_INBOUND, A_S_WAIT_HELLO, MSG_HELLO, server_on_hello},
+	{ROLE_INBOUND, A_S_WAIT_AUTH, MSG_AUTH, server_on_auth},
+};
+
+int auth_on_frame(struct peer_session *s, int type, struct cursor *p)
 {
-	if (!c->auth)
+	if (!s->auth)
 		return -RPL_E_PROTOCOL;
-	if (type == MSG_ERROR)
-		return on_error_frame(c, p);
-	if (c->role == ROLE_OUTBOUND) {
-		if (type == MSG_HELLO_REPLY)
-			return client_on_reply(c, p);
-		if (type == MSG_AUTH_OK)
-			return client_on_ok(c, p);
-	} else {
-		if (type == MSG_HELLO && !c->server[0])
-			return server_on_hello(c, p);
-		if (type == MSG_AUTH && c->auth->decision != VB_NONE)
-			return server_on_auth(c, p);
+	/* An error message ends the session in any state. */
+	if (type == MSG_ERROR) {
+		conn_on_error_frame(s, p);
+		if (s->role == ROLE_OUTBOUND && s->result.partner_err == RPL_E_AUTH_FAILED)
+			conn_record_failure(s, "the partner rejected our password proof: check SERVERPASSWORD");
+		return 0;
 	}
-	return -RPL_E_PROTOCOL;
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++) {
+		const struct transition *t = &transitions[i];
+		if (t->role == s->role && t->state == s->auth->state && t->type == type)
+			return t->fn(s, p);
+	}
+	return conn_unexpected(s, type, auth_state_name(s->auth->state));
 }

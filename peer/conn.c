@@ -1,6 +1,11 @@
-#include "conn.h"
+/*
+ * peer/conn: the transport of the peer layer — the listener and what its
+ * first bytes say, TCP connections in both directions, wolfSSL over memory
+ * buffers, framing, the bounded send queue, timers, deferred callbacks to
+ * the upper layer, and the peer layer's own start and stop.
+ */
+#include "session_int.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,113 +13,169 @@
 #include <strings.h>
 
 #include "../store/actlog.h"
+#include "../store/owncert.h"
 #include "../store/server.h"
-#include "../sync/talk.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/msg.h"
-#include "auth.h"
-#include "legacy.h"
+#include "../util/secure.h"
+#include "dbw.h"
 #include "proto.h"
 
-/* Bytes buffered while a pool job runs or a frame is incomplete; beyond
- * this the partner is flooding and the session ends. */
+/* Bytes buffered from a partner (raw and decrypted) before the socket is
+ * no longer read: room for two whole frames. TCP pushes back beyond. */
 #define RX_LIMIT (2 * FRAME_MAX + 65536)
 #define READ_CHUNK 65536
 
-const char *verified_by_name(int vb)
+static void conn_drive(struct peer_session *s);
+static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void arm_timer(struct peer_session *s);
+
+const char *purpose_name(int purpose)
 {
-	static const char *names[] = {"none", "pin", "ca", "first-contact", "continuity"};
-	return vb >= 0 && vb <= VB_CONTINUITY ? names[vb] : "none";
+	static const char *names[] = {"none", "ping", "sync", "replication", "admin"};
+	return purpose >= 0 && purpose < PURPOSE_MAX ? names[purpose] : "unknown";
 }
 
-static void conn_drive(struct conn *c);
-static void start_timer(struct conn *c, int seconds);
-
-static const char *role_name(const struct conn *c)
+const char *msg_type_name(int type)
 {
-	return c->role == ROLE_INBOUND ? "inbound" : "outbound";
+	switch (type) {
+	case MSG_HELLO: return "HELLO";
+	case MSG_HELLO_REPLY: return "HELLO_REPLY";
+	case MSG_AUTH: return "AUTH";
+	case MSG_AUTH_OK: return "AUTH_OK";
+	case MSG_ERROR: return "ERROR";
+	case MSG_PING: return "PING";
+	case MSG_PONG: return "PONG";
+	case MSG_BYE: return "BYE";
+	case MSG_CERTS: return "CERTS";
+	case MSG_CERTS_ACK: return "CERTS_ACK";
+	case MSG_L_HELLO: return "L_HELLO";
+	case MSG_L_CHALLENGE: return "L_CHALLENGE";
+	case MSG_L_RESPONSE: return "L_RESPONSE";
+	case MSG_L_OK: return "L_OK";
+	default: return "unknown";
+	}
 }
 
-static struct conn *conn_new(struct daemon *d, int role)
+static const char *role_name(const struct peer_session *s)
 {
-	struct conn *c = calloc(1, sizeof(*c));
-	if (!c)
+	return s->role == ROLE_INBOUND ? "inbound" : "outbound";
+}
+
+static const char *state_name(int state)
+{
+	static const char *names[] = {"connecting", "negotiating", "tls-handshake",
+				      "authenticating", "ready", "closing"};
+	return state >= 0 && state <= SS_CLOSING ? names[state] : "unknown";
+}
+
+/* ---- activity log through the database writer ------------------------- */
+
+struct actlog_job {
+	int msg;
+	char text[1024];
+};
+
+static int actlog_work(MDB_txn *txn, struct store *st, void *arg)
+{
+	struct actlog_job *j = arg;
+	return store_actlog_add(txn, st, j->msg, "%s", j->text);
+}
+
+static void actlog_done(int rc, void *arg)
+{
+	(void)rc;
+	free(arg);
+}
+
+void peer_actlog(struct peer *p, int msg, const char *fmt, ...)
+{
+	struct actlog_job *j = malloc(sizeof(*j));
+	va_list ap;
+
+	if (!j)
+		return;
+	j->msg = msg;
+	va_start(ap, fmt);
+	vsnprintf(j->text, sizeof(j->text), fmt, ap);
+	va_end(ap);
+	if (dbw_submit(p->dbw, actlog_work, actlog_done, j) < 0)
+		free(j);
+}
+
+/* ---- sessions: allocation and lifetime -------------------------------- */
+
+static struct peer_session *session_new(struct peer *p, int role)
+{
+	struct peer_session *s = calloc(1, sizeof(*s));
+	if (!s)
 		return NULL;
-	c->d = d;
-	c->role = role;
-	c->id = ++d->next_id;
-	c->refs = 1; /* released when the handles are closed */
-	c->started = clock_now();
-	c->started_ms = clock_mono_ms();
-	wbuf_init(&c->rx_raw);
-	wbuf_init(&c->rx_app);
-	uv_tcp_init(d->loop, &c->tcp);
-	uv_timer_init(d->loop, &c->timer);
-	c->tcp.data = c->timer.data = c;
-	c->open_handles = 2;
-	c->next = d->conns;
-	if (d->conns)
-		d->conns->prev = c;
-	d->conns = c;
-	d->nsessions++;
-	return c;
+	s->p = p;
+	s->role = role;
+	s->id = ++p->next_id;
+	s->refs = 1; /* released when the handles are closed */
+	s->started = clock_now();
+	s->started_ms = clock_mono_ms();
+	s->deadline_ms = s->started_ms + (uint64_t)p->in->conf.handshaketimeout * 1000;
+	wbuf_init(&s->rx_raw);
+	wbuf_init(&s->rx_app);
+	uv_tcp_init(p->loop, &s->tcp);
+	uv_timer_init(p->loop, &s->timer);
+	s->tcp.data = s->timer.data = s;
+	s->open_handles = 2;
+	s->next = p->sessions;
+	if (p->sessions)
+		p->sessions->prev = s;
+	p->sessions = s;
+	return s;
 }
 
-static void conn_free(struct conn *c)
+static void session_free(struct peer_session *s)
 {
-	struct daemon *d = c->d;
+	struct peer *p = s->p;
 
-	if (c->prev)
-		c->prev->next = c->next;
+	if (s->prev)
+		s->prev->next = s->next;
 	else
-		d->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	d->nsessions--;
-	auth_free(c);
-	legacy_free(c);
-	talk_free(c);
-	if (c->ssl)
-		wolfSSL_free(c->ssl);
-	wbuf_free(&c->rx_raw);
-	wbuf_free(&c->rx_app);
-	blob_free(&c->peer_der);
-	free(c);
+		p->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	auth_free(s);
+	legacy_free(s);
+	if (s->ssl)
+		wolfSSL_free(s->ssl);
+	wbuf_free(&s->rx_raw);
+	wbuf_free(&s->rx_app);
+	blob_free(&s->peer_der);
+	secure_zero(s->exporter, sizeof(s->exporter));
+	free(s);
 }
 
-void conn_ref(struct conn *c) { c->refs++; }
+void session_ref(struct peer_session *s) { s->refs++; }
 
-void conn_unref(struct conn *c)
+void session_unref(struct peer_session *s)
 {
-	if (--c->refs == 0)
-		conn_free(c);
+	if (--s->refs == 0)
+		session_free(s);
 }
 
-int conn_closing(const struct conn *c) { return c->state == CS_CLOSING; }
-
-void conn_pause(struct conn *c) { c->paused = 1; }
-
-void conn_resume(struct conn *c)
-{
-	c->paused = 0;
-	if (!conn_closing(c))
-		conn_drive(c);
-}
+int session_closing(const struct peer_session *s) { return s->state == SS_CLOSING; }
 
 static void on_handle_closed(uv_handle_t *h)
 {
-	struct conn *c = h->data;
-	if (--c->open_handles == 0)
-		conn_unref(c);
+	struct peer_session *s = h->data;
+	if (--s->open_handles == 0)
+		session_unref(s);
 }
 
-static void close_handles(struct conn *c)
+static void close_handles(struct peer_session *s)
 {
-	if (!uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-	if (!uv_is_closing((uv_handle_t *)&c->timer))
-		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&s->tcp))
+		uv_close((uv_handle_t *)&s->tcp, on_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&s->timer))
+		uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -123,152 +184,203 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	close_handles(req->data);
 }
 
+/* ---- deferred callbacks ------------------------------------------------ */
+
+static void deliver(struct peer_session *s, unsigned what)
+{
+	if ((what & PEND_READY) && !session_closing(s)) {
+		if (s->ops && s->ops->ready)
+			s->ops->ready(s, s->ops_arg);
+		/* Frames that arrived meanwhile wait no longer. */
+		s->paused--;
+		if (!session_closing(s))
+			conn_drive(s);
+	} else if (what & PEND_READY) {
+		s->paused--;
+	}
+	if ((what & PEND_WRITABLE) && !session_closing(s) && s->ops && s->ops->writable)
+		s->ops->writable(s, s->ops_arg);
+	if ((what & PEND_CLOSED) && s->handed_over) {
+		s->handed_over = 0;
+		if (s->ops && s->ops->closed)
+			s->ops->closed(s, &s->result, s->ops_arg);
+	}
+}
+
+static void on_deferred(uv_idle_t *h)
+{
+	struct peer *p = h->data;
+	struct peer_session *list = p->deferred;
+
+	p->deferred = NULL;
+	uv_idle_stop(h);
+	while (list) {
+		struct peer_session *s = list;
+		unsigned what = s->pending;
+		list = s->next_deferred;
+		s->next_deferred = NULL;
+		s->pending = 0;
+		deliver(s, what);
+		session_unref(s);
+	}
+}
+
+static void defer(struct peer_session *s, unsigned what)
+{
+	struct peer *p = s->p;
+
+	if (!s->pending) {
+		session_ref(s);
+		s->next_deferred = p->deferred;
+		p->deferred = s;
+		uv_idle_start(&p->deferred_idle, on_deferred);
+	}
+	s->pending |= what;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
 struct write_req {
 	uv_write_t req;
-	struct conn *c;
+	struct peer_session *s;
+	size_t n;
 	uint8_t data[];
 };
 
 static void on_write(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
-	if (status < 0 && !conn_closing(w->c))
-		conn_close(w->c, -RPL_E_CLOSED, "write failed: %s", uv_strerror(status));
-	conn_unref(w->c);
+	struct peer_session *s = w->s;
+
+	s->queued -= w->n;
+	if (status < 0 && !session_closing(s))
+		conn_close(s, -RPL_E_CLOSED, "write failed: %s", uv_strerror(status));
+	else if (s->want_writable && s->queued <= SESSION_LOW_WATER && !session_closing(s)) {
+		s->want_writable = 0;
+		defer(s, PEND_WRITABLE);
+	}
+	session_unref(s);
 	free(w);
 }
 
-static int raw_write(struct conn *c, const void *p, size_t n)
+static int raw_write(struct peer_session *s, const void *data, size_t n)
 {
 	struct write_req *w;
 	uv_buf_t b;
-	int rc;
 
-	if (uv_is_closing((uv_handle_t *)&c->tcp))
+	if (uv_is_closing((uv_handle_t *)&s->tcp))
 		return -RPL_E_CLOSED;
 	w = malloc(sizeof(*w) + n);
 	if (!w)
 		return -RPL_E_NOMEM;
-	memcpy(w->data, p, n);
-	w->c = c;
+	memcpy(w->data, data, n);
+	w->s = s;
+	w->n = n;
 	b = uv_buf_init((char *)w->data, (unsigned)n);
-	conn_ref(c);
-	rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-	if (rc < 0) {
-		conn_unref(c);
+	session_ref(s);
+	if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_write) < 0) {
+		session_unref(s);
 		free(w);
 		return -RPL_E_CLOSED;
 	}
-	c->bytes_out += n;
+	s->queued += n;
+	s->bytes_out += n;
 	return 0;
 }
 
 /* wolfSSL pulls ciphertext from rx_raw... */
 static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
-	struct conn *c = ctx;
+	struct peer_session *s = ctx;
 	size_t n;
 	(void)ssl;
 
-	if (c->rx_raw.len == 0)
-		return conn_closing(c) ? WOLFSSL_CBIO_ERR_CONN_CLOSE
-				       : WOLFSSL_CBIO_ERR_WANT_READ;
+	if (s->rx_raw.len == 0)
+		return session_closing(s) ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_WANT_READ;
 	/* A down-level server answers our ClientHello with its marker. */
-	if (c->role == ROLE_OUTBOUND && c->state == CS_HANDSHAKE &&
-	    c->rx_raw.len >= 4 && memcmp(c->rx_raw.p, LEGACY_MAGIC, 4) == 0) {
-		c->legacy_fallback = 1;
+	if (s->role == ROLE_OUTBOUND && s->state == SS_HANDSHAKE && s->rx_raw.len >= 4 &&
+	    memcmp(s->rx_raw.p, LEGACY_MAGIC, 4) == 0) {
+		s->legacy_fallback = 1;
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	}
-	n = c->rx_raw.len < (size_t)sz ? c->rx_raw.len : (size_t)sz;
-	memcpy(buf, c->rx_raw.p, n);
-	wbuf_consume(&c->rx_raw, n);
+	n = s->rx_raw.len < (size_t)sz ? s->rx_raw.len : (size_t)sz;
+	memcpy(buf, s->rx_raw.p, n);
+	wbuf_consume(&s->rx_raw, n);
 	return (int)n;
 }
 
-/* ...and pushes ciphertext straight to the socket. */
+/* ...and pushes ciphertext to the socket. */
 static int tls_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
-	struct conn *c = ctx;
+	struct peer_session *s = ctx;
 	(void)ssl;
-	if (raw_write(c, buf, (size_t)sz) < 0)
+	if (raw_write(s, buf, (size_t)sz) < 0)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	return sz;
 }
 
-static int make_ssl(struct conn *c)
-{
-	struct daemon *d = c->d;
-	int rc;
-
-	if ((rc = daemon_refresh_identity(d)) < 0)
-		return rc;
-	c->ssl = wolfSSL_new(c->role == ROLE_INBOUND ? d->tls.server : d->tls.client);
-	if (!c->ssl)
-		return -RPL_E_TLS;
-	wolfSSL_SSLSetIORecv(c->ssl, tls_recv);
-	wolfSSL_SSLSetIOSend(c->ssl, tls_send);
-	wolfSSL_SetIOReadCtx(c->ssl, c);
-	wolfSSL_SetIOWriteCtx(c->ssl, c);
-	memcpy(c->own_fp, d->own_fp, sizeof(c->own_fp));
-	snprintf(c->own_label, sizeof(c->own_label), "%s", d->own.label);
-	return tls_use_identity(c->ssl, &d->own);
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-	struct conn *c = t->data;
-	if (c->state == CS_READY)
-		conn_close(c, -RPL_E_TIMEOUT, "idle for %d seconds (COMMTIMEOUT)",
-			   c->d->in.conf.commtimeout);
-	else
-		conn_close(c, -RPL_E_TIMEOUT, "not authenticated within %d seconds (HANDSHAKETIMEOUT)",
-			   c->d->in.conf.handshaketimeout);
-}
-
-static void start_timer(struct conn *c, int seconds)
-{
-	uv_timer_start(&c->timer, on_timeout, (uint64_t)seconds * 1000, 0);
-}
-
-void conn_ready(struct conn *c)
-{
-	c->state = CS_READY;
-	start_timer(c, c->d->in.conf.commtimeout);
-}
-
-int conn_send(struct conn *c, int type, const struct wbuf *payload)
+static int write_frame(struct peer_session *s, int type, const struct wbuf *payload)
 {
 	size_t plen = payload ? payload->len : 0;
-	struct wbuf f;
-	int rc;
+	uint8_t hdr[FRAME_HDR];
+	int rc = 0;
 
-	if (conn_closing(c))
+	if (session_closing(s))
 		return -RPL_E_CLOSED;
 	if (plen + 1 > FRAME_MAX)
 		return -RPL_E_BADARG;
-	wbuf_init(&f);
-	wbuf_put_u32(&f, (uint32_t)(plen + 1));
-	wbuf_put_u8(&f, (uint8_t)type);
-	if (plen)
-		wbuf_put(&f, payload->p, plen);
-	rc = wbuf_status(&f);
-	if (rc == 0 && c->proto == 2) {
+	hdr[0] = (uint8_t)((plen + 1) >> 24);
+	hdr[1] = (uint8_t)((plen + 1) >> 16);
+	hdr[2] = (uint8_t)((plen + 1) >> 8);
+	hdr[3] = (uint8_t)(plen + 1);
+	hdr[4] = (uint8_t)type;
+	if (s->proto == 2) {
+		/* One TLS record for small frames: header and payload together. */
+		struct wbuf f;
 		size_t off = 0;
-		while (off < f.len && rc == 0) {
-			int w = wolfSSL_write(c->ssl, f.p + off, (int)(f.len - off));
+		wbuf_init(&f);
+		wbuf_put(&f, hdr, FRAME_HDR);
+		if (plen)
+			wbuf_put(&f, payload->p, plen);
+		rc = wbuf_status(&f);
+		while (rc == 0 && off < f.len) {
+			int w = wolfSSL_write(s->ssl, f.p + off, (int)(f.len - off));
 			if (w <= 0)
 				rc = -RPL_E_TLS;
 			else
 				off += (size_t)w;
 		}
-	} else if (rc == 0) {
-		rc = raw_write(c, f.p, f.len);
+		wbuf_free(&f);
+		return rc;
 	}
-	wbuf_free(&f);
+	rc = raw_write(s, hdr, FRAME_HDR);
+	if (rc == 0 && plen)
+		rc = raw_write(s, payload->p, plen);
 	return rc;
 }
 
-int conn_send_field(struct conn *c, int type, int field, const void *p, size_t n)
+int conn_send_frame(struct peer_session *s, int type, const struct wbuf *payload)
+{
+	return write_frame(s, type, payload);
+}
+
+int session_send(struct peer_session *s, int type, const struct wbuf *payload)
+{
+	int rc;
+
+	if (session_closing(s))
+		return -RPL_E_CLOSED;
+	if (s->queued >= SESSION_HIGH_WATER) {
+		s->want_writable = 1;
+		return -RPL_E_AGAIN;
+	}
+	rc = write_frame(s, type, payload);
+	if (rc == 0 && s->queued >= SESSION_HIGH_WATER)
+		s->want_writable = 1;
+	return rc;
+}
+
+int session_send_field(struct peer_session *s, int type, int field, const void *p, size_t n)
 {
 	struct wbuf w;
 	int rc;
@@ -277,89 +389,208 @@ int conn_send_field(struct conn *c, int type, int field, const void *p, size_t n
 	tlv_put(&w, (uint16_t)field, p, n);
 	rc = wbuf_status(&w);
 	if (rc == 0)
-		rc = conn_send(c, type, &w);
+		rc = s->state == SS_READY ? session_send(s, type, &w) : write_frame(s, type, &w);
 	wbuf_free(&w);
 	return rc;
 }
 
-void conn_send_error(struct conn *c, int code, const char *text)
+void session_send_error(struct peer_session *s, int code, const char *text)
 {
 	struct wbuf w;
 	wbuf_init(&w);
 	tlv_put_str(&w, F_MSGID, rpl_msg_id(code));
 	tlv_put_str(&w, F_TEXT, text ? text : rpl_msg_text(code));
 	if (wbuf_status(&w) == 0)
-		(void)conn_send(c, MSG_ERROR, &w);
+		(void)write_frame(s, MSG_ERROR, &w);
 	wbuf_free(&w);
 }
 
-static const char *proto_word(const struct conn *c)
-{
-	return c->proto == 1 ? "down-level " : "";
-}
+size_t session_queued(const struct peer_session *s) { return s->queued; }
 
-void conn_refuse(struct conn *c, int code, const char *text)
-{
-	struct daemon *d = c->d;
-	MDB_txn *txn;
+/* ---- timers ------------------------------------------------------------ */
 
-	conn_send_error(c, code, text);
-	if (store_begin(&d->in.store, 1, &txn) == 0) {
-		if (store_actlog_add(txn, &d->in.store, RPL_W_REFUSED,
-				     "%ssession from %s (%s) refused: %s %s", proto_word(c),
-				     c->server[0] ? c->server : "?", c->addr, rpl_msg_id(code),
-				     text) == 0)
-			store_commit(txn);
+static void on_timer(uv_timer_t *t)
+{
+	struct peer_session *s = t->data;
+	const struct rpl_conf *conf = &s->p->in->conf;
+	uint64_t now = clock_mono_ms();
+
+	if (session_closing(s))
+		return;
+	if (s->deadline_ms && now >= s->deadline_ms) {
+		if (s->state != SS_READY)
+			conn_close(s, -RPL_E_TIMEOUT, "not authenticated within %d seconds (HANDSHAKETIMEOUT)",
+				   conf->handshaketimeout);
 		else
-			store_abort(txn);
+			conn_close(s, -RPL_E_TIMEOUT, "%s session took longer than %.0f seconds in all (%s)",
+				   purpose_name(s->purpose),
+				   (double)(s->deadline_ms - s->started_ms) / 1000.0,
+				   s->role == ROLE_OUTBOUND && s->purpose == PURPOSE_PING
+					   ? "HANDSHAKETIMEOUT + COMMTIMEOUT" : "ROUNDTIMEOUT");
+		return;
 	}
-	conn_close(c, -code, "%s", text);
+	if (s->state == SS_READY && s->idle_ms && now - s->last_progress_ms >= s->idle_ms) {
+		conn_close(s, -RPL_E_TIMEOUT, "idle for %d seconds (COMMTIMEOUT)", conf->commtimeout);
+		return;
+	}
+	arm_timer(s);
 }
 
-int conn_admit(struct conn *c, const char *from, const char *to,
-	       MDB_txn **txn, struct server_rec *r)
+static void arm_timer(struct peer_session *s)
 {
-	struct daemon *d = c->d;
-	MDB_txn *t;
-	char why[256];
-	int rc;
+	uint64_t now = clock_mono_ms(), due = 0;
 
-	snprintf(c->server, sizeof(c->server), "%s", from);
-	if (strcasecmp(to, d->in.conf.servername) != 0) {
-		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
-		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
-		return 1;
+	if (s->deadline_ms)
+		due = s->deadline_ms;
+	if (s->state == SS_READY && s->idle_ms) {
+		uint64_t idle_due = s->last_progress_ms + s->idle_ms;
+		if (!due || idle_due < due)
+			due = idle_due;
 	}
-	if (rl_blocked(&d->rl, c->addr, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons from %s within %d seconds",
-			 RL_MAX_FAILS, c->addr, RL_WINDOW);
-		log_warn(RPL_E_RATELIMIT, "%sserver %s from %s refused without a password proof: %s",
-			 proto_word(c), from, c->addr, why);
-		conn_refuse(c, RPL_E_RATELIMIT, why);
-		return 1;
+	if (!due) {
+		uv_timer_stop(&s->timer);
+		return;
 	}
-	if ((rc = store_begin(&d->in.store, 0, &t)) < 0)
-		return rc;
-	rc = store_server_get(t, &d->in.store, from, r);
-	if (rc < 0 || !txn)
-		store_abort(t);
-	if (rc == -RPL_E_NOTFOUND) {
-		snprintf(why, sizeof(why), "server %s is not defined on %s", from, d->in.conf.servername);
-		conn_refuse(c, RPL_E_UNKNOWN_SERVER, why);
-		return 1;
-	}
-	if (rc < 0)
-		return rc;
-	if (txn)
-		*txn = t;
-	snprintf(c->server, sizeof(c->server), "%s", r->name);
-	return 0;
+	uv_timer_start(&s->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
-int conn_on_error_frame(struct conn *c, struct cursor *p)
+/* ---- closing ----------------------------------------------------------- */
+
+static int legacy_fallback(struct peer_session *s);
+
+static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
+{
+	struct peer *p = s->p;
+	char text[768] = "";
+	va_list ap;
+
+	if (session_closing(s))
+		return;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+	}
+	if (err == -RPL_E_TLS && s->legacy_fallback)
+		err = -RPL_E_LEGACY_ONLY;
+	if (err) {
+		s->result.ok = 0;
+		s->result.err = err;
+		snprintf(s->result.message, sizeof(s->result.message), "%s",
+			 text[0] ? text : rpl_msg_text(err));
+		log_warn(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
+			 role_name(s), s->server[0] ? "server " : "", s->server,
+			 s->server[0] ? "" : "connection", s->addr, s->result.message);
+	} else {
+		s->result.ok = 1;
+		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)s->id,
+			  role_name(s), s->server);
+	}
+	s->state = SS_CLOSING;
+	s->preauth = 0;
+	if (s->counted_ready) {
+		s->counted_ready = 0;
+		p->n_in_ready--;
+	}
+	if (s->counted_out) {
+		s->counted_out = 0;
+		p->n_out--;
+	}
+	uv_timer_stop(&s->timer);
+	if (err == -RPL_E_LEGACY_ONLY && s->handed_over && legacy_fallback(s))
+		s->handed_over = 0; /* the protocol-1 session reports instead */
+	if (s->handed_over)
+		defer(s, PEND_CLOSED);
+	if (s->ssl && err == 0)
+		wolfSSL_shutdown(s->ssl); /* close_notify */
+	uv_read_stop((uv_stream_t *)&s->tcp);
+	s->reading = 0;
+	s->shutdown_req.data = s;
+	if (uv_shutdown(&s->shutdown_req, (uv_stream_t *)&s->tcp, on_shutdown) < 0)
+		close_handles(s);
+}
+
+void session_close(struct peer_session *s, int err, const char *fmt, ...)
+{
+	char text[768] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+	}
+	conn_close(s, err, fmt ? "%s" : NULL, text);
+}
+
+/* ---- refusals and failures --------------------------------------------- */
+
+static const char *proto_word(const struct peer_session *s)
+{
+	return s->proto == 1 ? "down-level " : "";
+}
+
+void conn_refuse(struct peer_session *s, int code, const char *text)
+{
+	session_send_error(s, code, text);
+	log_warn(RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
+		 s->server[0] ? s->server : "?", s->addr, rpl_msg_id(code), text);
+	peer_actlog(s->p, RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
+		    s->server[0] ? s->server : "?", s->addr, rpl_msg_id(code), text);
+	conn_close(s, -code, "%s", text);
+}
+
+struct failure_job {
+	char server[RPL_NAME_MAX + 1];
+	int64_t when;
+	char text[900];
+};
+
+static int failure_work(MDB_txn *txn, struct store *st, void *arg)
+{
+	struct failure_job *j = arg;
+	struct server_rec r;
+	int rc = store_server_get(txn, st, j->server, &r);
+
+	if (rc == 0) {
+		r.failed_signons++;
+		r.last_failure = j->when;
+		rc = store_server_put(txn, st, &r);
+		server_rec_free(&r);
+	} else if (rc == -RPL_E_NOTFOUND) {
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = store_actlog_add(txn, st, RPL_W_AUTH_FAILED, "%s", j->text);
+	return rc;
+}
+
+void conn_record_failure(struct peer_session *s, const char *detail)
+{
+	struct peer *p = s->p;
+	struct failure_job *j;
+
+	if (s->role == ROLE_INBOUND)
+		admit_fail(&p->adm, s->addr, s->server, clock_now());
+	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(s),
+		 s->role == ROLE_INBOUND ? "from" : "to", s->server[0] ? s->server : "?", s->addr,
+		 detail);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	snprintf(j->server, sizeof(j->server), "%s", s->server);
+	j->when = clock_now();
+	snprintf(j->text, sizeof(j->text), "%ssign-on %s server %s from address %s failed: %s",
+		 proto_word(s), s->role == ROLE_INBOUND ? "by" : "to",
+		 s->server[0] ? s->server : "?", s->addr, detail);
+	if (dbw_submit(p->dbw, failure_work, actlog_done, j) < 0)
+		free(j);
+}
+
+void conn_on_error_frame(struct peer_session *s, struct cursor *pl)
 {
 	char id[16] = "", text[512] = "";
-	struct cursor cur = *p, val;
+	struct cursor cur = *pl, val;
 	uint16_t tag;
 	int code = RPL_E_PARTNER_REFUSED;
 
@@ -372,292 +603,226 @@ int conn_on_error_frame(struct conn *c, struct cursor *p)
 	for (int i = 1; i < RPL_MSG_COUNT; i++)
 		if (strcmp(rpl_msg_id(i), id) == 0)
 			code = i;
-	conn_close(c, -code, "partner %s says: %s %s", c->server[0] ? c->server : c->addr, id, text);
-	return code;
+	s->result.partner_err = code;
+	conn_close(s, -code, "partner %s says: %s %s", s->server[0] ? s->server : s->addr, id,
+		   text);
 }
 
-void conn_record_failure(struct conn *c, const char *detail)
+int conn_unexpected(struct peer_session *s, int type, const char *state)
 {
-	struct daemon *d = c->d;
-	struct server_rec r;
-	MDB_txn *txn;
+	char why[256];
 
-	if (c->role == ROLE_INBOUND)
-		rl_fail(&d->rl, c->addr, clock_now());
-	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(c),
-		 c->role == ROLE_INBOUND ? "from" : "to", c->server, c->addr, detail);
-	if (store_begin(&d->in.store, 1, &txn) < 0)
-		return;
-	if (store_server_get(txn, &d->in.store, c->server, &r) == 0) {
-		r.failed_signons++;
-		r.last_failure = clock_now();
-		(void)store_server_put(txn, &d->in.store, &r);
-		server_rec_free(&r);
+	snprintf(why, sizeof(why), "message %s (%d) is not expected in state %s", msg_type_name(type),
+		 type, state);
+	if (s->state != SS_READY)
+		conn_record_failure(s, why);
+	session_send_error(s, RPL_E_PROTOCOL, why);
+	conn_close(s, -RPL_E_PROTOCOL, "protocol error: %s", why);
+	return 0;
+}
+
+/* Untrusted text for a log line: printable ASCII kept, the rest escaped,
+ * the length capped. */
+static const char *printable(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (const unsigned char *c = (const unsigned char *)in; *c && o + 5 < outsz; c++) {
+		if (*c >= 0x20 && *c < 0x7f && *c != '\\')
+			out[o++] = (char)*c;
+		else
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", *c);
 	}
-	if (store_actlog_add(txn, &d->in.store, RPL_W_AUTH_FAILED,
-			     "%ssign-on %s server %s from address %s failed: %s", proto_word(c),
-			     c->role == ROLE_INBOUND ? "by" : "to", c->server, c->addr, detail) == 0)
-		store_commit(txn);
-	else
-		store_abort(txn);
+	out[o] = 0;
+	return out;
 }
 
-static void report_done(struct conn *c)
+int conn_admit(struct peer_session *s, const char *from, const char *to, int purpose,
+	       struct server_rec *r)
 {
-	void (*done)(struct conn *, void *) = c->done;
-	if (!done)
-		return;
-	c->done = NULL;
-	done(c, c->done_arg);
-}
-
-/* An outbound TLS attempt met a down-level server. Falling back to
- * protocol 1 hands a password response to whoever answered, so it happens
- * only when ALLOWLEGACY is YES, the partner is TRANSITIONAL here, and it has
- * already been seen speaking protocol 1 (it connected to us that way, or an
- * earlier fallback succeeded). A forged "RPL1-ONLY" can therefore never
- * turn a first contact into an offline password attack. */
-static int try_legacy_fallback(struct conn *c)
-{
-	struct server_rec r;
+	struct peer *p = s->p;
+	char why[400], esc[160];
 	MDB_txn *txn;
-	int rc, allowed;
+	int rc;
 
-	if (c->role != ROLE_OUTBOUND || !c->legacy_fallback || !c->done)
-		return 0;
-	if (!c->d->in.conf.allowlegacy) {
-		snprintf(c->result.message, sizeof(c->result.message),
-			 "server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
-			 c->server);
-		log_warn(RPL_E_LEGACY_ONLY, "%s", c->result.message);
-		return 0;
+	snprintf(s->server, sizeof(s->server), "%s", from);
+	if (strcasecmp(to, p->in->conf.servername) != 0) {
+		snprintf(why, sizeof(why), "this is server %s, not %s", p->in->conf.servername,
+			 printable(to, esc, sizeof(esc)));
+		conn_refuse(s, RPL_E_NAME_MISMATCH, why);
+		return 1;
 	}
-	if (store_begin(&c->d->in.store, 0, &txn) < 0)
-		return 0;
-	rc = store_server_get(txn, &c->d->in.store, c->server, &r);
+	if (purpose <= PURPOSE_NONE || purpose >= PURPOSE_MAX ||
+	    !(p->hooks.purposes & (1u << purpose))) {
+		snprintf(why, sizeof(why), "session purpose %d is not offered by %s", purpose,
+			 p->in->conf.servername);
+		conn_refuse(s, RPL_E_PROTOCOL, why);
+		return 1;
+	}
+	if (admit_blocked(&p->adm, s->addr, from, clock_now())) {
+		snprintf(why, sizeof(why), "%d failed sign-ons as %s from %s within %d seconds", RL_MAX_FAILS,
+			 from, s->addr, RL_WINDOW);
+		log_warn(RPL_E_RATELIMIT, "%sserver %s from %s refused without a password proof: %s",
+			 proto_word(s), from, s->addr, why);
+		conn_refuse(s, RPL_E_RATELIMIT, why);
+		return 1;
+	}
+	if ((rc = store_begin(&p->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_server_get(txn, &p->in->store, from, r);
 	store_abort(txn);
-	if (rc < 0)
-		return 0;
-	allowed = r.secsec == SECSEC_TRANSITIONAL && r.last_protocol == 1;
-	if (!allowed)
-		snprintf(c->result.message, sizeof(c->result.message),
-			 "server %s answered as a down-level (protocol 1) server, but it is %s and %s; "
-			 "no fallback (a forged answer must not obtain a password response)",
-			 r.name, secsec_name(r.secsec),
-			 r.last_protocol == 1 ? "has spoken protocol 1 before" : "has never spoken protocol 1 with us");
-	server_rec_free(&r);
-	if (!allowed) {
-		log_warn(RPL_E_LEGACY_ONLY, "%s", c->result.message);
-		return 0;
+	if (rc == -RPL_E_NOTFOUND) {
+		snprintf(why, sizeof(why), "server %s is not defined on %s", from, p->in->conf.servername);
+		conn_refuse(s, RPL_E_UNKNOWN_SERVER, why);
+		return 1;
 	}
-	log_info(RPL_I_LEGACY, "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level", c->server);
-	if (conn_connect(c->d, c->server, c->purpose, 1, c->done, c->done_arg) == 0) {
-		c->done = NULL;
+	if (rc < 0)
+		return rc;
+	snprintf(s->server, sizeof(s->server), "%s", r->name);
+	if (!admit_partner_take(&p->adm, r->name, clock_mono_ms())) {
+		snprintf(why, sizeof(why), "server %s opens sessions faster than %d a second (burst %d)",
+			 r->name, PARTNER_RATE, PARTNER_BURST);
+		server_rec_free(r);
+		conn_refuse(s, RPL_E_PARTNER_RATE, why);
+		return 1;
+	}
+	if (p->n_in_ready >= p->in->conf.maxsessions) {
+		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", p->in->conf.maxsessions);
+		server_rec_free(r);
+		conn_refuse(s, RPL_E_MAXSESSIONS, why);
 		return 1;
 	}
 	return 0;
 }
 
-void conn_close(struct conn *c, int err, const char *fmt, ...)
+void session_on_error_frame(struct peer_session *s, struct cursor *payload)
 {
-	char text[768] = "";
-	va_list ap;
-
-	if (conn_closing(c))
-		return;
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(text, sizeof(text), fmt, ap);
-		va_end(ap);
-	}
-	if (err == -RPL_E_TLS && c->legacy_fallback)
-		err = -RPL_E_LEGACY_ONLY;
-	if (err) {
-		c->result.ok = 0;
-		c->result.err = err;
-		snprintf(c->result.message, sizeof(c->result.message), "%s",
-			 text[0] ? text : rpl_msg_text(err));
-		log_warn(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)c->id,
-			 role_name(c), c->server[0] ? "server " : "", c->server,
-			 c->server[0] ? "" : "connection", c->addr, c->result.message);
-	} else {
-		c->result.ok = 1;
-		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)c->id,
-			  role_name(c), c->server);
-	}
-	c->state = CS_CLOSING;
-	uv_timer_stop(&c->timer);
-	if (!(err == -RPL_E_LEGACY_ONLY && try_legacy_fallback(c)))
-		report_done(c);
-	if (c->ssl && err == 0)
-		wolfSSL_shutdown(c->ssl); /* close_notify */
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	c->shutdown_req.data = c;
-	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
-		close_handles(c);
+	conn_on_error_frame(s, payload);
 }
 
-static int frame_dispatch(struct conn *c, int type, struct cursor *payload)
+int session_unexpected(struct peer_session *s, int type, const char *state)
 {
-	if (c->state == CS_READY)
-		return talk_on_frame(c, type, payload);
-	if (c->proto == 1)
-		return legacy_on_frame(c, type, payload);
-	return auth_on_frame(c, type, payload);
+	return conn_unexpected(s, type, state);
 }
 
-/* Handles every complete frame in rx_app; stops when paused or closing. */
-static void dispatch_frames(struct conn *c)
+/* ---- down-level fallback (outbound) ------------------------------------ */
+
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
+			    const struct session_ops *ops, void *arg);
+
+/* An outbound TLS attempt met a down-level server. Falling back hands a
+ * protocol-1 response to whoever answered, so it happens only when
+ * ALLOWLEGACY is YES, the partner is TRANSITIONAL here, and it has earned
+ * it: an earlier outbound fallback succeeded, or it signed on to us over
+ * protocol 1 proving both passwords. A forged "RPL1-ONLY" can therefore
+ * never turn a first contact into an offline password attack. */
+static int legacy_fallback(struct peer_session *s)
 {
-	while (!c->paused && !conn_closing(c) && c->rx_app.len >= FRAME_HDR) {
+	struct peer *p = s->p;
+	struct server_rec r;
+	MDB_txn *txn;
+	int rc, allowed;
+
+	if (s->role != ROLE_OUTBOUND || !s->legacy_fallback)
+		return 0;
+	if (!p->in->conf.allowlegacy) {
+		snprintf(s->result.message, sizeof(s->result.message),
+			 "server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
+			 s->server);
+		log_warn(RPL_E_LEGACY_ONLY, "%s", s->result.message);
+		return 0;
+	}
+	if (store_begin(&p->in->store, 0, &txn) < 0)
+		return 0;
+	rc = store_server_get(txn, &p->in->store, s->server, &r);
+	store_abort(txn);
+	if (rc < 0)
+		return 0;
+	allowed = r.secsec == SECSEC_TRANSITIONAL && r.legacy_ok;
+	if (!allowed)
+		snprintf(s->result.message, sizeof(s->result.message),
+			 "server %s answered as a down-level (protocol 1) server, but it is %s and %s; "
+			 "no fallback (a forged answer must not obtain a password response)",
+			 r.name, secsec_name(r.secsec),
+			 r.legacy_ok ? "has spoken protocol 1 with us before"
+				     : "has never proved both passwords over protocol 1");
+	server_rec_free(&r);
+	if (!allowed) {
+		log_warn(RPL_E_LEGACY_ONLY, "%s", s->result.message);
+		return 0;
+	}
+	log_info(RPL_I_LEGACY, "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level",
+		 s->server);
+	return start_connect_to(p, s->server, s->purpose, 1, s->ops, s->ops_arg) == 0;
+}
+
+/* ---- reading and framing ----------------------------------------------- */
+
+static int frame_dispatch(struct peer_session *s, int type, struct cursor *payload)
+{
+	if (s->state == SS_READY) {
+		s->last_progress_ms = clock_mono_ms();
+		return s->ops && s->ops->frame ? s->ops->frame(s, type, payload, s->ops_arg)
+					       : -RPL_E_PROTOCOL;
+	}
+	if (s->proto == 1)
+		return legacy_on_frame(s, type, payload);
+	return auth_on_frame(s, type, payload);
+}
+
+static int may_dispatch(const struct peer_session *s)
+{
+	return !s->paused && !session_closing(s) && !(s->state == SS_READY && s->app_paused);
+}
+
+static void dispatch_frames(struct peer_session *s)
+{
+	while (may_dispatch(s) && s->rx_app.len >= FRAME_HDR) {
 		struct cursor cur, payload;
 		uint32_t len;
 		uint8_t type;
 		int rc;
 
-		cur_init(&cur, c->rx_app.p, c->rx_app.len);
+		cur_init(&cur, s->rx_app.p, s->rx_app.len);
 		(void)cur_u32(&cur, &len);
 		if (len == 0 || len > FRAME_MAX) {
-			conn_close(c, -RPL_E_PROTOCOL, "frame length %u outside 1..%u", len, FRAME_MAX);
+			conn_close(s, -RPL_E_PROTOCOL, "frame length %u outside 1..%u", len, FRAME_MAX);
 			return;
 		}
-		if (c->rx_app.len - 4 < len)
+		if (s->rx_app.len - 4 < len)
 			return; /* wait for the rest */
 		(void)cur_u8(&cur, &type);
-		cur_init(&payload, c->rx_app.p + FRAME_HDR, len - 1);
-		rc = frame_dispatch(c, type, &payload);
-		wbuf_consume(&c->rx_app, 4 + (size_t)len);
-		if (rc < 0 && !conn_closing(c))
-			conn_close(c, rc, "while handling message %u", type);
+		cur_init(&payload, s->rx_app.p + FRAME_HDR, len - 1);
+		rc = frame_dispatch(s, type, &payload);
+		wbuf_consume(&s->rx_app, 4 + (size_t)len);
+		if (rc < 0 && !session_closing(s))
+			conn_close(s, rc, "while handling message %s (%u)", msg_type_name(type), type);
 	}
 }
 
-static void tls_read_app(struct conn *c)
+static void tls_read_app(struct peer_session *s)
 {
 	char buf[16384];
-	for (;;) {
-		int n = wolfSSL_read(c->ssl, buf, sizeof(buf));
+
+	while (s->rx_app.len < RX_LIMIT - sizeof(buf)) {
+		int n = wolfSSL_read(s->ssl, buf, sizeof(buf));
+		int e;
 		if (n > 0) {
-			if (c->rx_app.len + (size_t)n > RX_LIMIT) {
-				conn_close(c, -RPL_E_PROTOCOL, "partner sends faster than it may");
+			wbuf_put(&s->rx_app, buf, (size_t)n);
+			if (wbuf_status(&s->rx_app) < 0) {
+				conn_close(s, -RPL_E_NOMEM, NULL);
 				return;
 			}
-			wbuf_put(&c->rx_app, buf, (size_t)n);
 			continue;
 		}
-		int e = wolfSSL_get_error(c->ssl, n);
+		e = wolfSSL_get_error(s->ssl, n);
 		if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
 			return;
 		if (e == WOLFSSL_ERROR_ZERO_RETURN)
-			conn_close(c, c->state == CS_READY && c->role == ROLE_INBOUND ? 0 : -RPL_E_CLOSED,
+			conn_close(s, s->state == SS_READY && s->role == ROLE_INBOUND ? 0 : -RPL_E_CLOSED,
 				   "partner sent close_notify");
 		else
-			conn_close(c, -RPL_E_TLS, "%s", wolfSSL_ERR_reason_error_string((unsigned long)e));
+			conn_close(s, -RPL_E_TLS, "%s", wolfSSL_ERR_reason_error_string((unsigned long)e));
 		return;
-	}
-}
-
-static void handshake_done(struct conn *c)
-{
-	c->proto = 2;
-	c->state = CS_AUTH;
-	if (c->role == ROLE_OUTBOUND)
-		auth_client_start(c);
-	else
-		auth_server_start(c);
-}
-
-/* Tells TLS from protocol 1 by the first bytes: a TLS record starts with
- * 0x16 0x03 0x01..0x04, protocol 1 with "RPL1". Anything else is closed. */
-static void sniff(struct conn *c)
-{
-	const uint8_t *p = c->rx_raw.p;
-	size_t n = c->rx_raw.len;
-
-	if (n == 0)
-		return;
-	if (p[0] == 0x16) {
-		if (n < 3)
-			return;
-		if (p[1] != 3 || p[2] < 1 || p[2] > 4) {
-			conn_close(c, -RPL_E_PROTOCOL, "not a TLS record");
-			return;
-		}
-		if (c->d->in.conf.protocollevel == 1) {
-			raw_write(c, LEGACY_ONLY_REPLY, strlen(LEGACY_ONLY_REPLY));
-			conn_close(c, -RPL_E_PROTOCOL, "TLS offered, but PROTOCOLLEVEL is 1");
-			return;
-		}
-		int rc = make_ssl(c);
-		if (rc < 0) {
-			conn_close(c, rc, "cannot set up TLS");
-			return;
-		}
-		c->state = CS_HANDSHAKE;
-		return;
-	}
-	if (n < 4) {
-		if (memcmp(p, LEGACY_MAGIC, n) != 0)
-			conn_close(c, -RPL_E_PROTOCOL, "neither a TLS ClientHello nor protocol 1");
-		return;
-	}
-	if (memcmp(p, LEGACY_MAGIC, 4) != 0) {
-		conn_close(c, -RPL_E_PROTOCOL, "neither a TLS ClientHello nor protocol 1");
-		return;
-	}
-	wbuf_consume(&c->rx_raw, 4);
-	c->proto = 1;
-	c->state = CS_AUTH;
-	legacy_server_start(c);
-}
-
-static void conn_drive(struct conn *c)
-{
-	int guard = 0;
-
-	while (!c->paused && !conn_closing(c) && guard++ < 64) {
-		int before = c->state, rc, e;
-
-		switch (c->state) {
-		case CS_SNIFF:
-			sniff(c);
-			break;
-		case CS_HANDSHAKE:
-			rc = c->role == ROLE_INBOUND ? wolfSSL_accept(c->ssl)
-						     : wolfSSL_connect(c->ssl);
-			if (rc == WOLFSSL_SUCCESS) {
-				handshake_done(c);
-				break;
-			}
-			e = wolfSSL_get_error(c->ssl, rc);
-			if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
-				return;
-			conn_close(c, -RPL_E_TLS, "%s (%d)",
-				   wolfSSL_ERR_reason_error_string((unsigned long)e), e);
-			return;
-		case CS_AUTH:
-		case CS_READY:
-			if (c->proto == 2) {
-				tls_read_app(c);
-			} else if (c->rx_raw.len) {
-				if (c->rx_app.len + c->rx_raw.len > RX_LIMIT) {
-					conn_close(c, -RPL_E_PROTOCOL, "partner sends faster than it may");
-					return;
-				}
-				wbuf_put(&c->rx_app, c->rx_raw.p, c->rx_raw.len);
-				wbuf_reset(&c->rx_raw);
-			}
-			if (conn_closing(c))
-				return;
-			dispatch_frames(c);
-			if (c->state == before)
-				return;
-			break;
-		default:
-			return;
-		}
-		if (c->state == before)
-			return;
 	}
 }
 
@@ -669,170 +834,645 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	buf->len = buf->base ? READ_CHUNK : 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
-	if (nread > 0 && !conn_closing(c)) {
-		c->bytes_in += (uint64_t)nread;
-		if (c->rx_raw.len + (size_t)nread > RX_LIMIT)
-			conn_close(c, -RPL_E_PROTOCOL, "partner sends faster than it may");
-		else {
-			wbuf_put(&c->rx_raw, buf->base, (size_t)nread);
-			if (c->state == CS_READY)
-				start_timer(c, c->d->in.conf.commtimeout);
-			conn_drive(c);
+/* Reads the socket while there is room; TCP pushes back otherwise. */
+static void update_reading(struct peer_session *s)
+{
+	int want = !session_closing(s) && s->state != SS_CONNECTING &&
+		   s->rx_raw.len + s->rx_app.len < RX_LIMIT;
+
+	if (want && !s->reading) {
+		if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) == 0)
+			s->reading = 1;
+	} else if (!want && s->reading) {
+		uv_read_stop((uv_stream_t *)&s->tcp);
+		s->reading = 0;
+	}
+}
+
+static void handshake_done(struct peer_session *s)
+{
+	s->proto = 2;
+	s->state = SS_AUTH;
+	if (s->role == ROLE_OUTBOUND)
+		auth_client_start(s);
+	else
+		auth_server_start(s);
+}
+
+static int make_ssl(struct peer_session *s)
+{
+	struct peer *p = s->p;
+	int rc;
+
+	if ((rc = peer_refresh_identity(p)) < 0)
+		return rc;
+	s->ssl = wolfSSL_new(s->role == ROLE_INBOUND ? p->tls.server : p->tls.client);
+	if (!s->ssl)
+		return -RPL_E_TLS;
+	wolfSSL_SSLSetIORecv(s->ssl, tls_recv);
+	wolfSSL_SSLSetIOSend(s->ssl, tls_send);
+	wolfSSL_SetIOReadCtx(s->ssl, s);
+	wolfSSL_SetIOWriteCtx(s->ssl, s);
+	memcpy(s->own_fp, p->own_fp, sizeof(s->own_fp));
+	snprintf(s->own_label, sizeof(s->own_label), "%s", p->own.label);
+	return tls_use_identity(s->ssl, &p->own);
+}
+
+/* What arrives on the one port, told apart by its first bytes. */
+struct sniffer {
+	const char *what;
+	/* 1: this protocol, 0: not this one, -1: more bytes needed */
+	int (*match)(const uint8_t *b, size_t n);
+	void (*start)(struct peer_session *s);
+};
+
+static int match_tls(const uint8_t *b, size_t n)
+{
+	if (b[0] != 0x16)
+		return 0;
+	if (n < 3)
+		return -1;
+	return b[1] == 3 && b[2] >= 1 && b[2] <= 4;
+}
+
+static void start_tls(struct peer_session *s)
+{
+	int rc;
+
+	if (s->p->in->conf.protocollevel == 1) {
+		raw_write(s, LEGACY_ONLY_REPLY, strlen(LEGACY_ONLY_REPLY));
+		conn_close(s, -RPL_E_PROTOCOL, "TLS offered, but PROTOCOLLEVEL is 1");
+		return;
+	}
+	if ((rc = make_ssl(s)) < 0) {
+		conn_close(s, rc, "cannot set up TLS");
+		return;
+	}
+	s->state = SS_HANDSHAKE;
+}
+
+static int match_rpl1(const uint8_t *b, size_t n)
+{
+	size_t k = n < 4 ? n : 4;
+	if (memcmp(b, LEGACY_MAGIC, k) != 0)
+		return 0;
+	return n < 4 ? -1 : 1;
+}
+
+static void start_rpl1(struct peer_session *s)
+{
+	wbuf_consume(&s->rx_raw, 4);
+	s->proto = 1;
+	s->state = SS_AUTH;
+	legacy_server_start(s);
+}
+
+static const struct sniffer sniffers[] = {
+	{"TLS ClientHello", match_tls, start_tls},
+	{"protocol 1", match_rpl1, start_rpl1},
+};
+
+static void sniff(struct peer_session *s)
+{
+	int need_more = 0;
+
+	if (s->rx_raw.len == 0)
+		return;
+	for (size_t i = 0; i < sizeof(sniffers) / sizeof(sniffers[0]); i++) {
+		int m = sniffers[i].match(s->rx_raw.p, s->rx_raw.len);
+		if (m == 1) {
+			sniffers[i].start(s);
+			return;
 		}
-	} else if (nread < 0 && !conn_closing(c)) {
-		if (nread == UV_EOF && c->state == CS_READY && c->role == ROLE_INBOUND)
-			conn_close(c, 0, NULL);
-		else if (nread == UV_EOF && c->legacy_fallback)
-			conn_close(c, -RPL_E_LEGACY_ONLY, "%s", c->server);
+		need_more |= m < 0;
+	}
+	if (!need_more)
+		conn_close(s, -RPL_E_PROTOCOL, "neither a TLS ClientHello nor protocol 1");
+}
+
+static void conn_drive(struct peer_session *s)
+{
+	for (int guard = 0; !s->paused && !session_closing(s) && guard < 64; guard++) {
+		int before = s->state, rc, e;
+
+		switch (s->state) {
+		case SS_SNIFF:
+			sniff(s);
+			break;
+		case SS_HANDSHAKE:
+			rc = s->role == ROLE_INBOUND ? wolfSSL_accept(s->ssl) : wolfSSL_connect(s->ssl);
+			if (rc == WOLFSSL_SUCCESS) {
+				handshake_done(s);
+				break;
+			}
+			e = wolfSSL_get_error(s->ssl, rc);
+			if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
+				goto out;
+			conn_close(s, -RPL_E_TLS, "%s (%d)",
+				   wolfSSL_ERR_reason_error_string((unsigned long)e), e);
+			return;
+		case SS_AUTH:
+		case SS_READY:
+			if (s->proto == 2) {
+				tls_read_app(s);
+			} else if (s->rx_raw.len && s->rx_app.len < RX_LIMIT) {
+				size_t n = s->rx_raw.len;
+				if (n > RX_LIMIT - s->rx_app.len)
+					n = RX_LIMIT - s->rx_app.len;
+				wbuf_put(&s->rx_app, s->rx_raw.p, n);
+				wbuf_consume(&s->rx_raw, n);
+			}
+			if (session_closing(s))
+				return;
+			dispatch_frames(s);
+			break;
+		default:
+			goto out;
+		}
+		if (s->state == before)
+			break;
+	}
+out:
+	update_reading(s);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct peer_session *s = st->data;
+
+	if (nread > 0 && !session_closing(s)) {
+		s->bytes_in += (uint64_t)nread;
+		wbuf_put(&s->rx_raw, buf->base, (size_t)nread);
+		if (wbuf_status(&s->rx_raw) < 0)
+			conn_close(s, -RPL_E_NOMEM, NULL);
 		else
-			conn_close(c, -RPL_E_CLOSED, "%s",
+			conn_drive(s);
+	} else if (nread < 0 && !session_closing(s)) {
+		if (nread == UV_EOF && s->state == SS_READY && s->role == ROLE_INBOUND)
+			conn_close(s, 0, NULL);
+		else if (nread == UV_EOF && s->legacy_fallback)
+			conn_close(s, -RPL_E_LEGACY_ONLY, "%s", s->server);
+		else
+			conn_close(s, -RPL_E_CLOSED, "%s",
 				   nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
 	}
 	free(buf->base);
 }
 
-static void peer_address(struct conn *c)
+/* ---- jobs, authentication, hand-over ------------------------------------ */
+
+void conn_job_start(struct peer_session *s)
+{
+	session_ref(s);
+	s->paused++;
+}
+
+void conn_job_end(struct peer_session *s)
+{
+	s->paused--;
+	if (!session_closing(s))
+		conn_drive(s);
+	session_unref(s);
+}
+
+void session_pause(struct peer_session *s) { s->app_paused = 1; }
+
+void session_resume(struct peer_session *s)
+{
+	if (!s->app_paused)
+		return;
+	s->app_paused = 0;
+	if (!session_closing(s))
+		conn_drive(s);
+}
+
+static int control_purpose(int purpose)
+{
+	return purpose == PURPOSE_PING || purpose == PURPOSE_SYNC;
+}
+
+void conn_authenticated(struct peer_session *s)
+{
+	struct peer *p = s->p;
+	const struct rpl_conf *conf = &p->in->conf;
+	uint64_t now = clock_mono_ms();
+
+	s->state = SS_READY;
+	s->preauth = 0;
+	s->last_progress_ms = now;
+	s->idle_ms = (uint64_t)conf->commtimeout * 1000;
+	/* Control sessions have an overall deadline besides the idle timer:
+	 * a partner that keeps sending without finishing cannot hold one
+	 * open. Bulk sessions fail only when they make no progress. */
+	if (control_purpose(s->purpose)) {
+		s->deadline_ms = s->started_ms + (uint64_t)conf->roundtimeout * 1000;
+		if (s->role == ROLE_OUTBOUND && s->purpose == PURPOSE_PING) {
+			uint64_t bound = s->started_ms +
+					 (uint64_t)(conf->handshaketimeout + conf->commtimeout) * 1000;
+			if (bound < s->deadline_ms)
+				s->deadline_ms = bound;
+		}
+	} else {
+		s->deadline_ms = 0;
+	}
+	if (s->role == ROLE_INBOUND) {
+		void *arg = NULL;
+		const struct session_ops *ops =
+			p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg) : NULL;
+		if (!ops) {
+			session_send_error(s, RPL_E_PROTOCOL, "this purpose is not offered here");
+			conn_close(s, -RPL_E_PROTOCOL, "%s sessions are not offered here",
+				   purpose_name(s->purpose));
+			return;
+		}
+		s->ops = ops;
+		s->ops_arg = arg;
+		s->handed_over = 1;
+		s->counted_ready = 1;
+		p->n_in_ready++;
+	}
+	arm_timer(s);
+	s->paused++; /* until ready is delivered */
+	defer(s, PEND_READY);
+}
+
+/* ---- admission of inbound connections ----------------------------------- */
+
+static int preauth_count(struct peer *p, const char *addr, struct peer_session **oldest)
+{
+	int n = 0;
+	*oldest = NULL;
+	for (struct peer_session *s = p->sessions; s; s = s->next) {
+		if (!s->preauth || session_closing(s) || (addr && strcmp(s->addr, addr) != 0))
+			continue;
+		n++;
+		*oldest = s; /* the list is newest first */
+	}
+	return n;
+}
+
+/* Connections that have not authenticated are held to PREAUTHPERADDR per
+ * source address and PREAUTHMAX in all. When the total is reached, the
+ * oldest connection of the address holding the most makes room, so that
+ * one address (or a few) cannot keep every other partner out; outbound
+ * sessions never count here. */
+static int admit_connection(struct peer *p, struct peer_session *s)
+{
+	const struct rpl_conf *conf = &p->in->conf;
+	struct peer_session *victim = NULL, *cand;
+	int mine = preauth_count(p, s->addr, &cand), most = 0;
+
+	if (mine >= conf->preauthperaddr) {
+		conn_close(s, -RPL_E_PREAUTH, "%s already holds %d connections that have not authenticated (PREAUTHPERADDR)",
+			   s->addr, mine);
+		return -1;
+	}
+	if (preauth_count(p, NULL, &cand) < conf->preauthmax)
+		return 0;
+	for (struct peer_session *t = p->sessions; t; t = t->next) {
+		int n;
+		if (!t->preauth || session_closing(t))
+			continue;
+		n = preauth_count(p, t->addr, &cand);
+		if (n > most) {
+			most = n;
+			victim = cand;
+		}
+	}
+	if (victim && most > mine + 1) {
+		conn_close(victim, -RPL_E_PREAUTH, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s",
+			   conf->preauthmax, most, victim->addr);
+		return 0;
+	}
+	conn_close(s, -RPL_E_PREAUTH, "PREAUTHMAX %d connections have not authenticated", conf->preauthmax);
+	return -1;
+}
+
+static void peer_address(struct peer_session *s)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 
-	snprintf(c->addr, sizeof(c->addr), "?");
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
+	snprintf(s->addr, sizeof(s->addr), "?");
+	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) < 0)
 		return;
 	if (ss.ss_family == AF_INET)
-		uv_ip4_name((struct sockaddr_in *)&ss, c->addr, sizeof(c->addr));
+		uv_ip4_name((struct sockaddr_in *)&ss, s->addr, sizeof(s->addr));
 	else if (ss.ss_family == AF_INET6)
-		uv_ip6_name((struct sockaddr_in6 *)&ss, c->addr, sizeof(c->addr));
+		uv_ip6_name((struct sockaddr_in6 *)&ss, s->addr, sizeof(s->addr));
 }
 
-void conn_accept(struct daemon *d, uv_stream_t *server)
+void conn_accept(struct peer *p, uv_stream_t *server)
 {
-	struct conn *c = conn_new(d, ROLE_INBOUND);
+	struct peer_session *s = session_new(p, ROLE_INBOUND);
 
-	if (!c)
-		return;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
-		c->state = CS_CLOSING;
-		close_handles(c);
-		return;
-	}
-	peer_address(c);
-	if (d->halting) {
-		conn_close(c, -RPL_E_HALTING, NULL);
+	if (!s) {
+		/* Accept and drop it, or the listener would report it forever. */
+		uv_tcp_t tmp;
+		uv_tcp_init(p->loop, &tmp);
+		if (uv_accept(server, (uv_stream_t *)&tmp) == 0)
+			log_warn(RPL_E_NOMEM, "out of memory: connection dropped");
+		uv_close((uv_handle_t *)&tmp, NULL);
 		return;
 	}
-	if (d->nsessions > d->in.conf.maxsessions) {
-		conn_close(c, -RPL_E_MAXSESSIONS, "MAXSESSIONS %d reached", d->in.conf.maxsessions);
+	if (uv_accept(server, (uv_stream_t *)&s->tcp) < 0) {
+		s->state = SS_CLOSING;
+		close_handles(s);
 		return;
 	}
-	c->state = CS_SNIFF;
-	start_timer(c, d->in.conf.handshaketimeout);
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	peer_address(s);
+	s->state = SS_SNIFF;
+	if (p->halting) {
+		conn_close(s, -RPL_E_HALTING, NULL);
+		return;
+	}
+	if (admit_connection(p, s) < 0)
+		return;
+	s->preauth = 1;
+	arm_timer(s);
+	update_reading(s);
 }
+
+/* ---- outbound ----------------------------------------------------------- */
 
 static void on_connect(uv_connect_t *req, int status)
 {
-	struct conn *c = req->data;
+	struct peer_session *s = req->data;
 	int rc;
 
-	if (conn_closing(c))
+	if (session_closing(s))
 		return;
 	if (status < 0) {
-		conn_close(c, -RPL_E_CONNECT, "%s", uv_strerror(status));
+		conn_close(s, -RPL_E_CONNECT, "%s", uv_strerror(status));
 		return;
 	}
-	peer_address(c);
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	if (c->proto == 1) {
-		raw_write(c, LEGACY_MAGIC, 4);
-		c->state = CS_AUTH;
-		legacy_client_start(c);
+	peer_address(s);
+	if (s->proto == 1) {
+		s->state = SS_AUTH;
+		raw_write(s, LEGACY_MAGIC, 4);
+		legacy_client_start(s);
+		update_reading(s);
 		return;
 	}
-	if ((rc = make_ssl(c)) < 0) {
-		conn_close(c, rc, "cannot set up TLS");
+	if ((rc = make_ssl(s)) < 0) {
+		conn_close(s, rc, "cannot set up TLS");
 		return;
 	}
-	c->state = CS_HANDSHAKE;
-	conn_drive(c);
+	s->state = SS_HANDSHAKE;
+	conn_drive(s);
 }
 
-static void start_connect(struct conn *c, const struct sockaddr *sa)
+static void start_connect(struct peer_session *s, const struct sockaddr *sa)
 {
-	int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
+	int rc = uv_tcp_connect(&s->connect_req, &s->tcp, sa, on_connect);
 	if (rc < 0)
-		conn_close(c, -RPL_E_CONNECT, "%s", uv_strerror(rc));
+		conn_close(s, -RPL_E_CONNECT, "%s", uv_strerror(rc));
 }
 
 /* Host names resolve on the libuv thread pool, never on the loop. */
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 {
-	struct conn *c = req->data;
+	struct peer_session *s = req->data;
 
-	if (!conn_closing(c)) {
+	if (!session_closing(s)) {
 		if (status < 0 || !ai)
-			conn_close(c, -RPL_E_CONNECT, "cannot resolve the server's HLADDRESS: %s",
+			conn_close(s, -RPL_E_CONNECT, "cannot resolve the server's HLADDRESS: %s",
 				   uv_strerror(status));
 		else
-			start_connect(c, ai->ai_addr);
+			start_connect(s, ai->ai_addr);
 	}
 	uv_freeaddrinfo(ai);
-	conn_unref(c);
+	session_unref(s);
 }
 
-int conn_connect(struct daemon *d, const char *server, int purpose, int proto,
-		 void (*done)(struct conn *c, void *arg), void *arg)
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
+			    const struct session_ops *ops, void *arg)
 {
 	struct sockaddr_storage sa;
+	struct peer_session *s;
 	struct server_rec r;
-	struct conn *c;
 	MDB_txn *txn;
 	int rc, numeric;
 
-	if (d->halting)
+	if (p->halting)
 		return -RPL_E_HALTING;
-	if (d->nsessions >= d->in.conf.maxsessions)
+	if (p->n_out >= p->in->conf.maxsessions)
 		return -RPL_E_MAXSESSIONS;
-	if ((rc = store_begin(&d->in.store, 0, &txn)) < 0)
+	if ((rc = store_begin(&p->in->store, 0, &txn)) < 0)
 		return rc;
-	rc = store_server_get(txn, &d->in.store, server, &r);
+	rc = store_server_get(txn, &p->in->store, server, &r);
 	store_abort(txn);
 	if (rc < 0)
 		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
 	memset(&sa, 0, sizeof(sa));
 	numeric = uv_ip4_addr(r.hladdress, r.lladdress, (struct sockaddr_in *)&sa) == 0 ||
 		  uv_ip6_addr(r.hladdress, r.lladdress, (struct sockaddr_in6 *)&sa) == 0;
-	c = conn_new(d, ROLE_OUTBOUND);
-	if (!c) {
+	s = session_new(p, ROLE_OUTBOUND);
+	if (!s) {
 		server_rec_free(&r);
 		return -RPL_E_NOMEM;
 	}
-	snprintf(c->server, sizeof(c->server), "%s", r.name);
-	c->purpose = purpose;
-	c->proto = d->in.conf.protocollevel == 1 ? 1 : proto;
-	c->done = done;
-	c->done_arg = arg;
-	c->state = CS_CONNECTING;
-	c->connect_req.data = c;
-	start_timer(c, d->in.conf.handshaketimeout);
+	snprintf(s->server, sizeof(s->server), "%s", r.name);
+	s->purpose = purpose;
+	s->proto = p->in->conf.protocollevel == 1 ? 1 : proto;
+	s->ops = ops;
+	s->ops_arg = arg;
+	s->handed_over = 1;
+	s->counted_out = 1;
+	p->n_out++;
+	s->state = SS_CONNECTING;
+	s->connect_req.data = s;
+	arm_timer(s);
 	if (numeric) {
-		start_connect(c, (struct sockaddr *)&sa);
+		start_connect(s, (struct sockaddr *)&sa);
 	} else {
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
 		char port[8];
 		snprintf(port, sizeof(port), "%d", r.lladdress);
-		c->resolve_req.data = c;
-		conn_ref(c);
-		rc = uv_getaddrinfo(d->loop, &c->resolve_req, on_resolved, r.hladdress, port, &hints);
+		s->resolve_req.data = s;
+		session_ref(s);
+		rc = uv_getaddrinfo(p->loop, &s->resolve_req, on_resolved, r.hladdress, port, &hints);
 		if (rc < 0) {
-			conn_unref(c);
-			conn_close(c, -RPL_E_CONNECT, "cannot resolve %s: %s", r.hladdress, uv_strerror(rc));
+			session_unref(s);
+			conn_close(s, -RPL_E_CONNECT, "cannot resolve %s: %s", r.hladdress, uv_strerror(rc));
 		}
 	}
 	server_rec_free(&r);
 	return 0;
+}
+
+int peer_connect(struct peer *p, const char *server, int purpose,
+		 const struct session_ops *ops, void *arg)
+{
+	if (purpose <= PURPOSE_NONE || purpose >= PURPOSE_MAX)
+		return -RPL_E_BADARG;
+	return start_connect_to(p, server, purpose, 2, ops, arg);
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+uint64_t session_id(const struct peer_session *s) { return s->id; }
+struct peer *session_peer(const struct peer_session *s) { return s->p; }
+const char *session_server(const struct peer_session *s) { return s->server; }
+const char *session_addr(const struct peer_session *s) { return s->addr; }
+int session_role(const struct peer_session *s) { return s->role; }
+int session_proto(const struct peer_session *s) { return s->proto; }
+int session_purpose(const struct peer_session *s) { return s->purpose; }
+int session_verified_by(const struct peer_session *s) { return s->verified_by; }
+int session_partner_verified_by(const struct peer_session *s) { return s->partner_vb; }
+const uint8_t *session_exporter(const struct peer_session *s) { return s->exporter; }
+const uint8_t *session_peer_fp(const struct peer_session *s) { return s->peer_ci.fp; }
+const uint8_t *session_own_fp(const struct peer_session *s) { return s->own_fp; }
+const char *session_own_label(const struct peer_session *s) { return s->own_label; }
+void session_set_rtt(struct peer_session *s, double ms) { s->result.rtt_ms = ms; }
+
+int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
+		       void *arg)
+{
+	for (struct peer_session *s = p->sessions; s; s = s->next) {
+		struct session_info i;
+		int rc;
+		memset(&i, 0, sizeof(i));
+		i.id = s->id;
+		i.role = s->role;
+		snprintf(i.server, sizeof(i.server), "%s", s->server);
+		snprintf(i.addr, sizeof(i.addr), "%s", s->addr);
+		i.state = state_name(s->state);
+		i.proto = s->proto;
+		i.purpose = s->purpose;
+		if (s->ssl && s->state >= SS_AUTH && s->proto == 2) {
+			i.tls_version = tls_version_name(s->ssl);
+			i.cipher = tls_cipher_name(s->ssl);
+		}
+		i.verified_by = s->verified_by;
+		i.started = s->started;
+		i.seconds = (clock_mono_ms() - s->started_ms) / 1000;
+		i.bytes_in = s->bytes_in;
+		i.bytes_out = s->bytes_out;
+		if ((rc = fn(&i, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the peer layer ------------------------------------------------------- */
+
+int peer_refresh_identity(struct peer *p)
+{
+	struct owncert c;
+	struct own_identity own;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(&p->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_owncert_find(txn, &p->in->store, OWN_CURRENT, &c);
+	if (rc == 0 && strcmp(c.label, p->own.label) == 0) {
+		owncert_free(&c);
+		store_abort(txn);
+		return 0;
+	}
+	if (rc == 0) {
+		rc = instance_own_by_label(p->in, txn, c.label, &own);
+		owncert_free(&c);
+	}
+	store_abort(txn);
+	if (rc < 0) {
+		log_error(rc, "cannot load the current own certificate: %s", rpl_msg_text(rc));
+		return rc;
+	}
+	own_free(&p->own);
+	p->own = own;
+	identity_fingerprint(p->own.der.p, p->own.der.n, p->own_fp);
+	log_info(RPL_I_CERT_CREATED, "presenting own certificate %s", p->own.label);
+	return 0;
+}
+
+struct dbw *peer_dbw(struct peer *p) { return p->dbw; }
+struct instance *peer_instance(struct peer *p) { return p->in; }
+int peer_halting(const struct peer *p) { return p->halting; }
+
+int peer_new(uv_loop_t *loop, struct instance *in, const struct peer_hooks *hooks,
+	     struct peer **out)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return -RPL_E_NOMEM;
+	p->loop = loop;
+	p->in = in;
+	p->hooks = *hooks;
+	admit_init(&p->adm);
+	uv_idle_init(loop, &p->deferred_idle);
+	p->deferred_idle.data = p;
+	if ((rc = dbw_new(loop, &in->store, &p->dbw)) < 0 ||
+	    (rc = tls_policy_init(&p->tls, in->conf.ssltls13)) < 0 ||
+	    (rc = peer_refresh_identity(p)) < 0) {
+		uv_close((uv_handle_t *)&p->deferred_idle, NULL);
+		*out = p; /* peer_free after the loop closes the handle */
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct peer *p = server->data;
+	if (status < 0) {
+		log_warn(RPL_E_IO, "accept failed: %s", uv_strerror(status));
+		return;
+	}
+	conn_accept(p, server);
+}
+
+int peer_start(struct peer *p)
+{
+	const struct rpl_conf *conf = &p->in->conf;
+	struct sockaddr_storage sa;
+	int rc;
+
+	if (uv_ip4_addr(conf->tcpaddress, conf->tcpport, (struct sockaddr_in *)&sa) < 0 &&
+	    uv_ip6_addr(conf->tcpaddress, conf->tcpport, (struct sockaddr_in6 *)&sa) < 0) {
+		log_error(RPL_E_CONF_VALUE, "TCPADDRESS %s is not an IP address", conf->tcpaddress);
+		return -RPL_E_CONF_VALUE;
+	}
+	uv_tcp_init(p->loop, &p->listener);
+	p->listener.data = p;
+	p->listening = 1;
+	rc = uv_tcp_bind(&p->listener, (struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&p->listener, 511, on_connection);
+	if (rc < 0) {
+		log_error(RPL_E_IO, "cannot listen on %s:%d: %s", conf->tcpaddress, conf->tcpport,
+			  uv_strerror(rc));
+		return -RPL_E_IO;
+	}
+	return adminsrv_start(p);
+}
+
+void peer_halt(struct peer *p)
+{
+	if (p->halting)
+		return;
+	p->halting = 1;
+	if (p->listening && !uv_is_closing((uv_handle_t *)&p->listener))
+		uv_close((uv_handle_t *)&p->listener, NULL);
+	adminsrv_stop(p);
+	for (struct peer_session *s = p->sessions; s; s = s->next)
+		if (!session_closing(s))
+			conn_close(s, -RPL_E_HALTING, NULL);
+}
+
+void peer_free(struct peer *p)
+{
+	if (!p)
+		return;
+	dbw_free(p->dbw);
+	tls_policy_free(&p->tls);
+	own_free(&p->own);
+	free(p);
 }

@@ -7,8 +7,8 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/msg.h"
-#include "conn.h"
 #include "proto.h"
+#include "session_int.h"
 
 #define MAX_OFFERS 3
 
@@ -61,6 +61,8 @@ struct prev_list {
 	int n;
 };
 
+/* Previous certificates that still hold their key and may endorse:
+ * not those retired, nor those of a compromised key (their key is gone). */
 static int collect_prev(const struct owncert *oc, void *arg)
 {
 	struct prev_list *l = arg;
@@ -69,9 +71,9 @@ static int collect_prev(const struct owncert *oc, void *arg)
 	return 0;
 }
 
-int continuity_offer(struct conn *c, const uint8_t exporter[32], struct wbuf *w)
+int continuity_offer(struct peer_session *s, struct wbuf *w)
 {
-	struct instance *in = &c->d->in;
+	struct instance *in = s->p->in;
 	struct prev_list l = {.n = 0};
 	MDB_txn *txn;
 	int rc;
@@ -86,7 +88,7 @@ int continuity_offer(struct conn *c, const uint8_t exporter[32], struct wbuf *w)
 
 		if (instance_own_by_label(in, txn, l.labels[i], &o) < 0)
 			continue;
-		if (sign_proof(&o, continuity_label, c->own_fp, exporter, &sig) == 0) {
+		if (sign_proof(&o, continuity_label, s->own_fp, s->exporter, &sig) == 0) {
 			wbuf_init(&e);
 			tlv_put(&e, F_PREV_CERT, o.der.p, o.der.n);
 			tlv_put(&e, F_ENDORSE, sig.p, sig.n);
@@ -101,13 +103,14 @@ int continuity_offer(struct conn *c, const uint8_t exporter[32], struct wbuf *w)
 	return rc < 0 ? rc : 0;
 }
 
-int continuity_check(struct conn *c, const struct server_rec *r,
-		     const uint8_t exporter[32], const struct cursor *hello)
+int continuity_check(struct peer_session *s, const struct server_rec *r,
+		     const struct cursor *msg)
 {
-	struct cursor cur = *hello, val;
+	struct cursor cur = *msg, val;
 	uint16_t tag;
+	int tries = 0;
 
-	while (tlv_next(&cur, &tag, &val) > 0) {
+	while (tlv_next(&cur, &tag, &val) > 0 && tries < MAX_OFFERS) {
 		struct cursor ec = val, ev;
 		struct blob prev = {0}, sig = {0};
 		uint16_t et;
@@ -115,6 +118,7 @@ int continuity_check(struct conn *c, const struct server_rec *r,
 
 		if (tag != F_ENTRY)
 			continue;
+		tries++;
 		while (tlv_next(&ec, &et, &ev) > 0) {
 			if (et == F_PREV_CERT)
 				(void)tlv_get_blob(&ev, &prev);
@@ -123,14 +127,12 @@ int continuity_check(struct conn *c, const struct server_rec *r,
 		}
 		if (prev.n && sig.n) {
 			uint8_t fp[FP_LEN];
-			identity_fingerprint(prev.p, prev.n, fp);
-			pin = server_pin_find(r, fp);
-			/* An expired pinned certificate endorses nothing. */
-			if (pin >= 0 && r->pins[pin].not_after < clock_now())
-				pin = -1;
+			if (identity_fingerprint(prev.p, prev.n, fp) == 0)
+				pin = trust_endorser(r, fp, clock_now());
+			/* Checked against the pinned certificate itself. */
 			if (pin >= 0 &&
-			    verify_proof(prev.p, prev.n, continuity_label, c->peer_ci.fp,
-					 exporter, sig.p, sig.n) < 0) {
+			    verify_proof(r->pins[pin].der.p, r->pins[pin].der.n, continuity_label,
+					 s->peer_ci.fp, s->exporter, sig.p, sig.n) < 0) {
 				log_warn(RPL_E_CERT_SIG, "server %s: continuity proof does not verify", r->name);
 				pin = -1;
 			}
@@ -143,12 +145,12 @@ int continuity_check(struct conn *c, const struct server_rec *r,
 	return -1;
 }
 
-int continuity_announce(struct conn *c, const uint8_t exporter[32], struct wbuf *w,
-			int *count)
+int continuity_announce(struct peer_session *s, struct wbuf *w, int *count)
 {
-	struct instance *in = &c->d->in;
+	struct instance *in = s->p->in;
 	struct own_identity cur, next;
 	struct blob endorse = {0}, possess = {0};
+	uint8_t next_fp[FP_LEN];
 	struct wbuf e;
 	MDB_txn *txn;
 	int rc;
@@ -162,20 +164,18 @@ int continuity_announce(struct conn *c, const uint8_t exporter[32], struct wbuf 
 		return 0;
 	}
 	if (rc == 0) {
-		rc = instance_own_by_label(in, txn, c->own_label, &cur);
+		rc = instance_own_by_label(in, txn, s->own_label, &cur);
 		if (rc < 0)
 			own_free(&next);
 	}
 	store_abort(txn);
 	if (rc < 0)
 		return rc;
-	{
-		uint8_t next_fp[FP_LEN];
-		identity_fingerprint(next.der.p, next.der.n, next_fp);
-		rc = sign_proof(&cur, endorse_label, next_fp, exporter, &endorse);
-	}
+	rc = identity_fingerprint(next.der.p, next.der.n, next_fp);
 	if (rc == 0)
-		rc = sign_proof(&next, possess_label, c->own_fp, exporter, &possess);
+		rc = sign_proof(&cur, endorse_label, next_fp, s->exporter, &endorse);
+	if (rc == 0)
+		rc = sign_proof(&next, possess_label, s->own_fp, s->exporter, &possess);
 	if (rc == 0) {
 		wbuf_init(&e);
 		tlv_put(&e, F_CERT, next.der.p, next.der.n);
@@ -196,9 +196,9 @@ int continuity_announce(struct conn *c, const uint8_t exporter[32], struct wbuf 
 	return rc;
 }
 
-int continuity_check_announced(struct conn *c, const uint8_t exporter[32],
-			       const struct cursor *entry, struct blob *der,
-			       struct certinfo *ci)
+int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned_der,
+			       size_t pinned_len, const uint8_t presented_fp[32],
+			       const struct cursor *entry, struct blob *der, struct certinfo *ci)
 {
 	struct cursor ec = *entry, ev;
 	struct blob endorse = {0}, possess = {0};
@@ -219,44 +219,17 @@ int continuity_check_announced(struct conn *c, const uint8_t exporter[32],
 		rc = -RPL_E_PROTOCOL;
 	if (rc == 0)
 		rc = identity_cert_info(der->p, der->n, ci);
-	/* The key this session authenticated endorses the next certificate... */
+	/* The pinned key endorses the next certificate... */
 	if (rc == 0)
-		rc = verify_proof(c->peer_der.p, c->peer_der.n, endorse_label, ci->fp,
-				  exporter, endorse.p, endorse.n);
+		rc = verify_proof(pinned_der, pinned_len, endorse_label, ci->fp, exporter,
+				  endorse.p, endorse.n);
 	/* ...and the holder of the next key signs for this session. */
 	if (rc == 0)
-		rc = verify_proof(der->p, der->n, possess_label, c->peer_ci.fp, exporter,
-				  possess.p, possess.n);
-	if (rc == 0 && ci->not_after < clock_now())
-		rc = -RPL_E_PEER_EXPIRED;
+		rc = verify_proof(der->p, der->n, possess_label, presented_fp, exporter, possess.p,
+				  possess.n);
 	blob_free(&endorse);
 	blob_free(&possess);
 	if (rc < 0)
 		blob_free(der);
 	return rc;
-}
-
-int continuity_promote(struct server_rec *r, const uint8_t fp[FP_LEN],
-		       int64_t not_after, int64_t now, const char *how,
-		       const uint8_t *der, size_t der_len)
-{
-	int i = server_pin_find(r, fp), rc = 0;
-
-	if (i < 0) {
-		rc = server_pin_add(r, fp, PIN_CURRENT, not_after, now, how, der, der_len);
-		if (rc < 0)
-			return rc;
-		i = server_pin_find(r, fp);
-	}
-	r->pins[i].state = PIN_CURRENT;
-	/* The partner presents only its current certificate: older pins would
-	 * only let a stolen retired key in. */
-	for (int j = r->npins - 1; j >= 0; j--) {
-		if (j == i || r->pins[j].state == PIN_NEXT)
-			continue;
-		blob_free(&r->pins[j].der);
-		memmove(&r->pins[j], &r->pins[j + 1], (size_t)(r->npins - j - 1) * sizeof(struct pin));
-		r->npins--;
-	}
-	return 0;
 }

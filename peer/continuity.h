@@ -2,42 +2,31 @@
  * peer/continuity: proofs that tie a new own certificate to an older one,
  * always bound to the TLS session (exporter) in which they are shown:
  *  - continuity: the key of an older own certificate endorses the one this
- *    side presents in TLS. A partner that pins only the older certificate
- *    accepts the new one on it (verified_by "continuity").
+ *    side presents in TLS (offered in HELLO / HELLO_REPLY, checked by
+ *    peer/auth against the partner's pins);
  *  - announcement: the key of the presented certificate endorses a "next"
  *    certificate, and the next key proves it is held (possession).
- * Signing uses keys unsealed from the store; callers run on the loop (one
- * ECDSA signature is about 60 microseconds here).
+ * Signing uses keys unsealed from the store (one ECDSA signature is about
+ * 60 microseconds here); verifying an announcement is pure and may run on
+ * the thread pool.
  */
 #ifndef RPL_CONTINUITY_H
 #define RPL_CONTINUITY_H
 
-#include "../store/server.h"
 #include "../util/buf.h"
 #include "keys/identity.h"
 
-struct conn;
+struct peer_session;
 
-/* Appends endorsements of the presented certificate by every previous own
- * certificate that still has its key (none when there is none). */
-int continuity_offer(struct conn *c, const uint8_t exporter[32], struct wbuf *w);
-/* Index of the pin whose key endorsed the presented certificate in this
- * session, or -1 when there is no valid endorsement. */
-int continuity_check(struct conn *c, const struct server_rec *r,
-		     const uint8_t exporter[32], const struct cursor *hello);
-/* Appends the announcement of our "next" certificate (when there is one) to
- * a MSG_CERTS payload; *count tells how many entries were added. */
-int continuity_announce(struct conn *c, const uint8_t exporter[32], struct wbuf *w,
-			int *count);
-/* Checks one announced entry against the certificate the partner presented
- * in this session; gives the next certificate's DER and info. */
-int continuity_check_announced(struct conn *c, const uint8_t exporter[32],
-			       const struct cursor *entry, struct blob *der,
-			       struct certinfo *ci);
-/* Makes fp the partner's current pin; pins older than it (current or
- * previous) are dropped, "next" pins stay. */
-int continuity_promote(struct server_rec *r, const uint8_t fp[FP_LEN],
-		       int64_t not_after, int64_t now, const char *how,
-		       const uint8_t *der, size_t der_len);
+/* Appends the announcement of our "next" certificate, signed for this
+ * session, to a MSG_CERTS payload; *count is 0 when there is none. */
+int continuity_announce(struct peer_session *s, struct wbuf *w, int *count);
+/* Checks one announced entry: the pinned certificate (pinned_der: the pin
+ * that verified this session, never the certificate presented) endorses
+ * the next one for this exporter, and the next key proves possession for
+ * the presented fingerprint. Gives the next certificate's DER and info. */
+int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned_der,
+			       size_t pinned_len, const uint8_t presented_fp[32],
+			       const struct cursor *entry, struct blob *der, struct certinfo *ci);
 
 #endif

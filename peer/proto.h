@@ -4,6 +4,22 @@
  * inside TLS; protocol 1 (down-level) frames travel in clear after the
  * 4-byte magic "RPL1". A length above FRAME_MAX ends the session before
  * anything is allocated.
+ *
+ * Protocol 2 authentication (revision PROTO2_REVISION), after mutual TLS:
+ *   client                                   server
+ *   HELLO {version, from, to, purpose,
+ *          method, flags, [endorsements]} ->
+ *                                     <- HELLO_REPLY {version, from, method,
+ *                                          [salt, B, salt2, B2], [endorsements]}
+ *   AUTH {[A, M1, A2, M1_2], tag,
+ *         verified_by}                   ->
+ *                                     <- AUTH_OK {[M2, M2_2], tag, verified_by}
+ * METHOD_SRP runs two SRP-6a proofs in one round trip: slot 1 over the
+ * server's password, slot 2 over the client's; each side proves both. The
+ * tags are keyed with the pairing key (from both SRP keys, or stored from
+ * the pairing session for METHOD_KEY) and bind the exporter, both
+ * certificates, both names, the method, the purpose and the revision.
+ * Each message is accepted once, in its state only (peer/auth.c).
  */
 #ifndef RPL_PROTO_H
 #define RPL_PROTO_H
@@ -14,19 +30,25 @@
 #define LEGACY_ONLY_REPLY "RPL1-ONLY\n"
 #define EXPORTER_LABEL "EXPORTER-replpeer-auth-v1"
 
+/* Protocol 2 revision: 1 = replpeer 0.1 (no version field; refused, its
+ * client accepted a server on one proof), 2 = this one. */
+#define PROTO2_REVISION 2
+/* Protocol 1 revision: 1 = one-password challenge (refused), 2 = both. */
+#define PROTO1_REVISION 2
+
 enum msg_type {
 	/* protocol 2, authentication */
-	MSG_HELLO = 1,        /* client: from, to, method, flags, [endorsements] */
-	MSG_HELLO_REPLY = 2,  /* server: name, method, [salt, B], [endorsements] */
-	MSG_AUTH = 3,         /* client: [A, M1], tag */
-	MSG_AUTH_OK = 4,      /* server: [M2], tag, verified_by */
+	MSG_HELLO = 1,
+	MSG_HELLO_REPLY = 2,
+	MSG_AUTH = 3,
+	MSG_AUTH_OK = 4,
 	MSG_ERROR = 5,        /* either: msgid, text */
 	/* after authentication */
 	MSG_PING = 10,
 	MSG_PONG = 11,
 	MSG_BYE = 12,
-	MSG_CERTS = 20,       /* own certificates (current, next) with proofs */
-	MSG_CERTS_ACK = 21,   /* fingerprints now pinned */
+	MSG_CERTS = 20,       /* a next certificate with its proofs (one per session) */
+	MSG_CERTS_ACK = 21,   /* fingerprints of the partner's certificates we pin */
 	/* protocol 1 */
 	MSG_L_HELLO = 40,
 	MSG_L_CHALLENGE = 41,
@@ -39,8 +61,9 @@ enum msg_field {
 	F_SRP_M1, F_SRP_M2, F_TAG, F_MSGID, F_TEXT, F_NONCE, F_TIME,
 	F_VERIFIED_BY, F_SECSEC, F_CERT, F_STATE, F_ENDORSE, F_POSSESS, F_FP,
 	F_ENTRY, F_PREV_CERT,
-	/* second proof: the client's own password (inbound trust establishment) */
+	/* second proof: the client's own password */
 	F_SALT2, F_SRP_B2, F_SRP_A2, F_SRP_M1_2, F_SRP_M2_2,
+	F_VERSION = 30, F_PURPOSE = 31,
 };
 
 enum auth_method { METHOD_KEY = 1, METHOD_SRP = 2 };

@@ -2,17 +2,17 @@
 
 #include <string.h>
 
-static const struct rl_entry *find(const struct ratelimit *rl, const char *addr)
+static struct rl_entry *find(const struct ratelimit *rl, const char *key)
 {
 	for (int i = 0; i < RL_SLOTS; i++)
-		if (rl->slots[i].addr[0] && strcmp(rl->slots[i].addr, addr) == 0)
-			return &rl->slots[i];
+		if (rl->slots[i].key[0] && strcmp(rl->slots[i].key, key) == 0)
+			return (struct rl_entry *)&rl->slots[i];
 	return NULL;
 }
 
-int rl_blocked(const struct ratelimit *rl, const char *addr, int64_t now)
+int rl_blocked(const struct ratelimit *rl, const char *key, int64_t now)
 {
-	const struct rl_entry *e = find(rl, addr);
+	const struct rl_entry *e = find(rl, key);
 	int n = 0;
 	if (!e)
 		return 0;
@@ -22,14 +22,14 @@ int rl_blocked(const struct ratelimit *rl, const char *addr, int64_t now)
 	return n >= RL_MAX_FAILS;
 }
 
-void rl_fail(struct ratelimit *rl, const char *addr, int64_t now)
+void rl_fail(struct ratelimit *rl, const char *key, int64_t now)
 {
-	struct rl_entry *e = (struct rl_entry *)find(rl, addr);
+	struct rl_entry *e = find(rl, key);
 	if (!e) {
 		/* Reuse an empty slot, else the one idle longest. */
 		e = &rl->slots[0];
 		for (int i = 0; i < RL_SLOTS; i++) {
-			if (!rl->slots[i].addr[0]) {
+			if (!rl->slots[i].key[0]) {
 				e = &rl->slots[i];
 				break;
 			}
@@ -37,9 +37,16 @@ void rl_fail(struct ratelimit *rl, const char *addr, int64_t now)
 				e = &rl->slots[i];
 		}
 		memset(e, 0, sizeof(*e));
-		strncpy(e->addr, addr, sizeof(e->addr) - 1);
+		strncpy(e->key, key, sizeof(e->key) - 1);
 	}
 	e->fails[e->next] = now;
 	e->next = (e->next + 1) % RL_MAX_FAILS;
 	e->last = now;
+}
+
+void rl_clear(struct ratelimit *rl, const char *key)
+{
+	struct rl_entry *e = find(rl, key);
+	if (e)
+		memset(e, 0, sizeof(*e));
 }

@@ -1,7 +1,9 @@
 /*
- * peer/ratelimit: failed sign-ons per source address. After RL_MAX_FAILS
- * failures within RL_WINDOW seconds an address is refused before any
- * password proof runs. Memory is bounded: the oldest address is forgotten.
+ * peer/ratelimit: failed sign-ons per key — the source address together
+ * with the server name it claimed, so that one misconfigured partner does
+ * not lock out the others behind the same address. After RL_MAX_FAILS
+ * failures within RL_WINDOW seconds a key is refused before any password
+ * proof runs. Memory is bounded: the key idle longest is forgotten.
  */
 #ifndef RPL_RATELIMIT_H
 #define RPL_RATELIMIT_H
@@ -11,9 +13,10 @@
 #define RL_MAX_FAILS 5
 #define RL_WINDOW 60
 #define RL_SLOTS 1024
+#define RL_KEY_MAX 128
 
 struct rl_entry {
-	char addr[48];
+	char key[RL_KEY_MAX];
 	int64_t fails[RL_MAX_FAILS]; /* ring of failure times */
 	int next;
 	int64_t last;
@@ -23,8 +26,10 @@ struct ratelimit {
 	struct rl_entry slots[RL_SLOTS];
 };
 
-/* 1 when addr has RL_MAX_FAILS failures within the window. */
-int rl_blocked(const struct ratelimit *rl, const char *addr, int64_t now);
-void rl_fail(struct ratelimit *rl, const char *addr, int64_t now);
+/* 1 when key has RL_MAX_FAILS failures within the window. */
+int rl_blocked(const struct ratelimit *rl, const char *key, int64_t now);
+void rl_fail(struct ratelimit *rl, const char *key, int64_t now);
+/* Forgets the failures of key (a successful sign-on). */
+void rl_clear(struct ratelimit *rl, const char *key);
 
 #endif

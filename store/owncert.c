@@ -7,7 +7,7 @@
 #include "../util/msg.h"
 
 enum { T_LABEL = 1, T_STATE, T_KEYTYPE, T_CASIGNED, T_CREATED, T_ACTIVATED,
-       T_RETIRED, T_DER, T_SEALED_KEY };
+       T_RETIRED, T_DER, T_SEALED_KEY, T_SUPERSEDED, T_COMPROMISED };
 
 const char *own_state_name(int state)
 {
@@ -38,6 +38,8 @@ static int decode(const void *p, size_t n, struct owncert *c)
 		case T_CASIGNED: rc = tlv_get_u64(&val, &u); c->ca_signed = (int)u; break;
 		case T_CREATED: rc = tlv_get_u64(&val, &u); c->created = (int64_t)u; break;
 		case T_ACTIVATED: rc = tlv_get_u64(&val, &u); c->activated = (int64_t)u; break;
+		case T_SUPERSEDED: rc = tlv_get_u64(&val, &u); c->superseded = (int64_t)u; break;
+		case T_COMPROMISED: rc = tlv_get_u64(&val, &u); c->compromised = (int)u; break;
 		case T_RETIRED: rc = tlv_get_u64(&val, &u); c->retired = (int64_t)u; break;
 		case T_DER: rc = tlv_get_blob(&val, &c->der); break;
 		case T_SEALED_KEY: rc = tlv_get_blob(&val, &c->sealed_key); break;
@@ -77,6 +79,8 @@ int store_owncert_put(MDB_txn *txn, struct store *s, const struct owncert *c)
 	tlv_put_u64(&w, T_CREATED, (uint64_t)c->created);
 	tlv_put_u64(&w, T_ACTIVATED, (uint64_t)c->activated);
 	tlv_put_u64(&w, T_RETIRED, (uint64_t)c->retired);
+	tlv_put_u64(&w, T_SUPERSEDED, (uint64_t)c->superseded);
+	tlv_put_u64(&w, T_COMPROMISED, (uint64_t)c->compromised);
 	tlv_put(&w, T_DER, c->der.p, c->der.n);
 	tlv_put(&w, T_SEALED_KEY, c->sealed_key.p, c->sealed_key.n);
 	rc = wbuf_status(&w);

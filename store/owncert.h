@@ -21,6 +21,8 @@ struct owncert {
 	int64_t created;
 	int64_t activated;  /* when it became current, 0 if never */
 	int64_t retired;
+	int64_t superseded; /* when it stopped being current, 0 if never */
+	int compromised;    /* retired by RENEW CERTIFICATE COMPROMISED=YES */
 	struct blob der;        /* certificate, DER */
 	struct blob sealed_key; /* private key, sealed with the master key */
 };

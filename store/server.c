@@ -8,12 +8,18 @@
 enum { T_NAME = 1, T_HLADDRESS, T_LLADDRESS, T_SSL, T_SECSEC, T_FORCESYNC,
        T_DESCRIPTION, T_PASSWORD, T_KEY_OUT, T_KEY_IN, T_PIN, T_HELD,
        T_LAST_TLS, T_LAST_CIPHER, T_LAST_PROTOCOL, T_LAST_CONTACT,
-       T_FAILED, T_LAST_FAILURE, T_CREATED, T_LAST_VERIFIED };
+       T_FAILED, T_LAST_FAILURE, T_CREATED, T_LAST_VERIFIED, T_VERIFY,
+       T_LEGACY_OK, T_LAST_ANNOUNCE };
 enum { P_FP = 1, P_STATE, P_NOT_AFTER, P_ADDED, P_HOW, P_DER };
 
 const char *secsec_name(int secsec)
 {
 	return secsec == SECSEC_STRICT ? "STRICT" : "TRANSITIONAL";
+}
+
+const char *verify_mode_name(int verify)
+{
+	return verify == VERIFY_CA ? "CA" : "PIN";
 }
 
 const char *pin_state_name(int state)
@@ -104,6 +110,9 @@ static int decode(const void *p, size_t n, struct server_rec *r)
 		case T_FAILED: rc = tlv_get_u64(&val, &u); r->failed_signons = (uint32_t)u; break;
 		case T_LAST_FAILURE: rc = tlv_get_u64(&val, &u); r->last_failure = (int64_t)u; break;
 		case T_CREATED: rc = tlv_get_u64(&val, &u); r->created = (int64_t)u; break;
+		case T_VERIFY: rc = tlv_get_u64(&val, &u); r->verify = (int)u; break;
+		case T_LEGACY_OK: rc = tlv_get_u64(&val, &u); r->legacy_ok = (int)u; break;
+		case T_LAST_ANNOUNCE: rc = tlv_get_u64(&val, &u); r->last_announce = (int64_t)u; break;
 		default: rc = 0; break;
 		}
 		if (rc < 0)
@@ -157,6 +166,9 @@ static void encode(struct wbuf *w, const struct server_rec *r)
 	tlv_put_u64(w, T_FAILED, r->failed_signons);
 	tlv_put_u64(w, T_LAST_FAILURE, (uint64_t)r->last_failure);
 	tlv_put_u64(w, T_CREATED, (uint64_t)r->created);
+	tlv_put_u64(w, T_VERIFY, (uint64_t)r->verify);
+	tlv_put_u64(w, T_LEGACY_OK, (uint64_t)r->legacy_ok);
+	tlv_put_u64(w, T_LAST_ANNOUNCE, (uint64_t)r->last_announce);
 }
 
 int store_server_get(MDB_txn *txn, struct store *s, const char *name,

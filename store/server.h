@@ -17,6 +17,9 @@
 
 enum pin_state { PIN_CURRENT = 0, PIN_NEXT = 1, PIN_PREVIOUS = 2 };
 enum secsec { SECSEC_TRANSITIONAL = 0, SECSEC_STRICT = 1 };
+/* How the partner's certificate is verified: by pins (first contact,
+ * continuity, announcements) or by a trust anchor of purpose "peer". */
+enum verify_mode { VERIFY_PIN = 0, VERIFY_CA = 1 };
 
 struct pin {
 	uint8_t fp[FP_LEN];   /* SHA-256 of the DER */
@@ -34,6 +37,7 @@ struct server_rec {
 	int ssl;
 	int secsec;
 	int forcesync;
+	int verify;           /* VERIFY_PIN or VERIFY_CA */
 	char description[256];
 	struct blob password; /* sealed: the partner's server password */
 	struct blob key_out;  /* sealed: pairing key, we connect to the partner */
@@ -45,7 +49,12 @@ struct server_rec {
 	uint8_t held[HELD_MAX][FP_LEN];
 	char last_tls[16];
 	char last_cipher[64];
-	int last_protocol;
+	int last_protocol;    /* of the last session, either direction */
+	/* Permission to fall back to protocol 1 on an outbound session: set
+	 * only by an outbound fallback that succeeded or an inbound protocol-1
+	 * sign-on that proved both passwords. */
+	int legacy_ok;
+	int64_t last_announce; /* when the partner last announced a new next certificate */
 	char last_verified_by[16];
 	int64_t last_contact;
 	uint32_t failed_signons;
@@ -54,6 +63,7 @@ struct server_rec {
 };
 
 const char *secsec_name(int secsec);
+const char *verify_mode_name(int verify);
 const char *pin_state_name(int state);
 /* Frees everything the record owns. */
 void server_rec_free(struct server_rec *r);

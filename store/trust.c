@@ -4,7 +4,25 @@
 
 #include "../util/msg.h"
 
-enum { T_LABEL = 1, T_ADDED, T_DER };
+#include <strings.h>
+
+enum { T_LABEL = 1, T_ADDED, T_DER, T_PURPOSE };
+
+const char *trust_purpose_name(int purpose)
+{
+	return purpose == TRUST_LDAP ? "ldap" : "peer";
+}
+
+int trust_purpose_parse(const char *s, int *purpose)
+{
+	if (strcasecmp(s, "peer") == 0)
+		*purpose = TRUST_PEER;
+	else if (strcasecmp(s, "ldap") == 0)
+		*purpose = TRUST_LDAP;
+	else
+		return -RPL_E_BADARG;
+	return 0;
+}
 
 void trust_anchor_free(struct trust_anchor *t) { blob_free(&t->der); }
 
@@ -22,12 +40,13 @@ static int decode(const void *p, size_t n, struct trust_anchor *t)
 		case T_LABEL: rc = tlv_get_str(&val, t->label, sizeof(t->label)); break;
 		case T_ADDED: rc = tlv_get_u64(&val, &u); t->added = (int64_t)u; break;
 		case T_DER: rc = tlv_get_blob(&val, &t->der); break;
+		case T_PURPOSE: rc = tlv_get_u64(&val, &u); t->purpose = (int)u; break;
 		default: rc = 0;
 		}
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0 || !t->der.n) {
+	if (rc < 0 || !t->der.n || (t->purpose != TRUST_PEER && t->purpose != TRUST_LDAP)) {
 		trust_anchor_free(t);
 		return rc == -RPL_E_NOMEM ? rc : -RPL_E_CORRUPT;
 	}
@@ -54,6 +73,7 @@ int store_trust_add(MDB_txn *txn, struct store *s, const struct trust_anchor *t)
 	tlv_put_str(&w, T_LABEL, t->label);
 	tlv_put_u64(&w, T_ADDED, (uint64_t)t->added);
 	tlv_put(&w, T_DER, t->der.p, t->der.n);
+	tlv_put_u64(&w, T_PURPOSE, (uint64_t)t->purpose);
 	rc = wbuf_status(&w);
 	if (rc == 0) {
 		v.mv_size = w.len;

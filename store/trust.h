@@ -10,11 +10,20 @@
 
 #define TRUST_LABEL_MAX 64
 
+/* What an anchor may vouch for. Anchors stored before purposes existed
+ * read as TRUST_PEER, which is what they did then. */
+enum trust_purpose { TRUST_PEER = 0, TRUST_LDAP = 1 };
+
 struct trust_anchor {
 	char label[TRUST_LABEL_MAX + 1];
 	int64_t added;
+	int purpose;
 	struct blob der;
 };
+
+const char *trust_purpose_name(int purpose);
+/* "peer" or "ldap" (case-insensitive); -RPL_E_BADARG otherwise. */
+int trust_purpose_parse(const char *s, int *purpose);
 
 void trust_anchor_free(struct trust_anchor *t);
 int store_trust_get(MDB_txn *txn, struct store *s, const char *label,

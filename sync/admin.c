@@ -3,14 +3,17 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../peer/adminsrv.h"
-#include "../peer/daemon.h"
+#include "../peer/dbw.h"
 #include "../util/clock.h"
+#include "../util/secure.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "sync.h"
 
 json_t *admin_error(int code, const char *fmt, ...)
 {
@@ -144,9 +147,9 @@ static const struct {
 	const char *syntax;
 } commands[] = {
 	{"DEFINE", "SERVER", admin_define_server,
-	 "DEFINE SERVER name HLADDRESS=h LLADDRESS=port SERVERPASSWORD=pw [SSL=NO|YES] [SESSIONSECURITY=TRANSITIONAL|STRICT] [DESCRIPTION=text]"},
+	 "DEFINE SERVER name HLADDRESS=h LLADDRESS=port SERVERPASSWORD=pw [SSL=NO|YES] [SESSIONSECURITY=TRANSITIONAL|STRICT] [VERIFY=PIN|CA] [DESCRIPTION=text]"},
 	{"UPDATE", "SERVER", admin_update_server,
-	 "UPDATE SERVER name [HLADDRESS=h] [LLADDRESS=port] [SERVERPASSWORD=pw] [SSL=..] [SESSIONSECURITY=..] [DESCRIPTION=..] [FORCESYNC=YES|NO]"},
+	 "UPDATE SERVER name [HLADDRESS=h] [LLADDRESS=port] [SERVERPASSWORD=pw] [SSL=..] [SESSIONSECURITY=..] [VERIFY=PIN|CA] [DESCRIPTION=..] [FORCESYNC=YES|NO]"},
 	{"DELETE", "SERVER", admin_delete_server, "DELETE SERVER name"},
 	{"QUERY", "SERVER", admin_query_server, "QUERY SERVER [name] [FORMAT=DETAILED]"},
 	{"PING", "SERVER", admin_ping_server, "PING SERVER name"},
@@ -154,7 +157,7 @@ static const struct {
 	{"QUERY", "SESSION", admin_query_session, "QUERY SESSION"},
 	{"QUERY", "ACTLOG", admin_query_actlog, "QUERY ACTLOG [SINCE=minutes]"},
 	{"QUERY", "CERTIFICATE", admin_query_certificate, "QUERY CERTIFICATE"},
-	{"RENEW", "CERTIFICATE", admin_renew_certificate, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE]"},
+	{"RENEW", "CERTIFICATE", admin_renew_certificate, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES]"},
 	{"HALT", NULL, admin_halt, "HALT"},
 };
 
@@ -168,7 +171,7 @@ static json_t *help_doc(void)
 	return arr;
 }
 
-void admin_exec(struct daemon *d, struct admin_client *ac, const char *line)
+void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 {
 	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
 	char err[256];
@@ -200,12 +203,69 @@ void admin_exec(struct daemon *d, struct admin_client *ac, const char *line)
 		if (commands[i].object &&
 		    (cmd->nwords < 2 || strcasecmp(cmd->words[1], commands[i].object) != 0))
 			continue;
-		commands[i].fn(d, ac, cmd);
+		commands[i].fn(y, ac, cmd);
+		secure_zero(cmd, sizeof(*cmd)); /* it may hold a password */
 		free(cmd);
 		return;
 	}
 	adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "unknown command '%s%s%s'",
 				       cmd->words[0], cmd->nwords > 1 ? " " : "",
 				       cmd->nwords > 1 ? cmd->words[1] : ""), NULL);
+	secure_zero(cmd, sizeof(*cmd));
 	free(cmd);
+}
+
+struct admin_write_job {
+	struct sync *y;
+	struct admin_client *ac;
+	admin_work_fn *work;
+	void *arg;
+	void (*free_arg)(void *arg);
+	json_t *ok;
+	void (*after)(struct sync *y, int rc, void *arg);
+	char detail[512];
+};
+
+static int admin_write_work(MDB_txn *txn, struct store *st, void *arg)
+{
+	struct admin_write_job *j = arg;
+	return j->work(txn, st, j->arg, j->detail, sizeof(j->detail));
+}
+
+static void admin_write_done(int rc, void *arg)
+{
+	struct admin_write_job *j = arg;
+
+	if (rc < 0) {
+		json_decref(j->ok);
+		adminsrv_reply(j->ac, admin_error(-rc, j->detail[0] ? "%s" : NULL, j->detail), NULL);
+	} else {
+		adminsrv_reply(j->ac, j->ok, NULL);
+	}
+	adminsrv_release(j->ac);
+	if (j->after)
+		j->after(j->y, rc, j->arg);
+	if (j->free_arg)
+		j->free_arg(j->arg);
+	free(j);
+}
+
+void admin_write(struct sync *y, struct admin_client *ac, admin_work_fn *work, void *arg,
+		 void (*free_arg)(void *arg), json_t *ok,
+		 void (*after)(struct sync *y, int rc, void *arg))
+{
+	struct admin_write_job *j = calloc(1, sizeof(*j));
+
+	if (j) {
+		*j = (struct admin_write_job){y, ac, work, arg, free_arg, ok, after, ""};
+		adminsrv_hold(ac);
+		if (dbw_submit(peer_dbw(y->peer), admin_write_work, admin_write_done, j) == 0)
+			return;
+		adminsrv_release(ac);
+		free(j);
+	}
+	json_decref(ok);
+	if (free_arg)
+		free_arg(arg);
+	adminsrv_reply(ac, admin_error(RPL_E_NOMEM, NULL), NULL);
 }

@@ -9,8 +9,11 @@
 #define RPL_SYNC_ADMIN_H
 
 #include <jansson.h>
+#include <lmdb.h>
 
-struct daemon;
+#include "../store/env.h"
+
+struct sync;
 struct admin_client;
 
 #define ADMIN_MAXTOK 32
@@ -33,7 +36,19 @@ const char *admin_param(const struct admin_cmd *cmd, const char *key);
 json_t *admin_check_params(const struct admin_cmd *cmd, const char *const *allowed);
 
 /* Runs one command line for an admin client. */
-void admin_exec(struct daemon *d, struct admin_client *ac, const char *line);
+void admin_exec(struct sync *y, struct admin_client *ac, const char *line);
+
+/* A write for a command, through the database writer: work runs on a pool
+ * thread in its own transaction (it may touch only arg); then the reply
+ * is ok (stolen) when work returned 0, else an error document with the
+ * detail work wrote, and
+ * after (may be NULL) runs on the loop with the result. arg is freed with
+ * free_arg (may be NULL) after that. */
+typedef int admin_work_fn(MDB_txn *txn, struct store *st, void *arg, char *detail,
+			  size_t detailsz);
+void admin_write(struct sync *y, struct admin_client *ac, admin_work_fn *work, void *arg,
+		 void (*free_arg)(void *arg), json_t *ok,
+		 void (*after)(struct sync *y, int rc, void *arg));
 
 /* Documents. */
 json_t *admin_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -42,7 +57,7 @@ json_t *admin_ok(int code, const char *fmt, ...) __attribute__((format(printf, 2
 json_t *admin_time(int64_t t);
 
 /* Handlers, by family (sync/admin_server.c, sync/admin_query.c). */
-typedef void admin_handler(struct daemon *d, struct admin_client *ac,
+typedef void admin_handler(struct sync *y, struct admin_client *ac,
 			   struct admin_cmd *cmd);
 admin_handler admin_define_server, admin_update_server, admin_delete_server,
 	admin_query_server, admin_ping_server, admin_set_serverpassword,

@@ -6,43 +6,40 @@
 #include <strings.h>
 
 #include "../peer/adminsrv.h"
-#include "../peer/conn.h"
-#include "../peer/daemon.h"
+#include "../peer/peer.h"
+#include "../peer/trust.h"
 #include "../store/actlog.h"
 #include "../util/clock.h"
 #include "../util/msg.h"
 #include "admin.h"
 #include "lifecycle.h"
+#include "sync.h"
 
-static const char *state_name(int s)
+static int session_cb(const struct session_info *i, void *arg)
 {
-	static const char *names[] = {"connecting", "negotiating", "tls-handshake",
-				      "authenticating", "ready", "closing"};
-	return s >= 0 && s <= CS_CLOSING ? names[s] : "unknown";
+	json_array_append_new(arg, json_pack(
+		"{s:I, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:o, s:I, s:I, s:I}",
+		"id", (json_int_t)i->id, "direction", i->role == ROLE_INBOUND ? "inbound" : "outbound",
+		"server", i->server, "address", i->addr, "state", i->state, "protocol", i->proto,
+		"purpose", purpose_name(i->purpose),
+		"tls_version", i->tls_version ? json_string(i->tls_version) : json_null(),
+		"cipher", i->cipher ? json_string(i->cipher) : json_null(),
+		"verified_by", verified_by_name(i->verified_by), "started", admin_time(i->started),
+		"seconds", (json_int_t)i->seconds, "bytes_in", (json_int_t)i->bytes_in,
+		"bytes_out", (json_int_t)i->bytes_out));
+	return 0;
 }
 
-void admin_query_session(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	json_t *arr = json_array();
+	json_t *arr;
 
 	if (cmd->nwords != 2 || cmd->nparams) {
-		json_decref(arr);
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SESSION"), NULL);
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SESSION"), NULL);
+		return;
 	}
-	for (struct conn *c = d->conns; c; c = c->next) {
-		const char *tls = c->ssl && c->state >= CS_AUTH ? tls_version_name(c->ssl) : NULL;
-		json_array_append_new(arr, json_pack(
-			"{s:I, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o, s:I, s:I, s:I}",
-			"id", (json_int_t)c->id,
-			"direction", c->role == ROLE_INBOUND ? "inbound" : "outbound",
-			"server", c->server, "address", c->addr, "state", state_name(c->state),
-			"protocol", c->proto, "tls_version", tls ? json_string(tls) : json_null(),
-			"cipher", tls ? json_string(tls_cipher_name(c->ssl)) : json_null(),
-			"verified_by", verified_by_name(c->verified_by),
-			"started", admin_time(c->started),
-			"seconds", (json_int_t)((clock_mono_ms() - c->started_ms) / 1000),
-			"bytes_in", (json_int_t)c->bytes_in, "bytes_out", (json_int_t)c->bytes_out));
-	}
+	arr = json_array();
+	(void)peer_sessions_each(y->peer, session_cb, arr);
 	adminsrv_reply(ac, arr, json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server",
 					  "address", "state", "tls_version", "seconds"));
 }
@@ -62,7 +59,7 @@ static int actlog_cb(const struct actlog_entry *e, void *arg)
 	return 0;
 }
 
-void admin_query_actlog(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_query_actlog(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	static const char *const allowed[] = {"SINCE", NULL};
 	const char *since = admin_param(cmd, "SINCE");
@@ -71,57 +68,77 @@ void admin_query_actlog(struct daemon *d, struct admin_client *ac, struct admin_
 	MDB_txn *txn;
 	int rc;
 
-	if ((err = admin_check_params(cmd, allowed)))
-		return adminsrv_reply(ac, err, NULL);
+	if ((err = admin_check_params(cmd, allowed))) {
+		adminsrv_reply(ac, err, NULL);
+		return;
+	}
 	if (since) {
 		char *end;
 		minutes = strtol(since, &end, 10);
-		if (*end || minutes < 0 || minutes > 10L * 366 * 24 * 60)
-			return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "SINCE is a number of minutes"), NULL);
+		if (*end || minutes < 0 || minutes > 10L * 366 * 24 * 60) {
+			adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "SINCE is a number of minutes"), NULL);
+			return;
+		}
 	}
-	if ((rc = store_begin(&d->in.store, 0, &txn)) < 0)
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0) {
+		adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
+		return;
+	}
 	arr = json_array();
-	rc = store_actlog_each(txn, &d->in.store,
+	rc = store_actlog_each(txn, &y->in->store,
 			       ((int64_t)time(NULL) - minutes * 60) * 1000000, actlog_cb, arr);
 	store_abort(txn);
 	if (rc < 0) {
 		json_decref(arr);
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
+		adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
+		return;
 	}
 	adminsrv_reply(ac, arr, json_pack("[s,s,s]", "time", "message_id", "message"));
 }
 
-void admin_query_certificate(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	json_t *doc;
 
-	if (cmd->nwords != 2 || cmd->nparams)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY CERTIFICATE"), NULL);
-	doc = lifecycle_certificates_json(d);
+	if (cmd->nwords != 2 || cmd->nparams) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY CERTIFICATE"), NULL);
+		return;
+	}
+	doc = lifecycle_certificates_json(y);
 	adminsrv_reply(ac, doc, json_is_array(doc) ? json_pack("[s,s,s,s,s]", "label", "state",
 						"fingerprint", "not_after", "days_left") : NULL);
 }
 
-void admin_renew_certificate(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"ACTIVATE", NULL};
-	const char *act = admin_param(cmd, "ACTIVATE");
-	int immediate = 0;
+	static const char *const allowed[] = {"ACTIVATE", "COMPROMISED", NULL};
+	const char *act = admin_param(cmd, "ACTIVATE"), *comp = admin_param(cmd, "COMPROMISED");
+	int immediate = 0, compromised = 0;
 	json_t *err;
 
-	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2)
-		return adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE]"), NULL);
+	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2) {
+		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES]"), NULL);
+		return;
+	}
 	if (act && strcasecmp(act, "IMMEDIATE") == 0)
 		immediate = 1;
-	else if (act && strcasecmp(act, "AFTERSYNC") != 0)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "ACTIVATE must be AFTERSYNC or IMMEDIATE"), NULL);
-	lifecycle_renew(d, immediate, "the administrator", ac);
+	else if (act && strcasecmp(act, "AFTERSYNC") != 0) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "ACTIVATE must be AFTERSYNC or IMMEDIATE"), NULL);
+		return;
+	}
+	if (comp && strcasecmp(comp, "YES") == 0)
+		compromised = 1;
+	else if (comp && strcasecmp(comp, "NO") != 0) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "COMPROMISED must be YES or NO"), NULL);
+		return;
+	}
+	lifecycle_renew(y, immediate, compromised, "the administrator", ac);
 }
 
-void admin_halt(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	(void)cmd;
-	adminsrv_reply(ac, admin_ok(RPL_I_HALTED, "server %s is halting", d->in.conf.servername), NULL);
-	daemon_halt(d, "HALT command");
+	adminsrv_reply(ac, admin_ok(RPL_I_HALTED, "server %s is halting", y->in->conf.servername), NULL);
+	if (y->halt)
+		y->halt(y->halt_arg, "HALT command");
 }

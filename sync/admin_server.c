@@ -1,27 +1,32 @@
 /* Admin commands about partner servers: DEFINE, UPDATE, DELETE, QUERY, PING
- * SERVER and SET SERVERPASSWORD. */
+ * SERVER and SET SERVERPASSWORD. Parameters are checked and secrets sealed
+ * on the loop; the write runs through the database writer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../peer/adminsrv.h"
-#include "../peer/auth.h"
-#include "../peer/conn.h"
-#include "../peer/daemon.h"
+#include "../peer/peer.h"
+#include "../peer/trust.h"
 #include "../store/actlog.h"
 #include "../store/server.h"
 #include "../util/clock.h"
 #include "../util/hex.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "../util/secure.h"
 #include "admin.h"
 #include "lifecycle.h"
+#include "sync.h"
+#include "talk.h"
 
 static const char *const server_params[] = {
 	"HLADDRESS", "LLADDRESS", "SERVERPASSWORD", "SSL", "SESSIONSECURITY",
-	"DESCRIPTION", "FORCESYNC", NULL,
+	"VERIFY", "DESCRIPTION", "FORCESYNC", NULL,
 };
+
+static void reply(struct admin_client *ac, json_t *doc) { adminsrv_reply(ac, doc, NULL); }
 
 static int parse_yesno(const char *v, int *out)
 {
@@ -34,218 +39,328 @@ static int parse_yesno(const char *v, int *out)
 	return 0;
 }
 
-/* Applies DEFINE/UPDATE parameters to r; returns an error document or NULL.
- * *reset and *forcesync report what the caller must log or start. */
-static json_t *apply_params(struct daemon *d, const struct admin_cmd *cmd,
-			    struct server_rec *r, int *reset, int *forcesync,
-			    int *pw_changed)
+/* DEFINE/UPDATE parameters, checked; applied to a record in the
+ * transaction. */
+struct server_change {
+	char name[RPL_NAME_MAX + 1];
+	int has_hl, has_ll, has_ssl, has_secsec, has_verify, has_desc, has_fs, has_pw;
+	char hladdress[256];
+	int lladdress, ssl, secsec, verify, forcesync;
+	char description[256];
+	struct blob sealed_pw;
+	char changes[512];   /* for the activity log, passwords masked */
+	/* what happened (set in the transaction) */
+	int reset, fs_set;
+};
+
+static void change_free(void *arg)
+{
+	struct server_change *c = arg;
+	blob_free(&c->sealed_pw);
+	secure_zero(c, sizeof(*c));
+	free(c);
+}
+
+static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct server_change *c)
 {
 	const char *v;
-	int b;
 
 	if ((v = admin_param(cmd, "HLADDRESS"))) {
-		if (!*v || strlen(v) >= sizeof(r->hladdress))
+		if (!*v || strlen(v) >= sizeof(c->hladdress))
 			return admin_error(RPL_E_ADMIN_PARAM, "HLADDRESS must be a host name or address");
-		strcpy(r->hladdress, v);
+		strcpy(c->hladdress, v);
+		c->has_hl = 1;
 	}
 	if ((v = admin_param(cmd, "LLADDRESS"))) {
 		char *end;
 		long port = strtol(v, &end, 10);
 		if (*end || port < 1 || port > 65535)
 			return admin_error(RPL_E_ADMIN_PARAM, "LLADDRESS must be a port from 1 to 65535");
-		r->lladdress = (int)port;
+		c->lladdress = (int)port;
+		c->has_ll = 1;
 	}
 	if ((v = admin_param(cmd, "SSL"))) {
-		if (parse_yesno(v, &b) < 0)
+		if (parse_yesno(v, &c->ssl) < 0)
 			return admin_error(RPL_E_ADMIN_PARAM, "SSL must be YES or NO");
-		r->ssl = b;
+		c->has_ssl = 1;
 	}
 	if ((v = admin_param(cmd, "SESSIONSECURITY"))) {
 		if (strcasecmp(v, "STRICT") == 0)
-			r->secsec = SECSEC_STRICT;
-		else if (strcasecmp(v, "TRANSITIONAL") == 0) {
-			*reset = r->secsec == SECSEC_STRICT;
-			r->secsec = SECSEC_TRANSITIONAL;
-		} else
+			c->secsec = SECSEC_STRICT;
+		else if (strcasecmp(v, "TRANSITIONAL") == 0)
+			c->secsec = SECSEC_TRANSITIONAL;
+		else
 			return admin_error(RPL_E_ADMIN_PARAM, "SESSIONSECURITY must be TRANSITIONAL or STRICT");
+		c->has_secsec = 1;
+	}
+	if ((v = admin_param(cmd, "VERIFY"))) {
+		if (strcasecmp(v, "PIN") == 0)
+			c->verify = VERIFY_PIN;
+		else if (strcasecmp(v, "CA") == 0)
+			c->verify = VERIFY_CA;
+		else
+			return admin_error(RPL_E_ADMIN_PARAM, "VERIFY must be PIN or CA");
+		c->has_verify = 1;
 	}
 	if ((v = admin_param(cmd, "DESCRIPTION"))) {
-		if (strlen(v) >= sizeof(r->description))
+		if (strlen(v) >= sizeof(c->description))
 			return admin_error(RPL_E_ADMIN_PARAM, "DESCRIPTION is longer than %zu characters",
-					   sizeof(r->description) - 1);
-		strcpy(r->description, v);
+					   sizeof(c->description) - 1);
+		strcpy(c->description, v);
+		c->has_desc = 1;
 	}
 	if ((v = admin_param(cmd, "FORCESYNC"))) {
-		if (parse_yesno(v, &b) < 0)
+		if (parse_yesno(v, &c->forcesync) < 0)
 			return admin_error(RPL_E_ADMIN_PARAM, "FORCESYNC must be YES or NO");
-		r->forcesync = b;
-		*forcesync = b;
+		c->has_fs = 1;
 	}
 	if ((v = admin_param(cmd, "SERVERPASSWORD"))) {
 		if (!instance_password_ok(v))
 			return admin_error(RPL_E_PASSWORD_WEAK, "SERVERPASSWORD needs 8 to 64 printable characters");
-		if (instance_seal(&d->in, SEAL_SERVER_PASSWORD, r->name, v, strlen(v), &r->password) < 0)
+		if (instance_seal(y->in, SEAL_SERVER_PASSWORD, c->name, v, strlen(v), &c->sealed_pw) < 0)
 			return admin_error(RPL_E_CRYPTO, "sealing the password");
-		/* The pairing key proved the old password: prove the new one. */
-		blob_free(&r->key_out);
-		*pw_changed = 1;
+		c->has_pw = 1;
+	}
+	for (int i = 0; i < cmd->nparams; i++) {
+		size_t n = strlen(c->changes);
+		snprintf(c->changes + n, sizeof(c->changes) - n, "%s%s=%s", n ? ", " : "", cmd->keys[i],
+			 strcasecmp(cmd->keys[i], "SERVERPASSWORD") == 0 ? "********" : cmd->vals[i]);
 	}
 	return NULL;
 }
 
-static json_t *commit_doc(MDB_txn *txn, int rc, json_t *ok)
+static void apply_change(struct server_change *c, struct server_rec *r)
 {
-	if (rc == 0)
-		rc = store_commit(txn);
-	else
-		store_abort(txn);
-	if (rc < 0) {
-		json_decref(ok);
-		return admin_error(-rc, NULL);
+	if (c->has_hl)
+		strcpy(r->hladdress, c->hladdress);
+	if (c->has_ll)
+		r->lladdress = c->lladdress;
+	if (c->has_ssl)
+		r->ssl = c->ssl;
+	if (c->has_secsec) {
+		c->reset = r->secsec == SECSEC_STRICT && c->secsec == SECSEC_TRANSITIONAL;
+		r->secsec = c->secsec;
 	}
-	return ok;
+	if (c->has_verify)
+		r->verify = c->verify;
+	if (c->has_desc)
+		strcpy(r->description, c->description);
+	if (c->has_fs) {
+		r->forcesync = c->forcesync;
+		c->fs_set = c->forcesync;
+	}
+	if (c->has_pw) {
+		blob_free(&r->password);
+		r->password = c->sealed_pw;
+		c->sealed_pw = (struct blob){0};
+		/* The pairing key proved the old password: prove the new one. */
+		blob_free(&r->key_out);
+	}
 }
 
-static void forcesync_done(struct conn *c, void *arg)
+static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,
+			   void *arg)
 {
+	(void)y;
 	(void)arg;
-	if (c->result.ok)
-		log_info(RPL_I_FORCESYNC_SET, "FORCESYNC session with server %s completed", c->server);
+	if (r->ok)
+		log_info(RPL_I_FORCESYNC_SET, "FORCESYNC session with server %s completed", server);
 	else
-		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s",
-			 c->server, c->result.message);
+		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", server, r->message);
 }
 
 /* FORCESYNC starts a session at once; an unreachable partner keeps the
  * mark and the next session in either direction completes it. */
-static void start_forcesync(struct daemon *d, const char *name)
+static void start_forcesync(struct sync *y, const char *name)
 {
-	int rc = conn_connect(d, name, PURPOSE_SYNC, 2, forcesync_done, NULL);
+	int rc = talk_connect(y, name, PURPOSE_SYNC, forcesync_done, NULL);
 	if (rc < 0)
 		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", name,
 			 rpl_msg_text(rc));
 }
 
-void admin_define_server(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
-{
-	struct server_rec r, old;
-	int reset = 0, fs = 0, pwc = 0, rc;
-	MDB_txn *txn;
-	json_t *err;
+/* ---- DEFINE SERVER ------------------------------------------------------- */
 
-	if (cmd->nwords != 3)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DEFINE SERVER takes one name"), NULL);
-	if ((err = admin_check_params(cmd, server_params)))
-		return adminsrv_reply(ac, err, NULL);
-	if (!conf_valid_name(cmd->words[2]))
-		return adminsrv_reply(ac, admin_error(RPL_E_BADNAME, "'%s'", cmd->words[2]), NULL);
-	if (strcasecmp(cmd->words[2], d->in.conf.servername) == 0)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is this server's own name", cmd->words[2]), NULL);
-	if (!admin_param(cmd, "HLADDRESS") || !admin_param(cmd, "SERVERPASSWORD"))
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "HLADDRESS and SERVERPASSWORD are required"), NULL);
-	if (admin_param(cmd, "FORCESYNC"))
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORCESYNC belongs to UPDATE SERVER"), NULL);
-	memset(&r, 0, sizeof(r));
-	snprintf(r.name, sizeof(r.name), "%s", cmd->words[2]);
-	r.lladdress = 1500;
-	r.created = clock_now();
-	if ((err = apply_params(d, cmd, &r, &reset, &fs, &pwc))) {
-		server_rec_free(&r);
-		return adminsrv_reply(ac, err, NULL);
-	}
-	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0) {
-		server_rec_free(&r);
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-	}
-	rc = store_server_get(txn, &d->in.store, r.name, &old);
+static int define_work(MDB_txn *txn, struct store *st, void *arg, char *detail, size_t dsz)
+{
+	struct server_change *c = arg;
+	struct server_rec r, old;
+	int rc = store_server_get(txn, st, c->name, &old);
+
 	if (rc == 0) {
 		server_rec_free(&old);
-		store_abort(txn);
-		server_rec_free(&r);
-		return adminsrv_reply(ac, admin_error(RPL_E_DUPLICATE, "server %s is already defined; use UPDATE SERVER", cmd->words[2]), NULL);
+		snprintf(detail, dsz, "server %s is already defined; use UPDATE SERVER", c->name);
+		return -RPL_E_DUPLICATE;
 	}
-	rc = rc == -RPL_E_NOTFOUND ? store_server_put(txn, &d->in.store, &r) : rc;
+	if (rc != -RPL_E_NOTFOUND)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.name, sizeof(r.name), "%s", c->name);
+	r.lladdress = 1500;
+	r.created = clock_now();
+	apply_change(c, &r);
+	rc = store_server_put(txn, st, &r);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_SERVER_DEFINED,
-				      "server %s defined: %s:%d, SSL=%s, SESSIONSECURITY=%s",
+		rc = store_actlog_add(txn, st, RPL_I_SERVER_DEFINED,
+				      "server %s defined: %s:%d, SSL=%s, SESSIONSECURITY=%s, VERIFY=%s",
 				      r.name, r.hladdress, r.lladdress, r.ssl ? "YES" : "NO",
-				      secsec_name(r.secsec));
-	adminsrv_reply(ac, commit_doc(txn, rc, admin_ok(RPL_I_SERVER_DEFINED, "server %s defined", r.name)), NULL);
+				      secsec_name(r.secsec), verify_mode_name(r.verify));
 	server_rec_free(&r);
+	return rc;
 }
 
-void admin_update_server(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_define_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct server_rec r;
-	int reset = 0, fs = 0, pwc = 0, rc;
-	char changes[512] = "";
-	MDB_txn *txn;
+	struct server_change *c;
 	json_t *err;
 
-	if (cmd->nwords != 3)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "UPDATE SERVER takes one name"), NULL);
-	if ((err = admin_check_params(cmd, server_params)))
-		return adminsrv_reply(ac, err, NULL);
-	if (cmd->nparams == 0)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "nothing to update"), NULL);
-	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0)
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-	rc = store_server_get(txn, &d->in.store, cmd->words[2], &r);
+	if (cmd->nwords != 3) {
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DEFINE SERVER takes one name"));
+		return;
+	}
+	if ((err = admin_check_params(cmd, server_params))) {
+		reply(ac, err);
+		return;
+	}
+	if (!conf_valid_name(cmd->words[2])) {
+		reply(ac, admin_error(RPL_E_BADNAME, "'%s'", cmd->words[2]));
+		return;
+	}
+	if (strcasecmp(cmd->words[2], y->in->conf.servername) == 0) {
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is this server's own name", cmd->words[2]));
+		return;
+	}
+	if (!admin_param(cmd, "HLADDRESS") || !admin_param(cmd, "SERVERPASSWORD")) {
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "HLADDRESS and SERVERPASSWORD are required"));
+		return;
+	}
+	if (admin_param(cmd, "FORCESYNC")) {
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORCESYNC belongs to UPDATE SERVER"));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		reply(ac, admin_error(RPL_E_NOMEM, NULL));
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", cmd->words[2]);
+	if ((err = parse_change(y, cmd, c))) {
+		change_free(c);
+		reply(ac, err);
+		return;
+	}
+	admin_write(y, ac, define_work, c, change_free,
+		    admin_ok(RPL_I_SERVER_DEFINED, "server %s defined", c->name), NULL);
+}
+
+/* ---- UPDATE SERVER -------------------------------------------------------- */
+
+static int update_work(MDB_txn *txn, struct store *st, void *arg, char *detail, size_t dsz)
+{
+	struct server_change *c = arg;
+	struct server_rec r;
+	int rc = store_server_get(txn, st, c->name, &r);
+
 	if (rc < 0) {
-		store_abort(txn);
-		return adminsrv_reply(ac, admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc,
-						      "%s", cmd->words[2]), NULL);
+		snprintf(detail, dsz, "%s", c->name);
+		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
 	}
-	if ((err = apply_params(d, cmd, &r, &reset, &fs, &pwc))) {
-		store_abort(txn);
-		server_rec_free(&r);
-		return adminsrv_reply(ac, err, NULL);
-	}
-	for (int i = 0; i < cmd->nparams; i++) {
-		size_t n = strlen(changes);
-		snprintf(changes + n, sizeof(changes) - n, "%s%s=%s", n ? ", " : "", cmd->keys[i],
-			 strcasecmp(cmd->keys[i], "SERVERPASSWORD") == 0 ? "********" : cmd->vals[i]);
-	}
-	rc = store_server_put(txn, &d->in.store, &r);
+	apply_change(c, &r);
+	snprintf(c->name, sizeof(c->name), "%s", r.name);
+	rc = store_server_put(txn, st, &r);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_SERVER_UPDATED,
-				      "server %s updated: %s", r.name, changes);
-	if (rc == 0 && reset)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_SECSEC_RESET,
+		rc = store_actlog_add(txn, st, RPL_I_SERVER_UPDATED, "server %s updated: %s", r.name,
+				      c->changes);
+	if (rc == 0 && c->reset)
+		rc = store_actlog_add(txn, st, RPL_I_SECSEC_RESET,
 				      "server %s reset from STRICT to TRANSITIONAL by the administrator; "
 				      "down-level sessions are accepted again until its next protocol 2 session",
 				      r.name);
-	if (rc == 0 && fs)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_FORCESYNC_SET,
-				      "FORCESYNC requested for server %s: the next session proves the password and re-exchanges certificates",
+	if (rc == 0 && c->fs_set)
+		rc = store_actlog_add(txn, st, RPL_I_FORCESYNC_SET,
+				      "FORCESYNC requested for server %s: the next session proves both passwords and re-exchanges certificates",
 				      r.name);
-	adminsrv_reply(ac, commit_doc(txn, rc, admin_ok(RPL_I_SERVER_UPDATED, "server %s updated", r.name)), NULL);
-	if (rc == 0 && reset)
-		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator", r.name);
-	if (rc == 0 && fs)
-		start_forcesync(d, r.name);
 	server_rec_free(&r);
+	return rc;
 }
 
-void admin_delete_server(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+static void update_after(struct sync *y, int rc, void *arg)
 {
-	MDB_txn *txn;
-	int rc;
+	struct server_change *c = arg;
+	if (rc < 0)
+		return;
+	if (c->reset)
+		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator", c->name);
+	if (c->fs_set)
+		start_forcesync(y, c->name);
+}
 
-	if (cmd->nwords != 3 || cmd->nparams)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DELETE SERVER name"), NULL);
-	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0)
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-	rc = store_server_del(txn, &d->in.store, cmd->words[2]);
+void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
+{
+	struct server_change *c;
+	json_t *err;
+
+	if (cmd->nwords != 3) {
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "UPDATE SERVER takes one name"));
+		return;
+	}
+	if ((err = admin_check_params(cmd, server_params))) {
+		reply(ac, err);
+		return;
+	}
+	if (cmd->nparams == 0) {
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "nothing to update"));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		reply(ac, admin_error(RPL_E_NOMEM, NULL));
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", cmd->words[2]);
+	if ((err = parse_change(y, cmd, c))) {
+		change_free(c);
+		reply(ac, err);
+		return;
+	}
+	admin_write(y, ac, update_work, c, change_free,
+		    admin_ok(RPL_I_SERVER_UPDATED, "server %s updated", c->name), update_after);
+}
+
+/* ---- DELETE SERVER --------------------------------------------------------- */
+
+static int delete_work(MDB_txn *txn, struct store *st, void *arg, char *detail, size_t dsz)
+{
+	const char *name = arg;
+	int rc = store_server_del(txn, st, name);
+
 	if (rc == -RPL_E_NOTFOUND) {
-		store_abort(txn);
-		return adminsrv_reply(ac, admin_error(RPL_E_UNKNOWN_SERVER, "%s", cmd->words[2]), NULL);
+		snprintf(detail, dsz, "%s", name);
+		return -RPL_E_UNKNOWN_SERVER;
 	}
 	if (rc == 0)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_SERVER_DELETED,
-				      "server %s deleted with its pins", cmd->words[2]);
-	adminsrv_reply(ac, commit_doc(txn, rc, admin_ok(RPL_I_SERVER_DELETED, "server %s deleted", cmd->words[2])), NULL);
+		rc = store_actlog_add(txn, st, RPL_I_SERVER_DELETED, "server %s deleted with its pins", name);
+	return rc;
 }
+
+void admin_delete_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
+{
+	char *name;
+
+	if (cmd->nwords != 3 || cmd->nparams) {
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DELETE SERVER name"));
+		return;
+	}
+	name = strdup(cmd->words[2]);
+	if (!name) {
+		reply(ac, admin_error(RPL_E_NOMEM, NULL));
+		return;
+	}
+	admin_write(y, ac, delete_work, name, free,
+		    admin_ok(RPL_I_SERVER_DELETED, "server %s deleted", name), NULL);
+}
+
+/* ---- QUERY SERVER ---------------------------------------------------------- */
 
 static json_t *pin_json(const struct pin *p)
 {
@@ -263,7 +378,7 @@ static json_t *pin_json(const struct pin *p)
 	return j;
 }
 
-static json_t *server_json(struct daemon *d, const struct server_rec *r)
+static json_t *server_json(struct sync *y, const struct server_rec *r)
 {
 	json_t *pins = json_array(), *held = json_array(), *j;
 
@@ -274,9 +389,10 @@ static json_t *server_json(struct daemon *d, const struct server_rec *r)
 		hex_encode(r->held[i], FP_LEN, hex);
 		json_array_append_new(held, json_string(hex));
 	}
-	j = json_pack("{s:s, s:s, s:i, s:b, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:b, s:b, s:s}",
+	j = json_pack("{s:s, s:s, s:i, s:b, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:b, s:b}",
 		      "name", r->name, "hladdress", r->hladdress, "lladdress", r->lladdress,
 		      "ssl", r->ssl, "sessionsecurity", secsec_name(r->secsec),
+		      "verify", verify_mode_name(r->verify),
 		      "forcesync_pending", r->forcesync, "pins", pins,
 		      "last_tls_version", r->last_tls[0] ? json_string(r->last_tls) : json_null(),
 		      "last_cipher", r->last_cipher[0] ? json_string(r->last_cipher) : json_null(),
@@ -285,30 +401,30 @@ static json_t *server_json(struct daemon *d, const struct server_rec *r)
 		      "last_protocol", r->last_protocol ? json_integer(r->last_protocol) : json_null(),
 		      "description", r->description, "failed_signons", (int)r->failed_signons,
 		      "last_failure", admin_time(r->last_failure),
-		      "paired_out", r->key_out.n > 0, "paired_in", r->key_in.n > 0,
-		      "created", "");
+		      "paired_out", r->key_out.n > 0, "paired_in", r->key_in.n > 0);
 	json_object_set_new(j, "created", admin_time(r->created));
 	json_object_set_new(j, "holds_our_certificates", held);
-	lifecycle_server_json(d, r, j);
+	json_object_set_new(j, "down_level_allowed", json_boolean(r->legacy_ok));
+	lifecycle_server_json(y, r, j);
 	return j;
 }
 
 struct query_arg {
-	struct daemon *d;
+	struct sync *y;
 	json_t *arr;
 };
 
 static int query_cb(const struct server_rec *r, void *arg)
 {
 	struct query_arg *q = arg;
-	json_array_append_new(q->arr, server_json(q->d, r));
+	json_array_append_new(q->arr, server_json(q->y, r));
 	return 0;
 }
 
-void admin_query_server(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_query_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	static const char *const allowed[] = {"FORMAT", NULL};
-	struct query_arg q = {d, json_array()};
+	struct query_arg q = {y, NULL};
 	const char *fmt = admin_param(cmd, "FORMAT");
 	int detailed = fmt && strcasecmp(fmt, "DETAILED") == 0;
 	MDB_txn *txn;
@@ -316,32 +432,34 @@ void admin_query_server(struct daemon *d, struct admin_client *ac, struct admin_
 	int rc;
 
 	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords > 3) {
-		json_decref(q.arr);
-		return adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SERVER [name] [FORMAT=DETAILED]"), NULL);
+		reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SERVER [name] [FORMAT=DETAILED]"));
+		return;
 	}
 	if (fmt && !detailed && strcasecmp(fmt, "STANDARD") != 0) {
-		json_decref(q.arr);
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORMAT must be STANDARD or DETAILED"), NULL);
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORMAT must be STANDARD or DETAILED"));
+		return;
 	}
-	if ((rc = store_begin(&d->in.store, 0, &txn)) < 0) {
-		json_decref(q.arr);
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0) {
+		reply(ac, admin_error(-rc, NULL));
+		return;
 	}
+	q.arr = json_array();
 	if (cmd->nwords == 3) {
 		struct server_rec r;
-		rc = store_server_get(txn, &d->in.store, cmd->words[2], &r);
+		rc = store_server_get(txn, &y->in->store, cmd->words[2], &r);
 		if (rc == 0) {
-			json_array_append_new(q.arr, server_json(d, &r));
+			json_array_append_new(q.arr, server_json(y, &r));
 			server_rec_free(&r);
 		}
 	} else {
-		rc = store_server_each(txn, &d->in.store, query_cb, &q);
+		rc = store_server_each(txn, &y->in->store, query_cb, &q);
 	}
 	store_abort(txn);
 	if (rc < 0) {
 		json_decref(q.arr);
-		return adminsrv_reply(ac, admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc,
-						      "%s", cmd->nwords == 3 ? cmd->words[2] : ""), NULL);
+		reply(ac, admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc, "%s",
+				      cmd->nwords == 3 ? cmd->words[2] : ""));
+		return;
 	}
 	if (!detailed)
 		cols = json_pack("[s,s,s,s,s,s]", "name", "hladdress", "lladdress",
@@ -349,33 +467,38 @@ void admin_query_server(struct daemon *d, struct admin_client *ac, struct admin_
 	adminsrv_reply(ac, q.arr, cols);
 }
 
-static void ping_done(struct conn *c, void *arg)
+/* ---- PING SERVER ------------------------------------------------------------ */
+
+static void ping_done(struct sync *y, const char *server, const struct session_result *res,
+		      void *arg)
 {
 	struct admin_client *ac = arg;
-	struct session_result *res = &c->result;
 	json_t *j;
 
+	(void)y;
 	if (res->ok) {
-		j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:f, s:i}", "server", c->server,
-			      "ok", 1, "tls_version", res->tls_version, "cipher", res->cipher,
+		j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:f, s:i}", "server", server, "ok", 1,
+			      "tls_version", res->tls_version, "cipher", res->cipher,
 			      "verified_by", res->verified_by, "sessionsecurity", res->secsec,
 			      "rtt_ms", res->rtt_ms, "protocol", res->proto);
 	} else {
 		j = admin_error(-res->err, "%s", res->message);
-		json_object_set_new(j, "server", json_string(c->server));
+		json_object_set_new(j, "server", json_string(server));
 	}
 	adminsrv_reply(ac, j, NULL);
 	adminsrv_release(ac);
 }
 
-void admin_ping_server(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
+void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	int rc;
 
-	if (cmd->nwords != 3 || cmd->nparams)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "PING SERVER name"), NULL);
+	if (cmd->nwords != 3 || cmd->nparams) {
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "PING SERVER name"));
+		return;
+	}
 	adminsrv_hold(ac);
-	rc = conn_connect(d, cmd->words[2], PURPOSE_PING, 2, ping_done, ac);
+	rc = talk_connect(y, cmd->words[2], PURPOSE_PING, ping_done, ac);
 	if (rc < 0) {
 		json_t *j = admin_error(-rc, "%s", cmd->words[2]);
 		json_object_set_new(j, "server", json_string(cmd->words[2]));
@@ -384,20 +507,87 @@ void admin_ping_server(struct daemon *d, struct admin_client *ac, struct admin_c
 	}
 }
 
-void admin_set_serverpassword(struct daemon *d, struct admin_client *ac, struct admin_cmd *cmd)
-{
-	MDB_txn *txn;
-	int rc;
+/* ---- SET SERVERPASSWORD ------------------------------------------------------ */
 
-	if (cmd->nwords != 3 || cmd->nparams)
-		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET SERVERPASSWORD pw"), NULL);
-	if (!instance_password_ok(cmd->words[2]))
-		return adminsrv_reply(ac, admin_error(RPL_E_PASSWORD_WEAK, NULL), NULL);
-	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0)
-		return adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-	rc = instance_set_password(&d->in, txn, cmd->words[2]);
+/* The verifier is made on the pool, then stored in one transaction. */
+struct password_job {
+	uv_work_t req;
+	struct sync *y;
+	struct admin_client *ac;
+	char pw[65];
+	int rc;
+	struct password_prep prep;
+};
+
+static void password_free(void *arg)
+{
+	struct password_job *j = arg;
+	instance_password_prep_free(&j->prep);
+	secure_zero(j, sizeof(*j));
+	free(j);
+}
+
+static int password_store(MDB_txn *txn, struct store *st, void *arg, char *detail, size_t dsz)
+{
+	struct password_job *j = arg;
+	int rc;
+	(void)st;
+	(void)detail;
+	(void)dsz;
+	rc = instance_password_store(j->y->in, txn, &j->prep);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_PASSWORD_SET,
+		rc = store_actlog_add(txn, &j->y->in->store, RPL_I_PASSWORD_SET,
 				      "this server's password was changed; partners prove the new one at their next session");
-	adminsrv_reply(ac, commit_doc(txn, rc, admin_ok(RPL_I_PASSWORD_SET, "server password changed")), NULL);
+	return rc;
+}
+
+static void password_work(uv_work_t *req)
+{
+	struct password_job *j = req->data;
+	j->rc = instance_password_prepare(j->y->in, j->pw, &j->prep);
+	secure_zero(j->pw, sizeof(j->pw));
+}
+
+static void password_after(uv_work_t *req, int status)
+{
+	struct password_job *j = req->data;
+	struct admin_client *ac = j->ac;
+
+	if (status < 0 || j->rc < 0) {
+		adminsrv_reply(ac, admin_error(status < 0 ? RPL_E_INTERNAL : -j->rc, NULL), NULL);
+		password_free(j);
+	} else {
+		admin_write(j->y, ac, password_store, j, password_free,
+			    admin_ok(RPL_I_PASSWORD_SET, "server password changed"), NULL);
+	}
+	adminsrv_release(ac);
+}
+
+void admin_set_serverpassword(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
+{
+	struct password_job *j;
+
+	if (cmd->nwords != 3 || cmd->nparams) {
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET SERVERPASSWORD pw"));
+		return;
+	}
+	if (!instance_password_ok(cmd->words[2])) {
+		reply(ac, admin_error(RPL_E_PASSWORD_WEAK, NULL));
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		reply(ac, admin_error(RPL_E_NOMEM, NULL));
+		return;
+	}
+	j->y = y;
+	j->ac = ac;
+	j->req.data = j;
+	snprintf(j->pw, sizeof(j->pw), "%s", cmd->words[2]);
+	adminsrv_hold(ac);
+	if (uv_queue_work(y->loop, &j->req, password_work, password_after) < 0) {
+		adminsrv_release(ac);
+		password_free(j);
+		reply(ac, admin_error(RPL_E_INTERNAL, NULL));
+	}
 }

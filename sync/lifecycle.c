@@ -6,9 +6,9 @@
 #include <strings.h>
 
 #include "../peer/adminsrv.h"
-#include "../peer/conn.h"
-#include "../peer/daemon.h"
+#include "../peer/dbw.h"
 #include "../peer/keys/identity.h"
+#include "../peer/peer.h"
 #include "../store/actlog.h"
 #include "../store/owncert.h"
 #include "../util/clock.h"
@@ -16,6 +16,8 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "admin.h"
+#include "sync.h"
+#include "talk.h"
 
 /* Sessions a distribution round keeps open at once: enough to finish 100
  * partners in a few round trips, few enough to leave MAXSESSIONS for
@@ -23,9 +25,10 @@
 #define ROUND_WINDOW 32
 #define RETRY_SECONDS 600
 #define MAX_WARNED 512
+#define WIPE_WARN_DAYS 7
 
 enum { PHASE_NONE = 0, PHASE_ANNOUNCE, PHASE_CONFIRM };
-enum { PS_WAITING = 0, PS_RUNNING, PS_DONE, PS_FAILED };
+enum { PS_WAITING = 0, PS_RUNNING, PS_DONE, PS_FAILED, PS_REFUSED };
 
 struct partner_state {
 	char name[RPL_NAME_MAX + 1];
@@ -39,82 +42,219 @@ struct warned {
 };
 
 struct lifecycle {
-	struct daemon *d;
-	uv_timer_t retry;
-	int retry_inited;
+	struct sync *y;
+	uv_timer_t retry, deadline;
+	int timers;            /* both timers initialised */
 	int renewing;          /* key generation runs on the pool */
 	int phase;             /* round in progress */
 	int again;             /* a round was asked for while one ran */
 	int activate_after;    /* AFTERSYNC: activate when the announce round ends */
+	unsigned gen;          /* round generation: late answers of an old round are ignored */
 	struct partner_state *ps;
 	int nps, next_idx, running;
 	int pumping;           /* pump() is on the stack */
 	uint64_t round_started_ms;
+	char stopped[900];     /* why the last activation stopped ("" when it did not) */
 	struct warned warned[MAX_WARNED];
 	int nwarned;
 };
 
-static struct lifecycle *lc_of(struct daemon *d) { return d->sync; }
+struct round_ref {
+	struct lifecycle *lc;
+	unsigned gen;
+};
 
 static void round_start(struct lifecycle *lc, int phase);
 static void check_retire(struct lifecycle *lc);
 
-/* ---- activation and retirement ---------------------------------------- */
-
-/* next -> current, current -> previous, in one transaction. */
-static int activate(struct lifecycle *lc, const char *why)
+/* Remembers that a warning was given (per fingerprint and threshold); 1
+ * when it was given before. */
+static int warned_before(struct lifecycle *lc, const uint8_t fp[FP_LEN], int threshold)
 {
-	struct daemon *d = lc->d;
-	struct owncert next, cur;
-	MDB_txn *txn;
-	int rc, have_cur;
+	for (int i = 0; i < lc->nwarned; i++)
+		if (lc->warned[i].threshold == threshold && memcmp(lc->warned[i].fp, fp, FP_LEN) == 0)
+			return 1;
+	if (lc->nwarned < MAX_WARNED) {
+		memcpy(lc->warned[lc->nwarned].fp, fp, FP_LEN);
+		lc->warned[lc->nwarned++].threshold = threshold;
+	}
+	return 0;
+}
 
-	if ((rc = store_begin(&d->in.store, 1, &txn)) < 0)
+/* ---- activation -------------------------------------------------------- */
+
+struct activate_job {
+	struct lifecycle *lc;
+	char why[128];
+	char label[OWN_LABEL_MAX + 1]; /* the next certificate to activate ("" = the one) */
+	int compromised;
+	int64_t now;
+	void (*then)(struct lifecycle *lc, int rc, struct activate_job *j);
+	void *arg;
+	/* results */
+	char next_label[OWN_LABEL_MAX + 1], cur_label[OWN_LABEL_MAX + 1];
+	int have_cur;
+};
+
+struct label_list {
+	char labels[8][OWN_LABEL_MAX + 1];
+	int n;
+};
+
+static int collect_state(const struct owncert *c, void *arg, int state)
+{
+	struct label_list *l = arg;
+	if (c->state == state && l->n < 8)
+		strcpy(l->labels[l->n++], c->label);
+	return 0;
+}
+
+static int collect_next(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_NEXT); }
+static int collect_prev(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_PREVIOUS); }
+
+static int retire(MDB_txn *txn, struct store *st, struct owncert *c, int64_t now, int compromised)
+{
+	c->state = OWN_RETIRED;
+	c->retired = now;
+	c->compromised = compromised;
+	blob_free(&c->sealed_key); /* the key is wiped with the record's old version */
+	return store_owncert_put(txn, st, c);
+}
+
+/* next -> current, current -> previous (or retired, its key wiped, when
+ * compromised), in one transaction. Other next certificates (a COMPROMISED
+ * renewal replaces one in flight) are retired. */
+static int activate_work(MDB_txn *txn, struct store *st, void *arg)
+{
+	struct activate_job *j = arg;
+	struct label_list nexts = {.n = 0};
+	struct owncert next, cur;
+	int rc, found = 0;
+
+	if ((rc = store_owncert_each(txn, st, collect_next, &nexts)) < 0)
 		return rc;
-	rc = store_owncert_find(txn, &d->in.store, OWN_NEXT, &next);
-	if (rc < 0) {
-		store_abort(txn);
-		return rc;
+	for (int i = 0; i < nexts.n && rc == 0; i++) {
+		struct owncert c;
+		if ((rc = store_owncert_get(txn, st, nexts.labels[i], &c)) < 0)
+			break;
+		if (!found && (!j->label[0] || strcmp(c.label, j->label) == 0)) {
+			next = c;
+			found = 1;
+			continue;
+		}
+		rc = retire(txn, st, &c, j->now, j->compromised);
+		owncert_free(&c);
 	}
-	have_cur = store_owncert_find(txn, &d->in.store, OWN_CURRENT, &cur) == 0;
-	if (have_cur) {
-		cur.state = OWN_PREVIOUS;
-		rc = store_owncert_put(txn, &d->in.store, &cur);
+	if (rc < 0 || !found) {
+		if (found)
+			owncert_free(&next);
+		return rc < 0 ? rc : -RPL_E_NOTFOUND;
 	}
+	j->have_cur = store_owncert_find(txn, st, OWN_CURRENT, &cur) == 0;
+	if (j->have_cur) {
+		snprintf(j->cur_label, sizeof(j->cur_label), "%s", cur.label);
+		if (j->compromised) {
+			rc = retire(txn, st, &cur, j->now, 1);
+		} else {
+			cur.state = OWN_PREVIOUS;
+			cur.superseded = j->now;
+			rc = store_owncert_put(txn, st, &cur);
+		}
+		owncert_free(&cur);
+	}
+	snprintf(j->next_label, sizeof(j->next_label), "%s", next.label);
 	if (rc == 0) {
 		next.state = OWN_CURRENT;
-		next.activated = clock_now();
-		rc = store_owncert_put(txn, &d->in.store, &next);
+		next.activated = j->now;
+		rc = store_owncert_put(txn, st, &next);
 	}
-	if (rc == 0)
-		rc = store_actlog_add(txn, &d->in.store, RPL_I_CERT_ACTIVATED,
+	if (rc == 0 && j->compromised)
+		rc = store_actlog_add(txn, st, RPL_W_COMPROMISED,
+				      "own certificate %s is now current (%s); %s was compromised: retired, its key wiped, it endorses nothing",
+				      next.label, j->why, j->have_cur ? j->cur_label : "none");
+	else if (rc == 0)
+		rc = store_actlog_add(txn, st, RPL_I_CERT_ACTIVATED,
 				      "own certificate %s is now current (%s); %s is previous and stays until no partner needs it",
-				      next.label, why, have_cur ? cur.label : "none");
-	if (rc == 0)
-		rc = store_commit(txn);
-	else
-		store_abort(txn);
-	if (rc == 0) {
-		log_info(RPL_I_CERT_ACTIVATED, "own certificate %s is now current (%s)", next.label, why);
-		(void)instance_write_pem(&d->in);
-		(void)daemon_refresh_identity(d);
-	}
+				      next.label, j->why, j->have_cur ? j->cur_label : "none");
 	owncert_free(&next);
-	if (have_cur)
-		owncert_free(&cur);
 	return rc;
 }
 
-struct retire_scan {
-	uint8_t cur_fp[FP_LEN];
-	uint8_t prev_fp[FP_LEN];
+static void activate_done(int rc, void *arg)
+{
+	struct activate_job *j = arg;
+	struct lifecycle *lc = j->lc;
+	struct sync *y = lc->y;
+
+	if (rc == 0) {
+		log_info(RPL_I_CERT_ACTIVATED, "own certificate %s is now current (%s)", j->next_label, j->why);
+		lc->stopped[0] = 0;
+		(void)instance_write_pem(y->in);
+		(void)peer_refresh_identity(y->peer);
+	} else {
+		log_error(rc, "activating the next own certificate: %s", rpl_msg_text(rc));
+	}
+	if (j->then)
+		j->then(lc, rc, j);
+	free(j);
+}
+
+static int activate(struct lifecycle *lc, const char *why, const char *label, int compromised,
+		    void (*then)(struct lifecycle *, int, struct activate_job *), void *arg)
+{
+	struct activate_job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!j)
+		return -RPL_E_NOMEM;
+	j->lc = lc;
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	snprintf(j->label, sizeof(j->label), "%s", label ? label : "");
+	j->compromised = compromised;
+	j->now = clock_now();
+	j->then = then;
+	j->arg = arg;
+	rc = dbw_submit(peer_dbw(lc->y->peer), activate_work, activate_done, j);
+	if (rc < 0)
+		free(j);
+	return rc;
+}
+
+static void then_confirm(struct lifecycle *lc, int rc, struct activate_job *j)
+{
+	(void)j;
+	if (rc == 0)
+		round_start(lc, PHASE_CONFIRM);
+}
+
+/* ---- retirement --------------------------------------------------------- */
+
+/* What check_retire found for one previous certificate. */
+struct retire_note {
+	char label[OWN_LABEL_MAX + 1];
+	uint8_t fp[FP_LEN];
+	int event;           /* 0 kept, 1 retired (unneeded), 2 retired (grace or expiry) */
+	int64_t until;       /* kept: the latest wipe date */
+	char who[300];       /* partners that still pin only it */
+};
+
+struct retire_job {
+	struct lifecycle *lc;
+	int64_t now;
+	int grace_days;
+	struct retire_note notes[8];
+	int n;
+};
+
+struct needs_scan {
+	uint8_t cur_fp[FP_LEN], prev_fp[FP_LEN];
 	int needed;
-	char who[256];
+	char who[300];
 };
 
 static int needs_prev(const struct server_rec *r, void *arg)
 {
-	struct retire_scan *s = arg;
+	struct needs_scan *s = arg;
 	if (server_held_find(r, s->prev_fp) >= 0 && server_held_find(r, s->cur_fp) < 0) {
 		size_t n = strlen(s->who);
 		s->needed++;
@@ -123,72 +263,107 @@ static int needs_prev(const struct server_rec *r, void *arg)
 	return 0;
 }
 
-struct label_list {
-	char labels[8][OWN_LABEL_MAX + 1];
-	int n;
-};
-
-static int collect_previous(const struct owncert *c, void *arg)
+/* A previous certificate is kept, with its key, while some partner is
+ * known to pin it and not yet the current one — but never past its own
+ * expiry or PREVCERTGRACEDAYS after it was superseded: a partner's word
+ * that it still needs it is not evidence, and a key kept forever is a key
+ * that can leak. */
+static int retire_work(MDB_txn *txn, struct store *st, void *arg)
 {
-	struct label_list *l = arg;
-	if (c->state == OWN_PREVIOUS && l->n < 8)
-		strcpy(l->labels[l->n++], c->label);
-	return 0;
-}
-
-/* A previous certificate is kept while some partner is known to pin it and
- * not yet the current one; then its key is wiped and it is retired. */
-static void check_retire(struct lifecycle *lc)
-{
-	struct daemon *d = lc->d;
+	struct retire_job *j = arg;
 	struct label_list l = {.n = 0};
 	struct owncert cur;
-	MDB_txn *txn;
-	int rc, changed = 0;
+	int rc;
 
-	if (store_begin(&d->in.store, 1, &txn) < 0)
-		return;
-	if (store_owncert_find(txn, &d->in.store, OWN_CURRENT, &cur) < 0) {
-		store_abort(txn);
-		return;
-	}
-	rc = store_owncert_each(txn, &d->in.store, collect_previous, &l);
-	for (int i = 0; rc >= 0 && i < l.n; i++) {
-		struct retire_scan s = {.needed = 0, .who = ""};
+	if (store_owncert_find(txn, st, OWN_CURRENT, &cur) < 0)
+		return 0;
+	rc = store_owncert_each(txn, st, collect_prev, &l);
+	for (int i = 0; rc >= 0 && i < l.n && j->n < 8; i++) {
+		struct needs_scan s = {.needed = 0, .who = ""};
+		struct retire_note *note = &j->notes[j->n];
+		struct certinfo ci;
 		struct owncert prev;
+		int64_t since, until;
 
-		if (store_owncert_get(txn, &d->in.store, l.labels[i], &prev) < 0)
+		if (store_owncert_get(txn, st, l.labels[i], &prev) < 0)
 			continue;
-		identity_fingerprint(cur.der.p, cur.der.n, s.cur_fp);
-		identity_fingerprint(prev.der.p, prev.der.n, s.prev_fp);
-		rc = store_server_each(txn, &d->in.store, needs_prev, &s);
-		if (rc >= 0 && s.needed == 0) {
-			prev.state = OWN_RETIRED;
-			prev.retired = clock_now();
-			blob_free(&prev.sealed_key);
-			rc = store_owncert_put(txn, &d->in.store, &prev);
-			if (rc == 0)
-				rc = store_actlog_add(txn, &d->in.store, RPL_I_CERT_RETIRED,
+		rc = identity_fingerprint(cur.der.p, cur.der.n, s.cur_fp);
+		if (rc == 0)
+			rc = identity_fingerprint(prev.der.p, prev.der.n, s.prev_fp);
+		if (rc == 0)
+			rc = store_server_each(txn, st, needs_prev, &s);
+		since = prev.superseded ? prev.superseded : cur.activated ? cur.activated : j->now;
+		until = since + (int64_t)j->grace_days * 86400;
+		if (identity_cert_info(prev.der.p, prev.der.n, &ci) == 0 && ci.not_after < until)
+			until = ci.not_after;
+		memset(note, 0, sizeof(*note));
+		snprintf(note->label, sizeof(note->label), "%s", prev.label);
+		memcpy(note->fp, s.prev_fp, FP_LEN);
+		snprintf(note->who, sizeof(note->who), "%s", s.who);
+		note->until = until;
+		if (rc >= 0 && (s.needed == 0 || j->now >= until)) {
+			note->event = s.needed == 0 ? 1 : 2;
+			rc = retire(txn, st, &prev, j->now, 0);
+			if (rc == 0 && note->event == 1)
+				rc = store_actlog_add(txn, st, RPL_I_CERT_RETIRED,
 						      "own certificate %s retired: every partner holds %s; its key was wiped",
 						      prev.label, cur.label);
-			if (rc == 0) {
-				changed = 1;
-				log_info(RPL_I_CERT_RETIRED, "own certificate %s retired: every partner holds %s",
-					 prev.label, cur.label);
-			}
-		} else if (rc >= 0) {
-			log_debug(RPL_D_DEBUG, "own certificate %s still needed by %s", prev.label, s.who);
+			else if (rc == 0)
+				rc = store_actlog_add(txn, st, RPL_W_PREV_EXPIRED_GRACE,
+						      "own certificate %s retired and its key wiped at the end of its grace period; partners that pinned only it need FORCESYNC: %s",
+						      prev.label, s.who);
 		}
 		owncert_free(&prev);
+		j->n++;
 	}
 	owncert_free(&cur);
-	if (rc >= 0 && changed)
-		(void)store_commit(txn);
-	else
-		store_abort(txn);
+	return rc < 0 ? rc : 0;
 }
 
-/* ---- distribution rounds ---------------------------------------------- */
+static void retire_done(int rc, void *arg)
+{
+	struct retire_job *j = arg;
+	struct lifecycle *lc = j->lc;
+
+	for (int i = 0; rc == 0 && i < j->n; i++) {
+		struct retire_note *n = &j->notes[i];
+		char until[32];
+		clock_iso8601(n->until, until, sizeof(until));
+		if (n->event == 1) {
+			log_info(RPL_I_CERT_RETIRED, "own certificate %s retired: every partner holds the current one",
+				 n->label);
+		} else if (n->event == 2) {
+			log_warn(RPL_W_PREV_EXPIRED_GRACE, "own certificate %s retired at the end of its grace period; "
+				 "these partners pinned only it and need 'UPDATE SERVER name FORCESYNC=YES': %s",
+				 n->label, n->who);
+		} else if (n->until - j->now < (int64_t)WIPE_WARN_DAYS * 86400) {
+			if (!warned_before(lc, n->fp, -2))
+				log_warn(RPL_W_PREV_WIPE_SOON, "own certificate %s and its key are wiped on %s; "
+					 "partners that still pin only it will then need FORCESYNC: %s",
+					 n->label, until, n->who);
+		} else if (!warned_before(lc, n->fp, -1)) {
+			log_warn(RPL_W_PREV_KEPT, "own certificate %s is kept until %s at the latest "
+				 "(PREVCERTGRACEDAYS %d) for partners that have not followed: %s",
+				 n->label, until, j->grace_days, n->who);
+		}
+	}
+	free(j);
+}
+
+static void check_retire(struct lifecycle *lc)
+{
+	struct retire_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return;
+	j->lc = lc;
+	j->now = clock_now();
+	j->grace_days = lc->y->in->conf.prevcertgracedays;
+	if (dbw_submit(peer_dbw(lc->y->peer), retire_work, retire_done, j) < 0)
+		free(j);
+}
+
+/* ---- distribution rounds ------------------------------------------------ */
 
 static struct partner_state *ps_find(struct lifecycle *lc, const char *name)
 {
@@ -198,22 +373,29 @@ static struct partner_state *ps_find(struct lifecycle *lc, const char *name)
 	return NULL;
 }
 
-static void round_done(struct conn *c, void *arg);
+static void round_done(struct sync *y, const char *server, const struct session_result *r, void *arg);
 static void round_finished(struct lifecycle *lc);
 
 static void pump(struct lifecycle *lc)
 {
-	struct daemon *d = lc->d;
+	struct sync *y = lc->y;
 
 	lc->pumping = 1;
-	while (!d->halting && lc->running < ROUND_WINDOW && lc->next_idx < lc->nps) {
+	while (!peer_halting(y->peer) && lc->running < ROUND_WINDOW && lc->next_idx < lc->nps) {
 		struct partner_state *p = &lc->ps[lc->next_idx++];
+		struct round_ref *ref = malloc(sizeof(*ref));
 		int rc;
-		/* Counted before the call: a session may end inside it. */
+
 		p->status = PS_RUNNING;
 		lc->running++;
-		rc = conn_connect(d, p->name, PURPOSE_SYNC, 2, round_done, lc);
+		rc = -RPL_E_NOMEM;
+		if (ref) {
+			ref->lc = lc;
+			ref->gen = lc->gen;
+			rc = talk_connect(y, p->name, PURPOSE_SYNC, round_done, ref);
+		}
 		if (rc < 0) {
+			free(ref);
 			lc->running--;
 			p->status = PS_FAILED;
 			snprintf(p->message, sizeof(p->message), "%s", rpl_msg_text(rc));
@@ -232,34 +414,71 @@ static void on_retry(uv_timer_t *t)
 		round_start(lc, PHASE_CONFIRM);
 }
 
+/* The round's deadline (ROUNDTIMEOUT): partners still running or waiting
+ * are pending; they follow later by continuity. */
+static void on_deadline(uv_timer_t *t)
+{
+	struct lifecycle *lc = t->data;
+
+	if (!lc->phase)
+		return;
+	for (int i = 0; i < lc->nps; i++)
+		if (lc->ps[i].status == PS_WAITING || lc->ps[i].status == PS_RUNNING) {
+			lc->ps[i].status = PS_FAILED;
+			snprintf(lc->ps[i].message, sizeof(lc->ps[i].message),
+				 "no answer within ROUNDTIMEOUT (%d s)", lc->y->in->conf.roundtimeout);
+		}
+	lc->next_idx = lc->nps;
+	round_finished(lc);
+}
+
 static void round_finished(struct lifecycle *lc)
 {
-	struct daemon *d = lc->d;
-	char pending[512] = "";
-	int done = 0, failed = 0, phase = lc->phase;
+	struct sync *y = lc->y;
+	char pending[512] = "", refused[900] = "";
+	int done = 0, failed = 0, nrefused = 0, phase = lc->phase;
 
+	lc->gen++; /* answers still on their way belong to a finished round */
+	lc->running = 0;
+	if (lc->timers)
+		uv_timer_stop(&lc->deadline);
 	for (int i = 0; i < lc->nps; i++) {
-		if (lc->ps[i].status == PS_DONE)
+		struct partner_state *p = &lc->ps[i];
+		size_t n;
+		if (p->status == PS_DONE) {
 			done++;
-		else {
-			size_t n = strlen(pending);
+		} else if (p->status == PS_REFUSED) {
+			nrefused++;
+			n = strlen(refused);
+			snprintf(refused + n, sizeof(refused) - n, "%s%s: %s", n ? "; " : "", p->name,
+				 p->message);
+		} else {
 			failed++;
-			snprintf(pending + n, sizeof(pending) - n, "%s%s", n ? ", " : "", lc->ps[i].name);
+			n = strlen(pending);
+			snprintf(pending + n, sizeof(pending) - n, "%s%s", n ? ", " : "", p->name);
 		}
 	}
-	log_info(RPL_I_ROUND_DONE, "certificate %s round: %d partner%s done, %d pending%s%s (%.1f s)",
-		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", done,
-		 done == 1 ? "" : "s", failed, failed ? ": " : "", pending,
+	log_info(RPL_I_ROUND_DONE, "certificate %s round: %d partner%s done, %d pending%s%s%s%s (%.1f s)",
+		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", done, done == 1 ? "" : "s",
+		 failed, failed ? ": " : "", pending, nrefused ? ", refused by " : "", refused,
 		 (double)(clock_mono_ms() - lc->round_started_ms) / 1000.0);
 	lc->phase = PHASE_NONE;
-	if (d->halting)
+	if (peer_halting(y->peer))
 		return;
 	if (phase == PHASE_ANNOUNCE && lc->activate_after) {
 		lc->activate_after = 0;
-		/* Partners that were unreachable accept the new certificate by
-		 * the continuity proof later, so they never hold this up. */
-		if (activate(lc, "announced to every reachable partner") == 0) {
-			round_start(lc, PHASE_CONFIRM);
+		if (nrefused) {
+			/* Never past a partner that refused: it would lose contact. */
+			snprintf(lc->stopped, sizeof(lc->stopped), "%s", refused);
+			log_error(RPL_E_ACTIVATION_STOPPED, "the next own certificate is not activated: refused by %s",
+				  refused);
+			peer_actlog(y->peer, RPL_E_ACTIVATION_STOPPED,
+				    "the next own certificate is not activated: refused by %s", refused);
+		} else if (activate(lc, failed ? "announced; unreachable partners follow by continuity"
+					       : "announced to every partner",
+				    NULL, 0, then_confirm, NULL) == 0) {
+			/* Partners that were unreachable or stalled accept the
+			 * new certificate by the continuity proof later. */
 			return;
 		}
 	}
@@ -270,50 +489,60 @@ static void round_finished(struct lifecycle *lc)
 		round_start(lc, again);
 		return;
 	}
-	if (failed && lc->retry_inited)
+	if (failed && lc->timers)
 		uv_timer_start(&lc->retry, on_retry, RETRY_SECONDS * 1000, 0);
 }
 
-static void round_done(struct conn *c, void *arg)
+static void round_done(struct sync *y, const char *server, const struct session_result *r, void *arg)
 {
-	struct lifecycle *lc = arg;
-	struct partner_state *p = ps_find(lc, c->server);
+	struct round_ref *ref = arg;
+	struct lifecycle *lc = ref->lc;
+	struct partner_state *p;
+	int stale = ref->gen != lc->gen;
 
+	(void)y;
+	free(ref);
+	if (stale)
+		return;
+	p = ps_find(lc, server);
 	if (p) {
-		p->status = c->result.ok ? PS_DONE : PS_FAILED;
-		snprintf(p->message, sizeof(p->message), "%s",
-			 c->result.ok ? "done" : c->result.message);
-		if (c->result.ok)
-			log_info(RPL_I_ANNOUNCED, "server %s: certificates exchanged", c->server);
+		int refused = r->partner_err == RPL_E_ANNOUNCE_REFUSED ||
+			      r->err == -RPL_E_ANNOUNCE_REFUSED;
+		p->status = r->ok ? PS_DONE : refused ? PS_REFUSED : PS_FAILED;
+		snprintf(p->message, sizeof(p->message), "%s", r->ok ? "done" : r->message);
+		if (r->ok)
+			log_info(RPL_I_ANNOUNCED, "server %s: certificates exchanged", server);
 		else
-			log_warn(RPL_W_ANNOUNCE_PENDING, "server %s: %s", c->server, c->result.message);
+			log_warn(refused ? RPL_E_ANNOUNCE_REFUSED : RPL_W_ANNOUNCE_PENDING, "server %s: %s",
+				 server, r->message);
 	}
 	lc->running--;
 	if (lc->pumping)
-		return; /* ended inside conn_connect: the pump loop goes on */
+		return; /* pump() goes on */
 	pump(lc);
 }
 
-/* Opens one session with every partner, ROUND_WINDOW at a time. One
- * unreachable partner never holds up the others. */
+/* Opens one session with every partner, ROUND_WINDOW at a time, for at
+ * most ROUNDTIMEOUT. One unreachable or stalling partner never holds up
+ * the others. */
 static void round_start(struct lifecycle *lc, int phase)
 {
-	struct daemon *d = lc->d;
+	struct sync *y = lc->y;
 	struct name_list names;
 	MDB_txn *txn;
 
-	if (d->halting)
+	if (peer_halting(y->peer))
 		return;
 	if (lc->phase) {
 		if (phase == PHASE_ANNOUNCE || !lc->again)
 			lc->again = phase;
 		return;
 	}
-	if (lc->retry_inited)
+	if (lc->timers)
 		uv_timer_stop(&lc->retry);
-	if (store_begin(&d->in.store, 0, &txn) < 0)
+	if (store_begin(&y->in->store, 0, &txn) < 0)
 		return;
-	if (store_server_names(txn, &d->in.store, &names) < 0) {
+	if (store_server_names(txn, &y->in->store, &names) < 0) {
 		store_abort(txn);
 		return;
 	}
@@ -336,16 +565,18 @@ static void round_start(struct lifecycle *lc, int phase)
 	log_info(RPL_I_RENEW_STARTED, "certificate %s round with %d partner%s",
 		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", lc->nps,
 		 lc->nps == 1 ? "" : "s");
+	if (lc->timers)
+		uv_timer_start(&lc->deadline, on_deadline, (uint64_t)y->in->conf.roundtimeout * 1000, 0);
 	pump(lc);
 }
 
-/* ---- renewal ----------------------------------------------------------- */
+/* ---- renewal -------------------------------------------------------------- */
 
 struct renew_job {
 	uv_work_t req;
 	struct lifecycle *lc;
 	struct admin_client *ac;
-	int immediate;
+	int immediate, compromised;
 	int rc;
 	char who[64];
 	char label[OWN_LABEL_MAX + 1];
@@ -354,62 +585,121 @@ struct renew_job {
 static void renew_work(uv_work_t *req)
 {
 	struct renew_job *j = req->data;
-	j->rc = instance_new_owncert(&j->lc->d->in, OWN_NEXT, j->label, sizeof(j->label));
+	j->rc = instance_new_owncert(j->lc->y->in, OWN_NEXT, j->label, sizeof(j->label));
+}
+
+static void reply(struct admin_client *ac, json_t *doc)
+{
+	if (ac) {
+		adminsrv_reply(ac, doc, NULL);
+		adminsrv_release(ac);
+	} else {
+		json_decref(doc);
+	}
+}
+
+struct pin_names {
+	json_t *arr;
+};
+
+static int pinned_partner(const struct server_rec *r, void *arg)
+{
+	struct pin_names *n = arg;
+	if (r->verify == VERIFY_PIN)
+		json_array_append_new(n->arr, json_string(r->name));
+	return 0;
+}
+
+/* COMPROMISED=YES is done: the reply lists the partners that need
+ * FORCESYNC (every partner that verifies us by pins: the old key
+ * endorses nothing, so no announcement and no continuity reach them). */
+static void then_compromised(struct lifecycle *lc, int rc, struct activate_job *aj)
+{
+	struct renew_job *j = aj->arg;
+	struct pin_names n = {json_array()};
+	json_t *doc;
+	MDB_txn *txn;
+
+	lc->renewing = 0;
+	if (rc < 0) {
+		json_decref(n.arr);
+		reply(j->ac, admin_error(-rc, "activating the new certificate"));
+		free(j);
+		return;
+	}
+	if (store_begin(&lc->y->in->store, 0, &txn) == 0) {
+		(void)store_server_each(txn, &lc->y->in->store, pinned_partner, &n);
+		store_abort(txn);
+	}
+	{
+		char *list = json_dumps(n.arr, JSON_COMPACT);
+		log_warn(RPL_W_COMPROMISED, "own certificate replaced as compromised by %s: %s is current; "
+			 "these partners need FORCESYNC on both sides: %s", j->who, j->label,
+			 list ? list : "?");
+		free(list);
+	}
+	doc = admin_ok(RPL_W_COMPROMISED,
+		       "new certificate %s is current; the old key is wiped and endorses nothing. "
+		       "Partners that need 'UPDATE SERVER name FORCESYNC=YES' (here and there): %zu",
+		       j->label, json_array_size(n.arr));
+	json_object_set_new(doc, "label", json_string(j->label));
+	json_object_set_new(doc, "forcesync_needed", n.arr);
+	reply(j->ac, doc);
+	free(j);
 }
 
 static void renew_after(uv_work_t *req, int status)
 {
 	struct renew_job *j = req->data;
 	struct lifecycle *lc = j->lc;
-	struct daemon *d = lc->d;
+	struct sync *y = lc->y;
 	json_t *doc;
-	MDB_txn *txn;
 
-	lc->renewing = 0;
 	if (status < 0 && j->rc == 0)
 		j->rc = -RPL_E_INTERNAL;
 	if (j->rc < 0) {
+		lc->renewing = 0;
 		log_error(j->rc, "certificate renewal failed: %s", rpl_msg_text(j->rc));
-		doc = admin_error(-j->rc, "generating the new key pair");
-	} else {
-		if (store_begin(&d->in.store, 1, &txn) == 0) {
-			if (store_actlog_add(txn, &d->in.store, RPL_I_RENEW_STARTED,
-					     "certificate renewal by %s: new certificate %s is next (ACTIVATE=%s)",
-					     j->who, j->label, j->immediate ? "IMMEDIATE" : "AFTERSYNC") == 0)
-				store_commit(txn);
-			else
-				store_abort(txn);
-		}
-		log_info(RPL_I_RENEW_STARTED, "certificate renewal by %s: %s is next", j->who, j->label);
-		if (j->immediate && activate(lc, "ACTIVATE=IMMEDIATE") == 0) {
-			round_start(lc, PHASE_CONFIRM);
-		} else {
-			lc->activate_after = 1;
-			round_start(lc, PHASE_ANNOUNCE);
-		}
-		doc = admin_ok(RPL_I_RENEW_STARTED,
-			       "new certificate %s %s; partners receive it now (QUERY CERTIFICATE shows who holds it)",
-			       j->label, j->immediate ? "is current" : "is next");
-		json_object_set_new(doc, "label", json_string(j->label));
+		reply(j->ac, admin_error(-j->rc, "generating the new key pair"));
+		free(j);
+		return;
 	}
-	if (j->ac) {
-		adminsrv_reply(j->ac, doc, NULL);
-		adminsrv_release(j->ac);
-	} else {
-		json_decref(doc);
+	peer_actlog(y->peer, RPL_I_RENEW_STARTED, "certificate renewal by %s: new certificate %s is next (%s)",
+		    j->who, j->label,
+		    j->compromised ? "COMPROMISED=YES" : j->immediate ? "ACTIVATE=IMMEDIATE" : "ACTIVATE=AFTERSYNC");
+	log_info(RPL_I_RENEW_STARTED, "certificate renewal by %s: %s is next", j->who, j->label);
+	if (j->compromised) {
+		if (activate(lc, "COMPROMISED=YES", j->label, 1, then_compromised, j) < 0) {
+			lc->renewing = 0;
+			reply(j->ac, admin_error(RPL_E_INTERNAL, "cannot activate %s", j->label));
+			free(j);
+		}
+		return;
 	}
+	lc->renewing = 0;
+	if (j->immediate) {
+		(void)activate(lc, "ACTIVATE=IMMEDIATE", j->label, 0, then_confirm, NULL);
+	} else {
+		lc->activate_after = 1;
+		round_start(lc, PHASE_ANNOUNCE);
+	}
+	doc = admin_ok(RPL_I_RENEW_STARTED,
+		       "new certificate %s %s; partners receive it now (QUERY CERTIFICATE shows who holds it)",
+		       j->label, j->immediate ? "is being activated" : "is next");
+	json_object_set_new(doc, "label", json_string(j->label));
+	reply(j->ac, doc);
 	free(j);
 }
 
-static int next_label(struct daemon *d, char *label, size_t sz)
+static int next_label(struct sync *y, char *label, size_t sz)
 {
 	struct owncert next;
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = store_begin(&d->in.store, 0, &txn)) < 0)
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
 		return rc;
-	rc = store_owncert_find(txn, &d->in.store, OWN_NEXT, &next);
+	rc = store_owncert_find(txn, &y->in->store, OWN_NEXT, &next);
 	store_abort(txn);
 	if (rc == 0) {
 		snprintf(label, sz, "%s", next.label);
@@ -418,21 +708,20 @@ static int next_label(struct daemon *d, char *label, size_t sz)
 	return rc;
 }
 
-void lifecycle_renew(struct daemon *d, int immediate, const char *who,
+void lifecycle_renew(struct sync *y, int immediate, int compromised, const char *who,
 		     struct admin_client *ac)
 {
-	struct lifecycle *lc = lc_of(d);
+	struct lifecycle *lc = y->lc;
 	char label[OWN_LABEL_MAX + 1];
 	struct renew_job *j;
 	json_t *doc = NULL;
 
 	if (lc->renewing) {
 		doc = admin_error(RPL_E_RENEW_BUSY, "a new key pair is being generated");
-	} else if (next_label(d, label, sizeof(label)) == 0) {
+	} else if (!compromised && next_label(y, label, sizeof(label)) == 0) {
 		/* A rollover is under way: switch now, or announce again. */
-		if (immediate && activate(lc, "ACTIVATE=IMMEDIATE") == 0) {
-			round_start(lc, PHASE_CONFIRM);
-			doc = admin_ok(RPL_I_CERT_ACTIVATED, "next certificate %s is now current", label);
+		if (immediate && activate(lc, "ACTIVATE=IMMEDIATE", label, 0, then_confirm, NULL) == 0) {
+			doc = admin_ok(RPL_I_CERT_ACTIVATED, "next certificate %s is being activated", label);
 		} else if (!immediate) {
 			lc->activate_after = 1;
 			round_start(lc, PHASE_ANNOUNCE);
@@ -458,12 +747,13 @@ void lifecycle_renew(struct daemon *d, int immediate, const char *who,
 	j->lc = lc;
 	j->ac = ac;
 	j->immediate = immediate;
+	j->compromised = compromised;
 	snprintf(j->who, sizeof(j->who), "%s", who);
 	j->req.data = j;
 	if (ac)
 		adminsrv_hold(ac);
 	lc->renewing = 1;
-	if (uv_queue_work(d->loop, &j->req, renew_work, renew_after) < 0) {
+	if (uv_queue_work(y->loop, &j->req, renew_work, renew_after) < 0) {
 		lc->renewing = 0;
 		if (ac) {
 			adminsrv_reply(ac, admin_error(RPL_E_INTERNAL, "cannot queue key generation"), NULL);
@@ -473,7 +763,7 @@ void lifecycle_renew(struct daemon *d, int immediate, const char *who,
 	}
 }
 
-/* ---- expiry warnings --------------------------------------------------- */
+/* ---- expiry warnings ------------------------------------------------------ */
 
 /* Logs once per certificate and threshold (90, 30, 7, 1 days). */
 static void warn_expiry(struct lifecycle *lc, const uint8_t fp[FP_LEN], int64_t not_after,
@@ -490,22 +780,15 @@ static void warn_expiry(struct lifecycle *lc, const uint8_t fp[FP_LEN], int64_t 
 		for (int i = 0; i < 4 && t < 0; i++)
 			if (left < (int64_t)thresholds[i] * 86400)
 				t = thresholds[i];
-	if (t < 0)
+	if (t < 0 || warned_before(lc, fp, t))
 		return;
-	for (int i = 0; i < lc->nwarned; i++)
-		if (lc->warned[i].threshold == t && memcmp(lc->warned[i].fp, fp, FP_LEN) == 0)
-			return;
-	if (lc->nwarned < MAX_WARNED) {
-		memcpy(lc->warned[lc->nwarned].fp, fp, FP_LEN);
-		lc->warned[lc->nwarned++].threshold = t;
-	}
 	clock_iso8601(not_after, when, sizeof(when));
 	hex_encode(fp, FP_LEN, hex);
 	if (t == 0)
 		log_error(RPL_E_CERT_EXPIRED_OWN, "%s %s expired on %s", what, hex, when);
 	else
-		log_warn(RPL_W_CERT_EXPIRING, "%s %s expires in less than %d day%s (on %s)", what,
-			 hex, t, t == 1 ? "" : "s", when);
+		log_warn(RPL_W_CERT_EXPIRING, "%s %s expires in less than %d day%s (on %s)", what, hex, t,
+			 t == 1 ? "" : "s", when);
 }
 
 static int warn_pins_cb(const struct server_rec *r, void *arg)
@@ -513,14 +796,15 @@ static int warn_pins_cb(const struct server_rec *r, void *arg)
 	char what[128];
 	snprintf(what, sizeof(what), "certificate of server %s", r->name);
 	for (int i = 0; i < r->npins; i++)
-		warn_expiry(arg, r->pins[i].fp, r->pins[i].not_after, what);
+		if (r->pins[i].state != PIN_PREVIOUS)
+			warn_expiry(arg, r->pins[i].fp, r->pins[i].not_after, what);
 	return 0;
 }
 
 struct own_scan {
 	struct lifecycle *lc;
 	int64_t cur_not_after;
-	int have_cur, have_next;
+	int have_cur, have_next, cur_ca_signed;
 };
 
 static int warn_own_cb(const struct owncert *c, void *arg)
@@ -533,6 +817,7 @@ static int warn_own_cb(const struct owncert *c, void *arg)
 	if (c->state == OWN_CURRENT) {
 		s->have_cur = 1;
 		s->cur_not_after = ci.not_after;
+		s->cur_ca_signed = c->ca_signed;
 		warn_expiry(s->lc, ci.fp, ci.not_after, "own certificate");
 	}
 	if (c->state == OWN_NEXT)
@@ -540,123 +825,133 @@ static int warn_own_cb(const struct owncert *c, void *arg)
 	return 0;
 }
 
-void lifecycle_pins_changed(struct daemon *d, const char *server)
+void lifecycle_pins_changed(struct sync *y, const char *server)
 {
 	struct server_rec r;
 	MDB_txn *txn;
 
-	if (store_begin(&d->in.store, 0, &txn) < 0)
+	if (!y->lc || store_begin(&y->in->store, 0, &txn) < 0)
 		return;
-	if (store_server_get(txn, &d->in.store, server, &r) == 0) {
-		warn_pins_cb(&r, lc_of(d));
+	if (store_server_get(txn, &y->in->store, server, &r) == 0) {
+		warn_pins_cb(&r, y->lc);
 		server_rec_free(&r);
 	}
 	store_abort(txn);
 }
 
-void lifecycle_held_changed(struct daemon *d, const char *server)
+void lifecycle_held_changed(struct sync *y, const char *server)
 {
 	(void)server;
-	check_retire(lc_of(d));
+	if (y->lc)
+		check_retire(y->lc);
 }
 
-void lifecycle_check(struct daemon *d)
+void lifecycle_check(struct sync *y)
 {
-	struct lifecycle *lc = lc_of(d);
+	struct lifecycle *lc = y->lc;
 	struct own_scan s = {.lc = lc};
+	const struct rpl_conf *conf = &y->in->conf;
 	MDB_txn *txn;
 
-	if (d->halting || store_begin(&d->in.store, 0, &txn) < 0)
+	if (peer_halting(y->peer) || store_begin(&y->in->store, 0, &txn) < 0)
 		return;
-	(void)store_owncert_each(txn, &d->in.store, warn_own_cb, &s);
-	(void)store_server_each(txn, &d->in.store, warn_pins_cb, lc);
+	(void)store_owncert_each(txn, &y->in->store, warn_own_cb, &s);
+	(void)store_server_each(txn, &y->in->store, warn_pins_cb, lc);
 	store_abort(txn);
 	if (s.have_next && !lc->phase && !lc->renewing) {
-		/* A rollover was interrupted (restart): finish it. */
+		/* A rollover was interrupted (restart) or stopped: try again. */
 		lc->activate_after = 1;
 		round_start(lc, PHASE_ANNOUNCE);
-	} else if (s.have_cur && !s.have_next && !lc->renewing && d->in.conf.certrenewdays > 0 &&
-		   s.cur_not_after - clock_now() < (int64_t)d->in.conf.certrenewdays * 86400) {
-		log_info(RPL_I_AUTORENEW, "own certificate expires within CERTRENEWDAYS (%d days): renewing",
-			 d->in.conf.certrenewdays);
-		lifecycle_renew(d, 0, "automatic renewal (CERTRENEWDAYS)", NULL);
+	} else if (s.have_cur && !s.have_next && !lc->renewing && conf->certrenewdays > 0 &&
+		   s.cur_not_after - clock_now() < (int64_t)conf->certrenewdays * 86400) {
+		if (s.cur_ca_signed && !conf->renewselfsigned) {
+			log_warn(RPL_W_CERT_EXPIRING, "own CA-signed certificate expires within CERTRENEWDAYS (%d days); "
+				 "it is not replaced by a self-signed one (RENEWSELFSIGNED NO): install a new "
+				 "CA-signed certificate with 'replpeer cert install'", conf->certrenewdays);
+		} else {
+			log_info(RPL_I_AUTORENEW, "own certificate expires within CERTRENEWDAYS (%d days): renewing",
+				 conf->certrenewdays);
+			lifecycle_renew(y, 0, 0, "automatic renewal (CERTRENEWDAYS)", NULL);
+		}
 	}
 	check_retire(lc);
 }
 
-/* ---- start, stop, reports --------------------------------------------- */
+/* ---- start, stop, reports ------------------------------------------------ */
 
-static void on_hourly(struct daemon *d) { lifecycle_check(d); }
-
-int lifecycle_init(struct daemon *d)
+int lifecycle_init(struct sync *y)
 {
 	struct lifecycle *lc = calloc(1, sizeof(*lc));
-	struct name_list names;
-	MDB_txn *txn;
 
 	if (!lc)
 		return -RPL_E_NOMEM;
-	lc->d = d;
-	d->sync = lc;
-	d->on_hourly = on_hourly;
-	uv_timer_init(d->loop, &lc->retry);
-	lc->retry.data = lc;
-	lc->retry_inited = 1;
-	lifecycle_check(d);
-	/* Partners marked for FORCESYNC get their session now. */
-	if (store_begin(&d->in.store, 0, &txn) == 0) {
-		if (store_server_names(txn, &d->in.store, &names) == 0) {
-			for (int i = 0; i < names.n; i++) {
-				struct server_rec r;
-				if (store_server_get(txn, &d->in.store, names.names[i], &r) == 0) {
-					if (r.forcesync)
-						(void)conn_connect(d, r.name, PURPOSE_SYNC, 2, NULL, NULL);
-					server_rec_free(&r);
-				}
-			}
-			free(names.names);
-		}
-		store_abort(txn);
-	}
+	lc->y = y;
+	y->lc = lc;
+	uv_timer_init(y->loop, &lc->retry);
+	uv_timer_init(y->loop, &lc->deadline);
+	lc->retry.data = lc->deadline.data = lc;
+	lc->timers = 1;
+	lifecycle_check(y);
 	return 0;
 }
 
-void lifecycle_stop(struct daemon *d)
+void lifecycle_stop(struct sync *y)
 {
-	struct lifecycle *lc = lc_of(d);
-	if (!lc)
+	struct lifecycle *lc = y->lc;
+	if (!lc || !lc->timers)
 		return;
-	if (lc->retry_inited && !uv_is_closing((uv_handle_t *)&lc->retry))
-		uv_close((uv_handle_t *)&lc->retry, NULL);
+	lc->timers = 0;
+	uv_close((uv_handle_t *)&lc->retry, NULL);
+	uv_close((uv_handle_t *)&lc->deadline, NULL);
 }
 
-void lifecycle_free(struct daemon *d)
+void lifecycle_free(struct sync *y)
 {
-	struct lifecycle *lc = lc_of(d);
+	struct lifecycle *lc = y->lc;
 	if (!lc)
 		return;
 	free(lc->ps);
 	free(lc);
-	d->sync = NULL;
+	y->lc = NULL;
 }
 
 struct certs_arg {
-	struct daemon *d;
+	struct sync *y;
 	MDB_txn *txn;
 	json_t *arr;
+	uint8_t cur_fp[FP_LEN];
+	int have_cur;
 };
 
 struct holders {
 	uint8_t fp[FP_LEN];
+	const uint8_t *cur_fp; /* previous: pending = holds it and not the current */
 	json_t *holding, *pending;
 };
 
 static int holders_cb(const struct server_rec *r, void *arg)
 {
 	struct holders *h = arg;
-	json_array_append_new(server_held_find(r, h->fp) >= 0 ? h->holding : h->pending,
-			      json_string(r->name));
+	int holds = server_held_find(r, h->fp) >= 0;
+	if (h->cur_fp) {
+		if (holds)
+			json_array_append_new(h->holding, json_string(r->name));
+		if (holds && server_held_find(r, h->cur_fp) < 0)
+			json_array_append_new(h->pending, json_string(r->name));
+		return 0;
+	}
+	json_array_append_new(holds ? h->holding : h->pending, json_string(r->name));
 	return 0;
+}
+
+static const char *validity(const struct certinfo *ci)
+{
+	int64_t now = clock_now();
+	if (ci->not_after < now)
+		return "expired";
+	if (ci->not_before > now)
+		return "not_yet_valid";
+	return "valid";
 }
 
 static int cert_cb(const struct owncert *c, void *arg)
@@ -667,38 +962,53 @@ static int cert_cb(const struct owncert *c, void *arg)
 
 	if (identity_cert_info(c->der.p, c->der.n, &ci) < 0)
 		return 0;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:s, s:b, s:o, s:o}",
-		      "label", c->label, "state", own_state_name(c->state), "fingerprint", ci.fp_hex,
-		      "subject", ci.subject, "issuer", ci.issuer, "not_before", admin_time(ci.not_before),
-		      "not_after", admin_time(ci.not_after),
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:s, s:b, s:o, s:o}",
+		      "label", c->label, "state", own_state_name(c->state), "validity", validity(&ci),
+		      "fingerprint", ci.fp_hex, "subject", ci.subject, "issuer", ci.issuer,
+		      "not_before", admin_time(ci.not_before), "not_after", admin_time(ci.not_after),
 		      "days_left", (json_int_t)clock_days_until(ci.not_after), "key_type", ci.key_type,
 		      "serial", ci.serial_hex, "ca_signed", c->ca_signed,
 		      "activated", admin_time(c->activated), "retired", admin_time(c->retired));
-	if (c->state != OWN_RETIRED) {
-		/* Which partners are known to pin this certificate. */
+	{
 		struct holders h = {.holding = json_array(), .pending = json_array()};
 		memcpy(h.fp, ci.fp, FP_LEN);
-		(void)store_server_each(a->txn, &a->d->in.store, holders_cb, &h);
+		if (c->state == OWN_PREVIOUS && a->have_cur)
+			h.cur_fp = a->cur_fp;
+		if (c->state != OWN_RETIRED)
+			(void)store_server_each(a->txn, &a->y->in->store, holders_cb, &h);
 		json_object_set_new(j, "partners_holding", h.holding);
-		if (c->state == OWN_PREVIOUS)
-			json_decref(h.pending);
-		else
-			json_object_set_new(j, "partners_pending", h.pending);
+		json_object_set_new(j, "partners_pending", h.pending);
 	}
+	if (c->state == OWN_PREVIOUS) {
+		int64_t since = c->superseded ? c->superseded : clock_now();
+		int64_t until = since + (int64_t)a->y->in->conf.prevcertgracedays * 86400;
+		if (ci.not_after < until)
+			until = ci.not_after;
+		json_object_set_new(j, "kept_until", admin_time(until));
+	}
+	if (c->compromised)
+		json_object_set_new(j, "compromised", json_true());
+	if (c->state == OWN_NEXT && a->y->lc && a->y->lc->stopped[0])
+		json_object_set_new(j, "activation_stopped", json_string(a->y->lc->stopped));
 	json_array_append_new(a->arr, j);
 	return 0;
 }
 
-json_t *lifecycle_certificates_json(struct daemon *d)
+json_t *lifecycle_certificates_json(struct sync *y)
 {
-	struct certs_arg a = {d, NULL, json_array()};
+	struct certs_arg a = {.y = y, .arr = json_array()};
+	struct owncert cur;
 	int rc;
 
-	if ((rc = store_begin(&d->in.store, 0, &a.txn)) < 0) {
+	if ((rc = store_begin(&y->in->store, 0, &a.txn)) < 0) {
 		json_decref(a.arr);
 		return admin_error(-rc, NULL);
 	}
-	rc = store_owncert_each(a.txn, &d->in.store, cert_cb, &a);
+	if (store_owncert_find(a.txn, &y->in->store, OWN_CURRENT, &cur) == 0) {
+		a.have_cur = identity_fingerprint(cur.der.p, cur.der.n, a.cur_fp) == 0;
+		owncert_free(&cur);
+	}
+	rc = store_owncert_each(a.txn, &y->in->store, cert_cb, &a);
 	store_abort(a.txn);
 	if (rc < 0) {
 		json_decref(a.arr);
@@ -707,26 +1017,26 @@ json_t *lifecycle_certificates_json(struct daemon *d)
 	return a.arr;
 }
 
-void lifecycle_server_json(struct daemon *d, const struct server_rec *r, json_t *j)
+void lifecycle_server_json(struct sync *y, const struct server_rec *r, json_t *j)
 {
-	struct lifecycle *lc = lc_of(d);
+	struct lifecycle *lc = y->lc;
 	struct owncert c;
 	struct partner_state *p;
 	MDB_txn *txn;
 	uint8_t fp[FP_LEN];
 
-	if (store_begin(&d->in.store, 0, &txn) < 0)
+	if (store_begin(&y->in->store, 0, &txn) < 0)
 		return;
-	if (store_owncert_find(txn, &d->in.store, OWN_CURRENT, &c) == 0) {
-		identity_fingerprint(c.der.p, c.der.n, fp);
-		json_object_set_new(j, "holds_current_certificate",
-				    json_boolean(server_held_find(r, fp) >= 0));
+	if (store_owncert_find(txn, &y->in->store, OWN_CURRENT, &c) == 0) {
+		if (identity_fingerprint(c.der.p, c.der.n, fp) == 0)
+			json_object_set_new(j, "holds_current_certificate",
+					    json_boolean(server_held_find(r, fp) >= 0));
 		owncert_free(&c);
 	}
-	if (store_owncert_find(txn, &d->in.store, OWN_NEXT, &c) == 0) {
-		identity_fingerprint(c.der.p, c.der.n, fp);
-		json_object_set_new(j, "holds_next_certificate",
-				    json_boolean(server_held_find(r, fp) >= 0));
+	if (store_owncert_find(txn, &y->in->store, OWN_NEXT, &c) == 0) {
+		if (identity_fingerprint(c.der.p, c.der.n, fp) == 0)
+			json_object_set_new(j, "holds_next_certificate",
+					    json_boolean(server_held_find(r, fp) >= 0));
 		owncert_free(&c);
 	} else {
 		json_object_set_new(j, "holds_next_certificate", json_null());

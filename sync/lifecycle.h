@@ -1,9 +1,11 @@
 /*
- * sync/lifecycle: the own certificates over time — renewal (manual and
- * automatic), announcing a new certificate to every partner, activation,
- * retirement of the previous one, and expiry warnings for own and pinned
- * certificates. It runs on the daemon's loop and starts sessions through
- * peer/conn.
+ * sync/lifecycle: the own certificates over time — renewal (manual,
+ * automatic, and emergency), announcing a new certificate to every partner
+ * in a round with a deadline, activation (stopped by a partner's refusal),
+ * retirement of the previous one (when no partner needs it, at the latest
+ * after PREVCERTGRACEDAYS), and expiry warnings for own and pinned
+ * certificates. It runs on the loop, starts sessions through sync/talk and
+ * writes through the database writer.
  */
 #ifndef RPL_LIFECYCLE_H
 #define RPL_LIFECYCLE_H
@@ -12,25 +14,26 @@
 
 #include "../store/server.h"
 
-struct daemon;
-
-int lifecycle_init(struct daemon *d);
-/* Stops timers (at HALT); lifecycle_free releases the state afterwards. */
-void lifecycle_stop(struct daemon *d);
-void lifecycle_free(struct daemon *d);
-/* QUERY CERTIFICATE document. */
-json_t *lifecycle_certificates_json(struct daemon *d);
-/* Extra QUERY SERVER fields about the rollover. */
-void lifecycle_server_json(struct daemon *d, const struct server_rec *r, json_t *j);
+struct sync;
 struct admin_client;
-/* RENEW CERTIFICATE: answers ac (when not NULL) once the new key exists. */
-void lifecycle_renew(struct daemon *d, int immediate, const char *who,
+
+int lifecycle_init(struct sync *y);
+/* Stops timers (at HALT); lifecycle_free releases the state afterwards. */
+void lifecycle_stop(struct sync *y);
+void lifecycle_free(struct sync *y);
+/* QUERY CERTIFICATE document. */
+json_t *lifecycle_certificates_json(struct sync *y);
+/* Extra QUERY SERVER fields about the rollover. */
+void lifecycle_server_json(struct sync *y, const struct server_rec *r, json_t *j);
+/* RENEW CERTIFICATE: answers ac (when not NULL) once the new key exists
+ * (COMPROMISED=YES: once it is current and the old key is wiped). */
+void lifecycle_renew(struct sync *y, int immediate, int compromised, const char *who,
 		     struct admin_client *ac);
 /* A partner told us which of our certificates it pins. */
-void lifecycle_held_changed(struct daemon *d, const char *server);
+void lifecycle_held_changed(struct sync *y, const char *server);
 /* Pins of a partner changed: check their expiry. */
-void lifecycle_pins_changed(struct daemon *d, const char *server);
+void lifecycle_pins_changed(struct sync *y, const char *server);
 /* The periodic check: automatic renewal, retirement, expiry warnings. */
-void lifecycle_check(struct daemon *d);
+void lifecycle_check(struct sync *y);
 
 #endif

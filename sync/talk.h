@@ -1,19 +1,28 @@
 /*
- * sync/talk: what authenticated peers say to each other — PING, and the
- * certificate exchange of FORCESYNC and renewal. peer/ calls talk_ready once
- * a session is authenticated and talk_on_frame for each later frame; talk
- * never touches sockets, it answers through conn_send and conn_close.
+ * sync/talk: what authenticated peers say to each other — the certificate
+ * exchange that every protocol-2 session begins with (which of the
+ * partner's certificates we pin, and our next certificate when the partner
+ * lacks it), and PING. Each session runs a small state machine; a message
+ * out of place ends the session. Announcements are verified on the thread
+ * pool and committed through the database writer.
  */
 #ifndef RPL_TALK_H
 #define RPL_TALK_H
 
-#include "../util/buf.h"
+#include "../peer/peer.h"
 
-struct conn;
+struct sync;
 
-void talk_ready(struct conn *c);
-/* Negative ends the session with that error. */
-int talk_on_frame(struct conn *c, int type, struct cursor *payload);
-void talk_free(struct conn *c);
+/* Called once when an outbound talk session ends (r->ok or the error). */
+typedef void talk_done_fn(struct sync *y, const char *server, const struct session_result *r,
+			  void *arg);
+
+/* Opens a session of purpose PING or SYNC to server; done is called once,
+ * on a later loop turn, unless this returns a negative code. */
+int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done,
+		 void *arg);
+/* The ops for an inbound session (peer_hooks.inbound). */
+const struct session_ops *talk_inbound(struct sync *y, struct peer_session *s, int purpose,
+				       void **arg);
 
 #endif

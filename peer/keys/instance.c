@@ -244,22 +244,27 @@ static int forget_inbound_keys(struct instance *in, MDB_txn *txn)
 	return rc;
 }
 
-int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw)
+void instance_password_prep_free(struct password_prep *p)
+{
+	blob_free(&p->sealed_pw);
+	blob_free(&p->srp);
+}
+
+int instance_password_prepare(struct instance *in, const char *pw, struct password_prep *out)
 {
 	uint8_t salt[SRP_SALT_LEN];
-	struct blob verifier = {0}, sealed_pw = {0}, sealed_v = {0};
+	struct blob verifier = {0}, sealed_v = {0};
 	struct wbuf w;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (!instance_password_ok(pw))
 		return -RPL_E_PASSWORD_WEAK;
 	rc = srp_make_verifier(pw, salt, &verifier);
 	if (rc == 0)
-		rc = instance_seal(in, SEAL_OWN_PASSWORD, NULL, pw, strlen(pw), &sealed_pw);
+		rc = instance_seal(in, SEAL_OWN_PASSWORD, NULL, pw, strlen(pw), &out->sealed_pw);
 	if (rc == 0)
 		rc = instance_seal(in, SEAL_SRP_VERIFIER, NULL, verifier.p, verifier.n, &sealed_v);
-	if (rc == 0)
-		rc = store_meta_put(txn, &in->store, "own_password", sealed_pw.p, sealed_pw.n);
 	if (rc == 0) {
 		/* salt || sealed verifier */
 		wbuf_init(&w);
@@ -267,14 +272,34 @@ int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw)
 		wbuf_put(&w, sealed_v.p, sealed_v.n);
 		rc = wbuf_status(&w);
 		if (rc == 0)
-			rc = store_meta_put(txn, &in->store, "srp", w.p, w.len);
+			rc = blob_set(&out->srp, w.p, w.len);
 		wbuf_free(&w);
 	}
+	blob_free(&verifier);
+	blob_free(&sealed_v);
+	if (rc < 0)
+		instance_password_prep_free(out);
+	return rc;
+}
+
+int instance_password_store(struct instance *in, MDB_txn *txn, const struct password_prep *p)
+{
+	int rc = store_meta_put(txn, &in->store, "own_password", p->sealed_pw.p, p->sealed_pw.n);
+	if (rc == 0)
+		rc = store_meta_put(txn, &in->store, "srp", p->srp.p, p->srp.n);
 	if (rc == 0)
 		rc = forget_inbound_keys(in, txn);
-	blob_free(&verifier);
-	blob_free(&sealed_pw);
-	blob_free(&sealed_v);
+	return rc;
+}
+
+int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw)
+{
+	struct password_prep p;
+	int rc = instance_password_prepare(in, pw, &p);
+
+	if (rc == 0)
+		rc = instance_password_store(in, txn, &p);
+	instance_password_prep_free(&p);
 	return rc;
 }
 

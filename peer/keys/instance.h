@@ -62,6 +62,15 @@ int instance_write_pem(struct instance *in);
 /* Seals and stores this peer's own server password and its SRP verifier;
  * forgets every inbound pairing key (partners must prove the new password). */
 int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw);
+/* The same in two steps, so that the verifier (slow) is made outside the
+ * write transaction: prepare anywhere (thread-safe), store in the txn. */
+struct password_prep {
+	struct blob sealed_pw;
+	struct blob srp; /* salt || sealed verifier */
+};
+int instance_password_prepare(struct instance *in, const char *pw, struct password_prep *out);
+int instance_password_store(struct instance *in, MDB_txn *txn, const struct password_prep *p);
+void instance_password_prep_free(struct password_prep *p);
 /* Seals and unseals a secret of kind for subject (peer/keys/seal.h). */
 int instance_unseal(struct instance *in, enum seal_kind kind, const char *subject,
 		    const struct blob *sealed, struct wbuf *out);

@@ -1,0 +1,185 @@
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "../peer/keys/instance.h"
+#include "../peer/peer.h"
+#include "../store/actlog.h"
+#include "../store/owncert.h"
+#include "../sync/sync.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/msg.h"
+
+struct daemon {
+	uv_loop_t *loop;
+	struct instance in;
+	struct peer *peer;
+	struct sync sync;
+	uv_signal_t sig_int, sig_term;
+	uv_timer_t hourly;
+	int handles;
+	int halting;
+};
+
+static void halt(void *arg, const char *why)
+{
+	struct daemon *d = arg;
+
+	if (d->halting)
+		return;
+	d->halting = 1;
+	log_info(RPL_I_HALTED, "server %s halting (%s)", d->in.conf.servername, why);
+	if (d->peer)
+		peer_actlog(d->peer, RPL_I_HALTED, "server %s halted (%s)", d->in.conf.servername, why);
+	sync_stop(&d->sync);
+	if (d->handles) {
+		uv_close((uv_handle_t *)&d->sig_int, NULL);
+		uv_close((uv_handle_t *)&d->sig_term, NULL);
+		uv_close((uv_handle_t *)&d->hourly, NULL);
+		d->handles = 0;
+	}
+	if (d->peer)
+		peer_halt(d->peer);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	halt(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_hourly(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	(void)peer_refresh_identity(d->peer);
+	sync_hourly(&d->sync);
+}
+
+/* An instance that lacks its key or certificate gets them now, as the
+ * anchor product does at first start. */
+static int ensure_identity(struct instance *in)
+{
+	struct owncert c;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(&in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_owncert_find(txn, &in->store, OWN_CURRENT, &c);
+	store_abort(txn);
+	if (rc == 0)
+		owncert_free(&c);
+	if (rc == -RPL_E_NOTFOUND) {
+		log_info(RPL_I_CERT_CREATED, "no own certificate: generating a %s key pair",
+			 keytype_name(in->conf.keytype));
+		rc = instance_new_owncert(in, OWN_CURRENT, NULL, 0);
+	}
+	if (rc == 0)
+		rc = instance_write_pem(in);
+	return rc;
+}
+
+/* One 'serve' per instance: an advisory lock on replpeer.conf. */
+static int lock_instance(const char *dir, int *fd)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/replpeer.conf", dir);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -RPL_E_IO;
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		close(*fd);
+		*fd = -1;
+		return -RPL_E_LOCKED;
+	}
+	return 0;
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int daemon_run(const char *dir)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	struct peer_hooks hooks = {0};
+	char err[512] = "";
+	int rc, lockfd = -1;
+
+	if (!d)
+		return 1;
+	rc = instance_open(&d->in, dir, err, sizeof(err));
+	if (rc < 0) {
+		log_error(rc, "%s: %s", rpl_msg_text(rc), err[0] ? err : dir);
+		free(d);
+		return 1;
+	}
+	log_set_level(d->in.conf.loglevel);
+	if ((rc = lock_instance(dir, &lockfd)) < 0) {
+		log_error(rc, "%s: %s", rpl_msg_text(rc), dir);
+		goto out_instance;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = ensure_identity(&d->in)) < 0) {
+		log_error(rc, "own identity: %s", rpl_msg_text(rc));
+		goto out_instance;
+	}
+	d->loop = uv_default_loop();
+	d->sync.loop = d->loop;
+	d->sync.in = &d->in;
+	d->sync.halt = halt;
+	d->sync.halt_arg = d;
+	sync_peer_hooks(&d->sync, &hooks);
+	if ((rc = peer_new(d->loop, &d->in, &hooks, &d->peer)) < 0) {
+		log_error(rc, "peer layer: %s", rpl_msg_text(rc));
+		goto out_loop;
+	}
+	if ((rc = peer_start(d->peer)) < 0)
+		goto out_loop;
+	uv_signal_init(d->loop, &d->sig_int);
+	uv_signal_init(d->loop, &d->sig_term);
+	d->sig_int.data = d->sig_term.data = d;
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_timer_init(d->loop, &d->hourly);
+	d->hourly.data = d;
+	uv_timer_start(&d->hourly, on_hourly, 3600 * 1000, 3600 * 1000);
+	d->handles = 1;
+	if ((rc = sync_start(&d->sync, d->peer)) < 0)
+		goto out_loop;
+	log_info(RPL_I_STARTED, "server %s listening on %s:%d (TLS 1.2%s, protocol level %d, %s)",
+		 d->in.conf.servername, d->in.conf.tcpaddress, d->in.conf.tcpport,
+		 d->in.conf.ssltls13 ? "-1.3" : " only", d->in.conf.protocollevel,
+		 d->in.conf.allowlegacy ? "down-level allowed for TRANSITIONAL" : "no down-level");
+	peer_actlog(d->peer, RPL_I_STARTED, "server %s started on %s:%d", d->in.conf.servername,
+		    d->in.conf.tcpaddress, d->in.conf.tcpport);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	rc = 0;
+out_loop:
+	if (d->loop) {
+		if (!d->halting)
+			halt(d, "start-up failed");
+		uv_walk(d->loop, walk_close, NULL);
+		uv_run(d->loop, UV_RUN_DEFAULT);
+		uv_loop_close(d->loop);
+	}
+	sync_free(&d->sync);
+	peer_free(d->peer);
+out_instance:
+	instance_close(&d->in);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(d);
+	log_info(RPL_I_HALTED, "stopped");
+	return rc < 0 ? 1 : 0;
+}

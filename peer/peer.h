@@ -1,0 +1,126 @@
+/*
+ * peer/peer: the peer layer — the listener on TCPPORT and what arrives on
+ * it (dispatched by its first bytes through a table), the sessions in both
+ * directions with their authentication, the TLS policy, the admission
+ * limits, the own identity presented in TLS, the admin socket and the
+ * database writer.
+ *
+ * The layer above (sync/) registers what it does with authenticated
+ * sessions, per purpose, and a few hooks; peer/ never includes sync/.
+ * Every callback comes on a later loop turn than the call that caused it.
+ */
+#ifndef RPL_PEER_H
+#define RPL_PEER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../util/buf.h"
+#include "keys/instance.h"
+
+struct peer;
+struct peer_session;
+struct admin_client;
+struct dbw;
+
+/* What a protocol-2 session is for; the client names it in its hello. */
+enum peer_purpose {
+	PURPOSE_NONE = 0,
+	PURPOSE_PING = 1,  /* verify and authenticate, exchange certificates, report */
+	PURPOSE_SYNC = 2,  /* certificate announcement, confirmation, FORCESYNC */
+	PURPOSE_REPL = 3,  /* replication (later) */
+	PURPOSE_ADMIN = 4, /* remote administration (later) */
+	PURPOSE_MAX
+};
+const char *purpose_name(int purpose);
+
+enum session_role { ROLE_INBOUND = 0, ROLE_OUTBOUND = 1 };
+
+/* How a session ended (outbound sessions report it to their owner). */
+struct session_result {
+	int ok;
+	int err;                 /* negative message code when !ok */
+	int partner_err;         /* the code the partner's MSG_ERROR carried, or 0 */
+	char message[768];
+	char tls_version[16];
+	char cipher[64];
+	char verified_by[16];
+	char secsec[16];
+	int proto;
+	double rtt_ms;
+};
+
+/* What the upper layer does with one session. */
+struct session_ops {
+	/* Authenticated: frames may flow. */
+	void (*ready)(struct peer_session *s, void *arg);
+	/* One frame after ready; a negative return ends the session. */
+	int (*frame)(struct peer_session *s, int type, struct cursor *payload, void *arg);
+	/* The send queue drained below the low-water mark (after
+	 * session_send returned -RPL_E_AGAIN or session_queued was high). */
+	void (*writable)(struct peer_session *s, void *arg);
+	/* The session ended; exactly once per session handed to the upper
+	 * layer (outbound: always, also when it never became ready). */
+	void (*closed)(struct peer_session *s, const struct session_result *r, void *arg);
+};
+
+struct peer_hooks {
+	void *ctx;
+	unsigned purposes; /* bit (1 << purpose) for each purpose offered inbound */
+	/* An inbound session of this purpose is authenticated: the ops and
+	 * their argument, or NULL to refuse the purpose. */
+	const struct session_ops *(*inbound)(void *ctx, struct peer_session *s, int purpose,
+					     void **arg);
+	/* A partner's pins changed (expiry warnings, rollover bookkeeping). */
+	void (*pins_changed)(void *ctx, const char *server);
+	/* One command line from the local admin socket. */
+	void (*admin_line)(void *ctx, struct admin_client *ac, const char *line);
+};
+
+/* One session, as QUERY SESSION shows it. */
+struct session_info {
+	uint64_t id;
+	int role;
+	char server[RPL_NAME_MAX + 1];
+	char addr[64];
+	const char *state;
+	int proto;
+	int purpose;
+	const char *tls_version; /* NULL before the handshake */
+	const char *cipher;
+	int verified_by;
+	int64_t started;
+	uint64_t seconds;
+	uint64_t bytes_in, bytes_out;
+};
+
+int peer_new(uv_loop_t *loop, struct instance *in, const struct peer_hooks *hooks,
+	     struct peer **out);
+/* Listens on TCPADDRESS:TCPPORT and DIR/admin.sock. */
+int peer_start(struct peer *p);
+/* No new sessions; live ones are closed. Idempotent. */
+void peer_halt(struct peer *p);
+int peer_halting(const struct peer *p);
+/* After the loop ended. */
+void peer_free(struct peer *p);
+
+/* Reloads the own certificate presented in TLS when the current one
+ * changed (renewal, 'cert install'). */
+int peer_refresh_identity(struct peer *p);
+struct dbw *peer_dbw(struct peer *p);
+/* Writes an activity-log entry through the database writer (not waited
+ * for; a failure is logged). */
+void peer_actlog(struct peer *p, int msg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct instance *peer_instance(struct peer *p);
+
+/* Starts a session with a defined server. On 0, ops->closed is called
+ * exactly once, on a later turn; on a negative return never. */
+int peer_connect(struct peer *p, const char *server, int purpose,
+		 const struct session_ops *ops, void *arg);
+
+/* Calls fn for each live session; non-zero from fn stops. */
+int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
+		       void *arg);
+
+#endif

@@ -1,0 +1,88 @@
+#include "sync.h"
+
+#include <stdlib.h>
+
+#include "../store/server.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/msg.h"
+#include "admin.h"
+#include "lifecycle.h"
+#include "talk.h"
+
+static const struct session_ops *hook_inbound(void *ctx, struct peer_session *s, int purpose,
+					      void **arg)
+{
+	return talk_inbound(ctx, s, purpose, arg);
+}
+
+static void hook_pins_changed(void *ctx, const char *server)
+{
+	lifecycle_pins_changed(ctx, server);
+}
+
+static void hook_admin_line(void *ctx, struct admin_client *ac, const char *line)
+{
+	admin_exec(ctx, ac, line);
+}
+
+void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
+{
+	h->ctx = y;
+	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC);
+	h->inbound = hook_inbound;
+	h->pins_changed = hook_pins_changed;
+	h->admin_line = hook_admin_line;
+}
+
+static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,
+			   void *arg)
+{
+	(void)y;
+	(void)arg;
+	if (!r->ok)
+		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", server, r->message);
+}
+
+int sync_start(struct sync *y, struct peer *p)
+{
+	struct name_list names;
+	MDB_txn *txn;
+	int rc;
+
+	y->peer = p;
+	y->started = clock_now();
+	if ((rc = lifecycle_init(y)) < 0)
+		return rc;
+	/* Partners marked for FORCESYNC get their session now. */
+	if (store_begin(&y->in->store, 0, &txn) == 0) {
+		if (store_server_names(txn, &y->in->store, &names) == 0) {
+			for (int i = 0; i < names.n; i++) {
+				struct server_rec r;
+				if (store_server_get(txn, &y->in->store, names.names[i], &r) == 0) {
+					if (r.forcesync)
+						(void)talk_connect(y, r.name, PURPOSE_SYNC, forcesync_done, NULL);
+					server_rec_free(&r);
+				}
+			}
+			free(names.names);
+		}
+		store_abort(txn);
+	}
+	return 0;
+}
+
+void sync_hourly(struct sync *y)
+{
+	lifecycle_check(y);
+}
+
+void sync_stop(struct sync *y)
+{
+	lifecycle_stop(y);
+}
+
+void sync_free(struct sync *y)
+{
+	lifecycle_free(y);
+}
