@@ -194,7 +194,7 @@ struct commit_job {
 	char tls[16], cipher[64];
 	int64_t now;
 	/* results */
-	int pins_changed;
+	int pins_changed, moved_strict;
 	char secsec[16];
 	char what[700];
 };
@@ -232,6 +232,7 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 	}
 	if (rc == 0 && r.secsec == SECSEC_TRANSITIONAL) {
 		r.secsec = SECSEC_STRICT;
+		j->moved_strict = 1;
 		rc = store_actlog_add(txn, st, RPL_I_STRICT,
 				      "server %s moved to STRICT: protocol 2, %s, certificate verified by %s",
 				      r.name, j->tls, verified_by_name(j->vb));
@@ -293,6 +294,10 @@ static void commit_done(int rc, void *arg)
 			session_close(s, rc, "committing the session");
 		} else {
 			snprintf(s->result.secsec, sizeof(s->result.secsec), "%s", j->secsec);
+			if (j->pins_changed)
+				log_info(RPL_I_PINNED, "%s", j->what);
+			if (j->moved_strict)
+				log_info(RPL_I_STRICT, "server %s moved to STRICT session security", s->server);
 			if (j->pins_changed && s->p->hooks.pins_changed)
 				s->p->hooks.pins_changed(s->p->hooks.ctx, s->server);
 			if (s->role == ROLE_INBOUND)
@@ -1012,6 +1017,7 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		return 0;
 	}
 	admit_fail(&pe->adm, s->addr, s->server, clock_now());
+	s->attempt_counted = 1;
 	{
 		struct srp_job *j = job_new(JOB_SERVER_START);
 		if (!j) {

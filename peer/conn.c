@@ -30,6 +30,7 @@
 static void conn_drive(struct peer_session *s);
 static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static void start_queued(struct peer *p, const char *server);
 static void arm_timer(struct peer_session *s);
 
 const char *purpose_name(int purpose)
@@ -67,8 +68,8 @@ static const char *role_name(const struct peer_session *s)
 static const char *state_name(int state)
 {
 	static const char *names[] = {"connecting", "negotiating", "tls-handshake",
-				      "authenticating", "ready", "closing"};
-	return state >= 0 && state <= SS_CLOSING ? names[state] : "unknown";
+				      "authenticating", "ready", "closing", "queued"};
+	return state >= 0 && state <= SS_QUEUED ? names[state] : "unknown";
 }
 
 /* ---- activity log through the database writer ------------------------- */
@@ -497,6 +498,8 @@ static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 		p->n_out--;
 	}
 	uv_timer_stop(&s->timer);
+	if (s->role == ROLE_OUTBOUND)
+		start_queued(p, s->server);
 	if (err == -RPL_E_LEGACY_ONLY && s->handed_over && legacy_fallback(s))
 		s->handed_over = 0; /* the protocol-1 session reports instead */
 	if (s->handed_over)
@@ -570,8 +573,9 @@ void conn_record_failure(struct peer_session *s, const char *detail)
 	struct peer *p = s->p;
 	struct failure_job *j;
 
-	if (s->role == ROLE_INBOUND)
+	if (s->role == ROLE_INBOUND && !s->attempt_counted)
 		admit_fail(&p->adm, s->addr, s->server, clock_now());
+	s->attempt_counted = 1;
 	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(s),
 		 s->role == ROLE_INBOUND ? "from" : "to", s->server[0] ? s->server : "?", s->addr,
 		 detail);
@@ -839,7 +843,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 /* Reads the socket while there is room; TCP pushes back otherwise. */
 static void update_reading(struct peer_session *s)
 {
-	int want = !session_closing(s) && s->state != SS_CONNECTING &&
+	int want = !session_closing(s) && s->state != SS_CONNECTING && s->state != SS_QUEUED &&
 		   s->rx_raw.len + s->rx_app.len < RX_LIMIT;
 
 	if (want && !s->reading) {
@@ -1096,6 +1100,8 @@ void conn_authenticated(struct peer_session *s)
 	arm_timer(s);
 	s->paused++; /* until ready is delivered */
 	defer(s, PEND_READY);
+	if (s->role == ROLE_OUTBOUND)
+		start_queued(p, s->server);
 }
 
 /* ---- admission of inbound connections ----------------------------------- */
@@ -1247,44 +1253,44 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 	session_unref(s);
 }
 
-static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
-			    const struct session_ops *ops, void *arg)
+static int out_handshakes(struct peer *p, const char *server)
 {
+	int n = 0;
+	for (struct peer_session *t = p->sessions; t; t = t->next)
+		if (t->role == ROLE_OUTBOUND && !session_closing(t) && t->state != SS_QUEUED &&
+		    t->state != SS_READY && strcasecmp(t->server, server) == 0)
+			n++;
+	return n;
+}
+
+/* Resolves and connects a session that was created or queued. */
+static void begin_connect(struct peer_session *s)
+{
+	struct peer *p = s->p;
 	struct sockaddr_storage sa;
-	struct peer_session *s;
 	struct server_rec r;
 	MDB_txn *txn;
 	int rc, numeric;
 
-	if (p->halting)
-		return -RPL_E_HALTING;
-	if (p->n_out >= p->in->conf.maxsessions)
-		return -RPL_E_MAXSESSIONS;
-	if ((rc = store_begin(&p->in->store, 0, &txn)) < 0)
-		return rc;
-	rc = store_server_get(txn, &p->in->store, server, &r);
+	s->state = SS_CONNECTING;
+	s->started = clock_now();
+	s->started_ms = clock_mono_ms();
+	s->deadline_ms = s->started_ms + (uint64_t)p->in->conf.handshaketimeout * 1000;
+	arm_timer(s);
+	if ((rc = store_begin(&p->in->store, 0, &txn)) < 0) {
+		conn_close(s, rc, "reading the server's definition");
+		return;
+	}
+	rc = store_server_get(txn, &p->in->store, s->server, &r);
 	store_abort(txn);
-	if (rc < 0)
-		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
+	if (rc < 0) {
+		conn_close(s, rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc, "%s", s->server);
+		return;
+	}
 	memset(&sa, 0, sizeof(sa));
 	numeric = uv_ip4_addr(r.hladdress, r.lladdress, (struct sockaddr_in *)&sa) == 0 ||
 		  uv_ip6_addr(r.hladdress, r.lladdress, (struct sockaddr_in6 *)&sa) == 0;
-	s = session_new(p, ROLE_OUTBOUND);
-	if (!s) {
-		server_rec_free(&r);
-		return -RPL_E_NOMEM;
-	}
-	snprintf(s->server, sizeof(s->server), "%s", r.name);
-	s->purpose = purpose;
-	s->proto = p->in->conf.protocollevel == 1 ? 1 : proto;
-	s->ops = ops;
-	s->ops_arg = arg;
-	s->handed_over = 1;
-	s->counted_out = 1;
-	p->n_out++;
-	s->state = SS_CONNECTING;
 	s->connect_req.data = s;
-	arm_timer(s);
 	if (numeric) {
 		start_connect(s, (struct sockaddr *)&sa);
 	} else {
@@ -1300,6 +1306,61 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 		}
 	}
 	server_rec_free(&r);
+}
+
+/* An outbound handshake to server ended (authenticated or closed): the
+ * oldest session queued for it goes. */
+static void start_queued(struct peer *p, const char *server)
+{
+	struct peer_session *oldest = NULL;
+
+	if (p->halting || out_handshakes(p, server) >= OUT_HANDSHAKES_PER_SERVER)
+		return;
+	for (struct peer_session *t = p->sessions; t; t = t->next)
+		if (t->state == SS_QUEUED && strcasecmp(t->server, server) == 0)
+			oldest = t; /* newest first: the last one is the oldest */
+	if (oldest)
+		begin_connect(oldest);
+}
+
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
+			    const struct session_ops *ops, void *arg)
+{
+	struct peer_session *s;
+	struct server_rec r;
+	MDB_txn *txn;
+	int rc;
+
+	if (p->halting)
+		return -RPL_E_HALTING;
+	if (p->n_out >= p->in->conf.maxsessions)
+		return -RPL_E_MAXSESSIONS;
+	if ((rc = store_begin(&p->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_server_get(txn, &p->in->store, server, &r);
+	store_abort(txn);
+	if (rc < 0)
+		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
+	s = session_new(p, ROLE_OUTBOUND);
+	if (!s) {
+		server_rec_free(&r);
+		return -RPL_E_NOMEM;
+	}
+	snprintf(s->server, sizeof(s->server), "%s", r.name);
+	server_rec_free(&r);
+	s->purpose = purpose;
+	s->proto = p->in->conf.protocollevel == 1 ? 1 : proto;
+	s->ops = ops;
+	s->ops_arg = arg;
+	s->handed_over = 1;
+	s->counted_out = 1;
+	p->n_out++;
+	if (out_handshakes(p, s->server) > OUT_HANDSHAKES_PER_SERVER) {
+		s->state = SS_QUEUED; /* this session is counted above */
+		s->deadline_ms = 0;
+		return 0;
+	}
+	begin_connect(s);
 	return 0;
 }
 

@@ -128,7 +128,7 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 
 	if (rc < 0)
 		return rc;
-	if (r.secsec == SECSEC_STRICT) {
+	if (!j->outbound && r.secsec == SECSEC_STRICT) {
 		/* Moved to STRICT by a protocol-2 session meanwhile. */
 		server_rec_free(&r);
 		return -RPL_E_STRICT_LEGACY;

@@ -69,7 +69,7 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 		if ((rc = make_current(r, c, "forcesync")) < 0)
 			return rc;
 		r->forcesync = 0;
-		snprintf(what, whatsz, "FORCESYNC with server %s completed: its pins replaced by %s after both password proofs",
+		snprintf(what, whatsz, "FORCESYNC with server %s completed: pins replaced (certificate %s pinned after both password proofs)",
 			 r->name, hex);
 		return 1;
 	case PIN_EV_PIN_USED:
@@ -79,7 +79,7 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 			return 0;
 		if ((rc = make_current(r, c, "announce")) < 0)
 			return rc;
-		snprintf(what, whatsz, "certificate %s of server %s is now its current pin (it was announced as next)",
+		snprintf(what, whatsz, "certificate %s of server %s is now its current pin (verified by pin)",
 			 hex, r->name);
 		return 1;
 	case PIN_EV_CONTINUITY: {
@@ -90,7 +90,7 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 			return -RPL_E_STALE;
 		if ((rc = make_current(r, c, "continuity")) < 0)
 			return rc;
-		snprintf(what, whatsz, "certificate %s of server %s is now its current pin (endorsed by its pinned key: continuity)",
+		snprintf(what, whatsz, "certificate %s of server %s is now its current pin (verified by continuity)",
 			 hex, r->name);
 		return 1;
 	}

@@ -34,7 +34,13 @@ enum session_state {
 	SS_AUTH,       /* protocol messages of authentication (auth or legacy) */
 	SS_READY,      /* authenticated; frames go to the upper layer */
 	SS_CLOSING,
+	SS_QUEUED,     /* outbound: waiting for another handshake to the same server */
 };
+
+/* Outbound sessions to one server that may be in their handshake at once:
+ * the partner admits PREAUTHPERADDR (8 by default) from one address, so a
+ * burst waits here instead of being refused there. */
+#define OUT_HANDSHAKES_PER_SERVER 4
 
 struct auth;
 struct legacy;
@@ -82,6 +88,7 @@ struct peer_session {
 	int reading;             /* uv_read_start is in effect */
 	int legacy_fallback;     /* outbound: the server answered as protocol 1 */
 	int preauth;             /* counted in the pre-authentication budget */
+	int attempt_counted;     /* SRP work already counted against the rate limit */
 	int counted_ready;       /* counted in p->n_in_ready */
 	int counted_out;         /* counted in p->n_out */
 	WOLFSSL *ssl;

@@ -46,7 +46,7 @@ start_peer A
 printf 'pw-L-secret\n' >"$W/L.pw"
 adm A "DEFINE SERVER L HLADDRESS=127.0.0.1 LLADDRESS=9 SERVERPASSWORD=pw-L-secret" >/dev/null || die "define L"
 steps=$( (echo ping; sleep 4; echo ping; echo quit) |
-	python3 "$(dirname "$0")/tools/rawpeer.py" legacy "$PA" L A "$W/A.pw" 2>&1)
+	python3 "$(dirname "$0")/tools/rawpeer.py" legacy "$PA" L A "$W/A.pw" "$W/L.pw" 2>&1)
 first=$(grep '"step": "ping"' <<<"$steps" | head -1)
 second=$(grep '"step": "ping"' <<<"$steps" | sed -n 2p)
 expect_contains "$first" '"ok": true' "an authenticated session is answered"

@@ -5,8 +5,9 @@
 # shifted (REPLPEER_CLOCK_OFFSET) so that its 3650-day certificate has 12
 # hours left. At start A warns (RPL0604W), renews by itself (RPL0609I), its
 # new certificate is valid for 2 days from A's shifted clock, and B follows
-# with no admin action: B's pins for A become the new certificate. B's clock
-# is not shifted: it only checks not_after (far in its future), so it accepts.
+# with no admin action: B's pins for A become the new certificate. B runs on
+# the same shifted clock (both servers' clocks agree, as they must: B checks
+# the new certificate's notBefore too).
 source "$(dirname "$0")/lib.sh"
 
 pa=$(port); pb=$(port)
@@ -29,7 +30,9 @@ na=$(own_cert A "$fp_old" 'c["not_after"]')
 na_s=$(date -u -d "$na" +%s)
 off=$(( na_s - $(date +%s) - 12 * 3600 ))
 stop_peer A
+stop_peer B
 : >"$W/A.log"
+REPLPEER_CLOCK_OFFSET=$off start_peer B
 REPLPEER_CLOCK_OFFSET=$off start_peer A
 export REPLPEER_CLOCK_OFFSET=$off   # the CLI reads the same clock
 wait_admin A

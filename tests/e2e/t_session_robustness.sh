@@ -7,8 +7,10 @@
 #    Random bytes, a 4 GiB protocol 1 frame length and a 4 GiB frame length
 #    inside TLS are dropped at once (not by the timer). A protocol 1 session
 #    opened before all of it keeps answering, and A still answers PING.
-# 3. MAXSESSIONS is enforced: with 4 sessions held open the 5th connection is
-#    closed at once; once they time out A serves again.
+# 3. The pre-authentication budget is enforced: with PREAUTHPERADDR 4 and 4
+#    silent connections held open from one address the 5th is closed at
+#    once; once they time out A serves again. (MAXSESSIONS counts
+#    authenticated sessions: t_admission.)
 # 4. kill -9 of B during first contacts leaves either no pin for A (and A
 #    TRANSITIONAL, no pairing key) or one complete pin equal to A's
 #    certificate (and STRICT, paired) — never a half state; a PING then
@@ -78,7 +80,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 	-days 2 -subj /CN=stranger >/dev/null 2>&1 || die "throw-away certificate"
 
 # A protocol 1 session from "P", held open across everything below.
-coproc LEG { exec python3 "$T" legacy "$pa" P A "$W/A.pw"; }
+printf 'unused-password\n' >"$W/P.pw"
+coproc LEG { exec python3 "$T" legacy "$pa" P A "$W/A.pw" "$W/P.pw"; }
 PIDS+=($LEG_PID)
 # leg CMD: sends CMD (if any) to the session and puts its one-line JSON answer
 # in $LEGOUT. Runs in this shell: the coprocess's descriptors do not exist in
@@ -135,9 +138,9 @@ expect_eq "$(jget 'j["ok"]' <<<"$p")" true "A still answers PING after the abuse
 echo quit >&"${LEG[1]}"
 wait "$LEG_PID" 2>/dev/null
 
-# ---- 3. MAXSESSIONS ---------------------------------------------------------
+# ---- 3. PREAUTHPERADDR --------------------------------------------------------
 stop_peer A
-conf_set A MAXSESSIONS 4
+conf_set A PREAUTHPERADDR 4
 conf_set A HANDSHAKETIMEOUT 3
 start_peer A
 wait_admin A
@@ -149,16 +152,16 @@ done
 wait_until 5 bash -c "[ \"\$(\"$RP\" admin -d \"$W/A\" --json QUERY SESSION | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" -ge 4 ]" ||
 	die "A does not show the 4 held sessions"
 python3 "$T" silent "$pa" --limit 2 >"$W/j.fifth" 2>&1
-between "$W/j.fifth" 0 1 "with MAXSESSIONS 4 held, the 5th connection is closed at once"
-expect_contains "$(cat "$W/A.log")" 'RPL0414E.*MAXSESSIONS 4' "A logs MAXSESSIONS (RPL0414E)"
+between "$W/j.fifth" 0 1 "with PREAUTHPERADDR 4 held, the 5th connection is closed at once"
+expect_contains "$(cat "$W/A.log")" 'RPL0433E.*4 connections that have not authenticated \(PREAUTHPERADDR\)' "A logs PREAUTHPERADDR (RPL0433E)"
 wait "${hold[@]}"
 for i in 1 2 3 4; do between "$W/hold.$i" 2 6 "held session $i is dropped after HANDSHAKETIMEOUT 3"; done
-p=$(adm B PING SERVER A) || die "PING SERVER A after MAXSESSIONS failed: $p"
+p=$(adm B PING SERVER A) || die "PING SERVER A after PREAUTHPERADDR failed: $p"
 expect_eq "$(jget 'j["ok"]' <<<"$p")" true "A serves again once the held sessions are gone"
 
 # ---- 4. kill -9 during first contact ---------------------------------------
 stop_peer A
-conf_unset A MAXSESSIONS
+conf_unset A PREAUTHPERADDR
 conf_unset A HANDSHAKETIMEOUT
 start_peer A
 wait_admin A

@@ -13,9 +13,10 @@ Each mode prints one JSON document on stdout.
             certificate, then a 4 GiB frame length inside TLS),
             tls-silent CERT KEY (mutual TLS, then nothing).
       Sends, then measures how long until the server closes.
-  rawpeer.py legacy PORT FROM TO PWFILE
-      a protocol 1 session (the down-level handshake: HMAC-SHA256 keyed with
-      SHA-256 of the target's password over both nonces and both names);
+  rawpeer.py legacy PORT FROM TO SERVER_PWFILE CLIENT_PWFILE
+      a protocol 1 session, revision 2 (the down-level handshake: HMAC-SHA256
+      over both nonces and both names, keyed with SHA-256 of a label and both
+      passwords, each with its length: the target's, then the caller's own);
       then reads commands from stdin, one a line: "ping" (sends MSG_PING,
       waits for MSG_PONG), "quit". One JSON line per step.
 """
@@ -32,6 +33,7 @@ import time
 MSG_ERROR, MSG_PING, MSG_PONG = 5, 10, 11
 MSG_L_HELLO, MSG_L_CHALLENGE, MSG_L_RESPONSE, MSG_L_OK = 40, 41, 42, 43
 F_FROM, F_TO, F_TAG, F_MSGID, F_TEXT, F_NONCE, F_TIME = 1, 2, 11, 12, 13, 14, 15
+F_VERSION, F_PURPOSE = 30, 31
 
 
 def out(doc):
@@ -157,13 +159,25 @@ def mode_junk(port, kind, rest, limit):
     out({"mode": kind, "sent": len(data), "closed_after": closed, "bytes_from_server": got})
 
 
-def mode_legacy(port, me, target, pwfile):
+def legacy_key(server_pw, client_pw):
+    return hashlib.sha256(b"replpeer rpl1 key v2\0" + struct.pack(">I", len(server_pw)) + server_pw
+                          + struct.pack(">I", len(client_pw)) + client_pw).digest()
+
+
+def u64(v):
+    return struct.pack(">Q", v)
+
+
+def mode_legacy(port, me, target, pwfile, clientpwfile):
     with open(pwfile, "rb") as f:
         pw = f.readline().rstrip(b"\r\n")
-    key = hashlib.sha256(pw).digest()
+    with open(clientpwfile, "rb") as f:
+        cpw = f.readline().rstrip(b"\r\n")
+    key = legacy_key(pw, cpw)
     s = connect(port)
     s.settimeout(10)
-    s.sendall(b"RPL1" + frame(MSG_L_HELLO, tlv(F_FROM, me) + tlv(F_TO, target)))
+    s.sendall(b"RPL1" + frame(MSG_L_HELLO, tlv(F_VERSION, u64(2)) + tlv(F_FROM, me) + tlv(F_TO, target)
+                              + tlv(F_PURPOSE, u64(1))))
     mtype, f = recv_frame(s)
     if mtype == MSG_ERROR:
         out({"step": "auth", "ok": False, "message_id": f.get(F_MSGID, b"").decode(),
@@ -213,7 +227,7 @@ def main(argv):
     elif mode == "junk":
         mode_junk(int(argv[2]), argv[3], argv[4:], limit)
     elif mode == "legacy":
-        return mode_legacy(int(argv[2]), argv[3], argv[4], argv[5])
+        return mode_legacy(int(argv[2]), argv[3], argv[4], argv[5], argv[6])
     else:
         raise SystemExit(__doc__)
     return 0
