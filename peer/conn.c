@@ -11,6 +11,7 @@
 #include "../store/server.h"
 #include "../sync/talk.h"
 #include "../util/clock.h"
+#include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "auth.h"
@@ -326,7 +327,7 @@ int conn_admit(struct conn *c, const char *from, const char *to,
 
 	snprintf(c->server, sizeof(c->server), "%s", from);
 	if (strcasecmp(to, d->in.conf.servername) != 0) {
-		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, to);
+		snprintf(why, sizeof(why), "this is server %s, not %s", d->in.conf.servername, ESC(to));
 		conn_refuse(c, RPL_E_NAME_MISMATCH, why);
 		return 1;
 	}
@@ -372,7 +373,7 @@ int conn_on_error_frame(struct conn *c, struct cursor *p)
 	for (int i = 1; i < RPL_MSG_COUNT; i++)
 		if (strcmp(rpl_msg_id(i), id) == 0)
 			code = i;
-	conn_close(c, -code, "partner %s says: %s %s", c->server[0] ? c->server : c->addr, id, text);
+	conn_close(c, -code, "partner %s says: %s %s", c->server[0] ? c->server : c->addr, ESC(id), ESC(text));
 	return code;
 }
 
