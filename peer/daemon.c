@@ -69,6 +69,7 @@ static void on_hourly(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 	(void)daemon_refresh_identity(d);
+	(void)store_actlog_maintain(&d->in.store, d->in.conf.actlogretention, NULL);
 	if (d->on_hourly)
 		d->on_hourly(d);
 }
@@ -217,6 +218,7 @@ int daemon_run(const char *dir)
 	uv_timer_start(&d->hourly, on_hourly, 3600 * 1000, 3600 * 1000);
 	if ((rc = lifecycle_init(d)) < 0)
 		goto out_loop;
+	(void)store_actlog_maintain(&d->in.store, d->in.conf.actlogretention, NULL);
 	log_info(RPL_I_STARTED, "server %s listening on %s:%d (TLS 1.2%s, protocol level %d, %s)",
 		 d->in.conf.servername, d->in.conf.tcpaddress, d->in.conf.tcpport,
 		 d->in.conf.ssltls13 ? "-1.3" : " only", d->in.conf.protocollevel,
