@@ -15,6 +15,15 @@ int64_t clock_now(void);
 uint64_t clock_mono_ms(void);
 /* "2026-11-25T14:20:01Z"; buf of at least 21 bytes. */
 void clock_iso8601(int64_t t, char *buf, size_t bufsz);
+/*
+ * A point in time as an administrator types it, in microseconds since the
+ * epoch: ISO 8601 "2026-11-26T07:00:00Z" (seconds and fraction optional, Z
+ * or +HH:MM for UTC and offsets, local time without; a space may stand for
+ * the T; a date alone is local midnight), "HH:MM[:SS]" today in local time,
+ * "-N" minutes, "-Nm", "-Nh", "-Nd" before now, or "NOW". now is in seconds
+ * (the caller's clock). -RPL_E_BADARG for anything else.
+ */
+int clock_parse_when(const char *s, int64_t now, int64_t *out_us);
 /* Whole days from now until t (negative once past). */
 int64_t clock_days_until(int64_t t);
 
