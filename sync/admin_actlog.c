@@ -101,7 +101,7 @@ static json_t *query_params(struct admin_cmd *cmd, struct actlog_query *q)
 					      "SINCE", NULL};
 	const char *begin = admin_param(cmd, "BEGINTIME"), *end = admin_param(cmd, "ENDTIME");
 	const char *since = admin_param(cmd, "SINCE"), *msgno = admin_param(cmd, "MSGNO");
-	int64_t now = (int64_t)time(NULL), t;
+	int64_t now = (int64_t)time(NULL), t, span;
 	json_t *err;
 
 	if ((err = admin_check_params(cmd, allowed)))
@@ -112,12 +112,12 @@ static json_t *query_params(struct admin_cmd *cmd, struct actlog_query *q)
 		return admin_error(RPL_E_ADMIN_PARAM, "give BEGINTIME or SINCE, not both");
 	q->end_us = INT64_MAX;
 	if (end) {
-		if (clock_parse_when(end, now, &t) < 0)
+		if (clock_parse_when(end, now, &t, &span) < 0)
 			return admin_error(RPL_E_ADMIN_PARAM, "ENDTIME '%s' is not a time: use 2026-11-26T07:00:00Z, local 2026-11-26T08:00, HH:MM (today), or -N, -Nh, -Nd (minutes, hours, days ago)", end);
-		q->end_us = t + 1; /* ENDTIME itself is included */
+		q->end_us = t + span; /* the whole second, minute or day it names */
 	}
-	q->begin_us = (end ? q->end_us - 1 : now * 1000000) - ACTLOG_DEFAULT_SPAN_US;
-	if (begin && clock_parse_when(begin, now, &q->begin_us) < 0)
+	q->begin_us = (end ? t : now * 1000000) - ACTLOG_DEFAULT_SPAN_US;
+	if (begin && clock_parse_when(begin, now, &q->begin_us, NULL) < 0)
 		return admin_error(RPL_E_ADMIN_PARAM, "BEGINTIME '%s' is not a time: use 2026-11-26T07:00:00Z, local 2026-11-26T08:00, HH:MM (today), or -N, -Nh, -Nd (minutes, hours, days ago)", begin);
 	if (since) {
 		char *e;

@@ -80,25 +80,30 @@ static int parse_relative(const char *p, int64_t now, int64_t *out_us)
 /* "HH:MM[:SS[.f]]" then an optional zone: Z, +HH:MM, -HHMM. *zone_s is
  * the offset east of UTC in seconds; *utc is 0 for local time. */
 static int parse_clock_zone(const char **pp, struct tm *tm, long long *frac_us, int *utc,
-			    long long *zone_s)
+			    long long *zone_s, int64_t *span)
 {
 	const char *p = *pp;
 	long long h, mi, sec = 0, zh, zm;
 
 	*frac_us = 0;
+	*span = 60 * 1000000LL;
 	if (read_digits(&p, 1, 2, &h) < 0 || *p++ != ':' || read_digits(&p, 2, 2, &mi) < 0)
 		return -1;
 	if (*p == ':') {
 		p++;
 		if (read_digits(&p, 2, 2, &sec) < 0)
 			return -1;
+		*span = 1000000;
 		if (*p == '.' || *p == ',') {
 			const char *f = ++p;
 			long long v;
 			if (read_digits(&p, 1, 6, &v) < 0)
 				return -1;
-			for (long n = p - f; n < 6; n++)
+			*span = 1;
+			for (long n = p - f; n < 6; n++) {
 				v *= 10;
+				*span *= 10;
+			}
 			*frac_us = v;
 			while (isdigit((unsigned char)*p)) /* beyond microseconds */
 				p++;
@@ -129,14 +134,18 @@ static int parse_clock_zone(const char **pp, struct tm *tm, long long *frac_us, 
 	return 0;
 }
 
-int clock_parse_when(const char *s, int64_t now, int64_t *out_us)
+int clock_parse_when(const char *s, int64_t now, int64_t *out_us, int64_t *span_us)
 {
 	const char *p = s;
 	struct tm tm, check;
 	long long y, mo, d, frac = 0, zone = 0;
+	int64_t span = 86400 * 1000000LL, dummy;
 	time_t t, nowt = (time_t)now;
 	int utc = 0;
 
+	if (!span_us)
+		span_us = &dummy;
+	*span_us = 1;
 	if (!s || !*s)
 		return -RPL_E_BADARG;
 	if (strcasecmp(s, "NOW") == 0) {
@@ -157,12 +166,12 @@ int clock_parse_when(const char *s, int64_t now, int64_t *out_us)
 		tm.tm_mday = (int)d;
 		if (*p == 'T' || *p == 't' || *p == ' ') {
 			p++;
-			if (parse_clock_zone(&p, &tm, &frac, &utc, &zone) < 0)
+			if (parse_clock_zone(&p, &tm, &frac, &utc, &zone, &span) < 0)
 				return -RPL_E_BADARG;
 		}
 	} else {
 		/* A time of day: today, in local time or, with a zone, in UTC. */
-		if (parse_clock_zone(&p, &tm, &frac, &utc, &zone) < 0)
+		if (parse_clock_zone(&p, &tm, &frac, &utc, &zone, &span) < 0)
 			return -RPL_E_BADARG;
 		if (utc)
 			gmtime_r(&nowt, &check);
@@ -187,5 +196,6 @@ int clock_parse_when(const char *s, int64_t now, int64_t *out_us)
 	if (t == (time_t)-1 || check.tm_year != y || check.tm_mon != mo || check.tm_mday != d)
 		return -RPL_E_BADARG;
 	*out_us = ((int64_t)t - zone) * 1000000 + frac;
+	*span_us = span;
 	return 0;
 }

@@ -80,7 +80,7 @@ static const struct opt opts[] = {
 	{"CLOCKSKEW", OPT_INT, INT(clockskew), 0, 86400, "300",
 	 "seconds of clock difference allowed when checking certificate dates"},
 	{"ACTLOGRETENTION", OPT_INT, INT(actlogretention), 1, 3650, "30",
-	 "days the activity log keeps entries"},
+	 "days the activity log keeps entries; 'SET ACTLOGRETENTION days' changes it at once and here"},
 	{"RENEWSELFSIGNED", OPT_BOOL, INT(renewselfsigned), 0, 1, "NO",
 	 "for a CA-signed identity, whether automatic renewal may fall back to self-signed"},
 	{"REPLDELETEGUARD", OPT_INT, INT(repldeleteguard), 0, 100, "50",

@@ -598,39 +598,46 @@ END_TEST
 START_TEST(times_parse_as_iso8601_clock_and_relative)
 {
 	const int64_t now = 1795676400 + 3 * 3600 + 25 * 60; /* 2026-11-26T10:25:00Z */
-	int64_t t;
+	int64_t t, span;
 
 	setenv("TZ", "CET-1", 1); /* local = UTC+1, no DST rules */
 	tzset();
-	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00:00Z", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00:00Z", now, &t, &span), 0);
 	ck_assert_int_eq(t, 1795676400 * US);
-	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00Z", now, &t), 0);
+	ck_assert_int_eq(span, US); /* an ENDTIME includes the second it names */
+	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00Z", now, &t, &span), 0);
 	ck_assert_int_eq(t, 1795676400 * US);
-	ck_assert_int_eq(clock_parse_when("2026-11-26T08:00:00", now, &t), 0); /* local */
+	ck_assert_int_eq(span, 60 * US);
+	ck_assert_int_eq(clock_parse_when("2026-11-26T08:00:00", now, &t, &span), 0); /* local */
 	ck_assert_int_eq(t, 1795676400 * US);
-	ck_assert_int_eq(clock_parse_when("2026-11-26 08:00", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("2026-11-26 08:00", now, &t, &span), 0);
 	ck_assert_int_eq(t, 1795676400 * US);
-	ck_assert_int_eq(clock_parse_when("2026-11-26T09:00:00+02:00", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("2026-11-26T09:00:00+02:00", now, &t, &span), 0);
 	ck_assert_int_eq(t, 1795676400 * US);
-	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00:00.250Z", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00:00.250Z", now, &t, &span), 0);
 	ck_assert_int_eq(t, 1795676400 * US + 250000);
-	ck_assert_int_eq(clock_parse_when("2026-11-26", now, &t), 0); /* local midnight */
+	ck_assert_int_eq(span, 1000);
+	ck_assert_int_eq(clock_parse_when("2026-11-26T07:00:00.5Z", now, &t, &span), 0);
+	ck_assert_int_eq(span, 100000);
+	ck_assert_int_eq(clock_parse_when("2026-11-26", now, &t, &span), 0); /* local midnight */
 	ck_assert_int_eq(t, (1795651200 - 3600) * US);
-	ck_assert_int_eq(clock_parse_when("08:00", now, &t), 0); /* today, local */
+	ck_assert_int_eq(span, 86400 * US);
+	ck_assert_int_eq(clock_parse_when("08:00", now, &t, &span), 0); /* today, local */
 	ck_assert_int_eq(t, 1795676400 * US);
-	ck_assert_int_eq(clock_parse_when("-30", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("-30", now, &t, &span), 0);
 	ck_assert_int_eq(t, (now - 1800) * US);
-	ck_assert_int_eq(clock_parse_when("-2h", now, &t), 0);
+	ck_assert_int_eq(span, 1);
+	ck_assert_int_eq(clock_parse_when("-2h", now, &t, &span), 0);
 	ck_assert_int_eq(t, (now - 7200) * US);
-	ck_assert_int_eq(clock_parse_when("-7d", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("-7d", now, &t, &span), 0);
 	ck_assert_int_eq(t, (now - 7 * 86400) * US);
-	ck_assert_int_eq(clock_parse_when("now", now, &t), 0);
+	ck_assert_int_eq(clock_parse_when("now", now, &t, &span), 0);
 	ck_assert_int_eq(t, now * US);
 	const char *bad[] = {"", "yesterday", "2026-13-01", "2026-02-30T00:00", "25:00",
 			     "07:60", "-", "-5x", "-3w", "2026-11-26T07", "2026-11-26T07:00:00Q",
 			     "2026-11-26X07:00", "-9999999999", "7", "12:00:00+25:00"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(clock_parse_when(bad[i], now, &t) < 0, "'%s' accepted", bad[i]);
+		ck_assert_msg(clock_parse_when(bad[i], now, &t, &span) < 0, "'%s' accepted", bad[i]);
 }
 END_TEST
 
