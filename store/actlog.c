@@ -2,7 +2,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -274,13 +273,12 @@ static int stats_load(MDB_txn *txn, struct store *s, struct stats *st)
  * (the low-water key moves past them). */
 static int evict_routine(MDB_txn *txn, struct store *s, struct stats *st, uint64_t target)
 {
-	MDB_cursor *mc;
-	MDB_val k = {KEY_LEN, st->lowwater}, v;
 	uint8_t from[KEY_LEN];
+	MDB_val k = {KEY_LEN, from}, v;
+	MDB_cursor *mc;
 	int mrc, op = MDB_SET_RANGE;
 
 	memcpy(from, st->lowwater, KEY_LEN);
-	k.mv_data = from;
 	if ((mrc = mdb_cursor_open(txn, s->actlog, &mc)) != 0)
 		return store_err(mrc);
 	while (st->routine > target && (mrc = mdb_cursor_get(mc, &k, &v, op)) == 0) {
@@ -377,7 +375,7 @@ int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg
 	char raw[4096], text[ACTLOG_TEXT_MAX];
 	const char *msgid = rpl_msg_id(msg);
 	uint8_t key[KEY_LEN], nkey[KEY_LEN];
-	struct actlog_entry *e;
+	struct actlog_entry e;
 	struct stats st;
 	uint64_t t, newest;
 	int rc, same;
@@ -387,20 +385,13 @@ int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg
 	/* Every entry is valid UTF-8 without control characters, whatever
 	 * the caller passed: QUERY ACTLOG's JSON cannot lose it. */
 	esc_bytes(text, sizeof(text), raw, strlen(raw), ESC_KEEP_BACKSLASH);
-	if (!(e = malloc(sizeof(*e))))
-		return -RPL_E_NOMEM;
-	same = newest_same(txn, s, msgid, text, nkey, &newest, e);
+	same = newest_same(txn, s, msgid, text, nkey, &newest, &e);
 	t = time_us > 0 ? (uint64_t)time_us : (uint64_t)now_us();
 	if (time_us <= 0 && t <= newest)
 		t = newest + 1;
 	if (same > 0 && t >= newest && t - newest < (uint64_t)ACTLOG_COALESCE_US &&
-	    e->repeated < UINT32_MAX) {
-		/* A repeat: the newest entry counts it, nothing is added. */
-		rc = put_record(txn, s, nkey, msgid, text, e->repeated + 1, (int64_t)t);
-		free(e);
-		return rc;
-	}
-	free(e);
+	    e.repeated < UINT32_MAX) /* a repeat: the newest entry counts it */
+		return put_record(txn, s, nkey, msgid, text, e.repeated + 1, (int64_t)t);
 	if (same < 0)
 		return same;
 	if ((rc = stats_load(txn, s, &st)) < 0)
@@ -449,7 +440,7 @@ int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t 
 		       int (*fn)(const struct actlog_entry *e, void *arg), void *arg)
 {
 	uint8_t bound[8];
-	struct actlog_entry *e;
+	struct actlog_entry e;
 	MDB_cursor *mc;
 	MDB_val k, v;
 	int mrc, rc = 0;
@@ -459,12 +450,8 @@ int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t 
 		begin_us = 0;
 	if (end_us <= begin_us)
 		return 0;
-	if (!(e = malloc(sizeof(*e))))
-		return -RPL_E_NOMEM;
-	if ((mrc = mdb_cursor_open(txn, s->actlog, &mc)) != 0) {
-		free(e);
+	if ((mrc = mdb_cursor_open(txn, s->actlog, &mc)) != 0)
 		return store_err(mrc);
-	}
 	/* An 8-byte key sorts before every 12-byte key with the same time. */
 	key_put_time(bound, (uint64_t)(newest_first ? end_us : begin_us));
 	k.mv_size = sizeof(bound);
@@ -480,12 +467,11 @@ int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t 
 		t = (int64_t)key_time(&k);
 		if (newest_first ? t < begin_us : t >= end_us)
 			break;
-		decode(&k, &v, e);
-		if ((rc = fn(e, arg)) != 0)
+		decode(&k, &v, &e);
+		if ((rc = fn(&e, arg)) != 0)
 			break;
 	}
 	mdb_cursor_close(mc);
-	free(e);
 	if (rc)
 		return rc;
 	return mrc && mrc != MDB_NOTFOUND ? store_err(mrc) : 0;

@@ -203,7 +203,7 @@ void admin_set_actlogretention(struct daemon *d, struct admin_client *ac, struct
 	struct actlog_prune_report rep = {0};
 	struct rpl_conf next = d->in.conf;
 	int old = d->in.conf.actlogretention;
-	char err[512];
+	char err[512], days[16];
 	MDB_txn *txn;
 	int rc;
 
@@ -211,10 +211,10 @@ void admin_set_actlogretention(struct daemon *d, struct admin_client *ac, struct
 		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET ACTLOGRETENTION days"), NULL);
 	if (conf_set(&next, "ACTLOGRETENTION", cmd->words[2], err, sizeof(err)) < 0)
 		return adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s", err), NULL);
+	snprintf(days, sizeof(days), "%d", next.actlogretention); /* "007" is written 7 */
 	/* replpeer.conf is where options live: it is written first, so a
 	 * failure changes nothing, and a restart keeps the new value. */
-	if ((rc = instance_update_conf(&d->in, "ACTLOGRETENTION", cmd->words[2], err,
-				       sizeof(err))) < 0) {
+	if ((rc = instance_update_conf(&d->in, "ACTLOGRETENTION", days, err, sizeof(err))) < 0) {
 		log_error(rc, "SET ACTLOGRETENTION: %s", err);
 		return adminsrv_reply(ac, admin_error(-rc, "replpeer.conf not updated: %s", err), NULL);
 	}
