@@ -267,6 +267,10 @@ void cli_print(json_t *j, int json)
 
 static void cell_text(json_t *v, char *out, size_t sz)
 {
+	if (!v) { /* a row without this column */
+		snprintf(out, sz, "-");
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_STRING: snprintf(out, sz, "%s", json_string_value(v)); break;
 	case JSON_INTEGER: snprintf(out, sz, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;

@@ -16,6 +16,7 @@
 #include "../store/owncert.h"
 #include "../store/server.h"
 #include "../util/clock.h"
+#include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
@@ -608,8 +609,8 @@ void conn_on_error_frame(struct peer_session *s, struct cursor *pl)
 		if (strcmp(rpl_msg_id(i), id) == 0)
 			code = i;
 	s->result.partner_err = code;
-	conn_close(s, -code, "partner %s says: %s %s", s->server[0] ? s->server : s->addr, id,
-		   text);
+	conn_close(s, -code, "partner %s says: %s %s", s->server[0] ? s->server : s->addr, ESC(id),
+		   ESC(text));
 }
 
 int conn_unexpected(struct peer_session *s, int type, const char *state)
@@ -625,33 +626,17 @@ int conn_unexpected(struct peer_session *s, int type, const char *state)
 	return 0;
 }
 
-/* Untrusted text for a log line: printable ASCII kept, the rest escaped,
- * the length capped. */
-static const char *printable(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	for (const unsigned char *c = (const unsigned char *)in; *c && o + 5 < outsz; c++) {
-		if (*c >= 0x20 && *c < 0x7f && *c != '\\')
-			out[o++] = (char)*c;
-		else
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", *c);
-	}
-	out[o] = 0;
-	return out;
-}
-
 int conn_admit(struct peer_session *s, const char *from, const char *to, int purpose,
 	       struct server_rec *r)
 {
 	struct peer *p = s->p;
-	char why[400], esc[160];
+	char why[400];
 	MDB_txn *txn;
 	int rc;
 
 	snprintf(s->server, sizeof(s->server), "%s", from);
 	if (strcasecmp(to, p->in->conf.servername) != 0) {
-		snprintf(why, sizeof(why), "this is server %s, not %s", p->in->conf.servername,
-			 printable(to, esc, sizeof(esc)));
+		snprintf(why, sizeof(why), "this is server %s, not %s", p->in->conf.servername, ESC(to));
 		conn_refuse(s, RPL_E_NAME_MISMATCH, why);
 		return 1;
 	}

@@ -8,6 +8,7 @@
 
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "actlog.h"
 
 #define DEFAULT_MAPSIZE ((uint64_t)64 << 30)
 
@@ -92,6 +93,8 @@ int store_open(struct store *s, const char *dir, uint64_t mapsize, int create)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->actlog_routine_max = ACTLOG_ROUTINE_MAX;
+	s->actlog_total_max = ACTLOG_TOTAL_MAX;
 	if (!create) {
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);
 		FILE *f = fopen(path, "rb");

@@ -20,6 +20,9 @@ struct store {
 	MDB_dbi trust;    /* trust anchors (CA certificates), by label */
 	MDB_dbi admins;   /* administrators, by upper-case name */
 	MDB_dbi actlog;   /* activity log, by time */
+	/* Activity-log caps (store/actlog.h), set by store_open to the
+	 * defaults; tests lower them. */
+	uint32_t actlog_routine_max, actlog_total_max;
 };
 
 /* Opens DIR/data.mdb; with create, makes the environment and databases and

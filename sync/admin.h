@@ -56,12 +56,18 @@ json_t *admin_ok(int code, const char *fmt, ...) __attribute__((format(printf, 2
 /* ISO 8601 string, or JSON null for 0. */
 json_t *admin_time(int64_t t);
 
-/* Handlers, by family (sync/admin_server.c, sync/admin_query.c). */
+/* QUERY ACTLOG's document: an array of at most 1,000 entries, oldest first
+ * (plus a note when more matched), or an error document; *columns gets the
+ * table columns (NULL with an error). */
+json_t *admin_actlog_doc(struct store *st, struct admin_cmd *cmd, json_t **columns);
+
+/* Handlers, by family (sync/admin_server.c, sync/admin_query.c,
+ * sync/admin_actlog.c). */
 typedef void admin_handler(struct sync *y, struct admin_client *ac,
 			   struct admin_cmd *cmd);
 admin_handler admin_define_server, admin_update_server, admin_delete_server,
 	admin_query_server, admin_ping_server, admin_set_serverpassword,
 	admin_query_session, admin_query_actlog, admin_query_certificate,
-	admin_renew_certificate, admin_halt;
+	admin_renew_certificate, admin_halt, admin_set_actlogretention;
 
 #endif

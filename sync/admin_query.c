@@ -1,5 +1,5 @@
-/* Admin commands about this server itself: QUERY SESSION, QUERY ACTLOG,
- * QUERY CERTIFICATE, RENEW CERTIFICATE, HALT. */
+/* Admin commands about this server itself: QUERY SESSION,
+ * QUERY CERTIFICATE, RENEW CERTIFICATE, HALT (QUERY ACTLOG: admin_actlog.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,58 +42,6 @@ void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_c
 	(void)peer_sessions_each(y->peer, session_cb, arr);
 	adminsrv_reply(ac, arr, json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server",
 					  "address", "state", "tls_version", "seconds"));
-}
-
-static int actlog_cb(const struct actlog_entry *e, void *arg)
-{
-	char when[40], frac[8];
-	int64_t sec = e->time_us / 1000000;
-
-	clock_iso8601(sec, when, sizeof(when));
-	/* 2026-11-25T14:20:01Z -> 2026-11-25T14:20:01.123Z */
-	snprintf(frac, sizeof(frac), ".%03dZ", (int)((e->time_us / 1000) % 1000));
-	when[19] = 0;
-	strncat(when, frac, sizeof(when) - strlen(when) - 1);
-	json_array_append_new(arg, json_pack("{s:s, s:s, s:s}", "time", when,
-					     "message_id", e->msgid, "message", e->text));
-	return 0;
-}
-
-void admin_query_actlog(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
-{
-	static const char *const allowed[] = {"SINCE", NULL};
-	const char *since = admin_param(cmd, "SINCE");
-	long minutes = 60;
-	json_t *arr, *err;
-	MDB_txn *txn;
-	int rc;
-
-	if ((err = admin_check_params(cmd, allowed))) {
-		adminsrv_reply(ac, err, NULL);
-		return;
-	}
-	if (since) {
-		char *end;
-		minutes = strtol(since, &end, 10);
-		if (*end || minutes < 0 || minutes > 10L * 366 * 24 * 60) {
-			adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "SINCE is a number of minutes"), NULL);
-			return;
-		}
-	}
-	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0) {
-		adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-		return;
-	}
-	arr = json_array();
-	rc = store_actlog_each(txn, &y->in->store,
-			       ((int64_t)time(NULL) - minutes * 60) * 1000000, actlog_cb, arr);
-	store_abort(txn);
-	if (rc < 0) {
-		json_decref(arr);
-		adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-		return;
-	}
-	adminsrv_reply(ac, arr, json_pack("[s,s,s]", "time", "message_id", "message"));
 }
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "../store/actlog.h"
 #include "../store/server.h"
 #include "../util/clock.h"
 #include "../util/log.h"
@@ -44,6 +45,38 @@ static void forcesync_done(struct sync *y, const char *server, const struct sess
 		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", server, r->message);
 }
 
+/* Activity-log retention and caps, on the thread pool (a prune of a large
+ * log is a large write). */
+struct maintain_job {
+	uv_work_t req;
+	struct store *st;
+	int days;
+};
+
+static void maintain_work(uv_work_t *req)
+{
+	struct maintain_job *j = req->data;
+	(void)store_actlog_maintain(j->st, j->days, NULL);
+}
+
+static void maintain_done(uv_work_t *req, int status)
+{
+	(void)status;
+	free(req->data);
+}
+
+static void actlog_maintain(struct sync *y)
+{
+	struct maintain_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->req.data = j;
+	j->st = &y->in->store;
+	j->days = y->in->conf.actlogretention;
+	if (uv_queue_work(y->loop, &j->req, maintain_work, maintain_done) < 0)
+		free(j);
+}
+
 int sync_start(struct sync *y, struct peer *p)
 {
 	struct name_list names;
@@ -52,6 +85,7 @@ int sync_start(struct sync *y, struct peer *p)
 
 	y->peer = p;
 	y->started = clock_now();
+	actlog_maintain(y);
 	if ((rc = lifecycle_init(y)) < 0)
 		return rc;
 	/* Partners marked for FORCESYNC get their session now. */
@@ -74,7 +108,9 @@ int sync_start(struct sync *y, struct peer *p)
 
 void sync_hourly(struct sync *y)
 {
+	actlog_maintain(y);
 	lifecycle_check(y);
+	log_flush();
 }
 
 void sync_stop(struct sync *y)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -79,7 +80,7 @@ static const struct opt opts[] = {
 	{"CLOCKSKEW", OPT_INT, INT(clockskew), 0, 86400, "300",
 	 "seconds of clock difference allowed when checking certificate dates"},
 	{"ACTLOGRETENTION", OPT_INT, INT(actlogretention), 1, 3650, "30",
-	 "days the activity log keeps entries"},
+	 "days the activity log keeps entries; 'SET ACTLOGRETENTION days' changes it at once and here"},
 	{"RENEWSELFSIGNED", OPT_BOOL, INT(renewselfsigned), 0, 1, "NO",
 	 "for a CA-signed identity, whether automatic renewal may fall back to self-signed"},
 	{"REPLDELETEGUARD", OPT_INT, INT(repldeleteguard), 0, 100, "50",
@@ -380,5 +381,110 @@ int conf_write_template_ex(const char *path, const char *name, int port,
 	if (rc == 0)
 		rc = fs_write_atomic(path, w.p, w.len, 0644);
 	wbuf_free(&w);
+	return rc;
+}
+
+/* When line [p, end) sets key — "KEY value" (active) or "#KEY ..."
+ * (commented) — returns 2 or 1, else 0. */
+static int line_sets(const char *p, const char *end, const char *key)
+{
+	size_t klen = strlen(key);
+	int commented = 0;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p < end && *p == '#') {
+		commented = 1;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+	}
+	if ((size_t)(end - p) < klen || strncasecmp(p, key, klen) != 0)
+		return 0;
+	p += klen;
+	if (p < end && !isspace((unsigned char)*p))
+		return 0;
+	return commented ? 1 : 2;
+}
+
+int conf_update_file(const char *path, const char *key, const char *value, int *lockfd,
+		     char *err, size_t errsz)
+{
+	struct rpl_conf scratch;
+	struct wbuf in, out;
+	const struct opt *o = NULL;
+	const char *p, *end;
+	struct stat st;
+	char line[512];
+	int rc, have_active = 0, done = 0, n;
+
+	if (errsz)
+		err[0] = 0;
+	if (lockfd)
+		*lockfd = -1;
+	for (size_t i = 0; i < NOPTS && !o; i++)
+		if (strcasecmp(key, opts[i].key) == 0)
+			o = &opts[i];
+	if (!o) {
+		snprintf(err, errsz, "unknown key '%s'", key);
+		return -RPL_E_CONF_KEY;
+	}
+	if (strpbrk(value, "#\r\n") || !*value || isspace((unsigned char)value[0]) ||
+	    isspace((unsigned char)value[strlen(value) - 1])) {
+		snprintf(err, errsz, "%s value must be one word on one line", o->key);
+		return -RPL_E_CONF_VALUE;
+	}
+	conf_defaults(&scratch);
+	if ((rc = set_opt(&scratch, o, value, err, errsz)) < 0)
+		return rc;
+	n = snprintf(line, sizeof(line), "%s %s\n", o->key, value);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		snprintf(err, errsz, "%s value too long", o->key);
+		return -RPL_E_CONF_VALUE;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -RPL_E_IO;
+	}
+	wbuf_init(&in);
+	if ((rc = fs_read_file(path, 1u << 20, &in)) < 0) {
+		snprintf(err, errsz, "cannot read %s", path);
+		wbuf_free(&in);
+		return rc;
+	}
+	for (p = (const char *)in.p, end = p + in.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		have_active |= line_sets(p, nl ? nl : end, o->key) == 2;
+		p = nl ? nl + 1 : end;
+	}
+	/* Active lines are all rewritten (the last one wins when the file is
+	 * read); without one, the first commented line becomes active. */
+	wbuf_init(&out);
+	for (p = (const char *)in.p, end = p + in.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		int kind = line_sets(p, nl ? nl : end, o->key);
+
+		if (kind == 2 || (kind == 1 && !have_active && !done)) {
+			wbuf_put(&out, line, (size_t)n);
+			done = 1;
+		} else {
+			wbuf_put(&out, p, (size_t)(next - p));
+		}
+		p = next;
+	}
+	if (!done) {
+		if (out.len && out.p[out.len - 1] != '\n')
+			wbuf_put(&out, "\n", 1);
+		wbuf_put(&out, line, (size_t)n);
+	}
+	rc = wbuf_status(&out);
+	if (rc == 0)
+		rc = lockfd ? fs_write_atomic_locked(path, out.p, out.len, st.st_mode & 07777, lockfd)
+			    : fs_write_atomic(path, out.p, out.len, st.st_mode & 07777);
+	if (rc < 0 && !err[0])
+		snprintf(err, errsz, "cannot write %s", path);
+	wbuf_free(&in);
+	wbuf_free(&out);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,12 +36,15 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			int *lockfd)
 {
 	char tmp[PATH_MAX];
 	const char *p = data;
-	int fd, n;
+	int fd, n, rc = -RPL_E_IO;
 
+	if (lockfd)
+		*lockfd = -1;
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -RPL_E_BADARG;
@@ -61,19 +65,39 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	}
 	if (fsync(fd) < 0)
 		goto fail;
-	if (close(fd) < 0) {
+	/* Locked before it appears under path: no instant without a lock. */
+	if (lockfd && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = -RPL_E_LOCKED;
+		goto fail;
+	}
+	if (!lockfd && close(fd) < 0) {
 		unlink(tmp);
 		return -RPL_E_IO;
 	}
 	if (rename(tmp, path) < 0) {
+		if (lockfd)
+			close(fd);
 		unlink(tmp);
 		return -RPL_E_IO;
 	}
+	if (lockfd)
+		*lockfd = fd;
 	return fsync_dir_of(path);
 fail:
 	close(fd);
 	unlink(tmp);
-	return -RPL_E_IO;
+	return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_atomic(path, data, len, mode, NULL);
+}
+
+int fs_write_atomic_locked(const char *path, const void *data, size_t len, mode_t mode,
+			   int *lockfd)
+{
+	return write_atomic(path, data, len, mode, lockfd);
 }
 
 int fs_read_file(const char *path, size_t maxlen, struct wbuf *out)

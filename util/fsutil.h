@@ -12,6 +12,13 @@
 /* Writes to a temporary file, fsyncs, renames over path, fsyncs the
  * directory. The file gets 'mode' from its creation on. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same for a file that serves as a lock (flock): the new file is locked
+ * before it replaces the old one, and *lockfd receives its descriptor, which
+ * the caller keeps open (the lock on the old file no longer guards the path);
+ * -1 when the file was not replaced. -RPL_E_LOCKED when the new file cannot
+ * be locked. */
+int fs_write_atomic_locked(const char *path, const void *data, size_t len, mode_t mode,
+			   int *lockfd);
 /* Reads at most maxlen bytes; a larger file is -RPL_E_BADARG. */
 int fs_read_file(const char *path, size_t maxlen, struct wbuf *out);
 /* 1 when path is a directory with no entries, 0 when not, negative on error

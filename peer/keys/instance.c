@@ -71,6 +71,27 @@ void instance_close(struct instance *in)
 {
 	store_close(&in->store);
 	vault_wipe(&in->vault);
+	if (in->conf_lock > 0)
+		close(in->conf_lock);
+	in->conf_lock = 0;
+}
+
+int instance_update_conf(struct instance *in, const char *key, const char *value,
+			 char *err, size_t errsz)
+{
+	char path[PATH_MAX + 32];
+	int rc, fd = -1;
+
+	snprintf(path, sizeof(path), "%s/replpeer.conf", in->dir);
+	rc = conf_update_file(path, key, value, &fd, err, errsz);
+	if (fd >= 0) {
+		/* The daemon's lock is on the file that was replaced: from now
+		 * on this descriptor keeps a second 'serve' out. */
+		if (in->conf_lock > 0)
+			close(in->conf_lock);
+		in->conf_lock = fd;
+	}
+	return rc;
 }
 
 int instance_seal(struct instance *in, enum seal_kind kind, const char *subject,

@@ -20,6 +20,10 @@ struct instance {
 	struct rpl_conf conf;
 	struct store store;
 	struct vault vault;
+	/* The lock on replpeer.conf moves to the new file when the daemon
+	 * rewrites it (SET ACTLOGRETENTION): its descriptor, 0 = none (a
+	 * zeroed instance holds nothing to close). */
+	int conf_lock;
 };
 
 /* An own certificate with its private key in clear (wiped by own_free). */
@@ -36,6 +40,11 @@ void own_free(struct own_identity *o);
 /* Opens an existing instance; err gets a line naming the problem. */
 int instance_open(struct instance *in, const char *dir, char *err, size_t errsz);
 void instance_close(struct instance *in);
+/* Sets KEY to value in replpeer.conf (util/conf.h: conf_update_file) and
+ * keeps the lock of a serving instance on the new file. Does not change
+ * in->conf: the caller applies the value. */
+int instance_update_conf(struct instance *in, const char *key, const char *value,
+			 char *err, size_t errsz);
 /* Creates a new instance in an empty or missing directory. On failure the
  * directory is left as it was found. */
 int instance_create(const char *dir, const char *name, int port,

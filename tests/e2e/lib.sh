@@ -242,10 +242,12 @@ paired_ab() {
 log_has() { grep -qE -- "$2" "$W/$1.log"; }
 
 # actlog_lines NAME: the activity log of NAME, one "MSGID message" per line,
-# oldest first (SINCE covers clocks shifted with REPLPEER_CLOCK_OFFSET).
+# oldest first (SINCE covers clocks shifted with REPLPEER_CLOCK_OFFSET); an
+# entry that counts N equal events (repeated) gives N lines.
 actlog_lines() {
 	adm "$1" "QUERY ACTLOG SINCE=${2:-5256000}" | python3 -c 'import json,sys
-for e in json.load(sys.stdin): print(e["message_id"] + " " + e["message"])'
+for e in json.load(sys.stdin):
+    for _ in range(e.get("repeated", 1)): print(e["message_id"] + " " + e["message"])'
 }
 
 # line_no FILE-CONTENT REGEX: number of the first line of $1 matching $2, 0 if none.

@@ -70,7 +70,8 @@ expect_contains "$(grep 'refused without a password proof' "$W/B.log")" 'RPL0402
 expect_eq "$(fails_on_B)" 5 "B counted exactly 5 failed sign-ons (none for the refused 6th)"
 expect_eq "$(proof_failures_in_B_log)" 5 "B's log has exactly 5 failed-proof lines"
 expect_eq "$(fails_on_A)" 5 "A counted exactly 5 failed sign-ons"
-expect_eq "$(adm B QUERY ACTLOG | jget 'len([e for e in j if e["message_id"] == "RPL0425W"])')" 5 "B's activity log has 5 RPL0425W entries"
+# Equal entries within a minute are one entry that counts them (repeated).
+expect_eq "$(adm B QUERY ACTLOG | jget 'sum(e.get("repeated", 1) for e in j if e["message_id"] == "RPL0425W")')" 5 "B's activity log counts 5 RPL0425W events"
 expect_contains "$(adm B QUERY ACTLOG | jget '[e["message"] for e in j if e["message_id"] == "RPL0427W"]')" 'RPL0402E' "B's activity log records the rate-limited refusal (RPL0427W ... RPL0402E)"
 
 # Still blocked while the window lasts, even with the right password: the
