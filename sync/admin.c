@@ -155,6 +155,9 @@ static const struct {
 	{"QUERY", "ACTLOG", admin_query_actlog, "QUERY ACTLOG [SINCE=minutes]"},
 	{"QUERY", "CERTIFICATE", admin_query_certificate, "QUERY CERTIFICATE"},
 	{"RENEW", "CERTIFICATE", admin_renew_certificate, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE]"},
+	{"REGISTER", "NODE", admin_register_node, "REGISTER NODE name"},
+	{"REMOVE", "NODE", admin_remove_node, "REMOVE NODE name [DELETEOBJECTS=YES]"},
+	{"QUERY", "NODE", admin_query_node, "QUERY NODE [name]"},
 	{"HALT", NULL, admin_halt, "HALT"},
 };
 
