@@ -288,6 +288,7 @@ struct putter {
 	struct pend_object po[BATCH_OBJECTS];
 	size_t npo;
 	struct chunk_list cur;    /* the file being read */
+	uint8_t win[2 * CHUNK_MAX]; /* its window: two maximal chunks */
 	/* Totals. */
 	uint64_t objects, bytes, chunks, new_chunks, new_bytes, done_bytes, total_bytes;
 	/* Progress on a terminal. */
@@ -426,7 +427,7 @@ static int64_t mtime_ns(const struct stat *sb)
  * hashing as it goes; never holds more of the file than that. */
 static int read_file(struct putter *p, const struct input *in, char *err, size_t errsz)
 {
-	static uint8_t win[2 * CHUNK_MAX];
+	uint8_t *win = p->win;
 	size_t have = 0;
 	struct stat before, after;
 	int fd, eof = 0, rc = 0;
@@ -440,8 +441,8 @@ static int read_file(struct putter *p, const struct input *in, char *err, size_t
 	}
 	p->current = in->path;
 	while (rc == 0 && (!eof || have)) {
-		while (!eof && have < sizeof(win)) {
-			ssize_t r = read(fd, win + have, sizeof(win) - have);
+		while (!eof && have < sizeof(p->win)) {
+			ssize_t r = read(fd, win + have, sizeof(p->win) - have);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
