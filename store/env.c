@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "../util/log.h"
+#include "actlog.h"
 #include "../util/msg.h"
 #include "actlog.h"
 
@@ -27,36 +28,79 @@ int store_err(int rc)
 	}
 }
 
-static int open_dbs(struct store *s, int create)
+/* The databases of schema 1, then those schema 2 added. */
+static int open_list(MDB_txn *txn, const char *const *names, MDB_dbi *const *dbis,
+		     size_t n, unsigned flags)
 {
-	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
-		{"meta", &s->meta},       {"owncerts", &s->owncerts},
-		{"servers", &s->servers}, {"trust", &s->trust},
-		{"admins", &s->admins},   {"actlog", &s->actlog},
-	};
-	MDB_txn *txn;
+	for (size_t i = 0; i < n; i++) {
+		int rc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
+		if (rc)
+			/* data.mdb exists (checked) but lacks our databases. */
+			return rc == MDB_NOTFOUND ? -RPL_E_CORRUPT : store_err(rc);
+	}
+	return 0;
+}
+
+static int read_schema(MDB_txn *txn, struct store *s, int *version)
+{
 	const uint8_t *v = NULL;
 	size_t vlen = 0;
-	int rc;
+	int rc = store_meta_get(txn, s, "schema", &v, &vlen);
+
+	if (rc < 0)
+		return rc;
+	if (vlen != 4)
+		return -RPL_E_SCHEMA;
+	*version = (int)((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3]);
+	return 0;
+}
+
+static int write_schema(MDB_txn *txn, struct store *s)
+{
+	uint8_t ver[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
+	return store_meta_put(txn, s, "schema", ver, 4);
+}
+
+/* Opens (with create: makes) every database and checks the schema. The
+ * schema is read inside a write transaction, so two processes opening a
+ * version-1 instance at once upgrade it once. */
+static int open_dbs(struct store *s, int create)
+{
+	static const char *const v1_names[] = {"meta", "owncerts", "servers",
+					       "trust", "admins", "actlog"};
+	static const char *const v2_names[] = {"nodes", "objects", "chunks",
+					       "chunkdata", "staging"};
+	MDB_dbi *const v1_dbis[] = {&s->meta, &s->owncerts, &s->servers,
+				    &s->trust, &s->admins, &s->actlog};
+	MDB_dbi *const v2_dbis[] = {&s->nodes, &s->objects, &s->chunks,
+				    &s->chunkdata, &s->staging};
+	MDB_txn *txn;
+	int rc, version = 0;
 
 	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc)
 		return store_err(rc);
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
-		if (rc) {
-			mdb_txn_abort(txn);
-			/* data.mdb exists (checked) but lacks our databases. */
-			return rc == MDB_NOTFOUND ? -RPL_E_CORRUPT : store_err(rc);
-		}
-	}
-	rc = store_meta_get(txn, s, "schema", &v, &vlen);
+	rc = open_list(txn, v1_names, v1_dbis, 6, create ? MDB_CREATE : 0);
+	if (rc == 0)
+		rc = read_schema(txn, s, &version);
 	if (rc == -RPL_E_NOTFOUND && create) {
-		uint8_t ver[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
-		rc = store_meta_put(txn, s, "schema", ver, 4);
-	} else if (rc == 0) {
-		if (vlen != 4 || v[0] || v[1] || v[2] || v[3] != STORE_SCHEMA_VERSION)
-			rc = -RPL_E_SCHEMA;
+		version = STORE_SCHEMA_VERSION;
+		rc = write_schema(txn, s);
+	}
+	if (rc == 0 && (version < 1 || version > STORE_SCHEMA_VERSION))
+		rc = -RPL_E_SCHEMA;
+	if (rc == 0)
+		rc = open_list(txn, v2_names, v2_dbis, 5,
+			       create || version < STORE_SCHEMA_VERSION ? MDB_CREATE : 0);
+	if (rc == 0 && version < STORE_SCHEMA_VERSION) {
+		rc = write_schema(txn, s);
+		if (rc == 0)
+			rc = store_actlog_add(txn, s, RPL_I_MIGRATED,
+					      "database schema upgraded from version %d to %d: node storage added",
+					      version, STORE_SCHEMA_VERSION);
+		if (rc == 0)
+			log_info(RPL_I_MIGRATED, "database schema upgraded from version %d to %d",
+				 version, STORE_SCHEMA_VERSION);
 	}
 	if (rc < 0) {
 		mdb_txn_abort(txn);

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+/* 1: servers, certificates, trust anchors, admins, activity log.
+ * 2: node storage (nodes, objects, chunks, chunk bytes, staging); an
+ *    instance of version 1 is upgraded in place when it is opened. */
+#define STORE_SCHEMA_VERSION 2
 
 struct store {
 	MDB_env *env;
@@ -23,10 +26,18 @@ struct store {
 	/* Activity-log caps (store/actlog.h), set by store_open to the
 	 * defaults; tests lower them. */
 	uint32_t actlog_routine_max, actlog_total_max;
+	/* Node storage (schema 2): see store/node.h, store/object.h, store/chunk.h. */
+	MDB_dbi nodes;     /* nodes, by upper-case name */
+	MDB_dbi objects;   /* objects, by node id + BLAKE2b-256 of the name */
+	MDB_dbi chunks;    /* chunk metadata (refs, size), by chunk hash */
+	MDB_dbi chunkdata; /* chunk bytes, by chunk hash */
+	MDB_dbi staging;   /* chunks waiting for an object, by hash + token */
 };
 
 /* Opens DIR/data.mdb; with create, makes the environment and databases and
- * writes the schema version. mapsize 0 = default. */
+ * writes the schema version. An instance of schema 1 is upgraded to 2 in one
+ * transaction (new databases, version, an activity-log entry); a newer
+ * schema is refused with -RPL_E_SCHEMA. mapsize 0 = default. */
 int store_open(struct store *s, const char *dir, uint64_t mapsize, int create);
 void store_close(struct store *s);
 

@@ -160,6 +160,9 @@ static const struct {
 	{"SET", "ACTLOGRETENTION", admin_set_actlogretention, "SET ACTLOGRETENTION days"},
 	{"QUERY", "CERTIFICATE", admin_query_certificate, "QUERY CERTIFICATE"},
 	{"RENEW", "CERTIFICATE", admin_renew_certificate, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES]"},
+	{"REGISTER", "NODE", admin_register_node, "REGISTER NODE name"},
+	{"REMOVE", "NODE", admin_remove_node, "REMOVE NODE name [DELETEOBJECTS=YES]"},
+	{"QUERY", "NODE", admin_query_node, "QUERY NODE [name]"},
 	{"HALT", NULL, admin_halt, "HALT"},
 };
 
