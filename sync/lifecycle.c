@@ -648,6 +648,26 @@ static void then_compromised(struct lifecycle *lc, int rc, struct activate_job *
 	free(j);
 }
 
+/* ACTIVATE=IMMEDIATE: the reply waits for the activation, so that the
+ * administrator who reads QUERY CERTIFICATE next sees the new one current. */
+static void then_immediate(struct lifecycle *lc, int rc, struct activate_job *aj)
+{
+	struct renew_job *j = aj->arg;
+	json_t *doc;
+
+	if (rc == 0) {
+		round_start(lc, PHASE_CONFIRM);
+		doc = admin_ok(RPL_I_CERT_ACTIVATED,
+			       "new certificate %s is current; partners confirm it now (QUERY CERTIFICATE shows who holds it)",
+			       aj->next_label);
+		json_object_set_new(doc, "label", json_string(aj->next_label));
+	} else {
+		doc = admin_error(-rc, "activating %s", aj->next_label[0] ? aj->next_label : j->label);
+	}
+	reply(j->ac, doc);
+	free(j);
+}
+
 static void renew_after(uv_work_t *req, int status)
 {
 	struct renew_job *j = req->data;
@@ -678,14 +698,17 @@ static void renew_after(uv_work_t *req, int status)
 	}
 	lc->renewing = 0;
 	if (j->immediate) {
-		(void)activate(lc, "ACTIVATE=IMMEDIATE", j->label, 0, then_confirm, NULL);
-	} else {
-		lc->activate_after = 1;
-		round_start(lc, PHASE_ANNOUNCE);
+		if (activate(lc, "ACTIVATE=IMMEDIATE", j->label, 0, then_immediate, j) < 0) {
+			reply(j->ac, admin_error(RPL_E_INTERNAL, "cannot activate %s", j->label));
+			free(j);
+		}
+		return;
 	}
+	lc->activate_after = 1;
+	round_start(lc, PHASE_ANNOUNCE);
 	doc = admin_ok(RPL_I_RENEW_STARTED,
-		       "new certificate %s %s; partners receive it now (QUERY CERTIFICATE shows who holds it)",
-		       j->label, j->immediate ? "is being activated" : "is next");
+		       "new certificate %s is next; partners receive it now (QUERY CERTIFICATE shows who holds it)",
+		       j->label);
 	json_object_set_new(doc, "label", json_string(j->label));
 	reply(j->ac, doc);
 	free(j);
@@ -720,15 +743,26 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 		doc = admin_error(RPL_E_RENEW_BUSY, "a new key pair is being generated");
 	} else if (!compromised && next_label(y, label, sizeof(label)) == 0) {
 		/* A rollover is under way: switch now, or announce again. */
-		if (immediate && activate(lc, "ACTIVATE=IMMEDIATE", label, 0, then_confirm, NULL) == 0) {
-			doc = admin_ok(RPL_I_CERT_ACTIVATED, "next certificate %s is being activated", label);
-		} else if (!immediate) {
+		if (immediate) {
+			j = calloc(1, sizeof(*j));
+			if (j) {
+				j->lc = lc;
+				j->ac = ac;
+				snprintf(j->label, sizeof(j->label), "%s", label);
+				if (ac)
+					adminsrv_hold(ac);
+				if (activate(lc, "ACTIVATE=IMMEDIATE", label, 0, then_immediate, j) == 0)
+					return;
+				if (ac)
+					adminsrv_release(ac);
+				free(j);
+			}
+			doc = admin_error(RPL_E_INTERNAL, "cannot activate %s", label);
+		} else {
 			lc->activate_after = 1;
 			round_start(lc, PHASE_ANNOUNCE);
 			doc = admin_ok(RPL_I_RENEW_STARTED,
 				       "renewal already in progress: next certificate %s is being announced again", label);
-		} else {
-			doc = admin_error(RPL_E_INTERNAL, "cannot activate %s", label);
 		}
 	}
 	if (doc) {
