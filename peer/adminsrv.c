@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "../util/secure.h"
 #include "daemon.h"
 
 struct admin_client {
@@ -161,10 +163,35 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			if (ac->rx.len < 4 + (size_t)len)
 				break;
 			handle_request(ac, (const char *)ac->rx.p + 4, len);
-			wbuf_consume(&ac->rx, 4 + (size_t)len);
+			wbuf_consume(&ac->rx, 4 + (size_t)len); /* wipes */
 		}
 	}
+	/* Requests may carry passwords (SET SERVERPASSWORD, DEFINE SERVER). */
+	if (buf->base && nread > 0)
+		secure_zero(buf->base, (size_t)nread);
 	free(buf->base);
+}
+
+/* Why: admin.sock is born 0600, but the socket file can be chmod'ed or
+ * swapped, and local admin is system privilege. The kernel's word on who
+ * connected is the last check: only the daemon's own user and root. */
+static int admin_peer_allowed(struct admin_client *ac)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&ac->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn(RPL_W_ADMIN_REFUSED, "admin connection refused: cannot tell who connected");
+		return 0;
+	}
+	if (cred.uid == geteuid() || cred.uid == 0)
+		return 1;
+	log_warn(RPL_W_ADMIN_REFUSED,
+		 "admin connection from uid %u (pid %d) refused: only uid %u and root may use %s/admin.sock",
+		 (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid(), ac->d->in.dir);
+	return 0;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -186,7 +213,8 @@ static void on_connection(uv_stream_t *server, int status)
 	if (d->admins)
 		d->admins->prev = ac;
 	d->admins = ac;
-	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || d->halting) {
+	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || d->halting ||
+	    !admin_peer_allowed(ac)) {
 		client_close(ac);
 		return;
 	}

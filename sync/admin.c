@@ -11,6 +11,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "../util/secure.h"
 
 json_t *admin_error(int code, const char *fmt, ...)
 {
@@ -168,6 +169,13 @@ static json_t *help_doc(void)
 	return arr;
 }
 
+/* A parsed command may hold a password (SERVERPASSWORD=, SET SERVERPASSWORD). */
+static void admin_cmd_free(struct admin_cmd *cmd)
+{
+	secure_zero(cmd, sizeof(*cmd));
+	free(cmd);
+}
+
 void admin_exec(struct daemon *d, struct admin_client *ac, const char *line)
 {
 	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
@@ -179,17 +187,17 @@ void admin_exec(struct daemon *d, struct admin_client *ac, const char *line)
 	}
 	if (admin_parse(line, cmd, err, sizeof(err)) < 0) {
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "%s", err), NULL);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	if (cmd->nwords == 0) {
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "empty command"), NULL);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	if (strcasecmp(cmd->words[0], "HELP") == 0) {
 		adminsrv_reply(ac, help_doc(), NULL);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	log_debug(RPL_D_DEBUG, "admin command: %s %s", cmd->words[0],
@@ -201,11 +209,11 @@ void admin_exec(struct daemon *d, struct admin_client *ac, const char *line)
 		    (cmd->nwords < 2 || strcasecmp(cmd->words[1], commands[i].object) != 0))
 			continue;
 		commands[i].fn(d, ac, cmd);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "unknown command '%s%s%s'",
 				       cmd->words[0], cmd->nwords > 1 ? " " : "",
 				       cmd->nwords > 1 ? cmd->words[1] : ""), NULL);
-	free(cmd);
+	admin_cmd_free(cmd);
 }
