@@ -93,7 +93,9 @@ static int read_line_fd(int fd, char *buf, size_t sz)
 	return 0;
 }
 
-/* Asks on the controlling terminal with echo off. */
+/* Asks on the controlling terminal with echo off. Echo goes off (and what
+ * was typed ahead is dropped) before the prompt shows, so an answer typed
+ * after the prompt is never lost nor echoed. */
 static int ask(const char *prompt, char *buf, size_t sz)
 {
 	struct termios old, quiet;
@@ -101,19 +103,18 @@ static int ask(const char *prompt, char *buf, size_t sz)
 
 	if (fd < 0)
 		return -RPL_E_PASSWORD_READ;
-	if (write(fd, prompt, strlen(prompt)) < 0) {
-		close(fd);
-		return -RPL_E_PASSWORD_READ;
-	}
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
 		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
 	}
-	rc = read_line_fd(fd, buf, sz);
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		rc = -RPL_E_PASSWORD_READ;
+	else
+		rc = read_line_fd(fd, buf, sz);
 	if (restore)
-		tcsetattr(fd, TCSAFLUSH, &old);
+		tcsetattr(fd, TCSANOW, &old);
 	else if (write(fd, "\n", 1) < 0)
 		rc = rc ? rc : -RPL_E_PASSWORD_READ;
 	close(fd);

@@ -86,7 +86,7 @@ static int write_all(int fd, const void *p, size_t n)
 {
 	const char *b = p;
 	while (n) {
-		ssize_t w = write(fd, b, n);
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL); /* a closed server is an error, not SIGPIPE */
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
