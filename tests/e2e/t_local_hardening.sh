@@ -222,7 +222,8 @@ ping_ok B A || die "B cannot PING A after the console change"
 ok "B PINGs A with the password set in the console"
 
 # --- DEFINE SERVER ... SERVERPASSWORD=- with --password-file -------------------------------
-init_peer C "$PC" "pw-C-$RANDOM-secret"
+# Blanks and both quote characters: the client quotes what it puts in.
+init_peer C "$PC" "pw C \"q\" 'x' $RANDOM"
 start_peer C
 pwC=$(cat "$W/C.pw")
 "$RP" admin -d "$W/C" --password-file "$W/new2.pw" \
@@ -235,7 +236,7 @@ kill "$ctl" 2>/dev/null
 ok "control: the command-line scan sees a password given in argv"
 mkfifo "$W/C.fifo" # the client blocks on it: time to look at its command line
 "$RP" admin -d "$W/A" --json --password-file "$W/C.fifo" \
-	"DEFINE SERVER C HLADDRESS=127.0.0.1 LLADDRESS=$PC SERVERPASSWORD=-" >"$W/defC.out" 2>&1 &
+	DEFINE SERVER C HLADDRESS=127.0.0.1 LLADDRESS="$PC" SERVERPASSWORD=- DESCRIPTION="two words" >"$W/defC.out" 2>&1 &
 cpid=$!
 wait_until 10 eval '[[ "$(ps -o args= -p '"$cpid"')" == *SERVERPASSWORD=-* ]]' || die "the admin client did not start"
 expect_not_contains "$(ps -o args= -p "$cpid")" "$pwC" "ps shows the DEFINE without the password"
@@ -247,7 +248,8 @@ expect_eq "$rc" 0 "DEFINE SERVER ... SERVERPASSWORD=- with --password-file succe
 expect_not_contains "$(cat "$W/defC.out")" "$pwC" "the client shows no password"
 expect_eq "$(mem_copies A "$pwC")" 0 "the daemon's memory holds no copy of the partner password"
 ping_ok A C || die "A cannot PING C"
-ok "A PINGs C: the password read from the file reached the daemon"
+ok "A PINGs C: the password read from the file (blanks and quotes) reached the daemon"
+expect_eq "$(srv_field A C "s['description']")" "two words" "the other parameters of the command are kept"
 for s in "$new1" "$new2" "$pwC"; do
 	grep -qF -- "$s" "$W/A.log" && die "A's log shows a password"
 	actlog_lines A | grep -qF -- "$s" && die "A's activity log shows a password"
