@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,67 +60,100 @@ int cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
-static int read_line(FILE *f, char *buf, size_t sz)
+/* Reads one line from fd byte by byte: no stdio buffer keeps a copy of the
+ * password (or of the lines after it). */
+static int read_line_fd(int fd, char *buf, size_t sz)
 {
-	size_t n;
-	if (!fgets(buf, (int)sz, f))
-		return -RPL_E_PASSWORD_READ;
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	else if (!feof(f))
-		return -RPL_E_PASSWORD_WEAK; /* longer than the buffer */
+	size_t n = 0;
+	char ch;
+
+	for (;;) {
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -RPL_E_PASSWORD_READ;
+		if (r == 0) {
+			if (n == 0)
+				return -RPL_E_PASSWORD_READ;
+			break;
+		}
+		if (ch == '\n')
+			break;
+		if (n + 1 >= sz) {
+			secure_zero(buf, sz);
+			return -RPL_E_PASSWORD_WEAK; /* longer than the buffer */
+		}
+		buf[n++] = ch;
+	}
+	secure_zero(&ch, 1);
 	if (n && buf[n - 1] == '\r')
-		buf[--n] = 0;
+		n--;
+	buf[n] = 0;
 	return 0;
 }
 
+/* Asks on the controlling terminal with echo off. Echo goes off (and what
+ * was typed ahead is dropped) before the prompt shows, so an answer typed
+ * after the prompt is never lost nor echoed. */
 static int ask(const char *prompt, char *buf, size_t sz)
 {
 	struct termios old, quiet;
-	FILE *tty = fopen("/dev/tty", "r+");
-	int rc;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY), rc, restore = 0;
 
-	if (!tty)
+	if (fd < 0)
 		return -RPL_E_PASSWORD_READ;
-	fputs(prompt, tty);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) == 0) {
+	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+		quiet.c_lflag |= ECHONL;
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
 	}
-	rc = read_line(tty, buf, sz);
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputs("\n", tty);
-	fclose(tty);
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		rc = -RPL_E_PASSWORD_READ;
+	else
+		rc = read_line_fd(fd, buf, sz);
+	if (restore)
+		tcsetattr(fd, TCSANOW, &old);
+	else if (write(fd, "\n", 1) < 0)
+		rc = rc ? rc : -RPL_E_PASSWORD_READ;
+	close(fd);
+	return rc;
+}
+
+int cli_read_password_prompt(const char *file, const char *prompt, int confirm,
+			     char *buf, size_t sz)
+{
+	char again[256], twice[256];
+	int fd, rc;
+
+	if (file) {
+		fd = strcmp(file, "-") == 0 ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -RPL_E_PASSWORD_READ;
+		rc = read_line_fd(fd, buf, sz);
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return rc;
+	}
+	if ((rc = ask(prompt, buf, sz)) < 0 || !confirm)
+		return rc;
+	snprintf(twice, sizeof(twice), "Repeat %c%s", tolower((unsigned char)prompt[0]),
+		 prompt[0] ? prompt + 1 : "");
+	if ((rc = ask(twice, again, sizeof(again))) < 0) {
+		secure_zero(buf, sz);
+		return rc;
+	}
+	rc = strcmp(buf, again) == 0 ? 0 : -RPL_E_PASSWORD_READ;
+	secure_zero(again, sizeof(again));
+	if (rc < 0)
+		secure_zero(buf, sz);
 	return rc;
 }
 
 int cli_read_password(const char *file, int confirm, char *buf, size_t sz)
 {
-	char again[256];
-	FILE *f;
-	int rc;
-
-	if (file) {
-		f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-		if (!f)
-			return -RPL_E_PASSWORD_READ;
-		rc = read_line(f, buf, sz);
-		if (f != stdin)
-			fclose(f);
-		return rc;
-	}
-	if ((rc = ask("Password: ", buf, sz)) < 0)
-		return rc;
-	if (!confirm)
-		return 0;
-	if ((rc = ask("Password again: ", again, sizeof(again))) < 0)
-		return rc;
-	rc = strcmp(buf, again) == 0 ? 0 : -RPL_E_PASSWORD_READ;
-	secure_zero(again, sizeof(again));
-	return rc;
+	return cli_read_password_prompt(file, "Password: ", confirm, buf, sz);
 }
 
 int cli_open_instance(const char *dir, struct instance *in, int json)

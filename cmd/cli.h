@@ -23,6 +23,19 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 /* Reads a password from the first line of file, or asks on the terminal
  * (twice when confirm). */
 int cli_read_password(const char *file, int confirm, char *buf, size_t sz);
+/* The same with a prompt of one's own. Asked twice, entries that differ are
+ * -RPL_E_PASSWORD_READ. buf is wiped on failure; the caller wipes it after
+ * use. */
+int cli_read_password_prompt(const char *file, const char *prompt, int confirm,
+			     char *buf, size_t sz);
+/* Password parameters given as "-" in an admin command (SERVERPASSWORD=-,
+ * SET SERVERPASSWORD -, REGISTER ADMIN name -): each is read from pwfile
+ * (first line) or asked on the terminal without echo, twice, and put into
+ * the command to send, so that it never appears on a command line. out gets
+ * the command (line unchanged when it has no such parameter); the caller
+ * wipes out. 0, or a negative code with err filled. */
+int cli_fill_passwords(const char *line, const char *pwfile, char *out,
+		       size_t outsz, char *err, size_t errsz);
 /* Opens the instance in dir; on failure prints the error and returns the
  * exit status (>0), else 0. */
 int cli_open_instance(const char *dir, struct instance *in, int json);

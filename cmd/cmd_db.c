@@ -1,5 +1,6 @@
 /* replpeer db: database backup and restore, and the consistency check. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,8 +22,11 @@ static const char usage[] =
 	"backup writes a consistent copy of the instance (LMDB store, master key,\n"
 	"replpeer.conf) to FILE, encrypted under a key derived from the backup\n"
 	"password (scrypt). It may run while 'serve' runs.\n"
-	"restore recreates the instance in DIR, which must be new or empty; a wrong\n"
-	"password or a damaged file writes nothing.\n"
+	"restore recreates the instance in DIR, which must be new or an empty\n"
+	"directory (not a symbolic link, writable by nobody else). It decrypts into\n"
+	"a private directory next to DIR (.DIR.restore-XXXXXX, mode 0700) and renames\n"
+	"it onto DIR only after every segment has verified: a wrong password, a\n"
+	"damaged file or an interruption leaves DIR as it was.\n"
 	"verify checks the whole store in one read transaction (it may run while\n"
 	"'serve' runs): every object's chunks are stored, every chunk's reference\n"
 	"count equals its uses, no unreferenced chunk is left unstaged, node counters\n"
@@ -152,6 +156,36 @@ static int db_verify(const char *dir, int deep, int json)
 	return EXIT_OK;
 }
 
+/* Set by SIGINT, SIGTERM and SIGHUP during a restore: the restore stops at
+ * the next segment and removes what it wrote (SIGKILL cannot be caught:
+ * see README for what it may leave). */
+static volatile sig_atomic_t restore_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	restore_stop = 1;
+}
+
+static int restore_with_signals(const char *in_path, const char *dir, const char *password,
+				char *err, size_t errsz)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa, old[3];
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	rc = backup_restore(in_path, dir, password, &restore_stop, err, errsz);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	return rc;
+}
+
 int cmd_db(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -230,7 +264,7 @@ int cmd_db(int argc, char **argv)
 		if ((rc = cli_read_password(pwfile, 0, password, sizeof(password))) < 0)
 			return cli_fail(0, rc, "%s", pwfile ? pwfile : "terminal");
 		err[0] = 0;
-		rc = backup_restore(in_path, dir, password, err, sizeof(err));
+		rc = restore_with_signals(in_path, dir, password, err, sizeof(err));
 		secure_zero(password, sizeof(password));
 		if (rc < 0)
 			return cli_fail(0, rc, "%s", err[0] ? err : in_path);

@@ -13,7 +13,8 @@ static const char usage[] =
 	"usage: replpeer init -d DIR --name NAME [--port N] [--address A]\n"
 	"                     [--password-file F]\n"
 	"\n"
-	"Creates an instance in DIR (new or empty): replpeer.conf with SERVERNAME,\n"
+	"Creates an instance in DIR (new, or empty and writable by its owner\n"
+	"alone; RPL0110E otherwise, nothing is chmod'ed): replpeer.conf with SERVERNAME,\n"
 	"TCPPORT and TCPADDRESS set and every other key documented, the LMDB\n"
 	"store, master.key (mode 0600), a key pair (KEYTYPE) and a self-signed\n"
 	"certificate, written to DIR/cert256.pem for manual distribution.\n"
@@ -79,6 +80,8 @@ int cmd_init(int argc, char **argv)
 		return cli_fail(0, RPL_E_BADNAME, "'%s'", name);
 	if ((rc = conf_check_options(options, nopts, err, sizeof(err))) < 0)
 		return cli_fail(0, rc, "--option %s", err);
+	if ((rc = instance_check_dir(dir, err, sizeof(err))) < 0)
+		return cli_fail(0, rc, "%s", err);
 	rc = cli_read_password(pwfile, 1, password, sizeof(password));
 	if (rc < 0)
 		return cli_fail(0, rc, "%s", pwfile ? pwfile : "terminal");

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "../peer/adminsrv.h"
 #include "daemon.h"
 #include "../util/msg.h"
+#include "../util/secure.h"
 #include "cli.h"
 
 static const char serve_usage[] =
@@ -21,7 +23,10 @@ static const char serve_usage[] =
 	"with a message ID. It listens on TCPADDRESS:TCPPORT for TLS sessions (and,\n"
 	"when ALLOWLEGACY is YES, down-level protocol 1 from TRANSITIONAL servers)\n"
 	"and on DIR/admin.sock for 'replpeer admin'. An instance without a key or\n"
-	"certificate gets them at start. SIGINT, SIGTERM or HALT stop it.\n";
+	"certificate gets them at start. SIGINT, SIGTERM or HALT stop it.\n"
+	"It refuses to start (RPL0110E) when DIR or a file in it is writable by\n"
+	"group or others or owned by another user; admin.sock accepts only its own\n"
+	"user and root (RPL0511W in the log for others). No core dumps.\n";
 
 int cmd_serve(int argc, char **argv)
 {
@@ -31,7 +36,8 @@ int cmd_serve(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
-	int c;
+	char err[PATH_MAX + 256];
+	int c, rc;
 
 	opterr = 0;
 	optind = 1;
@@ -44,11 +50,13 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (!dir || optind < argc)
 		return cli_usage_error(serve_usage, "serve takes -d DIR only");
+	if ((rc = instance_check_dir(dir, err, sizeof(err))) < 0)
+		return cli_fail(0, rc, "%s", err);
 	return daemon_run(dir);
 }
 
 static const char admin_usage[] =
-	"usage: replpeer admin -d DIR [--json] [COMMAND]\n"
+	"usage: replpeer admin -d DIR [--json] [--password-file F] [COMMAND]\n"
 	"       replpeer admin --host H --port P --id ADMIN [--password-file F]\n"
 	"                      [--accept-cert] [--json] [COMMAND]\n"
 	"\n"
@@ -56,7 +64,19 @@ static const char admin_usage[] =
 	"and prints the answer: a readable form, or one JSON document with --json.\n"
 	"Without COMMAND it is an interactive console (HELP lists the commands,\n"
 	"QUIT ends). Exit status 1 when the command failed.\n"
+	"\n"
+	"A password given as '-' (SERVERPASSWORD=-, SET SERVERPASSWORD -,\n"
+	"REGISTER ADMIN name -) is asked on the terminal without echo, twice, or\n"
+	"read from the first line of --password-file F; the client puts it into the\n"
+	"request over admin.sock, so it never appears on a command line. In the\n"
+	"console as well.\n"
+	"The client sends nothing unless DIR/admin.sock, and the process listening\n"
+	"on it, belong to the owner of DIR or to root (RPL0512E).\n"
 	"Remote admin sessions over TLS (--host) are not available in this version.\n"
+	"\n"
+	"  -d, --dir DIR           instance directory\n"
+	"  -j, --json              print JSON documents\n"
+	"  -P, --password-file F   first line = the password for a '-' parameter\n"
 	"\n"
 	"Commands: DEFINE/UPDATE/DELETE/QUERY SERVER, PING SERVER, SET SERVERPASSWORD,\n"
 	"QUERY SESSION, QUERY ACTLOG [SINCE=minutes], QUERY CERTIFICATE,\n"
@@ -66,7 +86,7 @@ static int write_all(int fd, const void *p, size_t n)
 {
 	const char *b = p;
 	while (n) {
-		ssize_t w = write(fd, b, n);
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL); /* a closed server is an error, not SIGPIPE */
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -92,21 +112,77 @@ static int read_all(int fd, void *p, size_t n)
 	return 0;
 }
 
-static int admin_connect(const char *dir)
+/* Why: whoever can replace DIR/admin.sock (a directory left writable) or
+ * run a process that listens there sees everything typed into the admin
+ * session, passwords included. Before sending anything the client wants
+ * the socket, and the process behind it, to belong to the owner of the
+ * instance directory or to root. */
+static int admin_socket_trusted(const char *dir, const char *path, uid_t *owner,
+				char *err, size_t errsz)
+{
+	struct stat d, s;
+
+	if (stat(dir, &d) < 0 || lstat(path, &s) < 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -RPL_E_ADMIN_CONNECT;
+	}
+	*owner = d.st_uid;
+	if (!S_ISSOCK(s.st_mode)) {
+		snprintf(err, errsz, "%s is not a socket", path);
+		return -RPL_E_ADMIN_UNTRUSTED;
+	}
+	if (s.st_uid != 0 && s.st_uid != d.st_uid) {
+		snprintf(err, errsz, "%s belongs to uid %u, %s to uid %u", path,
+			 (unsigned)s.st_uid, dir, (unsigned)d.st_uid);
+		return -RPL_E_ADMIN_UNTRUSTED;
+	}
+	return 0;
+}
+
+static int admin_peer_trusted(int fd, uid_t owner, const char *path, char *err,
+			      size_t errsz)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		snprintf(err, errsz, "%s: cannot tell who listens: %s", path, strerror(errno));
+		return -RPL_E_ADMIN_UNTRUSTED;
+	}
+	if (cred.uid != 0 && cred.uid != owner) {
+		snprintf(err, errsz, "the process listening on %s (pid %d) runs as uid %u, the instance belongs to uid %u",
+			 path, (int)cred.pid, (unsigned)cred.uid, (unsigned)owner);
+		return -RPL_E_ADMIN_UNTRUSTED;
+	}
+	return 0;
+}
+
+/* Connects to DIR/admin.sock; a negative code with err filled on failure. */
+static int admin_connect(const char *dir, int *fdp, char *err, size_t errsz)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/admin.sock", dir);
+	int fd, rc, n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/admin.sock", dir);
+	uid_t owner;
 
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		snprintf(err, errsz, "%s/admin.sock: path too long", dir);
+		return -RPL_E_ADMIN_CONNECT;
 	}
-	return fd;
+	if ((rc = admin_socket_trusted(dir, sa.sun_path, &owner, err, errsz)) < 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errsz, "%s: %s", sa.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -RPL_E_ADMIN_CONNECT;
+	}
+	if ((rc = admin_peer_trusted(fd, owner, sa.sun_path, err, errsz)) < 0) {
+		close(fd);
+		return rc;
+	}
+	*fdp = fd;
+	return 0;
 }
 
 /* Sends one command; prints the answer; returns the exit status. */
@@ -125,16 +201,16 @@ static int run_one(int fd, const char *command, int json)
 		return cli_fail(json, RPL_E_NOMEM, NULL);
 	n = (uint32_t)strlen(text);
 	if (n > ADMIN_REQUEST_MAX) {
-		free(text);
+		secure_free(text);
 		return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
 	}
 	len[0] = (uint8_t)(n >> 24), len[1] = (uint8_t)(n >> 16);
 	len[2] = (uint8_t)(n >> 8), len[3] = (uint8_t)n;
 	if (write_all(fd, len, 4) < 0 || write_all(fd, text, n) < 0) {
-		free(text);
+		secure_free(text);
 		return cli_fail(json, RPL_E_ADMIN_CONNECT, "the server closed the admin session");
 	}
-	free(text);
+	secure_free(text); /* the request may carry a password */
 	if (read_all(fd, len, 4) < 0)
 		return cli_fail(json, RPL_E_ADMIN_CONNECT, "no answer from the server");
 	n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
@@ -191,7 +267,22 @@ static int append_word(char *command, size_t sz, const char *arg)
 	return w < 0 || (size_t)w >= sz - n ? -1 : 0;
 }
 
-static int console(int fd, int json)
+/* run_one for a command line whose "-" password parameters are filled
+ * in first (cmd/cli_secret.c). */
+static int run_line(int fd, const char *line, const char *pwfile, int json)
+{
+	char command[8192], err[512];
+	int rc = cli_fill_passwords(line, pwfile, command, sizeof(command), err, sizeof(err));
+
+	if (rc < 0)
+		rc = cli_fail(json, rc, "%s", err[0] ? err : "");
+	else
+		rc = run_one(fd, command, json);
+	secure_zero(command, sizeof(command));
+	return rc;
+}
+
+static int console(int fd, const char *pwfile, int json)
 {
 	char line[4096];
 	int last = EXIT_OK;
@@ -211,10 +302,12 @@ static int console(int fd, int json)
 			continue;
 		if (strcasecmp(s, "QUIT") == 0 || strcasecmp(s, "EXIT") == 0)
 			break;
-		last = run_one(fd, s, json);
+		last = run_line(fd, s, pwfile, json);
 		if (strncasecmp(s, "HALT", 4) == 0)
 			break;
+		secure_zero(line, sizeof(line));
 	}
+	secure_zero(line, sizeof(line));
 	return last;
 }
 
@@ -231,8 +324,8 @@ int cmd_admin(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *host = NULL;
-	char command[8192] = "";
+	const char *dir = NULL, *host = NULL, *pwfile = NULL;
+	char command[8192] = "", err[PATH_MAX + 256];
 	int json = 0, c, fd, rc;
 
 	opterr = 0;
@@ -242,22 +335,27 @@ int cmd_admin(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'j': json = 1; break;
 		case 'H': host = optarg; break;
-		case 'p': case 'i': case 'P': case 'A': break;
+		case 'P': pwfile = optarg; break;
+		case 'p': case 'i': case 'A': break;
 		case 'h': fputs(admin_usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(admin_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	for (int i = optind; i < argc; i++)
-		if (append_word(command, sizeof(command), argv[i]) < 0)
+		if (append_word(command, sizeof(command), argv[i]) < 0) {
+			secure_zero(command, sizeof(command));
 			return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
+		}
 	if (host)
 		return cli_fail(json, RPL_E_NOTIMPL, "remote admin sessions (--host)");
 	if (!dir)
 		return cli_usage_error(admin_usage, "-d DIR is required");
-	fd = admin_connect(dir);
-	if (fd < 0)
-		return cli_fail(json, RPL_E_ADMIN_CONNECT, "%s/admin.sock: %s", dir, strerror(errno));
-	rc = command[0] ? run_one(fd, command, json) : console(fd, json);
+	if ((rc = admin_connect(dir, &fd, err, sizeof(err))) < 0) {
+		secure_zero(command, sizeof(command));
+		return cli_fail(json, rc, "%s", err);
+	}
+	rc = command[0] ? run_line(fd, command, pwfile, json) : console(fd, pwfile, json);
+	secure_zero(command, sizeof(command));
 	close(fd);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* replpeer: the command-line entry point; each subcommand lives in cmd_*.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <wolfssl/options.h>
@@ -7,6 +8,7 @@
 
 #include "../util/clock.h"
 #include "../util/msg.h"
+#include "../util/secure.h"
 #include "cli.h"
 
 #define REPLPEER_VERSION "0.1.0"
@@ -17,7 +19,7 @@ static const char usage[] =
 	"  init  -d DIR --name NAME [--port N] [--address A] [--password-file F]\n"
 	"                          create an instance: config, key, certificate\n"
 	"  serve -d DIR            run the peer in the foreground (logs to stderr)\n"
-	"  admin -d DIR [--json] [COMMAND]\n"
+	"  admin -d DIR [--json] [--password-file F] [COMMAND]\n"
 	"                          admin session with a running peer; no COMMAND:\n"
 	"                          interactive console\n"
 	"  cert  -d DIR show|export|list|import-ca|import-peer|delete|request|install\n"
@@ -26,6 +28,18 @@ static const char usage[] =
 	"  db    -d DIR backup --out FILE --password-file F\n"
 	"  db    restore --in FILE -d DIR --password-file F\n"
 	"  version                 print the version\n";
+
+/* Subcommands that hold master.key, private keys or passwords in memory:
+ * a core dump (or another process of the same user reading /proc/PID/mem)
+ * must not get them. */
+static int holds_secrets(const char *cmd)
+{
+	static const char *const which[] = {"serve", "init", "admin", "cert", "db", "store"};
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+		if (strcmp(cmd, which[i]) == 0)
+			return 1;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -44,6 +58,11 @@ int main(int argc, char **argv)
 		       wolfSSL_lib_version());
 		return EXIT_OK;
 	}
+	/* Every JSON document is wiped when freed: admin requests carry
+	 * passwords (cmd/cli_secret.c), in the client and in the daemon. */
+	json_set_alloc_funcs(malloc, secure_free);
+	if (holds_secrets(cmd) && secure_no_core_dumps() < 0)
+		return cli_fail(0, RPL_E_INTERNAL, "cannot disable core dumps");
 	wolfSSL_Init();
 	if (strcmp(cmd, "init") == 0)
 		rc = cmd_init(argc - 1, argv + 1);

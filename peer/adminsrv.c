@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,6 +195,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
+/* Why: admin.sock is born 0600, but the socket file can be chmod'ed or
+ * swapped, and local admin is system privilege. The kernel's word on who
+ * connected is the last check: only the daemon's own user and root. */
+static int admin_peer_allowed(struct admin_client *ac)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&ac->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn(RPL_W_ADMIN_REFUSED, "admin connection refused: cannot tell who connected");
+		return 0;
+	}
+	if (cred.uid == geteuid() || cred.uid == 0)
+		return 1;
+	log_warn(RPL_W_ADMIN_REFUSED,
+		 "admin connection from uid %u (pid %d) refused: only uid %u and root may use %s/admin.sock",
+		 (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid(), ac->p->in->dir);
+	return 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct peer *p = server->data;
@@ -213,7 +236,8 @@ static void on_connection(uv_stream_t *server, int status)
 	if (p->admins)
 		p->admins->prev = ac;
 	p->admins = ac;
-	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || p->halting) {
+	if (uv_accept(server, (uv_stream_t *)&ac->pipe) < 0 || p->halting ||
+	    !admin_peer_allowed(ac)) {
 		client_close(ac);
 		return;
 	}

@@ -176,6 +176,13 @@ static json_t *help_doc(void)
 	return arr;
 }
 
+/* A parsed command may hold a password (SERVERPASSWORD=, SET SERVERPASSWORD). */
+static void admin_cmd_free(struct admin_cmd *cmd)
+{
+	secure_zero(cmd, sizeof(*cmd));
+	free(cmd);
+}
+
 void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 {
 	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
@@ -187,17 +194,17 @@ void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 	}
 	if (admin_parse(line, cmd, err, sizeof(err)) < 0) {
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "%s", err), NULL);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	if (cmd->nwords == 0) {
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "empty command"), NULL);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	if (strcasecmp(cmd->words[0], "HELP") == 0) {
 		adminsrv_reply(ac, help_doc(), NULL);
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	log_debug(RPL_D_DEBUG, "admin command: %s %s", cmd->words[0],
@@ -209,15 +216,13 @@ void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 		    (cmd->nwords < 2 || strcasecmp(cmd->words[1], commands[i].object) != 0))
 			continue;
 		commands[i].fn(y, ac, cmd);
-		secure_zero(cmd, sizeof(*cmd)); /* it may hold a password */
-		free(cmd);
+		admin_cmd_free(cmd);
 		return;
 	}
 	adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "unknown command '%s%s%s'",
 				       cmd->words[0], cmd->nwords > 1 ? " " : "",
 				       cmd->nwords > 1 ? cmd->words[1] : ""), NULL);
-	secure_zero(cmd, sizeof(*cmd));
-	free(cmd);
+	admin_cmd_free(cmd);
 }
 
 struct admin_write_job {

@@ -95,6 +95,7 @@ void wbuf_consume(struct wbuf *w, size_t n)
 		return;
 	}
 	memmove(w->p, w->p + n, w->len - n);
+	secure_zero(w->p + w->len - n, n); /* the moved tail's old copy */
 	w->len -= n;
 }
 

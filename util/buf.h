@@ -29,7 +29,7 @@ void wbuf_put_u8(struct wbuf *w, uint8_t v);
 void wbuf_put_u16(struct wbuf *w, uint16_t v);
 void wbuf_put_u32(struct wbuf *w, uint32_t v);
 void wbuf_put_u64(struct wbuf *w, uint64_t v);
-/* Removes the first n bytes. */
+/* Removes the first n bytes (the bytes freed at the end are wiped). */
 void wbuf_consume(struct wbuf *w, size_t n);
 /* 0, or -RPL_E_NOMEM when any put failed. */
 int wbuf_status(const struct wbuf *w);

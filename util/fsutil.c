@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -168,5 +169,74 @@ int fs_mkdirs(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -RPL_E_IO;
+	return 0;
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t sz)
+{
+	struct passwd *pw = getpwuid(uid);
+	if (pw)
+		snprintf(buf, sz, "%s", pw->pw_name);
+	else
+		snprintf(buf, sz, "%u", (unsigned)uid);
+	return buf;
+}
+
+/* Why: whoever can write the instance directory can swap admin.sock (and
+ * read what root types into it), replpeer.conf or data.mdb under the
+ * daemon; whoever owns a file can chmod it open again. */
+static int check_private(const char *path, const struct stat *st, int is_dir,
+			 char *err, size_t errsz)
+{
+	char owner[64], me[64];
+	uid_t euid = geteuid();
+
+	if (st->st_uid != euid) {
+		snprintf(err, errsz, "%s is owned by %s, but replpeer runs as %s: chown %s %s",
+			 path, user_name(st->st_uid, owner, sizeof(owner)),
+			 user_name(euid, me, sizeof(me)), me, path);
+		return -RPL_E_UNSAFE_PERMS;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errsz, "%s is mode %04o, writable by %s: chmod %s %s", path,
+			 (unsigned)(st->st_mode & 07777),
+			 (st->st_mode & S_IWOTH) ? (st->st_mode & S_IWGRP ? "group and others" : "others") : "group",
+			 is_dir ? "700" : "go-w", path);
+		return -RPL_E_UNSAFE_PERMS;
+	}
+	return 0;
+}
+
+int fs_check_private(const char *dir, const char *const *files, char *err,
+		     size_t errsz)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (stat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -RPL_E_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s is not a directory", dir);
+		return -RPL_E_IO;
+	}
+	if ((rc = check_private(dir, &st, 1, err, errsz)) < 0)
+		return rc;
+	for (; files && *files; files++) {
+		if (fs_path(path, sizeof(path), dir, *files) < 0)
+			return -RPL_E_BADARG;
+		if (stat(path, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			return -RPL_E_IO;
+		}
+		if ((rc = check_private(path, &st, S_ISDIR(st.st_mode), err, errsz)) < 0)
+			return rc;
+	}
 	return 0;
 }

@@ -29,5 +29,12 @@ int fs_exists(const char *path);
 int fs_mkdirs(const char *path, mode_t mode);
 /* snprintf into dst; -RPL_E_BADARG when it does not fit. */
 int fs_path(char *dst, size_t dstsz, const char *dir, const char *name);
+/* Refuses (-RPL_E_UNSAFE_PERMS, err naming the path and the fix) a directory,
+ * or one of the NULL-terminated 'files' present in it, that is writable by
+ * group or others or owned by a user other than the effective uid. Symbolic
+ * links are followed; parent directories are not looked at. A missing
+ * directory passes: the caller creates it private. */
+int fs_check_private(const char *dir, const char *const *files, char *err,
+		     size_t errsz);
 
 #endif

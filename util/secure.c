@@ -1,8 +1,12 @@
 #include "secure.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include "msg.h"
 
@@ -34,5 +38,24 @@ int secure_random(void *p, size_t n)
 		b += r;
 		n -= (size_t)r;
 	}
+	return 0;
+}
+
+void secure_free(void *p)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+int secure_no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		return -RPL_E_INTERNAL;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -RPL_E_INTERNAL;
 	return 0;
 }

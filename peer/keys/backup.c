@@ -15,6 +15,7 @@
 #include "../../util/fsutil.h"
 #include "../../util/msg.h"
 #include "../../util/secure.h"
+#include "../../util/workdir.h"
 
 #define MAGIC "RPLBAK1\n"
 #define HDR_LEN (8 + 4 + 32 + 12)
@@ -25,6 +26,9 @@
 #define SCRYPT_LOG2N 16
 #define SCRYPT_R 8
 #define SCRYPT_P 1
+/* Restore refuses headers beyond these (kdf_params_ok). */
+#define SCRYPT_MAX_MEM ((uint64_t)256 << 20)
+#define SCRYPT_MAX_WORK ((uint64_t)4 << (SCRYPT_LOG2N + 3))
 
 enum { SEC_MASTER_KEY = 1, SEC_CONF = 2, SEC_LMDB = 3 };
 
@@ -40,8 +44,6 @@ struct seg_writer {
 static int derive_key(const char *password, const uint8_t *salt, int log2n,
 		      int r, int p, uint8_t key[32])
 {
-	if (log2n < 10 || log2n > 22 || r < 1 || r > 32 || p < 1 || p > 16)
-		return -RPL_E_BACKUP_FORMAT;
 	return wc_scrypt(key, (const byte *)password, (int)strlen(password), salt,
 			 32, log2n, r, p, 32) == 0 ? 0 : -RPL_E_CRYPTO;
 }
@@ -242,6 +244,7 @@ struct restorer {
 	int done;
 	uint8_t *ct;
 	struct wbuf plain; /* decrypted, not yet consumed */
+	const volatile sig_atomic_t *stop; /* set by a signal handler */
 };
 
 static int read_full(int fd, void *p, size_t n)
@@ -270,6 +273,8 @@ static int next_segment(struct restorer *rs)
 
 	if (rs->done)
 		return 0;
+	if (rs->stop && *rs->stop)
+		return -RPL_E_INTERRUPTED;
 	if ((rc = read_full(rs->in_fd, lenb, 4)) < 0)
 		return rc;
 	word = (uint32_t)lenb[0] << 24 | (uint32_t)lenb[1] << 16 | (uint32_t)lenb[2] << 8 | lenb[3];
@@ -321,39 +326,31 @@ static int take_section(struct restorer *rs, uint8_t want, uint64_t *len)
 	return 0;
 }
 
-static int restore_stream(struct restorer *rs, const char *dir)
+/* Writes n bytes to a new file of the work directory and fsyncs it. */
+static int write_new(struct workdir *wd, const char *name, const void *p, size_t n,
+		     mode_t mode)
 {
-	char path[PATH_MAX + 32];
-	uint8_t mk[VAULT_KEY_LEN];
-	uint64_t len;
-	struct wbuf conf;
-	int fd, rc;
+	int fd = workdir_create_file(wd, name, mode), rc;
 
-	if ((rc = take_section(rs, SEC_MASTER_KEY, &len)) < 0)
-		return rc;
-	if (len != VAULT_KEY_LEN)
-		return -RPL_E_BACKUP_FORMAT;
-	if ((rc = take(rs, mk, sizeof(mk))) < 0)
-		return rc;
-	if ((rc = take_section(rs, SEC_CONF, &len)) < 0 || len > (1 << 20))
-		return rc < 0 ? rc : -RPL_E_BACKUP_FORMAT;
-	wbuf_init(&conf);
-	rc = wbuf_reserve(&conf, len);
-	if (rc == 0)
-		rc = take(rs, conf.p, len);
-	conf.len = rc == 0 ? len : 0;
-	if (rc == 0)
-		rc = take_section(rs, SEC_LMDB, &len);
-	if (rc < 0) {
-		wbuf_free(&conf);
-		secure_zero(mk, sizeof(mk));
-		return rc;
-	}
-	/* Everything so far verified; stream data.mdb to a hidden name. */
-	snprintf(path, sizeof(path), "%s/.restore-data.mdb", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
+		return fd;
+	rc = write_all(fd, p, n);
+	if (rc == 0 && fsync(fd) < 0)
 		rc = -RPL_E_IO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -RPL_E_IO;
+	return rc;
+}
+
+/* Streams the LMDB section, segment after segment, into data.mdb of the
+ * work directory; the caller renames that directory into place only once
+ * the last segment has verified. */
+static int restore_lmdb(struct restorer *rs, struct workdir *wd)
+{
+	int fd = workdir_create_file(wd, "data.mdb", 0600), rc = 0;
+
+	if (fd < 0)
+		return fd;
 	while (rc == 0) {
 		if (rs->plain.len) {
 			rc = write_all(fd, rs->plain.p, rs->plain.len);
@@ -364,107 +361,189 @@ static int restore_stream(struct restorer *rs, const char *dir)
 		if (rc == 0)
 			rc = next_segment(rs);
 	}
-	if (fd >= 0) {
-		if (rc == 0 && fsync(fd) < 0)
-			rc = -RPL_E_IO;
-		close(fd);
-	}
-	/* Only now, with every tag checked, do the real names appear. */
-	if (rc == 0) {
-		char final[PATH_MAX + 32];
-		snprintf(final, sizeof(final), "%s/data.mdb", dir);
-		if (rename(path, final) < 0)
-			rc = -RPL_E_IO;
-	}
-	if (rc == 0) {
-		struct vault v = {.loaded = 1};
-		memcpy(v.key, mk, sizeof(mk));
-		rc = vault_write(dir, &v);
-		vault_wipe(&v);
-	}
-	if (rc == 0) {
-		snprintf(path, sizeof(path), "%s/replpeer.conf", dir);
-		rc = fs_write_atomic(path, conf.p, conf.len, 0644);
-	}
-	wbuf_free(&conf);
-	secure_zero(mk, sizeof(mk));
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -RPL_E_IO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -RPL_E_IO;
 	return rc;
 }
 
-static void remove_restored(const char *dir, int made_dir)
+static int restore_stream(struct restorer *rs, struct workdir *wd)
 {
-	static const char *files[] = {".restore-data.mdb", "data.mdb", "lock.mdb",
-				      "master.key", "replpeer.conf", "cert256.pem"};
-	char path[PATH_MAX + 32];
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
+	uint8_t mk[VAULT_KEY_LEN];
+	uint64_t len;
+	struct wbuf conf;
+	int rc;
+
+	wbuf_init(&conf);
+	rc = take_section(rs, SEC_MASTER_KEY, &len);
+	if (rc == 0 && len != VAULT_KEY_LEN)
+		rc = -RPL_E_BACKUP_FORMAT;
+	if (rc == 0)
+		rc = take(rs, mk, sizeof(mk));
+	if (rc == 0)
+		rc = write_new(wd, "master.key", mk, sizeof(mk), 0600);
+	secure_zero(mk, sizeof(mk));
+	if (rc == 0)
+		rc = take_section(rs, SEC_CONF, &len);
+	if (rc == 0 && len > (1 << 20))
+		rc = -RPL_E_BACKUP_FORMAT;
+	if (rc == 0)
+		rc = wbuf_reserve(&conf, len);
+	if (rc == 0)
+		rc = take(rs, conf.p, len);
+	if (rc == 0)
+		rc = write_new(wd, "replpeer.conf", conf.p, len, 0644);
+	wbuf_free(&conf);
+	if (rc == 0)
+		rc = take_section(rs, SEC_LMDB, &len);
+	if (rc == 0)
+		rc = restore_lmdb(rs, wd);
+	if (rc == 0) {
+		/* Nothing may follow the last segment. */
+		uint8_t extra;
+		if (read(rs->in_fd, &extra, 1) != 0)
+			rc = -RPL_E_BACKUP_FORMAT;
 	}
-	if (made_dir)
-		rmdir(dir);
+	return rc;
 }
 
-int backup_restore(const char *in_path, const char *dir, const char *password,
-		   char *err, size_t errsz)
+/* Proves the restored instance opens and unseals its key; writes its
+ * cert256.pem. */
+static int restore_verify(const char *dir, char *err, size_t errsz)
 {
-	struct restorer rs;
-	int rc, made_dir = !fs_exists(dir);
+	struct instance in;
+	struct own_identity own;
+	MDB_txn *txn;
+	int rc = instance_open(&in, dir, err, errsz);
 
-	err[0] = 0;
-	memset(&rs, 0, sizeof(rs));
-	wbuf_init(&rs.plain);
+	if (rc < 0)
+		return rc;
+	rc = store_begin(&in.store, 0, &txn);
+	if (rc == 0) {
+		rc = instance_own(&in, txn, OWN_CURRENT, &own);
+		store_abort(txn);
+		own_free(&own);
+	}
+	if (rc == 0)
+		rc = instance_write_pem(&in);
+	instance_close(&in);
+	return rc;
+}
+
+/* Why: the scrypt parameters come from the header, which nothing
+ * authenticates before the key exists; unbounded, a crafted file asks for
+ * 2^22 x 32 x 128 bytes = 16 GiB. The caps allow four times the memory and
+ * the work of what backup_write uses. */
+static int kdf_params_ok(int log2n, int r, int p)
+{
+	uint64_t n = (uint64_t)1 << (log2n & 63);
+
+	if (log2n < 10 || log2n > 20 || r < 1 || r > 32 || p < 1 || p > 16)
+		return 0;
+	return 128 * (uint64_t)r * n <= SCRYPT_MAX_MEM &&
+	       n * (uint64_t)r * (uint64_t)p <= SCRYPT_MAX_WORK;
+}
+
+/* Reads the header and derives the key; checks the first segment, which
+ * tells a wrong password before anything is created. */
+static int restore_open(struct restorer *rs, const char *password, char *err, size_t errsz)
+{
+	int rc = read_full(rs->in_fd, rs->hdr, HDR_LEN);
+
+	if (rc < 0 || memcmp(rs->hdr, MAGIC, 8) != 0 || rs->hdr[8] != KDF_SCRYPT)
+		return -RPL_E_BACKUP_FORMAT;
+	if (!kdf_params_ok(rs->hdr[9], rs->hdr[10], rs->hdr[11])) {
+		snprintf(err, errsz, "its scrypt parameters (N=2^%d, r=%d, p=%d) are beyond the limits "
+			 "(at most %d MiB of memory)", rs->hdr[9], rs->hdr[10], rs->hdr[11],
+			 (int)(SCRYPT_MAX_MEM >> 20));
+		return -RPL_E_BACKUP_FORMAT;
+	}
+	rc = derive_key(password, rs->hdr + 12, rs->hdr[9], rs->hdr[10], rs->hdr[11], rs->key);
+	if (rc == 0 && !(rs->ct = malloc(SEG_MAX + TAG_LEN)))
+		rc = -RPL_E_NOMEM;
+	if (rc == 0)
+		rc = next_segment(rs);
+	return rc;
+}
+
+/* The target must be missing, or a real, empty directory that only this
+ * user can write. */
+static int check_target(const char *dir, char *err, size_t errsz)
+{
+	char parent[PATH_MAX], name[NAME_MAX + 1];
+	struct stat st;
+	int rc;
+
+	if (workdir_split(dir, parent, sizeof(parent), name, sizeof(name)) < 0) {
+		snprintf(err, errsz, "%s: give the directory by its name", dir);
+		return -RPL_E_BADARG;
+	}
+	if (lstat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -RPL_E_IO;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char to[PATH_MAX];
+		ssize_t n = readlink(dir, to, sizeof(to) - 1);
+		to[n > 0 ? n : 0] = 0;
+		snprintf(err, errsz, "%s points to %s; nothing was written", dir, to);
+		return -RPL_E_RESTORE_SYMLINK;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s exists and is not a directory", dir);
+		return -RPL_E_RESTORE_TARGET;
+	}
+	if ((rc = fs_check_private(dir, NULL, err, errsz)) < 0)
+		return rc;
 	rc = fs_dir_is_empty(dir);
 	if (rc == 0) {
 		snprintf(err, errsz, "%s", dir);
 		return -RPL_E_RESTORE_TARGET;
 	}
-	if (rc < 0)
+	return rc < 0 ? rc : 0;
+}
+
+int backup_restore(const char *in_path, const char *dir, const char *password,
+		   const volatile sig_atomic_t *stop, char *err, size_t errsz)
+{
+	struct restorer rs;
+	struct workdir wd;
+	int rc, opened = 0;
+
+	err[0] = 0;
+	memset(&rs, 0, sizeof(rs));
+	wbuf_init(&rs.plain);
+	rs.stop = stop;
+	if ((rc = check_target(dir, err, errsz)) < 0)
 		return rc;
 	rs.in_fd = open(in_path, O_RDONLY | O_CLOEXEC);
 	if (rs.in_fd < 0) {
 		snprintf(err, errsz, "cannot read %s: %s", in_path, strerror(errno));
 		return -RPL_E_IO;
 	}
-	rc = read_full(rs.in_fd, rs.hdr, HDR_LEN);
-	if (rc < 0 || memcmp(rs.hdr, MAGIC, 8) != 0 || rs.hdr[8] != KDF_SCRYPT)
-		rc = -RPL_E_BACKUP_FORMAT;
+	rc = restore_open(&rs, password, err, errsz);
+	if (rc == 0 && stop && *stop)
+		rc = -RPL_E_INTERRUPTED;
+	if (rc == 0) {
+		rc = workdir_open(&wd, dir, "restore", err, errsz);
+		opened = rc == 0;
+	}
 	if (rc == 0)
-		rc = derive_key(password, rs.hdr + 12, rs.hdr[9], rs.hdr[10], rs.hdr[11], rs.key);
-	if (rc == 0) {
-		rs.ct = malloc(SEG_MAX + TAG_LEN);
-		rc = rs.ct ? next_segment(&rs) : -RPL_E_NOMEM;
-	}
-	/* The first segment authenticated: the password is right. */
-	if (rc == 0 && made_dir && fs_mkdirs(dir, 0700) < 0)
-		rc = -RPL_E_IO;
+		rc = restore_stream(&rs, &wd);
 	if (rc == 0)
-		rc = restore_stream(&rs, dir);
-	if (rc == 0) {
-		/* Nothing may follow the last segment. */
-		uint8_t extra;
-		if (read(rs.in_fd, &extra, 1) != 0)
-			rc = -RPL_E_BACKUP_FORMAT;
-	}
-	if (rc == 0) {
-		/* Prove the restored instance opens and unseals its key. */
-		struct instance in;
-		struct own_identity own;
-		MDB_txn *txn;
-		rc = instance_open(&in, dir, err, errsz);
-		if (rc == 0) {
-			rc = store_begin(&in.store, 0, &txn);
-			if (rc == 0) {
-				rc = instance_own(&in, txn, OWN_CURRENT, &own);
-				store_abort(txn);
-				own_free(&own);
-			}
-			if (rc == 0)
-				rc = instance_write_pem(&in);
-			instance_close(&in);
-		}
-	}
-	if (rc < 0)
-		remove_restored(dir, made_dir);
+		rc = restore_verify(wd.path, err, errsz);
+	if (rc == 0 && stop && *stop)
+		rc = -RPL_E_INTERRUPTED;
+	/* Only now, with every tag checked, does anything appear in dir. */
+	if (rc == 0)
+		rc = workdir_commit(&wd, err, errsz);
+	if (rc < 0 && opened)
+		workdir_discard(&wd);
+	if (rc == -RPL_E_INTERRUPTED)
+		snprintf(err, errsz, "nothing was written to %s", dir);
 	close(rs.in_fd);
 	secure_zero(rs.key, sizeof(rs.key));
 	wbuf_free(&rs.plain);

@@ -34,6 +34,14 @@ int instance_password_ok(const char *pw)
 	return 1;
 }
 
+const char *const instance_files[] = {"replpeer.conf", "data.mdb", "lock.mdb",
+				       "master.key", "cert256.pem", "admin.sock", NULL};
+
+int instance_check_dir(const char *dir, char *err, size_t errsz)
+{
+	return fs_check_private(dir, instance_files, err, errsz);
+}
+
 int instance_open(struct instance *in, const char *dir, char *err, size_t errsz)
 {
 	char path[PATH_MAX + 32];

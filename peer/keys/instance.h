@@ -37,6 +37,14 @@ struct own_identity {
 
 void own_free(struct own_identity *o);
 
+/* The files an instance directory holds, NULL-terminated. */
+extern const char *const instance_files[];
+/* Refuses (-RPL_E_UNSAFE_PERMS, err says what and how to fix it) an instance
+ * directory, or a file of instance_files in it, that another user could
+ * write or that another user owns (util/fsutil fs_check_private). init,
+ * serve and db restore call it before they touch anything. */
+int instance_check_dir(const char *dir, char *err, size_t errsz);
+
 /* Opens an existing instance; err gets a line naming the problem. */
 int instance_open(struct instance *in, const char *dir, char *err, size_t errsz);
 void instance_close(struct instance *in);
