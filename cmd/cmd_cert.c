@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../peer/keys/identity.h"
+#include "../peer/pins.h"
 #include "../store/actlog.h"
 #include "../store/owncert.h"
 #include "../store/server.h"
@@ -20,8 +21,11 @@ static const char usage[] =
 	"  show [--label L]                 the current own certificate (or label L)\n"
 	"  export [--label L] [-o F]        PEM of the current own certificate\n"
 	"  list                             own certificates and trust anchors\n"
-	"  import-ca --label L FILE         add a CA certificate (PEM or DER) to the\n"
-	"                                   trust store\n"
+	"  import-ca --label L --purpose peer|ldap FILE\n"
+	"                                   add a CA certificate (PEM or DER) to the\n"
+	"                                   trust store; it vouches only for partners\n"
+	"                                   defined VERIFY=CA (peer) or only for the\n"
+	"                                   LDAP server (ldap)\n"
 	"  import-peer --server NAME FILE   pin a partner's certificate (its\n"
 	"                                   cert256.pem) for a defined server\n"
 	"  delete --label L                 remove a trust anchor or a retired own\n"
@@ -36,7 +40,7 @@ static const char usage[] =
 #define MAX_SANS 16
 
 struct cert_args {
-	const char *dir, *label, *out, *server, *cn;
+	const char *dir, *label, *out, *server, *cn, *purpose;
 	const char *sans[MAX_SANS];
 	int nsans;
 	int json;
@@ -141,6 +145,7 @@ static int list_trust_cb(const struct trust_anchor *t, void *arg)
 	json_t *e = cert_json(t->der.p, t->der.n, t->label, "trust-anchor");
 	if (e) {
 		json_object_set_new(e, "kind", json_string("trust-anchor"));
+		json_object_set_new(e, "purpose", json_string(trust_purpose_name(t->purpose)));
 		json_array_append_new(arg, e);
 	}
 	return 0;
@@ -207,6 +212,13 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 
 	if (!a->label || !a->file)
 		return cli_usage_error(usage, "import-ca needs --label L and FILE");
+	/* What an anchor vouches for is said at import: an LDAP server's CA
+	 * must never make a stranger a partner. */
+	if (!a->purpose)
+		return cli_usage_error(usage, "import-ca needs --purpose peer (partners defined VERIFY=CA) "
+					      "or --purpose ldap (the LDAP server)");
+	if (trust_purpose_parse(a->purpose, &t.purpose) < 0)
+		return cli_usage_error(usage, "--purpose is peer or ldap, not '%s'", a->purpose);
 	if (strlen(a->label) > TRUST_LABEL_MAX)
 		return cli_fail(a->json, RPL_E_BADARG, "label longer than %d characters", TRUST_LABEL_MAX);
 	if ((rc = read_cert(a, &t.der, &ci)) != 0)
@@ -228,13 +240,14 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 	rc = store_trust_add(txn, &in->store, &t);
 	if (rc == 0)
 		rc = store_actlog_add(txn, &in->store, RPL_I_CA_IMPORTED,
-				      "trust anchor %s imported: %s, fingerprint %s",
-				      t.label, ci.subject, ci.fp_hex);
+				      "trust anchor %s imported for %s: %s, fingerprint %s",
+				      t.label, trust_purpose_name(t.purpose), ci.subject, ci.fp_hex);
 	blob_free(&t.der);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->label)) != 0)
 		return rc;
-	cli_print(json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "label", a->label,
-			    "subject", ci.subject, "fingerprint", ci.fp_hex), a->json);
+	cli_print(json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "label", a->label,
+			    "purpose", trust_purpose_name(t.purpose), "subject", ci.subject,
+			    "fingerprint", ci.fp_hex), a->json);
 	return EXIT_OK;
 }
 
@@ -268,12 +281,11 @@ static int do_import_peer(struct instance *in, struct cert_args *a)
 	}
 	if (rc == 0) {
 		/* An imported certificate is the partner's current one. */
-		for (int i = 0; i < r.npins; i++)
-			if (r.pins[i].state == PIN_CURRENT)
-				r.pins[i].state = PIN_PREVIOUS;
-		rc = server_pin_add(&r, ci.fp, PIN_CURRENT, ci.not_after, clock_now(),
-				    "import", der.p, der.n);
-		if (rc == 0)
+		struct pin_change pc = {.event = PIN_EV_IMPORTED, .fp = ci.fp, .not_after = ci.not_after,
+					.der = der.p, .der_len = der.n, .now = clock_now()};
+		char what[300];
+		rc = pins_apply(&r, &pc, what, sizeof(what));
+		if (rc > 0)
 			rc = store_server_put(txn, &in->store, &r);
 		if (rc == 0)
 			rc = store_actlog_add(txn, &in->store, RPL_I_PIN_IMPORTED,
@@ -439,6 +451,7 @@ int cmd_cert(int argc, char **argv)
 		{"server", required_argument, NULL, 's'},
 		{"cn", required_argument, NULL, 'c'},
 		{"san", required_argument, NULL, 'S'},
+		{"purpose", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -459,7 +472,7 @@ int cmd_cert(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:jl:o:s:c:S:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:jl:o:s:c:S:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': a.dir = optarg; break;
 		case 'j': a.json = 1; break;
@@ -467,6 +480,7 @@ int cmd_cert(int argc, char **argv)
 		case 'o': a.out = optarg; break;
 		case 's': a.server = optarg; break;
 		case 'c': a.cn = optarg; break;
+		case 'p': a.purpose = optarg; break;
 		case 'S':
 			if (a.nsans == MAX_SANS)
 				return cli_usage_error(usage, "at most %d --san", MAX_SANS);

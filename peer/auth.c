@@ -289,6 +289,7 @@ static void commit_done(int rc, void *arg)
 		if (rc == -RPL_E_STALE) {
 			log_warn(RPL_E_STALE, "server %s: its pins changed while this session was set up; "
 				 "the session is dropped and the next one decides again", s->server);
+			s->quiet = 1;
 			session_close(s, rc, "the partner's pins changed while the session was set up");
 		} else if (rc < 0) {
 			session_close(s, rc, "committing the session");
@@ -980,7 +981,6 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 	}
 	if (a->v.vb == VB_NONE) {
 		server_rec_free(&r);
-		log_warn(a->v.code, "%s", a->v.why);
 		conn_refuse(s, a->v.code, a->v.why);
 		return 0;
 	}

@@ -480,9 +480,10 @@ static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 		s->result.err = err;
 		snprintf(s->result.message, sizeof(s->result.message), "%s",
 			 text[0] ? text : rpl_msg_text(err));
-		log_warn(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
-			 role_name(s), s->server[0] ? "server " : "", s->server,
-			 s->server[0] ? "" : "connection", s->addr, s->result.message);
+		if (!s->quiet)
+			log_warn(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
+				 role_name(s), s->server[0] ? "server " : "", s->server,
+				 s->server[0] ? "" : "connection", s->addr, s->result.message);
 	} else {
 		s->result.ok = 1;
 		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)s->id,
@@ -534,13 +535,15 @@ static const char *proto_word(const struct peer_session *s)
 	return s->proto == 1 ? "down-level " : "";
 }
 
+/* Logged once, here, with the refusal's own message ID. */
 void conn_refuse(struct peer_session *s, int code, const char *text)
 {
 	session_send_error(s, code, text);
-	log_warn(RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
-		 s->server[0] ? s->server : "?", s->addr, rpl_msg_id(code), text);
+	log_warn(code, "%ssession %llu from server %s (%s) refused: %s", proto_word(s),
+		 (unsigned long long)s->id, s->server[0] ? s->server : "?", s->addr, text);
 	peer_actlog(s->p, RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
 		    s->server[0] ? s->server : "?", s->addr, rpl_msg_id(code), text);
+	s->quiet = 1;
 	conn_close(s, -code, "%s", text);
 }
 
@@ -577,6 +580,7 @@ void conn_record_failure(struct peer_session *s, const char *detail)
 	if (s->role == ROLE_INBOUND && !s->attempt_counted)
 		admit_fail(&p->adm, s->addr, s->server, clock_now());
 	s->attempt_counted = 1;
+	s->quiet = 1; /* this line says why the session ends */
 	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(s),
 		 s->role == ROLE_INBOUND ? "from" : "to", s->server[0] ? s->server : "?", s->addr,
 		 detail);
@@ -648,10 +652,8 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 		return 1;
 	}
 	if (admit_blocked(&p->adm, s->addr, from, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons as %s from %s within %d seconds", RL_MAX_FAILS,
-			 from, s->addr, RL_WINDOW);
-		log_warn(RPL_E_RATELIMIT, "%sserver %s from %s refused without a password proof: %s",
-			 proto_word(s), from, s->addr, why);
+		snprintf(why, sizeof(why), "%d failed sign-ons as server %s from %s within %d seconds: "
+			 "refused without a password proof", RL_MAX_FAILS, from, s->addr, RL_WINDOW);
 		conn_refuse(s, RPL_E_RATELIMIT, why);
 		return 1;
 	}

@@ -89,6 +89,7 @@ struct peer_session {
 	int legacy_fallback;     /* outbound: the server answered as protocol 1 */
 	int preauth;             /* counted in the pre-authentication budget */
 	int attempt_counted;     /* SRP work already counted against the rate limit */
+	int quiet;               /* the reason was logged already: close without a line */
 	int counted_ready;       /* counted in p->n_in_ready */
 	int counted_out;         /* counted in p->n_out */
 	WOLFSSL *ssl;

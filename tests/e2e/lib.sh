@@ -353,3 +353,21 @@ PY
 	wait_until 10 test -e "$W/$name.ready" || die "proxy $name did not start"
 }
 # ---- end of lifecycle helpers ----
+
+# log_events FILE REGEX: how many events a daemon log records for lines that
+# match REGEX, counting "last message repeated N times" after a matching line
+# as N more (the log coalesces equal consecutive lines).
+log_events() {
+	python3 - "$1" "$2" <<'PYEOF'
+import re, sys
+n, last = 0, False
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"last message repeated (\d+) times", line)
+    if m and last:
+        n += int(m.group(1))
+        continue
+    last = re.search(sys.argv[2], line) is not None
+    n += last
+print(n)
+PYEOF
+}

@@ -28,6 +28,8 @@ fails 2 RPL0001E "cert without an action" "$RP" cert -d "$A"
 fails 2 RPL0001E "cert show with an extra argument" "$RP" cert -d "$A" show extra
 fails 2 RPL0001E "cert request without --out" "$RP" cert -d "$A" request
 fails 2 RPL0001E "cert import-ca without --label" "$RP" cert -d "$A" import-ca "$A/cert256.pem"
+fails 2 RPL0001E "cert import-ca without --purpose" "$RP" cert -d "$A" import-ca --label x "$A/cert256.pem"
+fails 2 RPL0001E "cert import-ca with an unknown --purpose" "$RP" cert -d "$A" import-ca --label x --purpose web "$A/cert256.pem"
 fails 2 RPL0001E "db without an action" "$RP" db -d "$A"
 [ ! -e "$W/x" ] || die "a usage error created $W/x"
 ok "no usage error created anything"
@@ -70,20 +72,20 @@ head -c 700 /dev/urandom >"$W/random.bin"
 openssl x509 -in "$A/cert256.pem" -outform DER -out "$W/cert.der"
 size=$(stat -c %s "$W/cert.der")
 for f in garbage.pem cut.pem empty.pem random.bin; do
-	fails 1 RPL0301E "import-ca refuses $f" "$RP" cert -d "$A" import-ca --label bad "$W/$f"
+	fails 1 RPL0301E "import-ca refuses $f" "$RP" cert -d "$A" import-ca --label bad --purpose peer "$W/$f"
 	fails 1 RPL0301E "install refuses $f" "$RP" cert -d "$A" install "$W/$f"
 done
 fails 1 RPL0301E "import-peer refuses a corrupt PEM" "$RP" cert -d "$A" import-peer --server x "$W/garbage.pem"
 for cut in 1 10 $((size / 2)) $((size - 1)); do
 	head -c "$cut" "$W/cert.der" >"$W/trunc.der"
 	fails 1 RPL0301E "import-ca refuses DER truncated to $cut of $size bytes" \
-		"$RP" cert -d "$A" import-ca --label bad "$W/trunc.der"
+		"$RP" cert -d "$A" import-ca --label bad --purpose peer "$W/trunc.der"
 	fails 1 RPL0301E "install refuses DER truncated to $cut of $size bytes" \
 		"$RP" cert -d "$A" install "$W/trunc.der"
 done
 fails 1 RPL0302E "import-ca refuses a certificate that is not a CA" \
-	"$RP" cert -d "$A" import-ca --label leaf "$A/cert256.pem"
-fails 1 RPL0003E "import-ca of a missing file" "$RP" cert -d "$A" import-ca --label x "$W/nosuch.pem"
+	"$RP" cert -d "$A" import-ca --label leaf --purpose peer "$A/cert256.pem"
+fails 1 RPL0003E "import-ca of a missing file" "$RP" cert -d "$A" import-ca --label x --purpose peer "$W/nosuch.pem"
 fails 1 RPL0306E "show of an unknown label" "$RP" cert -d "$A" show --label no-such-label
 succeeds "cert list" "$RP" cert -d "$A" list --json
 expect_eq "$(jget 'len(j)' <"$W/out")" 1 "no refused file was stored"

@@ -120,16 +120,18 @@ expect_eq "$(openssl x509 -noout -fingerprint -sha256 <"$W/out" | sed 's/.*=//; 
 	"$selfsigned_fp" "cert export --label exports that certificate"
 
 # --- trust anchors ------------------------------------------------------
-succeeds "import-ca" cert import-ca --label testca "$W/ca/ca.pem"
+succeeds "import-ca" cert import-ca --label testca --purpose peer "$W/ca/ca.pem"
 ok "import-ca adds the CA certificate"
 succeeds "cert list" cert list --json
 expect_eq "$(jget '[e["fingerprint"] for e in j if e["kind"]=="trust-anchor" and e["label"]=="testca"]' <"$W/out")" \
 	"[\"$(fingerprint "$W/ca/ca.pem")\"]" "cert list shows the trust anchor"
+expect_eq "$(jget '[e["purpose"] for e in j if e["label"]=="testca"]' <"$W/out")" '["peer"]' \
+	"cert list shows the anchor's purpose"
 openssl x509 -in "$W/ca/ca.pem" -outform DER -out "$W/ca/ca.der"
-succeeds "import-ca DER" cert import-ca --label testca-der "$W/ca/ca.der"
+succeeds "import-ca DER" cert import-ca --label testca-der --purpose ldap "$W/ca/ca.der"
 ok "import-ca takes DER too"
-fails 1 RPL0203E "import-ca refuses a label that exists" cert import-ca --label testca "$W/ca/ca.pem"
-fails 1 RPL0302E "import-ca refuses a certificate that is not a CA" cert import-ca --label leaf "$C"
+fails 1 RPL0203E "import-ca refuses a label that exists" cert import-ca --label testca --purpose peer "$W/ca/ca.pem"
+fails 1 RPL0302E "import-ca refuses a certificate that is not a CA" cert import-ca --label leaf --purpose peer "$C"
 
 succeeds "delete" cert delete --label testca
 ok "delete removes a trust anchor"
