@@ -8,7 +8,10 @@ PKGS     := wolfssl libuv lmdb jansson
 CC       ?= gcc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Werror
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANITIZE)
+# TESTCFLAGS: -DRPL_TEST_CLOCK in the builds made for the tests (check, asan):
+# only they honour REPLPEER_CLOCK_OFFSET; 'make' and 'make install' do not.
+TESTCFLAGS ?=
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANITIZE) $(TESTCFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -57,27 +60,30 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 e2e: $(BIN)
-	@RP=$(abspath $(BIN)) tests/e2e/run.sh
+	@RP=$(abspath $(BIN)) RP_PROD=$(abspath build/replpeer) tests/e2e/run.sh
 
+# The tests run on their own build (build-test/, with the test clock); the
+# production build is made too, for ./replpeer.
 check: deps
 	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) e2e
+	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK build-test/replpeer
+	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK unit
+	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK e2e
 
 demo: deps
 	$(MAKE) all
 	@RP=$(abspath $(BIN)) scripts/demo.sh
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build, separate directory.
+ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	TESTCFLAGS=-DRPL_TEST_CLOCK
 asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		build-asan/replpeer
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" unit
+	$(ASAN_MAKE) build-asan/replpeer
+	$(ASAN_MAKE) unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		RP=$(abspath build-asan/replpeer) RPL_ASAN=1 tests/e2e/run.sh
+		RP=$(abspath build-asan/replpeer) RP_PROD=$(abspath build/replpeer) RPL_ASAN=1 tests/e2e/run.sh
 
 bench: all
 	@RP=$(abspath $(BIN)) bench/run.sh
@@ -97,4 +103,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-asan replpeer
+	rm -rf build build-test build-asan replpeer

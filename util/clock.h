@@ -1,7 +1,8 @@
 /*
  * clock: wall-clock time for certificate decisions, and its text forms.
  * REPLPEER_CLOCK_OFFSET (seconds, may be negative) shifts it, read once at
- * start-up, so tests can move a daemon through certificate lifetimes.
+ * start-up, so tests can move a daemon through certificate lifetimes — in
+ * the test build only (RPL_TEST_CLOCK); production binaries ignore it.
  */
 #ifndef RPL_CLOCK_H
 #define RPL_CLOCK_H
