@@ -25,7 +25,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/replpeer
 
-.PHONY: all deps check unit e2e demo asan bench install clean contract format
+.PHONY: all deps check unit e2e demo asan bench install clean contract format mutate
 
 all: $(BIN) replpeer
 
@@ -87,6 +87,12 @@ asan: deps
 
 bench: all
 	@RP=$(abspath $(BIN)) bench/run.sh
+
+# Single-line mutants of the trust code, one at a time, each against the
+# tests that must notice it (tests/mutate/mutants.txt); fails naming every
+# survivor. Not part of 'make check': it takes long.
+mutate: deps
+	scripts/mutate.py
 
 # The shared contract check (only where ../shared exists).
 contract: all

@@ -103,6 +103,14 @@ int continuity_offer(struct peer_session *s, struct wbuf *w)
 	return rc < 0 ? rc : 0;
 }
 
+/* 1 when sig is not the pinned certificate's endorsement of the
+ * certificate presented in this session. */
+static int continuity_proof_wrong(const uint8_t *pinned, size_t len, const struct peer_session *s,
+				  const struct blob *sig)
+{
+	return verify_proof(pinned, len, continuity_label, s->peer_ci.fp, s->exporter, sig->p, sig->n) < 0;
+}
+
 int continuity_check(struct peer_session *s, const struct server_rec *r,
 		     const struct cursor *msg)
 {
@@ -130,9 +138,7 @@ int continuity_check(struct peer_session *s, const struct server_rec *r,
 			if (identity_fingerprint(prev.p, prev.n, fp) == 0)
 				pin = trust_endorser(r, fp, clock_now());
 			/* Checked against the pinned certificate itself. */
-			if (pin >= 0 &&
-			    verify_proof(r->pins[pin].der.p, r->pins[pin].der.n, continuity_label,
-					 s->peer_ci.fp, s->exporter, sig.p, sig.n) < 0) {
+			if (pin >= 0 && continuity_proof_wrong(r->pins[pin].der.p, r->pins[pin].der.n, s, &sig)) {
 				log_warn(RPL_E_CERT_SIG, "server %s: continuity proof does not verify", r->name);
 				pin = -1;
 			}
@@ -221,12 +227,10 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 		rc = identity_cert_info(der->p, der->n, ci);
 	/* The pinned key endorses the next certificate... */
 	if (rc == 0)
-		rc = verify_proof(pinned_der, pinned_len, endorse_label, ci->fp, exporter,
-				  endorse.p, endorse.n);
+		rc = verify_proof(pinned_der, pinned_len, endorse_label, ci->fp, exporter, endorse.p, endorse.n);
 	/* ...and the holder of the next key signs for this session. */
 	if (rc == 0)
-		rc = verify_proof(der->p, der->n, possess_label, presented_fp, exporter, possess.p,
-				  possess.n);
+		rc = verify_proof(der->p, der->n, possess_label, presented_fp, exporter, possess.p, possess.n);
 	blob_free(&endorse);
 	blob_free(&possess);
 	if (rc < 0)

@@ -310,7 +310,7 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	if ((rc = tag(s, 0, want)) < 0)
 		return rc;
-	if (!secure_equal(got, want, PROOF_TAG_LEN)) {
+	if (!secure_equal(want, got, sizeof(want))) {
 		conn_record_failure(s, "the server's protocol 1 answer is wrong");
 		session_close(s, -RPL_E_AUTH_FAILED, "the server's protocol 1 answer is wrong");
 		return 0;
