@@ -7,7 +7,7 @@ BUILD    ?= build
 PKGS     := wolfssl libuv lmdb jansson
 CC       ?= gcc
 OPT      ?= -O2 -g
-WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Werror
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wpedantic -Werror
 # TESTCFLAGS: -DRPL_TEST_CLOCK in the builds made for the tests (check, asan):
 # only they honour REPLPEER_CLOCK_OFFSET; 'make' and 'make install' do not.
 TESTCFLAGS ?=

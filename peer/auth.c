@@ -27,6 +27,7 @@
 #include "../store/server.h"
 #include "../store/trust.h"
 #include "../util/clock.h"
+#include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
@@ -722,7 +723,7 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	if (strcasecmp(name, s->server) != 0) {
 		job_free(j);
 		session_close(s, -RPL_E_NAME_MISMATCH, "expected %s, the partner says it is %s",
-			      s->server, name);
+			      s->server, ESC(name));
 		return 0;
 	}
 	if ((rc = load_server(s, &txn, &r)) < 0) {

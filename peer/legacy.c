@@ -18,6 +18,7 @@
 #include "../store/actlog.h"
 #include "../store/server.h"
 #include "../util/clock.h"
+#include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
@@ -265,7 +266,7 @@ static int client_on_challenge(struct peer_session *s, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	if (strcasecmp(from, s->server) != 0) {
 		session_close(s, -RPL_E_NAME_MISMATCH, "expected %s, the partner says it is %s",
-			      s->server, from);
+			      s->server, ESC(from));
 		return 0;
 	}
 	if ((rc = store_begin(&s->p->in->store, 0, &txn)) < 0)

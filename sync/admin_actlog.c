@@ -241,7 +241,10 @@ void admin_set_actlogretention(struct sync *y, struct admin_client *ac, struct a
 	if (rc == 0)
 		rc = store_actlog_maintain(&y->in->store, next.actlogretention, &rep);
 	if (rc < 0)
-		return adminsrv_reply(ac, admin_error(-rc, "replpeer.conf says %d days; the activity log is pruned at the next hourly check", next.actlogretention), NULL);
+	{
+		adminsrv_reply(ac, admin_error(-rc, "replpeer.conf says %d days; the activity log is pruned at the next hourly check", next.actlogretention), NULL);
+		return;
+	}
 	log_info(RPL_I_ACTLOG_RETENTION, "activity-log retention changed from %d to %d days; %" PRIu64 " entries older than that removed",
 		 old, next.actlogretention, rep.by_age);
 	adminsrv_reply(ac, admin_ok(RPL_I_ACTLOG_RETENTION,

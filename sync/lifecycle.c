@@ -111,6 +111,7 @@ static int collect_state(const struct owncert *c, void *arg, int state)
 
 static int collect_next(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_NEXT); }
 static int collect_prev(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_PREVIOUS); }
+static int collect_retired(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_RETIRED); }
 
 static int retire(MDB_txn *txn, struct store *st, struct owncert *c, int64_t now, int compromised)
 {
@@ -242,6 +243,8 @@ struct retire_job {
 	struct lifecycle *lc;
 	int64_t now;
 	int grace_days;
+	int retention_days;   /* retired records are kept as long as the activity log */
+	int pruned;
 	struct retire_note notes[8];
 	int n;
 };
@@ -317,6 +320,26 @@ static int retire_work(MDB_txn *txn, struct store *st, void *arg)
 		j->n++;
 	}
 	owncert_free(&cur);
+	/* Retired records (certificate, no key) are history: kept as long as
+	 * the activity log that mentions them, then dropped. */
+	l.n = 0;
+	if (rc >= 0)
+		rc = store_owncert_each(txn, st, collect_retired, &l);
+	for (int i = 0; rc >= 0 && i < l.n; i++) {
+		struct owncert old;
+		if (store_owncert_get(txn, st, l.labels[i], &old) < 0)
+			continue;
+		if (old.retired && old.retired + (int64_t)j->retention_days * 86400 < j->now) {
+			rc = store_owncert_del(txn, st, old.label);
+			if (rc == 0)
+				rc = store_actlog_add(txn, st, RPL_I_CERT_DELETED,
+						      "retired own certificate %s removed (retired %lld days ago, ACTLOGRETENTION %d)",
+						      old.label, (long long)((j->now - old.retired) / 86400),
+						      j->retention_days);
+			j->pruned += rc == 0;
+		}
+		owncert_free(&old);
+	}
 	return rc < 0 ? rc : 0;
 }
 
@@ -359,6 +382,7 @@ static void check_retire(struct lifecycle *lc)
 	j->lc = lc;
 	j->now = clock_now();
 	j->grace_days = lc->y->in->conf.prevcertgracedays;
+	j->retention_days = lc->y->in->conf.actlogretention;
 	if (dbw_submit(peer_dbw(lc->y->peer), retire_work, retire_done, j) < 0)
 		free(j);
 }
