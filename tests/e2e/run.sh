@@ -2,28 +2,68 @@
 # Runs every end-to-end scenario (tests/e2e/t_*.sh) against $RP, the replpeer
 # binary under test. Each scenario is its own process: it starts what it
 # needs on loopback and stops it again, even when it fails.
+#
+# Scenarios run E2E_JOBS at a time (default 2: this is a 2-core machine);
+# a scenario whose header has the line "# e2e: serial" (timing assertions,
+# heavy load) runs alone, after the others.
 # Usage: RP=path/to/replpeer tests/e2e/run.sh [PATTERN]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${RP:?set RP to the replpeer binary}"
 export RP
 pattern=${1:-}
+jobs=${E2E_JOBS:-2}
+out=$(mktemp -d /tmp/rpl-e2e-run.XXXXXX)
+trap 'rm -rf "$out"' EXIT
 pass=0; fail=0; failed=()
+parallel=(); serial=()
 for t in "$here"/t_*.sh; do
 	name=$(basename "$t" .sh)
 	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && continue
+	if grep -q '^# e2e: serial' "$t"; then serial+=("$t"); else parallel+=("$t"); fi
+done
+
+# run_one SCRIPT: runs it, writes its output and its status and time.
+run_one() {
+	local t=$1 name start rc
+	name=$(basename "$t" .sh)
 	start=$(date +%s)
-	out=$(mktemp)
-	if bash "$t" >"$out" 2>&1; then
+	bash "$t" >"$out/$name.out" 2>&1
+	rc=$?
+	echo "$rc $(( $(date +%s) - start ))" >"$out/$name.rc"
+}
+
+report() {
+	local name=$1 rc secs
+	read -r rc secs <"$out/$name.rc"
+	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1))
-		printf 'PASS %-50s %3ss\n' "$name" $(( $(date +%s) - start ))
-		grep -E '^(ok|MEASURE) ' "$out" | sed 's/^/     /'
+		printf 'PASS %-50s %3ss\n' "$name" "$secs"
+		grep -E '^(ok|MEASURE) ' "$out/$name.out" | sed 's/^/     /'
 	else
 		fail=$((fail + 1)); failed+=("$name")
-		printf 'FAIL %-50s %3ss\n' "$name" $(( $(date +%s) - start ))
-		sed 's/^/     | /' "$out" | tail -60
+		printf 'FAIL %-50s %3ss\n' "$name" "$secs"
+		sed 's/^/     | /' "$out/$name.out" | tail -60
 	fi
-	rm -f "$out"
+}
+
+declare -A running=()
+for t in "${parallel[@]}"; do
+	while [ "${#running[@]}" -ge "$jobs" ]; do
+		wait -n 2>/dev/null
+		for n in "${!running[@]}"; do
+			[ -e "$out/$n.rc" ] && { report "$n"; unset "running[$n]"; }
+		done
+	done
+	name=$(basename "$t" .sh)
+	run_one "$t" &
+	running[$name]=1
+done
+wait
+for n in "${!running[@]}"; do report "$n"; done
+for t in "${serial[@]}"; do
+	run_one "$t"
+	report "$(basename "$t" .sh)"
 done
 echo "e2e: $pass passed, $fail failed${failed:+: ${failed[*]}}"
 [ "$fail" -eq 0 ]

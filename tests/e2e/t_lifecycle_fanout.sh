@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: serial
 # Lifecycle acceptance 6: one peer A with 50 partners (50 replpeer processes on
 # loopback), one of them stopped. RENEW CERTIFICATE on A: both rounds finish
 # with 49 partners done and 1 pending, naming the stopped one; QUERY

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: serial
 # Sessions acceptance 7: robustness (security model 9 and 10).
 # 1. 200 concurrent PING SERVER A from B (MAXSESSIONS raised): all succeed.
 # 2. HANDSHAKETIMEOUT 2 on A: a client that sends nothing, one that sends half
