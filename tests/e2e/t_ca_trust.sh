@@ -122,6 +122,8 @@ expect_eq "$(srv_field victor carol.example 's["verify"]')" CA "QUERY SERVER sho
 # CLI has it (an anchor without a purpose is a peer anchor).
 has_purpose=0
 "$RP" cert --help 2>&1 | grep -q -- '--purpose' && has_purpose=1
+[ "$has_purpose" = 1 ] ||
+	echo "SKIP import-ca --purpose peer: the option does not exist yet (cmd/cmd_cert.c); peer anchors are imported without it (a stored anchor without a purpose is a peer anchor)"
 import_ca() {
 	local label=$1 purpose=$2 file=$3
 	shift 3
