@@ -39,7 +39,7 @@ report() {
 	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1))
 		printf 'PASS %-50s %3ss\n' "$name" "$secs"
-		grep -E '^(ok|MEASURE) ' "$out/$name.out" | sed 's/^/     /'
+		grep -E '^(ok|MEASURE|SKIP) ' "$out/$name.out" | sed 's/^/     /'
 	else
 		fail=$((fail + 1)); failed+=("$name")
 		printf 'FAIL %-50s %3ss\n' "$name" "$secs"
