@@ -96,15 +96,26 @@ static void set_key(struct auth *a, const struct auth_key *k)
 
 /* ---- certificate decision ---------------------------------------------- */
 
+/* Anchors of purpose "peer" a VERIFY=CA decision may use; more than this
+ * many is refused rather than silently cut. */
+#define ANCHORS_MAX 64
+
 struct anchor_list {
-	struct blob der[16];
+	struct blob der[ANCHORS_MAX];
 	int n;
+	int too_many;
 };
 
 static int collect_peer_anchor(const struct trust_anchor *t, void *arg)
 {
 	struct anchor_list *l = arg;
-	if (t->purpose == TRUST_PEER && l->n < 16 && blob_set(&l->der[l->n], t->der.p, t->der.n) == 0)
+	if (t->purpose != TRUST_PEER)
+		return 0;
+	if (l->n == ANCHORS_MAX) {
+		l->too_many = 1;
+		return 0;
+	}
+	if (blob_set(&l->der[l->n], t->der.p, t->der.n) == 0)
 		l->n++;
 	return 0;
 }
@@ -144,6 +155,9 @@ static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec
 		(void)store_trust_each(txn, &s->p->in->store, collect_peer_anchor, &anchors);
 	f.anchors = anchors.der;
 	f.nanchors = anchors.n;
+	if (anchors.too_many)
+		log_warn(RPL_E_CA_REFUSED, "more than %d trust anchors of purpose peer: only the first %d are used",
+			 ANCHORS_MAX, ANCHORS_MAX);
 	trust_decide(&f, v);
 	anchors_free(&anchors);
 }
@@ -230,6 +244,14 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 		blob_free(slot);
 		*slot = j->sealed_pairing;
 		j->sealed_pairing = (struct blob){0};
+	}
+	/* A CA-verified partner has no pins to replace: its FORCESYNC is the
+	 * password proofs again, and fresh pairing keys. */
+	if (rc == 0 && j->vb == VB_CA && r.forcesync && j->set_pairing) {
+		r.forcesync = 0;
+		rc = store_actlog_add(txn, st, RPL_I_PINNED,
+				      "FORCESYNC with server %s completed: both password proofs again (it is verified by CA: no pins to replace)",
+				      r.name);
 	}
 	if (rc == 0 && r.secsec == SECSEC_TRANSITIONAL) {
 		r.secsec = SECSEC_STRICT;
@@ -637,7 +659,9 @@ void auth_client_start(struct peer_session *s)
 		return;
 	}
 	/* Continuity is decided on HELLO_REPLY, before any proof is sent. */
-	s->auth->method = (s->auth->v.vb == VB_FIRST || !r.key_out.n) ? METHOD_SRP : METHOD_KEY;
+	/* A FORCESYNC mark always means both password proofs again. */
+	s->auth->method = (s->auth->v.vb == VB_FIRST || r.forcesync || !r.key_out.n) ? METHOD_SRP
+										     : METHOD_KEY;
 	wbuf_init(&w);
 	tlv_put_u64(&w, F_VERSION, PROTO2_REVISION);
 	tlv_put_str(&w, F_FROM, s->p->in->conf.servername);
@@ -985,8 +1009,8 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		conn_refuse(s, a->v.code, a->v.why);
 		return 0;
 	}
-	a->method = (method == METHOD_SRP || a->v.vb == VB_FIRST || !r.key_in.n) ? METHOD_SRP
-										  : METHOD_KEY;
+	a->method = (method == METHOD_SRP || a->v.vb == VB_FIRST || r.forcesync || !r.key_in.n)
+			    ? METHOD_SRP : METHOD_KEY;
 	if (a->method == METHOD_KEY) {
 		struct wbuf w;
 		rc = load_pairing(s, &r);

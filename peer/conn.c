@@ -53,6 +53,7 @@ const char *msg_type_name(int type)
 	case MSG_BYE: return "BYE";
 	case MSG_CERTS: return "CERTS";
 	case MSG_CERTS_ACK: return "CERTS_ACK";
+	case MSG_CERTS_REFUSED: return "CERTS_REFUSED";
 	case MSG_L_HELLO: return "L_HELLO";
 	case MSG_L_CHALLENGE: return "L_CHALLENGE";
 	case MSG_L_RESPONSE: return "L_RESPONSE";

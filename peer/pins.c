@@ -98,8 +98,21 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 		int cur = current_index(r);
 		if (!c->endorser_fp || cur < 0 || memcmp(r->pins[cur].fp, c->endorser_fp, FP_LEN) != 0)
 			return -RPL_E_STALE;
-		if (i >= 0)
+		if (i >= 0 && r->pins[i].state != PIN_PREVIOUS)
 			return 0; /* announced again: nothing new */
+		if (i >= 0) {
+			/* A certificate the administrator had replaced comes back
+			 * as the partner's next one, endorsed by the current pin. */
+			for (int j = r->npins - 1; j >= 0; j--)
+				if (j != i && r->pins[j].state == PIN_NEXT)
+					drop_pin(r, j);
+			i = server_pin_find(r, c->fp);
+			r->pins[i].state = PIN_NEXT;
+			r->last_announce = c->now;
+			snprintf(what, whatsz, "server %s announced its next certificate %s: pinned as next",
+				 r->name, hex);
+			return 1;
+		}
 		/* One next certificate per partner: a newer announcement
 		 * replaces an older one. */
 		for (int j = r->npins - 1; j >= 0; j--)

@@ -49,6 +49,7 @@ enum msg_type {
 	MSG_BYE = 12,
 	MSG_CERTS = 20,       /* a next certificate with its proofs (one per session) */
 	MSG_CERTS_ACK = 21,   /* fingerprints of the partner's certificates we pin */
+	MSG_CERTS_REFUSED = 22, /* the announced certificate is refused: fp, msgid, text */
 	/* protocol 1 */
 	MSG_L_HELLO = 40,
 	MSG_L_CHALLENGE = 41,

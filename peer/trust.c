@@ -159,6 +159,18 @@ int trust_endorser(const struct server_rec *r, const uint8_t fp[FP_LEN], int64_t
 	return i;
 }
 
+/* SHA-256 or stronger, by the names identity_cert_info gives. */
+static int strong_signature(const char *alg)
+{
+	static const char *const ok[] = {"ecdsa-with-SHA256", "ecdsa-with-SHA384", "ecdsa-with-SHA512",
+					 "sha256WithRSAEncryption", "sha384WithRSAEncryption",
+					 "sha512WithRSAEncryption"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(alg, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int trust_check_announced(const uint8_t *der, size_t len, const struct certinfo *ci,
 			  const char *name, int64_t now, int skew, int maxdays,
 			  char *why, size_t whysz)
@@ -173,12 +185,11 @@ int trust_check_announced(const uint8_t *der, size_t len, const struct certinfo 
 			 ci->fp_hex, ci->subject, ci->sans[0] ? ci->sans : "none", name);
 	else if (ci->is_ca)
 		snprintf(why, whysz, "certificate %s is a CA certificate", ci->fp_hex);
-	else if (strcmp(kt, "ECDSA-P256") != 0 && strcmp(kt, "ECDSA-384") != 0 &&
+	else if (strcmp(kt, "ECDSA-P256") != 0 && strcmp(kt, "ECDSA-P384") != 0 &&
 		 !(strncmp(kt, "RSA-", 4) == 0 && atoi(kt + 4) >= 2048))
 		snprintf(why, whysz, "certificate %s has a key of type %s (allowed: ECDSA P-256, "
 			 "P-384, RSA of 2048 bits or more)", ci->fp_hex, kt);
-	else if (strstr(ci->sig_alg, "SHA256") == NULL && strstr(ci->sig_alg, "SHA384") == NULL &&
-		 strstr(ci->sig_alg, "sha256") == NULL && strstr(ci->sig_alg, "sha384") == NULL)
+	else if (!strong_signature(ci->sig_alg))
 		snprintf(why, whysz, "certificate %s is signed with %s (SHA-256 or stronger needed)",
 			 ci->fp_hex, ci->sig_alg);
 	else if (ci->not_after < now)

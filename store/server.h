@@ -55,6 +55,10 @@ struct server_rec {
 	 * sign-on that proved both passwords. */
 	int legacy_ok;
 	int64_t last_announce; /* when the partner last announced a new next certificate */
+	/* Our next certificate this partner refused (fingerprint, reason): it
+	 * is not announced to it again, and it stops the activation. */
+	uint8_t refused_fp[FP_LEN];
+	char refused_why[512];
 	char last_verified_by[16];
 	int64_t last_contact;
 	uint32_t failed_signons;

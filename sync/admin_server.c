@@ -159,9 +159,10 @@ static void apply_change(struct server_change *c, struct server_rec *r)
 }
 
 static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,
-			   void *arg)
+			   const struct talk_outcome *o, void *arg)
 {
 	(void)y;
+	(void)o;
 	(void)arg;
 	if (r->ok)
 		log_info(RPL_I_FORCESYNC_SET, "FORCESYNC session with server %s completed", server);
@@ -470,12 +471,13 @@ void admin_query_server(struct sync *y, struct admin_client *ac, struct admin_cm
 /* ---- PING SERVER ------------------------------------------------------------ */
 
 static void ping_done(struct sync *y, const char *server, const struct session_result *res,
-		      void *arg)
+		      const struct talk_outcome *o, void *arg)
 {
 	struct admin_client *ac = arg;
 	json_t *j;
 
 	(void)y;
+	(void)o;
 	if (res->ok) {
 		j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:f, s:i}", "server", server, "ok", 1,
 			      "tls_version", res->tls_version, "cipher", res->cipher,

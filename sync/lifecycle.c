@@ -397,7 +397,8 @@ static struct partner_state *ps_find(struct lifecycle *lc, const char *name)
 	return NULL;
 }
 
-static void round_done(struct sync *y, const char *server, const struct session_result *r, void *arg);
+static void round_done(struct sync *y, const char *server, const struct session_result *r,
+		       const struct talk_outcome *o, void *arg);
 static void round_finished(struct lifecycle *lc);
 
 static void pump(struct lifecycle *lc)
@@ -517,28 +518,56 @@ static void round_finished(struct lifecycle *lc)
 		uv_timer_start(&lc->retry, on_retry, RETRY_SECONDS * 1000, 0);
 }
 
-static void round_done(struct sync *y, const char *server, const struct session_result *r, void *arg)
+/* The reason a partner refused our next certificate, from this session or
+ * from an earlier one ("" when it did not). */
+static void stored_refusal(struct sync *y, const char *server, char *why, size_t sz)
+{
+	struct owncert next;
+	struct server_rec r;
+	uint8_t fp[FP_LEN];
+	MDB_txn *txn;
+
+	why[0] = 0;
+	if (store_begin(&y->in->store, 0, &txn) < 0)
+		return;
+	if (store_owncert_find(txn, &y->in->store, OWN_NEXT, &next) == 0) {
+		if (identity_fingerprint(next.der.p, next.der.n, fp) == 0 &&
+		    store_server_get(txn, &y->in->store, server, &r) == 0) {
+			if (r.refused_why[0] && memcmp(r.refused_fp, fp, FP_LEN) == 0)
+				snprintf(why, sz, "%s", r.refused_why);
+			server_rec_free(&r);
+		}
+		owncert_free(&next);
+	}
+	store_abort(txn);
+}
+
+static void round_done(struct sync *y, const char *server, const struct session_result *r,
+		       const struct talk_outcome *o, void *arg)
 {
 	struct round_ref *ref = arg;
 	struct lifecycle *lc = ref->lc;
 	struct partner_state *p;
 	int stale = ref->gen != lc->gen;
 
-	(void)y;
 	free(ref);
 	if (stale)
 		return;
 	p = ps_find(lc, server);
 	if (p) {
-		int refused = r->partner_err == RPL_E_ANNOUNCE_REFUSED ||
-			      r->err == -RPL_E_ANNOUNCE_REFUSED;
-		p->status = r->ok ? PS_DONE : refused ? PS_REFUSED : PS_FAILED;
-		snprintf(p->message, sizeof(p->message), "%s", r->ok ? "done" : r->message);
-		if (r->ok)
+		char why[512] = "";
+		if (o->refused)
+			snprintf(why, sizeof(why), "%s", o->why);
+		else if (lc->phase == PHASE_ANNOUNCE)
+			stored_refusal(y, server, why, sizeof(why));
+		p->status = why[0] ? PS_REFUSED : r->ok ? PS_DONE : PS_FAILED;
+		snprintf(p->message, sizeof(p->message), "%s", why[0] ? why : r->ok ? "done" : r->message);
+		if (why[0] && !o->refused) /* refused in this session: logged already */
+			log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate earlier: %s", server, why);
+		else if (r->ok)
 			log_info(RPL_I_ANNOUNCED, "server %s: certificates exchanged", server);
 		else
-			log_warn(refused ? RPL_E_ANNOUNCE_REFUSED : RPL_W_ANNOUNCE_PENDING, "server %s: %s",
-				 server, r->message);
+			log_warn(RPL_W_ANNOUNCE_PENDING, "server %s: %s", server, r->message);
 	}
 	lc->running--;
 	if (lc->pumping)
@@ -601,15 +630,45 @@ struct renew_job {
 	struct lifecycle *lc;
 	struct admin_client *ac;
 	int immediate, compromised;
+	int replace_next;      /* a next certificate exists and must go */
 	int rc;
 	char who[64];
 	char label[OWN_LABEL_MAX + 1];
 };
 
+/* A new next certificate replaces one that did not make it (refused by a
+ * partner, or replaced by a COMPROMISED renewal): there is one next. */
+static int retire_nexts(struct instance *in, int64_t now)
+{
+	struct label_list l = {.n = 0};
+	MDB_txn *txn;
+	int rc = store_begin(&in->store, 1, &txn);
+
+	if (rc < 0)
+		return rc;
+	rc = store_owncert_each(txn, &in->store, collect_next, &l);
+	for (int i = 0; rc >= 0 && i < l.n; i++) {
+		struct owncert c;
+		if ((rc = store_owncert_get(txn, &in->store, l.labels[i], &c)) < 0)
+			break;
+		rc = retire(txn, &in->store, &c, now, 0);
+		if (rc == 0)
+			rc = store_actlog_add(txn, &in->store, RPL_I_CERT_RETIRED,
+					      "next own certificate %s retired: a new renewal replaces it", c.label);
+		owncert_free(&c);
+	}
+	if (rc >= 0 && l.n)
+		return store_commit(txn);
+	store_abort(txn);
+	return rc < 0 ? rc : 0;
+}
+
 static void renew_work(uv_work_t *req)
 {
 	struct renew_job *j = req->data;
-	j->rc = instance_new_owncert(j->lc->y->in, OWN_NEXT, j->label, sizeof(j->label));
+	j->rc = j->replace_next ? retire_nexts(j->lc->y->in, clock_now()) : 0;
+	if (j->rc == 0)
+		j->rc = instance_new_owncert(j->lc->y->in, OWN_NEXT, j->label, sizeof(j->label));
 }
 
 static void reply(struct admin_client *ac, json_t *doc)
@@ -701,6 +760,8 @@ static void renew_after(uv_work_t *req, int status)
 
 	if (status < 0 && j->rc == 0)
 		j->rc = -RPL_E_INTERNAL;
+	if (j->rc == 0 && j->replace_next)
+		lc->stopped[0] = 0;
 	if (j->rc < 0) {
 		lc->renewing = 0;
 		log_error(j->rc, "certificate renewal failed: %s", rpl_msg_text(j->rc));
@@ -765,7 +826,8 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 
 	if (lc->renewing) {
 		doc = admin_error(RPL_E_RENEW_BUSY, "a new key pair is being generated");
-	} else if (!compromised && next_label(y, label, sizeof(label)) == 0) {
+	} else if (!compromised && !(lc->stopped[0] && !immediate) &&
+		   next_label(y, label, sizeof(label)) == 0) {
 		/* A rollover is under way: switch now, or announce again. */
 		if (immediate) {
 			j = calloc(1, sizeof(*j));
@@ -806,6 +868,9 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 	j->ac = ac;
 	j->immediate = immediate;
 	j->compromised = compromised;
+	/* A refused next certificate is not announced again: a new RENEW
+	 * makes a new one (after the partner's objection was fixed). */
+	j->replace_next = compromised || lc->stopped[0];
 	snprintf(j->who, sizeof(j->who), "%s", who);
 	j->req.data = j;
 	if (ac)

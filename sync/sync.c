@@ -37,9 +37,10 @@ void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
 }
 
 static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,
-			   void *arg)
+			   const struct talk_outcome *o, void *arg)
 {
 	(void)y;
+	(void)o;
 	(void)arg;
 	if (!r->ok)
 		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", server, r->message);

@@ -16,6 +16,7 @@
 #include "../store/owncert.h"
 #include "../store/server.h"
 #include "../util/clock.h"
+#include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "lifecycle.h"
@@ -29,7 +30,9 @@
  * session has been handled.
  *
  * What each side accepts after authentication:
- *   CERTS_ACK  once, and once more after each CERTS we sent
+ *   CERTS_ACK  once, and once more after the CERTS we sent (or instead
+ *              CERTS_REFUSED: the partner does not take our next
+ *              certificate, says why, and the session goes on)
  *   CERTS      at most once, only if we verified the partner by pin, CA or
  *              continuity (never in a first-contact or FORCESYNC session)
  *   PING       inbound only; PONG outbound only, once, after our PING
@@ -45,6 +48,8 @@ struct talk {
 	int ping_sent, pong_got;
 	uint64_t ping_sent_us;
 	int refs;  /* the session, and each job that still runs */
+	uint8_t announced_fp[FP_LEN];  /* the next certificate we announced */
+	struct talk_outcome outcome;
 };
 
 static void talk_unref(struct talk *t)
@@ -140,7 +145,9 @@ static int maybe_announce(struct talk *t)
 		rc = identity_fingerprint(next.der.p, next.der.n, fp);
 		owncert_free(&next);
 		if (rc == 0 && store_server_get(txn, &in->store, t->server, &r) == 0) {
-			held = server_held_find(&r, fp) >= 0;
+			/* Held already, or refused already: the partner said. */
+			held = server_held_find(&r, fp) >= 0 ||
+			       (r.refused_why[0] && memcmp(r.refused_fp, fp, FP_LEN) == 0);
 			server_rec_free(&r);
 		}
 	}
@@ -154,6 +161,7 @@ static int maybe_announce(struct talk *t)
 	if (rc == 0 && n > 0) {
 		rc = session_send(t->s, MSG_CERTS, &w);
 		t->certs_sent = rc == 0;
+		memcpy(t->announced_fp, fp, FP_LEN);
 	}
 	wbuf_free(&w);
 	return rc;
@@ -206,16 +214,31 @@ static void announce_free(struct announce_job *j)
 	free(j);
 }
 
-/* The announcement is refused: the partner hears why and the activation of
- * its certificate stops there. */
-static void refuse_announcement(struct talk *t, const char *why)
+/* The announcement is refused: the partner hears why (CERTS_REFUSED, which
+ * stops its activation), and the session goes on — refusing a certificate
+ * is not refusing the partner. */
+static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *why)
 {
+	struct wbuf w;
+	int rc;
+
 	log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s announced a certificate that is refused: %s",
 		 t->server, why);
 	peer_actlog(t->y->peer, RPL_E_ANNOUNCE_REFUSED,
 		    "server %s announced a certificate that is refused: %s", t->server, why);
-	session_send_error(t->s, RPL_E_ANNOUNCE_REFUSED, why);
-	session_close(t->s, -RPL_E_ANNOUNCE_REFUSED, "%s", why);
+	wbuf_init(&w);
+	if (fp)
+		tlv_put(&w, F_FP, fp, FP_LEN);
+	tlv_put_str(&w, F_MSGID, rpl_msg_id(RPL_E_ANNOUNCE_REFUSED));
+	tlv_put_str(&w, F_TEXT, why);
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = session_send(t->s, MSG_CERTS_REFUSED, &w);
+	wbuf_free(&w);
+	if (rc < 0)
+		session_close(t->s, rc, "answering the announcement");
+	else
+		session_resume(t->s);
 }
 
 /* One new next certificate per partner a minute: a partner that cycles
@@ -269,7 +292,7 @@ static void announce_committed(int rc, void *arg)
 
 	if (!session_closing(s)) {
 		if (rc == -RPL_E_ANNOUNCE_REFUSED) {
-			refuse_announcement(t, j->why);
+			refuse_announcement(t, j->ci.fp, j->why);
 		} else if (rc < 0) {
 			session_close(s, rc, "storing the announced certificate");
 		} else {
@@ -313,7 +336,7 @@ static void announce_checked(uv_work_t *req, int status)
 		if (status < 0 || j->rc == -RPL_E_NOMEM) {
 			session_close(s, -RPL_E_INTERNAL, "checking the announced certificate");
 		} else if (j->rc < 0) {
-			refuse_announcement(t, j->why);
+			refuse_announcement(t, j->der.n ? j->ci.fp : NULL, j->why);
 		} else if (dbw_submit(peer_dbw(t->y->peer), announce_commit, announce_committed, j) == 0) {
 			return; /* the references go on with the job */
 		} else {
@@ -360,7 +383,8 @@ static int on_certs(struct talk *t, struct cursor *p)
 	pin = server_pin_find(&r, session_peer_fp(t->s));
 	if (pin < 0 || r.pins[pin].state != PIN_CURRENT) {
 		server_rec_free(&r);
-		refuse_announcement(t, "the certificate that verified this session is no longer the current pin");
+		session_pause(t->s); /* refuse_announcement resumes */
+		refuse_announcement(t, NULL, "the certificate that verified this session is no longer the current pin");
 		return 0;
 	}
 	j = calloc(1, sizeof(*j));
@@ -393,6 +417,68 @@ static int on_certs(struct talk *t, struct cursor *p)
 		announce_free(j);
 		return -RPL_E_INTERNAL;
 	}
+	return 0;
+}
+
+/* ---- the partner refused our next certificate ---------------------------- */
+
+struct refusal_job {
+	char server[RPL_NAME_MAX + 1];
+	uint8_t fp[FP_LEN];
+	char why[512];
+};
+
+static int refusal_work(MDB_txn *txn, struct store *st, void *arg)
+{
+	struct refusal_job *j = arg;
+	struct server_rec r;
+	int rc = store_server_get(txn, st, j->server, &r);
+
+	if (rc < 0)
+		return rc;
+	memcpy(r.refused_fp, j->fp, FP_LEN);
+	snprintf(r.refused_why, sizeof(r.refused_why), "%s", j->why);
+	rc = store_server_put(txn, st, &r);
+	if (rc == 0)
+		rc = store_actlog_add(txn, st, RPL_E_ANNOUNCE_REFUSED,
+				      "server %s refused our next certificate: %s", r.name, j->why);
+	server_rec_free(&r);
+	return rc;
+}
+
+static void refusal_done(int rc, void *arg)
+{
+	(void)rc;
+	free(arg);
+}
+
+static int on_refused(struct talk *t, struct cursor *p)
+{
+	char id[16] = "", text[400] = "";
+	struct refusal_job *j;
+	struct cursor cur = *p, val;
+	uint16_t tag;
+	int rc;
+
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_MSGID)
+			rc = tlv_get_str(&val, id, sizeof(id));
+		else if (tag == F_TEXT)
+			rc = tlv_get_str(&val, text, sizeof(text));
+		if (rc < 0)
+			return -RPL_E_PROTOCOL;
+	}
+	t->outcome.refused = 1;
+	snprintf(t->outcome.why, sizeof(t->outcome.why), "%s %s", ESC(id), ESC(text));
+	log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate: %s", t->server,
+		 t->outcome.why);
+	if (!(j = calloc(1, sizeof(*j))))
+		return -RPL_E_NOMEM;
+	snprintf(j->server, sizeof(j->server), "%s", t->server);
+	memcpy(j->fp, t->announced_fp, FP_LEN);
+	snprintf(j->why, sizeof(j->why), "%s", t->outcome.why);
+	if (dbw_submit(peer_dbw(t->y->peer), refusal_work, refusal_done, j) < 0)
+		free(j);
 	return 0;
 }
 
@@ -472,6 +558,12 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 			break;
 		t->held_got++;
 		return on_held(t, p);
+	case MSG_CERTS_REFUSED:
+		/* The answer to our CERTS, instead of its CERTS_ACK. */
+		if (!proto2 || !t->certs_sent || t->held_got >= 1 + t->certs_sent)
+			break;
+		t->held_got++;
+		return on_refused(t, p);
 	case MSG_CERTS:
 		if (!proto2 || t->certs_got || !trusted_session(session_verified_by(s)))
 			break;
@@ -509,7 +601,7 @@ static void on_closed(struct peer_session *s, const struct session_result *r, vo
 	struct talk *t = arg;
 	(void)s;
 	if (t->done)
-		t->done(t->y, t->server, r, t->arg);
+		t->done(t->y, t->server, r, &t->outcome, t->arg);
 	t->done = NULL;
 	talk_unref(t);
 }

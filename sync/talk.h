@@ -13,9 +13,15 @@
 
 struct sync;
 
+/* What a session found besides how it ended. */
+struct talk_outcome {
+	int refused;          /* the partner refused our next certificate */
+	char why[512];        /* its reason */
+};
+
 /* Called once when an outbound talk session ends (r->ok or the error). */
 typedef void talk_done_fn(struct sync *y, const char *server, const struct session_result *r,
-			  void *arg);
+			  const struct talk_outcome *o, void *arg);
 
 /* Opens a session of purpose PING or SYNC to server; done is called once,
  * on a later loop turn, unless this returns a negative code. */

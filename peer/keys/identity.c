@@ -258,7 +258,8 @@ int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
 		cert->selfSigned = 1;
 		cert->isCA = 0;
 		cert->serialSz = 16;
-		rc = secure_random(cert->serial, 16);
+		if (rc == 0)
+			rc = secure_random(cert->serial, 16);
 		cert->serial[0] &= 0x7f; /* positive INTEGER */
 		cert->serial[0] |= 0x40; /* and exactly 16 bytes long */
 	}
@@ -400,17 +401,32 @@ static void name_text(WOLFSSL_X509_NAME *name, char *out, size_t outsz)
 	}
 }
 
-static void key_type_text(WOLFSSL_X509 *x, char *out, size_t outsz)
+/* The key's type by algorithm and, for ECDSA, by curve: a 256-bit key on
+ * another curve (secp256k1, brainpool) is not "ECDSA-P256". */
+static void key_type_text(const uint8_t *der, size_t n, WOLFSSL_X509 *x, char *out, size_t outsz)
 {
 	WOLFSSL_EVP_PKEY *pk = wolfSSL_X509_get_pubkey(x);
 	int bits = pk ? wolfSSL_EVP_PKEY_bits(pk) : 0;
+	DecodedCert d;
+
 	switch (wolfSSL_X509_get_pubkey_type(x)) {
 	case ECDSAk:
-		if (bits == 256)
+	{
+		word32 curve = 0;
+		wc_InitDecodedCert(&d, der, (word32)n, NULL);
+		if (wc_ParseCert(&d, CERT_TYPE, NO_VERIFY, NULL) == 0)
+			curve = d.pkCurveOID;
+		wc_FreeDecodedCert(&d);
+		if (curve == ECC_SECP256R1_OID)
 			snprintf(out, outsz, "ECDSA-P256");
+		else if (curve == ECC_SECP384R1_OID)
+			snprintf(out, outsz, "ECDSA-P384");
+		else if (curve == ECC_SECP521R1_OID)
+			snprintf(out, outsz, "ECDSA-P521");
 		else
-			snprintf(out, outsz, "ECDSA-%d", bits);
+			snprintf(out, outsz, "ECDSA-other-%d", bits);
 		break;
+	}
 	case RSAk: snprintf(out, outsz, "RSA-%d", bits); break;
 	case ED25519k: snprintf(out, outsz, "Ed25519"); break;
 	default: snprintf(out, outsz, "unknown");
@@ -476,13 +492,15 @@ int identity_cert_info(const uint8_t *der, size_t n, struct certinfo *ci)
 	ci->not_before = asn1_time(wolfSSL_X509_get_notBefore(x));
 	ci->not_after = asn1_time(wolfSSL_X509_get_notAfter(x));
 	ci->is_ca = wolfSSL_X509_get_isCA(x);
-	key_type_text(x, ci->key_type, sizeof(ci->key_type));
+	key_type_text(der, n, x, ci->key_type, sizeof(ci->key_type));
 	sans_text(x, ci->sans, sizeof(ci->sans));
 	switch (wolfSSL_X509_get_signature_type(x)) {
 	case CTC_SHA256wECDSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA256"); break;
 	case CTC_SHA384wECDSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA384"); break;
 	case CTC_SHA256wRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha256WithRSAEncryption"); break;
 	case CTC_SHA384wRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha384WithRSAEncryption"); break;
+	case CTC_SHA512wECDSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA512"); break;
+	case CTC_SHA512wRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha512WithRSAEncryption"); break;
 	case CTC_SHAwRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha1WithRSAEncryption"); break;
 	default: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "other"); break;
 	}

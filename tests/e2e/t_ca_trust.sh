@@ -237,7 +237,7 @@ succeeds "delete the intermediate anchor" "$RP" cert -d "$W/victor" delete --lab
 refused "leaf from an intermediate after its anchor was deleted" viainter RPL0430E "not signed by an imported trust anchor"
 
 fails 1 RPL0302E "import-ca refuses an intermediate without the CA flag" \
-	"$RP" cert -d "$W/victor" import-ca --label notca "$W/ca-notca/ca.pem"
+	"$RP" cert -d "$W/victor" import-ca --label notca --purpose peer "$W/ca-notca/ca.pem"
 issue notca vianotca "/CN=carol.example" "$LEAF\nsubjectAltName=DNS:carol.example"
 install vianotca
 refused "leaf from an intermediate without the CA flag" vianotca RPL0430E "not signed by an imported trust anchor"
@@ -273,9 +273,9 @@ accepted "the legitimate certificate again after the refusals"
 romeo_ok "after the CA cases"
 
 # ---- FORCESYNC on a VERIFY=CA partner ---------------------------------------------
-# The mark does not turn the chain check into a first contact. Known bug:
-# the mark is never cleared for a VERIFY=CA partner although victor logs
-# "FORCESYNC session ... completed" (asserted with RPL_KNOWN_BUGS=1).
+# The mark does not turn the chain check into a first contact: for a
+# VERIFY=CA partner it means both password proofs again, and the session
+# that completes them clears it.
 n=$(wc -l <"$W/victor.log")
 adm victor UPDATE SERVER carol.example FORCESYNC=YES >/dev/null || die "UPDATE SERVER carol.example FORCESYNC=YES failed"
 wait_until 10 eval "tail -n +$((n + 1)) '$W/victor.log' | grep -q 'FORCESYNC session with server carol.example completed'" ||
@@ -284,12 +284,7 @@ out=$(adm victor PING SERVER carol.example) || die "PING victor -> carol after F
 expect_eq "$(jget 'j["verified_by"]' <<<"$out")" ca "after FORCESYNC the VERIFY=CA partner is still verified by ca"
 expect_eq "$(srv_field victor carol.example 's["pins"]')" "[]" "FORCESYNC pinned nothing for the VERIFY=CA partner"
 pending=$(srv_field victor carol.example 's["forcesync_pending"]')
-if [ -n "${RPL_KNOWN_BUGS:-}" ]; then
-	expect_eq "$pending" false "the FORCESYNC mark of a VERIFY=CA partner is cleared by the session that completed it"
-else
-	echo "SKIP known bug: forcesync_pending of VERIFY=CA partner carol.example is still $pending after 'FORCESYNC session ... completed' (RPL_KNOWN_BUGS=1 asserts it)"
-	expect_rc 0 adm victor UPDATE SERVER carol.example FORCESYNC=NO
-fi
+expect_eq "$pending" false "the FORCESYNC mark of a VERIFY=CA partner is cleared by the session that completed it"
 
 # ---- an anchor of purpose ldap -----------------------------------------------------
 if [ "$has_purpose" = 1 ]; then

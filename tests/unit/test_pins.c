@@ -630,7 +630,7 @@ START_TEST(every_event_on_every_shape_keeps_the_pin_invariants)
 }
 END_TEST
 
-/* ---- known bugs (registered with RPL_KNOWN_BUGS=1) ---------------------------------------- */
+/* ---- found as bugs by these tests, fixed since ---------------------------------------- */
 
 /* An announcement of a certificate the record holds as previous, endorsed
  * by the current pin, returns 0 ("nothing new") and leaves it previous:
@@ -700,13 +700,9 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, every_event_on_every_shape_keeps_the_pin_invariants);
 	suite_add_tcase(s, tc);
 
-	/* Failing tests that describe bugs the lead fixes; the suite passes
-	 * without them. Run with RPL_KNOWN_BUGS=1 to see them fail. */
-	if (getenv("RPL_KNOWN_BUGS")) {
-		tc = tcase_create("known-bugs");
-		tcase_add_test(tc, announcement_of_a_previous_pin_makes_it_next);
-		suite_add_tcase(s, tc);
-	}
+	tc = tcase_create("announce-previous");
+	tcase_add_test(tc, announcement_of_a_previous_pin_makes_it_next);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

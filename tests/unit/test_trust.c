@@ -1380,7 +1380,7 @@ START_TEST(announced_certificate_valid_longer_than_allowed_is_refused)
 }
 END_TEST
 
-/* Known bugs (registered with RPL_KNOWN_BUGS=1). trust.h allows ECDSA
+/* Found as bugs by these tests, fixed since. trust.h allows ECDSA
  * P-256 and P-384 only, but key types come from peer/keys/identity.c
  * key_type_text(), which names every 256-bit EC key "ECDSA-P256" and
  * every 384-bit one "ECDSA-384", whatever the curve. */
@@ -1692,15 +1692,11 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, anchors_collected_for_a_ca_partner_are_the_peer_ones);
 	suite_add_tcase(s, tc);
 
-	/* Failing tests that describe bugs the lead fixes; the suite passes
-	 * without them. Run with RPL_KNOWN_BUGS=1 to see them fail. */
-	if (getenv("RPL_KNOWN_BUGS")) {
-		tc = tcase_create("known-bugs");
-		tcase_add_unchecked_fixture(tc, make_material, free_material);
-		tcase_add_test(tc, announced_key_on_another_256_bit_curve_is_refused);
-		tcase_add_test(tc, announced_certificate_signed_with_sha512_is_accepted);
-		suite_add_tcase(s, tc);
-	}
+	tc = tcase_create("announce-algorithms");
+	tcase_add_unchecked_fixture(tc, make_material, free_material);
+	tcase_add_test(tc, announced_key_on_another_256_bit_curve_is_refused);
+	tcase_add_test(tc, announced_certificate_signed_with_sha512_is_accepted);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
