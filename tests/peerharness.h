@@ -23,8 +23,11 @@
 #include "../util/clock.h"
 #include "../util/msg.h"
 
+/* Not every includer uses every helper. */
+#define HARNESS_FN static __attribute__((unused))
+
 /* A TCP port on 127.0.0.1 that was free a moment ago (0 on failure). */
-static int harness_free_port(void)
+HARNESS_FN int harness_free_port(void)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
@@ -45,7 +48,7 @@ static int harness_free_port(void)
 /* Creates DIR as an instance called name on 127.0.0.1:port with the own
  * server password pw and opens it into in. opts: extra replpeer.conf
  * settings ("KEY=VALUE"), may be NULL. 0 or a negative code; err says why. */
-static int harness_instance(const char *dir, const char *name, int port, const char *pw,
+HARNESS_FN int harness_instance(const char *dir, const char *name, int port, const char *pw,
 			    const char *const *opts, int nopts, struct instance *in, char *err,
 			    size_t errsz)
 {
@@ -57,7 +60,7 @@ static int harness_instance(const char *dir, const char *name, int port, const c
 
 /* Defines partner name at 127.0.0.1:port with its server password pw in
  * in's store, as DEFINE SERVER does (TRANSITIONAL, VERIFY=PIN, no pins). */
-static int harness_define(struct instance *in, const char *name, int port, const char *pw)
+HARNESS_FN int harness_define(struct instance *in, const char *name, int port, const char *pw)
 {
 	struct server_rec r;
 	MDB_txn *txn;
@@ -82,20 +85,20 @@ static int harness_define(struct instance *in, const char *name, int port, const
 	return rc;
 }
 
-static int harness_rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
+HARNESS_FN int harness_rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
 	(void)sb, (void)flag, (void)f;
 	return remove(p);
 }
 
 /* rm -rf dir. */
-static void harness_rmtree(const char *dir)
+HARNESS_FN void harness_rmtree(const char *dir)
 {
 	nftw(dir, harness_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A line of /proc/self/status ("VmRSS", "VmHWM") in KiB, 0 when unknown. */
-static long harness_status_kb(const char *field)
+HARNESS_FN long harness_status_kb(const char *field)
 {
 	char line[256];
 	size_t n = strlen(field);
@@ -114,7 +117,7 @@ static long harness_status_kb(const char *field)
 }
 
 /* Monotonic time in milliseconds, as a double. */
-static double harness_now_ms(void)
+HARNESS_FN double harness_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
