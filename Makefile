@@ -25,7 +25,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/replpeer
 
-.PHONY: all deps check unit e2e demo asan bench install clean contract format mutate
+.PHONY: all deps check unit e2e demo asan bench install clean contract format mutate fuzz fuzz-replay
 
 all: $(BIN) replpeer
 
@@ -54,7 +54,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librpl.a tests/unit/unit.h
 -include $(UNIT_BIN:=.d)
 
 deps:
-	@scripts/deps.sh
+	@FUZZ=$(FUZZ) scripts/deps.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -67,7 +67,7 @@ e2e: $(BIN)
 check: deps
 	$(MAKE) all
 	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK build-test/replpeer
-	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK unit
+	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK unit fuzz-replay
 	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK e2e
 
 demo: deps
@@ -80,10 +80,52 @@ ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	TESTCFLAGS=-DRPL_TEST_CLOCK
 asan: deps
 	$(ASAN_MAKE) build-asan/replpeer
-	$(ASAN_MAKE) unit
+	$(ASAN_MAKE) unit fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		RP=$(abspath build-asan/replpeer) RP_PROD=$(abspath build/replpeer) RPL_ASAN=1 tests/e2e/run.sh
+
+# ---- fuzzing ---------------------------------------------------------------
+# tests/fuzz/fuzz_<target>.c are libFuzzer targets, seeded from
+# tests/fuzz/corpus/<target>/. 'make fuzz' (not part of check) builds them
+# with clang, libFuzzer, ASan and UBSan and runs each for FUZZTIME seconds;
+# what they find goes to build-fuzz/corpus/<target>/, crashes to
+# build-fuzz/crash-<target>-*: copy a crash into
+# tests/fuzz/corpus/<target>/ once it is fixed. 'make fuzz-replay' (part
+# of check) runs every corpus file through the same entry points without
+# libFuzzer.
+FUZZTIME    ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+REPLAY_BIN  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/librpl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< tests/fuzz/replay.c $(BUILD)/librpl.a $(LDLIBS)
+
+-include $(REPLAY_BIN:=.d)
+
+fuzz-replay: $(REPLAY_BIN)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		$(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t; done
+
+fuzz:
+	@$(MAKE) --no-print-directory deps FUZZ=1
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+		SANITIZE="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build-fuzz/librpl.a
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "clang fuzz_$$t"; \
+		clang $(CFLAGS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $(PKG_CFLAGS) \
+			-o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/librpl.a $(LDLIBS); \
+	done
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus/$$t; \
+		echo "== fuzz_$$t for $(FUZZTIME) s"; \
+		(cd build-fuzz && ./fuzz_$$t -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+			-artifact_prefix=crash-$$t- corpus/$$t ../tests/fuzz/corpus/$$t \
+			2>fuzz_$$t.log) || { tail -60 build-fuzz/fuzz_$$t.log; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss' build-fuzz/fuzz_$$t.log; \
+	done
 
 bench: all
 	@RP=$(abspath $(BIN)) bench/run.sh

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages replpeer needs when any is missing.
 # Non-interactive; works as root on a fresh Debian 12 machine (uses sudo
-# when not root and sudo exists).
+# when not root and sudo exists). FUZZ=1 (make deps FUZZ=1, make fuzz) adds
+# clang and its libFuzzer runtime, which only 'make fuzz' needs.
 set -e
 PKGS="build-essential pkg-config libwolfssl-dev libuv1-dev liblmdb-dev \
 libjansson-dev check openssl gnutls-bin python3 lmdb-utils"
+[ -n "${FUZZ:-}" ] && PKGS="$PKGS clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

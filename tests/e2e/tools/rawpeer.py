@@ -19,6 +19,14 @@ Each mode prints one JSON document on stdout.
       passwords, each with its length: the target's, then the caller's own);
       then reads commands from stdin, one a line: "ping" (sends MSG_PING,
       waits for MSG_PONG), "quit". One JSON line per step.
+  rawpeer.py hold PORT COUNT [--seconds S] [--stop FILE]
+      keeps COUNT idle TCP connections open (sends nothing), opening a new
+      one for each that the server closed, once a second, until S seconds
+      (default 30) passed or FILE exists; prints how many it opened, how
+      many the server closed and how many were open at the end.
+
+  --source ADDR (any mode): connect from this local address (e.g.
+  127.0.0.2), to tell one client address from another on loopback.
 """
 import hashlib
 import hmac
@@ -75,8 +83,12 @@ def recv_frame(s):
     return mtype, parse_tlv(recv_exact(s, n - 1))
 
 
+SOURCE = None
+
+
 def connect(port):
-    return socket.create_connection(("127.0.0.1", port), timeout=5)
+    src = (SOURCE, 0) if SOURCE else None
+    return socket.create_connection(("127.0.0.1", port), timeout=5, source_address=src)
 
 
 def wait_closed(s, limit, t0):
@@ -215,8 +227,59 @@ def mode_legacy(port, me, target, pwfile, clientpwfile):
     return 0
 
 
+def mode_hold(port, count, seconds, stop):
+    import selectors
+    sel = selectors.DefaultSelector()
+    opened = closed = failed = 0
+    live = set()
+    t0 = time.monotonic()
+
+    def fill():
+        nonlocal opened, failed
+        while len(live) < count:
+            try:
+                s = connect(port)
+            except OSError:
+                failed += 1
+                return
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+            live.add(s)
+            opened += 1
+
+    fill()
+    last_fill = time.monotonic()
+    out({"mode": "hold", "step": "filled", "open": len(live), "opened": opened})
+    while time.monotonic() - t0 < seconds and not (stop and os.path.exists(stop)):
+        for key, _ in sel.select(timeout=0.2):
+            s = key.fileobj
+            try:
+                data = s.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(s)
+                live.discard(s)
+                s.close()
+                closed += 1
+        if time.monotonic() - last_fill >= 1.0:
+            fill()
+            last_fill = time.monotonic()
+    out({"mode": "hold", "step": "end", "opened": opened, "closed_by_server": closed,
+         "connect_failed": failed, "open": len(live)})
+    for s in live:
+        s.close()
+
+
 def main(argv):
+    global SOURCE
     limit = 15.0
+    if "--source" in argv:
+        i = argv.index("--source")
+        SOURCE = argv[i + 1]
+        del argv[i:i + 2]
     if "--limit" in argv:
         i = argv.index("--limit")
         limit = float(argv[i + 1])
@@ -228,6 +291,17 @@ def main(argv):
         mode_junk(int(argv[2]), argv[3], argv[4:], limit)
     elif mode == "legacy":
         return mode_legacy(int(argv[2]), argv[3], argv[4], argv[5], argv[6])
+    elif mode == "hold":
+        seconds, stop = 30.0, None
+        if "--seconds" in argv:
+            i = argv.index("--seconds")
+            seconds = float(argv[i + 1])
+            del argv[i:i + 2]
+        if "--stop" in argv:
+            i = argv.index("--stop")
+            stop = argv[i + 1]
+            del argv[i:i + 2]
+        mode_hold(int(argv[2]), int(argv[3]), seconds, stop)
     else:
         raise SystemExit(__doc__)
     return 0
