@@ -201,6 +201,8 @@ static void deliver(struct peer_session *s, unsigned what)
 	} else if (what & PEND_READY) {
 		s->paused--;
 	}
+	if ((what & PEND_DRIVE) && !session_closing(s))
+		conn_drive(s);
 	if ((what & PEND_WRITABLE) && !session_closing(s) && s->ops && s->ops->writable)
 		s->ops->writable(s, s->ops_arg);
 	if ((what & PEND_CLOSED) && s->handed_over) {
@@ -944,10 +946,17 @@ static void sniff(struct peer_session *s)
 		conn_close(s, -RPL_E_PROTOCOL, "neither a TLS ClientHello nor protocol 1");
 }
 
+/* Runs the session's state machine over what has arrived, for as long as
+ * something moves: a state change, bytes decrypted or frames consumed.
+ * Stopping only on a state change would leave complete frames buffered
+ * (decryption stops at RX_LIMIT) until the socket happens to deliver more. */
 static void conn_drive(struct peer_session *s)
 {
-	for (int guard = 0; !s->paused && !session_closing(s) && guard < 64; guard++) {
+	int guard;
+
+	for (guard = 0; !s->paused && !session_closing(s) && guard < 64; guard++) {
 		int before = s->state, rc, e;
+		size_t raw = s->rx_raw.len, app = s->rx_app.len;
 
 		switch (s->state) {
 		case SS_SNIFF:
@@ -983,9 +992,11 @@ static void conn_drive(struct peer_session *s)
 		default:
 			goto out;
 		}
-		if (s->state == before)
+		if (s->state == before && s->rx_raw.len == raw && s->rx_app.len == app)
 			break;
 	}
+	if (guard == 64 && !session_closing(s))
+		defer(s, PEND_DRIVE); /* more to do; let the loop breathe first */
 out:
 	update_reading(s);
 }
@@ -1036,8 +1047,9 @@ void session_resume(struct peer_session *s)
 	if (!s->app_paused)
 		return;
 	s->app_paused = 0;
+	/* Frames that waited are delivered on a later turn, as every callback. */
 	if (!session_closing(s))
-		conn_drive(s);
+		defer(s, PEND_DRIVE);
 }
 
 static int control_purpose(int purpose)
@@ -1112,6 +1124,48 @@ static int preauth_count(struct peer *p, const char *addr, struct peer_session *
  * oldest connection of the address holding the most makes room, so that
  * one address (or a few) cannot keep every other partner out; outbound
  * sessions never count here. */
+#define ADMIT_LOG_WINDOW_MS 5000
+
+/* The count of refusals not logged one by one, at the end of the window. */
+static void admit_log_count(uv_timer_t *t)
+{
+	struct peer *p = t->data;
+
+	uv_timer_stop(t);
+	if (!p->admit_unlogged)
+		return;
+	log_warn(RPL_E_PREAUTH, "%lu more connections refused in %u s, not logged one by one (the last %s)",
+		 p->admit_unlogged, ADMIT_LOG_WINDOW_MS / 1000, p->admit_last);
+	p->admit_unlogged = 0;
+}
+
+/* Closes a connection refused before it said anything. */
+static void refuse_connection(struct peer_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void refuse_connection(struct peer_session *s, const char *fmt, ...)
+{
+	struct peer *p = s->p;
+	uint64_t now = clock_mono_ms();
+	char text[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (p->admit_logged_ms && now - p->admit_logged_ms < ADMIT_LOG_WINDOW_MS) {
+		if (!p->admit_unlogged++)
+			uv_timer_start(&p->admit_timer, admit_log_count,
+				       p->admit_logged_ms + ADMIT_LOG_WINDOW_MS - now, 0);
+		snprintf(p->admit_last, sizeof(p->admit_last), "from %s: %s", s->addr, text);
+	} else {
+		admit_log_count(&p->admit_timer);
+		log_warn(RPL_E_PREAUTH, "connection from %s refused: %s", s->addr, text);
+		p->admit_logged_ms = now;
+	}
+	s->quiet = 1;
+	conn_close(s, -RPL_E_PREAUTH, "%s", text);
+}
+
 static int admit_connection(struct peer *p, struct peer_session *s)
 {
 	const struct rpl_conf *conf = &p->in->conf;
@@ -1119,8 +1173,8 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 	int mine = preauth_count(p, s->addr, &cand), most = 0;
 
 	if (mine >= conf->preauthperaddr) {
-		conn_close(s, -RPL_E_PREAUTH, "%s already holds %d connections that have not authenticated (PREAUTHPERADDR)",
-			   s->addr, mine);
+		refuse_connection(s, "%s already holds %d connections that have not authenticated (PREAUTHPERADDR)",
+				  s->addr, mine);
 		return -1;
 	}
 	if (preauth_count(p, NULL, &cand) < conf->preauthmax)
@@ -1136,11 +1190,11 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 		}
 	}
 	if (victim && most > mine + 1) {
-		conn_close(victim, -RPL_E_PREAUTH, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s",
+		refuse_connection(victim, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s",
 			   conf->preauthmax, most, victim->addr);
 		return 0;
 	}
-	conn_close(s, -RPL_E_PREAUTH, "PREAUTHMAX %d connections have not authenticated", conf->preauthmax);
+	refuse_connection(s, "PREAUTHMAX %d connections have not authenticated", conf->preauthmax);
 	return -1;
 }
 
@@ -1457,10 +1511,13 @@ int peer_new(uv_loop_t *loop, struct instance *in, const struct peer_hooks *hook
 	admit_init(&p->adm);
 	uv_idle_init(loop, &p->deferred_idle);
 	p->deferred_idle.data = p;
+	uv_timer_init(loop, &p->admit_timer);
+	p->admit_timer.data = p;
 	if ((rc = dbw_new(loop, &in->store, &p->dbw)) < 0 ||
 	    (rc = tls_policy_init(&p->tls, in->conf.ssltls13)) < 0 ||
 	    (rc = peer_refresh_identity(p)) < 0) {
 		uv_close((uv_handle_t *)&p->deferred_idle, NULL);
+		uv_close((uv_handle_t *)&p->admit_timer, NULL);
 		*out = p; /* peer_free after the loop closes the handle */
 		return rc;
 	}
@@ -1511,6 +1568,8 @@ void peer_halt(struct peer *p)
 	if (p->listening && !uv_is_closing((uv_handle_t *)&p->listener))
 		uv_close((uv_handle_t *)&p->listener, NULL);
 	adminsrv_stop(p);
+	admit_log_count(&p->admit_timer);
+	uv_close((uv_handle_t *)&p->admit_timer, NULL);
 	for (struct peer_session *s = p->sessions; s; s = s->next)
 		if (!session_closing(s))
 			conn_close(s, -RPL_E_HALTING, NULL);

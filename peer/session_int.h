@@ -65,6 +65,12 @@ struct peer {
 	/* Sessions with callbacks to deliver on the next loop turn. */
 	uv_idle_t deferred_idle;
 	struct peer_session *deferred;
+	/* Connections refused at admission are logged at most once a window,
+	 * with the count of those not logged: a flood cannot flood the log. */
+	uint64_t admit_logged_ms;
+	unsigned long admit_unlogged;
+	char admit_last[400];           /* the last refusal not logged */
+	uv_timer_t admit_timer;         /* logs the count at the window's end */
 	struct own_identity own;        /* the certificate presented in TLS */
 	uint8_t own_fp[FP_LEN];
 	/* Ops per purpose for inbound sessions come from hooks.inbound. */
@@ -123,7 +129,7 @@ struct peer_session {
 	struct session_result result;
 };
 
-enum { PEND_READY = 1, PEND_WRITABLE = 2, PEND_CLOSED = 4 };
+enum { PEND_READY = 1, PEND_WRITABLE = 2, PEND_CLOSED = 4, PEND_DRIVE = 8 };
 
 /* ---- conn.c: transport ---- */
 void conn_accept(struct peer *p, uv_stream_t *server);

@@ -12,10 +12,9 @@
  * most a bounded buffer from the socket (TCP pushes back, the sender
  * blocks); every frame arrives whole and in order; RSS stays bounded; and
  * no callback comes inside the call that caused it.
- *
- * Known bug (marked, see KNOWN_BUG below): session_resume delivers the
- * frames that waited inside the call itself. Set RPL_STRICT_KNOWN_BUGS=1 to
- * make a known bug fail the test. */
+ * Both were bugs once: session_resume delivered the frames that waited
+ * inside the call itself, and a resumed session stalled with complete
+ * frames in its buffers. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -513,16 +512,10 @@ static void flow_teardown(struct flow *f)
 	harness_rmtree(f->dir);
 }
 
-/* A known bug: reported on every run; fails only under RPL_STRICT_KNOWN_BUGS. */
-static void known_bug(int seen, const char *what)
+/* A bug fixed once: it must stay fixed. */
+static void fixed_bug(int seen, const char *what)
 {
-	const char *strict = getenv("RPL_STRICT_KNOWN_BUGS");
-	if (seen)
-		printf("KNOWN BUG (not fixed yet): %s\n", what);
-	else
-		printf("KNOWN BUG NOT SEEN (fixed? remove the marker): %s\n", what);
-	if (strict && *strict)
-		ck_assert_msg(!seen, "known bug: %s", what);
+	ck_assert_msg(!seen, "%s", what);
 }
 
 START_TEST(flow_control_bounds_the_queue_and_delivers_every_frame_in_order)
@@ -586,7 +579,7 @@ START_TEST(flow_control_bounds_the_queue_and_delivers_every_frame_in_order)
 		ck_assert_msg(hwm < RSS_LIMIT_KB, "peak RSS %ld KiB", hwm);
 	ck_assert_msg(active < 30.0, "the push took %.1f s", active);
 	printf("flow: frames delivered inside session_resume: %d\n", f->reentered_resume);
-	known_bug(f->reentered_resume > 0,
+	fixed_bug(f->reentered_resume > 0,
 		  "peer/conn.c session_resume() calls conn_drive() directly, so frames that waited "
 		  "during the pause are delivered to ops->frame inside session_resume");
 
@@ -884,7 +877,7 @@ START_TEST(resume_delivers_frames_already_buffered_when_no_more_bytes_arrive)
 		       (unsigned long long)t->out_at_stall, (unsigned long long)t->in_at_stall);
 	ck_assert_int_eq(t->sent, 2 + TAIL_FRAMES);
 	ck_assert_msg(f->reentered == 0, "%s", f->reentry);
-	known_bug(t->stalled,
+	fixed_bug(t->stalled,
 		  "peer/conn.c conn_drive() after session_resume(): tls_read_app() stops at "
 		  "RX_LIMIT - 16 KiB of decrypted bytes and the loop ends when the state does not "
 		  "change, so ciphertext left in rx_raw is decrypted only when the socket delivers "
