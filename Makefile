@@ -25,7 +25,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/replpeer
 
-.PHONY: all deps check unit e2e demo asan bench install clean contract format mutate
+.PHONY: all deps check unit e2e demo asan bench install clean contract format mutate fuzz fuzz-ber
 
 all: $(BIN) replpeer
 
@@ -94,6 +94,25 @@ bench: all
 mutate: deps
 	scripts/mutate.py
 
+# libFuzzer targets (clang; not part of 'make check'). Each runs FUZZTIME
+# seconds on a copy of its seed corpus. fuzz-ber: util/ber's LDAP decoder.
+FUZZ_CC   ?= clang
+FUZZTIME  ?= 60
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BER_SRC = tests/fuzz/fuzz_ber.c util/ber.c util/buf.c util/escape.c util/msg.c util/secure.c
+
+build-fuzz/fuzz_ber: $(FUZZ_BER_SRC) util/ber.h util/buf.h util/escape.h util/msgs.def
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_BER_SRC)
+
+fuzz-ber: build-fuzz/fuzz_ber
+	rm -rf build-fuzz/corpus-ber && mkdir -p build-fuzz/corpus-ber
+	cp tests/fuzz/corpus/ber/* build-fuzz/corpus-ber/
+	build-fuzz/fuzz_ber -max_total_time=$(FUZZTIME) -max_len=4096 build-fuzz/corpus-ber
+
+fuzz: fuzz-ber
+
 # The shared contract check (only where ../shared exists).
 contract: all
 	../shared/contract/check.sh ./replpeer all
@@ -109,4 +128,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-test build-asan replpeer
+	rm -rf build build-test build-asan build-fuzz replpeer
