@@ -166,7 +166,7 @@ static const struct {
 	{"SET", "LDAPURL", admin_set_ldapurl, "SET LDAPURL ldaps://host[:port] | ldap://host[:port]"},
 	{"SET", "LDAPUSERDN", admin_set_ldapuserdn, "SET LDAPUSERDN template (%s = the administrator's name)"},
 	{"SET", "LDAPCALABEL", admin_set_ldapcalabel, "SET LDAPCALABEL label"},
-	{"TEST", "LDAP", admin_test_ldap, "TEST LDAP [adminname password|-]"},
+	{"TEST", "LDAP", admin_test_ldap, "TEST LDAP [adminname password|- [SIGNON=YES]]"},
 	{"HALT", NULL, admin_halt, "HALT"},
 };
 

@@ -3,7 +3,8 @@
  * first, then in effect without a restart and in the activity log), and
  * TEST LDAP, which connects as a sign-on would and reports the server's
  * chain, every check and, for an administrator, whether the bind succeeds.
- * A password given to TEST LDAP is copied by peer/ldap and never logged. */
+ * A password given to TEST LDAP is copied by peer/ldap and never logged;
+ * SIGNON=YES runs the check a sign-on makes (ldap_check, with its cache). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,12 +197,13 @@ static json_t *report_json(const struct ldap_report *r)
 		      "trusted", r->trusted, "anchors", r->anchors, "chain", chain, "checks", checks,
 		      "elapsed_ms", (int)r->ms);
 	if (r->admin[0])
-		json_object_set_new(j, "bind", json_pack("{s:s, s:s, s:b, s:o, s:b}", "admin", r->admin,
+		json_object_set_new(j, "bind", json_pack("{s:s, s:s, s:b, s:o, s:b, s:b}", "admin", r->admin,
 							 "dn", r->bind_dn, "sent", r->bind_sent,
 							 "result_code", r->bind_result >= 0
 								 ? json_integer(r->bind_result)
 								 : json_null(),
-							 "ok", r->rc == 0 && r->bind_result == 0));
+							 "ok", r->rc == 0 && (r->bind_result == 0 || r->cached),
+							 "cached", r->cached));
 	return j;
 }
 
@@ -220,27 +222,54 @@ static void test_done(const struct ldap_report *r, void *arg)
 	adminsrv_release(ac);
 }
 
+/* The password of TEST LDAP name password: the fourth word, or a
+ * KEY=value parameter when it held a '=' and was not quoted. SIGNON= is
+ * TEST LDAP's own parameter. */
+static int test_password(const struct admin_cmd *cmd, const char *signon, char *out, size_t outsz)
+{
+	int others = cmd->nparams - (signon != NULL), n = -1;
+
+	if (cmd->nwords == 4 && others == 0)
+		n = snprintf(out, outsz, "%s", cmd->words[3]);
+	for (int i = 0; cmd->nwords == 3 && others == 1 && i < cmd->nparams; i++)
+		if (strcasecmp(cmd->keys[i], "SIGNON") != 0)
+			n = snprintf(out, outsz, "%s=%s", cmd->keys[i], cmd->vals[i]);
+	return n < 0 || (size_t)n >= outsz ? -RPL_E_ADMIN_SYNTAX : 0;
+}
+
 void admin_test_ldap(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	const char *admin = cmd->nwords > 2 ? cmd->words[2] : NULL;
+	const char *signon = admin_param(cmd, "SIGNON");
 	char pw[LDAP_PASSWORD_MAX + 1];
-	int rc;
+	int rc, as_signon = 0;
 
-	if (cmd->nwords > 4 || (cmd->nparams && !(cmd->nwords == 3 && cmd->nparams == 1))) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "TEST LDAP [adminname password|-]"));
+	if (cmd->nwords > 4 || (!admin && cmd->nparams)) {
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "TEST LDAP [adminname password|- [SIGNON=YES]]"));
 		return;
 	}
-	if (admin && one_value(cmd, 3, pw, sizeof(pw)) < 0) {
+	if (signon) {
+		if (strcasecmp(signon, "YES") != 0 && strcasecmp(signon, "NO") != 0) {
+			reply(ac, admin_error(RPL_E_ADMIN_PARAM, "SIGNON must be YES or NO"));
+			return;
+		}
+		as_signon = strcasecmp(signon, "YES") == 0;
+	}
+	if (admin && test_password(cmd, signon, pw, sizeof(pw)) < 0) {
+		secure_zero(pw, sizeof(pw));
 		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "TEST LDAP %s needs the password: 'TEST LDAP %s -' asks for it without echo",
 				      ESC(admin), ESC(admin)));
 		return;
 	}
 	if (!y->ldap) {
+		secure_zero(pw, sizeof(pw));
 		reply(ac, admin_error(RPL_E_INTERNAL, "the LDAP client is not running"));
 		return;
 	}
 	adminsrv_hold(ac);
-	rc = ldap_test(y->ldap, admin, admin ? pw : NULL, test_done, ac);
+	/* SIGNON=YES: the check a sign-on makes (ldap_check), cache included. */
+	rc = as_signon ? ldap_check(y->ldap, admin, pw, test_done, ac)
+		       : ldap_test(y->ldap, admin, admin ? pw : NULL, test_done, ac);
 	secure_zero(pw, sizeof(pw));
 	if (rc < 0) {
 		adminsrv_release(ac);

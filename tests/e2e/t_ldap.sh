@@ -17,6 +17,11 @@
 # StartTLS are refused with a message that names the reason — and slapd's
 # own log shows that no bind request reached it on those connections. An
 # anchor imported with --purpose peer never vouches for the LDAP server.
+# SIGNON=YES runs the sign-on's check (ldap_check) with its LDAPCACHESECONDS
+# cache. Servers that are not there, never answer (HANDSHAKETIMEOUT), claim
+# a 2 GiB message, inject plaintext behind the StartTLS answer or answer
+# with another operation (tools/fake_ldap.py) are refused with the reason,
+# and HALT while a TEST LDAP waits stops the daemon in order.
 source "$(dirname "$0")/lib.sh"
 
 command -v slapd >/dev/null 2>&1 || die "slapd is not installed (make deps installs slapd and ldap-utils)"
@@ -282,6 +287,31 @@ expect_eq "$rc/$(tj 'j["message_id"]')" "1/RPL0901E" "... and a wrong password i
 adm A "SET LDAPURL ldaps://localhost:$LDAPS_good" >/dev/null || die "SET LDAPURL localhost"
 test_ldap "$W/alice.pw" alice - || die "TEST LDAP via localhost: $(cat "$W/t.json" "$W/t.err")"
 ok "ldaps://localhost:port: the DNS name is matched against the SAN and the bind succeeds"
+
+# ---- SIGNON=YES: the check a sign-on makes (ldap_check), with its cache ------------------------
+alice_binds_after() { tail -n +"$(($1 + 1))" "$W/slapd-good.log" | grep -c 'BIND dn="uid=alice,ou=people,dc=example,dc=com" method=128' || true; }
+conf_set A LDAPCACHESECONDS 3
+restart_peer A
+b0=$(log_lines "$W/slapd-good.log")
+test_ldap "$W/alice.pw" alice - SIGNON=YES || die "SIGNON=YES: $(cat "$W/t.json" "$W/t.err")"
+expect_eq "$(tj 'j["bind"]["ok"]')/$(tj 'j["bind"]["cached"]')" "true/false" "SIGNON=YES (ldap_check): the first check binds"
+test_ldap "$W/alice.pw" alice - SIGNON=YES || die "SIGNON=YES again: $(cat "$W/t.json" "$W/t.err")"
+expect_eq "$(tj 'j["bind"]["ok"]')/$(tj 'j["bind"]["cached"]')" "true/true" "... the second, within LDAPCACHESECONDS, is answered from the cache"
+test_ldap "$W/wrong.pw" alice - SIGNON=YES; rc=$?
+expect_eq "$rc/$(tj 'j["message_id"]')/$(tj 'j["bind"]["cached"]')" "1/RPL0901E/false" "... a wrong password is never answered from the cache"
+sleep 0.3
+expect_eq "$(alice_binds_after "$b0")" "2" "... slapd saw two binds for those three checks"
+sleep 3
+test_ldap "$W/alice.pw" alice - SIGNON=YES || die "SIGNON=YES after expiry: $(cat "$W/t.json")"
+expect_eq "$(tj 'j["bind"]["cached"]')" "false" "... after LDAPCACHESECONDS the verdict is gone and the server is asked again"
+adm A "SET LDAPUSERDN uid=%s,ou=people,dc=example,dc=com" >/dev/null || die "SET LDAPUSERDN again"
+test_ldap "$W/alice.pw" alice - SIGNON=YES || die "SIGNON=YES after SET: $(cat "$W/t.json")"
+expect_eq "$(tj 'j["bind"]["cached"]')" "false" "... a SET LDAP... command forgets every cached verdict"
+conf_unset A LDAPCACHESECONDS
+restart_peer A
+test_ldap "$W/alice.pw" alice - SIGNON=YES >/dev/null && test_ldap "$W/alice.pw" alice - SIGNON=YES ||
+	die "SIGNON=YES without cache: $(cat "$W/t.json")"
+expect_eq "$(tj 'j["bind"]["cached"]')" "false" "with LDAPCACHESECONDS 0 (the default) nothing is cached"
 
 # TLS 1.2 when this side does not offer 1.3 (SSLTLS13 NO): still verified.
 conf_set A SSLTLS13 NO
