@@ -478,6 +478,15 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	close_handles(req->data);
 }
 
+/* A server that stops reading cannot hold a finished attempt open: its
+ * orderly shutdown gets CLOSE_GRACE_MS, then the handles are closed. */
+#define CLOSE_GRACE_MS 2000
+
+static void on_close_timeout(uv_timer_t *t)
+{
+	close_handles(t->data);
+}
+
 /* Only failures that concern the LDAP set-up are logged here; the verdict
  * on a password (accepted, refused) is logged by whoever asked. */
 static int log_worthy(int rc)
@@ -505,7 +514,7 @@ static void finish(struct ldap_attempt *a, int rc, const char *fmt, ...)
 		cache_put(a->lc, a->rep.admin, a->cache_key, a->lc->in->conf.ldapcacheseconds);
 	secure_zero(a->cache_key, sizeof(a->cache_key));
 	blob_free(&a->password);
-	if (log_worthy(rc))
+	if ((a->rep.logged = log_worthy(rc)))
 		log_warn(rc, "LDAP %s%s%s: %s", a->test ? "test" : "check",
 			 a->rep.admin[0] ? " for administrator " : "", a->rep.admin, a->rep.message);
 	else
@@ -513,7 +522,7 @@ static void finish(struct ldap_attempt *a, int rc, const char *fmt, ...)
 			  a->rep.message);
 	if (a->resolving)
 		(void)uv_cancel((uv_req_t *)&a->resolve_req);
-	uv_timer_stop(&a->timer);
+	uv_timer_start(&a->timer, on_close_timeout, CLOSE_GRACE_MS, 0);
 	if (a->reading) {
 		uv_read_stop((uv_stream_t *)&a->tcp);
 		a->reading = 0;
@@ -1357,8 +1366,10 @@ void ldap_client_halt(struct ldap_client *lc)
 	if (!lc || lc->halting)
 		return;
 	lc->halting = 1;
-	for (struct ldap_attempt *a = lc->attempts; a; a = a->next)
+	for (struct ldap_attempt *a = lc->attempts; a; a = a->next) {
 		finish(a, -RPL_E_HALTING, "the server is halting");
+		close_handles(a); /* no grace: the loop is about to end */
+	}
 	ldap_cache_clear(lc);
 	if (lc->cache_timer_open) {
 		uv_close((uv_handle_t *)&lc->cache_timer, NULL);

@@ -86,6 +86,8 @@ struct ldap_report {
 	int bind_result;            /* the LDAP resultCode, -1 when none came */
 	char bind_diag[256];        /* the server's diagnosticMessage (escaped) */
 	int cached;                 /* ldap_check: answered from the cache, nothing sent */
+	int logged;                 /* peer/ldap logged this verdict (a failure of the LDAP
+				     * set-up: certificate, TLS, server); the caller need not */
 	double ms;                  /* from the call to the verdict */
 };
 

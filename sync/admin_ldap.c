@@ -216,8 +216,9 @@ static void test_done(const struct ldap_report *r, void *arg)
 
 	json_object_update(doc, rep);
 	json_decref(rep);
-	log_info(r->rc ? r->rc : RPL_I_LDAP_OK, "TEST LDAP%s%s: %s", r->admin[0] ? " " : "", r->admin,
-		 r->message);
+	if (!r->logged)
+		log_info(r->rc ? r->rc : RPL_I_LDAP_OK, "TEST LDAP%s%s: %s", r->admin[0] ? " " : "",
+			 r->admin, r->message);
 	adminsrv_reply(ac, doc, NULL);
 	adminsrv_release(ac);
 }

@@ -106,15 +106,17 @@ printf '%s\n' "$PW_ALICE" >"$W/alice.pw"
 printf '%s\n' "$PW_ANN" >"$W/ann.pw"
 printf '%s\n' 'not-the-password' >"$W/wrong.pw"
 
-# start_slapd NAME CERTCHAIN|"" : its own config, database and log; sets
-# LDAPS_NAME / LDAP_NAME to its ports. Without a certificate: no TLS at all.
+# start_slapd NAME CERTCHAIN|"" [CONFIG-LINE]: its own config, database and
+# log; sets LDAPS_NAME / LDAP_NAME to its ports. Without a certificate: no
+# TLS at all.
 start_slapd() {
-	local name=$1 chain=$2 d=$W/slapd-$1 p1 p2 tls=""
+	local name=$1 chain=$2 extra=${3:-} d=$W/slapd-$1 p1 p2 tls=""
 	read -r p1 p2 < <(unique_ports 2 | tr '\n' ' ')
 	mkdir -p "$d/db"
 	if [ -n "$chain" ]; then
 		tls="TLSCertificateFile $PKI/$chain-chain.pem
-TLSCertificateKeyFile $PKI/$chain.key"
+TLSCertificateKeyFile $PKI/$chain.key
+$extra"
 	fi
 	cat >"$d/slapd.conf" <<EOF
 include /etc/ldap/schema/core.schema
@@ -283,6 +285,12 @@ expect_eq "$(tj '",".join(c["check"] for c in j["checks"])')" "url,starttls,tls,
 test_ldap "$W/wrong.pw" alice -; rc=$?
 expect_eq "$rc/$(tj 'j["message_id"]')" "1/RPL0901E" "... and a wrong password is refused there too"
 
+# ldaps:// to the port where slapd speaks LDAP in clear: TLS fails, nothing is sent.
+adm A "SET LDAPURL ldaps://127.0.0.1:$LDAP_good" >/dev/null || die "SET LDAPURL ldaps to the clear port"
+test_ldap "$W/alice.pw" alice -; rc=$?
+expect_eq "$rc/$(tj 'j["message_id"]')/$(tj 'j["bind"]["sent"]')" "1/RPL0910E/false" \
+	"ldaps:// to a port that speaks LDAP in clear: the TLS handshake fails (RPL0910E), no bind sent"
+
 # A host name the certificate carries as a DNS name (resolved on the pool).
 adm A "SET LDAPURL ldaps://localhost:$LDAPS_good" >/dev/null || die "SET LDAPURL localhost"
 test_ldap "$W/alice.pw" alice - || die "TEST LDAP via localhost: $(cat "$W/t.json" "$W/t.err")"
@@ -326,8 +334,8 @@ restart_peer A
 # refused with MSGID and a message matching REGEX, slapd accepted the
 # connection, and its log has no BIND for it.
 refused() {
-	local name=$1 cert=$2 id=$3 re=$4 what=$5 before rc url
-	start_slapd "$name" "$cert"
+	local name=$1 cert=$2 id=$3 re=$4 what=$5 extra=${6:-} before rc url
+	start_slapd "$name" "$cert" "$extra"
 	eval "url=ldaps://127.0.0.1:\$LDAPS_$name"
 	[ "$cert" = "" ] && eval "url=ldap://127.0.0.1:\$LDAP_$name"
 	adm A "SET LDAPURL $url" >/dev/null || die "SET LDAPURL $url"
@@ -337,7 +345,7 @@ refused() {
 	expect_contains "$(tj 'j["message"]')" "$re" "... the message names the reason"
 	expect_eq "$(tj 'j["bind"]["sent"]')" "false" "... the report says no bind was sent"
 	sleep 0.3 # slapd writes its log asynchronously
-	wait_until 5 bash -c "tail -n +$((before + 1)) '$W/slapd-$name.log' | grep -qE 'TLS established|EXT oid=1\.3\.6\.1\.4\.1\.1466\.20037'" ||
+	wait_until 5 bash -c "tail -n +$((before + 1)) '$W/slapd-$name.log' | grep -qE 'TLS established|EXT oid=1\.3\.6\.1\.4\.1\.1466\.20037|TLS negotiation failure'" ||
 		die "$what: slapd's log shows no TLS session or StartTLS request from replpeer"
 	expect_eq "$(binds_after "$W/slapd-$name.log" "$before")" "0" \
 		"... slapd's log shows the session ($(reached_after "$W/slapd-$name.log" "$before") TLS/StartTLS line) and no BIND"
@@ -352,6 +360,8 @@ refused otherhost otherhost RPL0904E "names DNS:other.example.org, not 127.0.0.1
 refused expired expired RPL0905E "expired on 2021-01-01" "an expired certificate"
 refused notyet notyet RPL0905E "valid only from 2099-01-01" "a certificate that is not yet valid"
 refused plain "" RPL0906E "refused StartTLS" "an ldap:// server without StartTLS"
+refused old good RPL0910E "TLS handshake with LDAP server .* failed" "a server that offers TLS 1.1 at most" \
+	"TLSCipherSuite NORMAL:-VERS-ALL:+VERS-TLS1.1:+VERS-TLS1.0"
 expect_eq "$(jget '",".join(c["check"] + ":" + c["verdict"] for c in j["checks"])' <"$W/refused-plain.json")" \
 	"url:passed,starttls:refused,bind:refused" "... TEST LDAP shows StartTLS refused and the bind not sent"
 
