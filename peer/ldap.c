@@ -32,11 +32,11 @@
 
 /* Bytes buffered from the server (raw and decrypted) without a whole
  * message: one message at its largest plus a TLS record. */
-#define RX_LIMIT (BER_MSG_MAX + 32768)
-#define READ_CHUNK 16384
+#define RX_LIMIT    (BER_MSG_MAX + 32768)
+#define READ_CHUNK  16384
 #define MAX_ANCHORS 16
-#define MAX_EXTRA 15
-#define MAX_ADDRS 8
+#define MAX_EXTRA   15
+#define MAX_ADDRS   8
 
 enum attempt_state {
 	ST_RESOLVING,
@@ -71,10 +71,10 @@ struct ldap_client {
 struct ldap_attempt {
 	struct ldap_client *lc;
 	struct ldap_attempt *next;
-	int test;                 /* ldap_test: never cached */
+	int test; /* ldap_test: never cached */
 	int state;
 	int finished;
-	int refs;                 /* open handles and the pending resolution */
+	int refs; /* open handles and the pending resolution */
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_connect_t connect_req;
@@ -86,14 +86,14 @@ struct ldap_attempt {
 	char last_connect_error[128];
 	WOLFSSL *ssl;
 	int tls_up;
-	struct wbuf rx_raw;       /* bytes from the socket not yet consumed */
-	struct wbuf rx_app;       /* decrypted bytes not yet framed */
+	struct wbuf rx_raw; /* bytes from the socket not yet consumed */
+	struct wbuf rx_app; /* decrypted bytes not yet framed */
 	int32_t msgid, starttls_id, bind_id;
 	struct ldap_url url;
 	struct blob anchors[MAX_ANCHORS];
 	int nanchors;
-	int bind_due;             /* an admin was named: bind after the decision */
-	struct blob password;     /* wiped once the bind is sent */
+	int bind_due;         /* an admin was named: bind after the decision */
+	struct blob password; /* wiped once the bind is sent */
 	int cacheable;
 	uint8_t cache_key[WC_SHA256_DIGEST_SIZE];
 	uint64_t started_ms;
@@ -175,7 +175,8 @@ int ldap_url_parse(const char *url, struct ldap_url *u, char *err, size_t errsz)
 	if (host[-1] == '[') {
 		uint8_t b[16];
 		if (inet_pton(AF_INET6, u->host, b) != 1) {
-			snprintf(err, errsz, "'%s' in brackets is not an IPv6 address", ESC(u->host));
+			snprintf(err, errsz, "'%s' in brackets is not an IPv6 address",
+				 ESC(u->host));
 			return -RPL_E_LDAP_URL;
 		}
 	} else if (!is_ip_literal(u->host) && !valid_dns_name(u->host)) {
@@ -201,8 +202,10 @@ int ldap_url_parse(const char *url, struct ldap_url *u, char *err, size_t errsz)
 	if (*p == '/')
 		p++;
 	if (*p) {
-		snprintf(err, errsz, "'%s' follows the host and port: LDAPURL takes no DN, attributes or filter",
-			 ESC(p));
+		snprintf(
+			err, errsz,
+			"'%s' follows the host and port: LDAPURL takes no DN, attributes or filter",
+			ESC(p));
 		return -RPL_E_LDAP_URL;
 	}
 	return 0;
@@ -218,17 +221,22 @@ int ldap_userdn_check(const char *tmpl, char *err, size_t errsz)
 		return -RPL_E_LDAP_USERDN;
 	}
 	if (!s || strstr(s + 2, "%s")) {
-		snprintf(err, errsz, "LDAPUSERDN '%s' must hold %%s exactly once, where the administrator's name goes",
-			 ESC(tmpl));
+		snprintf(
+			err, errsz,
+			"LDAPUSERDN '%s' must hold %%s exactly once, where the administrator's name goes",
+			ESC(tmpl));
 		return -RPL_E_LDAP_USERDN;
 	}
 	for (const char *p = tmpl; *p; p++) {
 		if (*p == '%' && p != s) {
-			snprintf(err, errsz, "LDAPUSERDN '%s' holds a '%%' other than its %%s", ESC(tmpl));
+			snprintf(err, errsz, "LDAPUSERDN '%s' holds a '%%' other than its %%s",
+				 ESC(tmpl));
 			return -RPL_E_LDAP_USERDN;
 		}
 		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '#') {
-			snprintf(err, errsz, "LDAPUSERDN may not hold '#' or control characters (replpeer.conf could not keep it)");
+			snprintf(
+				err, errsz,
+				"LDAPUSERDN may not hold '#' or control characters (replpeer.conf could not keep it)");
 			return -RPL_E_LDAP_USERDN;
 		}
 	}
@@ -237,8 +245,10 @@ int ldap_userdn_check(const char *tmpl, char *err, size_t errsz)
 		return -RPL_E_LDAP_USERDN;
 	}
 	if (!strchr(tmpl, '=')) {
-		snprintf(err, errsz, "LDAPUSERDN '%s' is not a DN (attribute=value, ...), e.g. uid=%%s,ou=people,dc=example,dc=com",
-			 ESC(tmpl));
+		snprintf(
+			err, errsz,
+			"LDAPUSERDN '%s' is not a DN (attribute=value, ...), e.g. uid=%%s,ou=people,dc=example,dc=com",
+			ESC(tmpl));
 		return -RPL_E_LDAP_USERDN;
 	}
 	return 0;
@@ -324,10 +334,7 @@ static void cache_wipe(struct cache_entry *e) { secure_zero(e, sizeof(*e)); }
 
 static void cache_arm(struct ldap_client *lc);
 
-static void on_cache_timer(uv_timer_t *t)
-{
-	cache_arm(t->data);
-}
+static void on_cache_timer(uv_timer_t *t) { cache_arm(t->data); }
 
 /* Wipes what expired and arms the timer for the next expiry. The timer is
  * unreferenced: it never keeps the loop alive. */
@@ -359,7 +366,8 @@ static int cache_hit(struct ldap_client *lc, const char *admin, const uint8_t *k
 	cache_arm(lc); /* expired entries go first */
 	for (int i = 0; i < LDAP_CACHE_MAX; i++) {
 		struct cache_entry *e = &lc->cache[i];
-		hit |= e->used && strcmp(e->admin, admin) == 0 && secure_equal(e->key, key, sizeof(e->key));
+		hit |= e->used && strcmp(e->admin, admin) == 0 &&
+		       secure_equal(e->key, key, sizeof(e->key));
 	}
 	return hit;
 }
@@ -426,7 +434,7 @@ static const char *hostport(const struct ldap_attempt *a, char *buf, size_t sz)
 	return buf;
 }
 
-#define HP(a) hostport((a), (char[300]){0}, 300)
+#define HP(a) hostport((a), (char[300]){ 0 }, 300)
 
 /* ---- lifetime ----------------------------------------------------------------- */
 
@@ -459,10 +467,7 @@ static void attempt_unref(struct ldap_attempt *a)
 		attempt_free(a);
 }
 
-static void on_handle_closed(uv_handle_t *h)
-{
-	attempt_unref(h->data);
-}
+static void on_handle_closed(uv_handle_t *h) { attempt_unref(h->data); }
 
 static void close_handles(struct ldap_attempt *a)
 {
@@ -482,10 +487,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
  * orderly shutdown gets CLOSE_GRACE_MS, then the handles are closed. */
 #define CLOSE_GRACE_MS 2000
 
-static void on_close_timeout(uv_timer_t *t)
-{
-	close_handles(t->data);
-}
+static void on_close_timeout(uv_timer_t *t) { close_handles(t->data); }
 
 /* Only failures that concern the LDAP set-up are logged here; the verdict
  * on a password (accepted, refused) is logged by whoever asked. */
@@ -516,7 +518,8 @@ static void finish(struct ldap_attempt *a, int rc, const char *fmt, ...)
 	blob_free(&a->password);
 	if ((a->rep.logged = log_worthy(rc)))
 		log_warn(rc, "LDAP %s%s%s: %s", a->test ? "test" : "check",
-			 a->rep.admin[0] ? " for administrator " : "", a->rep.admin, a->rep.message);
+			 a->rep.admin[0] ? " for administrator " : "", a->rep.admin,
+			 a->rep.message);
 	else
 		log_debug(rc ? rc : RPL_I_LDAP_OK, "LDAP %s: %s", a->test ? "test" : "check",
 			  a->rep.message);
@@ -593,7 +596,8 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	(void)ssl;
 
 	if (a->rx_raw.len == 0)
-		return a->eof || a->finished ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_WANT_READ;
+		return a->eof || a->finished ? WOLFSSL_CBIO_ERR_CONN_CLOSE
+					     : WOLFSSL_CBIO_ERR_WANT_READ;
 	n = a->rx_raw.len < (size_t)sz ? a->rx_raw.len : (size_t)sz;
 	memcpy(buf, a->rx_raw.p, n);
 	wbuf_consume(&a->rx_raw, n);
@@ -636,7 +640,8 @@ static int next_message(struct ldap_attempt *a, struct wbuf *buf, struct ldap_ms
 		wbuf_consume(buf, total);
 	}
 	if (rc < 0) {
-		finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s sent a malformed or unexpected message while %s was awaited: %s",
+		finish(a, -RPL_E_LDAP_PROTOCOL,
+		       "LDAP server %s sent a malformed or unexpected message while %s was awaited: %s",
 		       HP(a), awaited, why);
 		return -1;
 	}
@@ -650,7 +655,8 @@ static int disconnection(struct ldap_attempt *a, const struct ldap_msg *m)
 
 	if (m->msgid != 0)
 		return 0;
-	finish(a, -RPL_E_LDAP_UNAVAILABLE, "LDAP server %s ended the connection (%s): %s%s%s", HP(a),
+	finish(a, -RPL_E_LDAP_UNAVAILABLE, "LDAP server %s ended the connection (%s): %s%s%s",
+	       HP(a),
 	       m->op == LDAP_OP_EXTENDED_RESPONSE ? "Notice of Disconnection" : ldap_op_name(m->op),
 	       ldap_result_name(m->result_code, name, sizeof(name)), m->diagnostic[0] ? ": " : "",
 	       m->diagnostic);
@@ -693,9 +699,10 @@ static int load_anchors(struct ldap_attempt *a)
 				 "none: LDAPCALABEL %s names no imported trust anchor", label);
 			rc = 0;
 		} else if (rc == 0 && t.purpose != TRUST_LDAP) {
-			snprintf(a->rep.anchors, sizeof(a->rep.anchors),
-				 "none: LDAPCALABEL %s names a trust anchor of purpose %s, which never vouches for the LDAP server",
-				 label, trust_purpose_name(t.purpose));
+			snprintf(
+				a->rep.anchors, sizeof(a->rep.anchors),
+				"none: LDAPCALABEL %s names a trust anchor of purpose %s, which never vouches for the LDAP server",
+				label, trust_purpose_name(t.purpose));
 			trust_anchor_free(&t);
 		} else if (rc == 0) {
 			rc = collect_ldap_anchor(&t, a);
@@ -720,7 +727,8 @@ static void report_cert(struct ldap_attempt *a, const uint8_t *der, size_t len)
 		return;
 	rc = &a->rep.certs[a->rep.ncerts++];
 	if (identity_cert_info(der, len, &ci) < 0) {
-		snprintf(rc->subject, sizeof(rc->subject), "(unreadable certificate of %zu bytes)", len);
+		snprintf(rc->subject, sizeof(rc->subject), "(unreadable certificate of %zu bytes)",
+			 len);
 		return;
 	}
 	snprintf(rc->subject, sizeof(rc->subject), "%s", ESC(ci.subject));
@@ -743,18 +751,21 @@ static void report_leaf_checks(struct ldap_attempt *a, const struct ldap_report_
 	clock_iso8601(leaf->not_after, na, sizeof(na));
 	clock_iso8601(now, t, sizeof(t));
 	if (leaf->not_after < now)
-		add_check(a, "validity", 0, "expired on %s (valid from %s; the time here is %s)", na, nb, t);
+		add_check(a, "validity", 0, "expired on %s (valid from %s; the time here is %s)",
+			  na, nb, t);
 	else if (leaf->not_before > now + skew)
-		add_check(a, "validity", 0, "valid only from %s (until %s; the time here is %s, CLOCKSKEW %d s)",
-			  nb, na, t, skew);
+		add_check(a, "validity", 0,
+			  "valid only from %s (until %s; the time here is %s, CLOCKSKEW %d s)", nb,
+			  na, t, skew);
 	else
-		add_check(a, "validity", 1, "valid from %s until %s (the time here is %s)", nb, na, t);
+		add_check(a, "validity", 1, "valid from %s until %s (the time here is %s)", nb, na,
+			  t);
 	if (chain_name_matches(der, len, a->url.host))
 		add_check(a, "host name", 1, "%s is named by the certificate (%s)", a->url.host,
 			  leaf->sans[0] ? leaf->sans : "its CN, no subjectAltName");
 	else
-		add_check(a, "host name", 0, "the certificate names %s, not %s", leaf->sans[0] ? leaf->sans
-			  : "no subjectAltName", a->url.host);
+		add_check(a, "host name", 0, "the certificate names %s, not %s",
+			  leaf->sans[0] ? leaf->sans : "no subjectAltName", a->url.host);
 }
 
 /* The decision on the server's certificate. 0 when trusted; otherwise the
@@ -763,7 +774,7 @@ static int verify_server(struct ldap_attempt *a)
 {
 	const struct rpl_conf *conf = &a->lc->in->conf;
 	WOLFSSL_X509_CHAIN *chain = wolfSSL_get_peer_chain(a->ssl);
-	struct blob leaf = {0}, extra[MAX_EXTRA];
+	struct blob leaf = { 0 }, extra[MAX_EXTRA];
 	int nextra = 0, fault = CHAIN_FAULT_NONE, rc, code;
 	int64_t now = clock_now();
 	char why[600], hp[300];
@@ -793,47 +804,61 @@ static int verify_server(struct ldap_attempt *a)
 		report_cert(a, der, (size_t)len);
 		/* The leaf is chain[0]; the others may be intermediates. */
 		if (i > 0 && nextra < MAX_EXTRA)
-			extra[nextra++] = (struct blob){(uint8_t *)der, (size_t)len};
+			extra[nextra++] = (struct blob){ (uint8_t *)der, (size_t)len };
 	}
 	if (a->rep.ncerts == 0)
 		report_cert(a, leaf.p, leaf.n);
 	report_leaf_checks(a, &a->rep.certs[0], leaf.p, leaf.n, now, conf->clockskew);
 	c = (struct chain_check){
-		.leaf = leaf.p, .leaf_len = leaf.n,
-		.extra = nextra ? extra : NULL, .nextra = nextra,
-		.anchors = a->anchors, .nanchors = a->nanchors,
+		.leaf = leaf.p,
+		.leaf_len = leaf.n,
+		.extra = nextra ? extra : NULL,
+		.nextra = nextra,
+		.anchors = a->anchors,
+		.nanchors = a->nanchors,
 		.name = a->url.host,
 		.role = CHAIN_ROLE_SERVER,
-		.now = now, .skew = conf->clockskew,
+		.now = now,
+		.skew = conf->clockskew,
 		.fault = &fault,
 	};
 	rc = chain_verify(&c, why, sizeof(why));
 	blob_free(&leaf);
 	if (rc == 0) {
-		add_check(a, "chain", 1, "vouched for by trust anchor %s (purpose ldap): signature path, CA flags, path length, serverAuth, the dates of every certificate",
-			  a->rep.anchors);
+		add_check(
+			a, "chain", 1,
+			"vouched for by trust anchor %s (purpose ldap): signature path, CA flags, path length, serverAuth, the dates of every certificate",
+			a->rep.anchors);
 		a->rep.trusted = 1;
 		return 0;
 	}
-	add_check(a, "chain", 0, "%s; anchors: %s", why, a->rep.anchors[0] ? a->rep.anchors : "none");
+	add_check(a, "chain", 0, "%s; anchors: %s", why,
+		  a->rep.anchors[0] ? a->rep.anchors : "none");
 	if (a->bind_due)
-		add_check(a, "bind", 0, "not sent: the certificate was refused, no password left this process");
-	code = fault == CHAIN_FAULT_DATES ? RPL_E_LDAP_CERT_DATES
-	       : fault == CHAIN_FAULT_NAME ? RPL_E_LDAP_HOSTNAME : RPL_E_LDAP_UNTRUSTED;
+		add_check(a, "bind", 0,
+			  "not sent: the certificate was refused, no password left this process");
+	code = fault == CHAIN_FAULT_DATES  ? RPL_E_LDAP_CERT_DATES
+	       : fault == CHAIN_FAULT_NAME ? RPL_E_LDAP_HOSTNAME
+					   : RPL_E_LDAP_UNTRUSTED;
 	if (code == RPL_E_LDAP_HOSTNAME)
-		finish(a, -code, "the certificate of LDAP server %s (subject %s, fingerprint %s) names %s, not %s: no password was sent",
+		finish(a, -code,
+		       "the certificate of LDAP server %s (subject %s, fingerprint %s) names %s, not %s: no password was sent",
 		       hp, a->rep.certs[0].subject, a->rep.certs[0].fingerprint,
-		       a->rep.certs[0].sans[0] ? a->rep.certs[0].sans : "no subjectAltName", a->url.host);
+		       a->rep.certs[0].sans[0] ? a->rep.certs[0].sans : "no subjectAltName",
+		       a->url.host);
 	else if (code == RPL_E_LDAP_CERT_DATES) {
 		char nb[32], na[32];
 		clock_iso8601(a->rep.certs[0].not_before, nb, sizeof(nb));
 		clock_iso8601(a->rep.certs[0].not_after, na, sizeof(na));
-		finish(a, -code, "the certificate of LDAP server %s (subject %s, valid from %s until %s, fingerprint %s) is refused: %s: no password was sent",
+		finish(a, -code,
+		       "the certificate of LDAP server %s (subject %s, valid from %s until %s, fingerprint %s) is refused: %s: no password was sent",
 		       hp, a->rep.certs[0].subject, nb, na, a->rep.certs[0].fingerprint, why);
 	} else
-		finish(a, -code, "the certificate of LDAP server %s (subject %s, issuer %s, fingerprint %s) is not trusted: %s (anchors: %s): no password was sent",
-		       hp, a->rep.certs[0].subject, a->rep.certs[0].issuer, a->rep.certs[0].fingerprint,
-		       why, a->rep.anchors[0] ? a->rep.anchors : "none");
+		finish(a, -code,
+		       "the certificate of LDAP server %s (subject %s, issuer %s, fingerprint %s) is not trusted: %s (anchors: %s): no password was sent",
+		       hp, a->rep.certs[0].subject, a->rep.certs[0].issuer,
+		       a->rep.certs[0].fingerprint, why,
+		       a->rep.anchors[0] ? a->rep.anchors : "none");
 	return -1;
 }
 
@@ -893,8 +918,9 @@ static void step_starttls(struct ldap_attempt *a)
 	if (next_message(a, &a->rx_raw, &m, "the answer to StartTLS") <= 0 || disconnection(a, &m))
 		return;
 	if (m.op != LDAP_OP_EXTENDED_RESPONSE || m.msgid != a->starttls_id) {
-		finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s answered StartTLS (message %d) with %s (message %d)",
-		       HP(a), a->starttls_id, ldap_op_name(m.op), m.msgid);
+		finish(a, -RPL_E_LDAP_PROTOCOL,
+		       "LDAP server %s answered StartTLS (message %d) with %s (message %d)", HP(a),
+		       a->starttls_id, ldap_op_name(m.op), m.msgid);
 		return;
 	}
 	if (m.result_code != LDAP_RC_SUCCESS) {
@@ -902,20 +928,24 @@ static void step_starttls(struct ldap_attempt *a)
 			  ldap_result_name(m.result_code, name, sizeof(name)),
 			  m.diagnostic[0] ? ": " : "", m.diagnostic);
 		if (a->bind_due)
-			add_check(a, "bind", 0, "not sent: no TLS, and a password never travels without it");
-		finish(a, -RPL_E_LDAP_STARTTLS, "LDAP server %s refused StartTLS: %s%s%s; no password was sent (never without TLS)",
+			add_check(a, "bind", 0,
+				  "not sent: no TLS, and a password never travels without it");
+		finish(a, -RPL_E_LDAP_STARTTLS,
+		       "LDAP server %s refused StartTLS: %s%s%s; no password was sent (never without TLS)",
 		       HP(a), name, m.diagnostic[0] ? ": " : "", m.diagnostic);
 		return;
 	}
 	if (m.response_name[0] && strcmp(m.response_name, LDAP_OID_STARTTLS) != 0) {
-		finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s answered StartTLS with the responseName %s",
-		       HP(a), m.response_name);
+		finish(a, -RPL_E_LDAP_PROTOCOL,
+		       "LDAP server %s answered StartTLS with the responseName %s", HP(a),
+		       m.response_name);
 		return;
 	}
 	/* Whatever came in clear behind the answer could have been put there
 	 * by anyone on the path, to be read as if it came over TLS. */
 	if (a->rx_raw.len) {
-		finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s sent %zu bytes in clear after accepting StartTLS: refused",
+		finish(a, -RPL_E_LDAP_PROTOCOL,
+		       "LDAP server %s sent %zu bytes in clear after accepting StartTLS: refused",
 		       HP(a), a->rx_raw.len);
 		return;
 	}
@@ -937,8 +967,8 @@ static void step_handshake(struct ldap_attempt *a)
 			  wolfSSL_ERR_reason_error_string((unsigned long)e), e);
 		if (a->bind_due)
 			add_check(a, "bind", 0, "not sent: no TLS session");
-		finish(a, -RPL_E_LDAP_TLS, "TLS handshake with LDAP server %s failed: %s (%d)%s", HP(a),
-		       wolfSSL_ERR_reason_error_string((unsigned long)e), e,
+		finish(a, -RPL_E_LDAP_TLS, "TLS handshake with LDAP server %s failed: %s (%d)%s",
+		       HP(a), wolfSSL_ERR_reason_error_string((unsigned long)e), e,
 		       a->eof ? "; the server closed the connection" : "");
 		return;
 	}
@@ -947,7 +977,8 @@ static void step_handshake(struct ldap_attempt *a)
 		return;
 	hostport(a, hp, sizeof(hp));
 	if (!a->bind_due) {
-		finish(a, 0, "LDAP server %s verified: %s, %s, certificate trusted (anchor %s); no bind made (no administrator named)",
+		finish(a, 0,
+		       "LDAP server %s verified: %s, %s, certificate trusted (anchor %s); no bind made (no administrator named)",
 		       hp, a->rep.tls_version, a->rep.cipher, a->rep.anchors);
 		return;
 	}
@@ -972,9 +1003,11 @@ static void step_bind(struct ldap_attempt *a)
 			break;
 		if (next_message(a, &a->rx_app, &m, "the answer to the bind") != 0)
 			goto got; /* a whole message came before the end */
-		finish(a, -RPL_E_LDAP_UNAVAILABLE, "LDAP server %s ended the TLS session before answering the bind: %s",
-		       HP(a), e == WOLFSSL_ERROR_ZERO_RETURN ? "close_notify"
-		       : wolfSSL_ERR_reason_error_string((unsigned long)e));
+		finish(a, -RPL_E_LDAP_UNAVAILABLE,
+		       "LDAP server %s ended the TLS session before answering the bind: %s", HP(a),
+		       e == WOLFSSL_ERROR_ZERO_RETURN
+			       ? "close_notify"
+			       : wolfSSL_ERR_reason_error_string((unsigned long)e));
 		return;
 	}
 	secure_zero(buf, sizeof(buf));
@@ -984,16 +1017,18 @@ static void step_bind(struct ldap_attempt *a)
 	}
 	if (next_message(a, &a->rx_app, &m, "the answer to the bind") <= 0) {
 		if (!a->finished && a->rx_app.len >= RX_LIMIT)
-			finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s sent %zu bytes without a whole message",
-			       HP(a), a->rx_app.len);
+			finish(a, -RPL_E_LDAP_PROTOCOL,
+			       "LDAP server %s sent %zu bytes without a whole message", HP(a),
+			       a->rx_app.len);
 		return;
 	}
 got:
 	if (a->finished || disconnection(a, &m))
 		return;
 	if (m.op != LDAP_OP_BIND_RESPONSE || m.msgid != a->bind_id) {
-		finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s answered the bind (message %d) with %s (message %d)",
-		       HP(a), a->bind_id, ldap_op_name(m.op), m.msgid);
+		finish(a, -RPL_E_LDAP_PROTOCOL,
+		       "LDAP server %s answered the bind (message %d) with %s (message %d)", HP(a),
+		       a->bind_id, ldap_op_name(m.op), m.msgid);
 		return;
 	}
 	a->rep.bind_result = m.result_code;
@@ -1001,14 +1036,16 @@ got:
 	ldap_result_name(m.result_code, name, sizeof(name));
 	if (m.result_code == LDAP_RC_SUCCESS) {
 		add_check(a, "bind", 1, "bind as %s succeeded", a->rep.bind_dn);
-		finish(a, 0, "LDAP server %s accepted the bind as %s (%s, certificate trusted)", HP(a),
-		       a->rep.bind_dn, a->rep.tls_version);
+		finish(a, 0, "LDAP server %s accepted the bind as %s (%s, certificate trusted)",
+		       HP(a), a->rep.bind_dn, a->rep.tls_version);
 	} else {
 		add_check(a, "bind", 0, "bind as %s refused: %s%s%s", a->rep.bind_dn, name,
 			  m.diagnostic[0] ? ": " : "", m.diagnostic);
-		finish(a, m.result_code == LDAP_RC_INVALID_CREDENTIALS ? -RPL_E_LDAP_CREDENTIALS
-		       : -RPL_E_LDAP_BIND, "LDAP server %s refused the bind as %s: %s%s%s", HP(a),
-		       a->rep.bind_dn, name, m.diagnostic[0] ? ": " : "", m.diagnostic);
+		finish(a,
+		       m.result_code == LDAP_RC_INVALID_CREDENTIALS ? -RPL_E_LDAP_CREDENTIALS
+								    : -RPL_E_LDAP_BIND,
+		       "LDAP server %s refused the bind as %s: %s%s%s", HP(a), a->rep.bind_dn, name,
+		       m.diagnostic[0] ? ": " : "", m.diagnostic);
 	}
 }
 
@@ -1033,10 +1070,12 @@ static void on_timeout(uv_timer_t *t)
 	const struct rpl_conf *conf = &a->lc->in->conf;
 
 	if (a->state == ST_BIND)
-		finish(a, -RPL_E_LDAP_UNAVAILABLE, "LDAP server %s did not answer the bind within %d seconds (COMMTIMEOUT)",
+		finish(a, -RPL_E_LDAP_UNAVAILABLE,
+		       "LDAP server %s did not answer the bind within %d seconds (COMMTIMEOUT)",
 		       HP(a), conf->commtimeout);
 	else
-		finish(a, -RPL_E_LDAP_UNAVAILABLE, "LDAP server %s: no verified TLS session within %d seconds (HANDSHAKETIMEOUT)%s%s",
+		finish(a, -RPL_E_LDAP_UNAVAILABLE,
+		       "LDAP server %s: no verified TLS session within %d seconds (HANDSHAKETIMEOUT)%s%s",
 		       HP(a), conf->handshaketimeout, a->last_connect_error[0] ? "; " : "",
 		       a->last_connect_error);
 }
@@ -1055,7 +1094,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 	if (nread > 0 && !a->finished) {
 		if (a->rx_raw.len + (size_t)nread > RX_LIMIT) {
-			finish(a, -RPL_E_LDAP_PROTOCOL, "LDAP server %s sent more than %d bytes without a whole message",
+			finish(a, -RPL_E_LDAP_PROTOCOL,
+			       "LDAP server %s sent more than %d bytes without a whole message",
 			       HP(a), RX_LIMIT);
 		} else {
 			wbuf_put(&a->rx_raw, buf->base, (size_t)nread);
@@ -1068,12 +1108,14 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		a->eof = 1;
 		drive(a); /* what came before the end (an alert, a last answer) */
 		if (!a->finished)
-			finish(a, a->state == ST_HANDSHAKE ? -RPL_E_LDAP_TLS : -RPL_E_LDAP_UNAVAILABLE,
+			finish(a,
+			       a->state == ST_HANDSHAKE ? -RPL_E_LDAP_TLS : -RPL_E_LDAP_UNAVAILABLE,
 			       "LDAP server %s closed the connection %s%s%s", HP(a),
-			       a->state == ST_STARTTLS ? "before answering StartTLS"
+			       a->state == ST_STARTTLS    ? "before answering StartTLS"
 			       : a->state == ST_HANDSHAKE ? "during the TLS handshake"
-			       : "before answering the bind",
-			       nread == UV_EOF ? "" : ": ", nread == UV_EOF ? "" : uv_strerror((int)nread));
+							  : "before answering the bind",
+			       nread == UV_EOF ? "" : ": ",
+			       nread == UV_EOF ? "" : uv_strerror((int)nread));
 	}
 	if (buf->base) {
 		secure_zero(buf->base, buf->len);
@@ -1179,8 +1221,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 	a->resolving = 0;
 	if (!a->finished) {
 		if (status < 0 || !ai) {
-			finish(a, -RPL_E_LDAP_UNAVAILABLE, "cannot resolve the host of LDAP server %s: %s",
-			       HP(a), uv_strerror(status));
+			finish(a, -RPL_E_LDAP_UNAVAILABLE,
+			       "cannot resolve the host of LDAP server %s: %s", HP(a),
+			       uv_strerror(status));
 		} else {
 			for (struct addrinfo *p = ai; p && a->naddrs < MAX_ADDRS; p = p->ai_next) {
 				if (p->ai_family != AF_INET && p->ai_family != AF_INET6)
@@ -1190,8 +1233,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 			if (a->naddrs)
 				connect_next(a);
 			else
-				finish(a, -RPL_E_LDAP_UNAVAILABLE, "the host of LDAP server %s has no IP address",
-				       HP(a));
+				finish(a, -RPL_E_LDAP_UNAVAILABLE,
+				       "the host of LDAP server %s has no IP address", HP(a));
 		}
 	}
 	uv_freeaddrinfo(ai);
@@ -1200,7 +1243,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 
 static void start_connect(struct ldap_attempt *a)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
 	char port[8];
 	int rc;
 
@@ -1220,8 +1263,8 @@ static void start_connect(struct ldap_attempt *a)
 	if (rc < 0) {
 		a->resolving = 0;
 		a->refs--;
-		finish(a, -RPL_E_LDAP_UNAVAILABLE, "cannot resolve the host of LDAP server %s: %s", HP(a),
-		       uv_strerror(rc));
+		finish(a, -RPL_E_LDAP_UNAVAILABLE, "cannot resolve the host of LDAP server %s: %s",
+		       HP(a), uv_strerror(rc));
 	}
 }
 
@@ -1283,14 +1326,16 @@ static int start_attempt(struct ldap_client *lc, int test, const char *admin, co
 			finish(a, -RPL_E_LDAP_NOT_CONFIGURED, "LDAPUSERDN is not set");
 			return 0;
 		}
-		if ((rc = ldap_user_dn(conf->ldapuserdn, admin, a->rep.bind_dn, sizeof(a->rep.bind_dn))) < 0) {
+		if ((rc = ldap_user_dn(conf->ldapuserdn, admin, a->rep.bind_dn,
+				       sizeof(a->rep.bind_dn))) < 0) {
 			finish(a, rc == -RPL_E_BADARG ? -RPL_E_LDAP_USERDN : rc,
-			       "no DN for administrator %s from LDAPUSERDN %s", admin, conf->ldapuserdn);
+			       "no DN for administrator %s from LDAPUSERDN %s", admin,
+			       conf->ldapuserdn);
 			return 0;
 		}
 		if (a->password.n == 0) {
-			finish(a, -RPL_E_LDAP_EMPTY_PASSWORD, "no bind as %s: the password is empty",
-			       a->rep.bind_dn);
+			finish(a, -RPL_E_LDAP_EMPTY_PASSWORD,
+			       "no bind as %s: the password is empty", a->rep.bind_dn);
 			return 0;
 		}
 		a->bind_due = 1;
@@ -1302,7 +1347,8 @@ static int start_attempt(struct ldap_client *lc, int test, const char *admin, co
 			a->cacheable = 1;
 			if (conf->ldapcacheseconds > 0 && cache_hit(lc, admin, a->cache_key)) {
 				a->rep.cached = 1;
-				finish(a, 0, "password of administrator %s accepted from the cache (a bind as %s succeeded within LDAPCACHESECONDS %d)",
+				finish(a, 0,
+				       "password of administrator %s accepted from the cache (a bind as %s succeeded within LDAPCACHESECONDS %d)",
 				       admin, a->rep.bind_dn, conf->ldapcacheseconds);
 				return 0;
 			}
@@ -1317,16 +1363,16 @@ static int start_attempt(struct ldap_client *lc, int test, const char *admin, co
 	return 0;
 }
 
-int ldap_check(struct ldap_client *lc, const char *admin, const char *password,
-	       ldap_done_fn *done, void *arg)
+int ldap_check(struct ldap_client *lc, const char *admin, const char *password, ldap_done_fn *done,
+	       void *arg)
 {
 	if (!admin || !password)
 		return -RPL_E_BADARG;
 	return start_attempt(lc, 0, admin, password, done, arg);
 }
 
-int ldap_test(struct ldap_client *lc, const char *admin, const char *password,
-	      ldap_done_fn *done, void *arg)
+int ldap_test(struct ldap_client *lc, const char *admin, const char *password, ldap_done_fn *done,
+	      void *arg)
 {
 	if (admin && !password)
 		return -RPL_E_BADARG;

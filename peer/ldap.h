@@ -36,11 +36,11 @@
 
 struct ldap_client;
 
-#define LDAP_REPORT_CERTS 8
+#define LDAP_REPORT_CERTS  8
 #define LDAP_REPORT_CHECKS 10
-#define LDAP_ADMIN_MAX 255
-#define LDAP_PASSWORD_MAX 1024
-#define LDAP_CACHE_MAX 64
+#define LDAP_ADMIN_MAX     255
+#define LDAP_PASSWORD_MAX  1024
+#define LDAP_CACHE_MAX     64
 
 /* One certificate as the server sent it (leaf first). */
 struct ldap_report_cert {
@@ -53,8 +53,8 @@ struct ldap_report_cert {
 
 /* One check and its verdict, in the order they were made. */
 struct ldap_report_check {
-	const char *name;     /* "url", "starttls", "tls", "validity", "host name", "chain", "bind" */
-	int ok;               /* 1 passed, 0 refused */
+	const char *name; /* "url", "starttls", "tls", "validity", "host name", "chain", "bind" */
+	int ok;           /* 1 passed, 0 refused */
 	char detail[700];
 };
 
@@ -65,30 +65,30 @@ struct ldap_report_check {
  * needed.
  */
 struct ldap_report {
-	int rc;                     /* 0, or a negative RPL_E_LDAP_* (or RPL_E_HALTING, RPL_E_NOMEM) */
-	char message[1600];         /* the verdict in words */
+	int rc;             /* 0, or a negative RPL_E_LDAP_* (or RPL_E_HALTING, RPL_E_NOMEM) */
+	char message[1600]; /* the verdict in words */
 	char url[256];
 	char host[256];
 	int port;
-	int starttls;               /* 1: ldap:// with StartTLS; 0: ldaps:// */
-	char address[64];           /* the address connected to, "" when none */
-	char tls_version[16];       /* "" before the handshake */
+	int starttls;         /* 1: ldap:// with StartTLS; 0: ldaps:// */
+	char address[64];     /* the address connected to, "" when none */
+	char tls_version[16]; /* "" before the handshake */
 	char cipher[64];
-	char anchors[400];          /* the trust anchors consulted, or why there are none */
+	char anchors[400]; /* the trust anchors consulted, or why there are none */
 	int ncerts;
 	struct ldap_report_cert certs[LDAP_REPORT_CERTS];
 	int nchecks;
 	struct ldap_report_check checks[LDAP_REPORT_CHECKS];
-	int trusted;                /* the certificate passed every check */
+	int trusted; /* the certificate passed every check */
 	char admin[LDAP_ADMIN_MAX + 1];
-	char bind_dn[1024];         /* the DN of the bind; "" when no bind was due */
-	int bind_sent;              /* a BindRequest with the password left this process */
-	int bind_result;            /* the LDAP resultCode, -1 when none came */
-	char bind_diag[256];        /* the server's diagnosticMessage (escaped) */
-	int cached;                 /* ldap_check: answered from the cache, nothing sent */
-	int logged;                 /* peer/ldap logged this verdict (a failure of the LDAP
+	char bind_dn[1024];  /* the DN of the bind; "" when no bind was due */
+	int bind_sent;       /* a BindRequest with the password left this process */
+	int bind_result;     /* the LDAP resultCode, -1 when none came */
+	char bind_diag[256]; /* the server's diagnosticMessage (escaped) */
+	int cached;          /* ldap_check: answered from the cache, nothing sent */
+	int logged;          /* peer/ldap logged this verdict (a failure of the LDAP
 				     * set-up: certificate, TLS, server); the caller need not */
-	double ms;                  /* from the call to the verdict */
+	double ms;           /* from the call to the verdict */
 };
 
 /* Called exactly once per accepted call, on a later loop turn. */
@@ -116,20 +116,20 @@ void ldap_cache_clear(struct ldap_client *lc);
  * started (done follows), or a negative code and no callback
  * (-RPL_E_HALTING, -RPL_E_NOMEM, -RPL_E_BADARG).
  */
-int ldap_check(struct ldap_client *lc, const char *admin, const char *password,
-	       ldap_done_fn *done, void *arg);
+int ldap_check(struct ldap_client *lc, const char *admin, const char *password, ldap_done_fn *done,
+	       void *arg);
 /* TEST LDAP: the same connection and checks, never cached, with the full
  * report. Without admin (NULL) no bind is made; with admin, password is
  * required and the report says whether the bind succeeded. */
-int ldap_test(struct ldap_client *lc, const char *admin, const char *password,
-	      ldap_done_fn *done, void *arg);
+int ldap_test(struct ldap_client *lc, const char *admin, const char *password, ldap_done_fn *done,
+	      void *arg);
 
 /* ---- pure helpers (SET commands and tests) ---- */
 
 struct ldap_url {
 	char host[256]; /* without the brackets of an IPv6 literal */
 	int port;
-	int starttls;   /* ldap:// */
+	int starttls; /* ldap:// */
 };
 /* ldaps://host[:port][/] or ldap://host[:port][/]; host a DNS name, an IPv4
  * address or [IPv6]. -RPL_E_LDAP_URL with err naming the fault. */

@@ -56,23 +56,25 @@ static int set_work(MDB_txn *txn, struct store *st, void *arg, char *detail, siz
 	struct ldap_set *s = arg;
 	(void)detail;
 	(void)dsz;
-	return store_actlog_add(txn, st, RPL_I_LDAP_SET, "%s changed from '%s' to '%s' by the administrator",
-				s->key, s->old, s->value);
+	return store_actlog_add(txn, st, RPL_I_LDAP_SET,
+				"%s changed from '%s' to '%s' by the administrator", s->key, s->old,
+				s->value);
 }
 
 /* replpeer.conf is where options live: it is written first, so a failure
  * changes nothing, and a restart keeps the new value. Then the running
  * daemon uses it, cached LDAP verdicts are dropped (they were made under
  * the old setting), and the activity log records it. */
-static void apply_setting(struct sync *y, struct admin_client *ac, const char *key,
-			  char *field, size_t fieldsz, const char *value)
+static void apply_setting(struct sync *y, struct admin_client *ac, const char *key, char *field,
+			  size_t fieldsz, const char *value)
 {
 	struct ldap_set *s;
 	char err[512];
 	int rc;
 
 	if (strlen(value) >= fieldsz) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is longer than %zu characters", key, fieldsz - 1));
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is longer than %zu characters", key,
+				      fieldsz - 1));
 		return;
 	}
 	if (!(s = calloc(1, sizeof(*s)))) {
@@ -90,10 +92,12 @@ static void apply_setting(struct sync *y, struct admin_client *ac, const char *k
 	}
 	snprintf(field, fieldsz, "%s", value);
 	ldap_cache_clear(y->ldap);
-	log_info(RPL_I_LDAP_SET, "%s changed from '%s' to '%s' by the administrator", key, s->old, value);
+	log_info(RPL_I_LDAP_SET, "%s changed from '%s' to '%s' by the administrator", key, s->old,
+		 value);
 	admin_write(y, ac, set_work, s, free,
-		    admin_ok(RPL_I_LDAP_SET, "%s is %s (was %s); replpeer.conf updated, in effect now",
-			     key, value, s->old[0] ? s->old : "not set"),
+		    admin_ok(RPL_I_LDAP_SET,
+			     "%s is %s (was %s); replpeer.conf updated, in effect now", key, value,
+			     s->old[0] ? s->old : "not set"),
 		    NULL);
 }
 
@@ -104,7 +108,8 @@ void admin_set_ldapurl(struct sync *y, struct admin_client *ac, struct admin_cmd
 	int rc;
 
 	if (one_value(cmd, 2, url, sizeof(url)) < 0) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET LDAPURL ldaps://host[:port] | ldap://host[:port]"));
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX,
+				      "SET LDAPURL ldaps://host[:port] | ldap://host[:port]"));
 		return;
 	}
 	if ((rc = ldap_url_parse(url, &u, err, sizeof(err))) < 0) {
@@ -120,7 +125,10 @@ void admin_set_ldapuserdn(struct sync *y, struct admin_client *ac, struct admin_
 	int rc;
 
 	if (one_value(cmd, 2, tmpl, sizeof(tmpl)) < 0) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET LDAPUSERDN template (%%s = the administrator's name), e.g. SET LDAPUSERDN uid=%%s,ou=people,dc=example,dc=com"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_SYNTAX,
+			      "SET LDAPUSERDN template (%%s = the administrator's name), e.g. SET LDAPUSERDN uid=%%s,ou=people,dc=example,dc=com"));
 		return;
 	}
 	if ((rc = ldap_userdn_check(tmpl, err, sizeof(err))) < 0) {
@@ -142,8 +150,11 @@ void admin_set_ldapcalabel(struct sync *y, struct admin_client *ac, struct admin
 	int rc;
 
 	if (one_value(cmd, 2, label, sizeof(label)) < 0 || strlen(label) > TRUST_LABEL_MAX) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET LDAPCALABEL label (a trust anchor imported with --purpose ldap, at most %d characters)",
-				      TRUST_LABEL_MAX));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_SYNTAX,
+			      "SET LDAPCALABEL label (a trust anchor imported with --purpose ldap, at most %d characters)",
+			      TRUST_LABEL_MAX));
 		return;
 	}
 	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0) {
@@ -161,14 +172,17 @@ void admin_set_ldapcalabel(struct sync *y, struct admin_client *ac, struct admin
 		return;
 	}
 	if (t.purpose != TRUST_LDAP) {
-		reply(ac, admin_error(RPL_E_LDAP_ANCHOR, "trust anchor %s is of purpose %s: it never vouches for the LDAP server",
-				      label, trust_purpose_name(t.purpose)));
+		reply(ac,
+		      admin_error(
+			      RPL_E_LDAP_ANCHOR,
+			      "trust anchor %s is of purpose %s: it never vouches for the LDAP server",
+			      label, trust_purpose_name(t.purpose)));
 		trust_anchor_free(&t);
 		return;
 	}
 	trust_anchor_free(&t);
-	apply_setting(y, ac, "LDAPCALABEL", y->in->conf.ldapcalabel, sizeof(y->in->conf.ldapcalabel),
-		      label);
+	apply_setting(y, ac, "LDAPCALABEL", y->in->conf.ldapcalabel,
+		      sizeof(y->in->conf.ldapcalabel), label);
 }
 
 /* ---- TEST LDAP ------------------------------------------------------------------- */
@@ -179,31 +193,33 @@ static json_t *report_json(const struct ldap_report *r)
 
 	for (int i = 0; i < r->ncerts; i++) {
 		const struct ldap_report_cert *c = &r->certs[i];
-		json_array_append_new(chain, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}",
-						       "subject", c->subject, "issuer", c->issuer,
-						       "not_before", admin_time(c->not_before),
-						       "not_after", admin_time(c->not_after),
-						       "fingerprint", c->fingerprint, "sans", c->sans));
+		json_array_append_new(chain,
+				      json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}", "subject",
+						c->subject, "issuer", c->issuer, "not_before",
+						admin_time(c->not_before), "not_after",
+						admin_time(c->not_after), "fingerprint",
+						c->fingerprint, "sans", c->sans));
 	}
 	for (int i = 0; i < r->nchecks; i++)
-		json_array_append_new(checks, json_pack("{s:s, s:s, s:s}", "check", r->checks[i].name,
-							"verdict", r->checks[i].ok ? "passed" : "refused",
-							"detail", r->checks[i].detail));
-	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:b, s:s, s:o, s:o, s:i}",
-		      "url", r->url, "host", r->host, "port", r->port,
-		      "method", r->starttls ? "StartTLS" : "ldaps", "address", r->address,
-		      "tls_version", r->tls_version[0] ? json_string(r->tls_version) : json_null(),
-		      "cipher", r->cipher[0] ? json_string(r->cipher) : json_null(),
-		      "trusted", r->trusted, "anchors", r->anchors, "chain", chain, "checks", checks,
-		      "elapsed_ms", (int)r->ms);
+		json_array_append_new(checks,
+				      json_pack("{s:s, s:s, s:s}", "check", r->checks[i].name,
+						"verdict", r->checks[i].ok ? "passed" : "refused",
+						"detail", r->checks[i].detail));
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:b, s:s, s:o, s:o, s:i}", "url", r->url,
+		      "host", r->host, "port", r->port, "method",
+		      r->starttls ? "StartTLS" : "ldaps", "address", r->address, "tls_version",
+		      r->tls_version[0] ? json_string(r->tls_version) : json_null(), "cipher",
+		      r->cipher[0] ? json_string(r->cipher) : json_null(), "trusted", r->trusted,
+		      "anchors", r->anchors, "chain", chain, "checks", checks, "elapsed_ms",
+		      (int)r->ms);
 	if (r->admin[0])
-		json_object_set_new(j, "bind", json_pack("{s:s, s:s, s:b, s:o, s:b, s:b}", "admin", r->admin,
-							 "dn", r->bind_dn, "sent", r->bind_sent,
-							 "result_code", r->bind_result >= 0
-								 ? json_integer(r->bind_result)
-								 : json_null(),
-							 "ok", r->rc == 0 && (r->bind_result == 0 || r->cached),
-							 "cached", r->cached));
+		json_object_set_new(
+			j, "bind",
+			json_pack("{s:s, s:s, s:b, s:o, s:b, s:b}", "admin", r->admin, "dn",
+				  r->bind_dn, "sent", r->bind_sent, "result_code",
+				  r->bind_result >= 0 ? json_integer(r->bind_result) : json_null(),
+				  "ok", r->rc == 0 && (r->bind_result == 0 || r->cached), "cached",
+				  r->cached));
 	return j;
 }
 
@@ -246,7 +262,8 @@ void admin_test_ldap(struct sync *y, struct admin_client *ac, struct admin_cmd *
 	int rc, as_signon = 0;
 
 	if (cmd->nwords > 4 || (!admin && cmd->nparams)) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "TEST LDAP [adminname password|- [SIGNON=YES]]"));
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX,
+				      "TEST LDAP [adminname password|- [SIGNON=YES]]"));
 		return;
 	}
 	if (signon) {
@@ -258,8 +275,11 @@ void admin_test_ldap(struct sync *y, struct admin_client *ac, struct admin_cmd *
 	}
 	if (admin && test_password(cmd, signon, pw, sizeof(pw)) < 0) {
 		secure_zero(pw, sizeof(pw));
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "TEST LDAP %s needs the password: 'TEST LDAP %s -' asks for it without echo",
-				      ESC(admin), ESC(admin)));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_SYNTAX,
+			      "TEST LDAP %s needs the password: 'TEST LDAP %s -' asks for it without echo",
+			      ESC(admin), ESC(admin)));
 		return;
 	}
 	if (!y->ldap) {

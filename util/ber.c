@@ -38,15 +38,19 @@ int ber_read(struct cursor *c, struct ber_elem *e, char *why, size_t whysz)
 	if (cur_u8(c, &first) < 0)
 		return fail(why, whysz, "element 0x%02x is cut short before its length", id);
 	if (first == 0x80)
-		return fail(why, whysz, "element 0x%02x has an indefinite length (only definite lengths are accepted)",
-			    id);
+		return fail(
+			why, whysz,
+			"element 0x%02x has an indefinite length (only definite lengths are accepted)",
+			id);
 	if (first & 0x80) {
 		int k = first & 0x7f;
 		if (k > 4)
-			return fail(why, whysz, "element 0x%02x has a length of %d octets (at most 4)", id, k);
+			return fail(why, whysz,
+				    "element 0x%02x has a length of %d octets (at most 4)", id, k);
 		for (int i = 0; i < k; i++) {
 			if (cur_u8(c, &b) < 0)
-				return fail(why, whysz, "element 0x%02x is cut short inside its length", id);
+				return fail(why, whysz,
+					    "element 0x%02x is cut short inside its length", id);
 			len = (len << 8) | b;
 		}
 	} else {
@@ -85,8 +89,8 @@ int ber_int(const struct ber_elem *e, int64_t min, int64_t max, int64_t *out, co
 	if (e->len < 1 || e->len > 8)
 		return fail(why, whysz, "%s has %zu octets (1 to 8)", what, e->len);
 	/* X.690 8.3.2: the first nine bits are never all zeros or all ones. */
-	if (e->len > 1 && ((e->p[0] == 0x00 && !(e->p[1] & 0x80)) ||
-			   (e->p[0] == 0xff && (e->p[1] & 0x80))))
+	if (e->len > 1 &&
+	    ((e->p[0] == 0x00 && !(e->p[1] & 0x80)) || (e->p[0] == 0xff && (e->p[1] & 0x80))))
 		return fail(why, whysz, "%s is not minimally encoded", what);
 	u = (e->p[0] & 0x80) ? UINT64_MAX : 0;
 	for (size_t i = 0; i < e->len; i++)
@@ -125,15 +129,19 @@ int ber_frame(const uint8_t *p, size_t n, size_t max, size_t *total, char *why, 
 	if (n == 0)
 		return 0;
 	if (p[0] != BER_SEQUENCE)
-		return fail(why, whysz, "the stream does not start an LDAPMessage (first byte 0x%02x)", p[0]);
+		return fail(why, whysz,
+			    "the stream does not start an LDAPMessage (first byte 0x%02x)", p[0]);
 	if (n < 2)
 		return 0;
 	if (p[1] == 0x80)
-		return fail(why, whysz, "the LDAPMessage has an indefinite length (only definite lengths are accepted)");
+		return fail(
+			why, whysz,
+			"the LDAPMessage has an indefinite length (only definite lengths are accepted)");
 	if (p[1] & 0x80) {
 		size_t k = p[1] & 0x7f;
 		if (k > 4)
-			return fail(why, whysz, "the LDAPMessage has a length of %zu octets (at most 4)", k);
+			return fail(why, whysz,
+				    "the LDAPMessage has a length of %zu octets (at most 4)", k);
 		if (n < 2 + k)
 			return 0;
 		for (size_t i = 0; i < k; i++)
@@ -144,7 +152,8 @@ int ber_frame(const uint8_t *p, size_t n, size_t max, size_t *total, char *why, 
 		hdr = 2;
 	}
 	if (len > max || hdr + len > max)
-		return fail(why, whysz, "an LDAPMessage of %zu bytes is larger than the %zu accepted",
+		return fail(why, whysz,
+			    "an LDAPMessage of %zu bytes is larger than the %zu accepted",
 			    hdr + len, max);
 	if (n < hdr + len)
 		return 0;
@@ -221,7 +230,8 @@ static int decode_result(const struct ber_elem *op, struct ldap_msg *m, int dept
 		} else if (m->op == LDAP_OP_EXTENDED_RESPONSE && e.tag == 0x8a) {
 			if (seen_name++)
 				return dup(m, e.tag, why, whysz);
-			if ((rc = copy_oid(m->response_name, sizeof(m->response_name), &e, why, whysz)) < 0)
+			if ((rc = copy_oid(m->response_name, sizeof(m->response_name), &e, why,
+					   whysz)) < 0)
 				return rc;
 		} else if (m->op == LDAP_OP_EXTENDED_RESPONSE && e.tag == 0x8b) {
 			if (seen_value++) /* responseValue [11] */
@@ -234,10 +244,7 @@ static int decode_result(const struct ber_elem *op, struct ldap_msg *m, int dept
 	return 0;
 }
 
-static int known_op(int op)
-{
-	return ldap_op_name(op)[0] != '?';
-}
+static int known_op(int op) { return ldap_op_name(op)[0] != '?'; }
 
 int ldap_decode(const uint8_t *p, size_t n, struct ldap_msg *m, char *why, size_t whysz)
 {
@@ -251,7 +258,8 @@ int ldap_decode(const uint8_t *p, size_t n, struct ldap_msg *m, char *why, size_
 	if (whysz)
 		why[0] = 0;
 	if (n > BER_MSG_MAX)
-		return fail(why, whysz, "an LDAPMessage of %zu bytes is larger than the %u accepted", n,
+		return fail(why, whysz,
+			    "an LDAPMessage of %zu bytes is larger than the %u accepted", n,
 			    BER_MSG_MAX);
 	cur_init(&c, p, n);
 	/* Level 1: LDAPMessage. */
@@ -270,7 +278,8 @@ int ldap_decode(const uint8_t *p, size_t n, struct ldap_msg *m, char *why, size_
 	if ((rc = ber_read(&mc, &op, why, whysz)) < 0)
 		return rc;
 	if ((op.tag & 0xc0) != 0x40)
-		return fail(why, whysz, "protocolOp has tag 0x%02x, not an APPLICATION tag", op.tag);
+		return fail(why, whysz, "protocolOp has tag 0x%02x, not an APPLICATION tag",
+			    op.tag);
 	m->op = op.tag & 0x1f;
 	if (m->op == LDAP_OP_BIND_RESPONSE || m->op == LDAP_OP_EXTENDED_RESPONSE) {
 		if ((rc = decode_result(&op, m, BER_DEPTH_MAX - 2, why, whysz)) < 0)
@@ -279,8 +288,10 @@ int ldap_decode(const uint8_t *p, size_t n, struct ldap_msg *m, char *why, size_
 		if ((rc = ber_check_tree(&op, BER_DEPTH_MAX - 1, why, whysz)) < 0)
 			return rc;
 		if (known_op(m->op))
-			return fail(why, whysz, "unexpected %s (message %d): only BindResponse and ExtendedResponse are expected",
-				    ldap_op_name(m->op), m->msgid);
+			return fail(
+				why, whysz,
+				"unexpected %s (message %d): only BindResponse and ExtendedResponse are expected",
+				ldap_op_name(m->op), m->msgid);
 		return fail(why, whysz, "unknown protocolOp [APPLICATION %d] (message %d)", m->op,
 			    m->msgid);
 	}
@@ -337,7 +348,8 @@ void ber_put_int(struct wbuf *w, uint8_t tag, int64_t v)
 	for (int k = 7; k >= 0; k--)
 		b[7 - k] = (uint8_t)(u >> (8 * k));
 	/* Drop leading octets that only repeat the sign (X.690 8.3.2). */
-	while (i < 7 && ((b[i] == 0x00 && !(b[i + 1] & 0x80)) || (b[i] == 0xff && (b[i + 1] & 0x80))))
+	while (i < 7 &&
+	       ((b[i] == 0x00 && !(b[i + 1] & 0x80)) || (b[i] == 0xff && (b[i + 1] & 0x80))))
 		i++;
 	ber_put(w, tag, b + i, (size_t)(8 - i));
 }
@@ -441,14 +453,28 @@ const char *ldap_result_name(int32_t code, char *buf, size_t bufsz)
 		int32_t code;
 		const char *name;
 	} names[] = {
-		{0, "success"}, {1, "operationsError"}, {2, "protocolError"},
-		{3, "timeLimitExceeded"}, {4, "sizeLimitExceeded"}, {7, "authMethodNotSupported"},
-		{8, "strongerAuthRequired"}, {10, "referral"}, {11, "adminLimitExceeded"},
-		{12, "unavailableCriticalExtension"}, {13, "confidentialityRequired"},
-		{14, "saslBindInProgress"}, {32, "noSuchObject"}, {34, "invalidDNSyntax"},
-		{48, "inappropriateAuthentication"}, {49, "invalidCredentials"},
-		{50, "insufficientAccessRights"}, {51, "busy"}, {52, "unavailable"},
-		{53, "unwillingToPerform"}, {54, "loopDetect"}, {80, "other"},
+		{ 0, "success" },
+		{ 1, "operationsError" },
+		{ 2, "protocolError" },
+		{ 3, "timeLimitExceeded" },
+		{ 4, "sizeLimitExceeded" },
+		{ 7, "authMethodNotSupported" },
+		{ 8, "strongerAuthRequired" },
+		{ 10, "referral" },
+		{ 11, "adminLimitExceeded" },
+		{ 12, "unavailableCriticalExtension" },
+		{ 13, "confidentialityRequired" },
+		{ 14, "saslBindInProgress" },
+		{ 32, "noSuchObject" },
+		{ 34, "invalidDNSyntax" },
+		{ 48, "inappropriateAuthentication" },
+		{ 49, "invalidCredentials" },
+		{ 50, "insufficientAccessRights" },
+		{ 51, "busy" },
+		{ 52, "unavailable" },
+		{ 53, "unwillingToPerform" },
+		{ 54, "loopDetect" },
+		{ 80, "other" },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -30,10 +30,10 @@
  * with a referral or a control needs 4). */
 #define BER_DEPTH_MAX 8
 
-#define LDAP_VERSION 3
-#define LDAP_OID_STARTTLS "1.3.6.1.4.1.1466.20037"
+#define LDAP_VERSION                     3
+#define LDAP_OID_STARTTLS                "1.3.6.1.4.1.1466.20037"
 #define LDAP_OID_NOTICE_OF_DISCONNECTION "1.3.6.1.4.1.1466.20036"
-#define LDAP_MSGID_MAX 2147483647 /* maxInt */
+#define LDAP_MSGID_MAX                   2147483647 /* maxInt */
 
 /* Universal and LDAP tags (identifier octets). */
 enum {
@@ -126,7 +126,7 @@ int ldap_put_unbind(struct wbuf *w, int32_t msgid);
  * escaped (util/escape), cut to their size, safe to log and print. */
 struct ldap_msg {
 	int32_t msgid;
-	int op;                  /* enum ldap_op */
+	int op; /* enum ldap_op */
 	int32_t result_code;
 	char matched_dn[256];
 	char diagnostic[256];

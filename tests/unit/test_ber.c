@@ -21,8 +21,8 @@ static void put_wrapped(struct wbuf *w, uint8_t tag, const struct wbuf *inner)
 /* LDAPMessage { msgid, [APPLICATION op] { resultCode, matchedDN, diag, extra } }
  * plus raw bytes after the protocolOp (controls). */
 static void make_response(struct wbuf *out, int64_t msgid, uint8_t optag, int64_t code,
-			  const char *diag, const void *extra, size_t extralen,
-			  const void *after, size_t afterlen)
+			  const char *diag, const void *extra, size_t extralen, const void *after,
+			  size_t afterlen)
 {
 	struct wbuf body, msg;
 
@@ -59,10 +59,10 @@ static int decode(const struct wbuf *w, struct ldap_msg *m, char *why, size_t wh
 START_TEST(bind_request_is_encoded_byte_for_byte)
 {
 	static const uint8_t want[] = {
-		0x30, 0x1d, 0x02, 0x01, 0x02,             /* LDAPMessage, messageID 2 */
-		0x60, 0x18, 0x02, 0x01, 0x03,             /* BindRequest, version 3 */
-		0x04, 0x0d, 'u', 'i', 'd', '=', 'a', ',', 'd', 'c', '=', 'e', 'x', ',', 'x',
-		0x80, 0x04, 'p', 'w', '!', '1',           /* simple [0] */
+		0x30, 0x1d, 0x02, 0x01, 0x02, /* LDAPMessage, messageID 2 */
+		0x60, 0x18, 0x02, 0x01, 0x03, /* BindRequest, version 3 */
+		0x04, 0x0d, 'u',  'i',  'd',  '=',  'a', ',', 'd', 'c', '=',
+		'e',  'x',  ',',  'x',  0x80, 0x04, 'p', 'w', '!', '1', /* simple [0] */
 	};
 	struct wbuf w;
 
@@ -77,11 +77,11 @@ END_TEST
 START_TEST(starttls_and_unbind_are_encoded_byte_for_byte)
 {
 	static const uint8_t starttls[] = {
-		0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16,
-		'1', '.', '3', '.', '6', '.', '1', '.', '4', '.', '1', '.', '1', '4', '6', '6',
-		'.', '2', '0', '0', '3', '7',
+		0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16, '1', '.',
+		'3',  '.',  '6',  '.',  '1',  '.',  '4',  '.',  '1',  '.', '1',
+		'4',  '6',  '6',  '.',  '2',  '0',  '0',  '3',  '7',
 	};
-	static const uint8_t unbind[] = {0x30, 0x05, 0x02, 0x01, 0x03, 0x42, 0x00};
+	static const uint8_t unbind[] = { 0x30, 0x05, 0x02, 0x01, 0x03, 0x42, 0x00 };
 	struct wbuf w;
 
 	wbuf_init(&w);
@@ -135,8 +135,9 @@ END_TEST
 
 START_TEST(integers_round_trip_minimally_encoded)
 {
-	static const int64_t vals[] = {0, 1, 127, 128, 255, 256, -1, -128, -129, 32767, 32768,
-				       2147483647, -2147483648LL, INT64_MAX, INT64_MIN};
+	static const int64_t vals[] = { 0,     1,          127,           128,       255,
+					256,   -1,         -128,          -129,      32767,
+					32768, 2147483647, -2147483648LL, INT64_MAX, INT64_MIN };
 	char why[256];
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
@@ -181,8 +182,9 @@ END_TEST
 
 START_TEST(extended_responses_carry_their_name)
 {
-	static const uint8_t name[] = {0x8a, 0x16, '1', '.', '3', '.', '6', '.', '1', '.', '4', '.',
-				       '1', '.', '1', '4', '6', '6', '.', '2', '0', '0', '3', '7'};
+	static const uint8_t name[] = { 0x8a, 0x16, '1', '.', '3', '.', '6', '.',
+					'1',  '.',  '4', '.', '1', '.', '1', '4',
+					'6',  '6',  '.', '2', '0', '0', '3', '7' };
 	struct ldap_msg m;
 	struct wbuf w;
 	char why[256];
@@ -197,8 +199,9 @@ END_TEST
 
 START_TEST(a_notice_of_disconnection_is_recognised)
 {
-	static const uint8_t name[] = {0x8a, 0x16, '1', '.', '3', '.', '6', '.', '1', '.', '4', '.',
-				       '1', '.', '1', '4', '6', '6', '.', '2', '0', '0', '3', '6'};
+	static const uint8_t name[] = { 0x8a, 0x16, '1', '.', '3', '.', '6', '.',
+					'1',  '.',  '4', '.', '1', '.', '1', '4',
+					'6',  '6',  '.', '2', '0', '0', '3', '6' };
 	struct ldap_msg m;
 	struct wbuf w;
 	char why[256];
@@ -230,11 +233,11 @@ END_TEST
 START_TEST(unknown_trailing_components_and_controls_are_skipped)
 {
 	/* referral [3] { "ldap://x" }, an unknown [15] primitive */
-	static const uint8_t extra[] = {0xa3, 0x0a, 0x04, 0x08, 'l', 'd', 'a', 'p', ':', '/', '/', 'x',
-					0x8f, 0x01, 0x00};
+	static const uint8_t extra[] = { 0xa3, 0x0a, 0x04, 0x08, 'l',  'd',  'a', 'p',
+					 ':',  '/',  '/',  'x',  0x8f, 0x01, 0x00 };
 	/* controls [0] { Control { OID, criticality } } */
-	static const uint8_t controls[] = {0xa0, 0x0a, 0x30, 0x08, 0x04, 0x03, '1', '.', '2',
-					   0x01, 0x01, 0x00};
+	static const uint8_t controls[] = { 0xa0, 0x0a, 0x30, 0x08, 0x04, 0x03,
+					    '1',  '.',  '2',  0x01, 0x01, 0x00 };
 	struct ldap_msg m;
 	struct wbuf w;
 	char why[256];
@@ -273,8 +276,8 @@ END_TEST
 START_TEST(an_element_longer_than_its_parent_is_refused)
 {
 	/* diagnosticMessage claims 0x7f bytes inside a 7-byte BindResponse */
-	static const uint8_t msg[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07,
-				      0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x7f};
+	static const uint8_t msg[] = { 0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07,
+				       0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x7f };
 	struct ldap_msg m;
 	char why[256];
 
@@ -285,10 +288,10 @@ END_TEST
 
 START_TEST(indefinite_lengths_are_refused)
 {
-	static const uint8_t outer[] = {0x30, 0x80, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01,
-					0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00};
-	static const uint8_t inner[] = {0x30, 0x0e, 0x02, 0x01, 0x01, 0x61, 0x80, 0x0a, 0x01,
-					0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00};
+	static const uint8_t outer[] = { 0x30, 0x80, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a,
+					 0x01, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00 };
+	static const uint8_t inner[] = { 0x30, 0x0e, 0x02, 0x01, 0x01, 0x61, 0x80, 0x0a,
+					 0x01, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00 };
 	struct ldap_msg m;
 	char why[256];
 	size_t total;
@@ -296,18 +299,20 @@ START_TEST(indefinite_lengths_are_refused)
 	ck_assert_int_eq(ber_frame(outer, 2, BER_MSG_MAX, &total, why, sizeof(why)),
 			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "indefinite"));
-	ck_assert_int_eq(ldap_decode(outer, sizeof(outer), &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
+	ck_assert_int_eq(ldap_decode(outer, sizeof(outer), &m, why, sizeof(why)),
+			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "indefinite"));
-	ck_assert_int_eq(ldap_decode(inner, sizeof(inner), &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
+	ck_assert_int_eq(ldap_decode(inner, sizeof(inner), &m, why, sizeof(why)),
+			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "indefinite"));
 }
 END_TEST
 
 START_TEST(oversized_messages_are_refused_from_their_header)
 {
-	static const uint8_t big[] = {0x30, 0x83, 0x10, 0x00, 0x00};  /* 1 MiB */
-	static const uint8_t huge[] = {0x30, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00}; /* 5 octets */
-	static const uint8_t over[] = {0x30, 0x84, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t big[] = { 0x30, 0x83, 0x10, 0x00, 0x00 };              /* 1 MiB */
+	static const uint8_t huge[] = { 0x30, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00 }; /* 5 octets */
+	static const uint8_t over[] = { 0x30, 0x84, 0xff, 0xff, 0xff, 0xff };
 	struct ldap_msg m;
 	char why[256];
 	size_t total;
@@ -319,7 +324,8 @@ START_TEST(oversized_messages_are_refused_from_their_header)
 			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_int_eq(ber_frame(over, sizeof(over), BER_MSG_MAX, &total, why, sizeof(why)),
 			 -RPL_E_LDAP_PROTOCOL);
-	ck_assert_int_eq(ldap_decode(huge, sizeof(huge), &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
+	ck_assert_int_eq(ldap_decode(huge, sizeof(huge), &m, why, sizeof(why)),
+			 -RPL_E_LDAP_PROTOCOL);
 	/* A message just over the limit, whole in memory: refused too. */
 	{
 		size_t n = BER_MSG_MAX + 1;
@@ -387,15 +393,15 @@ END_TEST
 START_TEST(bad_integers_are_refused)
 {
 	/* messageID 1 as 00 01 (not minimal), 9 octets, and -1 */
-	static const uint8_t nonmin[] = {0x30, 0x0d, 0x02, 0x02, 0x00, 0x01, 0x61, 0x07, 0x0a,
-					 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
-	static const uint8_t nine[] = {0x30, 0x14, 0x02, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
-				       0x00, 0x00, 0x00, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00,
-				       0x04, 0x00, 0x04, 0x00};
-	static const uint8_t negative[] = {0x30, 0x0c, 0x02, 0x01, 0xff, 0x61, 0x07, 0x0a,
-					   0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
-	static const uint8_t empty[] = {0x30, 0x0b, 0x02, 0x00, 0x61, 0x07, 0x0a, 0x01, 0x00,
-					0x04, 0x00, 0x04, 0x00};
+	static const uint8_t nonmin[] = { 0x30, 0x0d, 0x02, 0x02, 0x00, 0x01, 0x61, 0x07,
+					  0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
+	static const uint8_t nine[] = { 0x30, 0x14, 0x02, 0x09, 0x00, 0x00, 0x00, 0x00,
+					0x00, 0x00, 0x00, 0x00, 0x01, 0x61, 0x07, 0x0a,
+					0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
+	static const uint8_t negative[] = { 0x30, 0x0c, 0x02, 0x01, 0xff, 0x61, 0x07,
+					    0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
+	static const uint8_t empty[] = { 0x30, 0x0b, 0x02, 0x00, 0x61, 0x07, 0x0a,
+					 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
 	struct ldap_msg m;
 	struct wbuf w;
 	char why[256];
@@ -403,12 +409,14 @@ START_TEST(bad_integers_are_refused)
 	ck_assert_int_eq(ldap_decode(nonmin, sizeof(nonmin), &m, why, sizeof(why)),
 			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "minimally"));
-	ck_assert_int_eq(ldap_decode(nine, sizeof(nine), &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
+	ck_assert_int_eq(ldap_decode(nine, sizeof(nine), &m, why, sizeof(why)),
+			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "octets"));
 	ck_assert_int_eq(ldap_decode(negative, sizeof(negative), &m, why, sizeof(why)),
 			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "outside"));
-	ck_assert_int_eq(ldap_decode(empty, sizeof(empty), &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
+	ck_assert_int_eq(ldap_decode(empty, sizeof(empty), &m, why, sizeof(why)),
+			 -RPL_E_LDAP_PROTOCOL);
 	/* a resultCode beyond maxInt */
 	bind_response(&w, 1, 4294967296LL, "");
 	ck_assert_int_eq(decode(&w, &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
@@ -448,16 +456,16 @@ END_TEST
 START_TEST(wrong_tags_and_trailing_bytes_are_refused)
 {
 	/* matchedDN as a constructed OCTET STRING (0x24) */
-	static const uint8_t constructed[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01,
-					      0x00, 0x24, 0x00, 0x04, 0x00};
+	static const uint8_t constructed[] = { 0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07,
+					       0x0a, 0x01, 0x00, 0x24, 0x00, 0x04, 0x00 };
 	/* resultCode as an INTEGER instead of ENUMERATED */
-	static const uint8_t integer[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x02, 0x01,
-					  0x00, 0x04, 0x00, 0x04, 0x00};
+	static const uint8_t integer[] = { 0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07,
+					   0x02, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
 	/* a high tag number */
-	static const uint8_t high[] = {0x30, 0x0d, 0x02, 0x01, 0x01, 0x7f, 0x81, 0x07, 0x0a,
-				       0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+	static const uint8_t high[] = { 0x30, 0x0d, 0x02, 0x01, 0x01, 0x7f, 0x81, 0x07,
+					0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
 	/* a primitive BindResponse */
-	static const uint8_t primitive[] = {0x30, 0x05, 0x02, 0x01, 0x01, 0x41, 0x00};
+	static const uint8_t primitive[] = { 0x30, 0x05, 0x02, 0x01, 0x01, 0x41, 0x00 };
 	struct ldap_msg m;
 	struct wbuf w;
 	char why[256];
@@ -468,7 +476,8 @@ START_TEST(wrong_tags_and_trailing_bytes_are_refused)
 	ck_assert_int_eq(ldap_decode(integer, sizeof(integer), &m, why, sizeof(why)),
 			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "resultCode"));
-	ck_assert_int_eq(ldap_decode(high, sizeof(high), &m, why, sizeof(why)), -RPL_E_LDAP_PROTOCOL);
+	ck_assert_int_eq(ldap_decode(high, sizeof(high), &m, why, sizeof(why)),
+			 -RPL_E_LDAP_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(why, "high tag"));
 	ck_assert_int_eq(ldap_decode(primitive, sizeof(primitive), &m, why, sizeof(why)),
 			 -RPL_E_LDAP_PROTOCOL);
@@ -483,8 +492,8 @@ END_TEST
 
 START_TEST(a_bad_or_repeated_response_name_is_refused)
 {
-	static const uint8_t notoid[] = {0x8a, 0x03, '1', 'x', '2'};
-	static const uint8_t twice[] = {0x8a, 0x03, '1', '.', '2', 0x8a, 0x03, '1', '.', '3'};
+	static const uint8_t notoid[] = { 0x8a, 0x03, '1', 'x', '2' };
+	static const uint8_t twice[] = { 0x8a, 0x03, '1', '.', '2', 0x8a, 0x03, '1', '.', '3' };
 	struct ldap_msg m;
 	struct wbuf w;
 	char why[256];
@@ -503,7 +512,7 @@ END_TEST
  * refuses; under the sanitizer build any overread fails the test. */
 START_TEST(mutated_messages_never_read_outside_the_buffer)
 {
-	static const uint8_t name[] = {0x8a, 0x03, '1', '.', '2', 0xa3, 0x03, 0x04, 0x01, 'u'};
+	static const uint8_t name[] = { 0x8a, 0x03, '1', '.', '2', 0xa3, 0x03, 0x04, 0x01, 'u' };
 	struct wbuf w;
 	uint32_t seed = 12345;
 	int ok = 0, refused = 0;

@@ -30,11 +30,24 @@ END_TEST
 START_TEST(bad_urls_are_refused)
 {
 	static const char *bad[] = {
-		"", "ldapi:///var/run/ldapi", "http://ldap", "ldaps://", "ldaps://:636",
-		"ldaps://host:0", "ldaps://host:65536", "ldaps://host:x", "ldaps://host:636x",
-		"ldaps://host/dc=example,dc=com", "ldaps://host:636/??sub", "ldaps://us er@host",
-		"ldaps://-host", "ldaps://host..example", "ldaps://[::1", "ldaps://[notv6]:636",
-		"ldaps://host:1234567", "ldaps://host name",
+		"",
+		"ldapi:///var/run/ldapi",
+		"http://ldap",
+		"ldaps://",
+		"ldaps://:636",
+		"ldaps://host:0",
+		"ldaps://host:65536",
+		"ldaps://host:x",
+		"ldaps://host:636x",
+		"ldaps://host/dc=example,dc=com",
+		"ldaps://host:636/??sub",
+		"ldaps://us er@host",
+		"ldaps://-host",
+		"ldaps://host..example",
+		"ldaps://[::1",
+		"ldaps://[notv6]:636",
+		"ldaps://host:1234567",
+		"ldaps://host name",
 	};
 	struct ldap_url u;
 	char err[300];
@@ -51,9 +64,12 @@ START_TEST(userdn_templates_need_one_percent_s)
 {
 	char err[300];
 
-	ck_assert_int_eq(ldap_userdn_check("uid=%s,ou=people,dc=example,dc=com", err, sizeof(err)), 0);
-	ck_assert_int_eq(ldap_userdn_check("cn=%s,ou=Backup Admins,o=Example", err, sizeof(err)), 0);
-	ck_assert_int_eq(ldap_userdn_check("uid=admin,dc=example", err, sizeof(err)), -RPL_E_LDAP_USERDN);
+	ck_assert_int_eq(ldap_userdn_check("uid=%s,ou=people,dc=example,dc=com", err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(ldap_userdn_check("cn=%s,ou=Backup Admins,o=Example", err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(ldap_userdn_check("uid=admin,dc=example", err, sizeof(err)),
+			 -RPL_E_LDAP_USERDN);
 	ck_assert_int_eq(ldap_userdn_check("uid=%s,cn=%s", err, sizeof(err)), -RPL_E_LDAP_USERDN);
 	ck_assert_int_eq(ldap_userdn_check("uid=%s,o=100%", err, sizeof(err)), -RPL_E_LDAP_USERDN);
 	ck_assert_int_eq(ldap_userdn_check("uid=%d", err, sizeof(err)), -RPL_E_LDAP_USERDN);
@@ -70,24 +86,26 @@ START_TEST(admin_names_are_escaped_per_rfc4514)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"alice", "alice"},
-		{"a,b", "a\\,b"},
-		{"a+b", "a\\+b"},
-		{"a\"b", "a\\\"b"},
-		{"a\\b", "a\\\\b"},
-		{"<a>", "\\<a\\>"},
-		{"a;b", "a\\;b"},
-		{"a=b", "a\\=b"},
-		{"#a", "\\#a"},
-		{"a#", "a#"},
-		{" a", "\\ a"},
-		{"a ", "a\\ "},
-		{"a b", "a b"},
-		{"a\x01" "b", "a\\01b"},
-		{"a\nb", "a\\0Ab"},
-		{"a\x7f", "a\\7F"},
-		{"J\xc3\xb6rg", "J\xc3\xb6rg"}, /* UTF-8 passes as it is */
-		{"x,uid=root", "x\\,uid\\=root"},
+		{ "alice", "alice" },
+		{ "a,b", "a\\,b" },
+		{ "a+b", "a\\+b" },
+		{ "a\"b", "a\\\"b" },
+		{ "a\\b", "a\\\\b" },
+		{ "<a>", "\\<a\\>" },
+		{ "a;b", "a\\;b" },
+		{ "a=b", "a\\=b" },
+		{ "#a", "\\#a" },
+		{ "a#", "a#" },
+		{ " a", "\\ a" },
+		{ "a ", "a\\ " },
+		{ "a b", "a b" },
+		{ "a\x01"
+		  "b",
+		  "a\\01b" },
+		{ "a\nb", "a\\0Ab" },
+		{ "a\x7f", "a\\7F" },
+		{ "J\xc3\xb6rg", "J\xc3\xb6rg" }, /* UTF-8 passes as it is */
+		{ "x,uid=root", "x\\,uid\\=root" },
 	};
 	char out[64];
 
@@ -104,10 +122,13 @@ START_TEST(the_user_dn_puts_the_escaped_name_in_place_of_percent_s)
 {
 	char dn[128];
 
-	ck_assert_int_eq(ldap_user_dn("uid=%s,ou=people,dc=example,dc=com", "alice", dn, sizeof(dn)), 0);
+	ck_assert_int_eq(
+		ldap_user_dn("uid=%s,ou=people,dc=example,dc=com", "alice", dn, sizeof(dn)), 0);
 	ck_assert_str_eq(dn, "uid=alice,ou=people,dc=example,dc=com");
 	/* A name that tries to become another DN stays one attribute value. */
-	ck_assert_int_eq(ldap_user_dn("uid=%s,ou=people,dc=example,dc=com", "x,ou=admins", dn, sizeof(dn)), 0);
+	ck_assert_int_eq(
+		ldap_user_dn("uid=%s,ou=people,dc=example,dc=com", "x,ou=admins", dn, sizeof(dn)),
+		0);
 	ck_assert_str_eq(dn, "uid=x\\,ou\\=admins,ou=people,dc=example,dc=com");
 	/* A %s in the name is not a template. */
 	ck_assert_int_eq(ldap_user_dn("cn=%s,o=x", "%s%s", dn, sizeof(dn)), 0);
