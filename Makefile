@@ -151,4 +151,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-test build-asan replpeer
+	rm -rf build build-test build-asan build-fuzz replpeer

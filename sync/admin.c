@@ -163,6 +163,10 @@ static const struct {
 	{"REGISTER", "NODE", admin_register_node, "REGISTER NODE name"},
 	{"REMOVE", "NODE", admin_remove_node, "REMOVE NODE name [DELETEOBJECTS=YES]"},
 	{"QUERY", "NODE", admin_query_node, "QUERY NODE [name]"},
+	{"SET", "LDAPURL", admin_set_ldapurl, "SET LDAPURL ldaps://host[:port] | ldap://host[:port]"},
+	{"SET", "LDAPUSERDN", admin_set_ldapuserdn, "SET LDAPUSERDN template (%s = the administrator's name)"},
+	{"SET", "LDAPCALABEL", admin_set_ldapcalabel, "SET LDAPCALABEL label"},
+	{"TEST", "LDAP", admin_test_ldap, "TEST LDAP [adminname password|- [SIGNON=YES]]"},
 	{"HALT", NULL, admin_halt, "HALT"},
 };
 

@@ -69,6 +69,8 @@ admin_handler admin_define_server, admin_update_server, admin_delete_server,
 	admin_query_server, admin_ping_server, admin_set_serverpassword,
 	admin_query_session, admin_query_actlog, admin_query_certificate,
 	admin_renew_certificate, admin_halt, admin_set_actlogretention;
+/* sync/admin_ldap.c */
+admin_handler admin_set_ldapurl, admin_set_ldapuserdn, admin_set_ldapcalabel, admin_test_ldap;
 /* sync/admin_node.c */
 admin_handler admin_register_node, admin_remove_node, admin_query_node;
 

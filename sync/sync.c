@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "../peer/ldap.h"
 #include "../store/actlog.h"
 #include "../store/server.h"
 #include "../util/clock.h"
@@ -89,6 +90,8 @@ int sync_start(struct sync *y, struct peer *p)
 	actlog_maintain(y);
 	if ((rc = lifecycle_init(y)) < 0)
 		return rc;
+	if ((rc = ldap_client_new(y->loop, y->in, &y->ldap)) < 0)
+		return rc;
 	/* Partners marked for FORCESYNC get their session now. */
 	if (store_begin(&y->in->store, 0, &txn) == 0) {
 		if (store_server_names(txn, &y->in->store, &names) == 0) {
@@ -117,9 +120,12 @@ void sync_hourly(struct sync *y)
 void sync_stop(struct sync *y)
 {
 	lifecycle_stop(y);
+	ldap_client_halt(y->ldap);
 }
 
 void sync_free(struct sync *y)
 {
 	lifecycle_free(y);
+	ldap_client_free(y->ldap);
+	y->ldap = NULL;
 }
