@@ -56,11 +56,12 @@ static int find_slots(const struct admin_cmd *cmd, struct secret_slot *slots, in
 			 "LDAP password of administrator %.64s: ", name);
 	}
 	for (int i = 0; i < cmd->nparams && n < max; i++) {
-		if (!keyword(cmd->keys[i], "SERVERPASSWORD", 7) || strcmp(cmd->vals[i], "-") != 0)
+		int server = keyword(cmd->keys[i], "SERVERPASSWORD", 7);
+		if ((!server && !keyword(cmd->keys[i], "PASSWORD", 2)) || strcmp(cmd->vals[i], "-") != 0)
 			continue;
 		slots[n] = (struct secret_slot){.word = -1, .param = i};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
-			 "SERVERPASSWORD of server %.64s: ", name);
+		snprintf(slots[n++].prompt, sizeof(slots[0].prompt), server ? "SERVERPASSWORD of server %.64s: "
+			 : "Password of %.64s: ", name);
 	}
 	return n;
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "../store/actlog.h"
+#include "../store/admin.h"
 #include "../store/owncert.h"
 #include "../store/server.h"
 #include "../util/clock.h"
@@ -26,6 +27,7 @@
 /* Bytes buffered from a partner (raw and decrypted) before the socket is
  * no longer read: room for two whole frames. TCP pushes back beyond. */
 #define RX_LIMIT (2 * FRAME_MAX + 65536)
+#define ADMIN_IDLE_MS (15u * 60 * 1000)
 #define READ_CHUNK 65536
 
 static void conn_drive(struct peer_session *s);
@@ -54,6 +56,8 @@ const char *msg_type_name(int type)
 	case MSG_CERTS: return "CERTS";
 	case MSG_CERTS_ACK: return "CERTS_ACK";
 	case MSG_CERTS_REFUSED: return "CERTS_REFUSED";
+	case MSG_ADMIN_CMD: return "ADMIN_CMD";
+	case MSG_ADMIN_REPLY: return "ADMIN_REPLY";
 	case MSG_L_HELLO: return "L_HELLO";
 	case MSG_L_CHALLENGE: return "L_CHALLENGE";
 	case MSG_L_RESPONSE: return "L_RESPONSE";
@@ -552,6 +556,7 @@ void conn_refuse(struct peer_session *s, int code, const char *text)
 
 struct failure_job {
 	char server[RPL_NAME_MAX + 1];
+	int admin;             /* an administrator's sign-on, not a server's */
 	int64_t when;
 	char text[900];
 };
@@ -559,41 +564,62 @@ struct failure_job {
 static int failure_work(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct failure_job *j = arg;
-	struct server_rec r;
-	int rc = store_server_get(txn, st, j->server, &r);
+	int rc;
 
-	if (rc == 0) {
-		r.failed_signons++;
-		r.last_failure = j->when;
-		rc = store_server_put(txn, st, &r);
-		server_rec_free(&r);
-	} else if (rc == -RPL_E_NOTFOUND) {
-		rc = 0;
+	if (j->admin) {
+		struct admin_rec a;
+		rc = store_admin_get(txn, st, j->server, &a);
+		if (rc == 0) {
+			a.failed++;
+			a.last_failure = j->when;
+			rc = store_admin_put(txn, st, &a);
+			admin_rec_free(&a);
+		}
+	} else {
+		struct server_rec r;
+		rc = store_server_get(txn, st, j->server, &r);
+		if (rc == 0) {
+			r.failed_signons++;
+			r.last_failure = j->when;
+			rc = store_server_put(txn, st, &r);
+			server_rec_free(&r);
+		}
 	}
+	if (rc == -RPL_E_NOTFOUND)
+		rc = 0;
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_W_AUTH_FAILED, "%s", j->text);
+		rc = store_actlog_add(txn, st, j->admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, "%s",
+				      j->text);
 	return rc;
 }
 
 void conn_record_failure(struct peer_session *s, const char *detail)
 {
 	struct peer *p = s->p;
+	int admin = s->purpose == PURPOSE_ADMIN;
+	const char *who = admin ? "administrator" : "server";
 	struct failure_job *j;
+	char key[RPL_NAME_MAX + 2];
 
+	if (admin)
+		auth_admin_key(s->server, key, sizeof(key));
+	else
+		snprintf(key, sizeof(key), "%s", s->server);
 	if (s->role == ROLE_INBOUND && !s->attempt_counted)
-		admit_fail(&p->adm, s->addr, s->server, clock_now());
+		admit_fail(&p->adm, s->addr, key, clock_now());
 	s->attempt_counted = 1;
 	s->quiet = 1; /* this line says why the session ends */
-	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(s),
-		 s->role == ROLE_INBOUND ? "from" : "to", s->server[0] ? s->server : "?", s->addr,
-		 detail);
+	log_warn(admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, "%ssign-on %s %s %s (%s) failed: %s",
+		 proto_word(s), s->role == ROLE_INBOUND ? "from" : "to", who,
+		 s->server[0] ? s->server : "?", s->addr, detail);
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return;
 	snprintf(j->server, sizeof(j->server), "%s", s->server);
+	j->admin = admin;
 	j->when = clock_now();
-	snprintf(j->text, sizeof(j->text), "%ssign-on %s server %s from address %s failed: %s",
-		 proto_word(s), s->role == ROLE_INBOUND ? "by" : "to",
+	snprintf(j->text, sizeof(j->text), "%ssign-on %s %s %s from address %s failed: %s",
+		 proto_word(s), s->role == ROLE_INBOUND ? "by" : "to", who,
 		 s->server[0] ? s->server : "?", s->addr, detail);
 	if (dbw_submit(p->dbw, failure_work, actlog_done, j) < 0)
 		free(j);
@@ -1083,8 +1109,15 @@ void conn_authenticated(struct peer_session *s)
 	}
 	if (s->role == ROLE_INBOUND) {
 		void *arg = NULL;
-		const struct session_ops *ops =
-			p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg) : NULL;
+		const struct session_ops *ops;
+		if (s->purpose == PURPOSE_ADMIN) {
+			/* An administrator types: idle up to 15 minutes. */
+			if (s->idle_ms < ADMIN_IDLE_MS)
+				s->idle_ms = ADMIN_IDLE_MS;
+			ops = adminsrv_session(s, &arg);
+		} else {
+			ops = p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg) : NULL;
+		}
 		if (!ops) {
 			session_send_error(s, RPL_E_PROTOCOL, "this purpose is not offered here");
 			conn_close(s, -RPL_E_PROTOCOL, "%s sessions are not offered here",
@@ -1430,6 +1463,7 @@ const uint8_t *session_peer_fp(const struct peer_session *s) { return s->peer_ci
 const uint8_t *session_own_fp(const struct peer_session *s) { return s->own_fp; }
 const char *session_own_label(const struct peer_session *s) { return s->own_label; }
 void session_set_rtt(struct peer_session *s, double ms) { s->result.rtt_ms = ms; }
+int session_admin_class(const struct peer_session *s) { return s->admin_cls; }
 
 int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
 		       void *arg)

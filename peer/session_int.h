@@ -96,6 +96,8 @@ struct peer_session {
 	int preauth;             /* counted in the pre-authentication budget */
 	int attempt_counted;     /* SRP work already counted against the rate limit */
 	int quiet;               /* the reason was logged already: close without a line */
+	int no_cert;             /* inbound TLS without a client certificate (admins only) */
+	int admin_cls;           /* PURPOSE_ADMIN: the administrator's class */
 	int counted_ready;       /* counted in p->n_in_ready */
 	int counted_out;         /* counted in p->n_out */
 	WOLFSSL *ssl;
@@ -141,6 +143,8 @@ void conn_refuse(struct peer_session *s, int code, const char *text);
 /* A failed proof: counted for the rate limit, logged once, written to the
  * activity log and the server's failure counter. */
 void conn_record_failure(struct peer_session *s, const char *detail);
+/* The rate-limit name of an administrator ("@NAME": no server is named so). */
+void auth_admin_key(const char *admin, char *out, size_t sz);
 /* The admission of a hello (both protocols): the name asked for is ours,
  * the purpose is offered, the (address, name) is not rate-limited, the
  * partner is defined, it does not open sessions too fast, and MAXSESSIONS
@@ -181,6 +185,8 @@ void legacy_free(struct peer_session *s);
 
 /* ---- adminsrv.c ---- */
 int adminsrv_start(struct peer *p);
+/* The ops of an authenticated administrator's session (NULL: refused). */
+const struct session_ops *adminsrv_session(struct peer_session *s, void **arg);
 void adminsrv_stop(struct peer *p);
 
 #endif

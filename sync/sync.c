@@ -31,7 +31,7 @@ static void hook_admin_line(void *ctx, struct admin_client *ac, const char *line
 void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
 {
 	h->ctx = y;
-	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC);
+	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC) | (1u << PURPOSE_ADMIN);
 	h->inbound = hook_inbound;
 	h->pins_changed = hook_pins_changed;
 	h->admin_line = hook_admin_line;

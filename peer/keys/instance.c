@@ -15,6 +15,7 @@
 #include "../../util/msg.h"
 #include "../../util/secure.h"
 #include "identity.h"
+#include "proof.h"
 #include "srp.h"
 
 void own_free(struct own_identity *o)
@@ -415,5 +416,53 @@ int instance_create_ex(const char *dir, const char *name, int port,
 	instance_close(&in);
 	if (rc < 0)
 		undo_create(dir, made_dir);
+	return rc;
+}
+
+int instance_admin_secrets(struct instance *in, const char *name, const char *pw,
+			   struct blob *srp, struct blob *slow)
+{
+	uint8_t salt[SRP_SALT_LEN], ssalt[ADMIN_SLOW_SALT_LEN];
+	struct blob verifier = {0}, sealed = {0};
+	struct auth_key k;
+	struct wbuf w;
+	int rc;
+
+	if (!instance_password_ok(pw))
+		return -RPL_E_PASSWORD_WEAK;
+	rc = srp_make_verifier(pw, salt, &verifier);
+	if (rc == 0)
+		rc = instance_seal(in, SEAL_ADMIN_VERIFIER, name, verifier.p, verifier.n, &sealed);
+	wbuf_init(&w);
+	if (rc == 0) {
+		wbuf_put(&w, salt, sizeof(salt));
+		wbuf_put(&w, sealed.p, sealed.n);
+		rc = wbuf_status(&w);
+	}
+	if (rc == 0)
+		rc = blob_set(srp, w.p, w.len);
+	blob_free(&sealed);
+	wbuf_reset(&w);
+	if (rc == 0)
+		rc = secure_random(ssalt, sizeof(ssalt));
+	if (rc == 0)
+		rc = proof_admin_slow(pw, strlen(pw), ssalt, &k);
+	if (rc == 0)
+		rc = instance_seal(in, SEAL_ADMIN_SLOW, name, k.k, sizeof(k.k), &sealed);
+	proof_key_wipe(&k);
+	if (rc == 0) {
+		wbuf_put(&w, ssalt, sizeof(ssalt));
+		wbuf_put(&w, sealed.p, sealed.n);
+		rc = wbuf_status(&w);
+	}
+	if (rc == 0)
+		rc = blob_set(slow, w.p, w.len);
+	wbuf_free(&w);
+	blob_free(&sealed);
+	blob_free(&verifier);
+	if (rc < 0) {
+		blob_free(srp);
+		blob_free(slow);
+	}
 	return rc;
 }

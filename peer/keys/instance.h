@@ -88,6 +88,12 @@ struct password_prep {
 int instance_password_prepare(struct instance *in, const char *pw, struct password_prep *out);
 int instance_password_store(struct instance *in, MDB_txn *txn, const struct password_prep *p);
 void instance_password_prep_free(struct password_prep *p);
+
+/* An administrator's secrets from its password, for store/admin: srp =
+ * salt || sealed SRP verifier, slow = salt || sealed scrypt hash (the
+ * down-level path). Slow (tens of milliseconds): run it on the pool. */
+int instance_admin_secrets(struct instance *in, const char *name, const char *pw,
+			   struct blob *srp, struct blob *slow);
 /* Seals and unseals a secret of kind for subject (peer/keys/seal.h). */
 int instance_unseal(struct instance *in, enum seal_kind kind, const char *subject,
 		    const struct blob *sealed, struct wbuf *out);

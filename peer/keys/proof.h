@@ -64,4 +64,12 @@ int proof_legacy_tag(const struct auth_key *key, int from_client,
 		     const char *client_name, const char *server_name,
 		     uint8_t out[PROOF_TAG_LEN]);
 
+/* The down-level admin path: a slow salted hash of the administrator's
+ * password (scrypt, N = 2^ADMIN_SLOW_LOG2N, r = 8, p = 1) keys the
+ * protocol-1 response; the peer stores only that hash, sealed. */
+#define ADMIN_SLOW_LOG2N 14
+#define ADMIN_SLOW_SALT_LEN 16
+int proof_admin_slow(const char *password, size_t len, const uint8_t salt[ADMIN_SLOW_SALT_LEN],
+		     struct auth_key *out);
+
 #endif
