@@ -362,6 +362,11 @@ const struct session_ops *adminsrv_session(struct peer_session *s, void **arg)
 	return &admin_session_ops;
 }
 
+int adminsrv_cleartext(const struct admin_client *ac)
+{
+	return ac->s && session_proto(ac->s) == 1;
+}
+
 int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char *where,
 		      size_t wsz)
 {

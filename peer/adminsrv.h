@@ -28,6 +28,9 @@ int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char
 /* The flag of a remote reply's last frame (MSG_ADMIN_REPLY F_FLAGS). */
 #define ADMIN_REPLY_LAST 1u
 
+/* 1 for a remote administrator on the down-level path (no TLS). */
+int adminsrv_cleartext(const struct admin_client *ac);
+
 #define ADMIN_REQUEST_MAX 65536
 #define ADMIN_REPLY_MAX (64u << 20)
 

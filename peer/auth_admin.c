@@ -206,7 +206,7 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 
 /* ---- the outcome ------------------------------------------------------------ */
 
-static void admin_fail(struct peer_session *s, int code, const char *detail)
+void auth_admin_fail(struct peer_session *s, int code, const char *detail)
 {
 	conn_record_failure(s, detail);
 	session_send_error(s, code, NULL);
@@ -215,13 +215,15 @@ static void admin_fail(struct peer_session *s, int code, const char *detail)
 
 struct admin_commit {
 	struct peer_session *s;
+	int (*answer)(struct peer_session *s);
+	int down_level;
 	char name[RPL_NAME_MAX + 1];
 	char from[64];
-	char method[16];
+	char method[40];
 	char tls[16];
 	int64_t now;
 	/* results */
-	int found, locked, cls, moved_strict;
+	int found, locked, cls, moved_strict, strict;
 };
 
 static int admin_commit_work(MDB_txn *txn, struct store *st, void *arg)
@@ -237,7 +239,14 @@ static int admin_commit_work(MDB_txn *txn, struct store *st, void *arg)
 	j->found = 1;
 	j->cls = r.cls;
 	j->locked = r.locked;
-	if (r.locked) {
+	/* A TLS sign-on may have made it STRICT since the hello. */
+	j->strict = j->down_level && r.secsec == SECSEC_STRICT;
+	if (j->strict) {
+		r.failed++;
+		r.last_failure = j->now;
+		rc = store_actlog_add(txn, st, RPL_E_ADMIN_STRICT,
+				      "administrator %s from %s refused: STRICT, down-level sign-on", r.name, j->from);
+	} else if (r.locked) {
 		r.failed++;
 		r.last_failure = j->now;
 		rc = store_actlog_add(txn, st, RPL_W_ADMIN_FAILED,
@@ -249,7 +258,7 @@ static int admin_commit_work(MDB_txn *txn, struct store *st, void *arg)
 		rc = store_actlog_add(txn, st, RPL_I_ADMIN_SIGNON,
 				      "administrator %s signed on from %s (%s, %s)", r.name, j->from,
 				      j->tls, j->method);
-		if (rc == 0 && r.secsec == SECSEC_TRANSITIONAL) {
+		if (rc == 0 && !j->down_level && r.secsec == SECSEC_TRANSITIONAL) {
 			r.secsec = SECSEC_STRICT;
 			j->moved_strict = 1;
 			rc = store_actlog_add(txn, st, RPL_I_ADMIN_STRICT,
@@ -263,6 +272,8 @@ static int admin_commit_work(MDB_txn *txn, struct store *st, void *arg)
 	return rc;
 }
 
+/* The TLS sign-on's answer: AUTH_OK with the server's SRP proof and tag;
+ * the proof material is no longer needed after it. */
 static int send_admin_ok(struct peer_session *s)
 {
 	struct auth *a = s->auth;
@@ -281,6 +292,11 @@ static int send_admin_ok(struct peer_session *s)
 	if (rc == 0)
 		rc = conn_send_frame(s, MSG_AUTH_OK, &w);
 	wbuf_free(&w);
+	srp_free(a->srp[0]);
+	a->srp[0] = NULL;
+	proof_key_wipe(&a->key_mem);
+	a->key = NULL;
+	a->state = A_DONE;
 	return rc;
 }
 
@@ -288,7 +304,6 @@ static void admin_commit_done(int rc, void *arg)
 {
 	struct admin_commit *j = arg;
 	struct peer_session *s = j->s;
-	struct auth *a = s->auth;
 	char key[RPL_NAME_MAX + 2];
 
 	if (session_closing(s))
@@ -298,35 +313,34 @@ static void admin_commit_done(int rc, void *arg)
 		goto out;
 	}
 	if (!j->found) {
-		admin_fail(s, RPL_E_ADMIN_AUTH, "the administrator was removed during the sign-on");
+		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "the administrator was removed during the sign-on");
 		goto out;
 	}
-	if (j->locked) {
-		log_warn(RPL_W_ADMIN_FAILED, "administrator %s from %s refused: locked", s->server, s->addr);
+	if (j->locked || j->strict) {
+		int code = j->strict ? RPL_E_ADMIN_STRICT : RPL_E_ADMIN_LOCKED;
+		log_warn(RPL_W_ADMIN_FAILED, "administrator %s from %s refused: %s", s->server, s->addr,
+			 j->strict ? "STRICT, down-level sign-on" : "locked");
 		s->quiet = 1;
-		session_send_error(s, RPL_E_ADMIN_LOCKED, NULL);
-		session_close(s, -RPL_E_ADMIN_LOCKED, "administrator %s is locked", s->server);
+		session_send_error(s, code, NULL);
+		session_close(s, -code, "administrator %s", s->server);
 		goto out;
 	}
-	if ((rc = send_admin_ok(s)) < 0) {
-		session_close(s, rc, "sending AUTH_OK");
+	if ((rc = j->answer(s)) < 0) {
+		session_close(s, rc, "answering the sign-on");
 		goto out;
 	}
-	snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s", tls_version_name(s->ssl));
-	snprintf(s->result.cipher, sizeof(s->result.cipher), "%s", tls_cipher_name(s->ssl));
-	s->result.proto = 2;
+	if (s->proto == 2) {
+		snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s", tls_version_name(s->ssl));
+		snprintf(s->result.cipher, sizeof(s->result.cipher), "%s", tls_cipher_name(s->ssl));
+	}
+	s->result.proto = s->proto;
 	s->admin_cls = j->cls;
-	log_info(RPL_I_ADMIN_SIGNON, "session %llu: administrator %s (%s) signed on from %s: %s %s, %s",
+	log_info(RPL_I_ADMIN_SIGNON, "session %llu: administrator %s (%s) signed on from %s: %s%s%s, %s",
 		 (unsigned long long)s->id, s->server, admin_class_name(j->cls), s->addr,
-		 s->result.tls_version, s->result.cipher,
-		 a->method == METHOD_SRP ? "password proof (SRP)" : "password checked by LDAP");
+		 s->proto == 2 ? s->result.tls_version : "down-level protocol 1, no TLS",
+		 s->proto == 2 ? " " : "", s->proto == 2 ? s->result.cipher : "", j->method);
 	if (j->moved_strict)
 		log_info(RPL_I_ADMIN_STRICT, "administrator %s moved to STRICT session security", s->server);
-	srp_free(a->srp[0]);
-	a->srp[0] = NULL;
-	proof_key_wipe(&a->key_mem);
-	a->key = NULL;
-	a->state = A_DONE;
 	auth_admin_key(s->server, key, sizeof(key));
 	admit_success(&s->p->adm, s->addr, key);
 	conn_authenticated(s);
@@ -335,8 +349,8 @@ out:
 	conn_job_end(s);
 }
 
-/* The proof holds: commit the sign-on, then answer. */
-static void admin_commit(struct peer_session *s)
+void auth_admin_commit(struct peer_session *s, const char *method,
+		       int (*answer)(struct peer_session *s))
 {
 	struct admin_commit *j = calloc(1, sizeof(*j));
 	int rc;
@@ -346,14 +360,16 @@ static void admin_commit(struct peer_session *s)
 		return;
 	}
 	j->s = s;
+	j->answer = answer;
+	j->down_level = s->proto == 1;
 	snprintf(j->name, sizeof(j->name), "%s", s->server);
 	snprintf(j->from, sizeof(j->from), "%s", s->addr);
-	snprintf(j->method, sizeof(j->method), "%s",
-		 s->auth->method == METHOD_SRP ? "SRP" : "LDAP");
-	snprintf(j->tls, sizeof(j->tls), "%s", tls_version_name(s->ssl));
+	snprintf(j->method, sizeof(j->method), "%s", method);
+	snprintf(j->tls, sizeof(j->tls), "%s", s->proto == 2 ? tls_version_name(s->ssl) : "protocol 1");
 	j->now = clock_now();
 	conn_job_start(s);
-	s->auth->state = A_SA_COMMIT;
+	if (s->auth)
+		s->auth->state = A_SA_COMMIT;
 	if ((rc = dbw_submit(s->p->dbw, admin_commit_work, admin_commit_done, j)) < 0) {
 		conn_job_end(s);
 		free(j);
@@ -367,7 +383,7 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 	int rc;
 
 	if (j->rc == -RPL_E_AUTH_FAILED || (j->rc == 0 && !a->admin_known)) {
-		admin_fail(s, RPL_E_ADMIN_AUTH, "wrong password proof, or no such administrator");
+		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "wrong password proof, or no such administrator");
 		return;
 	}
 	if (j->rc < 0) {
@@ -378,7 +394,7 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 	if (rc == 0)
 		rc = auth_check_tag(s, 1, a->peer_tag);
 	if (rc == -RPL_E_AUTH_FAILED) {
-		admin_fail(s, RPL_E_ADMIN_AUTH, "the proof is not bound to this TLS session (a man in the middle?)");
+		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "the proof is not bound to this TLS session (a man in the middle?)");
 		return;
 	}
 	if (rc < 0) {
@@ -388,7 +404,7 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 	a->srp_done = 1;
 	a->M2[0] = j->p[0].M2;
 	j->p[0].M2 = (struct blob){0};
-	admin_commit(s);
+	auth_admin_commit(s, "password proof (SRP)", send_admin_ok);
 }
 
 static int admin_auth_srp(struct peer_session *s, struct cursor *p)
@@ -415,7 +431,7 @@ static int admin_auth_srp(struct peer_session *s, struct cursor *p)
 		goto out;
 	}
 	if (!A.n || !M1.n) {
-		admin_fail(s, RPL_E_ADMIN_AUTH, "the client sent no password proof");
+		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "the client sent no password proof");
 		rc = 0;
 		goto out;
 	}

@@ -237,3 +237,36 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 		blob_free(der);
 	return rc;
 }
+
+int continuity_offer_verify(const uint8_t exporter[32], const uint8_t pinned_fp[32],
+			    const uint8_t presented_fp[32], const struct cursor *msg)
+{
+	struct cursor cur = *msg, val;
+	uint16_t tag;
+	int tries = 0, rc = -RPL_E_CERT_SIG;
+
+	while (rc < 0 && tlv_next(&cur, &tag, &val) > 0 && tries < MAX_OFFERS) {
+		struct cursor ec = val, ev;
+		struct blob prev = {0}, sig = {0};
+		uint8_t fp[FP_LEN];
+		uint16_t et;
+
+		if (tag != F_ENTRY)
+			continue;
+		tries++;
+		while (tlv_next(&ec, &et, &ev) > 0) {
+			if (et == F_PREV_CERT && !prev.n)
+				(void)tlv_get_blob(&ev, &prev);
+			else if (et == F_ENDORSE && !sig.n)
+				(void)tlv_get_blob(&ev, &sig);
+		}
+		if (prev.n && sig.n && identity_fingerprint(prev.p, prev.n, fp) == 0 &&
+		    memcmp(fp, pinned_fp, FP_LEN) == 0 &&
+		    verify_proof(prev.p, prev.n, continuity_label, presented_fp, exporter, sig.p,
+				 sig.n) == 0)
+			rc = 0;
+		blob_free(&prev);
+		blob_free(&sig);
+	}
+	return rc;
+}

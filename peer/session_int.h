@@ -145,6 +145,14 @@ void conn_refuse(struct peer_session *s, int code, const char *text);
 void conn_record_failure(struct peer_session *s, const char *detail);
 /* The rate-limit name of an administrator ("@NAME": no server is named so). */
 void auth_admin_key(const char *admin, char *out, size_t sz);
+/* An administrator's proof holds (either protocol): commits the sign-on
+ * (peer/auth_admin.c), then answer() sends the last sign-on message and the
+ * session becomes ready; a locked administrator, or one made STRICT
+ * meanwhile on the down-level path, is refused instead. */
+void auth_admin_commit(struct peer_session *s, const char *method,
+		       int (*answer)(struct peer_session *s));
+/* A wrong administrator proof: counted, logged, refused with code. */
+void auth_admin_fail(struct peer_session *s, int code, const char *detail);
 /* The admission of a hello (both protocols): the name asked for is ours,
  * the purpose is offered, the (address, name) is not rate-limited, the
  * partner is defined, it does not open sessions too fast, and MAXSESSIONS

@@ -215,6 +215,17 @@ static int secret_word(const struct admin_cmd *cmd, int i)
 	return 0;
 }
 
+static int has_secret(const struct admin_cmd *cmd)
+{
+	for (int i = 0; i < cmd->nwords; i++)
+		if (secret_word(cmd, i))
+			return 1;
+	for (int i = 0; i < cmd->nparams; i++)
+		if (secret_param(cmd->keys[i]))
+			return 1;
+	return 0;
+}
+
 void admin_cmd_redacted(const struct admin_cmd *cmd, char *out, size_t sz)
 {
 	size_t n = 0;
@@ -239,6 +250,11 @@ static int admin_allowed(struct sync *y, struct admin_client *ac, const struct a
 	if (!name[0])
 		return 1; /* admin.sock: local access = system privilege */
 	admin_cmd_redacted(cmd, text, sizeof(text));
+	if (adminsrv_cleartext(ac) && has_secret(cmd)) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s: a password is not sent over a down-level session (no TLS); sign on over TLS for this command",
+					       text), NULL);
+		return 0;
+	}
 	if (cls < need) {
 		peer_actlog(y->peer, RPL_E_ADMIN_CLASS, "administrator %s (%s, from %s) refused: %s",
 			    name, admin_class_name(cls), where, text);
