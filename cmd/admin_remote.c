@@ -102,7 +102,7 @@ static int known_find(const char *hostport, struct known *k)
 		if (strcmp(hp, hostport) != 0 || strlen(fp) != 2 * FINGERPRINT_LEN)
 			continue;
 		snprintf(k->hostport, sizeof(k->hostport), "%s", hp);
-		snprintf(k->fp, sizeof(k->fp), "%s", fp);
+		memcpy(k->fp, fp, sizeof(k->fp)); /* 64 digits and the NUL, checked above */
 		snprintf(k->label, sizeof(k->label), "%s", label);
 		found = 1;
 	}
@@ -405,8 +405,10 @@ static int hello_reply(struct remote *r, struct signon *g, uint64_t *method, str
 	if (g->by == BY_CONTINUITY) {
 		uint8_t pinned[FINGERPRINT_LEN];
 		cur_init(&cur, pl.p, pl.n);
+		struct cursor cur2 = cur;
 		if (hex_decode(g->k.fp, pinned, sizeof(pinned)) < 0 ||
-		    continuity_offer_verify(g->exporter, pinned, g->fp, &cur) < 0) {
+		    (continuity_offer_verify(g->exporter, pinned, g->fp, &cur) < 0 &&
+		     continuity_rollover_verify(pinned, g->fp, &cur2) < 0)) {
 			blob_free(&pl);
 			snprintf(err, errsz, "%s presents SHA-256 %s, but this client pins %s for it (label %s) and the server did not prove the change with the pinned key; nothing was sent",
 				 g->hostport, g->fp_hex, g->k.fp, g->k.label);

@@ -36,4 +36,10 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 int continuity_offer_verify(const uint8_t exporter[32], const uint8_t pinned_fp[32],
 			    const uint8_t presented_fp[32], const struct cursor *msg);
 
+/* 0 when the rollover endorsements in msg (a HELLO_REPLY) lead from
+ * presented_fp back to pinned_fp, each signed by the key of the
+ * certificate before it (at most 8 renewals); else -RPL_E_CERT_SIG. Pure. */
+int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presented_fp[32],
+			       const struct cursor *msg);
+
 #endif

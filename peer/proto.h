@@ -70,6 +70,7 @@ enum msg_field {
 	F_VERSION = 30, F_PURPOSE = 31,
 	F_ADMIN = 32,     /* an administrator's name (PURPOSE_ADMIN) */
 	F_PASSWORD = 33,  /* an LDAP administrator's password, inside verified TLS */
+	F_ROLLOVER = 34,  /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
 };
 
 /* METHOD_PASSWORD: an LDAP administrator sends its password in AUTH,

@@ -175,8 +175,36 @@ int instance_own(struct instance *in, MDB_txn *txn, int state,
 	return rc;
 }
 
+/* The rollover endorsement of a new certificate by the current one. */
+static int endorse_new(struct instance *in, MDB_txn *txn, struct owncert *c)
+{
+	uint8_t fp[FINGERPRINT_LEN], msg[PROOF_ROLLOVER_MSG_LEN];
+	struct own_identity cur;
+	int rc = instance_own(in, txn, OWN_CURRENT, &cur);
+
+	if (rc == -RPL_E_NOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = identity_fingerprint(c->der.p, c->der.n, fp);
+	if (rc == 0) {
+		proof_rollover_message(fp, msg);
+		rc = identity_sign(cur.keytype, &cur.key, msg, sizeof(msg), &c->rollover);
+	}
+	if (rc == 0)
+		snprintf(c->endorser, sizeof(c->endorser), "%s", cur.label);
+	own_free(&cur);
+	return rc;
+}
+
 int instance_new_owncert(struct instance *in, int state, char *label,
 			 size_t labelsz)
+{
+	return instance_new_owncert_ex(in, state, 0, label, labelsz);
+}
+
+int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *label,
+			    size_t labelsz)
 {
 	struct blob key = {0}, der = {0};
 	struct owncert c;
@@ -204,7 +232,10 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 		c.activated = state == OWN_CURRENT ? c.created : 0;
 		c.der = der;
 		der = (struct blob){0};
-		rc = store_owncert_put(txn, &in->store, &c);
+		if (endorse)
+			rc = endorse_new(in, txn, &c);
+		if (rc == 0)
+			rc = store_owncert_put(txn, &in->store, &c);
 		if (rc == 0 && identity_cert_info(c.der.p, c.der.n, &ci) == 0) {
 			char until[32];
 			clock_iso8601(ci.not_after, until, sizeof(until));

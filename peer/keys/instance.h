@@ -64,6 +64,11 @@ int instance_create_ex(const char *dir, const char *name, int port,
 		       const char *address, const char *password,
 		       const char *const *opts, int nopts, char *err, size_t errsz);
 
+/* The same as instance_new_owncert; with endorse, the current
+ * certificate's key signs the new one's fingerprint (the rollover
+ * endorsement, store/owncert.h). */
+int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *label,
+			    size_t labelsz);
 /* Generates a key pair and self-signed certificate per the configuration and
  * stores it in 'state' (current or next). Returns its label. Key generation
  * runs outside the write transaction. */

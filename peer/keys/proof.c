@@ -138,3 +138,9 @@ int proof_admin_slow(const char *password, size_t len, const uint8_t salt[ADMIN_
 	return wc_scrypt(out->k, (const byte *)password, (int)len, salt, ADMIN_SLOW_SALT_LEN,
 			 ADMIN_SLOW_LOG2N, 8, 1, PROOF_KEY_LEN) == 0 ? 0 : -RPL_E_CRYPTO;
 }
+
+void proof_rollover_message(const uint8_t fp[PROOF_FP_LEN], uint8_t out[PROOF_ROLLOVER_MSG_LEN])
+{
+	memcpy(out, "replpeer rollover v1", 21); /* with its NUL */
+	memcpy(out + 21, fp, PROOF_FP_LEN);
+}
