@@ -123,7 +123,7 @@ int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presen
 			return 0;
 		proof_rollover_message(at, msgbuf);
 		/* A server offers one entry per renewal: more is not looked at. */
-		while (!found && seen < ROLLOVER_HOPS && tlv_next(&cur, &tag, &val) > 0) {
+		while (!found && seen < 2 * ROLLOVER_HOPS && tlv_next(&cur, &tag, &val) > 0) {
 			struct cursor ec = val, ev;
 			struct blob prev = {0}, sig = {0};
 			uint16_t et;
