@@ -500,8 +500,15 @@ static int signon_password(struct remote *r, struct signon *g, const char *pw, c
 	int type, rc;
 
 	if (g->by == BY_ACCEPT) {
-		snprintf(err, errsz, "%s's certificate was accepted just now (--accept-cert); sign on with --cacert FILE, or once as a LOCAL administrator, before an LDAP password is sent",
-			 g->hostport);
+		/* A password goes only to a server pinned in an earlier run (or
+		 * vouched for by --cacert): pin it now, send nothing. */
+		snprintf(g->k.hostport, sizeof(g->k.hostport), "%s", g->hostport);
+		snprintf(g->k.fp, sizeof(g->k.fp), "%s", g->fp_hex);
+		snprintf(g->k.label, sizeof(g->k.label), "%s", g->server);
+		if (known_write(&g->k, err, errsz) < 0)
+			return -RPL_E_IO;
+		snprintf(err, errsz, "%s's certificate (SHA-256 %s) is pinned now, but an LDAP password is not sent in the run that accepted it; run the command again (without --accept-cert) to sign on",
+			 g->hostport, g->fp_hex);
 		return -RPL_E_ADMIN_METHOD;
 	}
 	wbuf_init(&w);

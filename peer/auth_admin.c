@@ -34,6 +34,7 @@
 #include "../util/secure.h"
 #include "continuity.h"
 #include "dbw.h"
+#include "ldap.h"
 #include "proto.h"
 
 /* The rate-limit key of an administrator: '@' cannot start a server name. */
@@ -454,12 +455,66 @@ out:
 	return rc;
 }
 
+/* The directory's verdict on an LDAP administrator's password. */
+static void ldap_done(const struct ldap_report *r, void *arg)
+{
+	struct peer_session *s = arg;
+
+	if (!session_closing(s)) {
+		if (r->rc == 0) {
+			auth_admin_commit(s, r->cached ? "password checked by LDAP (cached)"
+							: "password checked by LDAP",
+					  send_admin_ok);
+		} else if (r->rc == -RPL_E_LDAP_CREDENTIALS || r->rc == -RPL_E_LDAP_BIND ||
+			   r->rc == -RPL_E_LDAP_EMPTY_PASSWORD) {
+			char why[600];
+			snprintf(why, sizeof(why), "LDAP: %.590s", r->message);
+			auth_admin_fail(s, RPL_E_ADMIN_AUTH, why);
+		} else {
+			/* The directory could not be asked (or was not trusted): not
+			 * the administrator's failure; say why. */
+			if (!r->logged)
+				log_warn(-r->rc, "administrator %s from %s: %s", s->server, s->addr, r->message);
+			s->quiet = 1;
+			session_send_error(s, -r->rc, r->message);
+			session_close(s, r->rc, "%s", r->message);
+		}
+	}
+	conn_job_end(s);
+}
+
 static int admin_auth_password(struct peer_session *s, struct cursor *p)
 {
-	(void)p;
-	/* The directory check arrives with peer/ldap. */
-	session_send_error(s, RPL_E_NOTIMPL, "LDAP administrators");
-	session_close(s, -RPL_E_NOTIMPL, "LDAP administrators");
+	char pw[LDAP_PASSWORD_MAX + 1];
+	struct cursor cur = *p, val;
+	int rc = 0, have = 0;
+	uint16_t tag;
+
+	while (!have && (rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag != F_PASSWORD)
+			continue;
+		if (cur_left(&val) > LDAP_PASSWORD_MAX)
+			return -RPL_E_PROTOCOL;
+		rc = tlv_get_str(&val, pw, sizeof(pw));
+		have = rc == 0;
+	}
+	if (rc < 0 || !have) {
+		secure_zero(pw, sizeof(pw));
+		return -RPL_E_PROTOCOL;
+	}
+	if (!s->p->ldap) {
+		secure_zero(pw, sizeof(pw));
+		conn_refuse(s, RPL_E_LDAP_NOT_CONFIGURED, "no LDAP client on this server");
+		return 0;
+	}
+	conn_job_start(s);
+	s->auth->state = A_SA_LDAP;
+	rc = ldap_check(s->p->ldap, s->server, pw, ldap_done, s);
+	secure_zero(pw, sizeof(pw));
+	if (rc < 0) {
+		conn_job_end(s);
+		return rc;
+	}
 	return 0;
 }
 

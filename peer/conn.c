@@ -1464,6 +1464,7 @@ const uint8_t *session_own_fp(const struct peer_session *s) { return s->own_fp; 
 const char *session_own_label(const struct peer_session *s) { return s->own_label; }
 void session_set_rtt(struct peer_session *s, double ms) { s->result.rtt_ms = ms; }
 int session_admin_class(const struct peer_session *s) { return s->admin_cls; }
+void peer_set_ldap(struct peer *p, struct ldap_client *lc) { p->ldap = lc; }
 
 int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
 		       void *arg)

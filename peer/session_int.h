@@ -49,6 +49,7 @@ struct admin_client;
 struct peer {
 	uv_loop_t *loop;
 	struct instance *in;
+	struct ldap_client *ldap;       /* checks LDAP administrators (not owned) */
 	struct peer_hooks hooks;
 	struct tls_policy tls;
 	struct dbw *dbw;

@@ -13,6 +13,7 @@
 
 #include "../peer/adminsrv.h"
 #include "../peer/keys/instance.h"
+#include "../peer/ldap.h"
 #include "../store/actlog.h"
 #include "../store/admin.h"
 #include "../store/server.h"
@@ -209,6 +210,14 @@ log:
 	return rc;
 }
 
+/* A changed or removed administrator keeps no cached LDAP verdict. */
+static void forget_ldap(struct sync *y, int rc, void *arg)
+{
+	(void)arg;
+	if (rc == 0 && y->ldap)
+		ldap_cache_clear(y->ldap);
+}
+
 static void submit(struct admin_change *c)
 {
 	char text[400];
@@ -217,7 +226,7 @@ static void submit(struct admin_change *c)
 		 c->registering ? "registered" : c->remove ? "removed" : c->lock ? "locked"
 		 : c->unlock ? "unlocked" : "updated");
 	admin_write(c->y, c->ac, change_work, c, change_free, admin_ok(RPL_I_ADMIN_CHANGED, "%s", text),
-		    NULL);
+		    forget_ldap);
 }
 
 static void secrets_work(uv_work_t *req)

@@ -92,6 +92,7 @@ int sync_start(struct sync *y, struct peer *p)
 		return rc;
 	if ((rc = ldap_client_new(y->loop, y->in, &y->ldap)) < 0)
 		return rc;
+	peer_set_ldap(p, y->ldap);
 	/* Partners marked for FORCESYNC get their session now. */
 	if (store_begin(&y->in->store, 0, &txn) == 0) {
 		if (store_server_names(txn, &y->in->store, &names) == 0) {

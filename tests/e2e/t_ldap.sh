@@ -286,6 +286,37 @@ expect_eq "$(tj '",".join(c["check"] for c in j["checks"])')" "url,starttls,tls,
 test_ldap "$W/wrong.pw" alice -; rc=$?
 expect_eq "$rc/$(tj 'j["message_id"]')" "1/RPL0901E" "... and a wrong password is refused there too"
 
+alice_binds_after() { tail -n +"$(($1 + 1))" "$W/slapd-good.log" | grep -ciE 'BIND dn="uid=alice,ou=people,dc=example,dc=com" method=128' || true; }
+
+# ---- a remote LDAP administrator signs on (issue 11, acceptance 1) -----------------------------
+# The client's own pins live in a private HOME. An LDAP password goes only
+# to a server pinned in an earlier run: the first run pins and stops.
+export HOME="$W/home"
+mkdir -p "$HOME"
+adm A "REGISTER ADMIN alice AUTHENTICATION=LDAP CLASS=SYSTEM" >/dev/null || die "REGISTER ADMIN alice LDAP"
+radm() { "$RP" admin --host 127.0.0.1 --port "$pa" --id alice --password-file "$1" "${@:2}"; }
+b0=$(log_lines "$W/slapd-good.log")
+fails 1 RPL1018E "first contact: the client pins A but sends no LDAP password" radm "$W/alice.pw" --accept-cert QUERY SERVER
+expect_eq "$(alice_binds_after "$b0")" 0 "... slapd saw no bind"
+succeeds "LDAP administrator over ldap:// with StartTLS: signs on and runs QUERY SERVER" \
+	radm "$W/alice.pw" --json QUERY SERVER
+expect_eq "$(jget 'len(j)' <"$W/out")" 0 "... QUERY SERVER answers (no partner defined)"
+log_has A "RPL1009I.*administrator ALICE \(SYSTEM\) signed on .*password checked by LDAP" ||
+	die "A's log lacks ALICE's LDAP sign-on"
+ok "A logs the sign-on checked by LDAP (RPL1009I)"
+fails 1 RPL1001E "a wrong LDAP password is refused" radm "$W/wrong.pw" QUERY SERVER
+adm A "SET LDAPURL ldaps://127.0.0.1:$LDAPS_good" >/dev/null || die "SET LDAPURL ldaps:// for the sign-on"
+b0=$(log_lines "$W/slapd-good.log")
+succeeds "LDAP administrator over ldaps://: signs on and runs QUERY SERVER" radm "$W/alice.pw" QUERY SERVER
+wait_until 5 test "$(alice_binds_after "$b0")" -ge 1 || die "slapd saw no bind for the ldaps:// sign-on"
+ok "... slapd saw the bind over ldaps://"
+fails 1 RPL1001E "... and a wrong password is refused there too" radm "$W/wrong.pw" QUERY SERVER
+expect_eq "$(adm A QUERY ADMIN alice | jget 'j[0]["failed_signons"]')/$(adm A QUERY ADMIN alice | jget 'j[0]["sessionsecurity"]')" \
+	"1/STRICT" "QUERY ADMIN counts the refused LDAP sign-on since the last success; the TLS sign-on made alice STRICT"
+! grep -aqF "$PW_ALICE" "$W/A.log" "$W/A/data.mdb" || die "the LDAP password is readable on A"
+ok "the LDAP password is in neither A's log nor data.mdb"
+adm A "SET LDAPURL ldap://127.0.0.1:$LDAP_good" >/dev/null || die "SET LDAPURL back to ldap://"
+
 # ldaps:// to the port where slapd speaks LDAP in clear: TLS fails, nothing is sent.
 adm A "SET LDAPURL ldaps://127.0.0.1:$LDAP_good" >/dev/null || die "SET LDAPURL ldaps to the clear port"
 test_ldap "$W/alice.pw" alice -; rc=$?
@@ -298,7 +329,6 @@ test_ldap "$W/alice.pw" alice - || die "TEST LDAP via localhost: $(cat "$W/t.jso
 ok "ldaps://localhost:port: the DNS name is matched against the SAN and the bind succeeds"
 
 # ---- SIGNON=YES: the check a sign-on makes (ldap_check), with its cache ------------------------
-alice_binds_after() { tail -n +"$(($1 + 1))" "$W/slapd-good.log" | grep -c 'BIND dn="uid=alice,ou=people,dc=example,dc=com" method=128' || true; }
 conf_set A LDAPCACHESECONDS 3
 restart_peer A
 b0=$(log_lines "$W/slapd-good.log")
