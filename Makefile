@@ -21,10 +21,13 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/replpeer
+# The hostile-peer test tool (tests/tools): scripted attacks on a live peer.
+HOSTILE_SRC := $(wildcard tests/tools/*.c)
+HOSTILE  := $(BUILD)/tests/hostile
 
 .PHONY: all deps check unit e2e demo asan bench install clean contract format
 
-all: $(BIN) replpeer
+all: $(BIN) replpeer $(HOSTILE)
 
 # ./replpeer is the build's binary, for the README's examples.
 replpeer: $(BIN)
@@ -50,14 +53,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librpl.a tests/unit/unit.h
 
 -include $(UNIT_BIN:=.d)
 
+$(HOSTILE): $(HOSTILE_SRC) $(BUILD)/librpl.a tests/tools/hostile.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(HOSTILE_SRC) $(BUILD)/librpl.a $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BIN)
-	@RP=$(abspath $(BIN)) tests/e2e/run.sh
+e2e: $(BIN) $(HOSTILE)
+	@RP=$(abspath $(BIN)) HOSTILE=$(abspath $(HOSTILE)) tests/e2e/run.sh
 
 check: deps
 	$(MAKE) all
@@ -72,12 +79,13 @@ demo: deps
 asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		build-asan/replpeer
+		build-asan/replpeer build-asan/tests/hostile
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		RP=$(abspath build-asan/replpeer) RPL_ASAN=1 tests/e2e/run.sh
+		RP=$(abspath build-asan/replpeer) HOSTILE=$(abspath build-asan/tests/hostile) \
+		RPL_ASAN=1 tests/e2e/run.sh
 
 bench: all
 	@RP=$(abspath $(BIN)) bench/run.sh

@@ -3,6 +3,10 @@
 # start_peer/track when the scenario exits, whatever the outcome.
 set -u
 : "${RP:?set RP to the replpeer binary}"
+# The hostile-peer tool (tests/tools/hostile.c), built beside the binary under
+# test (build/tests/hostile, build-asan/tests/hostile); make e2e sets it.
+HOSTILE=${HOSTILE:-$(dirname "$RP")/tests/hostile}
+[ -x "$HOSTILE" ] || HOSTILE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tests/hostile
 W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
 PIDS=()
 FAILED=0
