@@ -52,8 +52,14 @@ json_t *h_event(struct hctx *h, const char *kind)
 
 void h_emit(struct hctx *h, json_t *ev)
 {
-	char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	(void)h;
+	const char *kind = json_string_value(json_object_get(ev, "ev"));
+	char *s;
+
+	if (h->quiet && kind && (strcmp(kind, "sent") == 0 || strcmp(kind, "send-failed") == 0)) {
+		json_decref(ev);
+		return;
+	}
+	s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (s) {
 		fputs(s, stdout);
 		fputc('\n', stdout);
@@ -617,8 +623,12 @@ static int cmd_option(struct hctx *h, int argc, char **argv)
 		h->keep_going = 1;
 	else if (argc == 2 && strcmp(argv[1], "stop-on-fail") == 0)
 		h->keep_going = 0;
+	else if (argc == 2 && strcmp(argv[1], "quiet") == 0)
+		h->quiet = 1;
+	else if (argc == 2 && strcmp(argv[1], "verbose") == 0)
+		h->quiet = 0;
 	else
-		return h_fail(h, "usage: option keep-going|stop-on-fail");
+		return h_fail(h, "usage: option keep-going|stop-on-fail|quiet|verbose");
 	return 0;
 }
 
@@ -1565,7 +1575,7 @@ static const struct command {
 	{"repeat", cmd_repeat, "repeat N [VAR] ... end   VAR counts from 0"},
 	{"end", cmd_end, "end"},
 	{"sleep", cmd_sleep, "sleep SECONDS"},
-	{"option", cmd_option, "option keep-going|stop-on-fail"},
+	{"option", cmd_option, "option keep-going|stop-on-fail|quiet|verbose   quiet: no sent events"},
 	{"spawn", cmd_spawn, "spawn [out=FILE] SHELL-COMMAND...   in the background"},
 	{"reap", cmd_reap, "reap                    waits for spawned commands"},
 	{"exit", cmd_exit, "exit [STATUS]"},

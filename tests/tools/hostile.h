@@ -69,6 +69,7 @@ struct sess {
 	WOLFSSL *ssl;
 	int is_server;   /* accepted (we are the TCP/TLS server) */
 	int closed;
+	int close_reported;
 	int frames_in, frames_out;
 	struct wbuf rx;
 	uint8_t exporter[32], peer_fp[32], own_fp[32];
@@ -106,6 +107,7 @@ struct hctx {
 	int nsaved;
 	int failures;
 	int keep_going;  /* "option keep-going": a failed expect does not stop */
+	int quiet;       /* "option quiet": no sent/send-failed events */
 	pid_t children[256];
 	int nchildren;
 };

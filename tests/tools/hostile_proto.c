@@ -410,64 +410,6 @@ int h_tls(struct hctx *h, struct sess *s, int server, struct ident *id, int max1
 
 /* ---- bytes and frames ------------------------------------------------------- */
 
-int h_send_bytes(struct hctx *h, struct sess *s, const void *p, size_t n, int raw_tcp)
-{
-	const uint8_t *b = p;
-	size_t off = 0;
-
-	if (s->fd < 0)
-		return h_fail(h, "send: session %s is not connected", s->name);
-	while (off < n) {
-		ssize_t w;
-		if (s->ssl && !raw_tcp) {
-			int r = wolfSSL_write(s->ssl, b + off, (int)(n - off));
-			w = r > 0 ? r : -1;
-		} else {
-			w = send(s->fd, b + off, n - off, MSG_NOSIGNAL);
-		}
-		if (w <= 0) {
-			json_t *ev = h_event(h, "send-failed");
-			h_emit(h, ev);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	return 0;
-}
-
-int h_send_frame(struct hctx *h, struct sess *s, int type, const uint8_t *payload, size_t n,
-		 int64_t len_override)
-{
-	struct wbuf f;
-	uint32_t len = len_override >= 0 ? (uint32_t)len_override : (uint32_t)(n + 1);
-	json_t *ev;
-	int rc;
-
-	wbuf_init(&f);
-	wbuf_put_u32(&f, len);
-	wbuf_put_u8(&f, (uint8_t)type);
-	if (n)
-		wbuf_put(&f, payload, n);
-	if (wbuf_status(&f) < 0) {
-		wbuf_free(&f);
-		return h_fail(h, "out of memory");
-	}
-	rc = h_send_bytes(h, s, f.p, f.len, 0);
-	wbuf_free(&f);
-	if (rc < 0)
-		return rc;
-	s->frames_out++;
-	h_frame_free(&s->last_tx);
-	s->last_tx.type = type;
-	blob_set(&s->last_tx.payload, payload, n);
-	ev = h_event(h, "sent");
-	json_object_set_new(ev, "type", json_string(h_msg_name(type)));
-	json_object_set_new(ev, "n", json_integer(type));
-	json_object_set_new(ev, "bytes", json_integer((json_int_t)n + 5));
-	h_emit(h, ev);
-	return 0;
-}
-
 static double mono(void)
 {
 	struct timespec ts;
@@ -513,12 +455,84 @@ static int read_more(struct sess *s, double deadline)
 	return n;
 }
 
+
+int h_send_bytes(struct hctx *h, struct sess *s, const void *p, size_t n, int raw_tcp)
+{
+	const uint8_t *b = p;
+	size_t off = 0;
+
+	if (s->fd < 0)
+		return h_fail(h, "send: session %s is not connected", s->name);
+	if (s->closed) {
+		h_emit(h, h_event(h, "send-failed"));
+		return -1;
+	}
+	while (off < n) {
+		ssize_t w;
+		if (s->ssl && !raw_tcp) {
+			int r = wolfSSL_write(s->ssl, b + off, (int)(n - off));
+			w = r > 0 ? r : -1;
+		} else {
+			w = send(s->fd, b + off, n - off, MSG_NOSIGNAL);
+		}
+		if (w <= 0) {
+			json_t *ev = h_event(h, "send-failed");
+			h_emit(h, ev);
+			return -1;
+		}
+		off += (size_t)w;
+		/* Whatever the partner already answered is read now: a partner
+		 * that closes with our bytes unread resets the connection, and
+		 * the reset would discard its last frames before we read them. */
+		if (!raw_tcp && !s->closed) {
+			struct pollfd pfd = {s->fd, POLLIN, 0};
+			while (!s->closed && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+				if (read_more(s, mono() + 0.05) == 0)
+					s->closed = 1;
+		}
+	}
+	return 0;
+}
+
+int h_send_frame(struct hctx *h, struct sess *s, int type, const uint8_t *payload, size_t n,
+		 int64_t len_override)
+{
+	struct wbuf f;
+	uint32_t len = len_override >= 0 ? (uint32_t)len_override : (uint32_t)(n + 1);
+	json_t *ev;
+	int rc;
+
+	wbuf_init(&f);
+	wbuf_put_u32(&f, len);
+	wbuf_put_u8(&f, (uint8_t)type);
+	if (n)
+		wbuf_put(&f, payload, n);
+	if (wbuf_status(&f) < 0) {
+		wbuf_free(&f);
+		return h_fail(h, "out of memory");
+	}
+	rc = h_send_bytes(h, s, f.p, f.len, 0);
+	wbuf_free(&f);
+	if (rc < 0)
+		return rc;
+	s->frames_out++;
+	h_frame_free(&s->last_tx);
+	s->last_tx.type = type;
+	blob_set(&s->last_tx.payload, payload, n);
+	ev = h_event(h, "sent");
+	json_object_set_new(ev, "type", json_string(h_msg_name(type)));
+	json_object_set_new(ev, "n", json_integer(type));
+	json_object_set_new(ev, "bytes", json_integer((json_int_t)n + 5));
+	h_emit(h, ev);
+	return 0;
+}
+
 int h_recv_frame(struct hctx *h, struct sess *s, double timeout, struct hframe *f)
 {
 	double deadline = mono() + timeout;
 	json_t *ev;
 
-	if (s->fd < 0 || s->closed)
+	if (s->fd < 0 && !s->rx.len)
 		return 0;
 	for (;;) {
 		if (s->rx.len >= FRAME_HDR) {
@@ -553,12 +567,15 @@ int h_recv_frame(struct hctx *h, struct sess *s, double timeout, struct hframe *
 			}
 		}
 		{
-			int r = read_more(s, deadline);
+			int r = s->closed || s->fd < 0 ? 0 : read_more(s, deadline);
 			if (r == 0) {
 				s->closed = 1;
-				ev = h_event(h, "closed");
-				json_object_set_new(ev, "pending_bytes", json_integer((json_int_t)s->rx.len));
-				h_emit(h, ev);
+				if (!s->close_reported) {
+					s->close_reported = 1;
+					ev = h_event(h, "closed");
+					json_object_set_new(ev, "pending_bytes", json_integer((json_int_t)s->rx.len));
+					h_emit(h, ev);
+				}
 				return 0;
 			}
 			if (r < 0) {
