@@ -1552,6 +1552,27 @@ static int cmd_snapshot(struct hctx *h, int argc, char **argv)
 	return rc ? 0 : h_fail(h, "the victim's record of %s changed", argv[3]);
 }
 
+/* check NAME VALUE VALUE: reports whether two values are equal (no failure). */
+static int cmd_check(struct hctx *h, int argc, char **argv)
+{
+	struct blob a = {0}, b = {0};
+	json_t *ev;
+
+	if (argc != 4)
+		return h_fail(h, "usage: check NAME VALUE VALUE");
+	if (h_bytes(h, argv[2], &a) < 0 || h_bytes(h, argv[3], &b) < 0) {
+		blob_free(&a);
+		return -1;
+	}
+	ev = h_event(h, "check");
+	json_object_set_new(ev, "name", json_string(argv[1]));
+	json_object_set_new(ev, "equal", json_boolean(a.n == b.n && (!a.n || memcmp(a.p, b.p, a.n) == 0)));
+	h_emit(h, ev);
+	blob_free(&a);
+	blob_free(&b);
+	return 0;
+}
+
 static int cmd_exit(struct hctx *h, int argc, char **argv)
 {
 	(void)h;
@@ -1579,6 +1600,7 @@ static const struct command {
 	{"spawn", cmd_spawn, "spawn [out=FILE] SHELL-COMMAND...   in the background"},
 	{"reap", cmd_reap, "reap                    waits for spawned commands"},
 	{"exit", cmd_exit, "exit [STATUS]"},
+	{"check", cmd_check, "check NAME VALUE VALUE   reports whether they are equal"},
 	{"gen-identity", cmd_gen_identity, "gen-identity ID [cn=NAME] [ip=ADDR] [days=N] [offset=SECONDS]"},
 	{"identity", cmd_identity, "identity ID file CERT KEY | identity ID instance DIR [current|next|previous|label=L]"},
 	{"secret", cmd_secret, "secret VAR DIR own-password|password|pairing-out|pairing-in [SERVER]"},
