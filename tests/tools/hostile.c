@@ -40,11 +40,23 @@ static struct hctx H;
 
 /* ---- events ----------------------------------------------------------------- */
 
+/* Seconds since the tool started, for rates measured from the events. */
+static double since_start(void)
+{
+	static struct timespec t0;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!t0.tv_sec)
+		t0 = t;
+	return (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
 json_t *h_event(struct hctx *h, const char *kind)
 {
 	json_t *ev = json_object();
 	json_object_set_new(ev, "ev", json_string(kind));
 	json_object_set_new(ev, "line", json_integer(h->lineno));
+	json_object_set_new(ev, "t", json_real((double)(long)(since_start() * 1000) / 1000.0));
 	if (h->cur)
 		json_object_set_new(ev, "s", json_string(h->cur->name));
 	return ev;
@@ -1720,6 +1732,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	since_start();
 	clock_init();
 	wolfSSL_Init();
 	h->listen_fd = -1;
