@@ -17,7 +17,7 @@ for t in "$here"/t_*.sh; do
 	if bash "$t" >"$out" 2>&1; then
 		pass=$((pass + 1))
 		printf 'PASS %-50s %3ss\n' "$name" $(( $(date +%s) - start ))
-		grep -E '^(ok|MEASURE) ' "$out" | sed 's/^/     /'
+		grep -E '^(ok|MEASURE|KNOWN_BUG) ' "$out" | sed 's/^/     /'
 	else
 		fail=$((fail + 1)); failed+=("$name")
 		printf 'FAIL %-50s %3ss\n' "$name" $(( $(date +%s) - start ))

@@ -71,7 +71,7 @@ void h_emit(struct hctx *h, json_t *ev)
 		json_decref(ev);
 		return;
 	}
-	s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	if (s) {
 		fputs(s, stdout);
 		fputc('\n', stdout);
@@ -574,10 +574,17 @@ static int find_end(struct hctx *h, int from)
 
 static int cmd_repeat(struct hctx *h, int argc, char **argv)
 {
+	double until = 0;
+	char *unit;
 	long n;
+
 	if (argc < 2 || argc > 3)
-		return h_fail(h, "usage: repeat N [VAR] ... end");
-	n = strtol(argv[1], NULL, 0);
+		return h_fail(h, "usage: repeat N|SECONDSs [VAR] ... end");
+	n = strtol(argv[1], &unit, 0);
+	if (*unit == 's' && n > 0) {
+		until = since_start() + (double)n;
+		n = 1L << 30;
+	}
 	if (n <= 0) {
 		int end = find_end(h, h->pc + 1);
 		if (end < 0)
@@ -590,6 +597,7 @@ static int cmd_repeat(struct hctx *h, int argc, char **argv)
 	h->loops[h->nloops].start = h->pc + 1;
 	h->loops[h->nloops].count = (int)n;
 	h->loops[h->nloops].iter = 0;
+	h->loops[h->nloops].until = until;
 	snprintf(h->loops[h->nloops].var, H_NAME, "%s", argc == 3 ? argv[2] : "");
 	if (argc == 3)
 		h_setvar(h, argv[2], "0", 1, 1);
@@ -603,7 +611,8 @@ static int cmd_end(struct hctx *h, int argc, char **argv)
 	(void)argv;
 	if (!h->nloops)
 		return h_fail(h, "end without repeat");
-	if (++h->loops[h->nloops - 1].iter < h->loops[h->nloops - 1].count) {
+	if (++h->loops[h->nloops - 1].iter < h->loops[h->nloops - 1].count &&
+	    (!h->loops[h->nloops - 1].until || since_start() < h->loops[h->nloops - 1].until)) {
 		char num[16];
 		snprintf(num, sizeof(num), "%d", h->loops[h->nloops - 1].iter);
 		if (h->loops[h->nloops - 1].var[0])
@@ -1605,7 +1614,7 @@ static const struct command {
 	{"let", cmd_let, "let VAR EXPR            integer + - * / % ( )"},
 	{"print", cmd_print, "print VAR..."},
 	{"note", cmd_note, "note TEXT..."},
-	{"repeat", cmd_repeat, "repeat N [VAR] ... end   VAR counts from 0"},
+	{"repeat", cmd_repeat, "repeat N|Ts [VAR] ... end   N times or for T seconds; VAR counts from 0"},
 	{"end", cmd_end, "end"},
 	{"sleep", cmd_sleep, "sleep SECONDS"},
 	{"option", cmd_option, "option keep-going|stop-on-fail|quiet|verbose   quiet: no sent events"},

@@ -89,6 +89,7 @@ struct hctx {
 	int pc, lineno;
 	struct {
 		int start, count, iter;
+		double until; /* "repeat 4s": a time limit instead of a count */
 		char var[H_NAME];
 	} loops[16];
 	int nloops;
