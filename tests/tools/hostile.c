@@ -731,6 +731,28 @@ static int cmd_identity(struct hctx *h, int argc, char **argv)
 		id = h_ident_new(h, argv[1]);
 		return id ? h_ident_files(h, id, argv[3], argc > 4 ? argv[4] : argv[3]) : -1;
 	}
+	if (argc == 4 && strcmp(argv[2], "copy") == 0) {
+		struct ident *src = h_ident(h, argv[3]), tmp;
+		if (!src)
+			return -1;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.keytype = src->keytype;
+		if (blob_set(&tmp.der, src->der.p, src->der.n) < 0 ||
+		    blob_set(&tmp.key, src->key.p, src->key.n) < 0) {
+			blob_free(&tmp.der);
+			return h_fail(h, "out of memory");
+		}
+		id = h_ident_new(h, argv[1]);
+		if (!id) {
+			blob_free(&tmp.der);
+			blob_free(&tmp.key);
+			return -1;
+		}
+		id->keytype = tmp.keytype;
+		id->der = tmp.der;
+		id->key = tmp.key;
+		return h_ident_loaded(h, id);
+	}
 	if (argc >= 4 && strcmp(argv[2], "instance") == 0) {
 		id = h_ident_new(h, argv[1]);
 		return id ? h_ident_instance(h, id, argv[3], argc > 4 ? argv[4] : "current") : -1;
@@ -1623,7 +1645,7 @@ static const struct command {
 	{"exit", cmd_exit, "exit [STATUS]"},
 	{"check", cmd_check, "check NAME VALUE VALUE   reports whether they are equal"},
 	{"gen-identity", cmd_gen_identity, "gen-identity ID [cn=NAME] [ip=ADDR] [days=N] [offset=SECONDS]"},
-	{"identity", cmd_identity, "identity ID file CERT KEY | identity ID instance DIR [current|next|previous|label=L]"},
+	{"identity", cmd_identity, "identity ID file CERT KEY | identity ID instance DIR [current|next|previous|label=L] | identity ID copy OTHER"},
 	{"secret", cmd_secret, "secret VAR DIR own-password|password|pairing-out|pairing-in [SERVER]"},
 	{"connect", cmd_connect, "connect [SESS] HOST PORT [src=ADDR] [timeout=S]"},
 	{"listen", cmd_listen, "listen PORT [addr=ADDR]"},

@@ -170,6 +170,8 @@ int h_frame_copy(struct hframe *dst, const struct hframe *src);
 /* ---- hostile_keys.c: identities, secrets, proofs ------------------------ */
 struct ident *h_ident(struct hctx *h, const char *name);
 struct ident *h_ident_new(struct hctx *h, const char *name);
+/* Sets <name>.fp and <name>.cert and reports the identity. */
+int h_ident_loaded(struct hctx *h, struct ident *id);
 int h_ident_gen(struct hctx *h, struct ident *id, const char *cn, const char *ip,
 		int days, long offset);
 int h_ident_files(struct hctx *h, struct ident *id, const char *cert, const char *key);

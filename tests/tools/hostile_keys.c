@@ -53,7 +53,7 @@ struct ident *h_ident_new(struct hctx *h, const char *name)
 }
 
 /* The variables <name>.fp and <name>.cert describe a loaded identity. */
-static int ident_loaded(struct hctx *h, struct ident *id)
+int h_ident_loaded(struct hctx *h, struct ident *id)
 {
 	char var[H_NAME + 8];
 	json_t *ev;
@@ -82,7 +82,7 @@ int h_ident_gen(struct hctx *h, struct ident *id, const char *cn, const char *ip
 	    identity_self_signed_at(id->keytype, &id->key, cn, ip, clock_now() + offset, days,
 				    &id->der) < 0)
 		return h_fail(h, "cannot generate a certificate for %s", cn);
-	return ident_loaded(h, id);
+	return h_ident_loaded(h, id);
 }
 
 static int keytype_of(const uint8_t *der, size_t n, int *keytype)
@@ -146,7 +146,7 @@ int h_ident_files(struct hctx *h, struct ident *id, const char *cert, const char
 	wbuf_free(&k);
 	if (rc < 0)
 		return h_fail(h, "cannot load identity %s from %s and %s", id->name, cert, key);
-	return ident_loaded(h, id);
+	return h_ident_loaded(h, id);
 }
 
 struct hinst *h_instance(struct hctx *h, const char *dir)
@@ -199,7 +199,7 @@ int h_ident_instance(struct hctx *h, struct ident *id, const char *dir, const ch
 	id->keytype = own.keytype;
 	id->der = own.der;
 	id->key = own.key;
-	return ident_loaded(h, id);
+	return h_ident_loaded(h, id);
 }
 
 /* kind: own-password, password (SERVER's as stored here), pairing-out,
