@@ -67,7 +67,9 @@ void h_emit(struct hctx *h, json_t *ev)
 	const char *kind = json_string_value(json_object_get(ev, "ev"));
 	char *s;
 
-	if (h->quiet && kind && (strcmp(kind, "sent") == 0 || strcmp(kind, "send-failed") == 0)) {
+	if ((h->quiet == 1 && kind && (strcmp(kind, "sent") == 0 || strcmp(kind, "send-failed") == 0)) ||
+	    (h->quiet == 2 && kind && strncmp(kind, "fuzz", 4) != 0 && strcmp(kind, "violation") != 0 &&
+	     strcmp(kind, "fail") != 0)) {
 		json_decref(ev);
 		return;
 	}
@@ -808,26 +810,31 @@ static int cmd_connect(struct hctx *h, int argc, char **argv)
 			 h_optd(argc, argv, "timeout", 5));
 }
 
-static int cmd_listen(struct hctx *h, int argc, char **argv)
+int h_listen_port(struct hctx *h, const char *port, const char *addr)
 {
 	struct sockaddr_in sa;
-	const char *addr = h_opt(argc, argv, "addr");
 	int one = 1;
 
-	if (argc < 2)
-		return h_fail(h, "usage: listen PORT [addr=ADDR]");
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)atoi(argv[1]));
-	inet_pton(AF_INET, addr ? addr : "127.0.0.1", &sa.sin_addr);
+	sa.sin_port = htons((uint16_t)atoi(port));
+	if (inet_pton(AF_INET, addr ? addr : "127.0.0.1", &sa.sin_addr) != 1)
+		return h_fail(h, "listen: %s is not an IPv4 address", addr);
 	h->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(h->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(h->listen_fd, 64) < 0)
-		return h_fail(h, "listen on %s: %s", argv[1], strerror(errno));
+		return h_fail(h, "listen on %s: %s", port, strerror(errno));
 	h_emit(h, h_event(h, "listening"));
 	return 0;
+}
+
+static int cmd_listen(struct hctx *h, int argc, char **argv)
+{
+	if (argc < 2)
+		return h_fail(h, "usage: listen PORT [addr=ADDR]");
+	return h_listen_port(h, argv[1], h_opt(argc, argv, "addr"));
 }
 
 /* Accepts one connection and says what its first bytes are. */

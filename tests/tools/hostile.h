@@ -108,7 +108,7 @@ struct hctx {
 	int nsaved;
 	int failures;
 	int keep_going;  /* "option keep-going": a failed expect does not stop */
-	int quiet;       /* "option quiet": no sent/send-failed events */
+	int quiet;       /* 1: no sent/send-failed events; 2: fuzz events only */
 	pid_t children[256];
 	int nchildren;
 };
@@ -162,6 +162,7 @@ int h_recv_frame(struct hctx *h, struct sess *s, double timeout, struct hframe *
 int h_connect(struct hctx *h, struct sess *s, const char *host, int port, const char *src,
 	      double timeout);
 int h_accept(struct hctx *h, const char *name, double timeout);
+int h_listen_port(struct hctx *h, const char *port, const char *addr);
 int h_tls(struct hctx *h, struct sess *s, int server, struct ident *id, int max12,
 	  double timeout);
 void h_frame_free(struct hframe *f);
