@@ -14,7 +14,8 @@ FAILED=0
 # Stops what the scenario started: SIGTERM first so that daemons shut down
 # in order (and, in the sanitizer build, report leaks), SIGKILL after 5 s.
 # Under 'make asan' (RPL_ASAN=1) a sanitizer report in any daemon log fails
-# the scenario, even when every assertion passed.
+# the scenario, even when every assertion passed; so does one in the hostile
+# tool's stderr ($W/*.herr).
 cleanup() {
 	local p rc=$? n
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
@@ -26,9 +27,9 @@ cleanup() {
 	done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log >/dev/null 2>&1; then
-		echo "FAIL: sanitizer report in a daemon log" >&2
-		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log | head -80 >&2
+	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log "$W"/*.herr >/dev/null 2>&1; then
+		echo "FAIL: sanitizer report in a daemon log (or the hostile tool's stderr)" >&2
+		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log "$W"/*.herr 2>/dev/null | head -80 >&2
 		FAILED=1
 		rc=1
 	fi
