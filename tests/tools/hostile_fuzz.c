@@ -90,8 +90,13 @@ struct run {
 	int closed;
 	int n_hello_reply, n_auth_ok, n_auth, n_proof_fields;
 	int victim_ready;     /* it authenticated us (AUTH_OK to us, or ready as client) */
-	uint8_t cert_fp[8][32]; /* next certificates we offered in this session */
+	uint8_t cert_fp[8][32]; /* next certificates validly offered in this session */
 	int ncert;
+	/* The announcement just built: its entry as sent (tag, length, value),
+	 * its certificate, and whether the pinned key endorsed it. */
+	struct wbuf pending_entry;
+	uint8_t pending_fp[32];
+	int pending_valid;
 	int cert_sent_valid;
 	struct hframe reply;  /* the victim's HELLO_REPLY (client role) */
 	struct hframe hello;  /* the victim's HELLO (server role) */
@@ -311,8 +316,12 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		tlv_put_u64(w, F_VERIFIED_BY, 1);
 		return 0;
 	case MSG_CERTS: {
-		/* A new next certificate, endorsed by the key we present. */
+		/* A new next certificate, endorsed by the key we present or, one
+		 * time in four, by the other one. */
 		struct ident next, *cur = u->impostor ? z->imp : z->real;
+		int other = rnd(&z->r, 4) == 0;
+		if (other)
+			cur = u->impostor ? z->real : z->imp;
 		struct blob endorse = {0}, possess = {0};
 		struct wbuf e;
 		int rc;
@@ -336,9 +345,11 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 			tlv_put(&e, F_POSSESS, possess.p, possess.n);
 			if (wbuf_status(&e) == 0)
 				tlv_put(w, F_ENTRY, e.p, e.len);
+			wbuf_reset(&u->pending_entry);
+			tlv_put(&u->pending_entry, F_ENTRY, e.p, e.len);
 			wbuf_free(&e);
-			if (!u->impostor && u->ncert < 8)
-				memcpy(u->cert_fp[u->ncert++], next.fp, 32);
+			memcpy(u->pending_fp, next.fp, 32);
+			u->pending_valid = !u->impostor && cur == z->real;
 		}
 		blob_free(&endorse);
 		blob_free(&possess);
@@ -439,6 +450,14 @@ static const char *mutate(struct fuzz *z, int *type, struct wbuf *w)
 
 /* ---- one step --------------------------------------------------------------------- */
 
+static int occurrences(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+	int count = 0;
+	for (size_t i = 0; m && i + m <= n; i++)
+		count += memcmp(hay + i, needle, m) == 0;
+	return count;
+}
+
 /* Sends one message of the plan: valid, mutated, skipped, repeated, or a
  * replay; then reads what the victim answers. */
 static void step(struct fuzz *z, struct run *u, int type, int method, int reply_type)
@@ -480,6 +499,13 @@ static void step(struct fuzz *z, struct run *u, int type, int method, int reply_
 	for (int i = 0; i < times && !u->closed; i++)
 		if (h_send_frame(z->h, u->s, t, w.p, w.len, -1) < 0)
 			u->closed = 1;
+	/* A CERTS whose entry went out intact, once, endorsed by the pinned
+	 * key, may be pinned; a corrupted one must not. */
+	if (t == MSG_CERTS && u->pending_valid && u->pending_entry.len && u->ncert < 8 &&
+	    occurrences(w.p, w.len, u->pending_entry.p, u->pending_entry.len) == 1)
+		memcpy(u->cert_fp[u->ncert++], u->pending_fp, 32);
+	if (type == MSG_CERTS)
+		u->pending_valid = 0;
 	if (sent_valid) {
 		if (t == MSG_CERTS && !u->impostor)
 			u->cert_sent_valid = 1;
@@ -750,6 +776,7 @@ int cmd_fuzz(struct hctx *h, int argc, char **argv)
 		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > seconds)
 			break;
 		memset(&u, 0, sizeof(u));
+		wbuf_init(&u.pending_entry);
 		u.server_role = z->listen && rnd(&z->r, 100) < 30;
 		u.impostor = rnd(&z->r, 100) < 20;
 		u.purpose = 1 + (int)rnd(&z->r, 2);
@@ -771,7 +798,7 @@ int cmd_fuzz(struct hctx *h, int argc, char **argv)
 		h->quiet = quiet;
 		z->sessions++;
 		z->authenticated += u.victim_ready;
-		z->announced += u.cert_sent_valid && u.victim_ready;
+		z->announced += u.victim_ready ? u.ncert : 0;
 		if (!u.n_hello_reply && !u.n_auth && !u.victim_ready)
 			z->refused_early++;
 		check(z, k, &u);
@@ -784,6 +811,7 @@ int cmd_fuzz(struct hctx *h, int argc, char **argv)
 		json_object_set_new(se, "authenticated", json_boolean(u.victim_ready));
 		h_emit(h, se);
 		srp_reset(&u);
+		wbuf_free(&u.pending_entry);
 		h_frame_free(&u.reply);
 		h_frame_free(&u.hello);
 		reap_children(h);
