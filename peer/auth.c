@@ -1100,6 +1100,8 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 		a->M2[i] = j->p[i].M2;
 		j->p[i].M2 = (struct blob){0};
 	}
+	if (conn_admit_partner(s))
+		return;
 	/* Commit before answering: if we die now the client has nothing, and
 	 * its next attempt repeats the proof. */
 	rc = start_commit(s, A_S_COMMIT);
@@ -1144,7 +1146,7 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 			rc = 0;
 			goto out;
 		}
-		if (rc == 0)
+		if (rc == 0 && !conn_admit_partner(s))
 			rc = start_commit(s, A_S_COMMIT);
 		goto out;
 	}

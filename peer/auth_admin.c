@@ -360,6 +360,10 @@ void auth_admin_commit(struct peer_session *s, const char *method,
 		session_close(s, -RPL_E_NOMEM, NULL);
 		return;
 	}
+	if (conn_admit_partner(s)) {
+		free(j);
+		return;
+	}
 	j->s = s;
 	j->answer = answer;
 	j->down_level = s->proto == 1;

@@ -590,6 +590,8 @@ static int server_on_response(struct peer_session *s, struct cursor *p)
 		session_close(s, -RPL_E_AUTH_FAILED, "wrong password (protocol 1)");
 		return 0;
 	}
+	if (conn_admit_partner(s))
+		return 0;
 	return start_commit(s);
 }
 

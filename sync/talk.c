@@ -241,7 +241,7 @@ static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *w
 		session_resume(t->s);
 }
 
-/* One new next certificate per partner a minute: a partner that cycles
+/* One new certificate per partner a minute: a partner that cycles
  * announcements gets bounded storage and log. */
 #define ANNOUNCE_INTERVAL 60
 
@@ -257,15 +257,15 @@ static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 
 	if (rc < 0)
 		return rc;
+	/* Whether or not the last one is still "next": a partner that
+	 * activates each announced certificate at once and announces the next
+	 * is held to the same pace. */
 	if (server_pin_find(&r, j->ci.fp) < 0 && r.last_announce &&
 	    j->now - r.last_announce < ANNOUNCE_INTERVAL) {
-		for (int i = 0; i < r.npins; i++)
-			if (r.pins[i].state == PIN_NEXT) {
-				snprintf(j->why, sizeof(j->why), "a different next certificate was announced %lld seconds ago; at most one a minute",
-					 (long long)(j->now - r.last_announce));
-				server_rec_free(&r);
-				return -RPL_E_ANNOUNCE_REFUSED;
-			}
+		snprintf(j->why, sizeof(j->why), "another new certificate was announced %lld seconds ago; at most one a minute",
+			 (long long)(j->now - r.last_announce));
+		server_rec_free(&r);
+		return -RPL_E_ANNOUNCE_REFUSED;
 	}
 	rc = pins_apply(&r, &pc, j->what, sizeof(j->what));
 	if (rc == 1) {

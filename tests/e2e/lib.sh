@@ -377,6 +377,8 @@ for line in open(sys.argv[1], errors="replace"):
     n += last
 print(n)
 PYEOF
+}
+
 # ---- hostile-peer helpers (t_hostile_* scenarios, tests/tools/hostile.c) ----
 
 # hstate NAME SERVER: what a refused hostile peer must not change on NAME for
