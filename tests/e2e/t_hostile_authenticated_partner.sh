@@ -96,13 +96,14 @@ size1=$(stat -c %s "$W/A/data.mdb")
 sessions=$(hcount flood 'e["ev"]=="tls"')
 authed=$(hcount flood 'e["ev"]=="recv" and e["type"]=="AUTH_OK"')
 acks=$(hcount flood 'e["ev"]=="recv" and e["type"]=="CERTS_ACK"')
-refused=$(hcount flood 'e["ev"]=="recv" and e["type"]=="ERROR" and e["fields"].get("msgid")=="RPL0435E"')
+refused=$(hcount flood 'e["ev"]=="recv" and e["type"] in ("ERROR", "CERTS_REFUSED") and e["fields"].get("msgid")=="RPL0435E"')
 accepted=$(grep -c 'announced its next certificate .*: pinned as next' "$W/A.log")
 echo "MEASURE announcement flood, 10 s: $sessions sessions, $authed authenticated, $refused announcements refused (RPL0435E), $accepted accepted; data.mdb $size0 -> $size1 bytes"
 [ "$authed" -gt 20 ] || die "only $authed flood sessions authenticated: the flood did not load A"
 [ $((size1 - size0)) -lt 1048576 ] || die "data.mdb grew by $((size1 - size0)) bytes"
 ok "data.mdb grew by $((size1 - size0)) bytes (< 1 MiB) under the flood"
-expect_eq "$accepted" 1 "A accepted one new next certificate for B in the minute, no more"
+[ "$accepted" -ge 1 ] && [ "$accepted" -le 3 ] || die "A accepted $accepted new certificates for B in 10 s (at most 3 in 10 minutes)"
+ok "A accepted $accepted new certificates for B, at most 3 in 10 minutes"
 [ "$refused" -gt 0 ] || die "no announcement was refused"
 ok "the other announcements were refused with RPL0435E or ended their session"
 total=$(wc -l <"$W/rtt.flood"); good=$(grep -c '^True' "$W/rtt.flood")
@@ -148,8 +149,8 @@ true
 rot=$(( $(grep -c 'server R announced its next certificate' "$W/A.log") - rot0 ))
 echo "MEASURE rotation for 2 s: A accepted $rot new next certificates for R; data.mdb $rsize0 -> $(stat -c %s "$W/A/data.mdb") bytes, $(adm A QUERY ACTLOG MSGNO=423 | jget 'sum(e.get("repeated", 1) for e in j if "server R " in e["message"])') pin entries (RPL0423I) about R in the activity log"
 expect_eq "$(hstate A C)" "$beforeC" "A's record of C is unchanged after the rotation"
-rotation_bug=""
-[ "$rot" -le 1 ] || rotation_bug="partner R had $rot new next certificates accepted in 2 s by presenting each announced one in the next session (sync/talk.c announce_commit: the one-a-minute rule applies only while a next pin exists; PIN_EV_PIN_USED consumes it)"
+[ "$rot" -le 3 ] || die "partner R had $rot new certificates accepted in 2 s by presenting each announced one in the next session (once the bug ANNOUNCE_ROTATION)"
+ok "rotation: R had $rot new certificates accepted, at most 3 in 10 minutes"
 
 # ---- 3. stalling -----------------------------------------------------------------
 expect_rc 0 adm A UPDATE SERVER B "LLADDRESS=$pt"
@@ -265,4 +266,3 @@ expect_eq "$(hstate A C | jget 'j["sessionsecurity"]')" STRICT "C stays STRICT"
 ping_ok C A || die "C -> A failed at the end"
 ok "C still works"
 no_crash A
-[ -z "$rotation_bug" ] || known_bug ANNOUNCE_ROTATION "$rotation_bug"
