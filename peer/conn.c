@@ -638,7 +638,9 @@ static int failure_work(MDB_txn *txn, struct store *st, void *arg)
 	struct failure_job *j = arg;
 	int rc;
 
-	if (j->admin) {
+	if (!j->server[0]) {
+		rc = 0; /* it never said who it claims to be */
+	} else if (j->admin) {
 		struct admin_rec a;
 		rc = store_admin_get(txn, st, j->server, &a);
 		if (rc == 0) {

@@ -1153,6 +1153,54 @@ static int set_rand(struct hctx *h, const char *var, size_t n)
 	return h_setvar(h, var, b, n, 0);
 }
 
+/* An administrator's sign-on: one SRP exchange over the administrator's
+ * password (admin=PW), the key bound to our certificate (or zeros without
+ * one) and the server's, as peer/auth_admin.c computes it. Sets A, M1 and
+ * the key in $pairing. */
+static int srp_client_admin(struct hctx *h, struct sess *s, int argc, char **argv)
+{
+	static const uint8_t zeros[PROOF_FP_LEN];
+	struct blob salt = {0}, B = {0}, A = {0}, M1 = {0};
+	uint8_t K[SRP_KEY_MAX];
+	size_t kl = 0;
+	int ok = 0;
+	json_t *ev;
+
+	srp_free(s->srp[0]);
+	s->srp[0] = NULL;
+	if (opt_bytes(h, argc, argv, "salt", "r.salt", &salt) < 0)
+		return -1;
+	if (opt_bytes(h, argc, argv, "B", "r.B", &B) < 0) {
+		blob_free(&salt);
+		return -1;
+	}
+	if (srp_client_start(&s->srp[0], h_opt(argc, argv, "admin"), salt.p, salt.n, B.p, B.n, &A,
+			     &M1, K, &kl) == 0) {
+		struct auth_key k;
+		int no_cert = h_opt(argc, argv, "nocert") != NULL;
+		ok = 1;
+		h_setvar(h, "A", A.p, A.n, 0);
+		h_setvar(h, "M1", M1.p, M1.n, 0);
+		proof_pairing_from_srp(K, kl, no_cert ? zeros : s->own_fp, s->peer_fp, &k);
+		h_setvar(h, "pairing", k.k, PROOF_KEY_LEN, 0);
+		proof_key_wipe(&k);
+	} else {
+		set_rand(h, "A", 256);
+		set_rand(h, "M1", 32);
+		set_rand(h, "pairing", PROOF_KEY_LEN);
+	}
+	secure_zero(K, sizeof(K));
+	s->srp_server = 0;
+	blob_free(&salt);
+	blob_free(&B);
+	blob_free(&A);
+	blob_free(&M1);
+	ev = h_event(h, "srp-client");
+	json_object_set_new(ev, "admin", json_boolean(ok));
+	h_emit(h, ev);
+	return 0;
+}
+
 /* Client side of METHOD_SRP: slot 1 over the server's password (p1), slot 2
  * over the client's (p2), from the HELLO_REPLY's salt/B and salt2/B2. Sets
  * A, M1, A2, M1_2 and the pairing key (client = us). */
@@ -1168,6 +1216,8 @@ static int cmd_srp_client(struct hctx *h, int argc, char **argv)
 
 	if (!s)
 		return -1;
+	if (h_opt(argc, argv, "admin"))
+		return srp_client_admin(h, s, argc, argv);
 	for (int i = 0; i < 2; i++) {
 		struct blob salt = {0}, B = {0}, A = {0}, M1 = {0};
 		const char *pw = h_opt(argc, argv, pwk[i]);
@@ -1669,7 +1719,7 @@ static const struct command {
 	{"expect-close", cmd_expect_close, "expect-close [timeout=S]"},
 	{"drain", cmd_expect_close, "drain [timeout=S]        reads until close or timeout"},
 	{"close", cmd_close, "close [abort]"},
-	{"srp-client", cmd_srp_client, "srp-client p1=SERVER-PW p2=CLIENT-PW [salt= B= salt2= B2=]"},
+	{"srp-client", cmd_srp_client, "srp-client p1=SERVER-PW p2=CLIENT-PW [salt= B= salt2= B2=] | admin=PW [salt= B=]"},
 	{"srp-client-check", cmd_srp_client_check, "srp-client-check [M2=] [M2_2=]"},
 	{"srp-server", cmd_srp_server, "srp-server p1=OWN-PW p2=CLIENT-PW"},
 	{"srp-server-finish", cmd_srp_server_finish, "srp-server-finish [A= M1= A2= M1_2=]"},

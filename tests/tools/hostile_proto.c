@@ -42,6 +42,8 @@ static const struct hfield fields[] = {
 	{"A2", F_SRP_A2, FT_BYTES},      {"M1_2", F_SRP_M1_2, FT_BYTES},
 	{"M2_2", F_SRP_M2_2, FT_BYTES},  {"version", F_VERSION, FT_U64},
 	{"purpose", F_PURPOSE, FT_U64},
+	{"admin", F_ADMIN, FT_STR},      {"password", F_PASSWORD, FT_STR},
+	{"rollover", F_ROLLOVER, FT_BYTES},
 };
 
 const struct hfield *h_field_by_name(const char *name)
