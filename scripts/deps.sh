@@ -5,7 +5,7 @@
 # clang and its libFuzzer runtime, which only 'make fuzz' needs.
 set -e
 PKGS="build-essential pkg-config libwolfssl-dev libuv1-dev liblmdb-dev \
-libjansson-dev check openssl gnutls-bin python3 lmdb-utils"
+libjansson-dev libedit-dev check openssl gnutls-bin python3 lmdb-utils"
 [ -n "${FUZZ:-}" ] && PKGS="$PKGS clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do

@@ -4,6 +4,10 @@
 set -u
 : "${RP:?set RP to the replpeer binary}"
 W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
+# The scenarios leave the user's home alone (the admin console keeps its
+# history in ~/.config/replpeer).
+export HOME="$W/home"
+mkdir -m 700 "$HOME"
 PIDS=()
 FAILED=0
 
