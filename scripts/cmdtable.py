@@ -6,6 +6,7 @@ With --check README.md, exits 1 when the README's table differs;
 with --update README.md, rewrites it. --json prints the commands as JSON
 (command, syntax, help) for tests."""
 import json
+import os
 import re
 import sys
 
@@ -58,21 +59,7 @@ BEGIN, END = "<!-- commands:begin -->", "<!-- commands:end -->"
 if len(sys.argv) == 2 and sys.argv[1] == "--json":
     print(json.dumps(commands(), indent=1))
     sys.exit(0)
-if len(sys.argv) == 3 and sys.argv[1] == "--check":
-    text = open(sys.argv[2]).read()
-    try:
-        current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    except IndexError:
-        print("README has no command table markers")
-        sys.exit(1)
-    if current != table():
-        print("README command table differs from sync/commands.def: run scripts/cmdtable.py --update README.md")
-        sys.exit(1)
-    sys.exit(0)
-if len(sys.argv) == 3 and sys.argv[1] == "--update":
-    text = open(sys.argv[2]).read()
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    open(sys.argv[2], "w").write(head + BEGIN + "\n" + table() + "\n" + END + tail)
-    sys.exit(0)
-print(table())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from readme_section import main  # noqa: E402
+
+main(sys.argv, BEGIN, END, table, "command table (sync/commands.def)", "scripts/cmdtable.py")
