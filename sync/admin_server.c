@@ -23,11 +23,6 @@
 #include "sync.h"
 #include "talk.h"
 
-static const char *const server_params[] = {
-	"HLADDRESS", "LLADDRESS", "SERVERPASSWORD", "SSL", "SESSIONSECURITY",
-	"VERIFY", "DESCRIPTION", "FORCESYNC", NULL,
-};
-
 static void reply(struct admin_client *ac, json_t *doc) { adminsrv_reply(ac, doc, NULL); }
 
 static int parse_yesno(const char *v, int *out)
@@ -217,28 +212,14 @@ void admin_define_server(struct sync *y, struct admin_client *ac, struct admin_c
 	struct server_change *c;
 	json_t *err;
 
-	if (cmd->nwords != 3) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DEFINE SERVER takes one name"));
-		return;
-	}
-	if ((err = admin_check_params(cmd, server_params))) {
-		reply(ac, err);
-		return;
-	}
+	/* admin_resolve checked the words and parameters (HLADDRESS and
+	 * SERVERPASSWORD are there, FORCESYNC is not). */
 	if (!conf_valid_name(cmd->words[2])) {
 		reply(ac, admin_error(RPL_E_BADNAME, "'%s'", cmd->words[2]));
 		return;
 	}
 	if (strcasecmp(cmd->words[2], y->in->conf.servername) == 0) {
 		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is this server's own name", cmd->words[2]));
-		return;
-	}
-	if (!admin_param(cmd, "HLADDRESS") || !admin_param(cmd, "SERVERPASSWORD")) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "HLADDRESS and SERVERPASSWORD are required"));
-		return;
-	}
-	if (admin_param(cmd, "FORCESYNC")) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORCESYNC belongs to UPDATE SERVER"));
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -303,14 +284,6 @@ void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_c
 	struct server_change *c;
 	json_t *err;
 
-	if (cmd->nwords != 3) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "UPDATE SERVER takes one name"));
-		return;
-	}
-	if ((err = admin_check_params(cmd, server_params))) {
-		reply(ac, err);
-		return;
-	}
 	if (cmd->nparams == 0) {
 		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "nothing to update"));
 		return;
@@ -348,13 +321,8 @@ static int delete_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 
 void admin_delete_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	char *name;
+	char *name = strdup(cmd->words[2]);
 
-	if (cmd->nwords != 3 || cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DELETE SERVER name"));
-		return;
-	}
-	name = strdup(cmd->words[2]);
 	if (!name) {
 		reply(ac, admin_error(RPL_E_NOMEM, NULL));
 		return;
@@ -679,10 +647,6 @@ void admin_set_serverpassword(struct sync *y, struct admin_client *ac, struct ad
 {
 	struct password_job *j;
 
-	if (cmd->nwords != 3 || cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET SERVERPASSWORD pw"));
-		return;
-	}
 	if (!instance_password_ok(cmd->words[2])) {
 		reply(ac, admin_error(RPL_E_PASSWORD_WEAK, NULL));
 		return;
