@@ -139,26 +139,34 @@ struct span {
 	size_t n;
 };
 
-/* Picks the candidate that word abbreviates to at least its capitals: its
- * index, or -1 with err saying which candidates a shorter prefix (or an
- * ambiguous one) could mean; -2 when word fits none at all. */
+/* Picks the candidate word stands for: the one it abbreviates to at least
+ * its capitals (the abbreviation that stays valid in later versions); else
+ * the only one it is a shorter prefix of, if that keyword may be
+ * abbreviated at all (capitals only, like HALT: no). Its index; -1 with err
+ * naming the candidates when word is ambiguous or too short; -2 when it
+ * fits none. */
 static int pick(const char *word, const struct span *cand, int n, char *err, size_t errsz)
 {
-	int full = -1, nfull = 0, nprefix = 0;
+	int full = -1, nfull = 0, prefix = -1, nprefix = 0;
 
 	for (int i = 0; i < n; i++) {
 		int m = span_match(word, cand[i].p, cand[i].n);
 		if (m == 2) {
 			full = i;
 			nfull++;
+		} else if (m == 1) {
+			prefix = i;
+			nprefix++;
 		}
-		nprefix += m > 0;
 	}
 	if (nfull == 1)
 		return full;
-	if (nprefix == 0)
+	if (nfull == 0 && nprefix == 1 && kw_min(cand[prefix].p, cand[prefix].n) < cand[prefix].n)
+		return prefix;
+	if (nfull + nprefix == 0)
 		return -2;
-	snprintf(err, errsz, nprefix > 1 ? "'%s' could be " : "'%s' is shorter than the abbreviation of ",
+	snprintf(err, errsz,
+		 nfull + nprefix > 1 ? "'%s' could be " : "'%s' is shorter than the abbreviation of ",
 		 word);
 	for (int i = 0, k = 0; i < n; i++) {
 		char d[96];
@@ -278,9 +286,11 @@ static int find_commands(const char *verb_word, const char *object_word, int *wh
 		if (command_keywords(&commands[i], &v, &o) < 0 || v.n != verbs[vi].n ||
 		    strncasecmp(v.p, verbs[vi].p, v.n) != 0)
 			continue;
+		if (*nwhich == MAXCAND)
+			break; /* more commands of one verb than any table has */
 		if (o.n == 0)
 			no_object = (int)i;
-		else if (nobjs < MAXCAND)
+		else
 			objs[nobjs++] = o;
 		which[(*nwhich)++] = (int)i;
 	}

@@ -1,5 +1,6 @@
 /* sync/admin_lang: the admin language resolved by the one command table —
- * abbreviations to the capitals the table prints, ambiguity named, unknown,
+ * abbreviations to the capitals the table prints (and shorter while
+ * unambiguous, but never for a keyword in capitals only), ambiguity named, unknown,
  * duplicated and missing parameters refused, keyword values resolved,
  * password slots found — and the table itself free of clashes. */
 #include <check.h>
@@ -53,7 +54,22 @@ START_TEST(abbreviations_to_the_capitals_resolve_to_full_names)
 }
 END_TEST
 
-START_TEST(a_prefix_shorter_than_the_capitals_is_refused_naming_the_candidates)
+START_TEST(a_shorter_prefix_works_while_it_is_unambiguous)
+{
+	const struct admin_command *c;
+
+	ck_assert_int_eq(resolve("Q SC", &c), 0); /* SCHedule's capitals are SCH */
+	ck_assert_str_eq(name_of(c), "QUERY SCHEDULE");
+	ck_assert_int_eq(resolve("SET SERVERP -", &c), 0);
+	ck_assert_str_eq(name_of(c), "SET SERVERPASSWORD");
+	ck_assert_int_eq(resolve("DI SES", &c), 0);
+	ck_assert_str_eq(name_of(c), "DISABLE SESSIONS");
+	ck_assert_int_eq(resolve("RENEW CERT ACT=I", &c), 0);
+	ck_assert_str_eq(cmd.vals[0], "IMMEDIATE");
+}
+END_TEST
+
+START_TEST(an_ambiguous_or_too_short_prefix_is_refused_naming_the_candidates)
 {
 	ck_assert_int_eq(resolve("Q S", NULL), -RPL_E_AMBIGUOUS);
 	ck_assert_ptr_nonnull(strstr(err, "SERVER (SE)"));
@@ -61,9 +77,10 @@ START_TEST(a_prefix_shorter_than_the_capitals_is_refused_naming_the_candidates)
 	ck_assert_int_eq(resolve("DE SE B", NULL), -RPL_E_AMBIGUOUS);
 	ck_assert_ptr_nonnull(strstr(err, "DEFINE (DEF)"));
 	ck_assert_ptr_nonnull(strstr(err, "DELETE (DEL)"));
-	/* HALT has no abbreviation: HA stops nothing. */
+	/* A keyword in capitals only has no abbreviation: HA halts nothing. */
 	ck_assert_int_eq(resolve("HA", NULL), -RPL_E_AMBIGUOUS);
 	ck_assert_ptr_nonnull(strstr(err, "HALT"));
+	ck_assert_int_eq(resolve("PIN SE B", NULL), -RPL_E_AMBIGUOUS);
 	ck_assert_int_eq(rpl_msg_exit_status(RPL_E_AMBIGUOUS), 2);
 }
 END_TEST
@@ -278,7 +295,8 @@ static Suite *make_suite(void)
 	TCase *tc = tcase_create("language");
 
 	tcase_add_test(tc, abbreviations_to_the_capitals_resolve_to_full_names);
-	tcase_add_test(tc, a_prefix_shorter_than_the_capitals_is_refused_naming_the_candidates);
+	tcase_add_test(tc, a_shorter_prefix_works_while_it_is_unambiguous);
+	tcase_add_test(tc, an_ambiguous_or_too_short_prefix_is_refused_naming_the_candidates);
 	tcase_add_test(tc, unknown_commands_and_objects_are_syntax_errors);
 	tcase_add_test(tc, a_missing_parameter_is_named);
 	tcase_add_test(tc, a_duplicated_parameter_is_refused);
