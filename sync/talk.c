@@ -695,6 +695,16 @@ int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *
 	return rc;
 }
 
+static int talk_of(const struct session_ops *ops, void *ops_arg, void *ctx)
+{
+	return ops == &talk_out_ops && ((struct talk *)ops_arg)->arg == ctx;
+}
+
+void talk_cancel(struct sync *y, void *arg)
+{
+	peer_cancel(y->peer, talk_of, arg, "cancelled: the administrator abandoned the command");
+}
+
 const struct session_ops *talk_inbound(struct sync *y, struct peer_session *s, int purpose,
 				       void **arg)
 {
