@@ -198,8 +198,7 @@ static int admin_allowed(struct sync *y, struct admin_client *ac, const struct a
 		return 1; /* admin.sock: local access = system privilege */
 	admin_cmd_redacted(cmd, c, text, sizeof(text));
 	if (adminsrv_cleartext(ac) && has_secret(cmd, c)) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s: a password is not sent over a down-level session (no TLS); sign on over TLS for this command",
-					       text), NULL);
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_CLEARTEXT, "%s", text), NULL);
 		return 0;
 	}
 	if (cls < need) {

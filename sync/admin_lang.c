@@ -396,6 +396,27 @@ int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char 
 		if (!(cmd->words[wi++] = put_name(cmd, &used, items[i].name, items[i].namelen)))
 			goto toolong;
 	}
+	/* A value with '=' in it (an LDAP URL or DN template given unquoted)
+	 * was split as a KEY=value parameter: when its key is no parameter of
+	 * this command and a positional value is still missing, it is that
+	 * value, whole again. */
+	{
+		int nvalues = 0;
+		for (int i = 0; i < nitems; i++)
+			nvalues += items[i].kind == SI_VALUE;
+		for (int i = 0; i < cmd->nparams && cmd->nwords - wi < nvalues && cmd->nwords < ADMIN_MAXTOK;) {
+			char scratch[16];
+			if (pick(cmd->keys[i], params, nparams, scratch, sizeof(scratch)) != -2) {
+				i++;
+				continue;
+			}
+			cmd->keys[i][strlen(cmd->keys[i])] = '='; /* the parser's cut, undone */
+			cmd->words[cmd->nwords++] = cmd->keys[i];
+			memmove(&cmd->keys[i], &cmd->keys[i + 1], (size_t)(cmd->nparams - i - 1) * sizeof(cmd->keys[0]));
+			memmove(&cmd->vals[i], &cmd->vals[i + 1], (size_t)(cmd->nparams - i - 1) * sizeof(cmd->vals[0]));
+			cmd->nparams--;
+		}
+	}
 	/* Positional values, in order. */
 	for (int i = 0; i < nitems; i++) {
 		if (items[i].kind != SI_VALUE)
