@@ -170,16 +170,6 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 	}
 	if ((rc = auth_admin_admit(s, admin)) != 0)
 		return rc < 0 ? rc : 0;
-	auth_admin_key(s->server, key, sizeof(key));
-	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
-		snprintf(why, sizeof(why), "sign-ons arrive faster than %d a second; try again shortly",
-			 SRP_BUDGET_RATE);
-		conn_refuse(s, RPL_E_RATELIMIT, why);
-		return 0;
-	}
-	admit_fail(&pe->adm, s->addr, key, clock_now());
-	s->attempt_counted = 1;
-
 	if ((rc = store_begin(&pe->in->store, 0, &txn)) < 0)
 		return rc;
 	rc = store_admin_get(txn, &pe->in->store, s->server, &r);
@@ -188,11 +178,26 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 		return rc;
 	found = rc == 0;
 	if (found && r.auth == ADMIN_AUTH_LDAP) {
+		/* No work here: a wrong password counts when the directory
+		 * says so, a directory that cannot be asked does not. */
 		admin_rec_free(&r);
 		a->method = METHOD_PASSWORD;
 		a->admin_known = 1;
 		return send_password_reply(s);
 	}
+	/* SRP work for a client that has not proved anything: it draws on the
+	 * global budget and counts as a failure until the proof holds. */
+	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
+		if (found)
+			admin_rec_free(&r);
+		snprintf(why, sizeof(why), "sign-ons arrive faster than %d a second; try again shortly",
+			 SRP_BUDGET_RATE);
+		conn_refuse(s, RPL_E_RATELIMIT, why);
+		return 0;
+	}
+	auth_admin_key(s->server, key, sizeof(key));
+	admit_fail(&pe->adm, s->addr, key, clock_now());
+	s->attempt_counted = 1;
 	a->method = METHOD_SRP;
 	if (!(j = auth_job_new(JOB_SERVER_START))) {
 		if (found)
