@@ -1,6 +1,7 @@
 /* replpeer serve and replpeer admin: the daemon and its console. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,9 +110,70 @@ static int admin_connect(const char *dir)
 	return fd;
 }
 
+/* A progress message of a long command (REPLICATE NODE WAIT=YES): one line
+ * that updates in place on a terminal. */
+static void show_progress(json_t *p, int *shown)
+{
+	double done = (double)json_integer_value(json_object_get(p, "bytes_done"));
+	double total = (double)json_integer_value(json_object_get(p, "bytes_total"));
+	double rate = json_real_value(json_object_get(p, "rate_bytes_per_second"));
+	double eta = json_real_value(json_object_get(p, "eta_seconds"));
+	long long objs = json_integer_value(json_object_get(p, "objects_replicated"));
+	long long tobjs = json_integer_value(json_object_get(p, "objects_total"));
+	const char *node = json_string_value(json_object_get(p, "node"));
+	const char *target = json_string_value(json_object_get(p, "target"));
+	const char *phase = json_string_value(json_object_get(p, "phase"));
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r\033[K%s -> %s: %s", node ? node : "?", target ? target : "?",
+		phase ? phase : "");
+	if (tobjs || total > 0)
+		fprintf(stderr, " %.1f of %.1f MiB (%.0f%%), %lld of %lld objects, %.1f MB/s on the wire, %.0f s left",
+			done / 1048576.0, total / 1048576.0, total > 0 ? 100.0 * done / total : 100.0,
+			objs, tobjs, rate / 1e6, eta);
+	fflush(stderr);
+	*shown = 1;
+}
+
+/* The one-line summary of a replication that ended. */
+static void show_summary(json_t *doc)
+{
+	json_t *runs = json_object_get(doc, "runs"), *r;
+	size_t i;
+
+	json_array_foreach(runs, i, r) {
+		const char *state = json_string_value(json_object_get(r, "state"));
+		double bytes = (double)json_integer_value(json_object_get(r, "bytes_replicated"));
+		double wire = (double)json_integer_value(json_object_get(r, "bytes_transferred"));
+		double chunk = (double)json_integer_value(json_object_get(r, "chunk_bytes_sent"));
+		double secs = json_real_value(json_object_get(r, "seconds"));
+		printf("%s %s -> %s %s: %lld objects, %.1f MiB logical, %.1f MiB transferred (dedup %.2fx), %.1f MB/s, %.1f s; %s\n",
+		       json_string_value(json_object_get(r, "message_id")),
+		       json_string_value(json_object_get(r, "node")),
+		       json_string_value(json_object_get(r, "target")), state ? state : "?",
+		       (long long)json_integer_value(json_object_get(r, "objects_replicated")),
+		       bytes / 1048576.0, wire / 1048576.0, chunk > 0 ? bytes / chunk : (bytes > 0 ? 0.0 : 1.0),
+		       secs > 0 ? wire / 1e6 / secs : 0.0, secs,
+		       json_string_value(json_object_get(r, "message")));
+	}
+}
+
+static void detach(int sig)
+{
+	static const char msg[] = "\ndetached: the command goes on in the server (QUERY PROCESS shows it)\n";
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to say */
+	}
+	_exit(0);
+}
+
 /* Sends one command; prints the answer; returns the exit status. */
 static int run_one(int fd, const char *command, int json)
 {
+	int shown = 0;
+	struct sigaction sa, old;
 	json_t *req = json_pack("{s:s}", "command", command), *env, *doc, *cols;
 	char *text = json_dumps(req, JSON_COMPACT);
 	uint8_t len[4];
@@ -135,19 +197,41 @@ static int run_one(int fd, const char *command, int json)
 		return cli_fail(json, RPL_E_ADMIN_CONNECT, "the server closed the admin session");
 	}
 	free(text);
-	if (read_all(fd, len, 4) < 0)
-		return cli_fail(json, RPL_E_ADMIN_CONNECT, "no answer from the server");
-	n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
-	if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1)))
-		return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
-	if (read_all(fd, reply, n) < 0) {
+	/* Ctrl-C while a long command runs detaches from it; the server goes on. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = detach;
+	sigaction(SIGINT, &sa, &old);
+	for (;;) {
+		json_t *prog;
+		if (read_all(fd, len, 4) < 0) {
+			sigaction(SIGINT, &old, NULL);
+			return cli_fail(json, RPL_E_ADMIN_CONNECT, "no answer from the server");
+		}
+		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
+		if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1))) {
+			sigaction(SIGINT, &old, NULL);
+			return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
+		}
+		if (read_all(fd, reply, n) < 0) {
+			free(reply);
+			sigaction(SIGINT, &old, NULL);
+			return cli_fail(json, RPL_E_ADMIN_CONNECT, "the answer was cut short");
+		}
+		env = json_loadb(reply, n, 0, &jerr);
 		free(reply);
-		return cli_fail(json, RPL_E_ADMIN_CONNECT, "the answer was cut short");
+		if (!env) {
+			sigaction(SIGINT, &old, NULL);
+			return cli_fail(json, RPL_E_PROTOCOL, "unreadable answer");
+		}
+		if (!(prog = json_object_get(env, "progress")))
+			break;
+		if (!json)
+			show_progress(prog, &shown);
+		json_decref(env);
 	}
-	env = json_loadb(reply, n, 0, &jerr);
-	free(reply);
-	if (!env)
-		return cli_fail(json, RPL_E_PROTOCOL, "unreadable answer");
+	sigaction(SIGINT, &old, NULL);
+	if (shown)
+		fputs("\r\033[K", stderr);
 	status = (int)json_integer_value(json_object_get(env, "status"));
 	doc = json_incref(json_object_get(env, "doc"));
 	cols = json_object_get(env, "columns");
@@ -160,6 +244,11 @@ static int run_one(int fd, const char *command, int json)
 			json_string_value(json_object_get(doc, "error")), msg ? ": " : "", msg ? msg : "");
 		if (hint)
 			fprintf(stderr, "  hint: %s\n", hint);
+		json_decref(doc);
+	} else if (json_is_array(json_object_get(doc, "runs")) && json_object_get(doc, "runs") &&
+		   json_array_size(json_object_get(doc, "runs")) &&
+		   json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "bytes_transferred")) {
+		show_summary(doc);
 		json_decref(doc);
 	} else if (json_is_array(cols) && json_is_array(doc)) {
 		cli_render_table(stdout, doc, cols);

@@ -16,12 +16,18 @@
 #include "../peer/peer.h"
 
 struct lifecycle;
+struct repl_runs;
+struct repl_targets;
+struct sched;
 
 struct sync {
 	uv_loop_t *loop;
 	struct instance *in;
 	struct peer *peer;
 	struct lifecycle *lc;
+	struct repl_runs *repl;       /* replication runs from here (repl_source.c) */
+	struct repl_targets *repl_in; /* replication runs into here (repl_target.c) */
+	struct sched *sched;          /* schedules (schedule.c) */
 	int64_t started;
 	/* Set by cmd/: stops the daemon in order. */
 	void (*halt)(void *arg, const char *why);
