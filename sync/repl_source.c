@@ -197,6 +197,7 @@ static void fill_progress(const struct srun *r, struct repl_progress *p)
 
 struct record_job {
 	struct repl_rec r;   /* node, target and what this event sets */
+	struct srun *run;    /* final: told once the record is committed */
 	int final;
 	int msg;
 	char text[900];
@@ -243,19 +244,30 @@ static int record_work(MDB_txn *txn, struct store *st, void *arg)
 	return rc;
 }
 
+static void tell_done(struct srun *r);
+
 static void record_done(int rc, void *arg)
 {
+	struct record_job *j = arg;
+
 	if (rc < 0)
 		log_warn(-rc, "replication state not recorded: %s", rpl_msg_text(rc));
-	free(arg);
+	if (j->run)
+		tell_done(j->run);
+	free(j);
 }
 
+/* Writes the state record; a final one tells the owner once committed, so
+ * QUERY REPLICATION after REPLICATE NODE WAIT=YES shows the outcome. */
 static void record(struct srun *r, int final, const char *text)
 {
 	struct record_job *j = calloc(1, sizeof(*j));
 
-	if (!j)
+	if (!j) {
+		if (final)
+			tell_done(r);
 		return;
+	}
 	snprintf(j->r.node, sizeof(j->r.node), "%s", r->rq.node);
 	snprintf(j->r.target, sizeof(j->r.target), "%s", r->rq.target);
 	j->r.state = final ? r->final_state : REPL_RUNNING;
@@ -268,8 +280,13 @@ static void record(struct srun *r, int final, const char *text)
 	j->msg = r->msg;
 	if (text)
 		snprintf(j->text, sizeof(j->text), "%s", text);
-	if (dbw_submit(peer_dbw(r->y->peer), record_work, record_done, j) < 0)
+	if (final)
+		j->run = r;
+	if (dbw_submit(peer_dbw(r->y->peer), record_work, record_done, j) < 0) {
 		free(j);
+		if (final)
+			tell_done(r);
+	}
 }
 
 /* ---- the end of a run ----------------------------------------------------------- */
@@ -283,9 +300,21 @@ static void unlink_run(struct srun *r)
 		}
 }
 
-static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
+/* The owner hears the outcome; the registry's reference goes. */
+static void tell_done(struct srun *r)
 {
 	struct repl_progress p;
+
+	fill_progress(r, &p);
+	if (r->done)
+		r->done(r->arg, &p);
+	r->done = NULL;
+	r->progress = NULL;
+	run_unref(r);
+}
+
+static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
+{
 	char text[900];
 	double secs;
 	va_list ap;
@@ -318,18 +347,15 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 			log_info(msg, "%s", text);
 		else
 			log_warn(msg, "%s", text);
-		record(r, 1, text);
 	}
 	if (r->bulk && !session_closing(r->bulk))
 		session_close(r->bulk, 0, NULL);
 	if (r->s && !session_closing(r->s))
 		session_close(r->s, 0, NULL);
-	fill_progress(r, &p);
-	if (r->done)
-		r->done(r->arg, &p);
-	r->done = NULL;
-	r->progress = NULL;
-	run_unref(r); /* the registry's reference */
+	if (r->rq.query_only)
+		tell_done(r);
+	else
+		record(r, 1, text);
 }
 
 static void fail_rc(struct srun *r, int rc, const char *what)

@@ -935,10 +935,9 @@ static int load_bucket(struct trun *r, int bucket)
 		return rc;
 	rc = store_object_iter_open(txn, &r->y->in->store, r->node_id, from, &it);
 	while (rc == 0 && (rc = store_object_iter_next(&it, &v)) == 1) {
-		if (v.name_hash[0] != bucket) {
-			rc = 0;
+		rc = 0;
+		if (v.name_hash[0] != bucket)
 			break;
-		}
 		if (r->nmine == cap) {
 			cap = cap ? cap * 2 : 64;
 			void *a = realloc(r->mine, cap * sizeof(*r->mine));
