@@ -552,9 +552,10 @@ static void stage_done(int rc, void *arg)
 			r->new_bytes += b->created_bytes;
 			for (size_t i = 0; i < b->n && !r->aborted; i++) {
 				struct vitem *it = &b->items[i];
+				if (!it->ok)
+					continue; /* settled (and counted) in verify_done */
 				r->pipe_bytes -= it->len;
-				if (it->ok)
-					chunk_settled(r, it->c, 1, NULL);
+				chunk_settled(r, it->c, 1, NULL);
 			}
 			update_pipe(r);
 			maybe_end(r);
@@ -596,8 +597,8 @@ static void verify_done(uv_work_t *req, int status)
 		char hx[2 * HASH_LEN + 1];
 		char why[200];
 		hex_encode(it->hash, HASH_LEN, hx);
-		snprintf(why, sizeof(why), "%s: chunk %.16s... (%u bytes) arrived altered",
-			 rpl_msg_text(RPL_E_REPL_CHUNK_BAD), hx, it->len);
+		snprintf(why, sizeof(why), "chunk %.16s... (%u bytes) arrived altered: its hash does not match",
+			 hx, it->len);
 		r->pipe_bytes -= it->len;
 		it->c->state = TC_FAILED;
 		chunk_settled(r, it->c, 0, why);
@@ -711,7 +712,7 @@ static int on_data(struct trun *r, int type, struct cursor *p)
 		char why[160];
 		snprintf(why, sizeof(why), type == R_SKIP
 			 ? "the source no longer holds one of its chunks (changed during the run); the next run sends it"
-			 : "%s: a chunk arrived with %zu bytes instead of %u", rpl_msg_text(RPL_E_REPL_CHUNK_BAD), n, c->len);
+			 : "a chunk arrived with %zu bytes instead of %u", n, c->len);
 		c->state = TC_FAILED;
 		chunk_settled(r, c, 0, why);
 		maybe_end(r);
