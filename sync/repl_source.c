@@ -1219,7 +1219,11 @@ static void on_closed(struct peer_session *s, const struct session_result *res, 
 
 	(void)s;
 	if (!r->finished) {
-		if (res->err == -RPL_E_LEGACY_ONLY)
+		if (res->err == -RPL_E_LEGACY_ONLY || res->proto == 1)
+			finish(r, REPL_FAILED, RPL_E_REPL_PROTO1,
+			       "server %s answered only over down-level protocol 1 (%s); replication never runs over it",
+			       r->rq.target, res->message);
+		else if (res->err == -RPL_E_LEGACY_ONLY)
 			finish(r, REPL_FAILED, RPL_E_REPL_PROTO1, "%s", res->message);
 		else if (res->partner_err)
 			finish(r, REPL_FAILED, res->partner_err == RPL_E_PARTNER_REFUSED

@@ -293,9 +293,10 @@ static void run_fail(struct trun *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_warn(code, "replication of node %s from server %s failed: %s", r->node, r->server, text);
+	log_warn(code, "replication of node %s from server %s failed: %s", r->node[0] ? r->node : "?",
+		 r->server, text);
 	peer_actlog(r->y->peer, RPL_E_REPL_FAILED, "replication of node %s from server %s failed: %s %s",
-		    r->node, r->server, rpl_msg_id(code), text);
+		    r->node[0] ? r->node : "?", r->server, rpl_msg_id(code), text);
 	if (!session_closing(r->s)) {
 		session_send_error(r->s, code, text);
 		session_close(r->s, -code, "%s", text);
@@ -1562,6 +1563,11 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 
 	if (r->aborted)
 		return 0;
+	if (session_proto(s) != 2) {
+		run_fail(r, RPL_E_REPL_PROTO1, "replication from server %s refused: it came over protocol %d",
+			 r->server, session_proto(s));
+		return 0;
+	}
 	switch (type) {
 	case R_TICK:
 		if (r->state == T_OPEN)
@@ -1644,11 +1650,10 @@ static void on_ready(struct peer_session *s, void *arg)
 	struct trun *r = arg;
 	uint64_t ms = (uint64_t)r->y->in->conf.commtimeout * 1000 / 3;
 
-	if (session_proto(s) != 2) {
-		run_fail(r, RPL_E_REPL_PROTO1, "replication from server %s refused: it came over protocol %d",
-			 r->server, session_proto(s));
+	/* A protocol-1 session is refused at its first message: the source
+	 * refuses it too, and says so itself, once it is ready. */
+	if (session_proto(s) != 2)
 		return;
-	}
 	if (ms > 10000)
 		ms = 10000;
 	if (ms < 1000)
