@@ -8,7 +8,8 @@ The mode is read from MODEFILE when a connection starts:
         the target receives well-formed frames with altered chunk bytes
   tls   on a TLS connection (first byte 0x16), flip one byte of the
         client's stream once 256 KiB have passed (inside application data)
-Each flip is counted in MODEFILE.flips."""
+Each flip is counted in MODEFILE.flips; the bytes forwarded in both
+directions, by every connection that ended, in MODEFILE.bytes."""
 import os, socket, sys, threading
 
 lport, tport, modefile, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -23,6 +24,13 @@ def count_flip():
             pass
         open(modefile + ".flips", "w").write(str(n + 1))
 
+forwarded = [0]
+
+def add_bytes(n):
+    with lock:
+        forwarded[0] += n
+        open(modefile + ".bytes", "w").write(str(forwarded[0]))
+
 def mode():
     try:
         return open(modefile).read().strip()
@@ -30,14 +38,17 @@ def mode():
         return "none"
 
 def pipe_plain(src, dst):
+    n = 0
     try:
         while True:
             d = src.recv(65536)
             if not d:
                 break
             dst.sendall(d)
+            n += len(d)
     except OSError:
         pass
+    add_bytes(n)
     for s in (dst,):
         try:
             s.shutdown(socket.SHUT_WR)
