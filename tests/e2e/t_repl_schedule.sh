@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Schedules and renewal during replication (acceptance 5 and 6).
+# - A schedule 'REPLICATE NODE *' with PERIOD=10s replicates new data with
+#   no admin command; QUERY SCHEDULE shows the last run and its result; a run
+#   still going when the next is due is not started twice (RPL0846W).
+# - RENEW CERTIFICATE ACTIVATE=IMMEDIATE on A while a replication runs: the
+#   replication completes, and the next one works (new sessions use the new
+#   certificate, which B follows by itself).
+source "$(dirname "$0")/lib.sh"
+
+paired_ab
+cd "$W" || die cd
+adm A REGISTER NODE s >/dev/null || die "REGISTER NODE s"
+mkdir -p s1
+head -c 200000 /dev/urandom >s1/a
+succeeds "put s1/a" "$RP" store -d "$W/A" put s s1
+adm A SET REPLSERVER B >/dev/null || die "SET REPLSERVER B"
+
+# ---- a schedule replicates with no admin command ------------------------------
+adm A DEFINE SCHEDULE every10 'CMD="REPLICATE NODE *"' PERIOD=10s >/dev/null || die "DEFINE SCHEDULE"
+wait_until 20 eval "[ \"\$(adm B QUERY NODE s 2>/dev/null | jget 'j[0][\"objects\"]')\" = 1 ]" ||
+	die "the schedule did not replicate s1/a"
+ok "the schedule's first run replicated node s to B"
+head -c 300000 /dev/urandom >s1/b
+succeeds "put s1/b" "$RP" store -d "$W/A" put s s1/b
+wait_until 25 eval "[ \"\$(adm B QUERY NODE s 2>/dev/null | jget 'j[0][\"objects\"]')\" = 2 ]" ||
+	die "the schedule did not replicate the new object"
+ok "new data reached B with no admin command"
+wait_until 10 eval "adm A QUERY SCHEDULE every10 | jget 'j[0][\"last_result\"]' | grep -q success" ||
+	die "QUERY SCHEDULE shows no result: $(adm A QUERY SCHEDULE every10)"
+q=$(adm A QUERY SCHEDULE every10)
+expect_eq "$(jget 'j[0]["last_result"] + " " + j[0]["last_message_id"] + " " + str(j[0]["last_run"] is not None) + " " + str(j[0]["next_run"] is not None)' <<<"$q")" \
+	"success RPL0831I True True" "QUERY SCHEDULE shows the last run, its result and the next run"
+
+# ---- not started twice ------------------------------------------------------------
+adm A UPDATE SCHEDULE every10 ACTIVE=NO >/dev/null || die "UPDATE SCHEDULE ACTIVE=NO"
+stop_peer A
+conf_set A MAXBANDWIDTH 2M
+start_peer A
+wait_admin A
+head -c $((30 << 20)) /dev/urandom >s1/slow
+succeeds "put s1/slow" "$RP" store -d "$W/A" put s s1/slow
+adm A UPDATE SCHEDULE every10 ACTIVE=YES PERIOD=10s >/dev/null || die "UPDATE SCHEDULE ACTIVE=YES"
+wait_until 40 log_has A "RPL0846W schedule every10" || die "no RPL0846W while the run was going"
+running=$(adm A QUERY PROCESS | jget 'len(j)')
+expect_eq "$running" 1 "the schedule's run goes on, once (RPL0846W: the next was not started)"
+expect_eq "$(adm A QUERY SCHEDULE every10 | jget 'j[0]["running"]')" true "QUERY SCHEDULE shows it running"
+pid=$(adm A QUERY PROCESS | jget 'j[0]["process"]')
+adm A CANCEL PROCESS "$pid" >/dev/null || die "CANCEL PROCESS"
+adm A DELETE SCHEDULE every10 >/dev/null || die "DELETE SCHEDULE"
+stop_peer A
+conf_unset A MAXBANDWIDTH
+start_peer A
+wait_admin A
+out=$(adm A REPLICATE NODE s WAIT=YES) || die "the run after CANCEL PROCESS: $out"
+ok "after CANCEL PROCESS the next run completes ($(jget 'j["objects_replicated"]' <<<"$out") objects)"
+
+# ---- renewal during a replication ----------------------------------------------------
+stop_peer A
+conf_set A MAXBANDWIDTH 20M
+start_peer A
+wait_admin A
+adm A REGISTER NODE r >/dev/null || die "REGISTER NODE r"
+mkdir -p r1
+for i in 0 1 2 3; do head -c $((10 << 20)) /dev/urandom >"r1/f$i"; done
+succeeds "put r1" "$RP" store -d "$W/A" put r r1
+old=$(own_fp A current)
+adm A REPLICATE NODE r WAIT=YES >"$W/renew.out" 2>&1 &
+rpid=$!
+wait_until 10 eval "[ \"\$(adm A QUERY PROCESS | jget 'len(j)')\" = 1 ]" || die "the replication did not start"
+sleep 0.5
+adm A RENEW CERTIFICATE ACTIVATE=IMMEDIATE >/dev/null || die "RENEW CERTIFICATE"
+wait "$rpid" || die "the replication during the renewal failed: $(cat "$W/renew.out")"
+expect_eq "$(jget 'j["state"] + " " + str(j["objects_replicated"])' <"$W/renew.out")" "completed 4" \
+	"the replication running during RENEW CERTIFICATE completes"
+new=$(own_fp A current)
+[ "$new" != "$old" ] || die "the certificate was not renewed"
+ok "A presents a new certificate"
+printf 'after the renewal\n' >r1/after
+succeeds "put r1/after" "$RP" store -d "$W/A" put r r1/after
+out=$(adm A REPLICATE NODE r WAIT=YES) || die "the replication after the renewal failed: $out"
+expect_eq "$(jget 'j["state"] + " " + str(j["objects_replicated"])' <<<"$out")" "completed 1" \
+	"the next replication works with the new certificate"
+"$RP" store -d "$W/B" get r r1/after -o - | cmp -s - r1/after || die "r1/after differs on B"
+ok "the object replicated after the renewal reads back from B"
