@@ -91,7 +91,7 @@ enum repl_field {
 #define REPL_MAX_INFLIGHT_REFS (8u << 20)
 /* The source's window: objects announced and not yet answered. */
 #define REPL_WINDOW_OBJECTS 512
-#define REPL_WINDOW_BYTES (256ull << 20)
+#define REPL_WINDOW_BYTES (2ull << 30)
 
 struct repl_entry {
 	uint8_t name_hash[HASH_LEN];
