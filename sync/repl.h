@@ -41,6 +41,7 @@ struct repl_progress {
 	uint64_t done_bytes;       /* logical bytes of objects answered */
 	uint64_t chunk_bytes;      /* chunk bytes sent so far */
 	double seconds;
+	double loop_max_ms;        /* the loop's longest turn so far (CPU) */
 	int64_t started;
 	/* QUERY REPLNODE: the replica's and the source's counts. */
 	int replica_exists;

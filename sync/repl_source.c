@@ -29,6 +29,7 @@
 #include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "loopmon.h"
 #include "repl.h"
 #include "repl_wire.h"
 #include "sync.h"
@@ -112,6 +113,8 @@ struct srun {
 	/* figures */
 	struct repl_figures f;
 	uint64_t done_bytes;
+	uint64_t loop_max_us;    /* the loop's longest turn during the run (CPU) */
+	int watching;
 	int64_t started;
 	uint64_t start_ms;
 	/* outcome */
@@ -186,6 +189,7 @@ static void fill_progress(const struct srun *r, struct repl_progress *p)
 	p->chunk_bytes = r->f.chunk_bytes_sent;
 	p->seconds = (double)(clock_mono_ms() - r->start_ms) / 1000.0;
 	p->started = r->started;
+	p->loop_max_ms = (double)r->loop_max_us / 1000.0;
 	p->replica_exists = r->replica_exists;
 	p->replica_objects = r->replica_objects;
 	p->replica_bytes = r->replica_bytes;
@@ -300,6 +304,14 @@ static void unlink_run(struct srun *r)
 		}
 }
 
+/* The outcome's text as the summary line quotes it (bounded). */
+static const char *trunc_msg(char *m)
+{
+	if (strlen(m) > 400)
+		m[400] = 0;
+	return m;
+}
+
 /* The owner hears the outcome; the registry's reference goes. */
 static void tell_done(struct srun *r)
 {
@@ -332,17 +344,21 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 	uv_timer_stop(&r->bw);
 	uv_timer_stop(&r->deadline);
 	uv_timer_stop(&r->prog);
+	if (r->watching) {
+		loopmon_unwatch(r->y->lm, &r->loop_max_us);
+		r->watching = 0;
+	}
 	r->state = S_DONE;
 	secs = (double)(clock_mono_ms() - r->start_ms) / 1000.0;
 	if (r->rq.query_only) {
 		snprintf(text, sizeof(text), "%s", r->message);
 	} else {
 		snprintf(text, sizeof(text),
-			 "replication of node %s to server %s %s: %s; %llu objects (%llu bytes) sent, %llu bytes transferred, %llu deleted, %llu failed, %.1f s",
-			 r->rq.node, r->rq.target, repl_state_name(state), r->message,
+			 "replication of node %s to server %s %s: %s; %llu objects (%llu bytes) sent, %llu bytes transferred, %llu deleted, %llu failed, %.1f s, longest loop turn %.1f ms",
+			 r->rq.node, r->rq.target, repl_state_name(state), trunc_msg(r->message),
 			 (unsigned long long)r->f.objects, (unsigned long long)r->f.bytes,
 			 (unsigned long long)r->f.transferred, (unsigned long long)r->f.deleted,
-			 (unsigned long long)r->f.failed, secs);
+			 (unsigned long long)r->f.failed, secs, (double)r->loop_max_us / 1000.0);
 		if (state == REPL_COMPLETED)
 			log_info(msg, "%s", text);
 		else
@@ -1373,6 +1389,8 @@ int repl_start(struct sync *y, const struct repl_request *rq, repl_progress_fn *
 		uv_timer_start(&r->deadline, on_deadline, (uint64_t)rq->duration * 1000, 0);
 	if (progress)
 		uv_timer_start(&r->prog, on_progress_timer, PROGRESS_MS, PROGRESS_MS);
+	if (!rq->query_only && loopmon_watch(y->lm, &r->loop_max_us) == 0)
+		r->watching = 1;
 	if (!rq->query_only) {
 		log_info(RPL_I_REPL_STARTED, "replication of node %s to server %s started (process %llu)",
 			 r->rq.node, r->rq.target, (unsigned long long)r->id);
@@ -1436,6 +1454,7 @@ json_t *repl_progress_json(const struct repl_progress *p)
 		"objects_to_delete", (json_int_t)p->delete_objects,
 		"seconds", p->seconds, "rate_bytes_per_second", rate,
 		"eta_seconds", eta, "dedup_ratio", dedup);
+	json_object_set_new(j, "loop_max_ms", json_real(p->loop_max_ms));
 	return j;
 }
 
@@ -1521,6 +1540,8 @@ int repl_init(struct sync *y)
 
 	if (!(y->repl = calloc(1, sizeof(*y->repl))))
 		return -RPL_E_NOMEM;
+	if ((rc = loopmon_new(y->loop, &y->lm)) < 0)
+		return rc;
 	if ((rc = repl_target_init(y)) < 0)
 		return rc;
 	return dbw_submit(peer_dbw(y->peer), fix_work, fix_done, NULL);
@@ -1535,6 +1556,8 @@ void repl_stop(struct sync *y)
 
 void repl_free(struct sync *y)
 {
+	loopmon_free(y->lm);
+	y->lm = NULL;
 	free(y->repl);
 	y->repl = NULL;
 	repl_target_free(y);

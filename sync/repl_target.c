@@ -31,6 +31,7 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
+#include "loopmon.h"
 #include "repl.h"
 #include "repl_wire.h"
 #include "sync.h"
@@ -45,6 +46,11 @@
 /* A verify batch is handed to the pool at this size, or at the end of the
  * loop turn. */
 #define VERIFY_BATCH (4u << 20)
+/* Verify jobs on the pool at once: two keep both cores hashing; more only
+ * crowd out the loops and the database writer. A batch waits (and grows,
+ * up to VERIFY_BATCH_MAX) while they run. */
+#define VERIFY_JOBS 2
+#define VERIFY_BATCH_MAX (16u << 20)
 #define TABLE_SIZE 4096
 #define DELETES_PER_JOB 512
 
@@ -158,10 +164,13 @@ struct trun {
 	uv_timer_t flush;
 	int flush_open;
 	int jobs;                /* pool and database jobs running */
+	int verifying;           /* verify jobs on the pool */
 	/* figures */
 	uint64_t objects, bytes, failed, chunks_got, chunk_bytes, new_bytes;
 	uint64_t replica_objects, replica_bytes;
 	int64_t started;
+	uint64_t loop_max_us;    /* the loop's longest turn during the run (CPU) */
+	int watching;
 };
 
 struct vitem {
@@ -192,6 +201,7 @@ static void run_fail(struct trun *r, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void maybe_end(struct trun *r);
 static void pump_deletes(struct trun *r);
+static void flush_batch(struct trun *r);
 
 /* ---- lifetime ------------------------------------------------------------ */
 
@@ -274,6 +284,10 @@ static void run_abort(struct trun *r)
 		return;
 	r->aborted = 1;
 	unlink_run(r);
+	if (r->watching) {
+		loopmon_unwatch(r->y->lm, &r->loop_max_us);
+		r->watching = 0;
+	}
 	uv_timer_stop(&r->tick);
 	uv_timer_stop(&r->flush);
 	if (r->token_out) {
@@ -587,6 +601,9 @@ static void verify_done(uv_work_t *req, int status)
 	size_t bad = 0;
 
 	r->jobs--;
+	r->verifying--;
+	if (!r->aborted)
+		flush_batch(r); /* what waited for a free job */
 	if (r->aborted || status < 0) {
 		if (!r->aborted)
 			run_fail(r, RPL_E_INTERNAL, "checking received chunks");
@@ -634,15 +651,17 @@ static void flush_batch(struct trun *r)
 {
 	struct vbatch *b = r->vb;
 
-	if (!b || b->n == 0)
+	if (!b || b->n == 0 || (r->verifying >= VERIFY_JOBS && b->len < VERIFY_BATCH_MAX))
 		return;
 	r->vb = NULL;
 	b->req.data = b;
 	r->refs++;
 	r->jobs++;
+	r->verifying++;
 	if (uv_queue_work(r->y->loop, &b->req, verify_work, verify_done) < 0) {
 		r->refs--;
 		r->jobs--;
+		r->verifying--;
 		vbatch_free(b);
 		run_fail(r, RPL_E_INTERNAL, "checking received chunks");
 	}
@@ -1359,6 +1378,8 @@ static int on_open(struct trun *r, struct cursor *p)
 	snprintf(r->origin.server, sizeof(r->origin.server), "%s", r->server);
 	snprintf(r->origin.node, sizeof(r->origin.node), "%s", r->node);
 	r->origin.token = origin_token(r->server, r->node);
+	if (!(flags & RFLAG_QUERY) && !r->watching && loopmon_watch(r->y->lm, &r->loop_max_us) == 0)
+		r->watching = 1;
 	if (!(j = calloc(1, sizeof(*j))))
 		return -RPL_E_NOMEM;
 	j->r = r;
@@ -1529,10 +1550,11 @@ static void maybe_end(struct trun *r)
 	j->r = r;
 	j->gc = r->failed == 0;
 	snprintf(j->text, sizeof(j->text),
-		 "replication of node %s from server %s received: %llu objects (%llu bytes) stored, %llu new chunk bytes, %llu deleted, %llu failed, in %lld s",
+		 "replication of node %s from server %s received: %llu objects (%llu bytes) stored, %llu new chunk bytes, %llu deleted, %llu failed, in %lld s, longest loop turn %.1f ms",
 		 r->node, r->server, (unsigned long long)r->objects, (unsigned long long)r->bytes,
 		 (unsigned long long)r->new_bytes, (unsigned long long)r->deleted,
-		 (unsigned long long)r->failed, (long long)(clock_now() - r->started));
+		 (unsigned long long)r->failed, (long long)(clock_now() - r->started),
+		 (double)r->loop_max_us / 1000.0);
 	r->refs++;
 	r->jobs++;
 	if (dbw_submit(peer_dbw(r->y->peer), end_work, end_done, j) < 0) {

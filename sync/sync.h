@@ -19,6 +19,7 @@ struct lifecycle;
 struct repl_runs;
 struct repl_targets;
 struct sched;
+struct loopmon;
 
 struct sync {
 	uv_loop_t *loop;
@@ -28,6 +29,7 @@ struct sync {
 	struct repl_runs *repl;       /* replication runs from here (repl_source.c) */
 	struct repl_targets *repl_in; /* replication runs into here (repl_target.c) */
 	struct sched *sched;          /* schedules (schedule.c) */
+	struct loopmon *lm;           /* the loop's longest turns (loopmon.c) */
 	int64_t started;
 	/* Set by cmd/: stops the daemon in order. */
 	void (*halt)(void *arg, const char *why);
