@@ -146,6 +146,7 @@ struct trun {
 	size_t ndeletes, capdeletes;
 	size_t del_i;
 	int del_jobs;
+	int deleting_done;
 	uint64_t deleted, deleted_bytes;
 	/* transfer */
 	struct tobj *objs, *objs_tail;   /* in flight, by seq */
@@ -1483,7 +1484,8 @@ static void pump_deletes(struct trun *r)
 		tlv_put_u64(&w, RF_BYTES, r->deleted_bytes);
 		(void)ctl_send(r, R_DELETED, &w);
 		wbuf_free(&w);
-		session_resume(r->s);
+		if (r->ndeletes)
+			session_resume(r->s); /* from a job's callback, never inside a frame */
 	}
 }
 
@@ -1632,10 +1634,12 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 			break;
 		return on_data(r, type, p);
 	case R_DELETE:
-		if (r->state != T_TRANSFER || r->objs || r->announcing || r->del_i)
+		if (r->state != T_TRANSFER || r->objs || r->announcing || r->del_i || r->deleting_done)
 			break;
+		r->deleting_done = 1; /* once per run */
 		r->state = T_DELETING;
-		session_pause(s);
+		if (r->ndeletes)
+			session_pause(s); /* resumed by the last delete job */
 		pump_deletes(r);
 		return 0;
 	case R_END:
