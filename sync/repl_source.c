@@ -304,14 +304,6 @@ static void unlink_run(struct srun *r)
 		}
 }
 
-/* The outcome's text as the summary line quotes it (bounded). */
-static const char *trunc_msg(char *m)
-{
-	if (strlen(m) > 400)
-		m[400] = 0;
-	return m;
-}
-
 /* The owner hears the outcome; the registry's reference goes. */
 static void tell_done(struct srun *r)
 {
@@ -354,8 +346,8 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 		snprintf(text, sizeof(text), "%s", r->message);
 	} else {
 		snprintf(text, sizeof(text),
-			 "replication of node %s to server %s %s: %s; %llu objects (%llu bytes) sent, %llu bytes transferred, %llu deleted, %llu failed, %.1f s, longest loop turn %.1f ms",
-			 r->rq.node, r->rq.target, repl_state_name(state), trunc_msg(r->message),
+			 "replication of node %s to server %s %s: %.400s; %llu objects (%llu bytes) sent, %llu bytes transferred, %llu deleted, %llu failed, %.1f s, longest loop turn %.1f ms",
+			 r->rq.node, r->rq.target, repl_state_name(state), r->message,
 			 (unsigned long long)r->f.objects, (unsigned long long)r->f.bytes,
 			 (unsigned long long)r->f.transferred, (unsigned long long)r->f.deleted,
 			 (unsigned long long)r->f.failed, secs, (double)r->loop_max_us / 1000.0);
