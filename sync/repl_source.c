@@ -769,10 +769,19 @@ static int on_need(struct srun *r, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	for (size_t i = 0; i < cur_left(&idx) / 4; i++) {
 		uint32_t k;
+		int64_t prev = -1;
 		struct cursor c1;
 		cur_init(&c1, idx.p + idx.off + i * 4, 4);
 		(void)cur_u32(&c1, &k);
-		if (k >= o->nchunks)
+		if (i) {
+			struct cursor c0;
+			uint32_t kp;
+			cur_init(&c0, idx.p + idx.off + (i - 1) * 4, 4);
+			(void)cur_u32(&c0, &kp);
+			prev = kp;
+		}
+		/* Strictly increasing: each chunk of the object at most once. */
+		if (k >= o->nchunks || (int64_t)k <= prev)
 			return -RPL_E_PROTOCOL;
 		if ((rc = cq_push(r, &o->chunks[k])) < 0)
 			return rc;

@@ -99,7 +99,7 @@ struct tobj {
 	uint32_t mode;
 	uint8_t digest[HASH_LEN];
 	struct chunk_ref *chunks;
-	uint32_t nchunks, have;
+	uint32_t nchunks, have, cap;
 	uint32_t waiting;  /* chunks not stored yet */
 	int failed;
 	int code;
@@ -755,13 +755,28 @@ static int on_data(struct trun *r, int type, struct cursor *p)
 
 /* ---- objects ---------------------------------------------------------------- */
 
+/* Appends the chunk references of one frame. The list grows as frames
+ * come, so an announced count costs memory only once it is sent. */
 static int add_refs(struct tobj *o, struct cursor *v)
 {
-	size_t n = cur_left(v);
+	size_t n = cur_left(v), k;
 
 	if (n % CHUNK_REF_WIRE || n / CHUNK_REF_WIRE > o->nchunks - o->have)
 		return -RPL_E_PROTOCOL;
-	for (size_t i = 0; i < n / CHUNK_REF_WIRE; i++) {
+	k = n / CHUNK_REF_WIRE;
+	if (o->have + k > o->cap) {
+		size_t cap = o->cap ? o->cap : 64;
+		void *np;
+		while (cap < o->have + k)
+			cap *= 2;
+		if (cap > o->nchunks)
+			cap = o->nchunks;
+		if (!(np = realloc(o->chunks, cap * sizeof(*o->chunks) + 1)))
+			return -RPL_E_NOMEM;
+		o->chunks = np;
+		o->cap = (uint32_t)cap;
+	}
+	for (size_t i = 0; i < k; i++) {
 		chunk_ref_unpack(v->p + v->off + i * CHUNK_REF_WIRE, &o->chunks[o->have]);
 		if (o->chunks[o->have].len == 0 || o->chunks[o->have].len > CHUNK_MAX)
 			return -RPL_E_PROTOCOL;
@@ -892,14 +907,9 @@ static int on_object(struct trun *r, struct cursor *p)
 	r->last_seq = o->seq;
 	r->have_seq = 1;
 	o->nchunks = (uint32_t)nchunks;
-	o->chunks = malloc((size_t)o->nchunks * sizeof(*o->chunks) + 1);
-	if (!o->chunks) {
+	if (refs.p && (rc = add_refs(o, &refs)) < 0) {
 		tobj_free(o);
-		return -RPL_E_NOMEM;
-	}
-	if (refs.p && add_refs(o, &refs) < 0) {
-		tobj_free(o);
-		return -RPL_E_PROTOCOL;
+		return rc;
 	}
 	o->prev = r->objs_tail;
 	if (r->objs_tail)

@@ -83,7 +83,9 @@ enum repl_field {
  * the other fields. */
 #define REPL_ENTRIES_PER_FRAME 12000
 #define REPL_HASHES_PER_FRAME 30000
-#define REPL_REFS_PER_FRAME 28000
+/* Chunk references in R_OBJECT and each R_OBJECT_MORE: objects above
+ * about 128 MiB take more than one frame (the kill -9 scenario has one). */
+#define REPL_REFS_PER_FRAME 1024
 
 /* Bounds the target holds a source to (a hostile source must not make it
  * allocate without limit). */

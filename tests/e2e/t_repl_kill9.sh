@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interrupted replication resumes (acceptance 4): kill -9 of the target, and
-# separately of the source, in the middle of a large replication (256 MiB;
-# 32 MiB under the sanitizer build). While it runs, objects are polled on
+# separately of the source, in the middle of a large replication (256 MiB,
+# one object of 160 MiB announced in several frames; 32 MiB under the
+# sanitizer build). While it runs, objects are polled on
 # the target with 'store get': each equals the source's file or is absent
 # (never partial). After a restart, the next run completes; every object is
 # identical; db verify --deep passes on both sides; and the bytes
@@ -9,8 +10,9 @@
 # the target committed are not sent again).
 source "$(dirname "$0")/lib.sh"
 
-if [ -n "${RPL_ASAN:-}" ]; then files=8; size=$((4 << 20)); bw=8M; else files=32; size=$((8 << 20)); bw=48M; fi
-total=$((files * size))
+# One object of 160 MiB (about 1,300 chunks) is announced in several frames.
+if [ -n "${RPL_ASAN:-}" ]; then files=8; size=$((4 << 20)); huge=0; bw=8M; else files=12; size=$((8 << 20)); huge=$((160 << 20)); bw=48M; fi
+total=$((files * size + huge))
 paired_ab
 # MAXBANDWIDTH keeps the run long enough to be killed in its middle. A
 # reaches B through a counting proxy: the bytes on the wire of every run,
@@ -26,6 +28,8 @@ adm A UPDATE SERVER B LLADDRESS="$pp" >/dev/null || die "UPDATE SERVER B LLADDRE
 cd "$W" || die cd
 mkdir -p big
 for i in $(seq -w 0 $((files - 1))); do head -c "$size" /dev/urandom >"big/f$i"; done
+[ "$huge" -gt 0 ] && head -c "$huge" /dev/urandom >"big/huge"
+nobj=$((files + (huge > 0 ? 1 : 0)))
 adm A REGISTER NODE big >/dev/null || die "REGISTER NODE big"
 succeeds "store put of $((total >> 20)) MiB" "$RP" store -d "$W/A" put big big
 
@@ -49,8 +53,8 @@ poll_target() {
 	echo "$present"
 }
 
-# run_until_killed VICTIM: starts a run, polls B, kills VICTIM with -9 when
-# a third of the data has been answered, restarts it.
+# run_until_killed VICTIM: starts a run, polls B, kills VICTIM with -9 once
+# a third of what the run has to send is sent, restarts it.
 wire_total=0
 run_until_killed() {
 	local victim=$1 present polls=0 q
@@ -58,15 +62,15 @@ run_until_killed() {
 	for _ in $(seq 400); do
 		q=$(adm A QUERY PROCESS)
 		[ "$(jget 'len(j)' <<<"$q")" = 0 ] && die "the run ended before it could be killed"
-		done_bytes=$(jget 'j[0]["bytes_done"]' <<<"$q")
-		# a third of what this run has to send
-		jget 'j[0]["bytes_total"] > 0 and 3 * j[0]["bytes_done"] >= j[0]["bytes_total"]' <<<"$q" | grep -q true && break
+		done_bytes=$(jget 'j[0]["chunk_bytes_sent"]' <<<"$q")
+		# a third of what this run has to send has been sent
+		jget 'j[0]["bytes_total"] > 0 and 3 * j[0]["chunk_bytes_sent"] >= j[0]["bytes_total"]' <<<"$q" | grep -q true && break
 		present=$(poll_target 3); polls=$((polls + 1))
 		sleep 0.05
 	done
 	ok "polled B $polls times while the run went on: every object present was identical to A's"
 	stop_peer "$victim" KILL
-	ok "kill -9 of $victim with $((done_bytes >> 20)) MiB of $((total >> 20)) MiB answered"
+	ok "kill -9 of $victim with $((done_bytes >> 20)) MiB of chunk bytes sent by this run ($((total >> 20)) MiB in all)"
 	present=$(poll_target)
 	ok "after the kill, B holds $present whole objects, each identical"
 	start_peer "$victim"
@@ -82,7 +86,7 @@ expect_eq "$(adm A QUERY REPLICATION big | jget 'j[0]["state"]')" failed \
 
 out=$(adm A REPLICATE NODE big TARGET=B WAIT=YES) || die "the resumed run failed: $out"
 expect_eq "$(jget 'j["state"]' <<<"$out")" completed "the resumed run completes"
-expect_eq "$(poll_target)" "$files" "all $files objects are on B, identical to A's"
+expect_eq "$(poll_target)" "$nobj" "all $nobj objects are on B, identical to A's"
 sleep 0.5
 wire_total=$(cat "$W/proxy.mode.bytes")
 ratio=$(python3 -c "print('%.3f' % ($wire_total / $total))")
