@@ -129,6 +129,7 @@ struct srun {
 struct repl_runs {
 	struct srun *runs;
 	uint64_t next_id;
+	int stopping;            /* HALT: no new runs */
 };
 
 static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
@@ -1339,6 +1340,8 @@ int repl_start(struct sync *y, const struct repl_request *rq, repl_progress_fn *
 	int rc;
 
 	why[0] = 0;
+	if (y->repl->stopping)
+		return -RPL_E_HALTING;
 	if (!rq->query_only)
 		for (struct srun *t = y->repl->runs; t; t = t->next)
 			if (!t->rq.query_only && strcasecmp(t->rq.node, rq->node) == 0 &&
@@ -1550,6 +1553,8 @@ int repl_init(struct sync *y)
 
 void repl_stop(struct sync *y)
 {
+	if (y->repl)
+		y->repl->stopping = 1;
 	while (y->repl && y->repl->runs)
 		finish(y->repl->runs, REPL_CANCELLED, RPL_W_REPL_CANCELLED,
 		       "the server is halting; the next run resumes");
