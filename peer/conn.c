@@ -938,7 +938,7 @@ static void sniff(struct peer_session *s)
 		need_more |= m < 0;
 	}
 	if (!need_more)
-		conn_close(s, -RPL_E_PROTOCOL, "neither a TLS ClientHello, protocol 1 nor a bulk channel");
+		conn_close(s, -RPL_E_PROTOCOL, "neither a TLS ClientHello nor protocol 1");
 }
 
 static void conn_drive(struct peer_session *s)
