@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "../peer/adminsrv.h"
+#include "../peer/peer.h"
 #include "../store/actlog.h"
 #include "../store/node.h"
 #include "../store/repl.h"
@@ -138,6 +139,8 @@ static void rjob_next(struct rjob *j)
 							 "message", why[0] ? why : rpl_msg_text(rc)));
 		log_msg(rc == -RPL_W_REPL_BUSY ? LOG_WARN : LOG_ERROR, -rc, "REPLICATE NODE %s: %s",
 			j->rq.node, why[0] ? why : rpl_msg_text(rc));
+		peer_actlog(j->y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s", j->rq.node,
+			    j->rq.target, why[0] ? why : rpl_msg_text(rc));
 		if (!j->failed_msg && (rc != -RPL_W_REPL_BUSY || j->nnodes == 1)) {
 			j->failed_msg = -rc;
 			snprintf(j->failed_text, sizeof(j->failed_text), "%s", why[0] ? why : rpl_msg_text(rc));
@@ -282,6 +285,8 @@ void admin_replicate_node(struct sync *y, struct admin_client *ac, struct admin_
 		if (rc < 0 && j->nnodes == 1) {
 			log_msg(rc == -RPL_W_REPL_BUSY ? LOG_WARN : LOG_ERROR, -rc, "REPLICATE NODE %s: %s",
 				j->rq.node, why[0] ? why : rpl_msg_text(rc));
+			peer_actlog(y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s", j->rq.node,
+				    j->rq.target, why[0] ? why : rpl_msg_text(rc));
 			reply(ac, admin_error(-rc, "%s", why[0] ? why : rpl_msg_text(rc)));
 			json_decref(j->runs);
 			free(j->nodes);

@@ -3,9 +3,12 @@
 # - A schedule 'REPLICATE NODE *' with PERIOD=10s replicates new data with
 #   no admin command; QUERY SCHEDULE shows the last run and its result; a run
 #   still going when the next is due is not started twice (RPL0846W).
-# - RENEW CERTIFICATE ACTIVATE=IMMEDIATE on A while a replication runs: the
-#   replication completes, and the next one works (new sessions use the new
-#   certificate, which B follows by itself).
+# - A run missed while the daemon was down runs once at the next start (the
+#   clock moved two periods ahead with REPLPEER_CLOCK_OFFSET).
+# - RENEW CERTIFICATE ACTIVATE=IMMEDIATE on A, a RENEW CERTIFICATE on B and a
+#   FORCESYNC requested on A, all while a replication runs: the replication
+#   completes, and the next one works (new sessions use the new
+#   certificates, which each partner follows by itself).
 source "$(dirname "$0")/lib.sh"
 
 paired_ab
@@ -55,7 +58,27 @@ wait_admin A
 out=$(adm A REPLICATE NODE s WAIT=YES) || die "the run after CANCEL PROCESS: $out"
 ok "after CANCEL PROCESS the next run completes ($(jget 'j["objects_replicated"]' <<<"$out") objects)"
 
-# ---- renewal during a replication ----------------------------------------------------
+# ---- a run missed while the daemon was down runs once ------------------------------------
+adm A DEFINE SCHEDULE hourly 'CMD="QUERY NODE"' PERIOD=1h >/dev/null || die "DEFINE SCHEDULE hourly"
+wait_until 10 eval "adm A QUERY SCHEDULE hourly | jget 'j[0][\"last_result\"]' | grep -q success" ||
+	die "the hourly schedule did not run at its definition"
+stop_peer A
+before=$(grep -c "schedule hourly starts" "$W/A.log")
+REPLPEER_CLOCK_OFFSET=7300 start_peer A
+wait_admin A
+wait_until 10 eval "[ \$(grep -c 'schedule hourly starts' '$W/A.log') -gt $before ]" ||
+	die "the missed hourly run did not run at the start"
+sleep 2
+expect_eq "$(( $(grep -c "schedule hourly starts" "$W/A.log") - before ))" 1 \
+	"two periods missed while the daemon was down: the schedule runs once at the next start"
+next=$(adm A QUERY SCHEDULE hourly | jget 'j[0]["next_run"]')
+expect_contains "$next" "^20" "the next run is scheduled ($next)"
+adm A DELETE SCHEDULE hourly >/dev/null || die "DELETE SCHEDULE hourly"
+stop_peer A
+start_peer A
+wait_admin A
+
+# ---- renewal and FORCESYNC during a replication -------------------------------------------
 stop_peer A
 conf_set A MAXBANDWIDTH 20M
 start_peer A
@@ -69,10 +92,13 @@ adm A REPLICATE NODE r WAIT=YES >"$W/renew.out" 2>&1 &
 rpid=$!
 wait_until 10 eval "[ \"\$(adm A QUERY PROCESS | jget 'len(j)')\" = 1 ]" || die "the replication did not start"
 sleep 0.5
-adm A RENEW CERTIFICATE ACTIVATE=IMMEDIATE >/dev/null || die "RENEW CERTIFICATE"
+adm A RENEW CERTIFICATE ACTIVATE=IMMEDIATE >/dev/null || die "RENEW CERTIFICATE on A"
+adm B RENEW CERTIFICATE >/dev/null || die "RENEW CERTIFICATE on B"
+adm A UPDATE SERVER B FORCESYNC=YES >/dev/null || die "FORCESYNC on A"
+[ "$(adm A QUERY PROCESS | jget 'len(j)')" = 1 ] || die "the replication ended before the renewals were done"
 wait "$rpid" || die "the replication during the renewal failed: $(cat "$W/renew.out")"
 expect_eq "$(jget 'j["state"] + " " + str(j["objects_replicated"])' <"$W/renew.out")" "completed 4" \
-	"the replication running during RENEW CERTIFICATE completes"
+	"the replication running during RENEW CERTIFICATE on both sides and a FORCESYNC completes"
 new=$(own_fp A current)
 [ "$new" != "$old" ] || die "the certificate was not renewed"
 ok "A presents a new certificate"
