@@ -21,19 +21,16 @@ struct bulk_expect {
 	void *arg;
 };
 
-static void prune(struct peer *p, uint64_t now)
+/* Expired tokens are refused but stay listed until their owner withdraws
+ * them (peer_bulk_cancel), so the owner always knows whether a bulk
+ * session took its token. */
+static void free_all(struct peer *p)
 {
-	struct bulk_expect **pp = &p->bulk;
-
-	while (*pp) {
-		struct bulk_expect *e = *pp;
-		if (e->expires_ms <= now) {
-			*pp = e->next;
-			secure_zero(e, sizeof(*e));
-			free(e);
-		} else {
-			pp = &e->next;
-		}
+	while (p->bulk) {
+		struct bulk_expect *e = p->bulk;
+		p->bulk = e->next;
+		secure_zero(e, sizeof(*e));
+		free(e);
 	}
 }
 
@@ -45,7 +42,6 @@ int peer_bulk_expect(struct peer_session *s, const struct session_ops *ops, void
 
 	if (s->proto != 2 || s->state != SS_READY)
 		return -RPL_E_BADARG;
-	prune(p, clock_mono_ms());
 	if (!(e = calloc(1, sizeof(*e))))
 		return -RPL_E_NOMEM;
 	if (secure_random(e->token, sizeof(e->token)) < 0) {
@@ -63,7 +59,7 @@ int peer_bulk_expect(struct peer_session *s, const struct session_ops *ops, void
 	return 0;
 }
 
-void peer_bulk_cancel(struct peer *p, const uint8_t token[BULK_TOKEN_LEN])
+int peer_bulk_cancel(struct peer *p, const uint8_t token[BULK_TOKEN_LEN])
 {
 	for (struct bulk_expect **pp = &p->bulk; *pp; pp = &(*pp)->next) {
 		struct bulk_expect *e = *pp;
@@ -71,14 +67,15 @@ void peer_bulk_cancel(struct peer *p, const uint8_t token[BULK_TOKEN_LEN])
 			*pp = e->next;
 			secure_zero(e, sizeof(*e));
 			free(e);
-			return;
+			return 1;
 		}
 	}
+	return 0;
 }
 
 void bulk_free_all(struct peer *p)
 {
-	prune(p, UINT64_MAX);
+	free_all(p);
 }
 
 int bulk_match(const uint8_t *b, size_t n)
@@ -101,17 +98,17 @@ void bulk_start(struct peer_session *s)
 
 	memcpy(token, s->rx_raw.p + 4, BULK_TOKEN_LEN);
 	wbuf_consume(&s->rx_raw, 4 + BULK_TOKEN_LEN);
-	prune(p, clock_mono_ms());
 	for (struct bulk_expect **pp = &p->bulk; *pp; pp = &(*pp)->next)
 		if (secure_equal((*pp)->token, token, BULK_TOKEN_LEN)) {
 			found = *pp;
-			*pp = found->next;
+			if (found->expires_ms > clock_mono_ms())
+				*pp = found->next; /* spent */
 			break;
 		}
 	secure_zero(token, sizeof(token));
-	if (!found) {
-		log_warn(RPL_W_REFUSED, "bulk connection from %s refused: unknown, used or expired token",
-			 s->addr);
+	if (!found || found->expires_ms <= clock_mono_ms()) {
+		log_warn(RPL_W_REFUSED, "bulk connection from %s refused: %s token", s->addr,
+			 found ? "an expired" : "an unknown or used");
 		conn_close(s, -RPL_E_AUTH_FAILED, "bulk channel token unknown, used or expired");
 		return;
 	}

@@ -27,11 +27,15 @@
 /* Target: expects one bulk connection from the partner of the
  * authenticated protocol-2 session s (same server, same address) and
  * writes the token to hand over inside s. When it comes, it is given ops
- * and arg like any session (ready, frame, writable, closed). */
+ * and arg like any session (ready, frame, writable, closed). The
+ * expectation stays until a connection takes the token or the owner
+ * withdraws it; after BULK_TOKEN_TTL_MS the token is refused. */
 int peer_bulk_expect(struct peer_session *s, const struct session_ops *ops, void *arg,
 		     uint8_t token_out[BULK_TOKEN_LEN]);
-/* Withdraws an expectation that was not used (its run ended). */
-void peer_bulk_cancel(struct peer *p, const uint8_t token[BULK_TOKEN_LEN]);
+/* Withdraws an expectation (its run ended): 1 when the token was not used
+ * by a connection (expired or not), 0 when a bulk session took it (its
+ * ready or closed callback comes). */
+int peer_bulk_cancel(struct peer *p, const uint8_t token[BULK_TOKEN_LEN]);
 /* Source: opens the bulk connection to a defined server with the token it
  * received. As peer_connect: on 0, ops->closed comes exactly once. */
 int peer_bulk_connect(struct peer *p, const char *server, const uint8_t token[BULK_TOKEN_LEN],

@@ -110,6 +110,8 @@ struct srun {
 	uint8_t *frame;          /* data frame buffer: reqno + a chunk */
 	int throttled;
 	uint64_t data_start_ms;
+	int bulk_err;            /* why the bulk channel ended */
+	char bulk_why[320];
 	/* figures */
 	struct repl_figures f;
 	uint64_t done_bytes;
@@ -1289,16 +1291,33 @@ static void bulk_writable(struct peer_session *s, void *arg)
 	pump_data(arg);
 }
 
+static void on_bulk_lost(uv_timer_t *t)
+{
+	struct srun *r = t->data;
+	finish(r, REPL_FAILED, r->bulk_err, "the bulk channel ended: %s", r->bulk_why);
+}
+
+/* The bulk channel ended while the session goes on: the target's reason,
+ * if it has one, comes on the session (MSG_ERROR) a moment later, so the
+ * run waits for it briefly before it reports the channel's end. */
 static void bulk_closed(struct peer_session *s, const struct session_result *res, void *arg)
 {
 	struct srun *r = arg;
 
 	(void)s;
-	if (!r->finished)
-		finish(r, REPL_FAILED, res->ok ? RPL_E_CLOSED : -res->err, "the bulk channel ended: %s",
-		       res->ok ? "closed by the target" : res->message);
 	r->bulk = NULL;
 	r->bulk_ready = 0;
+	if (!r->finished) {
+		r->bulk_err = res->ok ? RPL_E_CLOSED : -res->err;
+		snprintf(r->bulk_why, sizeof(r->bulk_why), "%.300s",
+			 res->ok ? "closed by the target" : res->message);
+		if (r->s && !session_closing(r->s)) {
+			r->throttled = 1; /* no more data: the channel is gone */
+			uv_timer_start(&r->bw, on_bulk_lost, 2000, 0);
+		} else {
+			on_bulk_lost(&r->bw);
+		}
+	}
 	run_unref(r);
 }
 

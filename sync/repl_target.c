@@ -292,13 +292,18 @@ static void run_abort(struct trun *r)
 	uv_timer_stop(&r->tick);
 	uv_timer_stop(&r->flush);
 	if (r->token_out) {
-		peer_bulk_cancel(r->y->peer, r->token);
 		r->token_out = 0;
+		/* Unused: its reference goes; taken: the bulk session's
+		 * closed callback releases it. */
+		if (peer_bulk_cancel(r->y->peer, r->token))
+			r->refs--; /* never the last: the session holds one */
 	}
-	if (r->bulk && !session_closing(r->bulk))
-		session_close(r->bulk, 0, NULL);
+	/* The session first: the source hears the reason there before it
+	 * sees the bulk channel end. */
 	if (!session_closing(r->s))
 		session_close(r->s, 0, NULL);
+	if (r->bulk && !session_closing(r->bulk))
+		session_close(r->bulk, 0, NULL);
 }
 
 static void run_fail(struct trun *r, int code, const char *fmt, ...)
@@ -1302,6 +1307,7 @@ static void open_done(int rc, void *arg)
 		rc = peer_bulk_expect(r->s, &bulk_ops, r, r->token);
 		if (rc == 0) {
 			r->token_out = 1;
+			r->refs++; /* the expectation's, then its bulk session's */
 			tlv_put(&w, RF_TOKEN, r->token, BULK_TOKEN_LEN);
 		}
 	}
@@ -1722,17 +1728,18 @@ static const struct session_ops target_ops = {
 
 /* ---- the bulk channel ------------------------------------------------------------- */
 
+/* A bulk session holds the reference its token's expectation took, until
+ * its closed callback. */
 static void bulk_ready(struct peer_session *s, void *arg)
 {
 	struct trun *r = arg;
 
 	r->token_out = 0; /* spent */
 	if (r->aborted || r->bulk) {
-		session_close(s, -RPL_E_PROTOCOL, "a second bulk channel");
+		session_close(s, -RPL_E_PROTOCOL, "a bulk channel for a run that ended or has one");
 		return;
 	}
 	r->bulk = s;
-	r->refs++;
 	update_pipe(r);
 }
 
@@ -1762,12 +1769,12 @@ static void bulk_closed(struct peer_session *s, const struct session_result *res
 {
 	struct trun *r = arg;
 
-	if (r->bulk != s)
-		return; /* refused in bulk_ready: held no reference */
-	r->bulk = NULL;
-	if (!r->aborted && r->state != T_DONE)
-		run_fail(r, res->ok ? RPL_E_CLOSED : -res->err, "the bulk channel ended%s%s",
-			 res->ok ? "" : ": ", res->ok ? "" : res->message);
+	if (r->bulk == s) {
+		r->bulk = NULL;
+		if (!r->aborted && r->state != T_DONE)
+			run_fail(r, res->ok ? RPL_E_CLOSED : -res->err, "the bulk channel ended%s%s",
+				 res->ok ? "" : ": ", res->ok ? "" : res->message);
+	}
 	run_unref(r);
 }
 

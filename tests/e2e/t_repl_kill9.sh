@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 
 # One object of 160 MiB (about 1,300 chunks) is announced in several frames.
-if [ -n "${RPL_ASAN:-}" ]; then files=8; size=$((4 << 20)); huge=0; bw=8M; else files=12; size=$((8 << 20)); huge=$((160 << 20)); bw=48M; fi
+if [ -n "${RPL_ASAN:-}" ]; then files=8; size=$((4 << 20)); huge=0; bw=8M; else files=12; size=$((8 << 20)); huge=$((160 << 20)); bw=32M; fi
 total=$((files * size + huge))
 paired_ab
 # MAXBANDWIDTH keeps the run long enough to be killed in its middle. A
@@ -39,6 +39,7 @@ poll_i=0
 poll_target() {
 	local f present=0 list=(big/*) k
 	if [ -n "${1:-}" ]; then
+		list=(big/[fg]*) # during the run: the 8 MiB objects (a get of 160 MiB takes too long)
 		local some=()
 		for k in $(seq 1 "$1"); do some+=("${list[$(( (poll_i + k) % ${#list[@]} ))]}"); done
 		poll_i=$((poll_i + $1))
@@ -65,7 +66,7 @@ run_until_killed() {
 		done_bytes=$(jget 'j[0]["chunk_bytes_sent"]' <<<"$q")
 		# a third of what this run has to send has been sent
 		jget 'j[0]["bytes_total"] > 0 and 3 * j[0]["chunk_bytes_sent"] >= j[0]["bytes_total"]' <<<"$q" | grep -q true && break
-		present=$(poll_target 3); polls=$((polls + 1))
+		present=$(poll_target 2); polls=$((polls + 1))
 		sleep 0.05
 	done
 	ok "polled B $polls times while the run went on: every object present was identical to A's"
@@ -80,6 +81,11 @@ run_until_killed() {
 run_until_killed B
 # Killing the target fails the source's run.
 for _ in $(seq 100); do adm A QUERY PROCESS | jget 'len(j)' | grep -q '^0$' && break; sleep 0.1; done
+# More data, so that the run that resumes is long enough to be killed too.
+for i in $(seq -w 0 $((files / 2 - 1))); do head -c "$size" /dev/urandom >"big/g$i"; done
+succeeds "store put of more data" "$RP" store -d "$W/A" put big big
+total=$((total + files / 2 * size))
+nobj=$((nobj + files / 2))
 run_until_killed A
 expect_eq "$(adm A QUERY REPLICATION big | jget 'j[0]["state"]')" failed \
 	"the run interrupted by the source's kill is recorded as failed after its restart"
