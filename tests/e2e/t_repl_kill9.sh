@@ -55,7 +55,8 @@ poll_target() {
 }
 
 # run_until_killed VICTIM: starts a run, polls B, kills VICTIM with -9 once
-# a third of what the run has to send is sent, restarts it.
+# a third of the run's objects are answered or of its bytes sent, restarts
+# it.
 wire_total=0
 run_until_killed() {
 	local victim=$1 present polls=0 q
@@ -64,8 +65,9 @@ run_until_killed() {
 		q=$(adm A QUERY PROCESS)
 		[ "$(jget 'len(j)' <<<"$q")" = 0 ] && die "the run ended before it could be killed"
 		done_bytes=$(jget 'j[0]["chunk_bytes_sent"]' <<<"$q")
-		# a third of what this run has to send has been sent
-		jget 'j[0]["bytes_total"] > 0 and 3 * j[0]["chunk_bytes_sent"] >= j[0]["bytes_total"]' <<<"$q" | grep -q true && break
+		# a third of this run's objects answered, or of its bytes sent
+		# (chunks an interrupted run committed are not sent again)
+		jget 'j[0]["objects_total"] > 0 and (3 * j[0]["objects_replicated"] >= j[0]["objects_total"] or 3 * j[0]["chunk_bytes_sent"] >= j[0]["bytes_total"])' <<<"$q" | grep -q true && break
 		present=$(poll_target 2); polls=$((polls + 1))
 		sleep 0.05
 	done
