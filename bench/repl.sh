@@ -80,7 +80,10 @@ replicate_fresh() { # NODE LABEL
 	mkdir -p "$node"
 	for i in 0 1 2 3; do head -c $((bytes / 4)) /dev/urandom >"$node/f$i"; done
 	adm A REGISTER NODE "$node" >/dev/null
+	t0=$(now_ns)
 	"$RP" store -d "$W/A" put "$node" "$node" >/dev/null || die "put $node"
+	t1=$(now_ns)
+	echo "store put of the same bytes on A (the store's own ingest: read, cut, hash, LMDB): $(secs "$t0" "$t1") s"
 	rm -rf "$node"
 	rm -f "$W/probe.stop"
 	probe "$W/probe.$node" &
