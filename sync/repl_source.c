@@ -35,6 +35,9 @@
 #include "sync.h"
 
 #define PROGRESS_MS 500
+/* Chunk bytes one loop turn sends at most; the rest goes on the next turn,
+ * so encrypting (SSL=YES) never holds the loop for long. */
+#define TURN_BYTES (2u << 20)
 /* Bytes MAXBANDWIDTH lets through before it starts to count. */
 #define BW_BURST (256u << 10)
 
@@ -85,7 +88,7 @@ struct srun {
 	int bulk_ready;
 	int use_bulk;
 	struct outq q;
-	uv_timer_t tick, bw, deadline, prog;
+	uv_timer_t tick, bw, deadline, prog, kick;
 	/* the node */
 	uint32_t node_id;
 	uint64_t src_objects, src_bytes;
@@ -167,7 +170,8 @@ static void run_unref(struct srun *r)
 	free(r->wants);
 	free(r->cq);
 	free(r->frame);
-	r->refs = 4;
+	r->refs = 5;
+	uv_close((uv_handle_t *)&r->kick, on_timer_closed);
 	uv_close((uv_handle_t *)&r->tick, on_timer_closed);
 	uv_close((uv_handle_t *)&r->bw, on_timer_closed);
 	uv_close((uv_handle_t *)&r->deadline, on_timer_closed);
@@ -339,6 +343,7 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 	uv_timer_stop(&r->bw);
 	uv_timer_stop(&r->deadline);
 	uv_timer_stop(&r->prog);
+	uv_timer_stop(&r->kick);
 	if (r->watching) {
 		loopmon_unwatch(r->y->lm, &r->loop_max_us);
 		r->watching = 0;
@@ -653,10 +658,16 @@ static int throttle(struct srun *r)
 	return 1;
 }
 
+static void on_kick(uv_timer_t *t)
+{
+	pump_data(t->data);
+}
+
 static void pump_data(struct srun *r)
 {
 	struct peer_session *d = data_session(r);
 	MDB_txn *txn = NULL;
+	uint64_t turn = 0;
 	int rc = 0;
 
 	if (r->finished || !d || r->throttled || !r->cq_n)
@@ -668,6 +679,10 @@ static void pump_data(struct srun *r)
 		return;
 	}
 	while (r->cq_n && !throttle(r) && session_queued(d) < SESSION_HIGH_WATER) {
+		if (turn >= TURN_BYTES) {
+			uv_timer_start(&r->kick, on_kick, 0, 0);
+			break;
+		}
 		struct squeued *c = &r->cq[r->cq_head];
 		const uint8_t *data;
 		size_t n;
@@ -706,6 +721,7 @@ static void pump_data(struct srun *r)
 			r->f.chunks_sent++;
 			r->f.chunk_bytes_sent += n;
 		}
+		turn += w.len;
 		r->cq_head = (r->cq_head + 1) % r->cq_cap;
 		r->cq_n--;
 	}
@@ -1397,7 +1413,8 @@ int repl_start(struct sync *y, const struct repl_request *rq, repl_progress_fn *
 	uv_timer_init(y->loop, &r->bw);
 	uv_timer_init(y->loop, &r->deadline);
 	uv_timer_init(y->loop, &r->prog);
-	r->tick.data = r->bw.data = r->deadline.data = r->prog.data = r;
+	uv_timer_init(y->loop, &r->kick);
+	r->tick.data = r->bw.data = r->deadline.data = r->prog.data = r->kick.data = r;
 	r->refs = 2; /* the registry and the session */
 	rc = peer_connect(y->peer, rq->target, PURPOSE_REPL, &source_ops, r);
 	if (rc < 0) {
