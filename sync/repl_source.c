@@ -29,6 +29,7 @@
 #include "../util/escape.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "admin.h"
 #include "loopmon.h"
 #include "repl.h"
 #include "repl_wire.h"
@@ -1513,7 +1514,7 @@ json_t *repl_processes_json(struct sync *y)
 		snprintf(cmd, sizeof(cmd), "REPLICATE NODE %s TARGET=%s%s", r->rq.node, r->rq.target,
 			 r->rq.force ? " FORCE=YES" : "");
 		json_object_set_new(j, "command", json_string(cmd));
-		json_object_set_new(j, "started", json_integer(r->started));
+		json_object_set_new(j, "started", admin_time(r->started));
 		json_array_append_new(arr, j);
 	}
 	return arr;
