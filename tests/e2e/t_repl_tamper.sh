@@ -8,7 +8,7 @@
 # clean, and the next run without the proxy completes. SSL=YES: the same
 # data goes inside TLS through the proxy correctly; when the proxy flips a
 # byte there, the TLS session ends instead and again nothing altered is
-# stored.
+# stored. A bulk token seen on the wire cannot be replayed.
 source "$(dirname "$0")/lib.sh"
 
 paired_ab
@@ -67,6 +67,18 @@ ok "B stores nothing altered: $present of 40 objects present, each identical to 
 succeeds "db verify --deep on B after tampering" "$RP" db -d "$W/B" verify --deep
 
 echo none >"$W/proxy.mode"
+# The bulk token an eavesdropper saw is spent: replayed, it is refused.
+token=$(head -1 "$W/proxy.mode.tokens")
+[ -n "$token" ] || die "the proxy saw no bulk channel"
+python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(bytes.fromhex(sys.argv[2]) + b"\0\0\0\x05\x46" + b"x" * 64)
+s.settimeout(5)
+t = time.monotonic()
+assert s.recv(100) == b"" and time.monotonic() - t < 2' "$pb" "$token" || die "a replayed bulk token was not refused at once"
+wait_until 5 log_has B "bulk connection from 127.0.0.1 refused: an unknown or used token" ||
+	die "B does not log the refused replay"
+ok "a bulk token seen on the wire is refused when replayed (spent)"
 adm A UPDATE SERVER B LLADDRESS="$pb" >/dev/null || die "UPDATE SERVER B back"
 out=$(adm A REPLICATE NODE n1 TARGET=B WAIT=YES) || die "the run without the proxy failed: $out"
 expect_eq "$(jget 'j["state"] + " " + str(j["objects_replicated"])' <<<"$out")" "completed $failed" \

@@ -9,7 +9,9 @@ The mode is read from MODEFILE when a connection starts:
   tls   on a TLS connection (first byte 0x16), flip one byte of the
         client's stream once 256 KiB have passed (inside application data)
 Each flip is counted in MODEFILE.flips; the bytes forwarded in both
-directions, by every connection that ended, in MODEFILE.bytes."""
+directions, by every connection that ended, in MODEFILE.bytes; the first
+36 bytes of each bulk channel (magic and token, hex) are appended to
+MODEFILE.tokens (what an eavesdropper sees)."""
 import os, socket, sys, threading
 
 lport, tport, modefile, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -61,6 +63,14 @@ def client_to_server(c, s, m):
     if not first:
         s.shutdown(socket.SHUT_WR)
         return
+    if first[:4] == b"RPLB":
+        while len(first) < 36:
+            d = c.recv(65536)
+            if not d:
+                break
+            first += d
+        with lock:
+            open(modefile + ".tokens", "a").write(first[:36].hex() + "\n")
     if m == "bulk" and first[:4] == b"RPLB":
         buf = first
         while len(buf) < 36:
