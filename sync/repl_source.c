@@ -1331,9 +1331,11 @@ static void bulk_closed(struct peer_session *s, const struct session_result *res
 		if (r->s && !session_closing(r->s)) {
 			r->throttled = 1; /* no more data: the channel is gone */
 			uv_timer_start(&r->bw, on_bulk_lost, 2000, 0);
-		} else {
+		} else if (!r->s) {
 			on_bulk_lost(&r->bw);
 		}
+		/* else the session is closing too: its closed callback, due
+		 * on this turn, reports the target's reason. */
 	}
 	run_unref(r);
 }
