@@ -190,7 +190,9 @@ static int local_request(struct admin_link *base, const char *command, json_t **
 		snprintf(err, errsz, "the server closed the admin session");
 		return -RPL_E_ADMIN_CONNECT;
 	}
-	if ((rc = read_all(l, len, 4)) == 0) {
+	/* Progress messages of a long command come before its reply. */
+	while ((rc = read_all(l, len, 4)) == 0) {
+		json_t *prog;
 		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
 		if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1))) {
 			local_disconnect(l);
@@ -200,6 +202,12 @@ static int local_request(struct admin_link *base, const char *command, json_t **
 		if ((rc = read_all(l, reply, n)) == 0)
 			*env = json_loadb(reply, n, 0, &jerr);
 		free(reply);
+		if (rc < 0 || !json_is_object(*env) || !(prog = json_object_get(*env, "progress")))
+			break;
+		if (l->base.progress)
+			l->base.progress(l->base.progress_arg, prog);
+		json_decref(*env);
+		*env = NULL;
 	}
 	if (rc == -RPL_E_CANCELLED) {
 		/* Closing is how admin.sock says "abandon it". */
