@@ -119,6 +119,10 @@ ok "the password given remotely is in no file either"
 # ---- session security --------------------------------------------------------------------------
 expect_eq "$(adm A QUERY ADMIN olga | jget 'j[0]["sessionsecurity"]')" STRICT "after a TLS sign-on OLGA is STRICT"
 fails 1 RPL1004E "STRICT: the down-level sign-on is refused" radm olga "$W/olga.pw" --legacy -- QUERY SERVER
+failed0=$(adm A QUERY ADMIN olga | jget 'j[0]["failed_signons"]')
+fails 1 RPL1004E "STRICT: a down-level sign-on with a wrong password gets the same refusal, before any password test (no guessing by protocol 1)" \
+	radm olga "$W/wrong.pw" --legacy -- QUERY SERVER
+expect_eq "$(adm A QUERY ADMIN olga | jget 'j[0]["failed_signons"]')" "$failed0" "...and counts no failed password"
 adm A "UPDATE ADMIN olga SESSIONSECURITY=TRANSITIONAL" >/dev/null || die "UPDATE ADMIN TRANSITIONAL"
 succeeds "TRANSITIONAL again: the down-level sign-on is accepted" radm olga "$W/olga.pw" --legacy -- --json QUERY ADMIN olga
 expect_eq "$(jget 'j[0]["sessionsecurity"]' <"$W/out")" TRANSITIONAL "a down-level sign-on does not make it STRICT"
