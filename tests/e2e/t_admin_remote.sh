@@ -64,6 +64,10 @@ succeeds "the pinned server: sign on without --accept-cert" radm alice "$W/alice
 log_has A "RPL1009I.*administrator ALICE \(SYSTEM\) signed on from 127.0.0.1: TLSv1" ||
 	die "A's log lacks the sign-on of ALICE over TLS"
 ok "A logs the sign-on (RPL1009I) with the TLS version"
+# What a remote command costs beside a local one (client start, TLS, SRP).
+ms_remote=$( { TIMEFORMAT=%R; time for i in 1 2 3 4 5 6 7 8 9 10; do radm alice "$W/alice.pw" -- QUERY SERVER >/dev/null 2>&1; done; } 2>&1 )
+ms_local=$( { TIMEFORMAT=%R; time for i in 1 2 3 4 5 6 7 8 9 10; do adm A QUERY SERVER >/dev/null 2>&1; done; } 2>&1 )
+echo "MEASURE 10 remote sign-ons + QUERY SERVER: ${ms_remote} s; 10 admin.sock QUERY SERVER: ${ms_local} s"
 
 # ---- wrong passwords ----------------------------------------------------------
 fails 1 RPL1001E "a wrong password is refused" radm alice "$W/wrong.pw" -- QUERY SERVER
