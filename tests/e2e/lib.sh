@@ -371,3 +371,12 @@ for line in open(sys.argv[1], errors="replace"):
 print(n)
 PYEOF
 }
+
+# known_bug CLAIM DETAILS: an assertion that fails today because of a bug
+# reported and not fixed yet. Prints a SKIP line (the runner shows them) so
+# the scenario stays green and the gap stays visible; E2E_KNOWN_BUGS=fail
+# makes it fail like any assertion (for the one who fixes it).
+known_bug() {
+	[ "${E2E_KNOWN_BUGS:-}" == fail ] && die "$1 (known bug): $2"
+	echo "SKIP known bug, not asserted: $1: $2"
+}
