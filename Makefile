@@ -127,8 +127,15 @@ fuzz:
 		grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss' build-fuzz/fuzz_$$t.log; \
 	done
 
-bench: all
+# bench/sessload: the load client of bench/sessions.sh (the peer layer of
+# many partners on one loop).
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librpl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librpl.a $(LDLIBS)
+
+bench: all $(BUILD)/bench/sessload
 	@RP=$(abspath $(BIN)) bench/run.sh
+	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/sessions.sh
 
 # Single-line mutants of the trust code, one at a time, each against the
 # tests that must notice it (tests/mutate/mutants.txt); fails naming every
