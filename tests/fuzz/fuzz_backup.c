@@ -13,7 +13,15 @@
  *         instance's opening and the unsealing of its key. Byte 1 sets the
  *         segment size (1 + 257 * b), byte 2: bit 0 marks an early segment
  *         last and appends the rest unsealed, bit 1 appends a byte after
- *         the last segment, bit 2 marks no segment last (truncation).
+ *         the last segment, bit 2 marks no segment last (truncation), bit
+ *         3 puts the harness's own instance (master key and LMDB copy) into
+ *         plaintext that has the three sections in order, so the restore
+ *         can succeed.
+ * LMDB trusts its file: a damaged data.mdb inside an authenticated backup
+ * (only the password's holder can make one) crashes mdb_get with SIGBUS
+ * (reported). So that the fuzzer keeps working on the reader, the LMDB
+ * section of well-formed plaintext is always the harness's own copy unless
+ * FUZZ_BACKUP_LMDB=1 is set in the environment.
  * Every input restores into a new target; afterwards the target's parent
  * holds nothing but, on success, the target — the harness removes both. */
 #include <dirent.h>
@@ -28,7 +36,10 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/pwdbased.h>
 
+#include <fcntl.h>
+
 #include "../../peer/keys/backup.h"
+#include "../../peer/keys/instance.h"
 #include "../../peer/keys/vault.h"
 #include "../../util/log.h"
 #include "../peerharness.h"
@@ -42,7 +53,43 @@ static struct {
 	uint8_t hdr[HDR_LEN];
 	uint8_t key[32];
 	unsigned long n;
+	struct wbuf tmpl_mdb;   /* a compacted copy of a real instance's store */
+	uint8_t tmpl_mk[32];    /* and its master key */
+	int fuzz_lmdb;
 } B;
+
+/* The template: a fresh instance's master key and compacted LMDB copy. */
+static void make_template(void)
+{
+	char dir[160], copy[200], mk[200], err[256];
+	struct instance in;
+	FILE *f;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/template", B.base);
+	snprintf(copy, sizeof(copy), "%s/copy.mdb", B.base);
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	if (instance_create(dir, "TEMPLATE", 1500, "127.0.0.1", "template-server-pw", err,
+			    sizeof(err)) < 0 ||
+	    instance_open(&in, dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fuzz_backup: template instance: %s\n", err);
+		abort();
+	}
+	fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || store_copy_fd(&in.store, fd) < 0)
+		abort();
+	close(fd);
+	instance_close(&in);
+	wbuf_init(&B.tmpl_mdb);
+	if (!(f = fopen(copy, "rb")))
+		abort();
+	for (int c; (c = fgetc(f)) != EOF;)
+		wbuf_put_u8(&B.tmpl_mdb, (uint8_t)c);
+	fclose(f);
+	if (!(f = fopen(mk, "rb")) || fread(B.tmpl_mk, 1, 32, f) != 32)
+		abort();
+	fclose(f);
+}
 
 static void cleanup(void)
 {
@@ -70,6 +117,37 @@ static void start(void)
 	if (wc_scrypt(B.key, (const byte *)PASSWORD, (int)strlen(PASSWORD), B.hdr + 12, 32, 10, 1,
 		      1, 32) != 0)
 		abort();
+	B.fuzz_lmdb = getenv("FUZZ_BACKUP_LMDB") != NULL;
+	make_template();
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Plaintext with the three sections in order (master key of 32 bytes,
+ * replpeer.conf, LMDB to the end) gets the template's LMDB copy, and with
+ * own_mk its master key too; other plaintext is left as it is. */
+static void substitute(struct wbuf *out, const uint8_t *d, size_t n, int own_mk)
+{
+	uint64_t conf_len;
+
+	if (n < 9 + 32 + 9 || d[0] != 1 || be64(d + 1) != 32 || d[41] != 2 ||
+	    (conf_len = be64(d + 42)) > n - 50 || n - 50 - conf_len < 9 || d[50 + conf_len] != 3) {
+		wbuf_put(out, d, n);
+		return;
+	}
+	wbuf_put(out, d, 9);
+	wbuf_put(out, own_mk ? B.tmpl_mk : d + 9, 32);
+	wbuf_put(out, d + 41, 9 + (size_t)conf_len + 9);
+	if (B.fuzz_lmdb)
+		wbuf_put(out, d + 59 + conf_len, n - 59 - (size_t)conf_len);
+	else
+		wbuf_put(out, B.tmpl_mdb.p, B.tmpl_mdb.len);
 }
 
 /* The header's parameters, lowered when the reader would accept them. */
@@ -164,7 +242,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1) {
 		if (size < 3)
 			return 0;
-		seal_file(&f, data[1], data[2], data + 3, size - 3);
+		struct wbuf plain;
+		wbuf_init(&plain);
+		substitute(&plain, data + 3, size - 3, data[2] & 8);
+		if (wbuf_status(&plain) < 0)
+			abort();
+		seal_file(&f, data[1], data[2], plain.p, plain.len);
+		wbuf_free(&plain);
 	} else {
 		wbuf_put(&f, data + 1, size - 1);
 		cheap_kdf(f.p, f.len);

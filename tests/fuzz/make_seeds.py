@@ -207,6 +207,9 @@ if not os.environ.get("ONLY") or "backup" in os.environ["ONLY"].split(","):
         put("backup", "sealed-whole", b"\x01\xff\x00" + plain)
         put("backup", "sealed-small-segments", b"\x01\x03\x00" + plain)
         put("backup", "sealed-no-last", b"\x01\x40\x04" + plain)
+        # flag 8: the harness's own master key and store, so the restore succeeds
+        put("backup", "sealed-harness-instance", b"\x01\xff\x08" + plain)
+        put("backup", "sealed-harness-small-segments", b"\x01\x07\x08" + plain)
         put("backup", "sealed-trailing", b"\x01\x40\x02" + plain)
         put("backup", "sealed-wrong-order", b"\x01\xff\x00" + section(2, len(conf)) + conf + section(1, 32) + mk)
         put("backup", "sealed-big-conf", b"\x01\xff\x00" + section(1, 32) + mk + section(2, 2 ** 40))
