@@ -52,15 +52,9 @@ init_peer A "${ports[0]}"
 conf_set A PREAUTHPERADDR 1024
 conf_set A PREAUTHMAX 2048
 conf_set A MAXSESSIONS 4096
-parts=()
-for i in $(seq 1 "$N"); do parts+=("$(printf 'P%03d' "$i")"); done
-jobs=()
-for i in $(seq 1 "$N"); do
-	init_peer "${parts[i - 1]}" "${ports[i]}" >/dev/null 2>&1 &
-	jobs+=($!)
-	if [ ${#jobs[@]} -ge 8 ]; then wait "${jobs[@]}"; jobs=(); fi
-done
-[ ${#jobs[@]} -gt 0 ] && wait "${jobs[@]}"
+parts=(); specs=()
+for i in $(seq 1 "$N"); do parts+=("$(printf 'P%03d' "$i")"); specs+=("${parts[i - 1]}:${ports[i]}"); done
+init_peers "${specs[@]}"
 start_peers A "${parts[@]}"
 pair_many A "${parts[@]}"
 for p in "${parts[@]}"; do ping_ok "$p" A || die "pinned PING $p->A"; done

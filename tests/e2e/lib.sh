@@ -380,3 +380,15 @@ known_bug() {
 	[ "${E2E_KNOWN_BUGS:-}" == fail ] && die "$1 (known bug): $2"
 	echo "SKIP known bug, not asserted: $1: $2"
 }
+
+# init_peers NAME:PORT...: init_peer for many instances, 8 at a time.
+init_peers() {
+	local spec jobs=()
+	for spec in "$@"; do
+		init_peer "${spec%%:*}" "${spec#*:}" >/dev/null 2>&1 &
+		jobs+=($!)   # never a bare 'wait': it would wait for the daemons too
+		if [ ${#jobs[@]} -ge 8 ]; then wait "${jobs[@]}"; jobs=(); fi
+	done
+	[ ${#jobs[@]} -gt 0 ] && wait "${jobs[@]}"
+	for spec in "$@"; do [ -f "$W/${spec%%:*}/cert256.pem" ] || die "init ${spec%%:*} failed"; done
+}

@@ -237,6 +237,17 @@ def mode_legacy(port, me, target, pwfile, clientpwfile):
     return 0
 
 
+def closed_by_server(s):
+    """Reads what a readable non-blocking socket has; True on EOF or an
+    error (the server closed it), False when data came or nothing yet."""
+    try:
+        return not s.recv(65536)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
 def mode_hold(port, count, seconds, stop):
     import selectors
     sel = selectors.DefaultSelector()
@@ -263,13 +274,7 @@ def mode_hold(port, count, seconds, stop):
     while time.monotonic() - t0 < seconds and not (stop and os.path.exists(stop)):
         for key, _ in sel.select(timeout=0.2):
             s = key.fileobj
-            try:
-                data = s.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                data = b""
-            if not data:
+            if closed_by_server(s):
                 sel.unregister(s)
                 live.discard(s)
                 s.close()
@@ -340,13 +345,7 @@ def mode_flood(port, count, sources, seconds, stop):
                         pass
                 sel.modify(s, selectors.EVENT_READ)
                 continue
-            try:
-                data = s.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                data = b""
-            if not data:
+            if closed_by_server(s):
                 drop(s)
                 st["closed_by_server"] += 1
         min_open = min(min_open, len(live))
