@@ -247,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		substitute(&plain, data + 3, size - 3, data[2] & 8);
 		if (wbuf_status(&plain) < 0)
 			abort();
-		seal_file(&f, data[1], data[2], plain.p, plain.len);
+		seal_file(&f, data[1], data[2], plain.len ? plain.p : (const uint8_t *)"", plain.len);
 		wbuf_free(&plain);
 	} else {
 		wbuf_put(&f, data + 1, size - 1);
