@@ -108,6 +108,11 @@ void peer_free(struct peer *p);
  * changed (renewal, 'cert install'). */
 int peer_refresh_identity(struct peer *p);
 struct dbw *peer_dbw(struct peer *p);
+/* The LDAP client that checks the passwords of administrators with
+ * AUTHENTICATION=LDAP (peer/ldap); the owner keeps it alive until after
+ * peer_halt. Without one, their sign-ons are refused (RPL0908E). */
+struct ldap_client;
+void peer_set_ldap(struct peer *p, struct ldap_client *lc);
 /* Writes an activity-log entry through the database writer (not waited
  * for; a failure is logged). */
 void peer_actlog(struct peer *p, int msg, const char *fmt, ...)
@@ -118,6 +123,12 @@ struct instance *peer_instance(struct peer *p);
  * exactly once, on a later turn; on a negative return never. */
 int peer_connect(struct peer *p, const char *server, int purpose,
 		 const struct session_ops *ops, void *arg);
+
+/* Ends every outbound session whose ops and argument match says 1 for
+ * (-RPL_E_CANCELLED with why): what an abandoned command started. Each
+ * one's closed callback follows as usual, on a later turn. */
+void peer_cancel(struct peer *p, int (*match)(const struct session_ops *ops, void *arg, void *ctx),
+		 void *ctx, const char *why);
 
 /* Calls fn for each live session; non-zero from fn stops. */
 int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),

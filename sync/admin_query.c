@@ -32,13 +32,9 @@ static int session_cb(const struct session_info *i, void *arg)
 
 void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	json_t *arr;
+	json_t *arr = json_array();
 
-	if (cmd->nwords != 2 || cmd->nparams) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SESSION"), NULL);
-		return;
-	}
-	arr = json_array();
+	(void)cmd;
 	(void)peer_sessions_each(y->peer, session_cb, arr);
 	adminsrv_reply(ac, arr, json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server",
 					  "address", "state", "tls_version", "seconds"));
@@ -46,41 +42,20 @@ void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_c
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	json_t *doc;
+	json_t *doc = lifecycle_certificates_json(y);
 
-	if (cmd->nwords != 2 || cmd->nparams) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY CERTIFICATE"), NULL);
-		return;
-	}
-	doc = lifecycle_certificates_json(y);
+	(void)cmd;
 	adminsrv_reply(ac, doc, json_is_array(doc) ? json_pack("[s,s,s,s,s]", "label", "state",
 						"fingerprint", "not_after", "days_left") : NULL);
 }
 
 void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"ACTIVATE", "COMPROMISED", NULL};
+	/* admin_resolve left only the full keyword values. */
 	const char *act = admin_param(cmd, "ACTIVATE"), *comp = admin_param(cmd, "COMPROMISED");
-	int immediate = 0, compromised = 0;
-	json_t *err;
 
-	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2) {
-		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES]"), NULL);
-		return;
-	}
-	if (act && strcasecmp(act, "IMMEDIATE") == 0)
-		immediate = 1;
-	else if (act && strcasecmp(act, "AFTERSYNC") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "ACTIVATE must be AFTERSYNC or IMMEDIATE"), NULL);
-		return;
-	}
-	if (comp && strcasecmp(comp, "YES") == 0)
-		compromised = 1;
-	else if (comp && strcasecmp(comp, "NO") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "COMPROMISED must be YES or NO"), NULL);
-		return;
-	}
-	lifecycle_renew(y, immediate, compromised, "the administrator", ac);
+	lifecycle_renew(y, act && strcmp(act, "IMMEDIATE") == 0, comp && strcmp(comp, "YES") == 0,
+			"the administrator", ac);
 }
 
 void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)

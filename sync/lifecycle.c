@@ -668,7 +668,9 @@ static void renew_work(uv_work_t *req)
 	struct renew_job *j = req->data;
 	j->rc = j->replace_next ? retire_nexts(j->lc->y->in, clock_now()) : 0;
 	if (j->rc == 0)
-		j->rc = instance_new_owncert(j->lc->y->in, OWN_NEXT, j->label, sizeof(j->label));
+		/* A compromised key endorses nothing, not even its successor. */
+		j->rc = instance_new_owncert_ex(j->lc->y->in, OWN_NEXT, !j->compromised, j->label,
+						sizeof(j->label));
 }
 
 static void reply(struct admin_client *ac, json_t *doc)
@@ -1067,16 +1069,6 @@ static int holders_cb(const struct server_rec *r, void *arg)
 	return 0;
 }
 
-static const char *validity(const struct certinfo *ci)
-{
-	int64_t now = clock_now();
-	if (ci->not_after < now)
-		return "expired";
-	if (ci->not_before > now)
-		return "not_yet_valid";
-	return "valid";
-}
-
 static int cert_cb(const struct owncert *c, void *arg)
 {
 	struct certs_arg *a = arg;
@@ -1085,13 +1077,9 @@ static int cert_cb(const struct owncert *c, void *arg)
 
 	if (identity_cert_info(c->der.p, c->der.n, &ci) < 0)
 		return 0;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:s, s:b, s:o, s:o}",
-		      "label", c->label, "state", own_state_name(c->state), "validity", validity(&ci),
-		      "fingerprint", ci.fp_hex, "subject", ci.subject, "issuer", ci.issuer,
-		      "not_before", admin_time(ci.not_before), "not_after", admin_time(ci.not_after),
-		      "days_left", (json_int_t)clock_days_until(ci.not_after), "key_type", ci.key_type,
-		      "serial", ci.serial_hex, "ca_signed", c->ca_signed,
-		      "activated", admin_time(c->activated), "retired", admin_time(c->retired));
+	j = admin_cert_json(&ci, c->label, own_state_name(c->state));
+	json_object_set_new(j, "activated", admin_time(c->activated));
+	json_object_set_new(j, "retired", admin_time(c->retired));
 	{
 		struct holders h = {.holding = json_array(), .pending = json_array()};
 		memcpy(h.fp, ci.fp, FP_LEN);

@@ -16,12 +16,24 @@
 #include "../peer/peer.h"
 
 struct lifecycle;
+struct ldap_client;
+struct repl_runs;
+struct repl_targets;
+struct sched;
+struct loopmon;
 
 struct sync {
 	uv_loop_t *loop;
 	struct instance *in;
 	struct peer *peer;
 	struct lifecycle *lc;
+	/* The LDAP client (peer/ldap): TEST LDAP here, and the password
+	 * check of LDAP administrators at sign-on. */
+	struct ldap_client *ldap;
+	struct repl_runs *repl;       /* replication runs from here (repl_source.c) */
+	struct repl_targets *repl_in; /* replication runs into here (repl_target.c) */
+	struct sched *sched;          /* schedules (schedule.c) */
+	struct loopmon *lm;           /* the loop's longest turns (loopmon.c) */
 	int64_t started;
 	/* Set by cmd/: stops the daemon in order. */
 	void (*halt)(void *arg, const char *why);

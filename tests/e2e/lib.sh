@@ -3,14 +3,23 @@
 # start_peer/track when the scenario exits, whatever the outcome.
 set -u
 : "${RP:?set RP to the replpeer binary}"
+# The hostile-peer tool (tests/tools/hostile.c), built beside the binary under
+# test (build/tests/hostile, build-asan/tests/hostile); make e2e sets it.
+HOSTILE=${HOSTILE:-$(dirname "$RP")/tests/hostile}
+[ -x "$HOSTILE" ] || HOSTILE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tests/hostile
 W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
+# The scenarios leave the user's home alone (the admin console keeps its
+# history in ~/.config/replpeer).
+export HOME="$W/home"
+mkdir -m 700 "$HOME"
 PIDS=()
 FAILED=0
 
 # Stops what the scenario started: SIGTERM first so that daemons shut down
 # in order (and, in the sanitizer build, report leaks), SIGKILL after 5 s.
 # Under 'make asan' (RPL_ASAN=1) a sanitizer report in any daemon log fails
-# the scenario, even when every assertion passed.
+# the scenario, even when every assertion passed; so does one in the hostile
+# tool's stderr ($W/*.herr).
 cleanup() {
 	local p rc=$? n
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
@@ -22,12 +31,14 @@ cleanup() {
 	done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log >/dev/null 2>&1; then
-		echo "FAIL: sanitizer report in a daemon log" >&2
-		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log | head -80 >&2
+	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log "$W"/*.herr >/dev/null 2>&1; then
+		echo "FAIL: sanitizer report in a daemon log (or the hostile tool's stderr)" >&2
+		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log "$W"/*.herr 2>/dev/null | head -80 >&2
 		FAILED=1
 		rc=1
 	fi
+	# KEEP_EV=DIR keeps the hostile tool's event files (*.ev) of a run.
+	[ -n "${KEEP_EV:-}" ] && mkdir -p "$KEEP_EV" && cp "$W"/*.ev "$KEEP_EV"/ 2>/dev/null
 	if [ "$FAILED" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }; done
 	fi
@@ -372,12 +383,13 @@ print(n)
 PYEOF
 }
 
-# known_bug CLAIM DETAILS: an assertion that fails today because of a bug
-# reported and not fixed yet. Prints a SKIP line (the runner shows them) so
-# the scenario stays green and the gap stays visible; E2E_KNOWN_BUGS=fail
-# makes it fail like any assertion (for the one who fixes it).
-known_bug() {
-	[ "${E2E_KNOWN_BUGS:-}" == fail ] && die "$1 (known bug): $2"
+# known_bug_shown CLAIM DETAILS: an assertion that fails today because of a
+# bug reported and not fixed yet, in a scenario that goes on checking the
+# rest (known_bug below ends the scenario). Prints a SKIP line (the runner
+# shows them) so the scenario stays green and the gap stays visible;
+# E2E_KNOWN_BUGS=fail or KNOWN_BUGS=fail makes it fail like any assertion.
+known_bug_shown() {
+	[ "${E2E_KNOWN_BUGS:-${KNOWN_BUGS:-}}" == fail ] && die "$1 (known bug): $2"
 	echo "SKIP known bug, not asserted: $1: $2"
 }
 
@@ -391,4 +403,90 @@ init_peers() {
 	done
 	[ ${#jobs[@]} -gt 0 ] && wait "${jobs[@]}"
 	for spec in "$@"; do [ -f "$W/${spec%%:*}/cert256.pem" ] || die "init ${spec%%:*} failed"; done
+}
+
+# ---- hostile-peer helpers (t_hostile_* scenarios, tests/tools/hostile.c) ----
+
+# hstate NAME SERVER: what a refused hostile peer must not change on NAME for
+# SERVER — pins (fingerprint:state), session security, FORCESYNC mark, and
+# whether pairing keys exist — as one canonical line.
+hstate() {
+	adm "$1" QUERY SERVER "$2" | python3 -c 'import json,sys
+s = json.load(sys.stdin)[0]
+print(json.dumps({"pins": [p["fingerprint"] + ":" + p["state"] for p in s["pins"]],
+	"sessionsecurity": s["sessionsecurity"], "forcesync_pending": s["forcesync_pending"],
+	"paired_in": s.get("paired_in"), "paired_out": s.get("paired_out")}, sort_keys=True))'
+}
+
+# hrun TAG [ARGS]: runs the tool on the script from stdin; events in $W/TAG.ev
+# (appended), the tool's status is returned.
+hrun() { local tag=$1; shift; "$HOSTILE" "$@" >>"$W/$tag.ev" 2>>"$W/$tag.herr"; }
+
+# hcount TAG EXPR: how many events of $W/TAG.ev satisfy EXPR (Python on e).
+hcount() {
+	python3 -c 'import json,sys
+n = 0
+for l in open(sys.argv[1]):
+    try: e = json.loads(l)
+    except ValueError: continue
+    n += bool(eval(sys.argv[2]))
+print(n)' "$W/$1.ev" "$2"
+}
+
+# hlast TAG EXPR FIELD-EXPR: FIELD-EXPR of the last event satisfying EXPR.
+hlast() {
+	python3 -c 'import json,sys
+v = ""
+for l in open(sys.argv[1]):
+    try: e = json.loads(l)
+    except ValueError: continue
+    if eval(sys.argv[2]): v = eval(sys.argv[3])
+print(v)' "$W/$1.ev" "$2" "$3"
+}
+
+# by_pairing_key X Y: PING SERVER Y on X succeeds verified by pin, and the
+# session used the stored pairing key (no password proof) on both sides:
+# proof that neither side's pairing key for the other changed.
+by_pairing_key() {
+	local out line before
+	before=$(grep -cE "RPL0422I session [0-9]+ from server $1 .*certificate by pin, pairing key" "$W/$2.log")
+	out=$(adm "$1" PING SERVER "$2") || { echo "PING SERVER $2 on $1 failed: $out" >&2; return 1; }
+	[ "$(jget 'j["verified_by"]' <<<"$out")" == pin ] || { echo "not verified by pin: $out" >&2; return 1; }
+	line=$(grep -E "RPL0422I session [0-9]+ to server $2 " "$W/$1.log" | tail -1)
+	grep -q "certificate by pin, pairing key" <<<"$line" || { echo "$1's session to $2: $line" >&2; return 1; }
+	wait_until 5 eval "[ \$(grep -cE 'RPL0422I session [0-9]+ from server $1 .*certificate by pin, pairing key' '$W/$2.log') -gt $before ]" ||
+		{ echo "$2's log lacks a pin and pairing-key session from $1" >&2; return 1; }
+}
+
+# unexpected_logged NAME ROLE MSG STATE: NAME's log says that message MSG was
+# not expected in STATE in a session of ROLE (inbound|outbound).
+unexpected_logged() {
+	grep -qE "session [0-9]+ $2 .*protocol error: message $3 \([0-9]+\) is not expected in state $4\$" "$W/$1.log"
+}
+
+# known_bug ID TEXT: a check failed in the way a known, reported bug makes it
+# fail. The scenario then reports "KNOWN_BUG ID reproduced: TEXT" and passes,
+# so that it documents the bug in every run; KNOWN_BUGS=fail makes it fail
+# instead (to confirm a fix: once fixed, the scenario passes on its checks).
+known_bug() {
+	local id=$1; shift
+	[ "${KNOWN_BUGS:-report}" = fail ] && die "$id: $*"
+	echo "KNOWN_BUG $id reproduced: $*"
+	exit 0
+}
+
+# timing_judged: 0 when a timing assertion may be made here — not the
+# sanitizer build, and the machine not busy with other work (1-minute load
+# average at most twice the cores; the scenarios' own work counts in it).
+# Otherwise a SKIP line says why, and the caller prints its figures only.
+timing_judged() {
+	local l n
+	if [ -n "${RPL_ASAN:-}" ]; then
+		echo "SKIP timing assertion: the sanitizer build's timing says nothing"
+		return 1
+	fi
+	l=$(cut -d' ' -f1 /proc/loadavg); n=$(nproc)
+	python3 -c "import sys; sys.exit(0 if $l <= 2 * $n else 1)" && return 0
+	echo "SKIP timing assertion: load average $l on $n cores (other work on the machine; the figures are printed above, not judged)"
+	return 1
 }

@@ -40,6 +40,6 @@ lockouts=$(log_events "$W/A.log" RPL0402E)
 if [ "$failed" -eq 0 ] && [ "$wrong" -eq 0 ] && [ "$lockouts" -eq 0 ]; then
 	ok "all 24 concurrent PINGs around the FORCESYNCs succeed, none counted as a failed sign-on"
 else
-	known_bug "all 24 concurrent PINGs around the FORCESYNCs succeed, none counted as a failed sign-on" \
+	known_bug_shown "all 24 concurrent PINGs around the FORCESYNCs succeed, none counted as a failed sign-on" \
 		"$failed failed, $lockouts sign-ons refused by the lockout (RPL0402E) ($(tr ' ' '\n' <<<"${ids# }" | sort | uniq -c | tr -s ' \n' ' ')); A logged $wrong 'wrong pairing-key proof' (RPL0425W, counted toward the RPL0402E lockout): a session started between two password-proof sessions proves a pairing key the other side has already replaced (peer/auth.c: the last commit wins on each side, in its own order)"
 fi
