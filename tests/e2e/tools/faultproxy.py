@@ -21,8 +21,13 @@ by its seed. Modes:
   random one of the above per connection (pass excluded)
 The offset is uniform in [0, max-offset) bytes of the direction (default
 4096: the TLS handshake and the first frames); the direction is drawn
-unless --dir says. With --control FILE, each new connection reads
-{"mode": ..., "seed": ..., "dir": ...} from FILE (when it exists), so a
+unless --dir says. --only bulk|tls|any injects only into connections
+whose first client bytes are replpeer's bulk channel ("RPLB") or a TLS
+record (0x16); the others pass unchanged. --frag-limit N ends 1-byte
+writes after N bytes of a direction (a long bulk stream fragmented
+byte by byte would take minutes). With --control FILE, each new
+connection reads {"mode": ..., "seed": ..., "dir": ..., "only": ...,
+"max_offset": ..., "frag_limit": ...} from FILE (when it exists), so a
 test switches faults without restarting the proxy. Every connection ends
 with one JSON line in the log (or stdout): its number, plan, bytes each
 way, and whether the fault was injected (a short connection may end before
@@ -41,19 +46,23 @@ MODES = ["delay", "frag", "stall", "reset", "flip", "dup"]
 
 
 class Plan:
-    def __init__(self, mode, seed, conn, direction, a):
+    def __init__(self, mode, seed, conn, direction, a, s=None):
+        s = s or {}
         rng = random.Random(seed * 100003 + conn)
         self.rng = rng
         self.mode = rng.choice(MODES) if mode == "random" else mode
         self.dir = direction if direction in ("c2s", "s2c") else rng.choice(["c2s", "s2c"])
-        self.offset = rng.randrange(max(1, a.max_offset))
+        self.offset = rng.randrange(max(1, int(s.get("max_offset", a.max_offset))))
+        self.only = s.get("only", a.only)
+        self.frag_limit = int(s.get("frag_limit", a.frag_limit))
+        self.kind = None
         self.bit = rng.randrange(8)
         self.stall = a.stall_seconds
         self.max_delay = a.max_delay_ms / 1000.0
         self.injected = False
 
     def doc(self):
-        return {"mode": self.mode, "dir": self.dir, "offset": self.offset}
+        return {"mode": self.mode, "dir": self.dir, "offset": self.offset, "kind": self.kind}
 
 
 def settings(a):
@@ -86,6 +95,10 @@ async def pump(reader, writer, other_writer, plan, direction, st):
         if not data:
             break
         n = len(data)
+        if plan.kind is None and direction == "c2s":
+            plan.kind = "bulk" if data[:4] == b"RPLB" else "tls" if data[:1] == b"\x16" else "other"
+            if plan.only in ("bulk", "tls") and plan.kind != plan.only:
+                plan.mode = "pass"
         mine = plan.dir == direction and not plan.injected
         at = plan.offset - off if mine and off <= plan.offset < off + len(data) else None
         try:
@@ -109,7 +122,7 @@ async def pump(reader, writer, other_writer, plan, direction, st):
                 data = data[at:]
             if plan.mode in ("frag", "delay"):
                 plan.injected = True
-            if plan.mode == "frag":
+            if plan.mode == "frag" and off < plan.frag_limit:
                 for i in range(len(data)):
                     writer.write(data[i:i + 1])
                     await writer.drain()
@@ -134,7 +147,7 @@ async def handle(creader, cwriter, a, counter, log):
     counter[0] += 1
     conn = counter[0]
     s = settings(a)
-    plan = Plan(s["mode"], int(s["seed"]), conn, s.get("dir", "any"), a)
+    plan = Plan(s["mode"], int(s["seed"]), conn, s.get("dir", "any"), a, s)
     st = {"c2s": 0, "s2c": 0}
     try:
         sreader, swriter = await asyncio.open_connection("127.0.0.1", a.target)
@@ -188,6 +201,8 @@ def main():
     ap.add_argument("--max-offset", type=int, default=4096)
     ap.add_argument("--stall-seconds", type=float, default=5.0)
     ap.add_argument("--max-delay-ms", type=float, default=30.0)
+    ap.add_argument("--only", default="any", choices=["bulk", "tls", "any"])
+    ap.add_argument("--frag-limit", type=int, default=1 << 62)
     ap.add_argument("--control")
     ap.add_argument("--log")
     ap.add_argument("--ready", help="a file created once the proxy listens")
