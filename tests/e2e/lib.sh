@@ -514,10 +514,11 @@ node_manifest() {
 dir_manifest() { (cd "$W" && find "$1" -type f -print0 | xargs -0r sha256sum | awk '{print $2 " " $1}' | LC_ALL=C sort); }
 
 # mutate_set DIR SEED [CHANGE ADD DELETE]: CHANGE files get new random
-# content, ADD new files appear, DELETE files go (their names are printed,
-# one a line, for 'store rm'); sizes 4 KiB to 160 KiB; all from SEED.
+# content, ADD new files appear, DELETE files that existed before go (their
+# object names in $W/deleted, one a line, for put_set's 'store rm'); sizes
+# 4 KiB to 160 KiB; all from SEED.
 mutate_set() {
-	python3 - "$W/$1" "$2" "${3:-3}" "${4:-1}" "${5:-1}" <<'PY'
+	python3 - "$W/$1" "$2" "${3:-3}" "${4:-1}" "${5:-1}" >"$W/deleted" <<'PY'
 import os, random, sys
 d, seed, ch, add, dl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 r = random.Random(seed)
@@ -528,25 +529,22 @@ def fill(n):
         f.write(r.randbytes(r.randrange(4096, 160 << 10)))
 for n in r.sample(names, min(ch, len(names))):
     fill(n)
-for i in range(add):
-    n = "o%d_%d" % (seed, i)
-    fill(n)
-    names.append(n)
-left = sorted(os.listdir(d))
-for n in r.sample(left, min(dl, max(0, len(left) - 4))):
+for n in r.sample(names, min(dl, max(0, len(names) - 4))):
     os.unlink(os.path.join(d, n))
     print(os.path.join(os.path.basename(d), n))
+for i in range(add):
+    fill("o%d_%d" % (seed, i))
 PY
 }
 
 # put_set NAME NODE DIR: stores DIR's files on NAME (names DIR/file), and
-# removes the objects whose files mutate_set deleted (from stdin). Every
+# removes the objects whose files mutate_set deleted ($W/deleted). Every
 # version put is appended to $W/versions ("object sha256").
 put_set() {
 	local o
 	while IFS= read -r o; do
 		[ -n "$o" ] && { "$RP" store -d "$W/$1" rm "$2" "$o" >/dev/null 2>&1 || die "store rm $2 $o on $1"; }
-	done
+	done <"$W/deleted"
 	(cd "$W" && "$RP" store -d "$W/$1" put "$2" "$3" >/dev/null 2>"$W/put.err") || die "store put $2 $3 on $1: $(cat "$W/put.err")"
 	dir_manifest "$3" >>"$W/versions"
 	LC_ALL=C sort -u -o "$W/versions" "$W/versions"

@@ -43,7 +43,7 @@ adm A UPDATE SERVER B LLADDRESS="$pp" >/dev/null || die "UPDATE SERVER B LLADDRE
 ping_ok A B || die "PING A->B through the proxy"
 adm A REGISTER NODE n >/dev/null || die "REGISTER NODE n"
 : >"$W/versions"
-mutate_set d $((SEED % 100000)) 0 16 0 | put_set A n d
+mutate_set d $((SEED % 100000)) 0 16 0; put_set A n d
 out=$(adm A REPLICATE NODE n TARGET=B WAIT=YES) || die "the first run (no faults): $out"
 expect_eq "$(node_manifest B n)" "$(dir_manifest d)" "A reaches B through the proxy; the first run without faults completes identical (16 objects)"
 
@@ -87,7 +87,7 @@ declare -A outcome
 run_faulted() { # LABEL SSL ONLY MODE DIR MAXOFF SEED
 	local label=$1 ssl=$2 only=$3 m=$4 dir=$5 maxoff=$6 s=$7 what rc p0 inj
 	what="$label ($m, seed $s)"
-	mutate_set d "$s" 3 1 1 | put_set A n d
+	mutate_set d "$s" 3 1 1; put_set A n d
 	p0=$(plog_lines)
 	ctl "{\"mode\": \"$m\", \"seed\": $s, \"only\": \"$only\", \"dir\": \"$dir\", \"max_offset\": $maxoff}"
 	out=$(timeout 90 "$RP" admin -d "$W/A" --json REPLICATE NODE n TARGET=B WAIT=YES 2>&1); rc=$?
