@@ -3,7 +3,8 @@
 # model 11; t_lifecycle_kill9 does the same for renewal and FORCESYNC,
 # t_repl_kill9 at fixed points of a large run; with t_lifecycle_kill9's 5
 # random renewal and 5 random FORCESYNC kills that makes 20 at random
-# moments, 51 in all): KILL9_RUNS rounds (default 10), each changes a small node on A (8 objects rewritten, 2 added, 1
+# moments, 42 in all with the fixed ones): KILL9_RUNS rounds (default 10),
+# each changes a small node on A (8 objects rewritten, 2 added, 1
 # deleted, 4 to 160 KiB each, MAXBANDWIDTH 512K so a run lasts over a
 # second), starts REPLICATE NODE with SSL=NO or SSL=YES, and kill -9s A or
 # B at a random moment 0 to 1 s later. Seed printed; KILL9_SEED=N
