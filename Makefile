@@ -144,6 +144,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librpl.a
 bench: all $(BUILD)/bench/sessload
 	@RP=$(abspath $(BIN)) bench/run.sh
 	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/sessions.sh
+	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/memory.sh
 
 # Soak (issue 13; not part of make check): two peers replicating on a
 # short schedule with renewals every few minutes, under ASan + UBSan, for

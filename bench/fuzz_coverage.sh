@@ -23,9 +23,10 @@ declare -A files=(
 	[admin]="sync/admin.c"
 	[conf]="util/conf.c"
 	[cert]="peer/keys/identity.c"
+	[ber]="util/ber.c"
 )
 printf '%-8s %-24s %8s %8s %s\n' target file lines covered inputs
-for t in talk auth backup peer tlv admin conf cert; do
+for t in talk auth backup peer tlv admin conf cert ber; do
 	[ -x "$B/fuzz/replay_$t" ] || continue
 	find "$B" -name '*.gcda' -delete
 	dirs=()

@@ -6,7 +6,7 @@
  * TLS exporter, then PING/PONG and the close).
  *
  *   sessload --target NAME --dirs DIR[,DIR...] [--inflight K] [--seconds S]
- *            [--warmup S] [--srp]
+ *            [--warmup S] [--srp] [--hold N]
  *
  * Each DIR is a partner instance (not served by any daemon meanwhile)
  * paired with NAME; sessions go round-robin over the partners, K at a
@@ -17,6 +17,12 @@
  * line of JSON: sessions completed per second, failures by message, and the
  * phases as the client sees them (connect to authenticated, authenticated
  * to PONG, PONG to closed), median and 99th percentile in ms.
+ *
+ * --hold N (the memory bench): opens N sessions (K at a time, a session
+ * that fails is replaced), keeps each one idle once it is authenticated
+ * (no PING), prints one JSON line when all N are held, holds them for S
+ * seconds and closes them; a second line says how many were dropped by
+ * the other side meanwhile.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -64,6 +70,10 @@ static struct {
 	int nfail_kinds;
 	double *auth_ms, *ping_ms, *close_ms;
 	long nsamples;
+	/* --hold */
+	int hold, held, pending, dropped;
+	struct peer_session **holding;
+	uv_timer_t hold_timer;
 } L;
 
 static double now_ms(void)
@@ -87,12 +97,49 @@ static void count_failure(const struct session_result *r)
 		L.fail_n[i]++;
 }
 
+static void on_hold_over(uv_timer_t *t)
+{
+	(void)t;
+	L.stopping = 1;
+	for (int i = 0; i < L.hold; i++)
+		if (L.holding[i])
+			session_close(L.holding[i], 0, NULL);
+	if (L.live == 0)
+		uv_stop(&L.loop);
+}
+
+/* --hold: an authenticated session stays idle until the end. */
+static void hold_ready(struct peer_session *s, struct one *o)
+{
+	L.pending--;
+	for (int i = 0; i < L.hold; i++)
+		if (!L.holding[i]) {
+			L.holding[i] = s;
+			o->partner = i; /* its slot, from now on */
+			break;
+		}
+	L.held++;
+	if (L.held == L.hold) {
+		printf("{\"held\": %d, \"failed\": %ld, \"seconds_to_hold\": %.2f}\n", L.held, L.failed,
+		       (now_ms() - L.t_start) / 1000);
+		fflush(stdout);
+		uv_timer_init(&L.loop, &L.hold_timer);
+		uv_timer_start(&L.hold_timer, on_hold_over, (uint64_t)(L.seconds * 1000), 0);
+	} else if (L.held + L.pending < L.hold) {
+		start_one();
+	}
+}
+
 static void on_ready(struct peer_session *s, void *arg)
 {
 	struct one *o = arg;
 	struct wbuf w;
 
 	o->t_ready = now_ms();
+	if (L.hold) {
+		hold_ready(s, o);
+		return;
+	}
 	wbuf_init(&w);
 	tlv_put_u64(&w, F_TIME, (uint64_t)o->t_ready);
 	if (wbuf_status(&w) < 0 || session_send(s, MSG_PING, &w) < 0)
@@ -118,6 +165,26 @@ static void on_closed(struct peer_session *s, const struct session_result *r, vo
 	(void)s;
 
 	L.live--;
+	if (L.hold) {
+		if (o->t_ready == 0) {
+			L.pending--;
+			L.failed++;
+			count_failure(r);
+		} else {
+			L.holding[o->partner] = NULL;
+			L.held--;
+			if (!L.stopping)
+				L.dropped++;
+		}
+		free(o);
+		if (L.stopping) {
+			if (L.live == 0)
+				uv_stop(&L.loop);
+		} else if (L.held + L.pending < L.hold) {
+			start_one();
+		}
+		return;
+	}
 	if (r->ok && o->t_pong > 0)
 		L.total_ok++;
 	if (o->t0 >= L.t_count && t <= L.t_end) {
@@ -195,6 +262,8 @@ static void start_one(void)
 		exit(1);
 	o->partner = L.next++ % L.n;
 	L.live++;
+	if (L.hold)
+		L.pending++;
 	if (L.srp) {
 		if (dbw_submit(peer_dbw(L.part[o->partner].p), mark_work, mark_done, o) < 0)
 			exit(1);
@@ -274,9 +343,11 @@ int main(int argc, char **argv)
 			L.warmup = atof(argv[++i]);
 		else if (!strcmp(a, "--srp"))
 			L.srp = 1;
+		else if (!strcmp(a, "--hold") && v)
+			L.hold = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: sessload --target NAME --dirs DIR[,DIR...] [--inflight K] "
-					"[--seconds S] [--warmup S] [--srp]\n");
+					"[--seconds S] [--warmup S] [--srp] [--hold N]\n");
 			return 2;
 		}
 	}
@@ -292,6 +363,16 @@ int main(int argc, char **argv)
 		return 1;
 	open_partners(dirs);
 	L.t_start = now_ms();
+	if (L.hold > 0) {
+		L.holding = calloc((size_t)L.hold, sizeof(*L.holding));
+		if (!L.holding)
+			return 1;
+		for (int i = 0; i < L.inflight && i < L.hold; i++)
+			start_one();
+		uv_run(&L.loop, UV_RUN_DEFAULT);
+		printf("{\"held_at_end\": %d, \"dropped\": %d, \"failed\": %ld}\n", L.held, L.dropped, L.failed);
+		return 0;
+	}
 	/* Nothing counts during the warm-up. */
 	L.t_count = L.t_end = 1e300;
 	uv_timer_init(&L.loop, &warm);
