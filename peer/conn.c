@@ -1266,6 +1266,11 @@ void conn_authenticated(struct peer_session *s)
 	s->state = SS_READY;
 	s->preauth = 0;
 	s->last_progress_ms = now;
+	/* A partner proved itself from this address (not a bulk channel, which
+	 * only shows a token, nor an administrator or a down-level session). */
+	if (s->role == ROLE_INBOUND && s->proto == 2 && s->server[0] && !s->ops &&
+	    s->purpose != PURPOSE_ADMIN)
+		admit_proven(&p->adm, s->addr, s->server, now);
 	s->idle_ms = (uint64_t)conf->commtimeout * 1000;
 	/* Control sessions have an overall deadline besides the idle timer:
 	 * a partner that keeps sending without finishing cannot hold one
@@ -1318,12 +1323,15 @@ void conn_authenticated(struct peer_session *s)
 
 /* ---- admission of inbound connections ----------------------------------- */
 
-static int preauth_count(struct peer *p, const char *addr, struct peer_session **oldest)
+/* Connections not authenticated yet, from addr (NULL: any) in pool (-1:
+ * either, 0: unproven addresses, 1: partners' addresses). */
+static int preauth_count(struct peer *p, const char *addr, int pool, struct peer_session **oldest)
 {
 	int n = 0;
 	*oldest = NULL;
 	for (struct peer_session *s = p->sessions; s; s = s->next) {
-		if (!s->preauth || session_closing(s) || (addr && strcmp(s->addr, addr) != 0))
+		if (!s->preauth || session_closing(s) || (addr && strcmp(s->addr, addr) != 0) ||
+		    (pool >= 0 && s->preauth_proven != pool))
 			continue;
 		n++;
 		*oldest = s; /* the list is newest first */
@@ -1358,31 +1366,44 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 {
 	const struct rpl_conf *conf = &p->in->conf;
 	struct peer_session *victim = NULL, *cand;
-	int mine = preauth_count(p, s->addr, &cand), most = 0;
+	int partners = admit_proven_partners(&p->adm, s->addr, clock_mono_ms());
+	int pool = partners > 0, most = 0;
+	int mine = preauth_count(p, s->addr, -1, &cand);
+	/* Several partners behind one address (a NAT, or one host) each get
+	 * PREAUTHPERADDR: their handshakes are in flight together. */
+	int peraddr = conf->preauthperaddr * (partners > 0 ? partners : 1);
 
-	if (mine >= conf->preauthperaddr) {
-		refuse_connection(s, "%s already holds %d connections that have not authenticated (PREAUTHPERADDR)",
-				  s->addr, mine);
+	s->preauth_proven = pool;
+	if (mine >= peraddr) {
+		refuse_connection(s, "%s already holds %d connections that have not authenticated (PREAUTHPERADDR%s)",
+				  s->addr, mine, partners > 1 ? " per partner seen from it" : "");
 		return -1;
 	}
-	if (preauth_count(p, NULL, &cand) < conf->preauthmax)
+	/* Addresses partners authenticated from have a pool of their own, so
+	 * that PREAUTHMAX connections from as many other addresses (a
+	 * distributed flood that never finishes a handshake) cannot keep
+	 * every partner out: eviction below only ever picks the address with
+	 * the most, and a flood spread thin leaves none with more than a
+	 * newcomer. Within each pool the rule is the same. */
+	if (preauth_count(p, NULL, pool, &cand) < conf->preauthmax)
 		return 0;
 	for (struct peer_session *t = p->sessions; t; t = t->next) {
 		int n;
-		if (!t->preauth || session_closing(t))
+		if (!t->preauth || session_closing(t) || t->preauth_proven != pool)
 			continue;
-		n = preauth_count(p, t->addr, &cand);
+		n = preauth_count(p, t->addr, pool, &cand);
 		if (n > most) {
 			most = n;
 			victim = cand;
 		}
 	}
 	if (victim && most > mine + 1) {
-		refuse_connection(victim, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s",
-			   conf->preauthmax, most, victim->addr);
+		refuse_connection(victim, "evicted: PREAUTHMAX %d connections %shave not authenticated, %d of them from %s",
+				  conf->preauthmax, pool ? "from partners' addresses " : "", most, victim->addr);
 		return 0;
 	}
-	refuse_connection(s, "PREAUTHMAX %d connections have not authenticated", conf->preauthmax);
+	refuse_connection(s, "PREAUTHMAX %d connections %shave not authenticated", conf->preauthmax,
+			  pool ? "from partners' addresses " : "");
 	return -1;
 }
 
