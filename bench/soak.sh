@@ -16,8 +16,11 @@
 #    end; db verify passes on both;
 #  - RSS of both daemons and the size of both data.mdb, sampled every
 #    minute: growth over the last three quarters of the run is bounded
-#    (RSS: at most +15 % + 8 MiB over the quarter-time sample; data.mdb: at
-#    most +10 % + 1 MiB over the half-time sample);
+#    (RSS: at most +15 % + 8 MiB over the quarter-time sample, plus 13 MiB
+#    for the FP_ECC tables that Debian's wolfSSL keeps on the loop thread
+#    for the partner keys its handshakes verify — up to 15 of about
+#    0.85 MiB, one more per partner renewal until full; data.mdb: at most
+#    +10 % + 1 MiB over the half-time sample);
 #  - at the end both daemons stop with SIGTERM and LeakSanitizer (in the
 #    ASan build) reports no leak: any sanitizer line in a log fails.
 set -u
@@ -126,7 +129,7 @@ q = min(rows, key=lambda r: abs(r[0] - end[0] / 4))
 h = min(rows, key=lambda r: abs(r[0] - end[0] / 2))
 bad = 0
 for i, n in ((1, "RSS A"), (2, "RSS B")):
-    lim = q[i] * 1.15 + 8192
+    lim = q[i] * 1.15 + 8192 + 13 * 1024
     print("MEASURE %s: %d KiB at %d s, %d KiB at the end (%d s); bound %d KiB" % (n, q[i], q[0], end[i], end[0], lim))
     bad |= end[i] > lim
 for i, n in ((3, "data.mdb A"), (4, "data.mdb B")):
