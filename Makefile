@@ -145,6 +145,7 @@ bench: all $(BUILD)/bench/sessload
 	@RP=$(abspath $(BIN)) bench/run.sh
 	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/sessions.sh
 	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/memory.sh
+	@RP=$(abspath $(BIN)) bench/load.sh
 
 # Soak (issue 13; not part of make check): two peers replicating on a
 # short schedule with renewals every few minutes, under ASan + UBSan, for
