@@ -65,13 +65,20 @@ for r in $(seq 1 "$RUNS"); do idle+=("$(one_run)"); done
 echo "unloaded: ${idle[*]} MB/s"
 
 rm -f "$W/flood.stop"
-[ $FLOOD = 1 ] && python3 "$T/rawpeer.py" flood "$pa" 1000 --sources 127.0.0.2-127.0.0.200 --seconds 3600 \
-	--stop "$W/flood.stop" >"$W/flood.out" 2>&1 &
-[ $FLOOD = 1 ] && PIDS+=($!)
-[ $FLOOD = 0 ] || wait_until 30 grep -q filled "$W/flood.out" || die "the flood did not open its connections: $(cat "$W/flood.out")"
+# (if, not '&&': "[ ] && cmd &" backgrounds a subshell, and killing it
+# would leave cmd running)
+if [ $FLOOD = 1 ]; then
+	python3 "$T/rawpeer.py" flood "$pa" 1000 --sources 127.0.0.2-127.0.0.200 --seconds 3600 \
+		--stop "$W/flood.stop" >"$W/flood.out" 2>&1 &
+	PIDS+=($!)
+	wait_until 30 grep -q filled "$W/flood.out" || die "the flood did not open its connections: $(cat "$W/flood.out")"
+fi
 PING=
-[ $PINGS = 1 ] && python3 "$T/pingload.py" "$RP" "$dirs" A --rate 100 --seconds 3600 --jobs 24 >"$W/pings.out" 2>&1 &
-[ $PINGS = 1 ] && PING=$! && PIDS+=($PING)
+if [ $PINGS = 1 ]; then
+	python3 "$T/pingload.py" "$RP" "$dirs" A --rate 100 --seconds 3600 --jobs 24 >"$W/pings.out" 2>&1 &
+	PING=$!
+	PIDS+=($PING)
+fi
 sleep 2
 loaded=()
 for r in $(seq 1 "$RUNS"); do loaded+=("$(one_run)"); done
