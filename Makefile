@@ -28,7 +28,7 @@ BIN      := $(BUILD)/replpeer
 HOSTILE_SRC := $(wildcard tests/tools/*.c)
 HOSTILE  := $(BUILD)/tests/hostile
 
-.PHONY: all deps check test-bins unit e2e demo asan bench install clean contract format mutate fuzz fuzz-replay
+.PHONY: all deps check test-bins unit e2e demo asan bench soak install clean contract format mutate fuzz fuzz-replay
 
 all: $(BIN) replpeer $(HOSTILE)
 
@@ -139,8 +139,25 @@ fuzz:
 		grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss' build-fuzz/fuzz_$$t.log; \
 	done
 
-bench: all
+# bench/sessload: the load client of bench/sessions.sh (the peer layer of
+# many partners on one loop).
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librpl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librpl.a $(LDLIBS)
+
+bench: all $(BUILD)/bench/sessload
 	@RP=$(abspath $(BIN)) bench/run.sh
+	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/sessions.sh
+	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/memory.sh
+	@RP=$(abspath $(BIN)) bench/load.sh
+
+# Soak (issue 13; not part of make check): two peers replicating on a
+# short schedule with renewals every few minutes, under ASan + UBSan, for
+# SOAK_SECONDS (default 3600); bench/soak.sh says what it checks.
+SOAK_SECONDS ?= 3600
+soak: deps
+	$(ASAN_MAKE) build-asan/replpeer
+	@RP=$(abspath build-asan/replpeer) RPL_ASAN=1 SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh
 
 # Single-line mutants of the trust code, one at a time, each against the
 # tests that must notice it (tests/mutate/mutants.txt); fails naming every

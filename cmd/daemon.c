@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "../peer/keys/identity.h"
 #include "../peer/keys/instance.h"
 #include "../peer/peer.h"
 #include "../store/actlog.h"
@@ -136,6 +137,7 @@ int daemon_run(const char *dir)
 	 * instead of mapping and zeroing fresh pages for every one. */
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	identity_keep_fp_tables(); /* this thread runs the loop */
 	if ((rc = ensure_identity(&d->in)) < 0) {
 		log_error(rc, "own identity: %s", rpl_msg_text(rc));
 		goto out_instance;

@@ -39,6 +39,59 @@ void admit_success(struct admission *a, const char *addr, const char *name)
 	rl_clear(&a->rl, key);
 }
 
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return h;
+}
+
+static const struct proven_addr *proven_find(const struct admission *a, const char *addr, uint64_t now_ms)
+{
+	for (int i = 0; i < PROVEN_SLOTS; i++) {
+		const struct proven_addr *e = &a->proven[i];
+		if (e->ms && now_ms - e->ms < PROVEN_TTL_MS && strcmp(e->addr, addr) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+void admit_proven(struct admission *a, const char *addr, const char *name, uint64_t now_ms)
+{
+	struct proven_addr *e = (struct proven_addr *)proven_find(a, addr, now_ms);
+	uint32_t h = name_hash(name);
+
+	if (!now_ms)
+		now_ms = 1; /* 0 marks a free slot */
+	if (!e) {
+		e = &a->proven[0];
+		for (int i = 0; i < PROVEN_SLOTS; i++) {
+			struct proven_addr *c = &a->proven[i];
+			if (!c->ms || now_ms - c->ms >= PROVEN_TTL_MS) {
+				e = c;
+				break;
+			}
+			if (c->ms < e->ms)
+				e = c;
+		}
+		memset(e, 0, sizeof(*e));
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+	}
+	e->ms = now_ms;
+	for (int i = 0; i < e->nnames; i++)
+		if (e->names[i] == h)
+			return;
+	if (e->nnames < PROVEN_NAMES)
+		e->names[e->nnames++] = h;
+}
+
+int admit_proven_partners(const struct admission *a, const char *addr, uint64_t now_ms)
+{
+	const struct proven_addr *e = proven_find(a, addr, now_ms);
+	return e ? e->nnames : 0;
+}
+
 static int take(double *tokens, uint64_t *last, uint64_t now_ms, double rate, double burst)
 {
 	if (*last && now_ms > *last)

@@ -5,6 +5,8 @@
  *    authenticated, which sessions of paired partners never draw on;
  *  - a session rate per partner, so that one partner's flood costs bounded
  *    CPU and storage and does not crowd out the others.
+ *  - the addresses partners have authenticated from, which get a
+ *    pre-authentication pool of their own (see admit_proven).
  * The pre-authentication connection budget (PREAUTHMAX, PREAUTHPERADDR)
  * is counted over the live sessions in peer/conn. No I/O here.
  */
@@ -31,8 +33,24 @@ struct partner_bucket {
 	uint64_t ms;
 };
 
+/* Addresses a partner server authenticated from (inbound, protocol 2),
+ * remembered in memory for PROVEN_TTL_MS after the last such session; the
+ * partners seen from each are kept as name hashes (a collision only
+ * undercounts). */
+#define PROVEN_SLOTS 128
+#define PROVEN_NAMES 16
+#define PROVEN_TTL_MS (24ULL * 3600 * 1000)
+
+struct proven_addr {
+	char addr[64];
+	uint32_t names[PROVEN_NAMES];
+	int nnames;
+	uint64_t ms;
+};
+
 struct admission {
 	struct ratelimit rl;
+	struct proven_addr proven[PROVEN_SLOTS];
 	double srp_tokens;
 	uint64_t srp_ms;
 	struct partner_bucket buckets[PARTNER_SLOTS];
@@ -46,6 +64,14 @@ void admit_fail(struct admission *a, const char *addr, const char *name, int64_t
 void admit_success(struct admission *a, const char *addr, const char *name);
 /* Takes one unit of SRP work from the global budget; 0 when empty. */
 int admit_srp_take(struct admission *a, uint64_t now_ms);
+/* A partner server authenticated from addr: the address is proven (the
+ * oldest entry makes room when the table is full). */
+void admit_proven(struct admission *a, const char *addr, const char *name, uint64_t now_ms);
+/* How many partner servers authenticated from addr within PROVEN_TTL_MS;
+ * 0 when the address is not proven. Connections from a proven address do
+ * not compete with a flood from unproven ones for the pre-authentication
+ * places (peer/conn admit_connection). */
+int admit_proven_partners(const struct admission *a, const char *addr, uint64_t now_ms);
 /* Takes one session from partner name's budget; 0 when empty. */
 int admit_partner_take(struct admission *a, const char *name, uint64_t now_ms);
 

@@ -1333,6 +1333,11 @@ void conn_authenticated(struct peer_session *s)
 	s->state = SS_READY;
 	s->preauth = 0;
 	s->last_progress_ms = now;
+	/* A partner proved itself from this address (not a bulk channel, which
+	 * only shows a token, nor an administrator or a down-level session). */
+	if (s->role == ROLE_INBOUND && s->proto == 2 && s->server[0] && !s->ops &&
+	    s->purpose != PURPOSE_ADMIN)
+		admit_proven(&p->adm, s->addr, s->server, now);
 	s->idle_ms = (uint64_t)conf->commtimeout * 1000;
 	/* Control sessions have an overall deadline besides the idle timer:
 	 * a partner that keeps sending without finishing cannot hold one
@@ -1426,32 +1431,42 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 {
 	const struct rpl_conf *conf = &p->in->conf;
 	struct peer_session *held[256], *victim = NULL;
-	int n = 0, mine = 0, total = 0, most = 0;
+	int partners = admit_proven_partners(&p->adm, s->addr, clock_mono_ms());
+	int pool = partners > 0, n = 0, mine = 0, total = 0, most = 0;
+	/* Several partners behind one address (a NAT, or one host) each get
+	 * PREAUTHPERADDR: their handshakes are in flight together. */
+	int peraddr = conf->preauthperaddr * (partners > 0 ? partners : 1);
 
+	s->preauth_proven = pool;
 	/* The list is newest first; a budget larger than the array is
 	 * counted, and only its newest connections are candidates. */
 	for (struct peer_session *t = p->sessions; t; t = t->next) {
 		if (t == s || !t->preauth || session_closing(t))
 			continue;
-		total++;
 		if (strcmp(t->addr, s->addr) == 0)
 			mine++;
+		if (t->preauth_proven != pool)
+			continue;
+		total++;
 		if (n < (int)(sizeof(held) / sizeof(held[0])))
 			held[n++] = t;
 	}
-	if (mine >= conf->preauthperaddr) {
+	if (mine >= peraddr) {
 		for (int i = 0; i < n; i++)
 			if (!answered(held[i]) && strcmp(held[i]->addr, s->addr) == 0)
 				victim = held[i]; /* ends at the oldest */
 		if (!victim) {
-			refuse_connection(s, "%s already holds %d connections in a handshake (PREAUTHPERADDR)",
-					  s->addr, mine);
+			refuse_connection(s, "%s already holds %d connections in a handshake (PREAUTHPERADDR%s)",
+					  s->addr, mine, partners > 1 ? " per partner seen from it" : "");
 			return -1;
 		}
 		refuse_connection(victim, "evicted: %s holds PREAUTHPERADDR %d connections, this one sent no handshake",
-				  victim->addr, conf->preauthperaddr);
+				  victim->addr, peraddr);
 		return 0;
 	}
+	/* Addresses partners authenticated from have a pool of their own
+	 * (admit.c), so that a flood from other addresses never reaches
+	 * theirs; within each pool the rule is the same. */
 	if (total < conf->preauthmax)
 		return 0;
 	for (int i = 0; i < n; i++) {
@@ -1466,11 +1481,12 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 		}
 	}
 	if (!victim) {
-		refuse_connection(s, "PREAUTHMAX %d connections are in a handshake", conf->preauthmax);
+		refuse_connection(s, "PREAUTHMAX %d connections %sare in a handshake", conf->preauthmax,
+				  pool ? "from partners' addresses " : "");
 		return -1;
 	}
-	refuse_connection(victim, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s; this one sent no handshake",
-			  conf->preauthmax, most, victim->addr);
+	refuse_connection(victim, "evicted: PREAUTHMAX %d connections %shave not authenticated, %d of them from %s; this one sent no handshake",
+			  conf->preauthmax, pool ? "from partners' addresses " : "", most, victim->addr);
 	return 0;
 }
 

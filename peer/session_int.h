@@ -106,6 +106,7 @@ struct peer_session {
 	int reading;             /* uv_read_start is in effect */
 	int legacy_fallback;     /* outbound: the server answered as protocol 1 */
 	int preauth;             /* counted in the pre-authentication budget */
+	int preauth_proven;      /* ... in the pool of partners' addresses (admit_proven) */
 	int attempt_counted;     /* SRP work already counted against the rate limit */
 	int quiet;               /* the reason was logged already: close without a line */
 	int no_cert;             /* inbound TLS without a client certificate (admins only) */

@@ -24,6 +24,9 @@ const char tls_cipher_list[] =
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
 #endif
 
+/* The ECDHE groups, in both versions; the same as groups[] in make_ctx. */
+const char tls_group_list[] = "X25519:P-256:P-384";
+
 /* Every certificate is accepted by the TLS layer; peer/auth decides right
  * after the handshake, before any application data is read. */
 static int defer_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
@@ -42,8 +45,13 @@ static WOLFSSL_CTX *make_ctx(int server, int tls13)
 
 	if (!ctx)
 		return NULL;
+	/* set_groups covers TLS 1.3 key shares only; a TLS 1.2 server takes
+	 * the ECDHE curve from the client's list, minus the curves disabled
+	 * by set1_curves_list: without it X448, P-521, brainpool and
+	 * secp256k1 key TLS 1.2 sessions (tests/e2e/t_tls_posture.sh). */
 	if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_cipher_list(ctx, tls_cipher_list) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set1_curves_list(ctx, tls_group_list) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_groups(ctx, groups, 3) != WOLFSSL_SUCCESS)
 		goto fail;
 	if (!tls13 && wolfSSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) !=

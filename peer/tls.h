@@ -34,7 +34,8 @@ const char *tls_cipher_name(WOLFSSL *ssl);
 int tls_peer_cert(WOLFSSL *ssl, struct blob *der);
 /* 32 bytes of TLS exporter output for 'label' (RFC 5705 / 8446). */
 int tls_exporter(WOLFSSL *ssl, const char *label, uint8_t out[32]);
-/* The suite list, for tests and docs. */
+/* The suite list and the group list, for tests and docs. */
 extern const char tls_cipher_list[];
+extern const char tls_group_list[];
 
 #endif

@@ -39,7 +39,10 @@ int wbuf_reserve(struct wbuf *w, size_t extra)
 		return -RPL_E_NOMEM;
 	}
 	need = w->len + extra;
-	if (need <= w->cap)
+	/* Even for 0 bytes a reserve leaves p non-NULL: callers write at
+	 * w->p + w->len, and NULL + 0 is undefined behaviour (a zero-length
+	 * backup segment reached it, tests/fuzz/corpus/backup/). */
+	if (need <= w->cap && w->p)
 		return 0;
 	cap = w->cap ? w->cap : 64;
 	while (cap < need)

@@ -23,6 +23,8 @@ void wbuf_init(struct wbuf *w);
 /* Frees the memory after zeroing it (buffers may hold secrets). */
 void wbuf_free(struct wbuf *w);
 void wbuf_reset(struct wbuf *w);
+/* Room for extra more bytes at p + len; on success p is never NULL, even
+ * for extra 0. */
 int wbuf_reserve(struct wbuf *w, size_t extra);
 void wbuf_put(struct wbuf *w, const void *p, size_t n);
 void wbuf_put_u8(struct wbuf *w, uint8_t v);

@@ -550,6 +550,24 @@ int identity_key_matches(int keytype, const struct blob *key,
 	return rc;
 }
 
+/* FP_ECC tables (identity.h): endorsements are signed and checked on the
+ * worker threads once per renewal, with keys that the next renewal
+ * replaces, so there the tables only grew — 1.7 to 2.5 MiB of heap per
+ * renewal on each side, up to some 60 MiB (make soak; heaptrack showed
+ * wc_ecc_new_point under these two functions). */
+static _Thread_local int keep_fp_tables;
+
+void identity_keep_fp_tables(void)
+{
+	keep_fp_tables = 1;
+}
+
+static void drop_fp_tables(void)
+{
+	if (!keep_fp_tables)
+		wc_ecc_fp_free();
+}
+
 int identity_sign(int keytype, const struct blob *key, const void *msg,
 		  size_t len, struct blob *sig)
 {
@@ -576,6 +594,8 @@ int identity_sign(int keytype, const struct blob *key, const void *msg,
 	}
 	anykey_free(&k);
 	wc_FreeRng(&rng);
+	if (keytype == KEYTYPE_ECDSA_P256)
+		drop_fp_tables(); /* wc_SignatureGenerate verified with our key */
 	return rc;
 }
 
@@ -598,6 +618,7 @@ int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg,
 						msg, (word32)len, sig, (word32)sig_len,
 						&k, sizeof(k));
 		wc_ecc_free(&k);
+		drop_fp_tables();
 	} else if (pktype == RSAk) {
 		RsaKey k;
 		if (wc_InitRsaKey(&k, NULL) != 0)

@@ -56,6 +56,13 @@ int identity_csr(int keytype, const struct blob *key, const char *cn,
 int identity_key_matches(int keytype, const struct blob *key,
 			 const uint8_t *cert, size_t cert_len);
 /* SHA-256 signature with the key. */
+/* Debian's wolfSSL has FP_ECC: each thread keeps precomputed tables
+ * (about 0.85 MiB each, up to 15) for the ECC public keys it used twice.
+ * identity_sign and identity_verify drop the calling thread's tables
+ * afterwards, except on a thread that called identity_keep_fp_tables()
+ * (the event loop's, whose handshakes reuse the same keys; its tables
+ * stay bounded at 15). */
+void identity_keep_fp_tables(void);
 int identity_sign(int keytype, const struct blob *key, const void *msg,
 		  size_t len, struct blob *sig);
 /* 0 when sig is a valid signature of msg by the certificate's key. */

@@ -404,6 +404,28 @@ print(n)
 PYEOF
 }
 
+# known_bug_shown CLAIM DETAILS: an assertion that fails today because of a
+# bug reported and not fixed yet, in a scenario that goes on checking the
+# rest (known_bug below ends the scenario). Prints a SKIP line (the runner
+# shows them) so the scenario stays green and the gap stays visible;
+# E2E_KNOWN_BUGS=fail or KNOWN_BUGS=fail makes it fail like any assertion.
+known_bug_shown() {
+	[ "${E2E_KNOWN_BUGS:-${KNOWN_BUGS:-}}" == fail ] && die "$1 (known bug): $2"
+	echo "SKIP known bug, not asserted: $1: $2"
+}
+
+# init_peers NAME:PORT...: init_peer for many instances, 8 at a time.
+init_peers() {
+	local spec jobs=()
+	for spec in "$@"; do
+		init_peer "${spec%%:*}" "${spec#*:}" >/dev/null 2>&1 &
+		jobs+=($!)   # never a bare 'wait': it would wait for the daemons too
+		if [ ${#jobs[@]} -ge 8 ]; then wait "${jobs[@]}"; jobs=(); fi
+	done
+	[ ${#jobs[@]} -gt 0 ] && wait "${jobs[@]}"
+	for spec in "$@"; do [ -f "$W/${spec%%:*}/cert256.pem" ] || die "init ${spec%%:*} failed"; done
+}
+
 # ---- hostile-peer helpers (t_hostile_* scenarios, tests/tools/hostile.c) ----
 
 # hstate NAME SERVER: what a refused hostile peer must not change on NAME for
@@ -488,4 +510,74 @@ timing_judged() {
 	python3 -c "import sys; sys.exit(0 if $l <= 2 * $n else 1)" && return 0
 	echo "SKIP timing assertion: load average $l on $n cores (other work on the machine; the figures are printed above, not judged)"
 	return 1
+}
+
+# ---- replication data helpers (t_faultproxy_repl, t_repl_kill9_random, soak) ----
+
+# node_manifest NAME NODE: "object sha256" for every object of NODE on NAME,
+# read back with 'store get' (works while the daemon runs), sorted; an
+# object listed but not readable gives "object UNREADABLE".
+node_manifest() {
+	local o
+	"$RP" store -d "$W/$1" --json ls "$2" 2>/dev/null | jget "'\n'.join(o['name'] for o in j)" 2>/dev/null |
+		while IFS= read -r o; do
+			[ -n "$o" ] || continue
+			if "$RP" store -d "$W/$1" get "$2" "$o" -o "$W/.manifest.obj" >/dev/null 2>&1; then
+				echo "$o $(sha256sum <"$W/.manifest.obj" | cut -c1-64)"
+			else
+				echo "$o UNREADABLE"
+			fi
+		done | LC_ALL=C sort
+}
+
+# dir_manifest DIR: "path sha256" for the files under $W/DIR (paths as
+# 'store put DIR' names them, run from $W), sorted.
+dir_manifest() { (cd "$W" && find "$1" -type f -print0 | xargs -0r sha256sum | awk '{print $2 " " $1}' | LC_ALL=C sort); }
+
+# mutate_set DIR SEED [CHANGE ADD DELETE]: CHANGE files get new random
+# content, ADD new files appear, DELETE files that existed before go (their
+# object names in $W/deleted, one a line, for put_set's 'store rm'); sizes
+# 4 KiB to 160 KiB; all from SEED.
+mutate_set() {
+	python3 - "$W/$1" "$2" "${3:-3}" "${4:-1}" "${5:-1}" >"$W/deleted" <<'PY'
+import os, random, sys
+d, seed, ch, add, dl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+r = random.Random(seed)
+os.makedirs(d, exist_ok=True)
+names = sorted(os.listdir(d))
+def fill(n):
+    with open(os.path.join(d, n), "wb") as f:
+        f.write(r.randbytes(r.randrange(4096, 160 << 10)))
+for n in r.sample(names, min(ch, len(names))):
+    fill(n)
+for n in r.sample(names, min(dl, max(0, len(names) - 4))):
+    os.unlink(os.path.join(d, n))
+    print(os.path.join(os.path.basename(d), n))
+for i in range(add):
+    fill("o%d_%d" % (seed, i))
+PY
+}
+
+# put_set NAME NODE DIR: stores DIR's files on NAME (names DIR/file), and
+# removes the objects whose files mutate_set deleted ($W/deleted). Every
+# version put is appended to $W/versions ("object sha256").
+put_set() {
+	local o
+	while IFS= read -r o; do
+		[ -n "$o" ] && { "$RP" store -d "$W/$1" rm "$2" "$o" >/dev/null 2>&1 || die "store rm $2 $o on $1"; }
+	done <"$W/deleted"
+	(cd "$W" && "$RP" store -d "$W/$1" put "$2" "$3" >/dev/null 2>"$W/put.err") || die "store put $2 $3 on $1: $(cat "$W/put.err")"
+	dir_manifest "$3" >>"$W/versions"
+	LC_ALL=C sort -u -o "$W/versions" "$W/versions"
+}
+
+# nothing_altered WHAT NAME NODE: every object of NODE on NAME is some
+# version that was put on the source (in $W/versions): nothing altered or
+# partial was stored.
+nothing_altered() {
+	local bad
+	node_manifest "$2" "$3" >"$W/got.manifest"
+	bad=$(LC_ALL=C comm -23 "$W/got.manifest" "$W/versions")
+	[ -z "$bad" ] || die "$1: $2 stores objects that are no version A ever held (altered or partial): $(head -3 <<<"$bad")"
+	ok "$1: $2 holds $(wc -l <"$W/got.manifest") objects, each a version A held (sha256 of store get)"
 }

@@ -11,6 +11,12 @@
 # After both sides run again, the next PINGs succeed and the exchange
 # finishes: B pins A's current certificate alone, as current, A has exactly
 # one current certificate and no next, and B's mark is cleared.
+# Then at random moments (seed printed; KILL9_SEED=N reproduces it,
+# KILL9_RUNS runs of each kind, default 5): kill -9 of A or one of its
+# three partners B, C, D during RENEW CERTIFICATE rounds, and of A or B
+# during FORCESYNC exchanges; after each restart every store passes
+# 'replpeer db verify', every partner's pins for A are whole (A's old or new
+# certificates, one current), and the exchange finishes as above.
 source "$(dirname "$0")/lib.sh"
 
 paired_ab
@@ -22,19 +28,20 @@ count_state() { own_offline | jget "len([x for x in j if x.endswith(':$1')])"; }
 alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 ensure_up() { alive "$1" || { start_peer "$1"; wait_admin "$1"; }; }
 
-# check_b_pins WHAT ALLOWED-FPS: B's pins for A are sane (B must run).
-check_b_pins() {
-	local what=$1 allowed=$2 pins fp st ncur=0
-	pins=$(pin_list B A)
-	[ -n "$pins" ] || die "$what: B's pins for A are empty"
+# check_pins_of P WHAT ALLOWED-FPS: P's pins for A are sane (P must run).
+check_pins_of() {
+	local who=$1 what=$2 allowed=$3 pins fp st ncur=0
+	pins=$(pin_list "$who" A)
+	[ -n "$pins" ] || die "$what: $who's pins for A are empty"
 	for p in $pins; do
 		fp=${p%%:*}; st=${p#*:}
-		[[ " $allowed " == *" $fp "* ]] || die "$what: B pins $fp for A, neither A's old nor new certificate ($allowed)"
+		[[ " $allowed " == *" $fp "* ]] || die "$what: $who pins $fp for A, neither A's old nor new certificate ($allowed)"
 		[ "$st" == current ] && ncur=$((ncur + 1))
 	done
-	[ "$ncur" -eq 1 ] || die "$what: B's pins for A have $ncur current entries: $pins"
-	ok "$what: B's pins for A are consistent ($pins)"
+	[ "$ncur" -eq 1 ] || die "$what: $who's pins for A have $ncur current entries: $pins"
+	ok "$what: $who's pins for A are consistent ($pins)"
 }
+check_b_pins() { check_pins_of B "$@"; }
 
 check_a_own() {
 	local what=$1
@@ -178,3 +185,62 @@ forcesync A 0.01 in
 forcesync B 0 in B "session .* from server A .*certificate by first-contact"
 forcesync A 0 in B "session .* from server A .*certificate by first-contact"
 forcesync A 0.001 out
+
+# ---- kill -9 at random moments ------------------------------------------------
+SEED=${KILL9_SEED:-$((RANDOM * 32768 + RANDOM))}
+RUNS=${KILL9_RUNS:-5}
+RANDOM=$SEED
+echo "MEASURE kill -9 at random moments: seed $SEED, $RUNS runs of each kind (reproduce with KILL9_SEED=$SEED)"
+mapfile -t more < <(unique_ports 2)
+init_peer C "${more[0]}"
+init_peer D "${more[1]}"
+start_peers C D
+pair_many A C D
+
+verify_all() { # WHAT: every store verifies (offline check; the daemons may run)
+	local n
+	for n in A B C D; do
+		"$RP" db -d "$W/$n" verify >"$W/verify.out" 2>&1 || die "$1: db verify on $n: $(cat "$W/verify.out")"
+	done
+	ok "$1: db verify passes on A, B, C and D"
+}
+finish_all() { # WHAT: everyone runs; C and D end up like B (finish)
+	local what=$1 cur p
+	for p in A B C D; do ensure_up "$p"; done
+	finish "$what"
+	cur=$(own_fp A current)
+	for p in C D; do
+		wait_until 20 ping_ok "$p" A || die "$what: PING $p->A does not succeed after the restart"
+		wait_until 30 pins_are "$p" A "$cur:current" || die "$what: $p does not pin A's current certificate alone: $(pin_list "$p" A)"
+	done
+	ok "$what: C and D pin A's current certificate alone, as current"
+}
+
+for i in $(seq 1 "$RUNS"); do
+	victims=(A B C D)
+	v=${victims[RANDOM % 4]}
+	ms=$((RANDOM % 400))
+	what="random rollover $i: kill -9 $v ${ms} ms after RENEW (3 partners)"
+	old=$(own_fp A current)
+	before=$(own_offline_fps)
+	adm A RENEW CERTIFICATE >"$W/renew.out" 2>&1 &
+	rpid=$!
+	sleep "$(printf '0.%03d' "$ms")"
+	stop_peer "$v" KILL
+	wait "$rpid"
+	check_a_own "$what"
+	allowed="$old"
+	for fp in $(own_offline_fps); do [[ " $before " == *" $fp "* ]] || allowed+=" $fp"; done
+	for p in B C D; do ensure_up "$p"; check_pins_of "$p" "$what" "$allowed"; done
+	verify_all "$what"
+	finish_all "$what"
+done
+
+for i in $(seq 1 "$RUNS"); do
+	victims=(A B); hows=(out in)
+	v=${victims[RANDOM % 2]}
+	how=${hows[RANDOM % 2]}
+	delay=$(printf '0.%03d' $((RANDOM % 60)))
+	forcesync "$v" "$delay" "$how"
+	verify_all "random FORCESYNC $i ($how, kill -9 $v ${delay}s after the request)"
+done

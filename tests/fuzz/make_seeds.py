@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of each fuzz target into tests/fuzz/corpus/<target>/
 (a few valid inputs each). Run from the repository root; certificates come
-from openssl. The files are committed; rerun only to change the seeds."""
+from openssl. The files are committed; rerun only to change the seeds.
+ONLY=talk,auth (the environment) writes only those targets' seeds; the
+backup seeds need a replpeer binary (RP, default build/replpeer) and
+mdb_copy (lmdb-utils)."""
 import os
 import ssl
 import struct
@@ -12,6 +15,9 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
 
 def put(target, name, data):
+    only = os.environ.get("ONLY")
+    if only and target not in only.split(","):
+        return
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
@@ -124,3 +130,100 @@ put("peer", "auth-ack-ping-bye", b"\x02\x01" + frames((MSG_CERTS_ACK, tlv(F_FP, 
                                                       (MSG_PING, tlv(F_TIME, 1)), (MSG_BYE, b"")))
 put("peer", "auth-sync-certs", b"\x02\x02" + frames((MSG_CERTS, tlv(F_ENTRY, tlv(F_FP, bytes(32))))))
 put("peer", "auth-error", b"\x02\x01" + frames((MSG_ERROR, tlv(F_MSGID, "RPL0409E") + tlv(F_TEXT, "x"))))
+
+
+# ---- talk: byte 0 direction (0 FUZZ->VICTIM, 1 VICTIM->FUZZ), byte 1 purpose
+MSG_CERTS_REFUSED = 22
+put("talk", "in-ping", b"\x00\x00" + frames((MSG_PING, tlv(F_TIME, 7))))
+put("talk", "in-ack-ack", b"\x00\x01" + frames((MSG_CERTS_ACK, tlv(F_FP, bytes(32)) + tlv(F_FP, b"\x11" * 32)),
+                                               (MSG_CERTS_ACK, b"")))
+put("talk", "in-certs", b"\x00\x01" + frames((MSG_CERTS_ACK, b""), (MSG_CERTS, tlv(F_ENTRY, tlv(F_FP, bytes(32))
+                                                                                   + tlv(18, b"0" * 300)))))
+put("talk", "in-certs-two", b"\x00\x01" + frames((MSG_CERTS, tlv(F_ENTRY, b"") + tlv(F_ENTRY, b""))))
+put("talk", "in-bye", b"\x00\x00" + frames((MSG_BYE, b"")))
+put("talk", "in-error", b"\x00\x00" + frames((MSG_ERROR, tlv(F_MSGID, "RPL0409E") + tlv(F_TEXT, "no"))))
+put("talk", "in-pong", b"\x00\x00" + frames((MSG_PONG, tlv(F_TIME, 1))))
+put("talk", "out-ack-pong", b"\x01\x00" + frames((MSG_CERTS_ACK, tlv(F_FP, bytes(32))), (MSG_PONG, tlv(F_TIME, 1))))
+put("talk", "out-refused", b"\x01\x01" + frames((MSG_CERTS_REFUSED, tlv(F_FP, bytes(32)) + tlv(F_MSGID, "RPL0615E")
+                                                + tlv(F_TEXT, "clock"))))
+put("talk", "out-ping", b"\x01\x00" + frames((MSG_PING, tlv(F_TIME, 3))))
+put("talk", "out-certs", b"\x01\x01" + frames((MSG_CERTS_ACK, b""), (MSG_CERTS, tlv(F_ENTRY, b"x" * 64))))
+
+# ---- auth: byte 0 mode (0 pinned FUZZ, 1 NEWBIE first contact, 2 no
+# certificate, 3 VICTIM connects to HOST), byte 1 flags (1 well-formed
+# HELLO, 2 SRP, 4 SYNC, 8 FORCESYNC)
+MSG_HELLO, MSG_HELLO_REPLY, MSG_AUTH, MSG_AUTH_OK = 1, 2, 3, 4
+F_PROTO, F_METHOD, F_FLAGS, F_SALT, F_SRP_B, F_SRP_A, F_SRP_M1, F_SRP_M2 = 3, 4, 5, 6, 7, 8, 9, 10
+F_VERIFIED_BY, F_ENDORSE, F_POSSESS = 16, 20, 21
+F_SALT2, F_SRP_B2, F_SRP_A2, F_SRP_M1_2, F_SRP_M2_2 = 25, 26, 27, 28, 29
+
+
+def hello2(frm, method, purpose=1):
+    return (tlv(F_VERSION, 2) + tlv(F_FROM, frm) + tlv(F_TO, "VICTIM") + tlv(F_PROTO, 2)
+            + tlv(F_PURPOSE, purpose) + tlv(F_METHOD, method) + tlv(F_FLAGS, 0))
+
+
+srp_auth = (tlv(F_SRP_A, b"\x02" * 256) + tlv(F_SRP_M1, bytes(32)) + tlv(F_SRP_A2, b"\x03" * 256)
+            + tlv(F_SRP_M1_2, bytes(32)) + tlv(F_TAG, bytes(32)) + tlv(F_VERIFIED_BY, 3))
+put("auth", "pinned-key-auth", b"\x00\x01" + frames((MSG_AUTH, tlv(F_TAG, bytes(32)) + tlv(F_VERIFIED_BY, 1))))
+put("auth", "pinned-hello-self", b"\x00\x00" + frames((MSG_HELLO, hello2("FUZZ", 1))))
+put("auth", "pinned-hello-twice", b"\x00\x00" + frames((MSG_HELLO, hello2("FUZZ", 1)), (MSG_HELLO, hello2("FUZZ", 1))))
+put("auth", "pinned-srp", b"\x00\x03" + frames((MSG_AUTH, srp_auth)))
+put("auth", "newbie-srp-auth", b"\x01\x03" + frames((MSG_AUTH, srp_auth)))
+put("auth", "newbie-srp-zero-A", b"\x01\x03" + frames((MSG_AUTH, tlv(F_SRP_A, bytes(256)) + tlv(F_SRP_M1, bytes(32))
+                                                      + tlv(F_SRP_A2, bytes(256)) + tlv(F_SRP_M1_2, bytes(32))
+                                                      + tlv(F_TAG, bytes(32)))))
+put("auth", "newbie-key", b"\x01\x01" + frames((MSG_AUTH, tlv(F_TAG, bytes(32)))))
+put("auth", "newbie-forcesync-sync", b"\x01\x0f" + frames((MSG_AUTH, srp_auth)))
+put("auth", "nocert-hello", b"\x02\x00" + frames((MSG_HELLO, hello2("NOBODY", 2))))
+put("auth", "unknown-version", b"\x00\x00" + frames((MSG_HELLO, tlv(F_VERSION, 3) + tlv(F_FROM, "FUZZ"))))
+put("auth", "raw-in-tls", b"\x00\x00" + frames((0xFF, b"\xff\xff\xff\xff\x01")))
+reply_srp = (tlv(F_VERSION, 2) + tlv(F_FROM, "HOST") + tlv(F_METHOD, 2) + tlv(F_SALT, bytes(32))
+             + tlv(F_SRP_B, b"\x05" * 256) + tlv(F_SALT2, bytes(32)) + tlv(F_SRP_B2, b"\x07" * 256))
+put("auth", "host-reply-srp", b"\x03\x00" + frames((MSG_HELLO_REPLY, reply_srp)))
+put("auth", "host-reply-ok", b"\x03\x00" + frames((MSG_HELLO_REPLY, reply_srp),
+                                                   (MSG_AUTH_OK, tlv(F_SRP_M2, bytes(32)) + tlv(F_SRP_M2_2, bytes(32))
+                                                    + tlv(F_TAG, bytes(32)) + tlv(F_VERIFIED_BY, 3))))
+put("auth", "host-reply-key", b"\x03\x00" + frames((MSG_HELLO_REPLY, tlv(F_VERSION, 2) + tlv(F_FROM, "HOST")
+                                                    + tlv(F_METHOD, 1))))
+put("auth", "host-error", b"\x03\x00" + frames((MSG_ERROR, tlv(F_MSGID, "RPL0410E") + tlv(F_TEXT, "no"))))
+put("auth", "host-reply-zero-B", b"\x03\x00" + frames((MSG_HELLO_REPLY, tlv(F_VERSION, 2) + tlv(F_FROM, "HOST")
+                                                       + tlv(F_METHOD, 2) + tlv(F_SALT, bytes(32))
+                                                       + tlv(F_SRP_B, bytes(256)) + tlv(F_SALT2, bytes(32))
+                                                       + tlv(F_SRP_B2, bytes(256)))))
+
+
+# ---- backup: byte 0 even = the file as it is, odd = plaintext the harness
+# seals (byte 1 segment size selector, byte 2 flags)
+def section(kind, n):
+    return bytes([kind]) + struct.pack(">Q", n)
+
+
+if not os.environ.get("ONLY") or "backup" in os.environ["ONLY"].split(","):
+    rp = os.environ.get("RP", os.path.join(os.path.dirname(ROOT), "..", "..", "build", "replpeer"))
+    with tempfile.TemporaryDirectory() as t:
+        inst = os.path.join(t, "i")
+        with open(os.path.join(t, "pw"), "w") as f:
+            f.write("seed-server-pw\n")
+        subprocess.run([rp, "init", "-d", inst, "--name", "SEED", "--port", "1500",
+                        "--password-file", os.path.join(t, "pw")], check=True, capture_output=True)
+        mk = open(os.path.join(inst, "master.key"), "rb").read()
+        conf = open(os.path.join(inst, "replpeer.conf"), "rb").read()
+        subprocess.run(["mdb_copy", "-n", "-c", os.path.join(inst, "data.mdb"), os.path.join(t, "copy")], check=True,
+                       capture_output=True)
+        mdb = open(os.path.join(t, "copy"), "rb").read()
+        plain = section(1, len(mk)) + mk + section(2, len(conf)) + conf + section(3, 2 ** 64 - 1) + mdb
+        put("backup", "sealed-whole", b"\x01\xff\x00" + plain)
+        put("backup", "sealed-small-segments", b"\x01\x03\x00" + plain)
+        put("backup", "sealed-no-last", b"\x01\x40\x04" + plain)
+        # flag 8: the harness's own master key and store, so the restore succeeds
+        put("backup", "sealed-harness-instance", b"\x01\xff\x08" + plain)
+        put("backup", "sealed-harness-small-segments", b"\x01\x07\x08" + plain)
+        put("backup", "sealed-trailing", b"\x01\x40\x02" + plain)
+        put("backup", "sealed-wrong-order", b"\x01\xff\x00" + section(2, len(conf)) + conf + section(1, 32) + mk)
+        put("backup", "sealed-big-conf", b"\x01\xff\x00" + section(1, 32) + mk + section(2, 2 ** 40))
+        subprocess.run([rp, "db", "-d", inst, "backup", "--out", os.path.join(t, "b"),
+                        "--password-file", os.path.join(t, "pw")], check=True, capture_output=True)
+        raw = open(os.path.join(t, "b"), "rb").read()
+        put("backup", "raw-real-file-head", b"\x00" + raw[:4096])
+        put("backup", "raw-huge-kdf", b"\x00" + b"RPLBAK1\n\x01\x16\x08\x01" + bytes(44) + b"\x00\x00\x00\x10")

@@ -86,6 +86,18 @@ START_TEST(wbuf_failed_reserve_sticks_and_later_puts_are_ignored)
 }
 END_TEST
 
+START_TEST(wbuf_reserve_of_nothing_leaves_a_writable_pointer)
+{
+	struct wbuf w;
+
+	wbuf_init(&w);
+	ck_assert_int_eq(wbuf_reserve(&w, 0), 0);
+	ck_assert_ptr_nonnull(w.p);
+	ck_assert_uint_eq(w.len, 0);
+	wbuf_free(&w);
+}
+END_TEST
+
 START_TEST(cursor_reads_integers_and_stops_at_the_end)
 {
 	static const uint8_t in[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
@@ -356,6 +368,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, wbuf_grows_past_initial_capacity_and_keeps_contents);
 	tcase_add_test(tc, wbuf_consume_drops_the_front);
 	tcase_add_test(tc, wbuf_failed_reserve_sticks_and_later_puts_are_ignored);
+	tcase_add_test(tc, wbuf_reserve_of_nothing_leaves_a_writable_pointer);
 	tcase_add_test(tc, cursor_reads_integers_and_stops_at_the_end);
 	tcase_add_test(tc, cursor_refuses_a_length_that_would_wrap);
 	tcase_add_test(tc, cursor_over_null_is_empty);

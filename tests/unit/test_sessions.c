@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../peer/admit.h"
 #include "../../peer/ratelimit.h"
 #include "../../peer/keys/srp.h"
 #include "../../sync/admin.h"
@@ -129,6 +130,43 @@ START_TEST(ratelimit_memory_stays_bounded)
 }
 END_TEST
 
+START_TEST(proven_address_counts_its_partners_and_expires)
+{
+	static struct admission a;
+	admit_init(&a);
+	ck_assert_int_eq(admit_proven_partners(&a, "127.0.0.1", 1000), 0);
+	admit_proven(&a, "127.0.0.1", "B1", 1000);
+	admit_proven(&a, "127.0.0.1", "B2", 2000);
+	admit_proven(&a, "127.0.0.1", "B1", 3000);
+	ck_assert_int_eq(admit_proven_partners(&a, "127.0.0.1", 3000), 2);
+	ck_assert_int_eq(admit_proven_partners(&a, "127.0.0.2", 3000), 0);
+	/* a day after the last session from it, the address is unproven */
+	ck_assert_int_eq(admit_proven_partners(&a, "127.0.0.1", 3000 + PROVEN_TTL_MS - 1), 2);
+	ck_assert_int_eq(admit_proven_partners(&a, "127.0.0.1", 3000 + PROVEN_TTL_MS), 0);
+}
+END_TEST
+
+START_TEST(proven_table_stays_bounded_and_keeps_the_recent)
+{
+	static struct admission a;
+	char addr[32];
+	admit_init(&a);
+	for (int i = 0; i < 3 * PROVEN_SLOTS; i++) {
+		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 256, i % 256);
+		admit_proven(&a, addr, "P", 1000 + (uint64_t)i);
+	}
+	snprintf(addr, sizeof(addr), "10.0.%d.%d", (3 * PROVEN_SLOTS - 1) / 256, (3 * PROVEN_SLOTS - 1) % 256);
+	ck_assert_int_eq(admit_proven_partners(&a, addr, 5000), 1);
+	ck_assert_int_eq(admit_proven_partners(&a, "10.0.0.0", 5000), 0);
+	for (int i = 0; i < 2 * PROVEN_NAMES; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "N%d", i);
+		admit_proven(&a, "192.0.2.1", name, 6000);
+	}
+	ck_assert_int_eq(admit_proven_partners(&a, "192.0.2.1", 6000), PROVEN_NAMES);
+}
+END_TEST
+
 START_TEST(admin_parse_splits_words_and_quoted_parameters)
 {
 	struct admin_cmd c;
@@ -171,6 +209,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, srp_rejects_a_zero_public_value);
 	tcase_add_test(tc, ratelimit_blocks_the_sixth_attempt_within_a_minute);
 	tcase_add_test(tc, ratelimit_memory_stays_bounded);
+	tcase_add_test(tc, proven_address_counts_its_partners_and_expires);
+	tcase_add_test(tc, proven_table_stays_bounded_and_keeps_the_recent);
 	tcase_add_test(tc, admin_parse_splits_words_and_quoted_parameters);
 	tcase_add_test(tc, admin_parse_refuses_broken_input);
 	suite_add_tcase(s, tc);

@@ -25,6 +25,16 @@ Each mode prints one JSON document on stdout.
       (default 30) passed or FILE exists; prints how many it opened, how
       many the server closed and how many were open at the end.
 
+  rawpeer.py flood PORT COUNT [--sources A.B.C.X-A.B.C.Y] [--seconds S] [--stop FILE]
+      keeps COUNT connections open that never finish a TLS handshake, spread
+      round-robin over the source addresses A.B.C.X to A.B.C.Y (default
+      127.0.0.2-127.0.0.200): every other
+      one sends the first half of a real ClientHello, the others nothing.
+      One the server closes is opened again at once (a hostile client does
+      not wait). Prints one JSON line when COUNT are open ("filled") and one
+      at the end: opened, closed_by_server, connect_failed, open, and
+      min_open (the fewest open at once after filling).
+
   --source ADDR (any mode): connect from this local address (e.g.
   127.0.0.2), to tell one client address from another on loopback.
 """
@@ -227,6 +237,17 @@ def mode_legacy(port, me, target, pwfile, clientpwfile):
     return 0
 
 
+def closed_by_server(s):
+    """Reads what a readable non-blocking socket has; True on EOF or an
+    error (the server closed it), False when data came or nothing yet."""
+    try:
+        return not s.recv(65536)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
 def mode_hold(port, count, seconds, stop):
     import selectors
     sel = selectors.DefaultSelector()
@@ -253,13 +274,7 @@ def mode_hold(port, count, seconds, stop):
     while time.monotonic() - t0 < seconds and not (stop and os.path.exists(stop)):
         for key, _ in sel.select(timeout=0.2):
             s = key.fileobj
-            try:
-                data = s.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                data = b""
-            if not data:
+            if closed_by_server(s):
                 sel.unregister(s)
                 live.discard(s)
                 s.close()
@@ -270,6 +285,76 @@ def mode_hold(port, count, seconds, stop):
     out({"mode": "hold", "step": "end", "opened": opened, "closed_by_server": closed,
          "connect_failed": failed, "open": len(live)})
     for s in live:
+        s.close()
+
+
+def mode_flood(port, count, sources, seconds, stop):
+    import errno
+    import selectors
+    first, last = sources.split("-")
+    base, lo = first.rsplit(".", 1)
+    lo, hi = int(lo), int(last.rsplit(".", 1)[-1])
+    addrs = ["%s.%d" % (base, i) for i in range(lo, hi + 1)]
+    half = client_hello()
+    half = half[: len(half) // 2]
+    sel = selectors.DefaultSelector()
+    st = {"opened": 0, "closed_by_server": 0, "connect_failed": 0}
+    live = {}
+    nxt = [0]
+
+    def open_one():
+        i = nxt[0]
+        nxt[0] += 1
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.bind((addrs[i % len(addrs)], 0))
+            rc = s.connect_ex(("127.0.0.1", port))
+        except OSError:
+            rc = -1
+        if rc not in (0, errno.EINPROGRESS):
+            s.close()
+            st["connect_failed"] += 1
+            return False
+        live[s] = (i % 2 == 1)  # sends the half hello once connected
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        st["opened"] += 1
+        return True
+
+    def drop(s):
+        sel.unregister(s)
+        del live[s]
+        s.close()
+
+    t0 = time.monotonic()
+    while len(live) < count and time.monotonic() - t0 < 30:
+        if not open_one():
+            time.sleep(0.01)
+    out({"mode": "flood", "step": "filled", "open": len(live), "opened": st["opened"]})
+    min_open = len(live)
+    while time.monotonic() - t0 < seconds and not (stop and os.path.exists(stop)):
+        for key, ev in sel.select(timeout=0.1):
+            s = key.fileobj
+            if s not in live:
+                continue
+            if ev & selectors.EVENT_WRITE:
+                if live[s]:
+                    try:
+                        s.send(half)
+                    except OSError:
+                        pass
+                sel.modify(s, selectors.EVENT_READ)
+                continue
+            if closed_by_server(s):
+                drop(s)
+                st["closed_by_server"] += 1
+        min_open = min(min_open, len(live))
+        while len(live) < count:
+            if not open_one():
+                break
+    st.update({"mode": "flood", "step": "end", "open": len(live), "min_open": min_open})
+    out(st)
+    for s in list(live):
         s.close()
 
 
@@ -291,6 +376,20 @@ def main(argv):
         mode_junk(int(argv[2]), argv[3], argv[4:], limit)
     elif mode == "legacy":
         return mode_legacy(int(argv[2]), argv[3], argv[4], argv[5], argv[6])
+    elif mode == "flood":
+        seconds, stop, sources = 30.0, None, "127.0.0.2-127.0.0.200"
+        for opt in ("--seconds", "--stop", "--sources"):
+            if opt in argv:
+                i = argv.index(opt)
+                v = argv[i + 1]
+                del argv[i:i + 2]
+                if opt == "--seconds":
+                    seconds = float(v)
+                elif opt == "--stop":
+                    stop = v
+                else:
+                    sources = v
+        mode_flood(int(argv[2]), int(argv[3]), sources, seconds, stop)
     elif mode == "hold":
         seconds, stop = 30.0, None
         if "--seconds" in argv:
