@@ -3,9 +3,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -167,6 +169,40 @@ int cli_open_instance(const char *dir, struct instance *in, int json)
 	if (rc < 0)
 		return cli_fail(json, rc, "%s", err[0] ? err : dir);
 	return 0;
+}
+
+int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err,
+			  size_t errsz)
+{
+	char conf[PATH_MAX + 32];
+	struct stat st;
+
+	if (errnum == EACCES || errnum == EPERM) {
+		snprintf(err, errsz, "%s: %s (this client runs as uid %u)", sock, strerror(errnum),
+			 (unsigned)geteuid());
+		return -RPL_E_ADMIN_DENIED;
+	}
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+		snprintf(err, errsz, "%s: %s", dir, strerror(e));
+		return e == EACCES ? -RPL_E_ADMIN_DENIED : -RPL_E_NOINSTANCE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s is not a directory", dir);
+		return -RPL_E_NOINSTANCE;
+	}
+	snprintf(conf, sizeof(conf), "%s/replpeer.conf", dir);
+	if (stat(conf, &st) < 0 && errno == ENOENT) {
+		snprintf(err, errsz, "%s has no replpeer.conf", dir);
+		return -RPL_E_NOINSTANCE;
+	}
+	if (errnum == ENOENT)
+		snprintf(err, errsz, "%s does not exist: no 'replpeer serve' runs for %s", sock, dir);
+	else if (errnum == ECONNREFUSED)
+		snprintf(err, errsz, "%s: nobody listens (a 'replpeer serve' that ended left it)", sock);
+	else
+		snprintf(err, errsz, "%s: %s", sock, strerror(errnum));
+	return -RPL_E_ADMIN_CONNECT;
 }
 
 /* "not_after" -> "Not After"; a few words read better in capitals. */

@@ -36,6 +36,12 @@ int cli_read_password_prompt(const char *file, const char *prompt, int confirm,
  * wipes out. 0, or a negative code with err filled. */
 int cli_fill_passwords(const char *line, const char *pwfile, char *out,
 		       size_t outsz, char *err, size_t errsz);
+/* Why DIR/admin.sock (sock) could not be reached after errno errnum: no
+ * instance at DIR (-RPL_E_NOINSTANCE), permission denied
+ * (-RPL_E_ADMIN_DENIED), or no daemon (-RPL_E_ADMIN_CONNECT); err says
+ * what was found. */
+int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err,
+			  size_t errsz);
 /* Opens the instance in dir; on failure prints the error and returns the
  * exit status (>0), else 0. */
 int cli_open_instance(const char *dir, struct instance *in, int json);

@@ -83,6 +83,13 @@ int cmd_init(int argc, char **argv)
 	if ((rc = instance_check_dir(dir, err, sizeof(err))) < 0)
 		return cli_fail(0, rc, "%s", err);
 	rc = cli_read_password(pwfile, 1, password, sizeof(password));
+	if (rc == 0 && !instance_password_ok(password)) {
+		size_t n = strlen(password);
+		secure_zero(password, sizeof(password));
+		return cli_fail(0, RPL_E_PASSWORD_WEAK, "%s: the password %s %zu characters%s",
+				pwfile ? pwfile : "typed", pwfile ? "on its first line has" : "has", n,
+				n >= 8 && n <= 64 ? ", one of them a control character" : "");
+	}
 	if (rc < 0)
 		return cli_fail(0, rc, "%s", pwfile ? pwfile : "terminal");
 	rc = instance_create_ex(dir, name, port, address, password, options, nopts, err,

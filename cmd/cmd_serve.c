@@ -122,10 +122,8 @@ static int admin_socket_trusted(const char *dir, const char *path, uid_t *owner,
 {
 	struct stat d, s;
 
-	if (stat(dir, &d) < 0 || lstat(path, &s) < 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -RPL_E_ADMIN_CONNECT;
-	}
+	if (stat(dir, &d) < 0 || lstat(path, &s) < 0)
+		return cli_admin_unreachable(dir, path, errno, err, errsz);
 	*owner = d.st_uid;
 	if (!S_ISSOCK(s.st_mode)) {
 		snprintf(err, errsz, "%s is not a socket", path);
@@ -162,7 +160,7 @@ static int admin_connect(const char *dir, int *fdp, char *err, size_t errsz)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, rc, n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/admin.sock", dir);
-	uid_t owner;
+	uid_t owner = (uid_t)-1; /* set by admin_socket_trusted */
 
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
 		snprintf(err, errsz, "%s/admin.sock: path too long", dir);
@@ -172,10 +170,10 @@ static int admin_connect(const char *dir, int *fdp, char *err, size_t errsz)
 		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, errsz, "%s: %s", sa.sun_path, strerror(errno));
+		rc = cli_admin_unreachable(dir, sa.sun_path, errno, err, errsz);
 		if (fd >= 0)
 			close(fd);
-		return -RPL_E_ADMIN_CONNECT;
+		return rc;
 	}
 	if ((rc = admin_peer_trusted(fd, owner, sa.sun_path, err, errsz)) < 0) {
 		close(fd);
@@ -211,19 +209,28 @@ static int run_one(int fd, const char *command, int json)
 		return cli_fail(json, RPL_E_ADMIN_CONNECT, "the server closed the admin session");
 	}
 	secure_free(text); /* the request may carry a password */
-	if (read_all(fd, len, 4) < 0)
-		return cli_fail(json, RPL_E_ADMIN_CONNECT, "no answer from the server");
-	n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
-	if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1)))
-		return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
-	if (read_all(fd, reply, n) < 0) {
+	/* Progress notes (what a slow command waits for) come before the
+	 * answer: shown at once on stderr, so stdout stays one document. */
+	for (;;) {
+		const char *note;
+		if (read_all(fd, len, 4) < 0)
+			return cli_fail(json, RPL_E_ADMIN_CONNECT, "no answer from the server");
+		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
+		if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1)))
+			return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
+		if (read_all(fd, reply, n) < 0) {
+			free(reply);
+			return cli_fail(json, RPL_E_ADMIN_CONNECT, "the answer was cut short");
+		}
+		env = json_loadb(reply, n, 0, &jerr);
 		free(reply);
-		return cli_fail(json, RPL_E_ADMIN_CONNECT, "the answer was cut short");
+		if (!env)
+			return cli_fail(json, RPL_E_PROTOCOL, "unreadable answer");
+		if (!(note = json_string_value(json_object_get(env, "progress"))))
+			break;
+		fprintf(stderr, "%s\n", note);
+		json_decref(env);
 	}
-	env = json_loadb(reply, n, 0, &jerr);
-	free(reply);
-	if (!env)
-		return cli_fail(json, RPL_E_PROTOCOL, "unreadable answer");
 	status = (int)json_integer_value(json_object_get(env, "status"));
 	doc = json_incref(json_object_get(env, "doc"));
 	cols = json_object_get(env, "columns");
@@ -326,7 +333,7 @@ int cmd_admin(int argc, char **argv)
 	};
 	const char *dir = NULL, *host = NULL, *pwfile = NULL;
 	char command[8192] = "", err[PATH_MAX + 256];
-	int json = 0, c, fd, rc;
+	int json = 0, c, fd = -1, rc;
 
 	opterr = 0;
 	optind = 1;

@@ -27,6 +27,7 @@ struct daemon {
 	uv_timer_t hourly;
 	int handles;
 	int halting;
+	char why[64]; /* why it halts, for the last activity-log entry */
 };
 
 static void halt(void *arg, const char *why)
@@ -36,9 +37,8 @@ static void halt(void *arg, const char *why)
 	if (d->halting)
 		return;
 	d->halting = 1;
-	log_info(RPL_I_HALTED, "server %s halting (%s)", d->in.conf.servername, why);
-	if (d->peer)
-		peer_actlog(d->peer, RPL_I_HALTED, "server %s halted (%s)", d->in.conf.servername, why);
+	log_info(RPL_I_HALTING, "server %s halting (%s)", d->in.conf.servername, why);
+	snprintf(d->why, sizeof(d->why), "%s", why);
 	sync_stop(&d->sync);
 	if (d->handles) {
 		uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -77,13 +77,30 @@ static int ensure_identity(struct instance *in)
 	if (rc == 0)
 		owncert_free(&c);
 	if (rc == -RPL_E_NOTFOUND) {
-		log_info(RPL_I_CERT_CREATED, "no own certificate: generating a %s key pair",
-			 keytype_name(in->conf.keytype));
-		rc = instance_new_owncert(in, OWN_CURRENT, NULL, 0);
+		char label[OWN_LABEL_MAX + 1];
+		rc = instance_new_owncert(in, OWN_CURRENT, label, sizeof(label));
+		if (rc == 0)
+			log_info(RPL_I_CERT_CREATED, "there was no own certificate: %s created (%s key pair)",
+				 label, keytype_name(in->conf.keytype));
 	}
 	if (rc == 0)
 		rc = instance_write_pem(in);
 	return rc;
+}
+
+/* The activity log's last entry, written once every session and write of
+ * the peer layer is gone: the server has halted, not just begun to. */
+static void record_halted(struct daemon *d)
+{
+	MDB_txn *txn;
+
+	if (store_begin(&d->in.store, 1, &txn) < 0)
+		return;
+	if (store_actlog_add(txn, &d->in.store, RPL_I_HALTED, "server %s halted (%s)",
+			     d->in.conf.servername, d->why) == 0)
+		(void)store_commit(txn);
+	else
+		store_abort(txn);
 }
 
 /* One 'serve' per instance: an advisory lock on replpeer.conf. */
@@ -120,18 +137,18 @@ int daemon_run(const char *dir)
 		return 1;
 	rc = instance_open(&d->in, dir, err, sizeof(err));
 	if (rc < 0) {
-		log_error(rc, "%s: %s", rpl_msg_text(rc), err[0] ? err : dir);
+		log_code(rc, "%s: %s", rpl_msg_text(rc), err[0] ? err : dir);
 		free(d);
 		return 1;
 	}
 	log_set_level(d->in.conf.loglevel);
 	if ((rc = lock_instance(dir, &lockfd)) < 0) {
-		log_error(rc, "%s: %s", rpl_msg_text(rc), dir);
+		log_code(rc, "%s: %s", rpl_msg_text(rc), dir);
 		goto out_instance;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = ensure_identity(&d->in)) < 0) {
-		log_error(rc, "own identity: %s", rpl_msg_text(rc));
+		log_code(rc, "own identity: %s", rpl_msg_text(rc));
 		goto out_instance;
 	}
 	d->loop = uv_default_loop();
@@ -141,7 +158,7 @@ int daemon_run(const char *dir)
 	d->sync.halt_arg = d;
 	sync_peer_hooks(&d->sync, &hooks);
 	if ((rc = peer_new(d->loop, &d->in, &hooks, &d->peer)) < 0) {
-		log_error(rc, "peer layer: %s", rpl_msg_text(rc));
+		log_code(rc, "peer layer: %s", rpl_msg_text(rc));
 		goto out_loop;
 	}
 	if ((rc = peer_start(d->peer)) < 0)
@@ -174,12 +191,16 @@ out_loop:
 		uv_loop_close(d->loop);
 	}
 	sync_free(&d->sync);
-	peer_free(d->peer);
+	if (d->peer) {
+		peer_free(d->peer);
+		d->peer = NULL;
+		record_halted(d);
+		log_info(RPL_I_HALTED, "server %s halted", d->in.conf.servername);
+	}
 out_instance:
 	instance_close(&d->in);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(d);
-	log_info(RPL_I_HALTED, "stopped");
 	return rc < 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 #include "adminsrv.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,21 +71,12 @@ static void on_written(uv_write_t *req, int status)
 	free(r);
 }
 
-void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
+static void send_envelope(struct admin_client *ac, json_t *env)
 {
-	json_t *env = json_object();
 	struct reply_req *r;
 	uv_buf_t bufs[2];
 	size_t n;
-	int status = 0;
 
-	if (json_is_object(doc) && json_is_false(json_object_get(doc, "ok")))
-		status = 1;
-	json_object_set_new(env, "status", json_integer(status));
-	json_object_set_new(env, "doc", doc ? doc : json_null());
-	if (columns)
-		json_object_set_new(env, "columns", columns);
-	ac->busy = 0;
 	if (ac->closed) {
 		json_decref(env);
 		return;
@@ -118,6 +110,35 @@ void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
 		adminsrv_release(ac);
 		client_close(ac);
 	}
+}
+
+void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
+{
+	json_t *env = json_object();
+	int status = 0;
+
+	if (json_is_object(doc) && json_is_false(json_object_get(doc, "ok")))
+		status = 1;
+	json_object_set_new(env, "status", json_integer(status));
+	json_object_set_new(env, "doc", doc ? doc : json_null());
+	if (columns)
+		json_object_set_new(env, "columns", columns);
+	ac->busy = 0;
+	send_envelope(ac, env);
+}
+
+void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
+{
+	char text[512];
+	int n = snprintf(text, sizeof(text), "%s ", rpl_msg_id(msg));
+	va_list ap;
+
+	if (!ac->busy || n < 0)
+		return; /* answered already: a note now would be read as the next reply */
+	va_start(ap, fmt);
+	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+	va_end(ap);
+	send_envelope(ac, json_pack("{s:s}", "progress", text));
 }
 
 static json_t *error_doc(int code, const char *detail)

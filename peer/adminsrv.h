@@ -2,7 +2,9 @@
  * peer/adminsrv: the local admin socket DIR/admin.sock (mode 0600: local
  * admin = system privilege). Requests and replies are framed JSON (u32
  * length, then the document); a request is {"command": "..."}, a reply is
- * {"status": 0|1, "doc": ..., "columns": [...]}. What a command means is
+ * {"status": 0|1, "doc": ..., "columns": [...]}, possibly after progress
+ * notes {"progress": "RPLnnnnI text"} that the client shows at once (a
+ * command that waits on the network says what it waits for). What a command means is
  * the business of the layer above, which receives each line through the
  * peer layer's admin_line hook and answers with adminsrv_reply. A client
  * sends its next request only after the answer, and its input is bounded.
@@ -15,6 +17,10 @@
 struct admin_client;
 /* Sends the reply to one request; steals doc and columns. */
 void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns);
+/* Sends a progress note (msg from util/msgs.def, then the text) before the
+ * reply of a command that takes a while; the request stays open. */
+void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Keeps the client alive across an asynchronous command. */
 void adminsrv_hold(struct admin_client *ac);
 void adminsrv_release(struct admin_client *ac);

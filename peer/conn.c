@@ -308,6 +308,20 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 		s->legacy_fallback = 1;
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	}
+	/* Another service (SSH, HTTP...) answers with bytes that are no TLS
+	 * record (handshake 0x16 or alert 0x15, version 3.x): say so, rather
+	 * than blame the TLS versions. */
+	if (s->role == ROLE_OUTBOUND && s->state == SS_HANDSHAKE && !s->tls_answered) {
+		const uint8_t *b = s->rx_raw.p;
+		if (s->rx_raw.len < 4 && memcmp(b, LEGACY_MAGIC, s->rx_raw.len) == 0)
+			return WOLFSSL_CBIO_ERR_WANT_READ; /* perhaps a down-level server */
+		if ((b[0] != 0x16 && b[0] != 0x15) || (s->rx_raw.len > 1 && b[1] != 3)) {
+			esc_bytes(s->not_tls, sizeof(s->not_tls), (const char *)b,
+				  s->rx_raw.len < 24 ? s->rx_raw.len : 24, 0);
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		}
+		s->tls_answered = 1;
+	}
 	n = s->rx_raw.len < (size_t)sz ? s->rx_raw.len : (size_t)sz;
 	memcpy(buf, s->rx_raw.p, n);
 	wbuf_consume(&s->rx_raw, n);
@@ -478,15 +492,21 @@ static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 	}
 	if (err == -RPL_E_TLS && s->legacy_fallback)
 		err = -RPL_E_LEGACY_ONLY;
+	if (err == -RPL_E_TLS && s->not_tls[0]) {
+		err = -RPL_E_NOT_TLS;
+		snprintf(text, sizeof(text), "%s answered \"%s\" to a TLS ClientHello", s->target,
+			 s->not_tls);
+	}
 	if (err) {
 		s->result.ok = 0;
 		s->result.err = err;
 		snprintf(s->result.message, sizeof(s->result.message), "%s",
 			 text[0] ? text : rpl_msg_text(err));
 		if (!s->quiet)
-			log_warn(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
+			log_code(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
 				 role_name(s), s->server[0] ? "server " : "", s->server,
-				 s->server[0] ? "" : "connection", s->addr, s->result.message);
+				 s->server[0] ? "" : "connection", s->addr[0] ? s->addr : s->target,
+				 s->result.message);
 	} else {
 		s->result.ok = 1;
 		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)s->id,
@@ -542,7 +562,7 @@ static const char *proto_word(const struct peer_session *s)
 void conn_refuse(struct peer_session *s, int code, const char *text)
 {
 	session_send_error(s, code, text);
-	log_warn(code, "%ssession %llu from server %s (%s) refused: %s", proto_word(s),
+	log_code(code, "%ssession %llu from server %s (%s) refused: %s", proto_word(s),
 		 (unsigned long long)s->id, s->server[0] ? s->server : "?", s->addr, text);
 	peer_actlog(s->p, RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
 		    s->server[0] ? s->server : "?", s->addr, rpl_msg_id(code), text);
@@ -616,8 +636,14 @@ void conn_on_error_frame(struct peer_session *s, struct cursor *pl)
 		if (strcmp(rpl_msg_id(i), id) == 0)
 			code = i;
 	s->result.partner_err = code;
-	conn_close(s, -code, "partner %s says: %s %s", s->server[0] ? s->server : s->addr, ESC(id),
-		   ESC(text));
+	/* The message ID says what the partner refused; the text says it
+	 * was the partner, once (sync/ adds the partner's side of the fix). */
+	if (code == RPL_E_PARTNER_REFUSED && strcmp(id, rpl_msg_id(code)) != 0)
+		conn_close(s, -code, "partner %s refused: %s %s", s->server[0] ? s->server : s->addr,
+			   ESC(id), ESC(text));
+	else
+		conn_close(s, -code, "partner %s refused: %s", s->server[0] ? s->server : s->addr,
+			   text[0] ? ESC(text) : rpl_msg_text(code));
 }
 
 int conn_unexpected(struct peer_session *s, int type, const char *state)
@@ -722,7 +748,7 @@ static int legacy_fallback(struct peer_session *s)
 		snprintf(s->result.message, sizeof(s->result.message),
 			 "server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
 			 s->server);
-		log_warn(RPL_E_LEGACY_ONLY, "%s", s->result.message);
+		log_error(RPL_E_LEGACY_ONLY, "%s", s->result.message);
 		return 0;
 	}
 	if (store_begin(&p->in->store, 0, &txn) < 0)
@@ -741,7 +767,7 @@ static int legacy_fallback(struct peer_session *s)
 				     : "has never proved both passwords over protocol 1");
 	server_rec_free(&r);
 	if (!allowed) {
-		log_warn(RPL_E_LEGACY_ONLY, "%s", s->result.message);
+		log_error(RPL_E_LEGACY_ONLY, "%s", s->result.message);
 		return 0;
 	}
 	log_info(RPL_I_LEGACY, "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level",
@@ -1013,13 +1039,20 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		else
 			conn_drive(s);
 	} else if (nread < 0 && !session_closing(s)) {
-		if (nread == UV_EOF && s->state == SS_READY && s->role == ROLE_INBOUND)
+		if (nread == UV_EOF && s->state == SS_READY && s->role == ROLE_INBOUND) {
 			conn_close(s, 0, NULL);
-		else if (nread == UV_EOF && s->legacy_fallback)
+		} else if (nread == UV_EOF && s->role == ROLE_INBOUND && s->bytes_in == 0) {
+			/* A port probe, not a failed session. */
+			log_warn(RPL_W_SILENT_CLOSE, "connection from %s closed before it said anything",
+				 s->addr);
+			s->quiet = 1;
+			conn_close(s, -RPL_E_CLOSED, "connection closed before it said anything");
+		} else if (nread == UV_EOF && s->legacy_fallback) {
 			conn_close(s, -RPL_E_LEGACY_ONLY, "%s", s->server);
-		else
+		} else {
 			conn_close(s, -RPL_E_CLOSED, "%s",
 				   nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
+		}
 	}
 	free(buf->base);
 }
@@ -1134,7 +1167,7 @@ static void admit_log_count(uv_timer_t *t)
 	uv_timer_stop(t);
 	if (!p->admit_unlogged)
 		return;
-	log_warn(RPL_E_PREAUTH, "%lu more connections refused in %u s, not logged one by one (the last %s)",
+	log_error(RPL_E_PREAUTH, "%lu more connections refused in %u s, not logged one by one (the last %s)",
 		 p->admit_unlogged, ADMIT_LOG_WINDOW_MS / 1000, p->admit_last);
 	p->admit_unlogged = 0;
 }
@@ -1159,7 +1192,7 @@ static void refuse_connection(struct peer_session *s, const char *fmt, ...)
 		snprintf(p->admit_last, sizeof(p->admit_last), "from %s: %s", s->addr, text);
 	} else {
 		admit_log_count(&p->admit_timer);
-		log_warn(RPL_E_PREAUTH, "connection from %s refused: %s", s->addr, text);
+		log_error(RPL_E_PREAUTH, "connection from %s refused: %s", s->addr, text);
 		p->admit_logged_ms = now;
 	}
 	s->quiet = 1;
@@ -1221,7 +1254,7 @@ void conn_accept(struct peer *p, uv_stream_t *server)
 		uv_tcp_t tmp;
 		uv_tcp_init(p->loop, &tmp);
 		if (uv_accept(server, (uv_stream_t *)&tmp) == 0)
-			log_warn(RPL_E_NOMEM, "out of memory: connection dropped");
+			log_error(RPL_E_NOMEM, "out of memory: connection dropped");
 		uv_close((uv_handle_t *)&tmp, NULL);
 		return;
 	}
@@ -1253,7 +1286,7 @@ static void on_connect(uv_connect_t *req, int status)
 	if (session_closing(s))
 		return;
 	if (status < 0) {
-		conn_close(s, -RPL_E_CONNECT, "%s", uv_strerror(status));
+		conn_close(s, -RPL_E_CONNECT, "%s: %s", s->target, uv_strerror(status));
 		return;
 	}
 	peer_address(s);
@@ -1276,7 +1309,7 @@ static void start_connect(struct peer_session *s, const struct sockaddr *sa)
 {
 	int rc = uv_tcp_connect(&s->connect_req, &s->tcp, sa, on_connect);
 	if (rc < 0)
-		conn_close(s, -RPL_E_CONNECT, "%s", uv_strerror(rc));
+		conn_close(s, -RPL_E_CONNECT, "%s: %s", s->target, uv_strerror(rc));
 }
 
 /* Host names resolve on the libuv thread pool, never on the loop. */
@@ -1286,7 +1319,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 
 	if (!session_closing(s)) {
 		if (status < 0 || !ai)
-			conn_close(s, -RPL_E_CONNECT, "cannot resolve the server's HLADDRESS: %s",
+			conn_close(s, -RPL_E_CONNECT, "cannot resolve HLADDRESS %s: %s", s->target,
 				   uv_strerror(status));
 		else
 			start_connect(s, ai->ai_addr);
@@ -1329,6 +1362,7 @@ static void begin_connect(struct peer_session *s)
 		conn_close(s, rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc, "%s", s->server);
 		return;
 	}
+	snprintf(s->target, sizeof(s->target), "%.55s:%d", r.hladdress, r.lladdress);
 	memset(&sa, 0, sizeof(sa));
 	numeric = uv_ip4_addr(r.hladdress, r.lladdress, (struct sockaddr_in *)&sa) == 0 ||
 		  uv_ip6_addr(r.hladdress, r.lladdress, (struct sockaddr_in6 *)&sa) == 0;
@@ -1483,13 +1517,13 @@ int peer_refresh_identity(struct peer *p)
 	}
 	store_abort(txn);
 	if (rc < 0) {
-		log_error(rc, "cannot load the current own certificate: %s", rpl_msg_text(rc));
+		log_code(rc, "cannot load the current own certificate: %s", rpl_msg_text(rc));
 		return rc;
 	}
 	own_free(&p->own);
 	p->own = own;
 	identity_fingerprint(p->own.der.p, p->own.der.n, p->own_fp);
-	log_info(RPL_I_CERT_CREATED, "presenting own certificate %s", p->own.label);
+	log_info(RPL_I_CERT_IN_USE, "presenting own certificate %s", p->own.label);
 	return 0;
 }
 
@@ -1529,7 +1563,7 @@ static void on_connection(uv_stream_t *server, int status)
 {
 	struct peer *p = server->data;
 	if (status < 0) {
-		log_warn(RPL_E_IO, "accept failed: %s", uv_strerror(status));
+		log_error(RPL_E_IO, "accept failed: %s", uv_strerror(status));
 		return;
 	}
 	conn_accept(p, server);

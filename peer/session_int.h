@@ -93,6 +93,8 @@ struct peer_session {
 	int app_paused;          /* the upper layer paused delivery */
 	int reading;             /* uv_read_start is in effect */
 	int legacy_fallback;     /* outbound: the server answered as protocol 1 */
+	int tls_answered;        /* outbound: the server's first bytes were TLS */
+	char not_tls[40];        /* outbound: the server's first bytes, escaped, when not TLS */
 	int preauth;             /* counted in the pre-authentication budget */
 	int attempt_counted;     /* SRP work already counted against the rate limit */
 	int quiet;               /* the reason was logged already: close without a line */
@@ -104,6 +106,7 @@ struct peer_session {
 	size_t queued;           /* bytes handed to uv_write, not yet written */
 	int want_writable;
 	char addr[64];           /* partner IP address */
+	char target[64];         /* outbound: HLADDRESS:LLADDRESS, for messages */
 	char server[RPL_NAME_MAX + 1]; /* partner name, once known */
 	int64_t started;
 	uint64_t started_ms;

@@ -193,7 +193,7 @@ static void activate_done(int rc, void *arg)
 		(void)instance_write_pem(y->in);
 		(void)peer_refresh_identity(y->peer);
 	} else {
-		log_error(rc, "activating the next own certificate: %s", rpl_msg_text(rc));
+		log_code(rc, "activating the next own certificate: %s", rpl_msg_text(rc));
 	}
 	if (j->then)
 		j->then(lc, rc, j);
@@ -563,7 +563,7 @@ static void round_done(struct sync *y, const char *server, const struct session_
 		p->status = why[0] ? PS_REFUSED : r->ok ? PS_DONE : PS_FAILED;
 		snprintf(p->message, sizeof(p->message), "%s", why[0] ? why : r->ok ? "done" : r->message);
 		if (why[0] && !o->refused) /* refused in this session: logged already */
-			log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate earlier: %s", server, why);
+			log_error(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate earlier: %s", server, why);
 		else if (r->ok)
 			log_info(RPL_I_ANNOUNCED, "server %s: certificates exchanged", server);
 		else
@@ -764,7 +764,7 @@ static void renew_after(uv_work_t *req, int status)
 		lc->stopped[0] = 0;
 	if (j->rc < 0) {
 		lc->renewing = 0;
-		log_error(j->rc, "certificate renewal failed: %s", rpl_msg_text(j->rc));
+		log_code(j->rc, "certificate renewal failed: %s", rpl_msg_text(j->rc));
 		reply(j->ac, admin_error(-j->rc, "generating the new key pair"));
 		free(j);
 		return;

@@ -23,6 +23,10 @@ struct sync {
 	struct peer *peer;
 	struct lifecycle *lc;
 	int64_t started;
+	/* Admin commands waiting on the network (sync/progress). */
+	struct progress_note *notes;
+	uv_timer_t notes_timer;
+	int notes_timer_on;
 	/* Set by cmd/: stops the daemon in order. */
 	void (*halt)(void *arg, const char *why);
 	void *halt_arg;

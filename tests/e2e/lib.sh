@@ -28,6 +28,12 @@ cleanup() {
 		FAILED=1
 		rc=1
 	fi
+	if [ -n "$(severity_mismatches)" ]; then
+		echo "FAIL: daemon-log lines whose level and message ID disagree:" >&2
+		severity_mismatches | head -5 >&2
+		FAILED=1
+		rc=1
+	fi
 	if [ "$FAILED" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }; done
 	fi
@@ -35,6 +41,15 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+
+# Daemon-log lines whose level is not the one their message ID's letter
+# names (ERROR E, WARN W, INFO I), in any log of the scenario; at the end
+# of every scenario there must be none (scripts/msgcheck.py checks the
+# sources for the same rule).
+severity_mismatches() {
+	cat "$W"/*.log 2>/dev/null | awk '$2 ~ /^(ERROR|WARN|INFO)$/ && $3 ~ /^RPL[0-9][0-9][0-9][0-9][EWI]$/ {
+		if (substr($2, 1, 1) != substr($3, 8, 1)) print }'
+}
 
 # A free TCP port on 127.0.0.1.
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
