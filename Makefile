@@ -24,10 +24,13 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/replpeer
+# The hostile-peer test tool (tests/tools): scripted attacks on a live peer.
+HOSTILE_SRC := $(wildcard tests/tools/*.c)
+HOSTILE  := $(BUILD)/tests/hostile
 
 .PHONY: all deps check unit e2e demo asan bench install install-files clean contract format mutate fuzz fuzz-replay
 
-all: $(BIN) replpeer
+all: $(BIN) replpeer $(HOSTILE)
 
 # ./replpeer is the build's binary, for the README's examples.
 replpeer: $(BIN)
@@ -53,14 +56,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librpl.a tests/unit/unit.h
 
 -include $(UNIT_BIN:=.d)
 
+$(HOSTILE): $(HOSTILE_SRC) $(BUILD)/librpl.a tests/tools/hostile.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(HOSTILE_SRC) $(BUILD)/librpl.a $(LDLIBS)
+
 deps:
 	@FUZZ=$(FUZZ) scripts/deps.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BIN)
-	@RP=$(abspath $(BIN)) RP_PROD=$(abspath build/replpeer) tests/e2e/run.sh
+e2e: $(BIN) $(HOSTILE)
+	@RP=$(abspath $(BIN)) RP_PROD=$(abspath build/replpeer) HOSTILE=$(abspath $(HOSTILE)) tests/e2e/run.sh
 
 # The tests run on their own build (build-test/, with the test clock); the
 # production build is made too, for ./replpeer.
@@ -79,11 +86,12 @@ ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	TESTCFLAGS=-DRPL_TEST_CLOCK
 asan: deps
-	$(ASAN_MAKE) build-asan/replpeer
+	$(ASAN_MAKE) build-asan/replpeer build-asan/tests/hostile
 	$(ASAN_MAKE) unit fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		RP=$(abspath build-asan/replpeer) RP_PROD=$(abspath build/replpeer) RPL_ASAN=1 tests/e2e/run.sh
+		RP=$(abspath build-asan/replpeer) RP_PROD=$(abspath build/replpeer) \
+		HOSTILE=$(abspath build-asan/tests/hostile) RPL_ASAN=1 tests/e2e/run.sh
 
 # ---- fuzzing ---------------------------------------------------------------
 # tests/fuzz/fuzz_<target>.c are libFuzzer targets, seeded from
@@ -167,4 +175,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-test build-asan replpeer
+	rm -rf build build-test build-asan build-fuzz replpeer

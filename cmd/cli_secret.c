@@ -29,6 +29,7 @@ static int keyword(const char *word, const char *full, size_t min)
 struct secret_slot {
 	int word;  /* index into words[], or -1 */
 	int param; /* index into vals[], or -1 */
+	int once;  /* asked once: a password to test, not a new one to set */
 	char prompt[160];
 };
 
@@ -48,12 +49,19 @@ static int find_slots(const struct admin_cmd *cmd, struct secret_slot *slots, in
 		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
 			 "Password of administrator %.64s: ", name);
 	}
+	if (cmd->nwords == 4 && keyword(cmd->words[0], "TEST", 4) &&
+	    keyword(cmd->words[1], "LDAP", 4) && strcmp(cmd->words[3], "-") == 0 && n < max) {
+		slots[n] = (struct secret_slot){.word = 3, .param = -1, .once = 1};
+		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
+			 "LDAP password of administrator %.64s: ", name);
+	}
 	for (int i = 0; i < cmd->nparams && n < max; i++) {
-		if (!keyword(cmd->keys[i], "SERVERPASSWORD", 7) || strcmp(cmd->vals[i], "-") != 0)
+		int server = keyword(cmd->keys[i], "SERVERPASSWORD", 7);
+		if ((!server && !keyword(cmd->keys[i], "PASSWORD", 2)) || strcmp(cmd->vals[i], "-") != 0)
 			continue;
 		slots[n] = (struct secret_slot){.word = -1, .param = i};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
-			 "SERVERPASSWORD of server %.64s: ", name);
+		snprintf(slots[n++].prompt, sizeof(slots[0].prompt), server ? "SERVERPASSWORD of server %.64s: "
+			 : "Password of %.64s: ", name);
 	}
 	return n;
 }
@@ -131,7 +139,8 @@ int cli_fill_passwords(const char *line, const char *pwfile, char *out,
 		return 0;
 	}
 	for (int k = 0; k < n && rc == 0; k++) {
-		rc = cli_read_password_prompt(pwfile, slots[k].prompt, 1, pw[k], sizeof(pw[k]));
+		rc = cli_read_password_prompt(pwfile, slots[k].prompt, !slots[k].once, pw[k],
+					      sizeof(pw[k]));
 		if (rc < 0)
 			snprintf(err, errsz, "%s", pwfile ? pwfile
 				 : "the two entries differ, or there is no terminal to ask on (give --password-file F)");

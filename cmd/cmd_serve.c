@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
+#include "admin_link.h"
 #include "cli.h"
 
 static const char serve_usage[] =
@@ -58,7 +59,7 @@ int cmd_serve(int argc, char **argv)
 static const char admin_usage[] =
 	"usage: replpeer admin -d DIR [--json] [--password-file F] [COMMAND]\n"
 	"       replpeer admin --host H --port P --id ADMIN [--password-file F]\n"
-	"                      [--accept-cert] [--json] [COMMAND]\n"
+	"                      [--accept-cert] [--cacert F] [--legacy] [--json] [COMMAND]\n"
 	"\n"
 	"Runs one admin COMMAND against the peer serving DIR (over DIR/admin.sock)\n"
 	"and prints the answer: a readable form, or one JSON document with --json.\n"
@@ -72,15 +73,29 @@ static const char admin_usage[] =
 	"console as well.\n"
 	"The client sends nothing unless DIR/admin.sock, and the process listening\n"
 	"on it, belong to the owner of DIR or to root (RPL0512E).\n"
-	"Remote admin sessions over TLS (--host) are not available in this version.\n"
 	"\n"
-	"  -d, --dir DIR           instance directory\n"
+	"With --host, the session goes over TLS to the server's TCPPORT as the\n"
+	"registered administrator --id. The client checks the server's certificate\n"
+	"before it sends anything: against its own pins in\n"
+	"~/.config/replpeer/known_servers, or a CA (--cacert F); a new server is\n"
+	"accepted only with --accept-cert (its fingerprint is shown), and a pinned\n"
+	"server whose certificate changed only when it proves the change with its\n"
+	"previous key (its own renewal). LOCAL administrators prove the password\n"
+	"without sending it (SRP); LDAP administrators send it inside TLS.\n"
+	"\n"
+	"  -d, --dir DIR           instance directory (admin.sock: SYSTEM authority)\n"
 	"  -j, --json              print JSON documents\n"
-	"  -P, --password-file F   first line = the password for a '-' parameter\n"
+	"  -P, --password-file F   first line = the password (the sign-on password\n"
+	"                          with --host, else for a '-' parameter)\n"
+	"  -H, --host H            remote server (a host name or address)\n"
+	"  -p, --port P            its TCPPORT (default 1500)\n"
+	"  -i, --id ADMIN          the administrator to sign on as\n"
+	"  -A, --accept-cert       accept and pin a server certificate seen for the first time\n"
+	"  -C, --cacert F          accept a server certificate that chains to the CA in F\n"
+	"  -L, --legacy            the down-level path (protocol 1, no TLS): only for\n"
+	"                          TRANSITIONAL administrators while ALLOWLEGACY is YES\n"
 	"\n"
-	"Commands: DEFINE/UPDATE/DELETE/QUERY SERVER, PING SERVER, SET SERVERPASSWORD,\n"
-	"QUERY SESSION, QUERY ACTLOG [SINCE=minutes], QUERY CERTIFICATE,\n"
-	"RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE], HALT, HELP.\n";
+	"Commands: type HELP in the console.\n";
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -183,54 +198,79 @@ static int admin_connect(const char *dir, int *fdp, char *err, size_t errsz)
 	return 0;
 }
 
-/* Sends one command; prints the answer; returns the exit status. */
-static int run_one(int fd, const char *command, int json)
+/* Where commands go: admin.sock (fd) or a link (the remote session). */
+struct target {
+	int fd;
+	struct admin_link *link;
+};
+
+/* Sends one command over admin.sock; *env gets the reply envelope. */
+static int local_request(int fd, const char *command, json_t **env, char *err, size_t errsz)
 {
-	json_t *req = json_pack("{s:s}", "command", command), *env, *doc, *cols;
+	json_t *req = json_pack("{s:s}", "command", command);
 	char *text = json_dumps(req, JSON_COMPACT);
 	uint8_t len[4];
 	uint32_t n;
 	char *reply;
 	json_error_t jerr;
-	int status;
 
 	json_decref(req);
 	if (!text)
-		return cli_fail(json, RPL_E_NOMEM, NULL);
+		return -RPL_E_NOMEM;
 	n = (uint32_t)strlen(text);
 	if (n > ADMIN_REQUEST_MAX) {
 		secure_free(text);
-		return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
+		return -RPL_E_ADMIN_TOOBIG;
 	}
 	len[0] = (uint8_t)(n >> 24), len[1] = (uint8_t)(n >> 16);
 	len[2] = (uint8_t)(n >> 8), len[3] = (uint8_t)n;
 	if (write_all(fd, len, 4) < 0 || write_all(fd, text, n) < 0) {
 		secure_free(text);
-		return cli_fail(json, RPL_E_ADMIN_CONNECT, "the server closed the admin session");
+		snprintf(err, errsz, "the server closed the admin session");
+		return -RPL_E_ADMIN_CONNECT;
 	}
 	secure_free(text); /* the request may carry a password */
 	/* Progress notes (what a slow command waits for) come before the
 	 * answer: shown at once on stderr, so stdout stays one document. */
 	for (;;) {
 		const char *note;
-		if (read_all(fd, len, 4) < 0)
-			return cli_fail(json, RPL_E_ADMIN_CONNECT, "no answer from the server");
+		if (read_all(fd, len, 4) < 0) {
+			snprintf(err, errsz, "no answer from the server");
+			return -RPL_E_ADMIN_CONNECT;
+		}
 		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
 		if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1)))
-			return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
+			return -RPL_E_ADMIN_TOOBIG;
 		if (read_all(fd, reply, n) < 0) {
 			free(reply);
-			return cli_fail(json, RPL_E_ADMIN_CONNECT, "the answer was cut short");
+			snprintf(err, errsz, "the answer was cut short");
+			return -RPL_E_ADMIN_CONNECT;
 		}
-		env = json_loadb(reply, n, 0, &jerr);
+		*env = json_loadb(reply, n, 0, &jerr);
 		free(reply);
-		if (!env)
-			return cli_fail(json, RPL_E_PROTOCOL, "unreadable answer");
-		if (!(note = json_string_value(json_object_get(env, "progress"))))
-			break;
+		if (!*env) {
+			snprintf(err, errsz, "unreadable answer");
+			return -RPL_E_PROTOCOL;
+		}
+		if (!(note = json_string_value(json_object_get(*env, "progress"))))
+			return 0;
 		fprintf(stderr, "%s\n", note);
-		json_decref(env);
+		json_decref(*env);
+		*env = NULL;
 	}
+}
+
+/* Sends one command; prints the answer; returns the exit status. */
+static int run_one(const struct target *t, const char *command, int json)
+{
+	json_t *env = NULL, *doc, *cols;
+	char err[600] = "";
+	int status, rc;
+
+	rc = t->link ? t->link->ops->request(t->link, command, &env, err, sizeof(err))
+		     : local_request(t->fd, command, &env, err, sizeof(err));
+	if (rc < 0)
+		return cli_fail(json, -rc, "%s", err);
 	status = (int)json_integer_value(json_object_get(env, "status"));
 	doc = json_incref(json_object_get(env, "doc"));
 	cols = json_object_get(env, "columns");
@@ -276,7 +316,7 @@ static int append_word(char *command, size_t sz, const char *arg)
 
 /* run_one for a command line whose "-" password parameters are filled
  * in first (cmd/cli_secret.c). */
-static int run_line(int fd, const char *line, const char *pwfile, int json)
+static int run_line(const struct target *t, const char *line, const char *pwfile, int json)
 {
 	char command[8192], err[512];
 	int rc = cli_fill_passwords(line, pwfile, command, sizeof(command), err, sizeof(err));
@@ -284,12 +324,12 @@ static int run_line(int fd, const char *line, const char *pwfile, int json)
 	if (rc < 0)
 		rc = cli_fail(json, rc, "%s", err[0] ? err : "");
 	else
-		rc = run_one(fd, command, json);
+		rc = run_one(t, command, json);
 	secure_zero(command, sizeof(command));
 	return rc;
 }
 
-static int console(int fd, const char *pwfile, int json)
+static int console(const struct target *t, const char *pwfile, int json)
 {
 	char line[4096];
 	int last = EXIT_OK;
@@ -309,7 +349,7 @@ static int console(int fd, const char *pwfile, int json)
 			continue;
 		if (strcasecmp(s, "QUIT") == 0 || strcasecmp(s, "EXIT") == 0)
 			break;
-		last = run_line(fd, s, pwfile, json);
+		last = run_line(t, s, pwfile, json);
 		if (strncasecmp(s, "HALT", 4) == 0)
 			break;
 		secure_zero(line, sizeof(line));
@@ -328,22 +368,30 @@ int cmd_admin(int argc, char **argv)
 		{"id", required_argument, NULL, 'i'},
 		{"password-file", required_argument, NULL, 'P'},
 		{"accept-cert", no_argument, NULL, 'A'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"legacy", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *host = NULL, *pwfile = NULL;
-	char command[8192] = "", err[PATH_MAX + 256];
-	int json = 0, c, fd = -1, rc;
+	struct admin_remote_opts ro = {.port = 1500};
+	struct target t = {.fd = -1};
+	const char *dir = NULL, *pwfile = NULL;
+	char command[8192] = "", err[PATH_MAX + 256] = "";
+	int json = 0, c, rc;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:jH:p:i:P:Ah", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:jH:p:i:P:AC:Lh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'j': json = 1; break;
-		case 'H': host = optarg; break;
+		case 'H': ro.host = optarg; break;
+		case 'p': ro.port = atoi(optarg); break;
+		case 'i': ro.id = optarg; break;
 		case 'P': pwfile = optarg; break;
-		case 'p': case 'i': case 'A': break;
+		case 'A': ro.accept_cert = 1; break;
+		case 'C': ro.cacert = optarg; break;
+		case 'L': ro.legacy = 1; break;
 		case 'h': fputs(admin_usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(admin_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -353,16 +401,34 @@ int cmd_admin(int argc, char **argv)
 			secure_zero(command, sizeof(command));
 			return cli_fail(json, RPL_E_ADMIN_TOOBIG, NULL);
 		}
-	if (host)
-		return cli_fail(json, RPL_E_NOTIMPL, "remote admin sessions (--host)");
-	if (!dir)
-		return cli_usage_error(admin_usage, "-d DIR is required");
-	if ((rc = admin_connect(dir, &fd, err, sizeof(err))) < 0) {
-		secure_zero(command, sizeof(command));
-		return cli_fail(json, rc, "%s", err);
+	if (ro.host) {
+		if (dir)
+			return cli_usage_error(admin_usage, "give either -d DIR or --host, not both");
+		if (!ro.id)
+			return cli_usage_error(admin_usage, "--id ADMIN is required with --host");
+		ro.pwfile = pwfile;
+		ro.json = json;
+		rc = admin_link_remote(&ro, &t.link, err, sizeof(err));
+		if (rc < 0) {
+			secure_zero(command, sizeof(command));
+			return rc == -RPL_E_USAGE ? cli_usage_error(admin_usage, "%s", err)
+						  : cli_fail(json, -rc, "%s", err);
+		}
+		/* The sign-on used the password file; "-" parameters are asked. */
+		pwfile = NULL;
+	} else {
+		if (!dir)
+			return cli_usage_error(admin_usage, "-d DIR (or --host H --id ADMIN) is required");
+		if ((rc = admin_connect(dir, &t.fd, err, sizeof(err))) < 0) {
+			secure_zero(command, sizeof(command));
+			return cli_fail(json, rc, "%s", err);
+		}
 	}
-	rc = command[0] ? run_line(fd, command, pwfile, json) : console(fd, pwfile, json);
+	rc = command[0] ? run_line(&t, command, pwfile, json) : console(&t, pwfile, json);
 	secure_zero(command, sizeof(command));
-	close(fd);
+	if (t.link)
+		t.link->ops->close(t.link);
+	else
+		close(t.fd);
 	return rc;
 }

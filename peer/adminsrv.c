@@ -12,10 +12,15 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
+#include "../store/admin.h"
+#include "proto.h"
 #include "session_int.h"
 
+/* A client of admin.sock, or an administrator's remote session (s set):
+ * the commands and replies are the same, only the transport differs. */
 struct admin_client {
 	uv_pipe_t pipe;
+	struct peer_session *s; /* remote: the PURPOSE_ADMIN session */
 	struct peer *p;
 	struct admin_client *next, *prev;
 	struct wbuf rx;
@@ -27,6 +32,11 @@ struct admin_client {
 static void client_free(struct admin_client *ac)
 {
 	struct peer *p = ac->p;
+	if (ac->s) {
+		wbuf_free(&ac->rx);
+		free(ac);
+		return;
+	}
 	if (ac->prev)
 		ac->prev->next = ac->next;
 	else
@@ -52,7 +62,39 @@ static void client_close(struct admin_client *ac)
 	if (ac->closed)
 		return;
 	ac->closed = 1;
-	uv_close((uv_handle_t *)&ac->pipe, on_closed);
+	if (ac->s)
+		session_close(ac->s, -RPL_E_PROTOCOL, "admin session ended");
+	else
+		uv_close((uv_handle_t *)&ac->pipe, on_closed);
+}
+
+/* A remote reply: the envelope's text in frames of at most REPLY_CHUNK
+ * bytes, the last one flagged. */
+#define REPLY_CHUNK (256u << 10)
+
+static void session_reply(struct admin_client *ac, const char *text, size_t n)
+{
+	size_t off = 0;
+
+	do {
+		size_t k = n - off < REPLY_CHUNK ? n - off : REPLY_CHUNK;
+		struct wbuf w;
+		int rc;
+		wbuf_init(&w);
+		tlv_put(&w, F_TEXT, text + off, k);
+		tlv_put_u64(&w, F_FLAGS, off + k == n ? ADMIN_REPLY_LAST : 0);
+		rc = wbuf_status(&w);
+		/* The queue is bounded by the reply's size (ADMIN_REPLY_MAX),
+		 * and a reader that does not read is dropped at COMMTIMEOUT. */
+		if (rc == 0)
+			rc = conn_send_frame(ac->s, MSG_ADMIN_REPLY, &w);
+		wbuf_free(&w);
+		if (rc < 0) {
+			client_close(ac);
+			return;
+		}
+		off += k;
+	} while (off < n);
 }
 
 struct reply_req {
@@ -79,6 +121,16 @@ static void send_envelope(struct admin_client *ac, json_t *env)
 
 	if (ac->closed) {
 		json_decref(env);
+		return;
+	}
+	if (ac->s) {
+		char *text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(env);
+		if (!text || strlen(text) > ADMIN_REPLY_MAX)
+			client_close(ac);
+		else
+			session_reply(ac, text, strlen(text));
+		free(text);
 		return;
 	}
 	r = calloc(1, sizeof(*r));
@@ -135,6 +187,8 @@ void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
 
 	if (!ac->busy || n < 0)
 		return; /* answered already: a note now would be read as the next reply */
+	if (ac->s)
+		return; /* the remote client (cmd/admin_remote.c) reads no notes yet */
 	va_start(ap, fmt);
 	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -263,6 +317,90 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	uv_read_start((uv_stream_t *)&ac->pipe, on_alloc, on_read);
+}
+
+/* ---- remote administrators (PURPOSE_ADMIN sessions) ---- */
+
+static int as_frame(struct peer_session *s, int type, struct cursor *payload, void *arg)
+{
+	struct admin_client *ac = arg;
+	struct peer *p = ac->p;
+	struct cursor cur = *payload, val;
+	char *line = NULL;
+	size_t len = 0;
+	uint16_t tag;
+	int rc;
+
+	if (type == MSG_ERROR) {
+		session_on_error_frame(s, payload);
+		return 0;
+	}
+	/* One command at a time: another before the answer is not the protocol. */
+	if (type != MSG_ADMIN_CMD || ac->busy)
+		return session_unexpected(s, type, ac->busy ? "admin-busy" : "admin-ready");
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag != F_TEXT || line)
+			continue;
+		len = cur_left(&val);
+		if (len == 0 || len > ADMIN_REQUEST_MAX || !(line = malloc(len + 1)))
+			return len ? -RPL_E_ADMIN_TOOBIG : -RPL_E_PROTOCOL;
+		memcpy(line, val.p + val.off, len);
+		line[len] = 0;
+	}
+	if (rc < 0 || !line || strlen(line) != len) {
+		secure_free(line);
+		return -RPL_E_PROTOCOL;
+	}
+	ac->busy = 1;
+	p->hooks.admin_line(p->hooks.ctx, ac, line);
+	secure_free(line); /* the line may hold a password */
+	return 0;
+}
+
+static void as_closed(struct peer_session *s, const struct session_result *r, void *arg)
+{
+	struct admin_client *ac = arg;
+	(void)s;
+	(void)r;
+	ac->closed = 1; /* a command still running answers into nothing */
+	adminsrv_release(ac);
+}
+
+static const struct session_ops admin_session_ops = {
+	.frame = as_frame,
+	.closed = as_closed,
+};
+
+const struct session_ops *adminsrv_session(struct peer_session *s, void **arg)
+{
+	struct admin_client *ac;
+
+	if (!s->p->hooks.admin_line || !(ac = calloc(1, sizeof(*ac))))
+		return NULL;
+	ac->s = s;
+	ac->p = s->p;
+	ac->refs = 1;
+	wbuf_init(&ac->rx);
+	*arg = ac;
+	return &admin_session_ops;
+}
+
+int adminsrv_cleartext(const struct admin_client *ac)
+{
+	return ac->s && session_proto(ac->s) == 1;
+}
+
+int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char *where,
+		      size_t wsz)
+{
+	if (!ac->s) {
+		snprintf(name, sz, "%s", "");
+		snprintf(where, wsz, "admin.sock");
+		return ADMIN_CLASS_SYSTEM;
+	}
+	snprintf(name, sz, "%s", session_server(ac->s));
+	snprintf(where, wsz, "%s", session_addr(ac->s));
+	return session_admin_class(ac->s);
 }
 
 int adminsrv_start(struct peer *p)

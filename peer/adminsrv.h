@@ -24,6 +24,18 @@ void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
 /* Keeps the client alive across an asynchronous command. */
 void adminsrv_hold(struct admin_client *ac);
 void adminsrv_release(struct admin_client *ac);
+/* Who sent the commands: the class (store/admin.h ADMIN_CLASS_*), the
+ * administrator's name ("" for admin.sock, which has SYSTEM authority:
+ * local access = system privilege) and where from ("admin.sock" or the
+ * remote address). */
+int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char *where,
+		      size_t wsz);
+
+/* The flag of a remote reply's last frame (MSG_ADMIN_REPLY F_FLAGS). */
+#define ADMIN_REPLY_LAST 1u
+
+/* 1 for a remote administrator on the down-level path (no TLS). */
+int adminsrv_cleartext(const struct admin_client *ac);
 
 #define ADMIN_REQUEST_MAX 65536
 #define ADMIN_REPLY_MAX (64u << 20)

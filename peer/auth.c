@@ -15,7 +15,7 @@
  * Pins, pairing key, STRICT and last contact are committed in one
  * transaction (through the database writer) before the session is ready.
  */
-#include "session_int.h"
+#include "auth_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,43 +37,17 @@
 #include "pins.h"
 #include "proto.h"
 
-enum auth_state {
-	A_C_SENT_HELLO, /* client: waiting for HELLO_REPLY */
-	A_C_PROVING,    /* client: SRP on the pool */
-	A_C_WAIT_OK,    /* client: proof sent, waiting for AUTH_OK */
-	A_C_COMMIT,     /* client: committing */
-	A_S_WAIT_HELLO, /* server: waiting for HELLO */
-	A_S_STARTING,   /* server: SRP set-up on the pool */
-	A_S_WAIT_AUTH,  /* server: HELLO_REPLY sent, waiting for AUTH */
-	A_S_FINISHING,  /* server: SRP check on the pool */
-	A_S_COMMIT,     /* server: committing */
-	A_DONE,
-};
-
-static const char *auth_state_name(int st)
+const char *auth_state_name(int st)
 {
 	static const char *names[] = {"client-wait-hello-reply", "client-proving",
 				      "client-wait-auth-ok", "client-committing",
 				      "server-wait-hello", "server-starting-proof",
 				      "server-wait-auth", "server-checking-proof",
-				      "server-committing", "done"};
+				      "server-committing", "admin-starting-proof",
+				      "admin-wait-auth", "admin-checking-proof",
+				      "admin-checking-ldap", "admin-committing", "done"};
 	return st >= 0 && st <= A_DONE ? names[st] : "unknown";
 }
-
-struct auth {
-	int state;
-	struct trust_verdict v;        /* the decision on the partner's certificate */
-	uint8_t endorser_fp[FP_LEN];   /* VB_CONTINUITY: the pin that endorsed it */
-	int method;
-	int srp_done;
-	/* The key tags are made with: NULL until established in this session. */
-	struct auth_key *key;
-	struct auth_key key_mem;
-	/* SRP contexts: [0] the server's password, [1] the client's. */
-	struct srp_ctx *srp[2];
-	uint8_t peer_tag[PROOF_TAG_LEN]; /* server: the client's tag, checked after SRP */
-	struct blob M2[2];             /* server: its proofs, sent after the commit */
-};
 
 void auth_free(struct peer_session *s)
 {
@@ -88,7 +62,7 @@ void auth_free(struct peer_session *s)
 	s->auth = NULL;
 }
 
-static void set_key(struct auth *a, const struct auth_key *k)
+void auth_set_key(struct auth *a, const struct auth_key *k)
 {
 	a->key_mem = *k;
 	a->key = &a->key_mem;
@@ -164,7 +138,7 @@ static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec
 
 /* ---- tags ---------------------------------------------------------------- */
 
-static int make_tag(struct peer_session *s, int from_client, uint8_t out[PROOF_TAG_LEN])
+int auth_make_tag(struct peer_session *s, int from_client, uint8_t out[PROOF_TAG_LEN])
 {
 	const char *self = s->p->in->conf.servername;
 	int out_role = s->role == ROLE_OUTBOUND;
@@ -184,10 +158,10 @@ static int make_tag(struct peer_session *s, int from_client, uint8_t out[PROOF_T
 	return proof_tag(s->auth->key, from_client, &b, out);
 }
 
-static int check_tag(struct peer_session *s, int from_client, const uint8_t *got)
+int auth_check_tag(struct peer_session *s, int from_client, const uint8_t *got)
 {
 	uint8_t want[PROOF_TAG_LEN];
-	int rc = make_tag(s, from_client, want);
+	int rc = auth_make_tag(s, from_client, want);
 	if (rc == 0 && !secure_equal(want, got, PROOF_TAG_LEN))
 		rc = -RPL_E_AUTH_FAILED;
 	secure_zero(want, sizeof(want));
@@ -383,26 +357,7 @@ static int start_commit(struct peer_session *s, int next_state)
 
 /* ---- SRP on the thread pool --------------------------------------------- */
 
-enum { JOB_SERVER_START, JOB_SERVER_FINISH, JOB_CLIENT };
-
-/* One SRP exchange's inputs and outputs. */
-struct proof {
-	struct wbuf password;  /* client; server slot 1: the client's password */
-	struct blob salt, verifier, B, A, M1, M2;
-	struct srp_ctx *srp;
-	uint8_t K[SRP_KEY_MAX];
-	size_t K_len;
-};
-
-struct srp_job {
-	uv_work_t req;
-	struct peer_session *s;
-	int kind;
-	int rc;
-	struct proof p[2];
-};
-
-static void job_free(struct srp_job *j)
+void auth_job_free(struct srp_job *j)
 {
 	for (int i = 0; i < 2; i++) {
 		struct proof *p = &j->p[i];
@@ -419,12 +374,13 @@ static void job_free(struct srp_job *j)
 	free(j);
 }
 
-static struct srp_job *job_new(int kind)
+struct srp_job *auth_job_new(int kind)
 {
 	struct srp_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
 	j->kind = kind;
+	j->nslots = 2;
 	wbuf_init(&j->p[0].password);
 	wbuf_init(&j->p[1].password);
 	return j;
@@ -473,19 +429,19 @@ static void job_work(uv_work_t *req)
 {
 	struct srp_job *j = req->data;
 	j->rc = 0;
-	for (int i = 0; i < 2 && j->rc == 0; i++)
+	for (int i = 0; i < j->nslots && j->rc == 0; i++)
 		j->rc = proof_work(j->kind, &j->p[i]);
 }
 
 /* The pairing key from both SRP session keys. */
-static int job_pairing(struct peer_session *s, struct srp_job *j)
+int auth_job_key(struct peer_session *s, struct srp_job *j)
 {
 	uint8_t K[2 * SRP_KEY_MAX];
 	struct auth_key k;
 	size_t n = 0;
 	int out = s->role == ROLE_OUTBOUND, rc;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < j->nslots; i++) {
 		memcpy(K + n, j->p[i].K, j->p[i].K_len);
 		n += j->p[i].K_len;
 	}
@@ -493,14 +449,10 @@ static int job_pairing(struct peer_session *s, struct srp_job *j)
 				    out ? s->peer_ci.fp : s->own_fp, &k);
 	secure_zero(K, sizeof(K));
 	if (rc == 0)
-		set_key(s->auth, &k);
+		auth_set_key(s->auth, &k);
 	proof_key_wipe(&k);
 	return rc;
 }
-
-static void server_srp_started(struct peer_session *s, struct srp_job *j);
-static void server_srp_finished(struct peer_session *s, struct srp_job *j);
-static void client_srp_done(struct peer_session *s, struct srp_job *j);
 
 static void job_after(uv_work_t *req, int status)
 {
@@ -510,30 +462,32 @@ static void job_after(uv_work_t *req, int status)
 	if (!session_closing(s)) {
 		if (status < 0)
 			session_close(s, -RPL_E_INTERNAL, "password proof job cancelled");
-		else if (j->kind == JOB_SERVER_START)
-			server_srp_started(s, j);
-		else if (j->kind == JOB_SERVER_FINISH)
-			server_srp_finished(s, j);
 		else
-			client_srp_done(s, j);
+			j->done(s, j);
 	}
-	job_free(j);
+	auth_job_free(j);
 	conn_job_end(s);
 }
 
-static int job_queue(struct peer_session *s, struct srp_job *j, int next_state)
+int auth_job_queue(struct peer_session *s, struct srp_job *j, int next_state,
+		   void (*done)(struct peer_session *s, struct srp_job *j))
 {
 	j->s = s;
+	j->done = done;
 	j->req.data = j;
 	conn_job_start(s);
 	s->auth->state = next_state;
 	if (uv_queue_work(s->p->loop, &j->req, job_work, job_after) < 0) {
 		conn_job_end(s);
-		job_free(j);
+		auth_job_free(j);
 		return -RPL_E_INTERNAL;
 	}
 	return 0;
 }
+
+static void server_srp_started(struct peer_session *s, struct srp_job *j);
+static void server_srp_finished(struct peer_session *s, struct srp_job *j);
+static void client_srp_done(struct peer_session *s, struct srp_job *j);
 
 /* ---- secrets ------------------------------------------------------------- */
 
@@ -615,7 +569,7 @@ static int load_pairing(struct peer_session *s, const struct server_rec *r)
 	if (rc == 0)
 		rc = proof_key_from(w.p, w.len, &k);
 	if (rc == 0)
-		set_key(s->auth, &k);
+		auth_set_key(s->auth, &k);
 	proof_key_wipe(&k);
 	wbuf_free(&w);
 	return rc;
@@ -682,7 +636,7 @@ void auth_client_start(struct peer_session *s)
 }
 
 /* A peer of another revision gets a message naming both. */
-static int check_version(struct peer_session *s, uint64_t version, int have)
+int auth_check_version(struct peer_session *s, uint64_t version, int have)
 {
 	char why[300];
 
@@ -714,7 +668,7 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	uint16_t tag;
 	int rc, have_version = 0;
 
-	j = job_new(JOB_CLIENT);
+	j = auth_job_new(JOB_CLIENT);
 	if (!j)
 		return -RPL_E_NOMEM;
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
@@ -737,21 +691,21 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 			break;
 	}
 	if (rc < 0 || (method != METHOD_KEY && method != METHOD_SRP)) {
-		job_free(j);
+		auth_job_free(j);
 		return -RPL_E_PROTOCOL;
 	}
-	if (check_version(s, version, have_version)) {
-		job_free(j);
+	if (auth_check_version(s, version, have_version)) {
+		auth_job_free(j);
 		return 0;
 	}
 	if (strcasecmp(name, s->server) != 0) {
-		job_free(j);
+		auth_job_free(j);
 		session_close(s, -RPL_E_NAME_MISMATCH, "expected %s, the partner says it is %s",
 			      s->server, ESC(name));
 		return 0;
 	}
 	if ((rc = load_server(s, &txn, &r)) < 0) {
-		job_free(j);
+		auth_job_free(j);
 		return rc;
 	}
 	store_abort(txn);
@@ -759,7 +713,7 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 		/* Only a pinned key's endorsement can still save it. */
 		int pin = continuity_check(s, &r, p);
 		if (pin < 0) {
-			job_free(j);
+			auth_job_free(j);
 			server_rec_free(&r);
 			return refuse_server(s);
 		}
@@ -768,7 +722,7 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	}
 	/* The server may demand SRP; it may not skip it when we asked. */
 	if (a->method == METHOD_SRP && method != METHOD_SRP) {
-		job_free(j);
+		auth_job_free(j);
 		server_rec_free(&r);
 		return -RPL_E_PROTOCOL;
 	}
@@ -776,11 +730,11 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	if (method == METHOD_KEY) {
 		struct wbuf w;
 		uint8_t t[PROOF_TAG_LEN];
-		job_free(j);
+		auth_job_free(j);
 		rc = load_pairing(s, &r);
 		server_rec_free(&r);
 		if (rc == 0)
-			rc = make_tag(s, 1, t);
+			rc = auth_make_tag(s, 1, t);
 		if (rc < 0)
 			return rc;
 		wbuf_init(&w);
@@ -795,7 +749,7 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	}
 	/* SRP: both proofs, always. */
 	if (!j->p[0].salt.n || !j->p[0].B.n || !j->p[1].salt.n || !j->p[1].B.n) {
-		job_free(j);
+		auth_job_free(j);
 		server_rec_free(&r);
 		return -RPL_E_PROTOCOL;
 	}
@@ -804,10 +758,10 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	if (rc == 0)
 		rc = own_password(s, &j->p[1].password);
 	if (rc < 0) {
-		job_free(j);
+		auth_job_free(j);
 		return rc;
 	}
-	return job_queue(s, j, A_C_PROVING);
+	return auth_job_queue(s, j, A_C_PROVING, client_srp_done);
 }
 
 static void client_srp_done(struct peer_session *s, struct srp_job *j)
@@ -825,9 +779,9 @@ static void client_srp_done(struct peer_session *s, struct srp_job *j)
 		a->srp[i] = j->p[i].srp;
 		j->p[i].srp = NULL;
 	}
-	rc = job_pairing(s, j);
+	rc = auth_job_key(s, j);
 	if (rc == 0)
-		rc = make_tag(s, 1, t);
+		rc = auth_make_tag(s, 1, t);
 	if (rc < 0) {
 		session_close(s, rc, "password proof");
 		return;
@@ -884,7 +838,7 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 		}
 		a->srp_done = 1;
 	}
-	rc = check_tag(s, 0, tagv.p);
+	rc = auth_check_tag(s, 0, tagv.p);
 	if (rc == -RPL_E_AUTH_FAILED)
 		conn_record_failure(s, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
 	if (rc == 0) {
@@ -912,14 +866,16 @@ void auth_server_start(struct peer_session *s)
 	s->auth->state = A_S_WAIT_HELLO;
 	rc = load_peer_cert(s);
 	if (rc == -RPL_E_NOCERT) {
-		session_send_error(s, RPL_E_NOCERT, NULL);
-		session_close(s, rc, "from %s", s->addr);
-	} else if (rc < 0) {
-		session_close(s, rc, "client certificate");
+		/* Only an administrator signs on without a certificate: the
+		 * hello says whether that is what this is. */
+		s->no_cert = 1;
+		rc = tls_exporter(s->ssl, EXPORTER_LABEL, s->exporter);
 	}
+	if (rc < 0)
+		session_close(s, rc, "client certificate");
 }
 
-static void server_srp_started(struct peer_session *s, struct srp_job *j)
+void auth_send_srp_reply(struct peer_session *s, struct srp_job *j, int next_state)
 {
 	struct wbuf w;
 	int rc = j->rc;
@@ -928,7 +884,7 @@ static void server_srp_started(struct peer_session *s, struct srp_job *j)
 		session_close(s, rc, "password proof set-up");
 		return;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < j->nslots; i++) {
 		s->auth->srp[i] = j->p[i].srp;
 		j->p[i].srp = NULL;
 	}
@@ -938,24 +894,31 @@ static void server_srp_started(struct peer_session *s, struct srp_job *j)
 	tlv_put_u64(&w, F_METHOD, METHOD_SRP);
 	tlv_put(&w, F_SALT, j->p[0].salt.p, j->p[0].salt.n);
 	tlv_put(&w, F_SRP_B, j->p[0].B.p, j->p[0].B.n);
-	tlv_put(&w, F_SALT2, j->p[1].salt.p, j->p[1].salt.n);
-	tlv_put(&w, F_SRP_B2, j->p[1].B.p, j->p[1].B.n);
+	if (j->nslots == 2) {
+		tlv_put(&w, F_SALT2, j->p[1].salt.p, j->p[1].salt.n);
+		tlv_put(&w, F_SRP_B2, j->p[1].B.p, j->p[1].B.n);
+	}
 	rc = continuity_offer(s, &w);
 	if (rc == 0)
 		rc = wbuf_status(&w);
 	if (rc == 0)
 		rc = conn_send_frame(s, MSG_HELLO_REPLY, &w);
 	wbuf_free(&w);
-	s->auth->state = A_S_WAIT_AUTH;
+	s->auth->state = next_state;
 	if (rc < 0)
 		session_close(s, rc, "sending HELLO_REPLY");
+}
+
+static void server_srp_started(struct peer_session *s, struct srp_job *j)
+{
+	auth_send_srp_reply(s, j, A_S_WAIT_AUTH);
 }
 
 static int server_on_hello(struct peer_session *s, struct cursor *p)
 {
 	struct peer *pe = s->p;
 	struct auth *a = s->auth;
-	char from[RPL_NAME_MAX + 1] = "", to[RPL_NAME_MAX + 1] = "";
+	char from[RPL_NAME_MAX + 1] = "", to[RPL_NAME_MAX + 1] = "", admin[RPL_NAME_MAX + 1] = "";
 	struct cursor cur = *p, val;
 	struct server_rec r;
 	uint64_t method = 0, flags = 0, proto = 0, version = 0, purpose = 0;
@@ -979,13 +942,21 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		else if (tag == F_VERSION) {
 			rc = tlv_get_u64(&val, &version);
 			have_version = 1;
-		}
+		} else if (tag == F_ADMIN)
+			rc = tlv_get_str(&val, admin, sizeof(admin));
 		if (rc < 0)
 			return -RPL_E_PROTOCOL;
 	}
 	(void)flags;
-	if (check_version(s, version, have_version))
+	if (auth_check_version(s, version, have_version))
 		return 0;
+	if (purpose == PURPOSE_ADMIN)
+		return admin_on_hello(s, admin, method);
+	if (s->no_cert) {
+		session_send_error(s, RPL_E_NOCERT, NULL);
+		session_close(s, -RPL_E_NOCERT, "from %s", s->addr);
+		return 0;
+	}
 	if (!conf_valid_name(from) || proto != 2 || (method != METHOD_KEY && method != METHOD_SRP))
 		return -RPL_E_PROTOCOL;
 	if ((rc = conn_admit(s, from, to, (int)purpose, &r)) != 0)
@@ -1044,7 +1015,7 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 	admit_fail(&pe->adm, s->addr, s->server, clock_now());
 	s->attempt_counted = 1;
 	{
-		struct srp_job *j = job_new(JOB_SERVER_START);
+		struct srp_job *j = auth_job_new(JOB_SERVER_START);
 		if (!j) {
 			server_rec_free(&r);
 			return -RPL_E_NOMEM;
@@ -1057,10 +1028,10 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 					     &j->p[1].password);
 		server_rec_free(&r);
 		if (rc < 0) {
-			job_free(j);
+			auth_job_free(j);
 			return rc;
 		}
-		return job_queue(s, j, A_S_STARTING);
+		return auth_job_queue(s, j, A_S_STARTING, server_srp_started);
 	}
 }
 
@@ -1069,7 +1040,7 @@ static int send_auth_ok(struct peer_session *s)
 	struct auth *a = s->auth;
 	uint8_t t[PROOF_TAG_LEN];
 	struct wbuf w;
-	int rc = make_tag(s, 0, t);
+	int rc = auth_make_tag(s, 0, t);
 
 	if (rc < 0)
 		return rc;
@@ -1087,7 +1058,7 @@ static int send_auth_ok(struct peer_session *s)
 	return rc;
 }
 
-static void fail_proof(struct peer_session *s, const char *detail)
+void auth_fail_proof(struct peer_session *s, const char *detail)
 {
 	conn_record_failure(s, detail);
 	session_send_error(s, RPL_E_AUTH_FAILED, NULL);
@@ -1102,7 +1073,7 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 	/* Either proof wrong, or no session key: the client does not know
 	 * both passwords. */
 	if (j->rc == -RPL_E_AUTH_FAILED) {
-		fail_proof(s, "wrong password proof (the client must prove both passwords)");
+		auth_fail_proof(s, "wrong password proof (the client must prove both passwords)");
 		return;
 	}
 	if (j->rc < 0) {
@@ -1113,11 +1084,11 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 		srp_free(a->srp[i]);
 		a->srp[i] = NULL;
 	}
-	rc = job_pairing(s, j);
+	rc = auth_job_key(s, j);
 	if (rc == 0)
-		rc = check_tag(s, 1, a->peer_tag);
+		rc = auth_check_tag(s, 1, a->peer_tag);
 	if (rc == -RPL_E_AUTH_FAILED) {
-		fail_proof(s, "the proof is not bound to this TLS session (a man in the middle?)");
+		auth_fail_proof(s, "the proof is not bound to this TLS session (a man in the middle?)");
 		return;
 	}
 	if (rc < 0) {
@@ -1129,6 +1100,8 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 		a->M2[i] = j->p[i].M2;
 		j->p[i].M2 = (struct blob){0};
 	}
+	if (conn_admit_partner(s))
+		return;
 	/* Commit before answering: if we die now the client has nothing, and
 	 * its next attempt repeats the proof. */
 	rc = start_commit(s, A_S_COMMIT);
@@ -1167,24 +1140,24 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 	}
 	s->partner_vb = (int)vb;
 	if (a->method == METHOD_KEY) {
-		rc = check_tag(s, 1, tagv.p);
+		rc = auth_check_tag(s, 1, tagv.p);
 		if (rc == -RPL_E_AUTH_FAILED) {
-			fail_proof(s, "wrong pairing-key proof");
+			auth_fail_proof(s, "wrong pairing-key proof");
 			rc = 0;
 			goto out;
 		}
-		if (rc == 0)
+		if (rc == 0 && !conn_admit_partner(s))
 			rc = start_commit(s, A_S_COMMIT);
 		goto out;
 	}
 	if (!A.n || !M1.n || !A2.n || !M1b.n) {
-		fail_proof(s, "the client did not prove both passwords");
+		auth_fail_proof(s, "the client did not prove both passwords");
 		rc = 0;
 		goto out;
 	}
 	memcpy(a->peer_tag, tagv.p, PROOF_TAG_LEN);
 	{
-		struct srp_job *j = job_new(JOB_SERVER_FINISH);
+		struct srp_job *j = auth_job_new(JOB_SERVER_FINISH);
 		if (!j) {
 			rc = -RPL_E_NOMEM;
 			goto out;
@@ -1198,7 +1171,7 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 			j->p[i].srp = a->srp[i];
 			a->srp[i] = NULL;
 		}
-		rc = job_queue(s, j, A_S_FINISHING);
+		rc = auth_job_queue(s, j, A_S_FINISHING, server_srp_finished);
 	}
 out:
 	blob_free(&A);
@@ -1223,6 +1196,7 @@ static const struct transition {
 	{ROLE_OUTBOUND, A_C_WAIT_OK, MSG_AUTH_OK, client_on_ok},
 	{ROLE_INBOUND, A_S_WAIT_HELLO, MSG_HELLO, server_on_hello},
 	{ROLE_INBOUND, A_S_WAIT_AUTH, MSG_AUTH, server_on_auth},
+	{ROLE_INBOUND, A_SA_WAIT_AUTH, MSG_AUTH, admin_on_auth},
 };
 
 int auth_on_frame(struct peer_session *s, int type, struct cursor *p)

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "../store/actlog.h"
+#include "../store/admin.h"
 #include "../store/owncert.h"
 #include "../store/server.h"
 #include "../util/clock.h"
@@ -26,6 +27,7 @@
 /* Bytes buffered from a partner (raw and decrypted) before the socket is
  * no longer read: room for two whole frames. TCP pushes back beyond. */
 #define RX_LIMIT (2 * FRAME_MAX + 65536)
+#define ADMIN_IDLE_MS (15u * 60 * 1000)
 #define READ_CHUNK 65536
 
 static void conn_drive(struct peer_session *s);
@@ -54,6 +56,8 @@ const char *msg_type_name(int type)
 	case MSG_CERTS: return "CERTS";
 	case MSG_CERTS_ACK: return "CERTS_ACK";
 	case MSG_CERTS_REFUSED: return "CERTS_REFUSED";
+	case MSG_ADMIN_CMD: return "ADMIN_CMD";
+	case MSG_ADMIN_REPLY: return "ADMIN_REPLY";
 	case MSG_L_HELLO: return "L_HELLO";
 	case MSG_L_CHALLENGE: return "L_CHALLENGE";
 	case MSG_L_RESPONSE: return "L_RESPONSE";
@@ -241,6 +245,76 @@ static void defer(struct peer_session *s, unsigned what)
 		uv_idle_start(&p->deferred_idle, on_deferred);
 	}
 	s->pending |= what;
+}
+
+/* ---- session log lines a flood cannot multiply ------------------------------- */
+
+#define THR_WINDOW_MS 5000
+#define THR_LINES 20
+
+static void thr_flush(struct log_throttle *t)
+{
+	if (t->dropped)
+		log_code(t->code, "%lu more %s in %u s, not logged one by one (the last: %s)",
+			 t->dropped, t->what, THR_WINDOW_MS / 1000, t->last);
+	t->dropped = 0;
+}
+
+/* At the end of a window, the counts of what was not logged. */
+static void thr_tick(uv_timer_t *timer)
+{
+	struct peer *p = timer->data;
+	uint64_t now = clock_mono_ms(), next = 0;
+
+	for (size_t i = 0; i < sizeof(p->thr) / sizeof(p->thr[0]); i++) {
+		struct log_throttle *t = &p->thr[i];
+		if (!t->dropped)
+			continue;
+		if (now - t->start >= THR_WINDOW_MS)
+			thr_flush(t);
+		else if (!next || t->start + THR_WINDOW_MS - now < next)
+			next = t->start + THR_WINDOW_MS - now;
+	}
+	if (next)
+		uv_timer_start(timer, thr_tick, next, 0);
+}
+
+void peer_warn(struct peer *p, int code, unsigned limit, const char *what, const char *fmt, ...)
+{
+	struct log_throttle *t = NULL, *oldest = &p->thr[0];
+	uint64_t now = clock_mono_ms();
+	char text[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < sizeof(p->thr) / sizeof(p->thr[0]) && !t; i++) {
+		if (p->thr[i].code == code)
+			t = &p->thr[i];
+		else if (p->thr[i].start < oldest->start)
+			oldest = &p->thr[i];
+	}
+	if (!t) { /* the slot of the quietest code */
+		t = oldest;
+		thr_flush(t);
+		memset(t, 0, sizeof(*t));
+		t->code = code;
+	}
+	if (now - t->start >= THR_WINDOW_MS) {
+		thr_flush(t);
+		t->start = now;
+		t->lines = 0;
+	}
+	if (t->lines < limit) {
+		t->lines++;
+		log_code(code, "%s", text);
+		return;
+	}
+	snprintf(t->what, sizeof(t->what), "%s", what);
+	snprintf(t->last, sizeof(t->last), "%s", text);
+	if (!t->dropped++ && !p->halting && !uv_is_active((uv_handle_t *)&p->thr_timer))
+		uv_timer_start(&p->thr_timer, thr_tick, t->start + THR_WINDOW_MS - now, 0);
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -503,10 +577,11 @@ static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 		snprintf(s->result.message, sizeof(s->result.message), "%s",
 			 text[0] ? text : rpl_msg_text(err));
 		if (!s->quiet)
-			log_code(err, "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
-				 role_name(s), s->server[0] ? "server " : "", s->server,
-				 s->server[0] ? "" : "connection", s->addr[0] ? s->addr : s->target,
-				 s->result.message);
+			peer_warn(p, -err, THR_LINES, "sessions ended like this",
+				  "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
+				  role_name(s), s->server[0] ? "server " : "", s->server,
+				  s->server[0] ? "" : "connection", s->addr[0] ? s->addr : s->target,
+				  s->result.message);
 	} else {
 		s->result.ok = 1;
 		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)s->id,
@@ -562,8 +637,9 @@ static const char *proto_word(const struct peer_session *s)
 void conn_refuse(struct peer_session *s, int code, const char *text)
 {
 	session_send_error(s, code, text);
-	log_code(code, "%ssession %llu from server %s (%s) refused: %s", proto_word(s),
-		 (unsigned long long)s->id, s->server[0] ? s->server : "?", s->addr, text);
+	peer_warn(s->p, code, THR_LINES, "sessions refused like this",
+		  "%ssession %llu from server %s (%s) refused: %s", proto_word(s),
+		  (unsigned long long)s->id, s->server[0] ? s->server : "?", s->addr, text);
 	peer_actlog(s->p, RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
 		    s->server[0] ? s->server : "?", s->addr, rpl_msg_id(code), text);
 	s->quiet = 1;
@@ -572,6 +648,7 @@ void conn_refuse(struct peer_session *s, int code, const char *text)
 
 struct failure_job {
 	char server[RPL_NAME_MAX + 1];
+	int admin;             /* an administrator's sign-on, not a server's */
 	int64_t when;
 	char text[900];
 };
@@ -579,41 +656,65 @@ struct failure_job {
 static int failure_work(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct failure_job *j = arg;
-	struct server_rec r;
-	int rc = store_server_get(txn, st, j->server, &r);
+	int rc;
 
-	if (rc == 0) {
-		r.failed_signons++;
-		r.last_failure = j->when;
-		rc = store_server_put(txn, st, &r);
-		server_rec_free(&r);
-	} else if (rc == -RPL_E_NOTFOUND) {
-		rc = 0;
+	if (!j->server[0]) {
+		rc = 0; /* it never said who it claims to be */
+	} else if (j->admin) {
+		struct admin_rec a;
+		rc = store_admin_get(txn, st, j->server, &a);
+		if (rc == 0) {
+			a.failed++;
+			a.last_failure = j->when;
+			rc = store_admin_put(txn, st, &a);
+			admin_rec_free(&a);
+		}
+	} else {
+		struct server_rec r;
+		rc = store_server_get(txn, st, j->server, &r);
+		if (rc == 0) {
+			r.failed_signons++;
+			r.last_failure = j->when;
+			rc = store_server_put(txn, st, &r);
+			server_rec_free(&r);
+		}
 	}
+	if (rc == -RPL_E_NOTFOUND)
+		rc = 0;
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_W_AUTH_FAILED, "%s", j->text);
+		rc = store_actlog_add(txn, st, j->admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, "%s",
+				      j->text);
 	return rc;
 }
 
 void conn_record_failure(struct peer_session *s, const char *detail)
 {
 	struct peer *p = s->p;
+	int admin = s->purpose == PURPOSE_ADMIN;
+	const char *who = admin ? "administrator" : "server";
 	struct failure_job *j;
+	char key[RPL_NAME_MAX + 2];
 
+	if (admin)
+		auth_admin_key(s->server, key, sizeof(key));
+	else
+		snprintf(key, sizeof(key), "%s", s->server);
 	if (s->role == ROLE_INBOUND && !s->attempt_counted)
-		admit_fail(&p->adm, s->addr, s->server, clock_now());
+		admit_fail(&p->adm, s->addr, key, clock_now());
 	s->attempt_counted = 1;
 	s->quiet = 1; /* this line says why the session ends */
-	log_warn(RPL_W_AUTH_FAILED, "%ssign-on %s server %s (%s) failed: %s", proto_word(s),
-		 s->role == ROLE_INBOUND ? "from" : "to", s->server[0] ? s->server : "?", s->addr,
-		 detail);
+	peer_warn(p, admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, THR_LINES, "failed sign-ons",
+		  "%ssign-on %s %s %s (%s) failed: %s", proto_word(s),
+		  s->role == ROLE_INBOUND ? "from" : "to", who, s->server[0] ? s->server : "?", s->addr,
+		  detail);
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return;
 	snprintf(j->server, sizeof(j->server), "%s", s->server);
+	j->admin = admin;
 	j->when = clock_now();
-	snprintf(j->text, sizeof(j->text), "%ssign-on %s server %s from address %s failed: %s",
-		 proto_word(s), s->role == ROLE_INBOUND ? "by" : "to",
+	snprintf(j->text, sizeof(j->text), "%ssign-on %s %s %s from address %s failed: %s",
+		 proto_word(s), s->role == ROLE_INBOUND ? "by" : "to", who,
 		 s->server[0] ? s->server : "?", s->addr, detail);
 	if (dbw_submit(p->dbw, failure_work, actlog_done, j) < 0)
 		free(j);
@@ -698,16 +799,49 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 	if (rc < 0)
 		return rc;
 	snprintf(s->server, sizeof(s->server), "%s", r->name);
-	if (!admit_partner_take(&p->adm, r->name, clock_mono_ms())) {
-		snprintf(why, sizeof(why), "server %s opens sessions faster than %d a second (burst %d)",
-			 r->name, PARTNER_RATE, PARTNER_BURST);
-		server_rec_free(r);
-		conn_refuse(s, RPL_E_PARTNER_RATE, why);
-		return 1;
-	}
 	if (p->n_in_ready >= p->in->conf.maxsessions) {
 		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", p->in->conf.maxsessions);
 		server_rec_free(r);
+		conn_refuse(s, RPL_E_MAXSESSIONS, why);
+		return 1;
+	}
+	return 0;
+}
+
+/* The sessions a partner holds (authenticated, inbound), and its share:
+ * half of MAXSESSIONS, so that one partner cannot crowd out the others. */
+static int partner_holds(struct peer *p, const struct peer_session *s)
+{
+	int n = 0;
+	for (struct peer_session *t = p->sessions; t; t = t->next)
+		if (t->counted_ready && !session_closing(t) && (t->purpose == PURPOSE_ADMIN) == (s->purpose == PURPOSE_ADMIN) &&
+		    strcasecmp(t->server, s->server) == 0)
+			n++;
+	return n;
+}
+
+int conn_admit_partner(struct peer_session *s)
+{
+	struct peer *p = s->p;
+	int share = p->in->conf.maxsessions / 2 > 0 ? p->in->conf.maxsessions / 2 : 1, held;
+	char why[300], key[RPL_NAME_MAX + 2];
+
+	/* Charged only once the partner proved who it is: a stranger that
+	 * claims the name spends nothing of the partner's. */
+	if (s->purpose == PURPOSE_ADMIN)
+		auth_admin_key(s->server, key, sizeof(key));
+	else
+		snprintf(key, sizeof(key), "%s", s->server);
+	if (!admit_partner_take(&p->adm, key, clock_mono_ms())) {
+		snprintf(why, sizeof(why), "server %s opens sessions faster than %d a second (burst %d)",
+			 s->server, PARTNER_RATE, PARTNER_BURST);
+		conn_refuse(s, RPL_E_PARTNER_RATE, why);
+		return 1;
+	}
+	if ((held = partner_holds(p, s)) >= share) {
+		snprintf(why, sizeof(why), "%s %s holds %d sessions, its share of MAXSESSIONS %d",
+			 s->purpose == PURPOSE_ADMIN ? "administrator" : "server", s->server, held,
+			 p->in->conf.maxsessions);
 		conn_refuse(s, RPL_E_MAXSESSIONS, why);
 		return 1;
 	}
@@ -1116,8 +1250,15 @@ void conn_authenticated(struct peer_session *s)
 	}
 	if (s->role == ROLE_INBOUND) {
 		void *arg = NULL;
-		const struct session_ops *ops =
-			p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg) : NULL;
+		const struct session_ops *ops;
+		if (s->purpose == PURPOSE_ADMIN) {
+			/* An administrator types: idle up to 15 minutes. */
+			if (s->idle_ms < ADMIN_IDLE_MS)
+				s->idle_ms = ADMIN_IDLE_MS;
+			ops = adminsrv_session(s, &arg);
+		} else {
+			ops = p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg) : NULL;
+		}
 		if (!ops) {
 			session_send_error(s, RPL_E_PROTOCOL, "this purpose is not offered here");
 			conn_close(s, -RPL_E_PROTOCOL, "%s sessions are not offered here",
@@ -1157,44 +1298,20 @@ static int preauth_count(struct peer *p, const char *addr, struct peer_session *
  * oldest connection of the address holding the most makes room, so that
  * one address (or a few) cannot keep every other partner out; outbound
  * sessions never count here. */
-#define ADMIT_LOG_WINDOW_MS 5000
-
-/* The count of refusals not logged one by one, at the end of the window. */
-static void admit_log_count(uv_timer_t *t)
-{
-	struct peer *p = t->data;
-
-	uv_timer_stop(t);
-	if (!p->admit_unlogged)
-		return;
-	log_error(RPL_E_PREAUTH, "%lu more connections refused in %u s, not logged one by one (the last %s)",
-		 p->admit_unlogged, ADMIT_LOG_WINDOW_MS / 1000, p->admit_last);
-	p->admit_unlogged = 0;
-}
-
-/* Closes a connection refused before it said anything. */
+/* Closes a connection refused before it said anything: one line per
+ * window, the rest counted. */
 static void refuse_connection(struct peer_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void refuse_connection(struct peer_session *s, const char *fmt, ...)
 {
-	struct peer *p = s->p;
-	uint64_t now = clock_mono_ms();
 	char text[300];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (p->admit_logged_ms && now - p->admit_logged_ms < ADMIT_LOG_WINDOW_MS) {
-		if (!p->admit_unlogged++)
-			uv_timer_start(&p->admit_timer, admit_log_count,
-				       p->admit_logged_ms + ADMIT_LOG_WINDOW_MS - now, 0);
-		snprintf(p->admit_last, sizeof(p->admit_last), "from %s: %s", s->addr, text);
-	} else {
-		admit_log_count(&p->admit_timer);
-		log_error(RPL_E_PREAUTH, "connection from %s refused: %s", s->addr, text);
-		p->admit_logged_ms = now;
-	}
+	peer_warn(s->p, RPL_E_PREAUTH, 1, "connections refused", "connection from %s refused: %s",
+		  s->addr, text);
 	s->quiet = 1;
 	conn_close(s, -RPL_E_PREAUTH, "%s", text);
 }
@@ -1464,6 +1581,8 @@ const uint8_t *session_peer_fp(const struct peer_session *s) { return s->peer_ci
 const uint8_t *session_own_fp(const struct peer_session *s) { return s->own_fp; }
 const char *session_own_label(const struct peer_session *s) { return s->own_label; }
 void session_set_rtt(struct peer_session *s, double ms) { s->result.rtt_ms = ms; }
+int session_admin_class(const struct peer_session *s) { return s->admin_cls; }
+void peer_set_ldap(struct peer *p, struct ldap_client *lc) { p->ldap = lc; }
 
 int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
 		       void *arg)
@@ -1545,13 +1664,13 @@ int peer_new(uv_loop_t *loop, struct instance *in, const struct peer_hooks *hook
 	admit_init(&p->adm);
 	uv_idle_init(loop, &p->deferred_idle);
 	p->deferred_idle.data = p;
-	uv_timer_init(loop, &p->admit_timer);
-	p->admit_timer.data = p;
+	uv_timer_init(loop, &p->thr_timer);
+	p->thr_timer.data = p;
 	if ((rc = dbw_new(loop, &in->store, &p->dbw)) < 0 ||
 	    (rc = tls_policy_init(&p->tls, in->conf.ssltls13)) < 0 ||
 	    (rc = peer_refresh_identity(p)) < 0) {
 		uv_close((uv_handle_t *)&p->deferred_idle, NULL);
-		uv_close((uv_handle_t *)&p->admit_timer, NULL);
+		uv_close((uv_handle_t *)&p->thr_timer, NULL);
 		*out = p; /* peer_free after the loop closes the handle */
 		return rc;
 	}
@@ -1602,8 +1721,9 @@ void peer_halt(struct peer *p)
 	if (p->listening && !uv_is_closing((uv_handle_t *)&p->listener))
 		uv_close((uv_handle_t *)&p->listener, NULL);
 	adminsrv_stop(p);
-	admit_log_count(&p->admit_timer);
-	uv_close((uv_handle_t *)&p->admit_timer, NULL);
+	for (size_t i = 0; i < sizeof(p->thr) / sizeof(p->thr[0]); i++)
+		thr_flush(&p->thr[i]);
+	uv_close((uv_handle_t *)&p->thr_timer, NULL);
 	for (struct peer_session *s = p->sessions; s; s = s->next)
 		if (!session_closing(s))
 			conn_close(s, -RPL_E_HALTING, NULL);

@@ -7,6 +7,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/msg.h"
+#include "keys/proof.h"
 #include "proto.h"
 #include "session_int.h"
 
@@ -71,6 +72,84 @@ static int collect_prev(const struct owncert *oc, void *arg)
 	return 0;
 }
 
+#define ROLLOVER_HOPS 8
+
+/* The chain of rollover endorsements back from the certificate presented:
+ * each entry is the endorsing certificate and its signature over the
+ * fingerprint of the one after it. */
+static int rollover_offer(struct instance *in, MDB_txn *txn, const char *label, struct wbuf *w)
+{
+	char at[OWN_LABEL_MAX + 1];
+	int rc = 0;
+
+	snprintf(at, sizeof(at), "%s", label);
+	for (int hop = 0; hop < ROLLOVER_HOPS && at[0] && rc == 0; hop++) {
+		struct owncert c, e;
+		struct wbuf entry;
+		if (store_owncert_get(txn, &in->store, at, &c) < 0)
+			break;
+		at[0] = 0;
+		if (c.endorser[0] && c.rollover.n && store_owncert_get(txn, &in->store, c.endorser, &e) == 0) {
+			if (!e.compromised) {
+				wbuf_init(&entry);
+				tlv_put(&entry, F_PREV_CERT, e.der.p, e.der.n);
+				tlv_put(&entry, F_ENDORSE, c.rollover.p, c.rollover.n);
+				rc = wbuf_status(&entry);
+				if (rc == 0)
+					tlv_put(w, F_ROLLOVER, entry.p, entry.len);
+				wbuf_free(&entry);
+				snprintf(at, sizeof(at), "%s", e.label);
+			}
+			owncert_free(&e);
+		}
+		owncert_free(&c);
+	}
+	return rc;
+}
+
+int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presented_fp[32],
+			       const struct cursor *msg)
+{
+	uint8_t at[FP_LEN];
+
+	memcpy(at, presented_fp, FP_LEN);
+	for (int hop = 0; hop < ROLLOVER_HOPS; hop++) {
+		struct cursor cur = *msg, val;
+		uint8_t msgbuf[PROOF_ROLLOVER_MSG_LEN], next[FP_LEN];
+		int found = 0, seen = 0;
+		uint16_t tag;
+
+		if (memcmp(at, pinned_fp, FP_LEN) == 0)
+			return 0;
+		proof_rollover_message(at, msgbuf);
+		/* A server offers one entry per renewal: more is not looked at. */
+		while (!found && seen < 2 * ROLLOVER_HOPS && tlv_next(&cur, &tag, &val) > 0) {
+			struct cursor ec = val, ev;
+			struct blob prev = {0}, sig = {0};
+			uint16_t et;
+			if (tag != F_ROLLOVER)
+				continue;
+			seen++;
+			while (tlv_next(&ec, &et, &ev) > 0) {
+				if (et == F_PREV_CERT && !prev.n)
+					(void)tlv_get_blob(&ev, &prev);
+				else if (et == F_ENDORSE && !sig.n)
+					(void)tlv_get_blob(&ev, &sig);
+			}
+			if (prev.n && sig.n &&
+			    identity_verify(prev.p, prev.n, msgbuf, sizeof(msgbuf), sig.p, sig.n) == 0 &&
+			    identity_fingerprint(prev.p, prev.n, next) == 0)
+				found = 1;
+			blob_free(&prev);
+			blob_free(&sig);
+		}
+		if (!found)
+			return -RPL_E_CERT_SIG;
+		memcpy(at, next, FP_LEN);
+	}
+	return memcmp(at, pinned_fp, FP_LEN) == 0 ? 0 : -RPL_E_CERT_SIG;
+}
+
 int continuity_offer(struct peer_session *s, struct wbuf *w)
 {
 	struct instance *in = s->p->in;
@@ -99,6 +178,8 @@ int continuity_offer(struct peer_session *s, struct wbuf *w)
 		blob_free(&sig);
 		own_free(&o);
 	}
+	if (rc >= 0)
+		rc = rollover_offer(in, txn, s->own_label, w);
 	store_abort(txn);
 	return rc < 0 ? rc : 0;
 }
@@ -235,5 +316,38 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 	blob_free(&possess);
 	if (rc < 0)
 		blob_free(der);
+	return rc;
+}
+
+int continuity_offer_verify(const uint8_t exporter[32], const uint8_t pinned_fp[32],
+			    const uint8_t presented_fp[32], const struct cursor *msg)
+{
+	struct cursor cur = *msg, val;
+	uint16_t tag;
+	int tries = 0, rc = -RPL_E_CERT_SIG;
+
+	while (rc < 0 && tlv_next(&cur, &tag, &val) > 0 && tries < MAX_OFFERS) {
+		struct cursor ec = val, ev;
+		struct blob prev = {0}, sig = {0};
+		uint8_t fp[FP_LEN];
+		uint16_t et;
+
+		if (tag != F_ENTRY)
+			continue;
+		tries++;
+		while (tlv_next(&ec, &et, &ev) > 0) {
+			if (et == F_PREV_CERT && !prev.n)
+				(void)tlv_get_blob(&ev, &prev);
+			else if (et == F_ENDORSE && !sig.n)
+				(void)tlv_get_blob(&ev, &sig);
+		}
+		if (prev.n && sig.n && identity_fingerprint(prev.p, prev.n, fp) == 0 &&
+		    memcmp(fp, pinned_fp, FP_LEN) == 0 &&
+		    verify_proof(prev.p, prev.n, continuity_label, presented_fp, exporter, sig.p,
+				 sig.n) == 0)
+			rc = 0;
+		blob_free(&prev);
+		blob_free(&sig);
+	}
 	return rc;
 }

@@ -29,4 +29,17 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 			       size_t pinned_len, const uint8_t presented_fp[32],
 			       const struct cursor *entry, struct blob *der, struct certinfo *ci);
 
+/* For a client that pins only a fingerprint (the remote admin client): 0
+ * when one of the endorsements offered in msg (a HELLO_REPLY) comes from
+ * the certificate with pinned_fp and endorses presented_fp for this
+ * exporter; else -RPL_E_CERT_SIG. Pure. */
+int continuity_offer_verify(const uint8_t exporter[32], const uint8_t pinned_fp[32],
+			    const uint8_t presented_fp[32], const struct cursor *msg);
+
+/* 0 when the rollover endorsements in msg (a HELLO_REPLY) lead from
+ * presented_fp back to pinned_fp, each signed by the key of the
+ * certificate before it (at most 8 renewals); else -RPL_E_CERT_SIG. Pure. */
+int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presented_fp[32],
+			       const struct cursor *msg);
+
 #endif

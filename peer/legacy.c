@@ -10,15 +10,18 @@
  */
 #include "session_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../store/actlog.h"
+#include "../store/admin.h"
 #include "../store/server.h"
 #include "../util/clock.h"
 #include "../util/escape.h"
+#include "../util/hash.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
@@ -47,9 +50,12 @@ struct legacy {
 	int state;
 	uint8_t nonce_s[LEGACY_NONCE_LEN];
 	uint8_t nonce_c[LEGACY_NONCE_LEN];
-	/* NULL until both passwords were loaded for this session. */
+	/* NULL until both passwords were loaded for this session (an
+	 * administrator: its slow hash, or a decoy for an unknown name). */
 	struct auth_key *key;
 	struct auth_key key_mem;
+	int admin;      /* an administrator's down-level sign-on */
+	int admin_known;
 };
 
 void legacy_free(struct peer_session *s)
@@ -330,10 +336,14 @@ void legacy_server_start(struct peer_session *s)
 		s->legacy->state = L_S_WAIT_HELLO;
 }
 
+static int admin_on_hello(struct peer_session *s, const char *admin);
+static int admin_answer(struct peer_session *s);
+
 static int server_on_hello(struct peer_session *s, struct cursor *p)
 {
 	struct peer *pe = s->p;
 	char from[RPL_NAME_MAX + 1] = "", to[RPL_NAME_MAX + 1] = "", why[512];
+	char admin[RPL_NAME_MAX + 1] = "";
 	struct cursor cur = *p, val;
 	struct server_rec r;
 	uint64_t version = 0, purpose = PURPOSE_PING;
@@ -350,9 +360,13 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 			rc = tlv_get_u64(&val, &version);
 		else if (tag_id == F_PURPOSE)
 			rc = tlv_get_u64(&val, &purpose);
+		else if (tag_id == F_ADMIN)
+			rc = tlv_get_str(&val, admin, sizeof(admin));
 		if (rc < 0)
 			return -RPL_E_PROTOCOL;
 	}
+	if (purpose == PURPOSE_ADMIN && version == PROTO1_REVISION)
+		return admin_on_hello(s, admin);
 	if (!conf_valid_name(from))
 		return -RPL_E_PROTOCOL;
 	if (version != PROTO1_REVISION) {
@@ -400,6 +414,147 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 	return rc;
 }
 
+/* ---- an administrator's down-level sign-on -------------------------------- */
+
+/* The key of an unknown name: random, so no password matches; its salt is
+ * stable per name, so a second try sees the same. */
+static int admin_decoy(struct peer_session *s, uint8_t salt[ADMIN_SLOW_SALT_LEN])
+{
+	uint8_t h[HASH_LEN];
+	struct hash_ctx c;
+
+	hash_init(&c);
+	hash_update(&c, "replpeer admin decoy slow salt", 30);
+	hash_update(&c, s->p->own_fp, FP_LEN);
+	hash_update(&c, s->server, strlen(s->server));
+	hash_final(&c, h);
+	memcpy(salt, h, ADMIN_SLOW_SALT_LEN);
+	if (secure_random(s->legacy->key_mem.k, PROOF_KEY_LEN) < 0)
+		return -RPL_E_CRYPTO;
+	s->legacy->key = &s->legacy->key_mem;
+	return 0;
+}
+
+static int admin_key(struct peer_session *s, const struct admin_rec *r,
+		     uint8_t salt[ADMIN_SLOW_SALT_LEN])
+{
+	struct blob sealed = {0};
+	struct wbuf plain;
+	int rc;
+
+	if (r->slow.n <= ADMIN_SLOW_SALT_LEN)
+		return -RPL_E_CORRUPT;
+	memcpy(salt, r->slow.p, ADMIN_SLOW_SALT_LEN);
+	rc = blob_set(&sealed, r->slow.p + ADMIN_SLOW_SALT_LEN, r->slow.n - ADMIN_SLOW_SALT_LEN);
+	wbuf_init(&plain);
+	if (rc == 0)
+		rc = instance_unseal(s->p->in, SEAL_ADMIN_SLOW, r->name, &sealed, &plain);
+	if (rc == 0)
+		rc = proof_key_from(plain.p, plain.len, &s->legacy->key_mem);
+	if (rc == 0)
+		s->legacy->key = &s->legacy->key_mem;
+	secure_zero(plain.p, plain.cap);
+	wbuf_free(&plain);
+	blob_free(&sealed);
+	return rc;
+}
+
+/* Accepted only while the administrator is TRANSITIONAL and ALLOWLEGACY is
+ * YES; an LDAP administrator's password never travels without TLS. */
+static int admin_on_hello(struct peer_session *s, const char *admin)
+{
+	struct peer *pe = s->p;
+	uint8_t salt[ADMIN_SLOW_SALT_LEN];
+	char why[400], key[RPL_NAME_MAX + 2];
+	struct admin_rec r;
+	MDB_txn *txn;
+	struct wbuf w;
+	int rc, found;
+
+	s->purpose = PURPOSE_ADMIN;
+	s->legacy->admin = 1;
+	if (!(pe->hooks.purposes & (1u << PURPOSE_ADMIN)) || !conf_valid_name(admin)) {
+		conn_refuse(s, RPL_E_PROTOCOL, "remote administration needs a valid administrator name");
+		return 0;
+	}
+	for (size_t i = 0; admin[i]; i++)
+		s->server[i] = (char)toupper((unsigned char)admin[i]);
+	s->server[strlen(admin)] = 0;
+	auth_admin_key(s->server, key, sizeof(key));
+	if (admit_blocked(&pe->adm, s->addr, key, clock_now())) {
+		snprintf(why, sizeof(why), "%d failed sign-ons as administrator %s from %s within %d seconds",
+			 RL_MAX_FAILS, s->server, s->addr, RL_WINDOW);
+		conn_refuse(s, RPL_E_ADMIN_RATELIMIT, why);
+		return 0;
+	}
+	if (!pe->in->conf.allowlegacy) {
+		snprintf(why, sizeof(why), "ALLOWLEGACY is NO on %s: administrators sign on over TLS",
+			 pe->in->conf.servername);
+		conn_refuse(s, RPL_E_LEGACY_OFF, why);
+		return 0;
+	}
+	if (pe->n_in_ready >= pe->in->conf.maxsessions) {
+		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", pe->in->conf.maxsessions);
+		conn_refuse(s, RPL_E_MAXSESSIONS, why);
+		return 0;
+	}
+	if ((rc = store_begin(&pe->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_admin_get(txn, &pe->in->store, s->server, &r);
+	store_abort(txn);
+	if (rc < 0 && rc != -RPL_E_NOTFOUND)
+		return rc;
+	found = rc == 0;
+	if (found && r.secsec == SECSEC_STRICT) {
+		snprintf(why, sizeof(why), "administrator %s is STRICT on %s: it signs on over TLS; to allow the down-level path again run 'UPDATE ADMIN %s SESSIONSECURITY=TRANSITIONAL' there",
+			 r.name, pe->in->conf.servername, r.name);
+		admin_rec_free(&r);
+		conn_refuse(s, RPL_E_ADMIN_STRICT, why);
+		return 0;
+	}
+	if (found && r.auth == ADMIN_AUTH_LDAP) {
+		snprintf(why, sizeof(why), "administrator %s authenticates by LDAP: its password travels only inside TLS",
+			 r.name);
+		admin_rec_free(&r);
+		conn_refuse(s, RPL_E_LEGACY_OFF, why);
+		return 0;
+	}
+	rc = found ? admin_key(s, &r, salt) : -RPL_E_NOTFOUND;
+	s->legacy->admin_known = rc == 0;
+	if (found)
+		admin_rec_free(&r);
+	if (rc < 0)
+		rc = admin_decoy(s, salt);
+	if (rc == 0)
+		rc = secure_random(s->legacy->nonce_s, LEGACY_NONCE_LEN);
+	if (rc < 0)
+		return rc;
+	wbuf_init(&w);
+	tlv_put_u64(&w, F_VERSION, PROTO1_REVISION);
+	tlv_put_str(&w, F_FROM, pe->in->conf.servername);
+	tlv_put(&w, F_NONCE, s->legacy->nonce_s, LEGACY_NONCE_LEN);
+	tlv_put(&w, F_SALT, salt, ADMIN_SLOW_SALT_LEN);
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = conn_send_frame(s, MSG_L_CHALLENGE, &w);
+	wbuf_free(&w);
+	s->legacy->state = L_S_WAIT_RESPONSE;
+	return rc;
+}
+
+static int admin_answer(struct peer_session *s)
+{
+	uint8_t t[PROOF_TAG_LEN];
+	int rc = tag(s, 0, t);
+
+	if (rc == 0)
+		rc = session_send_field(s, MSG_L_OK, F_TAG, t, PROOF_TAG_LEN);
+	secure_zero(&s->legacy->key_mem, sizeof(s->legacy->key_mem));
+	s->legacy->key = NULL;
+	s->legacy->state = L_DONE;
+	return rc;
+}
+
 static int server_on_response(struct peer_session *s, struct cursor *p)
 {
 	struct cursor cur = *p, val;
@@ -422,12 +577,21 @@ static int server_on_response(struct peer_session *s, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	if ((rc = tag(s, 1, want)) < 0)
 		return rc;
+	if (s->legacy->admin) {
+		if (!secure_equal(got, want, PROOF_TAG_LEN) || !s->legacy->admin_known)
+			auth_admin_fail(s, RPL_E_ADMIN_AUTH, "wrong password, or no such administrator (protocol 1)");
+		else
+			auth_admin_commit(s, "down-level password proof", admin_answer);
+		return 0;
+	}
 	if (!secure_equal(got, want, PROOF_TAG_LEN)) {
 		conn_record_failure(s, "wrong password (protocol 1: both passwords are needed)");
 		session_send_error(s, RPL_E_AUTH_FAILED, NULL);
 		session_close(s, -RPL_E_AUTH_FAILED, "wrong password (protocol 1)");
 		return 0;
 	}
+	if (conn_admit_partner(s))
+		return 0;
 	return start_commit(s);
 }
 

@@ -108,6 +108,11 @@ void peer_free(struct peer *p);
  * changed (renewal, 'cert install'). */
 int peer_refresh_identity(struct peer *p);
 struct dbw *peer_dbw(struct peer *p);
+/* The LDAP client that checks the passwords of administrators with
+ * AUTHENTICATION=LDAP (peer/ldap); the owner keeps it alive until after
+ * peer_halt. Without one, their sign-ons are refused (RPL0908E). */
+struct ldap_client;
+void peer_set_ldap(struct peer *p, struct ldap_client *lc);
 /* Writes an activity-log entry through the database writer (not waited
  * for; a failure is logged). */
 void peer_actlog(struct peer *p, int msg, const char *fmt, ...)

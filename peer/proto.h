@@ -50,6 +50,9 @@ enum msg_type {
 	MSG_CERTS = 20,       /* a next certificate with its proofs (one per session) */
 	MSG_CERTS_ACK = 21,   /* fingerprints of the partner's certificates we pin */
 	MSG_CERTS_REFUSED = 22, /* the announced certificate is refused: fp, msgid, text */
+	/* remote administration (PURPOSE_ADMIN) */
+	MSG_ADMIN_CMD = 30,   /* client: one command line (F_TEXT) */
+	MSG_ADMIN_REPLY = 31, /* server: the reply envelope as JSON (F_TEXT) */
 	/* protocol 1 */
 	MSG_L_HELLO = 40,
 	MSG_L_CHALLENGE = 41,
@@ -65,9 +68,15 @@ enum msg_field {
 	/* second proof: the client's own password */
 	F_SALT2, F_SRP_B2, F_SRP_A2, F_SRP_M1_2, F_SRP_M2_2,
 	F_VERSION = 30, F_PURPOSE = 31,
+	F_ADMIN = 32,     /* an administrator's name (PURPOSE_ADMIN) */
+	F_PASSWORD = 33,  /* an LDAP administrator's password, inside verified TLS */
+	F_ROLLOVER = 34,  /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
 };
 
-enum auth_method { METHOD_KEY = 1, METHOD_SRP = 2 };
+/* METHOD_PASSWORD: an LDAP administrator sends its password in AUTH,
+ * inside a TLS session whose server certificate it verified; the peer
+ * checks it against LDAP. */
+enum auth_method { METHOD_KEY = 1, METHOD_SRP = 2, METHOD_PASSWORD = 3 };
 #define FLAG_FORCESYNC 1u
 
 #endif

@@ -64,6 +64,9 @@ const uint8_t *session_exporter(const struct peer_session *s);
 const uint8_t *session_peer_fp(const struct peer_session *s);
 const uint8_t *session_own_fp(const struct peer_session *s);
 const char *session_own_label(const struct peer_session *s);
+/* PURPOSE_ADMIN sessions: the administrator signed on (its name is
+ * session_server) and its class (store/admin.h ADMIN_CLASS_*). */
+int session_admin_class(const struct peer_session *s);
 /* The result that will be reported; the owner may add the rtt. */
 void session_set_rtt(struct peer_session *s, double ms);
 

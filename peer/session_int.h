@@ -49,6 +49,7 @@ struct admin_client;
 struct peer {
 	uv_loop_t *loop;
 	struct instance *in;
+	struct ldap_client *ldap;       /* checks LDAP administrators (not owned) */
 	struct peer_hooks hooks;
 	struct tls_policy tls;
 	struct dbw *dbw;
@@ -65,12 +66,17 @@ struct peer {
 	/* Sessions with callbacks to deliver on the next loop turn. */
 	uv_idle_t deferred_idle;
 	struct peer_session *deferred;
-	/* Connections refused at admission are logged at most once a window,
-	 * with the count of those not logged: a flood cannot flood the log. */
-	uint64_t admit_logged_ms;
-	unsigned long admit_unlogged;
-	char admit_last[400];           /* the last refusal not logged */
-	uv_timer_t admit_timer;         /* logs the count at the window's end */
+	/* Session log lines, per message ID, at most a few per window: a
+	 * flood of connections cannot flood the log (peer/conn.c). */
+	struct log_throttle {
+		int code;
+		uint64_t start;          /* the window's start, monotonic ms */
+		unsigned lines;          /* logged in this window */
+		unsigned long dropped;   /* not logged in this window */
+		char what[40];           /* "connections refused", ... */
+		char last[400];          /* the last line not logged */
+	} thr[8];
+	uv_timer_t thr_timer;           /* logs the counts at the windows' end */
 	struct own_identity own;        /* the certificate presented in TLS */
 	uint8_t own_fp[FP_LEN];
 	/* Ops per purpose for inbound sessions come from hooks.inbound. */
@@ -98,6 +104,8 @@ struct peer_session {
 	int preauth;             /* counted in the pre-authentication budget */
 	int attempt_counted;     /* SRP work already counted against the rate limit */
 	int quiet;               /* the reason was logged already: close without a line */
+	int no_cert;             /* inbound TLS without a client certificate (admins only) */
+	int admin_cls;           /* PURPOSE_ADMIN: the administrator's class */
 	int counted_ready;       /* counted in p->n_in_ready */
 	int counted_out;         /* counted in p->n_out */
 	WOLFSSL *ssl;
@@ -144,10 +152,27 @@ void conn_refuse(struct peer_session *s, int code, const char *text);
 /* A failed proof: counted for the rate limit, logged once, written to the
  * activity log and the server's failure counter. */
 void conn_record_failure(struct peer_session *s, const char *detail);
+/* A line about sessions, at the level of code's letter: at most limit
+ * lines per message ID every 5 s; the rest are counted ("N more <what>
+ * ...") at the window's end. */
+void peer_warn(struct peer *p, int code, unsigned limit, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* The rate-limit name of an administrator ("@NAME": no server is named so). */
+void auth_admin_key(const char *admin, char *out, size_t sz);
+/* An administrator's proof holds (either protocol): commits the sign-on
+ * (peer/auth_admin.c), then answer() sends the last sign-on message and the
+ * session becomes ready; a locked administrator, or one made STRICT
+ * meanwhile on the down-level path, is refused instead. */
+void auth_admin_commit(struct peer_session *s, const char *method,
+		       int (*answer)(struct peer_session *s));
+/* A wrong administrator proof: counted, logged, refused with code. */
+void auth_admin_fail(struct peer_session *s, int code, const char *detail);
+/* After the proof, before the commit (inbound): the partner's session
+ * rate and its share of MAXSESSIONS. 1 when refused (logged, closing). */
+int conn_admit_partner(struct peer_session *s);
 /* The admission of a hello (both protocols): the name asked for is ours,
  * the purpose is offered, the (address, name) is not rate-limited, the
- * partner is defined, it does not open sessions too fast, and MAXSESSIONS
- * leaves room. 0 with r loaded (the caller frees it), 1 when refused (the
+ * partner is defined, and MAXSESSIONS leaves room. 0 with r loaded (the caller frees it), 1 when refused (the
  * session is closing), or a negative error. */
 int conn_admit(struct peer_session *s, const char *from, const char *to, int purpose,
 	       struct server_rec *r);
@@ -184,6 +209,8 @@ void legacy_free(struct peer_session *s);
 
 /* ---- adminsrv.c ---- */
 int adminsrv_start(struct peer *p);
+/* The ops of an authenticated administrator's session (NULL: refused). */
+const struct session_ops *adminsrv_session(struct peer_session *s, void **arg);
 void adminsrv_stop(struct peer *p);
 
 #endif

@@ -72,6 +72,11 @@ int tls_policy_init(struct tls_policy *p, int tls13)
 	return 0;
 }
 
+WOLFSSL_CTX *tls_client_ctx_new(int tls13)
+{
+	return make_ctx(0, tls13);
+}
+
 void tls_policy_free(struct tls_policy *p)
 {
 	if (p->server)

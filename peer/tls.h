@@ -20,6 +20,10 @@ struct tls_policy {
 };
 
 int tls_policy_init(struct tls_policy *p, int tls13);
+/* One more client context with the same policy and the same deferred
+ * verification, for a client that is no peer session (peer/ldap). The
+ * caller frees it with wolfSSL_CTX_free. */
+WOLFSSL_CTX *tls_client_ctx_new(int tls13);
 void tls_policy_free(struct tls_policy *p);
 /* Puts the certificate and key into one session. */
 int tls_use_identity(WOLFSSL *ssl, const struct own_identity *own);

@@ -7,7 +7,7 @@
 #include "../util/msg.h"
 
 enum { T_LABEL = 1, T_STATE, T_KEYTYPE, T_CASIGNED, T_CREATED, T_ACTIVATED,
-       T_RETIRED, T_DER, T_SEALED_KEY, T_SUPERSEDED, T_COMPROMISED };
+       T_RETIRED, T_DER, T_SEALED_KEY, T_SUPERSEDED, T_COMPROMISED, T_ENDORSER, T_ROLLOVER };
 
 const char *own_state_name(int state)
 {
@@ -19,6 +19,7 @@ void owncert_free(struct owncert *c)
 {
 	blob_free(&c->der);
 	blob_free(&c->sealed_key);
+	blob_free(&c->rollover);
 }
 
 static int decode(const void *p, size_t n, struct owncert *c)
@@ -43,6 +44,8 @@ static int decode(const void *p, size_t n, struct owncert *c)
 		case T_RETIRED: rc = tlv_get_u64(&val, &u); c->retired = (int64_t)u; break;
 		case T_DER: rc = tlv_get_blob(&val, &c->der); break;
 		case T_SEALED_KEY: rc = tlv_get_blob(&val, &c->sealed_key); break;
+		case T_ENDORSER: rc = tlv_get_str(&val, c->endorser, sizeof(c->endorser)); break;
+		case T_ROLLOVER: rc = tlv_get_blob(&val, &c->rollover); break;
 		default: rc = 0; break;
 		}
 		if (rc < 0)
@@ -83,6 +86,10 @@ int store_owncert_put(MDB_txn *txn, struct store *s, const struct owncert *c)
 	tlv_put_u64(&w, T_COMPROMISED, (uint64_t)c->compromised);
 	tlv_put(&w, T_DER, c->der.p, c->der.n);
 	tlv_put(&w, T_SEALED_KEY, c->sealed_key.p, c->sealed_key.n);
+	if (c->endorser[0] && c->rollover.n) {
+		tlv_put_str(&w, T_ENDORSER, c->endorser);
+		tlv_put(&w, T_ROLLOVER, c->rollover.p, c->rollover.n);
+	}
 	rc = wbuf_status(&w);
 	if (rc == 0) {
 		v.mv_size = w.len;
@@ -140,8 +147,10 @@ static int find_cb(const struct owncert *c, void *arg)
 	*fa->out = *c;
 	fa->out->der = (struct blob){0};
 	fa->out->sealed_key = (struct blob){0};
+	fa->out->rollover = (struct blob){0};
 	if (blob_set(&fa->out->der, c->der.p, c->der.n) < 0 ||
-	    blob_set(&fa->out->sealed_key, c->sealed_key.p, c->sealed_key.n) < 0) {
+	    blob_set(&fa->out->sealed_key, c->sealed_key.p, c->sealed_key.n) < 0 ||
+	    (c->rollover.n && blob_set(&fa->out->rollover, c->rollover.p, c->rollover.n) < 0)) {
 		owncert_free(fa->out);
 		return -RPL_E_NOMEM;
 	}

@@ -25,6 +25,12 @@ struct owncert {
 	int compromised;    /* retired by RENEW CERTIFICATE COMPROMISED=YES */
 	struct blob der;        /* certificate, DER */
 	struct blob sealed_key; /* private key, sealed with the master key */
+	/* The certificate that was current when this one was made, and its
+	 * key's signature over this one's fingerprint (peer/keys/proof
+	 * proof_rollover_message); empty when there was none or it was
+	 * replaced as compromised. */
+	char endorser[OWN_LABEL_MAX + 1];
+	struct blob rollover;
 };
 
 const char *own_state_name(int state);

@@ -9,7 +9,8 @@ enum { T_NAME = 1, T_HLADDRESS, T_LLADDRESS, T_SSL, T_SECSEC, T_FORCESYNC,
        T_DESCRIPTION, T_PASSWORD, T_KEY_OUT, T_KEY_IN, T_PIN, T_HELD,
        T_LAST_TLS, T_LAST_CIPHER, T_LAST_PROTOCOL, T_LAST_CONTACT,
        T_FAILED, T_LAST_FAILURE, T_CREATED, T_LAST_VERIFIED, T_VERIFY,
-       T_LEGACY_OK, T_LAST_ANNOUNCE, T_REFUSED_FP, T_REFUSED_WHY };
+       T_LEGACY_OK, T_LAST_ANNOUNCE, T_REFUSED_FP, T_REFUSED_WHY, T_ANNOUNCE_WINDOW,
+       T_ANNOUNCE_COUNT };
 enum { P_FP = 1, P_STATE, P_NOT_AFTER, P_ADDED, P_HOW, P_DER };
 
 const char *secsec_name(int secsec)
@@ -113,6 +114,8 @@ static int decode(const void *p, size_t n, struct server_rec *r)
 		case T_VERIFY: rc = tlv_get_u64(&val, &u); r->verify = (int)u; break;
 		case T_LEGACY_OK: rc = tlv_get_u64(&val, &u); r->legacy_ok = (int)u; break;
 		case T_LAST_ANNOUNCE: rc = tlv_get_u64(&val, &u); r->last_announce = (int64_t)u; break;
+		case T_ANNOUNCE_WINDOW: rc = tlv_get_u64(&val, &u); r->announce_window = (int64_t)u; break;
+		case T_ANNOUNCE_COUNT: rc = tlv_get_u64(&val, &u); r->announce_count = (uint32_t)u; break;
 		case T_REFUSED_FP: rc = tlv_get_fixed(&val, r->refused_fp, FP_LEN); break;
 		case T_REFUSED_WHY: rc = tlv_get_str(&val, r->refused_why, sizeof(r->refused_why)); break;
 		default: rc = 0; break;
@@ -171,6 +174,8 @@ static void encode(struct wbuf *w, const struct server_rec *r)
 	tlv_put_u64(w, T_VERIFY, (uint64_t)r->verify);
 	tlv_put_u64(w, T_LEGACY_OK, (uint64_t)r->legacy_ok);
 	tlv_put_u64(w, T_LAST_ANNOUNCE, (uint64_t)r->last_announce);
+	tlv_put_u64(w, T_ANNOUNCE_WINDOW, (uint64_t)r->announce_window);
+	tlv_put_u64(w, T_ANNOUNCE_COUNT, (uint64_t)r->announce_count);
 	if (r->refused_why[0]) {
 		tlv_put(w, T_REFUSED_FP, r->refused_fp, FP_LEN);
 		tlv_put_str(w, T_REFUSED_WHY, r->refused_why);

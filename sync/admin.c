@@ -9,6 +9,8 @@
 
 #include "../peer/adminsrv.h"
 #include "../peer/dbw.h"
+#include "../peer/peer.h"
+#include "../store/admin.h"
 #include "../util/clock.h"
 #include "../util/secure.h"
 #include "../util/log.h"
@@ -163,6 +165,18 @@ static const struct {
 	{"REGISTER", "NODE", admin_register_node, "REGISTER NODE name"},
 	{"REMOVE", "NODE", admin_remove_node, "REMOVE NODE name [DELETEOBJECTS=YES]"},
 	{"QUERY", "NODE", admin_query_node, "QUERY NODE [name]"},
+	{"SET", "LDAPURL", admin_set_ldapurl, "SET LDAPURL ldaps://host[:port] | ldap://host[:port]"},
+	{"SET", "LDAPUSERDN", admin_set_ldapuserdn, "SET LDAPUSERDN template (%s = the administrator's name)"},
+	{"SET", "LDAPCALABEL", admin_set_ldapcalabel, "SET LDAPCALABEL label"},
+	{"TEST", "LDAP", admin_test_ldap, "TEST LDAP [adminname password|- [SIGNON=YES]]"},
+	{"REGISTER", "ADMIN", admin_register_admin,
+	 "REGISTER ADMIN name pw|- [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"},
+	{"UPDATE", "ADMIN", admin_update_admin,
+	 "UPDATE ADMIN name [PASSWORD=pw|-] [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"},
+	{"REMOVE", "ADMIN", admin_remove_admin, "REMOVE ADMIN name"},
+	{"LOCK", "ADMIN", admin_lock_admin, "LOCK ADMIN name"},
+	{"UNLOCK", "ADMIN", admin_unlock_admin, "UNLOCK ADMIN name"},
+	{"QUERY", "ADMIN", admin_query_admin, "QUERY ADMIN [name] [FORMAT=DETAILED]"},
 	{"HALT", NULL, admin_halt, "HALT"},
 };
 
@@ -183,6 +197,76 @@ static void admin_cmd_free(struct admin_cmd *cmd)
 	free(cmd);
 }
 
+/* Which parameters and positional words hold passwords. */
+static int secret_param(const char *key)
+{
+	size_t n = strlen(key);
+	return n >= 8 && strcasecmp(key + n - 8, "PASSWORD") == 0;
+}
+
+static int secret_word(const struct admin_cmd *cmd, int i)
+{
+	if (cmd->nwords < 2)
+		return 0;
+	if (strcasecmp(cmd->words[0], "SET") == 0 && strcasecmp(cmd->words[1], "SERVERPASSWORD") == 0)
+		return i == 2;
+	if (strcasecmp(cmd->words[0], "REGISTER") == 0 && strcasecmp(cmd->words[1], "ADMIN") == 0)
+		return i == 3;
+	return 0;
+}
+
+static int has_secret(const struct admin_cmd *cmd)
+{
+	for (int i = 0; i < cmd->nwords; i++)
+		if (secret_word(cmd, i))
+			return 1;
+	for (int i = 0; i < cmd->nparams; i++)
+		if (secret_param(cmd->keys[i]))
+			return 1;
+	return 0;
+}
+
+void admin_cmd_redacted(const struct admin_cmd *cmd, char *out, size_t sz)
+{
+	size_t n = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < cmd->nwords && n < sz; i++)
+		n += (size_t)snprintf(out + n, sz - n, "%s%s", i ? " " : "",
+				      secret_word(cmd, i) ? "***" : cmd->words[i]);
+	for (int i = 0; i < cmd->nparams && n < sz; i++)
+		n += (size_t)snprintf(out + n, sz - n, " %s=%s", cmd->keys[i],
+				      secret_param(cmd->keys[i]) ? "***" : cmd->vals[i]);
+}
+
+/* A remote administrator's command is written to the activity log with
+ * its name (passwords masked), and refused when its class is too low. */
+static int admin_allowed(struct sync *y, struct admin_client *ac, const struct admin_cmd *cmd)
+{
+	char name[RPL_NAME_MAX + 1], where[80], text[600];
+	int cls = adminsrv_identity(ac, name, sizeof(name), where, sizeof(where));
+	int need = admin_class_needed(cmd);
+
+	if (!name[0])
+		return 1; /* admin.sock: local access = system privilege */
+	admin_cmd_redacted(cmd, text, sizeof(text));
+	if (adminsrv_cleartext(ac) && has_secret(cmd)) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s: a password is not sent over a down-level session (no TLS); sign on over TLS for this command",
+					       text), NULL);
+		return 0;
+	}
+	if (cls < need) {
+		peer_actlog(y->peer, RPL_E_ADMIN_CLASS, "administrator %s (%s, from %s) refused: %s",
+			    name, admin_class_name(cls), where, text);
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_CLASS, "%s needs class %s; administrator %s is %s",
+					       text, admin_class_name(need), name, admin_class_name(cls)),
+			       NULL);
+		return 0;
+	}
+	peer_actlog(y->peer, RPL_I_ADMIN_CMD, "administrator %s (from %s): %s", name, where, text);
+	return 1;
+}
+
 void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 {
 	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
@@ -199,6 +283,10 @@ void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 	}
 	if (cmd->nwords == 0) {
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "empty command"), NULL);
+		admin_cmd_free(cmd);
+		return;
+	}
+	if (!admin_allowed(y, ac, cmd)) {
 		admin_cmd_free(cmd);
 		return;
 	}

@@ -69,6 +69,17 @@ admin_handler admin_define_server, admin_update_server, admin_delete_server,
 	admin_query_server, admin_ping_server, admin_set_serverpassword,
 	admin_query_session, admin_query_actlog, admin_query_certificate,
 	admin_renew_certificate, admin_halt, admin_set_actlogretention;
+/* sync/admin_ldap.c */
+admin_handler admin_set_ldapurl, admin_set_ldapuserdn, admin_set_ldapcalabel, admin_test_ldap;
+/* sync/admin_admins.c */
+admin_handler admin_register_admin, admin_update_admin, admin_remove_admin, admin_lock_admin,
+	admin_unlock_admin, admin_query_admin;
+/* The class a command needs (store/admin.h ADMIN_CLASS_*), from the one
+ * table of what an OPERATOR may run. */
+int admin_class_needed(const struct admin_cmd *cmd);
+/* The command as the activity log shows it: password values masked. */
+void admin_cmd_redacted(const struct admin_cmd *cmd, char *out, size_t sz);
+
 /* sync/admin_node.c */
 admin_handler admin_register_node, admin_remove_node, admin_query_node;
 

@@ -668,7 +668,9 @@ static void renew_work(uv_work_t *req)
 	struct renew_job *j = req->data;
 	j->rc = j->replace_next ? retire_nexts(j->lc->y->in, clock_now()) : 0;
 	if (j->rc == 0)
-		j->rc = instance_new_owncert(j->lc->y->in, OWN_NEXT, j->label, sizeof(j->label));
+		/* A compromised key endorses nothing, not even its successor. */
+		j->rc = instance_new_owncert_ex(j->lc->y->in, OWN_NEXT, !j->compromised, j->label,
+						sizeof(j->label));
 }
 
 static void reply(struct admin_client *ac, json_t *doc)

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "../peer/ldap.h"
 #include "../store/actlog.h"
 #include "../store/server.h"
 #include "../util/clock.h"
@@ -31,7 +32,7 @@ static void hook_admin_line(void *ctx, struct admin_client *ac, const char *line
 void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
 {
 	h->ctx = y;
-	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC);
+	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC) | (1u << PURPOSE_ADMIN);
 	h->inbound = hook_inbound;
 	h->pins_changed = hook_pins_changed;
 	h->admin_line = hook_admin_line;
@@ -94,6 +95,9 @@ int sync_start(struct sync *y, struct peer *p)
 	actlog_maintain(y);
 	if ((rc = lifecycle_init(y)) < 0)
 		return rc;
+	if ((rc = ldap_client_new(y->loop, y->in, &y->ldap)) < 0)
+		return rc;
+	peer_set_ldap(p, y->ldap);
 	/* Partners marked for FORCESYNC get their session now. */
 	if (store_begin(&y->in->store, 0, &txn) == 0) {
 		if (store_server_names(txn, &y->in->store, &names) == 0) {
@@ -123,9 +127,12 @@ void sync_stop(struct sync *y)
 {
 	progress_stop(y);
 	lifecycle_stop(y);
+	ldap_client_halt(y->ldap);
 }
 
 void sync_free(struct sync *y)
 {
 	lifecycle_free(y);
+	ldap_client_free(y->ldap);
+	y->ldap = NULL;
 }

@@ -16,12 +16,16 @@
 #include "../peer/peer.h"
 
 struct lifecycle;
+struct ldap_client;
 
 struct sync {
 	uv_loop_t *loop;
 	struct instance *in;
 	struct peer *peer;
 	struct lifecycle *lc;
+	/* The LDAP client (peer/ldap): TEST LDAP here, and the password
+	 * check of LDAP administrators at sign-on. */
+	struct ldap_client *ldap;
 	int64_t started;
 	/* Admin commands waiting on the network (sync/progress). */
 	struct progress_note *notes;

@@ -241,9 +241,12 @@ static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *w
 		session_resume(t->s);
 }
 
-/* One new next certificate per partner a minute: a partner that cycles
- * announcements gets bounded storage and log. */
-#define ANNOUNCE_INTERVAL 60
+/* At most ANNOUNCE_BURST new certificates per partner in ANNOUNCE_WINDOW
+ * seconds: a partner that cycles announcements (even activating each one
+ * at once, so that no "next" pin stays) gets bounded storage and log,
+ * while an administrator who renews twice in a row is not refused. */
+#define ANNOUNCE_BURST 3
+#define ANNOUNCE_WINDOW 600
 
 static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 {
@@ -253,20 +256,24 @@ static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 		.der = j->der.p, .der_len = j->der.n, .endorser_fp = j->presented_fp, .now = j->now,
 	};
 	struct server_rec r;
-	int rc = store_server_get(txn, st, j->server, &r);
+	int rc = store_server_get(txn, st, j->server, &r), fresh;
 
 	if (rc < 0)
 		return rc;
-	if (server_pin_find(&r, j->ci.fp) < 0 && r.last_announce &&
-	    j->now - r.last_announce < ANNOUNCE_INTERVAL) {
-		for (int i = 0; i < r.npins; i++)
-			if (r.pins[i].state == PIN_NEXT) {
-				snprintf(j->why, sizeof(j->why), "a different next certificate was announced %lld seconds ago; at most one a minute",
-					 (long long)(j->now - r.last_announce));
-				server_rec_free(&r);
-				return -RPL_E_ANNOUNCE_REFUSED;
-			}
+	fresh = server_pin_find(&r, j->ci.fp) < 0;
+	if (fresh && (j->now - r.announce_window >= ANNOUNCE_WINDOW || j->now < r.announce_window)) {
+		r.announce_window = j->now;
+		r.announce_count = 0;
 	}
+	if (fresh && r.announce_count >= ANNOUNCE_BURST) {
+		snprintf(j->why, sizeof(j->why), "%u new certificates were announced in the last %lld seconds; at most %d in %d minutes",
+			 r.announce_count, (long long)(j->now - r.announce_window), ANNOUNCE_BURST,
+			 ANNOUNCE_WINDOW / 60);
+		server_rec_free(&r);
+		return -RPL_E_ANNOUNCE_REFUSED;
+	}
+	if (fresh)
+		r.announce_count++;
 	rc = pins_apply(&r, &pc, j->what, sizeof(j->what));
 	if (rc == 1) {
 		char until[32];
@@ -545,6 +552,19 @@ static int on_held(struct talk *t, struct cursor *p)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* 1 when an ERROR message carries code's message ID. */
+static int error_is(const struct cursor *p, int code)
+{
+	struct cursor cur = *p, val;
+	char id[16] = "";
+	uint16_t tag;
+
+	while (tlv_next(&cur, &tag, &val) > 0)
+		if (tag == F_MSGID)
+			(void)tlv_get_str(&val, id, sizeof(id));
+	return strcmp(id, rpl_msg_id(code)) == 0;
+}
+
 static int on_frame(struct peer_session *s, int type, struct cursor *p, void *arg)
 {
 	struct talk *t = arg;
@@ -590,6 +610,12 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 		session_close(s, 0, NULL);
 		return 0;
 	case MSG_ERROR:
+		/* A partner of the previous revision refuses our CERTS with an
+		 * ERROR RPL0435E rather than CERTS_REFUSED: still a refusal. */
+		if (proto2 && t->certs_sent && t->held_got < 1 + t->certs_sent && error_is(p, RPL_E_ANNOUNCE_REFUSED)) {
+			t->held_got++;
+			(void)on_refused(t, p);
+		}
 		session_on_error_frame(s, p);
 		return 0;
 	}

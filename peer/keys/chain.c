@@ -182,23 +182,30 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 	struct parsed path[CHAIN_MAX_DEPTH + 1];
 	const struct blob *cur_der;
 	size_t cur_len;
-	int depth = 0, rc, used[16] = {0};
+	int depth = 0, rc, used[16] = {0}, fault = CHAIN_FAULT_NONE;
 
 	snprintf(why, whysz, "no trust anchor vouches for it");
 	if (c->nanchors <= 0) {
 		snprintf(why, whysz, "no trust anchor of the right purpose is imported");
+		if (c->fault)
+			*c->fault = CHAIN_FAULT_ANCHORS;
 		return -RPL_E_CA_REFUSED;
 	}
 	if ((rc = parse(&path[0], c->leaf, c->leaf_len)) < 0) {
 		unparse(&path[0]);
 		snprintf(why, whysz, "the certificate cannot be parsed");
+		if (c->fault)
+			*c->fault = CHAIN_FAULT_PARSE;
 		return rc;
 	}
 	depth = 1;
 	rc = check_leaf_role(&path[0].d, c->role, why, whysz);
-	if (rc == 0)
-		rc = check_dates(&path[0].d, "the certificate", c, why, whysz);
+	if (rc < 0)
+		fault = CHAIN_FAULT_ROLE;
+	if (rc == 0 && (rc = check_dates(&path[0].d, "the certificate", c, why, whysz)) < 0)
+		fault = CHAIN_FAULT_DATES;
 	if (rc == 0 && !name_matches(&path[0].d, c->name)) {
+		fault = CHAIN_FAULT_NAME;
 		snprintf(why, whysz, "it does not name %s in its subjectAltName (or CN without SAN; wildcards never match)",
 			 c->name);
 		rc = -RPL_E_CA_REFUSED;
@@ -216,8 +223,9 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 			if (parse(&a, c->anchors[i].p, c->anchors[i].n) == 0 &&
 			    issued_by(child, cur_len, cd, &a.d)) {
 				rc = check_issuer(&a.d, depth - 1, "the trust anchor", why, whysz);
-				if (rc == 0)
-					rc = check_dates(&a.d, "the trust anchor", c, why, whysz);
+				fault = rc < 0 ? CHAIN_FAULT_PATH : fault;
+				if (rc == 0 && (rc = check_dates(&a.d, "the trust anchor", c, why, whysz)) < 0)
+					fault = CHAIN_FAULT_DATES;
 				found = 1;
 			}
 			unparse(&a);
@@ -226,6 +234,7 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 			break;
 		if (depth > CHAIN_MAX_DEPTH) {
 			snprintf(why, whysz, "no trust anchor within %d certificates", CHAIN_MAX_DEPTH);
+			fault = CHAIN_FAULT_PATH;
 			rc = -RPL_E_CA_REFUSED;
 			break;
 		}
@@ -238,8 +247,9 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 				used[i] = 1;
 				found = 1;
 				rc = check_issuer(&path[depth].d, depth - 1, "an intermediate CA", why, whysz);
-				if (rc == 0)
-					rc = check_dates(&path[depth].d, "an intermediate CA", c, why, whysz);
+				fault = rc < 0 ? CHAIN_FAULT_PATH : fault;
+				if (rc == 0 && (rc = check_dates(&path[depth].d, "an intermediate CA", c, why, whysz)) < 0)
+					fault = CHAIN_FAULT_DATES;
 				cur_der = &c->extra[i];
 				cur_len = c->extra[i].n;
 				depth++;
@@ -252,10 +262,13 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 				snprintf(why, whysz, "it is not signed by an imported trust anchor of this purpose");
 			else
 				snprintf(why, whysz, "its chain does not end at an imported trust anchor of this purpose");
+			fault = CHAIN_FAULT_PATH;
 			rc = -RPL_E_CA_REFUSED;
 		}
 	}
 	for (int i = 0; i < depth; i++)
 		unparse(&path[i]);
+	if (c->fault)
+		*c->fault = rc == 0 ? CHAIN_FAULT_NONE : fault ? fault : CHAIN_FAULT_PATH;
 	return rc;
 }

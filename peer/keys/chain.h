@@ -30,6 +30,19 @@ struct chain_check {
 	int role;                   /* the leaf's role in the TLS session */
 	int64_t now;
 	int skew;                   /* seconds allowed on notBefore */
+	int *fault;                 /* optional: which check refused (enum chain_fault) */
+};
+
+/* The first check that refused, for callers that map it to their own
+ * messages (the LDAP client: dates, host name, or untrusted). */
+enum chain_fault {
+	CHAIN_FAULT_NONE = 0,
+	CHAIN_FAULT_ANCHORS, /* no anchor of the right purpose */
+	CHAIN_FAULT_PARSE,   /* the leaf cannot be parsed */
+	CHAIN_FAULT_ROLE,    /* the leaf is a CA, or its key usages do not fit */
+	CHAIN_FAULT_DATES,   /* a certificate on the path is expired or not yet valid */
+	CHAIN_FAULT_NAME,    /* the leaf does not carry the name */
+	CHAIN_FAULT_PATH,    /* no path to an anchor, or a CA on it may not sign */
 };
 
 /* 0 when the leaf chains to one of the anchors and fits; else

@@ -15,6 +15,7 @@
 #include "../../util/msg.h"
 #include "../../util/secure.h"
 #include "identity.h"
+#include "proof.h"
 #include "srp.h"
 
 void own_free(struct own_identity *o)
@@ -174,8 +175,36 @@ int instance_own(struct instance *in, MDB_txn *txn, int state,
 	return rc;
 }
 
+/* The rollover endorsement of a new certificate by the current one. */
+static int endorse_new(struct instance *in, MDB_txn *txn, struct owncert *c)
+{
+	uint8_t fp[FINGERPRINT_LEN], msg[PROOF_ROLLOVER_MSG_LEN];
+	struct own_identity cur;
+	int rc = instance_own(in, txn, OWN_CURRENT, &cur);
+
+	if (rc == -RPL_E_NOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = identity_fingerprint(c->der.p, c->der.n, fp);
+	if (rc == 0) {
+		proof_rollover_message(fp, msg);
+		rc = identity_sign(cur.keytype, &cur.key, msg, sizeof(msg), &c->rollover);
+	}
+	if (rc == 0)
+		snprintf(c->endorser, sizeof(c->endorser), "%s", cur.label);
+	own_free(&cur);
+	return rc;
+}
+
 int instance_new_owncert(struct instance *in, int state, char *label,
 			 size_t labelsz)
+{
+	return instance_new_owncert_ex(in, state, 0, label, labelsz);
+}
+
+int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *label,
+			    size_t labelsz)
 {
 	struct blob key = {0}, der = {0};
 	struct owncert c;
@@ -203,7 +232,10 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 		c.activated = state == OWN_CURRENT ? c.created : 0;
 		c.der = der;
 		der = (struct blob){0};
-		rc = store_owncert_put(txn, &in->store, &c);
+		if (endorse)
+			rc = endorse_new(in, txn, &c);
+		if (rc == 0)
+			rc = store_owncert_put(txn, &in->store, &c);
 		if (rc == 0 && identity_cert_info(c.der.p, c.der.n, &ci) == 0) {
 			char until[32];
 			clock_iso8601(ci.not_after, until, sizeof(until));
@@ -415,5 +447,53 @@ int instance_create_ex(const char *dir, const char *name, int port,
 	instance_close(&in);
 	if (rc < 0)
 		undo_create(dir, made_dir);
+	return rc;
+}
+
+int instance_admin_secrets(struct instance *in, const char *name, const char *pw,
+			   struct blob *srp, struct blob *slow)
+{
+	uint8_t salt[SRP_SALT_LEN], ssalt[ADMIN_SLOW_SALT_LEN];
+	struct blob verifier = {0}, sealed = {0};
+	struct auth_key k;
+	struct wbuf w;
+	int rc;
+
+	if (!instance_password_ok(pw))
+		return -RPL_E_PASSWORD_WEAK;
+	rc = srp_make_verifier(pw, salt, &verifier);
+	if (rc == 0)
+		rc = instance_seal(in, SEAL_ADMIN_VERIFIER, name, verifier.p, verifier.n, &sealed);
+	wbuf_init(&w);
+	if (rc == 0) {
+		wbuf_put(&w, salt, sizeof(salt));
+		wbuf_put(&w, sealed.p, sealed.n);
+		rc = wbuf_status(&w);
+	}
+	if (rc == 0)
+		rc = blob_set(srp, w.p, w.len);
+	blob_free(&sealed);
+	wbuf_reset(&w);
+	if (rc == 0)
+		rc = secure_random(ssalt, sizeof(ssalt));
+	if (rc == 0)
+		rc = proof_admin_slow(pw, strlen(pw), ssalt, &k);
+	if (rc == 0)
+		rc = instance_seal(in, SEAL_ADMIN_SLOW, name, k.k, sizeof(k.k), &sealed);
+	proof_key_wipe(&k);
+	if (rc == 0) {
+		wbuf_put(&w, ssalt, sizeof(ssalt));
+		wbuf_put(&w, sealed.p, sealed.n);
+		rc = wbuf_status(&w);
+	}
+	if (rc == 0)
+		rc = blob_set(slow, w.p, w.len);
+	wbuf_free(&w);
+	blob_free(&sealed);
+	blob_free(&verifier);
+	if (rc < 0) {
+		blob_free(srp);
+		blob_free(slow);
+	}
 	return rc;
 }

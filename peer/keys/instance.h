@@ -64,6 +64,11 @@ int instance_create_ex(const char *dir, const char *name, int port,
 		       const char *address, const char *password,
 		       const char *const *opts, int nopts, char *err, size_t errsz);
 
+/* The same as instance_new_owncert; with endorse, the current
+ * certificate's key signs the new one's fingerprint (the rollover
+ * endorsement, store/owncert.h). */
+int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *label,
+			    size_t labelsz);
 /* Generates a key pair and self-signed certificate per the configuration and
  * stores it in 'state' (current or next). Returns its label. Key generation
  * runs outside the write transaction. */
@@ -88,6 +93,12 @@ struct password_prep {
 int instance_password_prepare(struct instance *in, const char *pw, struct password_prep *out);
 int instance_password_store(struct instance *in, MDB_txn *txn, const struct password_prep *p);
 void instance_password_prep_free(struct password_prep *p);
+
+/* An administrator's secrets from its password, for store/admin: srp =
+ * salt || sealed SRP verifier, slow = salt || sealed scrypt hash (the
+ * down-level path). Slow (tens of milliseconds): run it on the pool. */
+int instance_admin_secrets(struct instance *in, const char *name, const char *pw,
+			   struct blob *srp, struct blob *slow);
 /* Seals and unseals a secret of kind for subject (peer/keys/seal.h). */
 int instance_unseal(struct instance *in, enum seal_kind kind, const char *subject,
 		    const struct blob *sealed, struct wbuf *out);

@@ -2,6 +2,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/pwdbased.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include <string.h>
@@ -129,4 +130,17 @@ int proof_legacy_tag(const struct auth_key *key, int from_client,
 	rc |= wc_HmacFinal(&h, out);
 	wc_HmacFree(&h);
 	return rc == 0 ? 0 : -RPL_E_CRYPTO;
+}
+
+int proof_admin_slow(const char *password, size_t len, const uint8_t salt[ADMIN_SLOW_SALT_LEN],
+		     struct auth_key *out)
+{
+	return wc_scrypt(out->k, (const byte *)password, (int)len, salt, ADMIN_SLOW_SALT_LEN,
+			 ADMIN_SLOW_LOG2N, 8, 1, PROOF_KEY_LEN) == 0 ? 0 : -RPL_E_CRYPTO;
+}
+
+void proof_rollover_message(const uint8_t fp[PROOF_FP_LEN], uint8_t out[PROOF_ROLLOVER_MSG_LEN])
+{
+	memcpy(out, "replpeer rollover v1", 21); /* with its NUL */
+	memcpy(out + 21, fp, PROOF_FP_LEN);
 }

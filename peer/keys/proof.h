@@ -64,4 +64,21 @@ int proof_legacy_tag(const struct auth_key *key, int from_client,
 		     const char *client_name, const char *server_name,
 		     uint8_t out[PROOF_TAG_LEN]);
 
+/* A rollover endorsement: the key of the certificate that was current
+ * signs this message about the fingerprint of the one that follows it
+ * (made at renewal, kept with the new certificate). It is not bound to a
+ * session: it helps only whoever holds the new key, which the TLS
+ * handshake proves. Clients that pin only a fingerprint (the remote admin
+ * client) follow a server's renewals through a chain of them. */
+#define PROOF_ROLLOVER_MSG_LEN (21 + PROOF_FP_LEN)
+void proof_rollover_message(const uint8_t fp[PROOF_FP_LEN], uint8_t out[PROOF_ROLLOVER_MSG_LEN]);
+
+/* The down-level admin path: a slow salted hash of the administrator's
+ * password (scrypt, N = 2^ADMIN_SLOW_LOG2N, r = 8, p = 1) keys the
+ * protocol-1 response; the peer stores only that hash, sealed. */
+#define ADMIN_SLOW_LOG2N 14
+#define ADMIN_SLOW_SALT_LEN 16
+int proof_admin_slow(const char *password, size_t len, const uint8_t salt[ADMIN_SLOW_SALT_LEN],
+		     struct auth_key *out);
+
 #endif

@@ -16,6 +16,8 @@ static const struct {
 	[SEAL_SERVER_PASSWORD] = {"server-password", SUBJ_SERVER},
 	[SEAL_PAIRING_OUT] = {"pairing-out", SUBJ_SERVER},
 	[SEAL_PAIRING_IN] = {"pairing-in", SUBJ_SERVER},
+	[SEAL_ADMIN_VERIFIER] = {"admin-verifier", SUBJ_SERVER},
+	[SEAL_ADMIN_SLOW] = {"admin-slow", SUBJ_SERVER},
 };
 
 int seal_purpose(enum seal_kind kind, const char *subject, char *buf, size_t sz)

@@ -18,6 +18,8 @@ enum seal_kind {
 	SEAL_SERVER_PASSWORD, /* a partner's password; subject = server name */
 	SEAL_PAIRING_OUT,     /* pairing key, we connect; subject = server name */
 	SEAL_PAIRING_IN,      /* pairing key, the partner connects */
+	SEAL_ADMIN_VERIFIER,  /* an administrator's SRP verifier; subject = admin name */
+	SEAL_ADMIN_SLOW,      /* its slow hash for the down-level path */
 	SEAL_KIND_COUNT
 };
 

@@ -3,6 +3,10 @@
 # start_peer/track when the scenario exits, whatever the outcome.
 set -u
 : "${RP:?set RP to the replpeer binary}"
+# The hostile-peer tool (tests/tools/hostile.c), built beside the binary under
+# test (build/tests/hostile, build-asan/tests/hostile); make e2e sets it.
+HOSTILE=${HOSTILE:-$(dirname "$RP")/tests/hostile}
+[ -x "$HOSTILE" ] || HOSTILE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tests/hostile
 W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
 PIDS=()
 FAILED=0
@@ -10,7 +14,8 @@ FAILED=0
 # Stops what the scenario started: SIGTERM first so that daemons shut down
 # in order (and, in the sanitizer build, report leaks), SIGKILL after 5 s.
 # Under 'make asan' (RPL_ASAN=1) a sanitizer report in any daemon log fails
-# the scenario, even when every assertion passed.
+# the scenario, even when every assertion passed; so does one in the hostile
+# tool's stderr ($W/*.herr).
 cleanup() {
 	local p rc=$? n
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
@@ -22,9 +27,9 @@ cleanup() {
 	done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log >/dev/null 2>&1; then
-		echo "FAIL: sanitizer report in a daemon log" >&2
-		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log | head -80 >&2
+	if [ -n "${RPL_ASAN:-}" ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log "$W"/*.herr >/dev/null 2>&1; then
+		echo "FAIL: sanitizer report in a daemon log (or the hostile tool's stderr)" >&2
+		grep -hE -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/*.log "$W"/*.herr 2>/dev/null | head -80 >&2
 		FAILED=1
 		rc=1
 	fi
@@ -34,6 +39,8 @@ cleanup() {
 		FAILED=1
 		rc=1
 	fi
+	# KEEP_EV=DIR keeps the hostile tool's event files (*.ev) of a run.
+	[ -n "${KEEP_EV:-}" ] && mkdir -p "$KEEP_EV" && cp "$W"/*.ev "$KEEP_EV"/ 2>/dev/null
 	if [ "$FAILED" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }; done
 	fi
@@ -385,4 +392,74 @@ for line in open(sys.argv[1], errors="replace"):
     n += last
 print(n)
 PYEOF
+}
+
+# ---- hostile-peer helpers (t_hostile_* scenarios, tests/tools/hostile.c) ----
+
+# hstate NAME SERVER: what a refused hostile peer must not change on NAME for
+# SERVER — pins (fingerprint:state), session security, FORCESYNC mark, and
+# whether pairing keys exist — as one canonical line.
+hstate() {
+	adm "$1" QUERY SERVER "$2" | python3 -c 'import json,sys
+s = json.load(sys.stdin)[0]
+print(json.dumps({"pins": [p["fingerprint"] + ":" + p["state"] for p in s["pins"]],
+	"sessionsecurity": s["sessionsecurity"], "forcesync_pending": s["forcesync_pending"],
+	"paired_in": s.get("paired_in"), "paired_out": s.get("paired_out")}, sort_keys=True))'
+}
+
+# hrun TAG [ARGS]: runs the tool on the script from stdin; events in $W/TAG.ev
+# (appended), the tool's status is returned.
+hrun() { local tag=$1; shift; "$HOSTILE" "$@" >>"$W/$tag.ev" 2>>"$W/$tag.herr"; }
+
+# hcount TAG EXPR: how many events of $W/TAG.ev satisfy EXPR (Python on e).
+hcount() {
+	python3 -c 'import json,sys
+n = 0
+for l in open(sys.argv[1]):
+    try: e = json.loads(l)
+    except ValueError: continue
+    n += bool(eval(sys.argv[2]))
+print(n)' "$W/$1.ev" "$2"
+}
+
+# hlast TAG EXPR FIELD-EXPR: FIELD-EXPR of the last event satisfying EXPR.
+hlast() {
+	python3 -c 'import json,sys
+v = ""
+for l in open(sys.argv[1]):
+    try: e = json.loads(l)
+    except ValueError: continue
+    if eval(sys.argv[2]): v = eval(sys.argv[3])
+print(v)' "$W/$1.ev" "$2" "$3"
+}
+
+# by_pairing_key X Y: PING SERVER Y on X succeeds verified by pin, and the
+# session used the stored pairing key (no password proof) on both sides:
+# proof that neither side's pairing key for the other changed.
+by_pairing_key() {
+	local out line before
+	before=$(grep -cE "RPL0422I session [0-9]+ from server $1 .*certificate by pin, pairing key" "$W/$2.log")
+	out=$(adm "$1" PING SERVER "$2") || { echo "PING SERVER $2 on $1 failed: $out" >&2; return 1; }
+	[ "$(jget 'j["verified_by"]' <<<"$out")" == pin ] || { echo "not verified by pin: $out" >&2; return 1; }
+	line=$(grep -E "RPL0422I session [0-9]+ to server $2 " "$W/$1.log" | tail -1)
+	grep -q "certificate by pin, pairing key" <<<"$line" || { echo "$1's session to $2: $line" >&2; return 1; }
+	wait_until 5 eval "[ \$(grep -cE 'RPL0422I session [0-9]+ from server $1 .*certificate by pin, pairing key' '$W/$2.log') -gt $before ]" ||
+		{ echo "$2's log lacks a pin and pairing-key session from $1" >&2; return 1; }
+}
+
+# unexpected_logged NAME ROLE MSG STATE: NAME's log says that message MSG was
+# not expected in STATE in a session of ROLE (inbound|outbound).
+unexpected_logged() {
+	grep -qE "session [0-9]+ $2 .*protocol error: message $3 \([0-9]+\) is not expected in state $4\$" "$W/$1.log"
+}
+
+# known_bug ID TEXT: a check failed in the way a known, reported bug makes it
+# fail. The scenario then reports "KNOWN_BUG ID reproduced: TEXT" and passes,
+# so that it documents the bug in every run; KNOWN_BUGS=fail makes it fail
+# instead (to confirm a fix: once fixed, the scenario passes on its checks).
+known_bug() {
+	local id=$1; shift
+	[ "${KNOWN_BUGS:-report}" = fail ] && die "$id: $*"
+	echo "KNOWN_BUG $id reproduced: $*"
+	exit 0
 }

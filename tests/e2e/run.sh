@@ -39,10 +39,11 @@ report() {
 	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1))
 		printf 'PASS %-50s %3ss\n' "$name" "$secs"
-		grep -E '^(ok|MEASURE|SKIP) ' "$out/$name.out" | sed 's/^/     /'
+		grep -E '^(ok|MEASURE|SKIP|KNOWN_BUG) ' "$out/$name.out" | sed 's/^/     /'
 	else
 		fail=$((fail + 1)); failed+=("$name")
 		printf 'FAIL %-50s %3ss\n' "$name" "$secs"
+		grep -E '^FAIL: ' "$out/$name.out" | sed 's/^/     > /'
 		sed 's/^/     | /' "$out/$name.out" | tail -60
 	fi
 }
