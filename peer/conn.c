@@ -6,6 +6,7 @@
  */
 #include "session_int.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,13 +252,23 @@ static void defer(struct peer_session *s, unsigned what)
 
 #define THR_WINDOW_MS 5000
 #define THR_LINES 20
+#define THR_GLOBAL 300
 
 static void thr_flush(struct log_throttle *t)
 {
 	if (t->dropped)
-		log_code(t->code, "%lu more %s in %u s, not logged one by one (the last: %s)",
-			 t->dropped, t->what, THR_WINDOW_MS / 1000, t->last);
+		log_code(t->code, "%lu more %s%s%s in %u s, not logged one by one (the last: %s)",
+			 t->dropped, t->what, t->addr[0] ? " from " : "", t->addr,
+			 THR_WINDOW_MS / 1000, t->last);
 	t->dropped = 0;
+}
+
+static void thr_flush_all(struct peer *p)
+{
+	if (p->thr_all_dropped)
+		log_warn(RPL_W_LINES_DROPPED, "%lu more session lines in %u s, not logged (more than %d lines)",
+			 p->thr_all_dropped, THR_WINDOW_MS / 1000, THR_GLOBAL);
+	p->thr_all_dropped = 0;
 }
 
 /* At the end of a window, the counts of what was not logged. */
@@ -275,46 +286,85 @@ static void thr_tick(uv_timer_t *timer)
 		else if (!next || t->start + THR_WINDOW_MS - now < next)
 			next = t->start + THR_WINDOW_MS - now;
 	}
+	if (p->thr_all_dropped) {
+		if (now - p->thr_all_start >= THR_WINDOW_MS)
+			thr_flush_all(p);
+		else if (!next || p->thr_all_start + THR_WINDOW_MS - now < next)
+			next = p->thr_all_start + THR_WINDOW_MS - now;
+	}
 	if (next)
 		uv_timer_start(timer, thr_tick, next, 0);
 }
 
-void peer_warn(struct peer *p, int code, unsigned limit, const char *what, const char *fmt, ...)
+/* Lines about outbound sessions are never held back: this peer started
+ * them, so their number is its own. */
+#define THR_ALL UINT_MAX
+static unsigned sess_limit(const struct peer_session *s)
+{
+	return s->role == ROLE_OUTBOUND ? THR_ALL : THR_LINES;
+}
+
+static void thr_arm(struct peer *p, uint64_t due_ms)
+{
+	if (!p->halting && !uv_is_active((uv_handle_t *)&p->thr_timer))
+		uv_timer_start(&p->thr_timer, thr_tick, due_ms, 0);
+}
+
+void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const char *what,
+	       const char *fmt, ...)
 {
 	struct log_throttle *t = NULL, *oldest = &p->thr[0];
 	uint64_t now = clock_mono_ms();
 	char text[400];
 	va_list ap;
 
+	if (!addr)
+		addr = "";
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (limit == THR_ALL) {
+		log_code(code, "%s", text);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(p->thr) / sizeof(p->thr[0]) && !t; i++) {
-		if (p->thr[i].code == code)
+		if (p->thr[i].code == code && strcmp(p->thr[i].addr, addr) == 0)
 			t = &p->thr[i];
 		else if (p->thr[i].start < oldest->start)
 			oldest = &p->thr[i];
 	}
-	if (!t) { /* the slot of the quietest code */
+	if (!t) { /* the slot used longest ago */
 		t = oldest;
 		thr_flush(t);
 		memset(t, 0, sizeof(*t));
 		t->code = code;
+		snprintf(t->addr, sizeof(t->addr), "%s", addr);
 	}
 	if (now - t->start >= THR_WINDOW_MS) {
 		thr_flush(t);
 		t->start = now;
 		t->lines = 0;
 	}
-	if (t->lines < limit) {
+	if (now - p->thr_all_start >= THR_WINDOW_MS) {
+		thr_flush_all(p);
+		p->thr_all_start = now;
+		p->thr_all_lines = 0;
+	}
+	if (t->lines < limit && p->thr_all_lines < THR_GLOBAL) {
 		t->lines++;
+		p->thr_all_lines++;
 		log_code(code, "%s", text);
+		return;
+	}
+	if (t->lines < limit) { /* only the total is over: a distributed flood */
+		p->thr_all_dropped++;
+		thr_arm(p, p->thr_all_start + THR_WINDOW_MS - now);
 		return;
 	}
 	snprintf(t->what, sizeof(t->what), "%s", what);
 	snprintf(t->last, sizeof(t->last), "%s", text);
-	if (!t->dropped++ && !p->halting && !uv_is_active((uv_handle_t *)&p->thr_timer))
-		uv_timer_start(&p->thr_timer, thr_tick, t->start + THR_WINDOW_MS - now, 0);
+	if (!t->dropped++)
+		thr_arm(p, t->start + THR_WINDOW_MS - now);
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -577,7 +627,7 @@ static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 		snprintf(s->result.message, sizeof(s->result.message), "%s",
 			 text[0] ? text : rpl_msg_text(err));
 		if (!s->quiet)
-			peer_warn(p, -err, THR_LINES, "sessions ended like this",
+			peer_warn(p, -err, s->addr, sess_limit(s), "sessions ended like this",
 				  "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
 				  role_name(s), s->server[0] ? "server " : "", s->server,
 				  s->server[0] ? "" : "connection", s->addr[0] ? s->addr : s->target,
@@ -637,7 +687,7 @@ static const char *proto_word(const struct peer_session *s)
 void conn_refuse(struct peer_session *s, int code, const char *text)
 {
 	session_send_error(s, code, text);
-	peer_warn(s->p, code, THR_LINES, "sessions refused like this",
+	peer_warn(s->p, code, s->addr, sess_limit(s), "sessions refused like this",
 		  "%ssession %llu from server %s (%s) refused: %s", proto_word(s),
 		  (unsigned long long)s->id, s->server[0] ? s->server : "?", s->addr, text);
 	peer_actlog(s->p, RPL_W_REFUSED, "%ssession from %s (%s) refused: %s %s", proto_word(s),
@@ -687,7 +737,16 @@ static int failure_work(MDB_txn *txn, struct store *st, void *arg)
 	return rc;
 }
 
+static void record_failure(struct peer_session *s, const char *detail, int log);
+
 void conn_record_failure(struct peer_session *s, const char *detail)
+{
+	record_failure(s, detail, 1);
+}
+
+/* Counts a failed sign-on (rate limit, the partner's record, the activity
+ * log); log: also this line in the daemon log (else the caller logs). */
+static void record_failure(struct peer_session *s, const char *detail, int log)
 {
 	struct peer *p = s->p;
 	int admin = s->purpose == PURPOSE_ADMIN;
@@ -702,11 +761,14 @@ void conn_record_failure(struct peer_session *s, const char *detail)
 	if (s->role == ROLE_INBOUND && !s->attempt_counted)
 		admit_fail(&p->adm, s->addr, key, clock_now());
 	s->attempt_counted = 1;
+	if (!log)
+		goto record;
 	s->quiet = 1; /* this line says why the session ends */
-	peer_warn(p, admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, THR_LINES, "failed sign-ons",
+	peer_warn(p, admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, s->addr, sess_limit(s), "failed sign-ons",
 		  "%ssign-on %s %s %s (%s) failed: %s", proto_word(s),
 		  s->role == ROLE_INBOUND ? "from" : "to", who, s->server[0] ? s->server : "?", s->addr,
 		  detail);
+record:
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return;
@@ -753,8 +815,9 @@ int conn_unexpected(struct peer_session *s, int type, const char *state)
 
 	snprintf(why, sizeof(why), "message %s (%d) is not expected in state %s", msg_type_name(type),
 		 type, state);
+	/* Counted as a failed sign-on; the line below says why it ended. */
 	if (s->state != SS_READY)
-		conn_record_failure(s, why);
+		record_failure(s, why, 0);
 	session_send_error(s, RPL_E_PROTOCOL, why);
 	conn_close(s, -RPL_E_PROTOCOL, "protocol error: %s", why);
 	return 0;
@@ -809,7 +872,8 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 }
 
 /* The sessions a partner holds (authenticated, inbound), and its share:
- * half of MAXSESSIONS, so that one partner cannot crowd out the others. */
+ * MAXSESSIONS less a quarter (at least one session), so that one partner
+ * cannot crowd out the others. */
 static int partner_holds(struct peer *p, const struct peer_session *s)
 {
 	int n = 0;
@@ -823,7 +887,9 @@ static int partner_holds(struct peer *p, const struct peer_session *s)
 int conn_admit_partner(struct peer_session *s)
 {
 	struct peer *p = s->p;
-	int share = p->in->conf.maxsessions / 2 > 0 ? p->in->conf.maxsessions / 2 : 1, held;
+	int max = p->in->conf.maxsessions, held;
+	/* A quarter of MAXSESSIONS (at least one) stays for the others. */
+	int share = max < 2 ? max : max - (max / 4 > 1 ? max / 4 : 1);
 	char why[300], key[RPL_NAME_MAX + 2];
 
 	/* Charged only once the partner proved who it is: a stranger that
@@ -1310,7 +1376,7 @@ static void refuse_connection(struct peer_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	peer_warn(s->p, RPL_E_PREAUTH, 1, "connections refused", "connection from %s refused: %s",
+	peer_warn(s->p, RPL_E_PREAUTH, s->addr, 1, "connections refused", "connection from %s refused: %s",
 		  s->addr, text);
 	s->quiet = 1;
 	conn_close(s, -RPL_E_PREAUTH, "%s", text);
@@ -1723,6 +1789,7 @@ void peer_halt(struct peer *p)
 	adminsrv_stop(p);
 	for (size_t i = 0; i < sizeof(p->thr) / sizeof(p->thr[0]); i++)
 		thr_flush(&p->thr[i]);
+	thr_flush_all(p);
 	uv_close((uv_handle_t *)&p->thr_timer, NULL);
 	for (struct peer_session *s = p->sessions; s; s = s->next)
 		if (!session_closing(s))

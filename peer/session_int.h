@@ -66,16 +66,21 @@ struct peer {
 	/* Sessions with callbacks to deliver on the next loop turn. */
 	uv_idle_t deferred_idle;
 	struct peer_session *deferred;
-	/* Session log lines, per message ID, at most a few per window: a
-	 * flood of connections cannot flood the log (peer/conn.c). */
+	/* Session log lines, per (message ID, address), at most a few per
+	 * window, and at most THR_GLOBAL in all: a flood of connections
+	 * cannot flood the log (peer/conn.c peer_warn). */
 	struct log_throttle {
 		int code;
+		char addr[64];
 		uint64_t start;          /* the window's start, monotonic ms */
 		unsigned lines;          /* logged in this window */
 		unsigned long dropped;   /* not logged in this window */
 		char what[40];           /* "connections refused", ... */
 		char last[400];          /* the last line not logged */
-	} thr[8];
+	} thr[64];
+	uint64_t thr_all_start;
+	unsigned thr_all_lines;
+	unsigned long thr_all_dropped;
 	uv_timer_t thr_timer;           /* logs the counts at the windows' end */
 	struct own_identity own;        /* the certificate presented in TLS */
 	uint8_t own_fp[FP_LEN];
@@ -153,10 +158,11 @@ void conn_refuse(struct peer_session *s, int code, const char *text);
  * activity log and the server's failure counter. */
 void conn_record_failure(struct peer_session *s, const char *detail);
 /* A line about sessions, at the level of code's letter: at most limit
- * lines per message ID every 5 s; the rest are counted ("N more <what>
- * ...") at the window's end. */
-void peer_warn(struct peer *p, int code, unsigned limit, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+ * lines per (message ID, address) every 5 s, and at most 300 such lines in
+ * all; the rest are counted ("N more <what> ...") at the window's end.
+ * addr may be NULL. */
+void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const char *what,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The rate-limit name of an administrator ("@NAME": no server is named so). */
 void auth_admin_key(const char *admin, char *out, size_t sz);
 /* An administrator's proof holds (either protocol): commits the sign-on

@@ -59,15 +59,17 @@ stop_peer A
 conf_set A MAXSESSIONS 3
 start_peer A
 wait_admin A
-adm A DEFINE SERVER L HLADDRESS=127.0.0.1 LLADDRESS=9 SERVERPASSWORD=pw-L-secret >/dev/null || die "define L on A"
-printf 'pw-L-secret\n' >"$W/L.pw"
+for n in L M; do
+	adm A DEFINE SERVER $n HLADDRESS=127.0.0.1 LLADDRESS=9 SERVERPASSWORD=pw-$n-secret >/dev/null || die "define $n on A"
+	printf 'pw-%s-secret\n' "$n" >"$W/$n.pw"
+done
 
-# leg_open I: a down-level session from L, held open; its answers go to
-# $W/leg.I.out, commands through descriptor LEGFD_I.
+# leg_open I [NAME]: a down-level session from NAME (L), held open; its
+# answers go to $W/leg.I.out, commands through descriptor LEGFD_I.
 leg_open() {
-	local i=$1 fd
+	local i=$1 n=${2:-L} fd
 	mkfifo "$W/leg.$i.in"
-	python3 "$T" legacy "$pa" L A "$W/A.pw" "$W/L.pw" <"$W/leg.$i.in" >"$W/leg.$i.out" 2>&1 &
+	python3 "$T" legacy "$pa" "$n" A "$W/A.pw" "$W/$n.pw" <"$W/leg.$i.in" >"$W/leg.$i.out" 2>&1 &
 	PIDS+=($!)
 	eval "LEGPID_$i=$!"
 	exec {fd}>"$W/leg.$i.in"
@@ -96,8 +98,9 @@ ok "MAXSESSIONS 3: with 2 authenticated sessions and 6 unauthenticated connectio
 touch "$W/hold2.stop"
 wait "$H2"
 
-leg_open 3
-expect_eq "$(jget 'j["ok"]' <"$W/leg.3.out")" true "a 3rd authenticated down-level session held"
+# A third from another partner (L's share of MAXSESSIONS 3 is 2).
+leg_open 3 M
+expect_eq "$(jget 'j["ok"]' <"$W/leg.3.out")" true "a 3rd authenticated down-level session held (from M)"
 p=$(adm B PING SERVER A); rc=$?
 expect_eq "$rc" 1 "with MAXSESSIONS 3 reached, PING SERVER A from B exits 1"
 expect_eq "$(jget 'j["message_id"]' <<<"$p")" RPL0414E "B's sign-on is refused with RPL0414E"

@@ -5,8 +5,8 @@
 # (B's real key and pairing key) opens 16 authenticated sync sessions at
 # once, well within B's session rate (burst 300), and keeps them (each may
 # last ROUNDTIMEOUT, 120 s by default, and is then opened again).
-# A partner's share is half of MAXSESSIONS: B gets 8, its 9th and later
-# sessions are refused (RPL0414E naming the share), and C's PING SERVER A
+# A partner's share is MAXSESSIONS less a quarter: B gets 12, its 13th and
+# later sessions are refused (RPL0414E naming the share), and C's PING SERVER A
 # still succeeds (once the bug SESSION_MONOPOLY: C was refused with
 # "MAXSESSIONS 16 reached"). Once B lets go, C works again and A's records
 # are unchanged.
@@ -45,8 +45,8 @@ hp=$!
 wait_until 10 grep -q '"holding"' "$W/hold.ev" || die "the tool did not open its sessions"
 held=$(hcount hold 'e["ev"]=="recv" and e["type"]=="AUTH_OK"')
 refused=$(hcount hold 'e["ev"]=="recv" and e["type"]=="ERROR" and "RPL0414E" in json.dumps(e)')
-expect_eq "$held/$refused" "8/8" "B holds 8 authenticated sessions on A, its share of MAXSESSIONS 16; 8 more are refused (RPL0414E)"
-log_has A "RPL0414E.*server B holds 8 sessions, its share of MAXSESSIONS 16" || die "A's log does not name B's share"
+expect_eq "$held/$refused" "12/4" "B holds 12 authenticated sessions on A, its share of MAXSESSIONS 16; 4 more are refused (RPL0414E)"
+log_has A "RPL0414E.*server B holds 12 sessions, its share of MAXSESSIONS 16" || die "A's log does not name B's share"
 ok "A's log names B's share"
 out=$(adm C PING SERVER A)
 wait "$hp"
