@@ -237,6 +237,12 @@ static void label_text(const char *key, char *out, size_t outsz)
 	}
 }
 
+/* days_left below zero reads EXPIRED (JSON keeps the number). */
+static int shows_expired(const char *key, json_t *v)
+{
+	return key && strcmp(key, "days_left") == 0 && json_is_integer(v) && json_integer_value(v) < 0;
+}
+
 static void render_value(FILE *f, json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -287,7 +293,10 @@ static void render_object(FILE *f, json_t *o, int indent)
 			fprintf(f, "\n");
 			render_object(f, v, indent + (int)width + 2);
 		} else {
-			render_value(f, v);
+			if (shows_expired(key, v))
+				fprintf(f, "EXPIRED");
+			else
+				render_value(f, v);
 			fprintf(f, "\n");
 		}
 	}
@@ -335,10 +344,26 @@ void cli_print(json_t *j, int json)
 	json_decref(j);
 }
 
-static void cell_text(json_t *v, char *out, size_t sz)
+static void cell_text(const char *key, json_t *v, char *out, size_t sz)
 {
 	if (!v) { /* a row without this column */
 		snprintf(out, sz, "-");
+		return;
+	}
+	if (shows_expired(key, v)) {
+		snprintf(out, sz, "EXPIRED");
+		return;
+	}
+	if (json_is_array(v)) { /* names: "B, C", or "-" for none */
+		size_t i, n = 0;
+		json_t *e;
+		out[0] = 0;
+		json_array_foreach(v, i, e)
+			if (n < sz)
+				n += (size_t)snprintf(out + n, sz - n, "%s%s", i ? ", " : "",
+						      json_is_string(e) ? json_string_value(e) : "?");
+		if (!out[0])
+			snprintf(out, sz, "-");
 		return;
 	}
 	switch (json_typeof(v)) {
@@ -370,7 +395,9 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 	}
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
-			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
+			cell_text(json_string_value(json_array_get(columns, i)),
+				  json_object_get(row, json_string_value(json_array_get(columns, i))), cell,
+				  sizeof(cell));
 			if (strlen(cell) > width[i])
 				width[i] = strlen(cell);
 		}
@@ -388,7 +415,9 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 	fputc('\n', f);
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
-			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
+			cell_text(json_string_value(json_array_get(columns, i)),
+				  json_object_get(row, json_string_value(json_array_get(columns, i))), cell,
+				  sizeof(cell));
 			if (i + 1 < ncol)
 				fprintf(f, "%-*s  ", (int)width[i], cell);
 			else

@@ -24,7 +24,10 @@ static const char usage[] =
 	"  -d, --dir DIR           instance directory\n"
 	"  -n, --name NAME         this peer's server name\n"
 	"  -p, --port N            TCP port (default 1500)\n"
-	"  -a, --address A         listen address (default 127.0.0.1)\n"
+	"  -a, --address A         listen address (default 127.0.0.1: this host only);\n"
+	"                          the address partners connect to, or 0.0.0.0 (::)\n"
+	"                          for every address; the certificate names NAME and\n"
+	"                          A (for 0.0.0.0 or ::, this host's name instead)\n"
 	"  -P, --password-file F   file whose first line is the server password\n"
 	"  -o, --option KEY=VALUE  another replpeer.conf setting, in effect from the\n"
 	"                          first key pair on (repeatable), e.g.\n"
@@ -99,5 +102,8 @@ int cmd_init(int argc, char **argv)
 		return cli_fail(0, rc, "%s", err[0] ? err : dir);
 	printf("%s instance %s created in %s\n", rpl_msg_id(RPL_I_INIT), name, dir);
 	printf("certificate: %s/cert256.pem\n", dir);
+	if (address && instance_cert_san(address, err, sizeof(err)))
+		printf("note: %s listens on every address; the certificate names DNS:%s%s%s, not an IP address\n",
+		       address, name, err[0] ? " and DNS:" : "", err);
 	return EXIT_OK;
 }

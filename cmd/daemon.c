@@ -25,6 +25,11 @@ struct daemon {
 	struct sync sync;
 	uv_signal_t sig_int, sig_term;
 	uv_timer_t hourly;
+	/* 'replpeer cert install' while we run: cert256.csr or cert256.pem
+	 * changes in the instance directory (inotify), settled for a moment. */
+	uv_fs_event_t files;
+	uv_timer_t files_settle;
+	int watching;
 	int handles;
 	int halting;
 	char why[64]; /* why it halts, for the last activity-log entry */
@@ -46,6 +51,11 @@ static void halt(void *arg, const char *why)
 		uv_close((uv_handle_t *)&d->hourly, NULL);
 		d->handles = 0;
 	}
+	if (d->watching) {
+		uv_close((uv_handle_t *)&d->files, NULL);
+		uv_close((uv_handle_t *)&d->files_settle, NULL);
+		d->watching = 0;
+	}
 	if (d->peer)
 		peer_halt(d->peer);
 }
@@ -60,6 +70,37 @@ static void on_hourly(uv_timer_t *t)
 	struct daemon *d = t->data;
 	(void)peer_refresh_identity(d->peer);
 	sync_hourly(&d->sync);
+}
+
+static void on_files_settled(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	sync_files_changed(&d->sync);
+}
+
+static void on_files(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	struct daemon *d = h->data;
+
+	(void)events;
+	if (status < 0 || !name || d->halting)
+		return;
+	if (strcmp(name, "cert256.csr") == 0 || strcmp(name, "cert256.pem") == 0)
+		uv_timer_start(&d->files_settle, on_files_settled, 200, 0);
+}
+
+/* Watching is a convenience: without it the hourly check finds the
+ * installed certificate. */
+static void watch_files(struct daemon *d, const char *dir)
+{
+	uv_timer_init(d->loop, &d->files_settle);
+	d->files_settle.data = d;
+	uv_fs_event_init(d->loop, &d->files);
+	d->files.data = d;
+	d->watching = 1;
+	if (uv_fs_event_start(&d->files, on_files, dir, 0) < 0)
+		log_warn(RPL_W_NO_WATCH, "cannot watch %s for 'replpeer cert install': the hourly check "
+			 "finds an installed certificate", dir);
 }
 
 /* An instance that lacks its key or certificate gets them now, as the
@@ -174,6 +215,7 @@ int daemon_run(const char *dir)
 	d->handles = 1;
 	if ((rc = sync_start(&d->sync, d->peer)) < 0)
 		goto out_loop;
+	watch_files(d, dir);
 	log_info(RPL_I_STARTED, "server %s listening on %s:%d (TLS 1.2%s, protocol level %d, %s)",
 		 d->in.conf.servername, d->in.conf.tcpaddress, d->in.conf.tcpport,
 		 d->in.conf.ssltls13 ? "-1.3" : " only", d->in.conf.protocollevel,

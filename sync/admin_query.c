@@ -46,26 +46,43 @@ void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_c
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	json_t *doc;
+	static const char *const allowed[] = {"FORMAT", NULL};
+	const char *fmt = admin_param(cmd, "FORMAT");
+	int detailed = fmt && strcasecmp(fmt, "DETAILED") == 0;
+	json_t *doc, *err;
 
-	if (cmd->nwords != 2 || cmd->nparams) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY CERTIFICATE"), NULL);
+	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2) {
+		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY CERTIFICATE [FORMAT=DETAILED]"),
+			       NULL);
+		return;
+	}
+	if (fmt && !detailed && strcasecmp(fmt, "STANDARD") != 0) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORMAT must be STANDARD or DETAILED"), NULL);
 		return;
 	}
 	doc = lifecycle_certificates_json(y);
-	adminsrv_reply(ac, doc, json_is_array(doc) ? json_pack("[s,s,s,s,s]", "label", "state",
-						"fingerprint", "not_after", "days_left") : NULL);
+	/* The table shows who holds each certificate and who does not yet:
+	 * what a RENEW reply points to. FORMAT=DETAILED shows every field. */
+	adminsrv_reply(ac, doc, json_is_array(doc) && !detailed
+				    ? json_pack("[s,s,s,s,s,s]", "label", "state", "validity", "days_left",
+						"partners_holding", "partners_pending")
+				    : NULL);
 }
 
 void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"ACTIVATE", "COMPROMISED", NULL};
+	static const char *const allowed[] = {"ACTIVATE", "COMPROMISED", "WAIT", NULL};
 	const char *act = admin_param(cmd, "ACTIVATE"), *comp = admin_param(cmd, "COMPROMISED");
+	const char *wait = admin_param(cmd, "WAIT");
 	int immediate = 0, compromised = 0;
 	json_t *err;
 
 	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2) {
-		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES]"), NULL);
+		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES] [WAIT=YES]"), NULL);
+		return;
+	}
+	if (wait && strcasecmp(wait, "YES") != 0 && strcasecmp(wait, "NO") != 0) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "WAIT must be YES or NO"), NULL);
 		return;
 	}
 	if (act && strcasecmp(act, "IMMEDIATE") == 0)
@@ -80,7 +97,8 @@ void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct adm
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "COMPROMISED must be YES or NO"), NULL);
 		return;
 	}
-	lifecycle_renew(y, immediate, compromised, "the administrator", ac);
+	lifecycle_renew(y, immediate, compromised, wait && strcasecmp(wait, "YES") == 0,
+			"the administrator", ac);
 }
 
 void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)

@@ -123,6 +123,11 @@ void sync_hourly(struct sync *y)
 	log_flush();
 }
 
+void sync_files_changed(struct sync *y)
+{
+	lifecycle_files_changed(y);
+}
+
 void sync_stop(struct sync *y)
 {
 	progress_stop(y);

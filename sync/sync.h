@@ -42,6 +42,8 @@ void sync_peer_hooks(struct sync *y, struct peer_hooks *h);
 int sync_start(struct sync *y, struct peer *p);
 /* The hourly check. */
 void sync_hourly(struct sync *y);
+/* cert256.csr or cert256.pem changed ('replpeer cert install'). */
+void sync_files_changed(struct sync *y);
 /* At HALT: timers stop; sync_free after the loop ended. */
 void sync_stop(struct sync *y);
 void sync_free(struct sync *y);

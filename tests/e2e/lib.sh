@@ -176,6 +176,16 @@ wait_admin() {
 # restart_peer NAME: stop (TERM) and start again, admin socket ready.
 restart_peer() { stop_peer "$1"; start_peer "$1"; wait_admin "$1"; }
 
+# forcesync_mark NAME SERVER: UPDATE SERVER SERVER FORCESYNC=YES on NAME.
+# Status 0 once the mark is set, whether the exchange happened at once
+# (RPL1207I, exit 0) or stays pending because SERVER was not reached or
+# refused (RPL1206E, exit 1); the reply is printed otherwise.
+forcesync_mark() {
+	local out
+	out=$(adm "$1" "UPDATE SERVER $2 FORCESYNC=YES")
+	grep -qE '"message_id": "RPL12(06E|07I)"' <<<"$out" || { echo "$out"; return 1; }
+}
+
 # wait_until SECONDS CMD...: polls CMD every 0.05 s; status 0 once it succeeds.
 wait_until() {
 	local limit=$1 end; shift
