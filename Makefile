@@ -4,7 +4,7 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
-PKGS     := wolfssl libuv lmdb jansson
+PKGS     := wolfssl libuv lmdb jansson libedit
 CC       ?= gcc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wpedantic -Werror

@@ -11,13 +11,28 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../util/errdoc.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
+
+void cli_print_failure(FILE *f, json_t *doc)
+{
+	const char *error = json_string_value(json_object_get(doc, "error"));
+	const char *msg = json_string_value(json_object_get(doc, "message"));
+	const char *hint = json_string_value(json_object_get(doc, "hint"));
+	int same = !msg || (error && strcmp(msg, error) == 0);
+
+	fprintf(f, "replpeer: %s %s%s%s\n", json_string_value(json_object_get(doc, "message_id")),
+		error ? error : "", same ? "" : ": ", same ? "" : msg);
+	if (hint)
+		fprintf(f, "  hint: %s\n", hint);
+	fflush(f);
+}
 
 int cli_fail(int json, int code, const char *fmt, ...)
 {
 	char detail[1024] = "";
-	const char *hint = rpl_msg_hint(code);
+	json_t *doc;
 	va_list ap;
 
 	if (fmt) {
@@ -25,20 +40,14 @@ int cli_fail(int json, int code, const char *fmt, ...)
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
-	fprintf(stderr, "replpeer: %s %s%s%s\n", rpl_msg_id(code), rpl_msg_text(code),
-		detail[0] ? ": " : "", detail);
-	if (hint)
-		fprintf(stderr, "  hint: %s\n", hint);
+	doc = rpl_error_doc(code, detail);
 	if (json) {
-		json_t *j = json_pack("{s:b, s:s, s:s}", "ok", 0, "message_id",
-				      rpl_msg_id(code), "error", rpl_msg_text(code));
-		if (detail[0])
-			json_object_set_new(j, "detail", json_string(detail));
-		if (hint)
-			json_object_set_new(j, "hint", json_string(hint));
-		cli_print(j, 1);
+		cli_print(doc, 1);
+	} else {
+		cli_print_failure(stderr, doc);
+		json_decref(doc);
 	}
-	return code == RPL_E_USAGE || code == -RPL_E_USAGE ? EXIT_USAGE : EXIT_FAIL;
+	return rpl_msg_exit_status(code);
 }
 
 int cli_usage_error(const char *usage, const char *fmt, ...)
@@ -71,8 +80,12 @@ static int read_line_fd(int fd, char *buf, size_t sz)
 
 	for (;;) {
 		ssize_t r = read(fd, &ch, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
+		/* Only a handler that asks for it (the console's SIGINT) gets
+		 * here: Ctrl-C abandons the question. */
+		if (r < 0 && errno == EINTR) {
+			secure_zero(buf, sz);
+			return -RPL_E_INTERRUPTED;
+		}
 		if (r < 0)
 			return -RPL_E_PASSWORD_READ;
 		if (r == 0) {
@@ -212,7 +225,8 @@ static void label_text(const char *key, char *out, size_t outsz)
 		{"hladdress", "High-level Address"}, {"lladdress", "Low-level Address"},
 		{"sessionsecurity", "Session Security"}, {"tls", "TLS"}, {"ssl", "SSL"},
 		{"id", "ID"}, {"rtt", "RTT"}, {"ms", "(ms)"}, {"ca", "CA"},
-		{"forcesync", "FORCESYNC"}, {"san", "SAN"},
+		{"forcesync", "FORCESYNC"}, {"san", "SAN"}, {"cn", "CN"}, {"pem", "PEM"},
+		{"csr", "CSR"}, {"ok", "OK"}, {"url", "URL"}, {"dn", "DN"},
 	};
 	char copy[128], *w, *save = NULL;
 	size_t used = 0;
@@ -248,12 +262,38 @@ static void render_value(FILE *f, json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_STRING: fprintf(f, "%s", json_string_value(v)); break;
 	case JSON_INTEGER: fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-	case JSON_REAL: fprintf(f, "%.2f", json_real_value(v)); break;
+	case JSON_REAL: fprintf(f, "%.6g", json_real_value(v)); break;
 	case JSON_TRUE: fprintf(f, "Yes"); break;
 	case JSON_FALSE: fprintf(f, "No"); break;
 	case JSON_NULL: fprintf(f, "-"); break;
 	default: fprintf(f, "?"); break;
 	}
+}
+
+/* A long text value continues under itself, cut at spaces before column 79. */
+static void render_text(FILE *f, const char *text, int col)
+{
+	int room = 79 - col;
+
+	if (room < 30 || (int)strlen(text) <= room) {
+		fprintf(f, "%s", text);
+		return;
+	}
+	while ((int)strlen(text) > room) {
+		int cut = room;
+		while (cut > 0 && text[cut] != ' ')
+			cut--;
+		if (cut == 0) /* one long word: leave it whole */
+			cut = (int)strcspn(text, " ");
+		fprintf(f, "%.*s", cut, text);
+		text += cut;
+		while (*text == ' ')
+			text++;
+		if (!*text)
+			return;
+		fprintf(f, "\n%*s", col, "");
+	}
+	fprintf(f, "%s", text);
 }
 
 static void render_object(FILE *f, json_t *o, int indent)
@@ -292,6 +332,9 @@ static void render_object(FILE *f, json_t *o, int indent)
 		} else if (json_is_object(v)) {
 			fprintf(f, "\n");
 			render_object(f, v, indent + (int)width + 2);
+		} else if (json_is_string(v)) {
+			render_text(f, json_string_value(v), indent + (int)width + 2);
+			fprintf(f, "\n");
 		} else {
 			if (shows_expired(key, v))
 				fprintf(f, "EXPIRED");
@@ -332,7 +375,7 @@ void cli_print(json_t *j, int json)
 	if (!j)
 		return;
 	if (json) {
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s = json_dumps(j, CLI_JSON_FLAGS);
 		if (s) {
 			puts(s);
 			free(s);
@@ -369,7 +412,7 @@ static void cell_text(const char *key, json_t *v, char *out, size_t sz)
 	switch (json_typeof(v)) {
 	case JSON_STRING: snprintf(out, sz, "%s", json_string_value(v)); break;
 	case JSON_INTEGER: snprintf(out, sz, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-	case JSON_REAL: snprintf(out, sz, "%.2f", json_real_value(v)); break;
+	case JSON_REAL: snprintf(out, sz, "%.6g", json_real_value(v)); break;
 	case JSON_TRUE: snprintf(out, sz, "Yes"); break;
 	case JSON_FALSE: snprintf(out, sz, "No"); break;
 	default: snprintf(out, sz, "-"); break;
@@ -377,6 +420,11 @@ static void cell_text(const char *key, json_t *v, char *out, size_t sz)
 }
 
 void cli_render_table(FILE *f, json_t *rows, json_t *columns)
+{
+	cli_render_table_opts(f, rows, columns, 0);
+}
+
+void cli_render_table_opts(FILE *f, json_t *rows, json_t *columns, int dataonly)
 {
 	size_t ncol = json_array_size(columns), i, r;
 	size_t width[32] = {0};
@@ -386,12 +434,13 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 	if (ncol > 32)
 		ncol = 32;
 	if (json_array_size(rows) == 0) {
-		fprintf(f, "(none)\n");
+		if (!dataonly)
+			fprintf(f, "(none)\n");
 		return;
 	}
 	for (i = 0; i < ncol; i++) {
 		label_text(json_string_value(json_array_get(columns, i)), label, sizeof(label));
-		width[i] = strlen(label);
+		width[i] = dataonly ? 0 : strlen(label);
 	}
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
@@ -402,17 +451,18 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 				width[i] = strlen(cell);
 		}
 	}
-	for (i = 0; i < ncol; i++) {
+	for (i = 0; i < ncol && !dataonly; i++) {
 		label_text(json_string_value(json_array_get(columns, i)), label, sizeof(label));
 		if (i + 1 < ncol)
 			fprintf(f, "%-*s  ", (int)width[i], label);
 		else
 			fprintf(f, "%s\n", label);
 	}
-	for (i = 0; i < ncol; i++)
+	for (i = 0; i < ncol && !dataonly; i++)
 		for (size_t k = 0; k < width[i] + (i + 1 < ncol ? 2 : 0); k++)
 			fputc(k < width[i] ? '-' : ' ', f);
-	fputc('\n', f);
+	if (!dataonly)
+		fputc('\n', f);
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
 			cell_text(json_string_value(json_array_get(columns, i)),
@@ -424,4 +474,85 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 				fprintf(f, "%s\n", cell);
 		}
 	}
+}
+
+/* One field of a delimited line: RFC 4180 quoting for commas, blanks for
+ * tabs and line breaks inside a tab-separated field. */
+static void put_text(FILE *f, const char *p, char delim)
+{
+	if (delim == ',' && strpbrk(p, ",\"\r\n")) {
+		fputc('"', f);
+		for (; *p; p++) {
+			if (*p == '"')
+				fputc('"', f);
+			fputc(*p, f);
+		}
+		fputc('"', f);
+	} else {
+		for (; *p; p++)
+			fputc(delim == '\t' && strchr("\t\r\n", *p) ? ' ' : *p, f);
+	}
+}
+
+static void put_field(FILE *f, json_t *v, char delim)
+{
+	char cell[512];
+
+	if (!v || json_is_null(v))
+		return; /* an empty field */
+	if (json_is_array(v) || json_is_object(v)) {
+		char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+		put_text(f, text ? text : "", delim);
+		free(text);
+	} else if (json_is_string(v)) {
+		put_text(f, json_string_value(v), delim);
+	} else {
+		cell_text(NULL, v, cell, sizeof(cell)); /* scripts get the numbers */
+		put_text(f, cell, delim);
+	}
+}
+
+void cli_render_delimited(FILE *f, json_t *doc, json_t *columns, char delim, int dataonly)
+{
+	json_t *rows = json_is_array(doc) ? json_incref(doc) : json_pack("[O]", doc);
+	json_t *cols = json_is_array(columns) ? json_incref(columns) : json_array(), *row, *v;
+	const char *key;
+	size_t i, r;
+	char label[64];
+
+	if (!json_is_array(columns)) /* every key of the rows, in order of first use */
+		json_array_foreach(rows, r, row) {
+			json_object_foreach(row, key, v) {
+				int seen = 0;
+				json_t *c;
+				json_array_foreach(cols, i, c)
+					seen |= strcmp(json_string_value(c), key) == 0;
+				if (!seen)
+					json_array_append_new(cols, json_string(key));
+			}
+		}
+	if (!dataonly && json_array_size(cols)) {
+		json_array_foreach(cols, i, v) {
+			label_text(json_string_value(v), label, sizeof(label));
+			if (i)
+				fputc(delim, f);
+			put_text(f, label, delim);
+		}
+		fputc('\n', f);
+	}
+	json_array_foreach(rows, r, row) {
+		if (!json_is_object(row)) {
+			put_field(f, row, delim);
+			fputc('\n', f);
+			continue;
+		}
+		json_array_foreach(cols, i, v) {
+			if (i)
+				fputc(delim, f);
+			put_field(f, json_object_get(row, json_string_value(v)), delim);
+		}
+		fputc('\n', f);
+	}
+	json_decref(cols);
+	json_decref(rows);
 }

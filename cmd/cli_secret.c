@@ -17,53 +17,68 @@
 #include "../util/secure.h"
 #include "cli.h"
 
-/* word is full, or an abbreviation of it of at least min characters. */
-static int keyword(const char *word, const char *full, size_t min)
-{
-	size_t n = strlen(word);
-	return n >= min && n <= strlen(full) && strncasecmp(word, full, n) == 0;
-}
-
-/* Where the placeholders are: a positional word, or the values of
- * SERVERPASSWORD= parameters. */
+/* Where the placeholders are: a positional word, or the value of a
+ * parameter, that the command table calls a password. */
 struct secret_slot {
 	int word;  /* index into words[], or -1 */
 	int param; /* index into vals[], or -1 */
-	int once;  /* asked once: a password to test, not a new one to set */
+	int once;  /* asked once: a password checked, not one being set */
 	char prompt[160];
 };
 
-static int find_slots(const struct admin_cmd *cmd, struct secret_slot *slots, int max)
+/* Every password slot of a resolved command; only those given as "-"
+ * when dash_only. */
+static int find_slots(const struct admin_cmd *cmd, const struct admin_command *c,
+		      struct secret_slot *slots, int max, int dash_only)
 {
-	const char *name = cmd->nwords > 2 ? cmd->words[2] : "?";
+	char name[64];
 	int n = 0;
 
-	if (cmd->nwords == 3 && keyword(cmd->words[0], "SET", 3) &&
-	    keyword(cmd->words[1], "SERVERPASSWORD", 7) && strcmp(cmd->words[2], "-") == 0) {
-		slots[n] = (struct secret_slot){.word = 2, .param = -1};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt), "New password of this server: ");
-	}
-	if (cmd->nwords >= 4 && keyword(cmd->words[0], "REGISTER", 3) &&
-	    keyword(cmd->words[1], "ADMIN", 2) && strcmp(cmd->words[3], "-") == 0 && n < max) {
-		slots[n] = (struct secret_slot){.word = 3, .param = -1};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
-			 "Password of administrator %.64s: ", name);
-	}
-	if (cmd->nwords == 4 && keyword(cmd->words[0], "TEST", 4) &&
-	    keyword(cmd->words[1], "LDAP", 4) && strcmp(cmd->words[3], "-") == 0 && n < max) {
-		slots[n] = (struct secret_slot){.word = 3, .param = -1, .once = 1};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
-			 "LDAP password of administrator %.64s: ", name);
+	admin_command_name(c, name, sizeof(name));
+	for (int i = 0; i < cmd->nwords && n < max; i++) {
+		if (!admin_word_secret(c, i) || (dash_only && strcmp(cmd->words[i], "-") != 0))
+			continue;
+		slots[n] = (struct secret_slot){.word = i, .param = -1};
+		if (strcmp(name, "SET SERVERPASSWORD") == 0) {
+			snprintf(slots[n].prompt, sizeof(slots[n].prompt), "New password of this server: ");
+		} else if (strcmp(name, "TEST LDAP") == 0) {
+			slots[n].once = 1;
+			snprintf(slots[n].prompt, sizeof(slots[n].prompt),
+				 "LDAP password of administrator %.64s: ", cmd->nwords > 2 ? cmd->words[2] : "?");
+		} else { /* REGISTER ADMIN name password */
+			snprintf(slots[n].prompt, sizeof(slots[n].prompt), "Password of %s %.64s: ", name,
+				 cmd->nwords > 2 ? cmd->words[2] : "?");
+		}
+		n++;
 	}
 	for (int i = 0; i < cmd->nparams && n < max; i++) {
-		int server = keyword(cmd->keys[i], "SERVERPASSWORD", 7);
-		if ((!server && !keyword(cmd->keys[i], "PASSWORD", 2)) || strcmp(cmd->vals[i], "-") != 0)
+		if (!admin_param_secret(c, cmd->keys[i]) || (dash_only && strcmp(cmd->vals[i], "-") != 0))
 			continue;
 		slots[n] = (struct secret_slot){.word = -1, .param = i};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt), server ? "SERVERPASSWORD of server %.64s: "
-			 : "Password of %.64s: ", name);
+		snprintf(slots[n++].prompt, sizeof(slots[0].prompt), "%s of %s %.64s: ", cmd->keys[i],
+			 strstr(name, "ADMIN") ? "administrator" : "server", cmd->nwords > 2 ? cmd->words[2] : "?");
 	}
 	return n;
+}
+
+int cli_line_private(const char *line)
+{
+	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
+	const struct admin_command *c;
+	struct secret_slot slots[4];
+	char err[512];
+	int private = 1;
+
+	/* A line that does not resolve may still hold a password (a typo in
+	 * its keyword): it is private too. */
+	if (cmd && admin_parse(line, cmd, err, sizeof(err)) == 0 &&
+	    admin_resolve(cmd, &c, err, sizeof(err)) == 0)
+		private = find_slots(cmd, c, slots, 4, 0) > 0;
+	if (cmd) {
+		secure_zero(cmd, sizeof(*cmd));
+		free(cmd);
+	}
+	return private;
 }
 
 /* Appends one token so that admin_parse reads it back unchanged: bare when
@@ -119,17 +134,19 @@ int cli_fill_passwords(const char *line, const char *pwfile, char *out,
 		       size_t outsz, char *err, size_t errsz)
 {
 	struct secret_slot slots[MAX_SLOTS];
-	char pw[MAX_SLOTS][256], perr[256];
+	char pw[MAX_SLOTS][256], perr[512];
 	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
+	const struct admin_command *c;
 	struct wbuf w;
 	int n = 0, rc = 0;
 
 	err[0] = 0;
 	if (!cmd)
 		return -RPL_E_NOMEM;
-	/* What does not parse goes as it is: the server says what is wrong. */
-	if (admin_parse(line, cmd, perr, sizeof(perr)) == 0)
-		n = find_slots(cmd, slots, MAX_SLOTS);
+	/* What does not resolve goes as it is: the server says what is wrong. */
+	if (admin_parse(line, cmd, perr, sizeof(perr)) == 0 &&
+	    admin_resolve(cmd, &c, perr, sizeof(perr)) == 0)
+		n = find_slots(cmd, c, slots, MAX_SLOTS, 1);
 	if (n == 0) {
 		secure_zero(cmd, sizeof(*cmd));
 		free(cmd);
@@ -139,9 +156,10 @@ int cli_fill_passwords(const char *line, const char *pwfile, char *out,
 		return 0;
 	}
 	for (int k = 0; k < n && rc == 0; k++) {
-		rc = cli_read_password_prompt(pwfile, slots[k].prompt, !slots[k].once, pw[k],
-					      sizeof(pw[k]));
-		if (rc < 0)
+		rc = cli_read_password_prompt(pwfile, slots[k].prompt, !slots[k].once, pw[k], sizeof(pw[k]));
+		if (rc == -RPL_E_INTERRUPTED)
+			rc = -RPL_E_CANCELLED;
+		else if (rc < 0)
 			snprintf(err, errsz, "%s", pwfile ? pwfile
 				 : "the two entries differ, or there is no terminal to ask on (give --password-file F)");
 	}

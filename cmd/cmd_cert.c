@@ -1,6 +1,7 @@
 /* replpeer cert: the offline key-database tool. */
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "../store/owncert.h"
 #include "../store/server.h"
 #include "../store/trust.h"
+#include "../sync/admin.h"
 #include "../util/clock.h"
 #include "../util/fsutil.h"
 #include "../util/msg.h"
@@ -55,18 +57,35 @@ static json_t *cert_json(const uint8_t *der, size_t n, const char *label,
 			 const char *state)
 {
 	struct certinfo ci;
-	char nb[32], na[32];
 
 	if (identity_cert_info(der, n, &ci) < 0)
 		return NULL;
-	clock_iso8601(ci.not_before, nb, sizeof(nb));
-	clock_iso8601(ci.not_after, na, sizeof(na));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b}",
-			 "label", label, "state", state, "fingerprint", ci.fp_hex,
-			 "subject", ci.subject, "issuer", ci.issuer,
-			 "serial", ci.serial_hex, "not_before", nb, "not_after", na,
-			 "days_left", (json_int_t)clock_days_until(ci.not_after),
-			 "key_type", ci.key_type, "san", ci.sans, "ca", ci.is_ca);
+	return admin_cert_json(&ci, label, state);
+}
+
+/* A state change's reply: {ok, message_id, message} and its fields; the
+ * message line alone without --json. Steals doc. */
+static int done(struct cert_args *a, int code, json_t *doc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int done(struct cert_args *a, int code, json_t *doc, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	j = json_pack("{s:b, s:s, s:s}", "ok", 1, "message_id", rpl_msg_id(code), "message", text);
+	json_object_update(j, doc);
+	json_decref(doc);
+	if (a->json) {
+		cli_print(j, 1);
+	} else {
+		printf("%s %s\n", rpl_msg_id(code), text);
+		json_decref(j);
+	}
+	return EXIT_OK;
 }
 
 static int load_file(const char *path, struct wbuf *w, int json)
@@ -138,6 +157,7 @@ static int do_show(struct instance *in, struct cert_args *a)
 static int do_export(struct instance *in, struct cert_args *a)
 {
 	struct owncert c;
+	struct certinfo ci;
 	struct wbuf pem;
 	MDB_txn *txn;
 	int rc;
@@ -151,13 +171,28 @@ static int do_export(struct instance *in, struct cert_args *a)
 				"%s", a->label ? a->label : "current");
 	wbuf_init(&pem);
 	rc = identity_pem_encode(c.der.p, c.der.n, PEM_CERT, &pem);
-	owncert_free(&c);
-	if (rc == 0 && a->out)
-		rc = fs_write_atomic(a->out, pem.p, pem.len, 0644);
-	else if (rc == 0 && fwrite(pem.p, 1, pem.len, stdout) != pem.len)
+	if (rc == 0)
+		rc = identity_cert_info(c.der.p, c.der.n, &ci);
+	if (rc == 0)
+		wbuf_put_u8(&pem, 0);
+	if (rc == 0 && (rc = wbuf_status(&pem)) == 0 && a->out)
+		rc = fs_write_atomic(a->out, pem.p, pem.len - 1, 0644);
+	else if (rc == 0 && !a->json && fwrite(pem.p, 1, pem.len - 1, stdout) != pem.len - 1)
 		rc = -RPL_E_IO;
+	if (rc < 0) {
+		owncert_free(&c);
+		wbuf_free(&pem);
+		return cli_fail(a->json, rc, "%s", a->out ? a->out : "stdout");
+	}
+	if (a->json || a->out) /* PEM on stdout is the output; nothing else there */
+		rc = done(a, RPL_I_CERT_EXPORTED,
+			  json_pack("{s:s, s:s, s:s?, s:s}", "label", c.label, "fingerprint",
+				    ci.fp_hex, "file", a->out, "pem", (const char *)pem.p),
+			  "certificate %s exported%s%s", c.label, a->out ? " to " : "",
+			  a->out ? a->out : "");
+	owncert_free(&c);
 	wbuf_free(&pem);
-	return rc < 0 ? cli_fail(a->json, rc, "%s", a->out ? a->out : "stdout") : EXIT_OK;
+	return rc;
 }
 
 static int list_own_cb(const struct owncert *c, void *arg)
@@ -199,7 +234,15 @@ static int do_list(struct instance *in, struct cert_args *a)
 		json_decref(arr);
 		return cli_fail(a->json, rc, NULL);
 	}
-	cli_print(arr, a->json);
+	if (a->json) {
+		cli_print(arr, 1);
+	} else {
+		json_t *cols = json_pack("[s,s,s,s,s,s,s]", "label", "kind", "state", "purpose",
+					 "fingerprint", "not_after", "days_left");
+		cli_render_table(stdout, arr, cols);
+		json_decref(cols);
+		json_decref(arr);
+	}
 	return EXIT_OK;
 }
 
@@ -308,10 +351,12 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 	blob_free(&t.der);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->label)) != 0)
 		return rc;
-	cli_print(json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "label", a->label,
-			    "purpose", trust_purpose_name(t.purpose), "subject", ci.subject,
-			    "fingerprint", ci.fp_hex), a->json);
-	return EXIT_OK;
+	return done(a, RPL_I_CA_IMPORTED,
+		    json_pack("{s:s, s:s, s:s, s:s}", "label", a->label, "purpose",
+			      trust_purpose_name(t.purpose), "subject", ci.subject, "fingerprint",
+			      ci.fp_hex),
+		    "trust anchor %s imported for %s: %s, fingerprint %s", a->label,
+		    trust_purpose_name(t.purpose), ci.subject, ci.fp_hex);
 }
 
 static int do_import_peer(struct instance *in, struct cert_args *a)
@@ -359,9 +404,10 @@ static int do_import_peer(struct instance *in, struct cert_args *a)
 	blob_free(&der);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->server)) != 0)
 		return rc;
-	cli_print(json_pack("{s:b, s:s, s:s}", "ok", 1, "server", a->server,
-			    "fingerprint", ci.fp_hex), a->json);
-	return EXIT_OK;
+	return done(a, RPL_I_PIN_IMPORTED,
+		    json_pack("{s:s, s:s, s:s}", "server", a->server, "subject", ci.subject,
+			      "fingerprint", ci.fp_hex),
+		    "certificate %s (%s) pinned for server %s", ci.fp_hex, ci.subject, a->server);
 }
 
 static int do_delete(struct instance *in, struct cert_args *a)
@@ -399,8 +445,8 @@ static int do_delete(struct instance *in, struct cert_args *a)
 				      "certificate %s deleted", a->label);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->label)) != 0)
 		return rc;
-	cli_print(json_pack("{s:b, s:s}", "ok", 1, "deleted", a->label), a->json);
-	return EXIT_OK;
+	return done(a, RPL_I_CERT_DELETED, json_pack("{s:s}", "label", a->label),
+		    "certificate %s deleted", a->label);
 }
 
 static int do_request(struct instance *in, struct cert_args *a)
@@ -431,9 +477,10 @@ static int do_request(struct instance *in, struct cert_args *a)
 	blob_free(&csr);
 	if (rc < 0)
 		return cli_fail(a->json, rc, "%s", a->out);
-	cli_print(json_pack("{s:b, s:s, s:s}", "ok", 1, "request", a->out, "cn",
-			    a->cn ? a->cn : in->conf.servername), a->json);
-	return EXIT_OK;
+	return done(a, RPL_I_CSR,
+		    json_pack("{s:s, s:s}", "file", a->out, "cn", a->cn ? a->cn : in->conf.servername),
+		    "certificate request for CN %s written to %s", a->cn ? a->cn : in->conf.servername,
+		    a->out);
 }
 
 static int do_install(struct instance *in, struct cert_args *a)
@@ -443,6 +490,7 @@ static int do_install(struct instance *in, struct cert_args *a)
 	struct blob der = {0};
 	struct certinfo ci;
 	char path[PATH_MAX + 32];
+	char label[sizeof(c.label)];
 	MDB_txn *txn;
 	int rc;
 
@@ -469,14 +517,13 @@ static int do_install(struct instance *in, struct cert_args *a)
 			return rc;
 		nextreq_csr_path(in, path, sizeof(path));
 		unlink(path);
-		cli_print(json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ok", 1, "message_id",
-				    rpl_msg_id(RPL_I_CERT_INSTALLED), "message",
-				    "installed as the next certificate: the running daemon announces it to "
-				    "every partner now and makes it current when they hold it (or at its "
-				    "next start)",
-				    "installed", a->file, "label", c.label, "state", "next",
-				    "subject", ci.subject, "fingerprint", ci.fp_hex), a->json);
-		return EXIT_OK;
+		return done(a, RPL_I_CERT_INSTALLED,
+			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", a->file, "label", c.label,
+				      "state", "next", "subject", ci.subject, "fingerprint", ci.fp_hex),
+			    "certificate %s (%s, fingerprint %s) installed as next, for the key of the "
+			    "request: the running daemon announces it to every partner now and makes it "
+			    "current when they hold it (or at its next start)", c.label, ci.subject,
+			    ci.fp_hex);
 	}
 	memset(&c, 0, sizeof(c));
 	rc = instance_own(in, txn, OWN_CURRENT, &own);
@@ -513,16 +560,18 @@ static int do_install(struct instance *in, struct cert_args *a)
 				      "certificate %s installed as current (%s, issued by %s, fingerprint %s); %s is previous",
 				      c.label, ci.subject, ci.issuer, ci.fp_hex, own.label);
 	own_free(&own);
+	snprintf(label, sizeof(label), "%s", c.label);
 	owncert_free(&c);
 	blob_free(&der);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->file)) != 0)
 		return rc;
 	if ((rc = instance_write_pem(in)) < 0)
 		return cli_fail(a->json, rc, "cert256.pem");
-	cli_print(json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "ok", 1, "message_id",
-			    rpl_msg_id(RPL_I_CERT_INSTALLED), "installed", a->file, "label", c.label,
-			    "state", "current", "subject", ci.subject, "fingerprint", ci.fp_hex), a->json);
-	return EXIT_OK;
+	return done(a, RPL_I_CERT_INSTALLED,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", a->file, "label", label, "state",
+			      "current", "subject", ci.subject, "fingerprint", ci.fp_hex),
+		    "certificate %s (%s, fingerprint %s) installed as current", label, ci.subject,
+		    ci.fp_hex);
 }
 
 int cmd_cert(int argc, char **argv)

@@ -1,6 +1,8 @@
 /* replpeer db: database backup and restore, and the consistency check. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,13 +13,14 @@
 #include "../store/verify.h"
 #include "../util/clock.h"
 #include "../util/fsutil.h"
+#include "../util/errdoc.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
 #include "cli.h"
 
 static const char usage[] =
-	"usage: replpeer db -d DIR backup --out FILE --password-file F [--force]\n"
-	"       replpeer db restore --in FILE -d DIR --password-file F\n"
+	"usage: replpeer db -d DIR [--json] backup --out FILE --password-file F [--force]\n"
+	"       replpeer db [--json] restore --in FILE -d DIR --password-file F\n"
 	"       replpeer db -d DIR [--json] verify [--deep]\n"
 	"\n"
 	"backup writes a consistent copy of the instance (LMDB store, master key,\n"
@@ -43,7 +46,7 @@ static const char usage[] =
 	"  -P, --password-file F   file whose first line is the backup password\n"
 	"      --force             backup: replace an existing FILE\n"
 	"      --deep              verify: re-hash every chunk\n"
-	"      --json              verify: the report as JSON\n";
+	"      --json              the result (and the verify report) as JSON\n";
 
 struct verify_ui {
 	json_t *faults;
@@ -134,6 +137,15 @@ static int db_verify(const char *dir, int deep, int json)
 			"rehashed_bytes", (json_int_t)r.rehashed_bytes,
 			"other_records", (json_int_t)r.records, "faults", (json_int_t)r.faults,
 			"seconds", (double)(clock_mono_ms() - t0) / 1000.0, "fault_list", ui.faults);
+	if (r.faults) { /* a failure document like every other, with the report */
+		json_t *fail = rpl_error_doc(RPL_E_VERIFY, NULL);
+		char text[128];
+		snprintf(text, sizeof(text), "%llu faults", (unsigned long long)r.faults);
+		json_object_set_new(fail, "message", json_string(text));
+		json_object_update_missing(fail, doc);
+		json_decref(doc);
+		doc = fail;
+	}
 	if (json) {
 		cli_print(doc, 1);
 	} else {
@@ -151,11 +163,33 @@ static int db_verify(const char *dir, int deep, int json)
 		json_decref(doc);
 	}
 	if (r.faults) {
-		fprintf(stderr, "replpeer: %s %s: %llu\n  hint: %s\n", rpl_msg_id(RPL_E_VERIFY),
-			rpl_msg_text(RPL_E_VERIFY), (unsigned long long)r.faults,
-			rpl_msg_hint(RPL_E_VERIFY));
+		if (!json)
+			fprintf(stderr, "replpeer: %s %s: %llu\n  hint: %s\n", rpl_msg_id(RPL_E_VERIFY),
+				rpl_msg_text(RPL_E_VERIFY), (unsigned long long)r.faults,
+				rpl_msg_hint(RPL_E_VERIFY));
 		return EXIT_FAIL;
 	}
+	return EXIT_OK;
+}
+
+/* The reply of backup and restore: the message line, or with --json
+ * {ok, message_id, message, KEY: value}. */
+static int db_done(int json, int code, const char *key, const char *value, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int db_done(int json, int code, const char *key, const char *value, const char *fmt, ...)
+{
+	char text[PATH_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (json)
+		cli_print(json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "message_id", rpl_msg_id(code),
+				    "message", text, key, value),
+			  1);
+	else
+		printf("%s %s\n", rpl_msg_id(code), text);
 	return EXIT_OK;
 }
 
@@ -232,21 +266,21 @@ int cmd_db(int argc, char **argv)
 			return cli_usage_error(usage, "verify needs -d DIR and takes only --deep and --json");
 		return db_verify(dir, deep, json);
 	}
-	if (deep || json)
-		return cli_usage_error(usage, "--deep and --json belong to verify");
+	if (deep)
+		return cli_usage_error(usage, "--deep belongs to verify");
 	if (strcmp(action, "backup") == 0) {
 		if (!dir || !out)
 			return cli_usage_error(usage, "backup needs -d DIR and --out FILE");
 		if (!force && fs_exists(out)) /* before the password is asked */
-			return cli_fail(0, RPL_E_BACKUP_EXISTS, "%s", out);
+			return cli_fail(json, RPL_E_BACKUP_EXISTS, "%s", out);
 		if ((rc = cli_read_password(pwfile, 1, password, sizeof(password))) < 0)
-			return cli_fail(0, rc, "%s", pwfile ? pwfile : "terminal");
+			return cli_fail(json, rc, "%s", pwfile ? pwfile : "terminal");
 		if (strlen(password) < 8) {
 			secure_zero(password, sizeof(password));
-			return cli_fail(0, RPL_E_PASSWORD_WEAK, "%s: the backup password needs at least 8 characters",
+			return cli_fail(json, RPL_E_PASSWORD_WEAK, "%s: the backup password needs at least 8 characters",
 					pwfile ? pwfile : "typed");
 		}
-		if ((rc = cli_open_instance(dir, &in, 0)) != 0) {
+		if ((rc = cli_open_instance(dir, &in, json)) != 0) {
 			secure_zero(password, sizeof(password));
 			return rc;
 		}
@@ -264,22 +298,20 @@ int cmd_db(int argc, char **argv)
 		}
 		instance_close(&in);
 		if (rc < 0)
-			return cli_fail(0, rc, "%s", out);
-		printf("%s database backup written to %s\n", rpl_msg_id(RPL_I_BACKUP), out);
-		return EXIT_OK;
+			return cli_fail(json, rc, "%s", out);
+		return db_done(json, RPL_I_BACKUP, "file", out, "database backup written to %s", out);
 	}
 	if (strcmp(action, "restore") == 0) {
 		if (!dir || !in_path)
 			return cli_usage_error(usage, "restore needs --in FILE and -d DIR");
 		if ((rc = cli_read_password(pwfile, 0, password, sizeof(password))) < 0)
-			return cli_fail(0, rc, "%s", pwfile ? pwfile : "terminal");
+			return cli_fail(json, rc, "%s", pwfile ? pwfile : "terminal");
 		err[0] = 0;
 		rc = restore_with_signals(in_path, dir, password, err, sizeof(err));
 		secure_zero(password, sizeof(password));
 		if (rc < 0)
-			return cli_fail(0, rc, "%s", err[0] ? err : in_path);
-		printf("%s database restored into %s\n", rpl_msg_id(RPL_I_RESTORE), dir);
-		return EXIT_OK;
+			return cli_fail(json, rc, "%s", err[0] ? err : in_path);
+		return db_done(json, RPL_I_RESTORE, "dir", dir, "database restored into %s", dir);
 	}
 	return cli_usage_error(usage, "unknown action '%s'", action);
 }

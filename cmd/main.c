@@ -25,9 +25,10 @@ static const char usage[] =
 	"  cert  -d DIR show|export|list|import-ca|import-peer|delete|request|install\n"
 	"                          offline key-database tool\n"
 	"  store -d DIR put|get|ls|rm   node objects\n"
-	"  db    -d DIR backup --out FILE --password-file F\n"
-	"  db    restore --in FILE -d DIR --password-file F\n"
-	"  version                 print the version\n";
+	"  db    -d DIR [--json] backup --out FILE --password-file F\n"
+	"  db    [--json] restore --in FILE -d DIR --password-file F\n"
+	"  db    -d DIR [--json] verify [--deep]\n"
+	"  version [--json]        print the version\n";
 
 /* Subcommands that hold master.key, private keys or passwords in memory:
  * a core dump (or another process of the same user reading /proc/PID/mem)
@@ -54,6 +55,14 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--json") == 0) {
+			cli_print(json_pack("{s:s, s:s}", "version", REPLPEER_VERSION, "wolfssl",
+					    wolfSSL_lib_version()),
+				  1);
+			return EXIT_OK;
+		}
+		if (argc > 2)
+			return cli_usage_error(usage, "version takes only --json");
 		printf("replpeer %s (wolfSSL %s)\n", REPLPEER_VERSION,
 		       wolfSSL_lib_version());
 		return EXIT_OK;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../util/buf.h"
+#include "../util/errdoc.h"
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
@@ -27,6 +28,8 @@ struct admin_client {
 	int refs;
 	int busy;
 	int closed;
+	void (*cancel)(void *arg); /* abandons the command in progress */
+	void *cancel_arg;
 };
 
 static void client_free(struct admin_client *ac)
@@ -57,11 +60,27 @@ void adminsrv_release(struct admin_client *ac)
 
 static void on_closed(uv_handle_t *h) { adminsrv_release(h->data); }
 
+void adminsrv_on_cancel(struct admin_client *ac, void (*fn)(void *arg), void *arg)
+{
+	ac->cancel = fn;
+	ac->cancel_arg = arg;
+}
+
+/* Why: an administrator who pressed Ctrl-C (or whose client died) waits
+ * for nothing; a PING to a silent listener must not keep its session for
+ * the rest of HANDSHAKETIMEOUT on their behalf. */
 static void client_close(struct admin_client *ac)
 {
+	void (*cancel)(void *arg) = ac->cancel;
+
 	if (ac->closed)
 		return;
 	ac->closed = 1;
+	ac->cancel = NULL;
+	if (ac->busy && cancel) {
+		log_info(RPL_I_ADMIN_CANCELLED, "admin client went away: its command is abandoned");
+		cancel(ac->cancel_arg);
+	}
 	if (ac->s)
 		session_close(ac->s, -RPL_E_PROTOCOL, "admin session ended");
 	else
@@ -139,7 +158,7 @@ static void send_envelope(struct admin_client *ac, json_t *env)
 		client_close(ac);
 		return;
 	}
-	r->text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	r->text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 	json_decref(env);
 	n = r->text ? strlen(r->text) : 0;
 	if (!r->text || n > ADMIN_REPLY_MAX) {
@@ -167,15 +186,13 @@ static void send_envelope(struct admin_client *ac, json_t *env)
 void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
 {
 	json_t *env = json_object();
-	int status = 0;
 
-	if (json_is_object(doc) && json_is_false(json_object_get(doc, "ok")))
-		status = 1;
-	json_object_set_new(env, "status", json_integer(status));
+	json_object_set_new(env, "status", json_integer(rpl_doc_status(doc)));
 	json_object_set_new(env, "doc", doc ? doc : json_null());
 	if (columns)
 		json_object_set_new(env, "columns", columns);
 	ac->busy = 0;
+	ac->cancel = NULL;
 	send_envelope(ac, env);
 }
 
@@ -195,12 +212,6 @@ void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
 	send_envelope(ac, json_pack("{s:s}", "progress", text));
 }
 
-static json_t *error_doc(int code, const char *detail)
-{
-	return json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", rpl_msg_text(code),
-			 "message_id", rpl_msg_id(code), "message", detail);
-}
-
 static void handle_request(struct admin_client *ac, const char *text, size_t len)
 {
 	json_error_t jerr;
@@ -209,9 +220,9 @@ static void handle_request(struct admin_client *ac, const char *text, size_t len
 	struct peer *p = ac->p;
 
 	if (!cmd) {
-		adminsrv_reply(ac, error_doc(RPL_E_ADMIN_SYNTAX, "malformed admin request"), NULL);
+		adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_SYNTAX, "malformed admin request"), NULL);
 	} else if (!p->hooks.admin_line) {
-		adminsrv_reply(ac, error_doc(RPL_E_INTERNAL, "no command interpreter"), NULL);
+		adminsrv_reply(ac, rpl_error_doc(RPL_E_INTERNAL, "no command interpreter"), NULL);
 	} else {
 		ac->busy = 1;
 		p->hooks.admin_line(p->hooks.ctx, ac, cmd);
@@ -228,7 +239,7 @@ static void admin_pump(struct admin_client *ac)
 		uint32_t len = (uint32_t)ac->rx.p[0] << 24 | (uint32_t)ac->rx.p[1] << 16 |
 			       (uint32_t)ac->rx.p[2] << 8 | ac->rx.p[3];
 		if (len > ADMIN_REQUEST_MAX) {
-			adminsrv_reply(ac, error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
+			adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
 			client_close(ac);
 			break;
 		}
@@ -257,7 +268,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		/* One request at a time: a client that sends more than a whole
 		 * request while one is busy is not following the protocol. */
 		if (ac->rx.len + (size_t)nread > 4 + ADMIN_REQUEST_MAX) {
-			adminsrv_reply(ac, error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
+			adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
 			client_close(ac);
 		} else {
 			wbuf_put(&ac->rx, buf->base, (size_t)nread);
@@ -362,7 +373,17 @@ static void as_closed(struct peer_session *s, const struct session_result *r, vo
 	struct admin_client *ac = arg;
 	(void)s;
 	(void)r;
-	ac->closed = 1; /* a command still running answers into nothing */
+	/* A command still running is abandoned (or answers into nothing). */
+	if (!ac->closed) {
+		void (*cancel)(void *arg) = ac->cancel;
+		ac->closed = 1;
+		ac->cancel = NULL;
+		if (ac->busy && cancel) {
+			log_info(RPL_I_ADMIN_CANCELLED, "administrator %s went away: its command is abandoned",
+				 session_server(s));
+			cancel(ac->cancel_arg);
+		}
+	}
 	adminsrv_release(ac);
 }
 

@@ -2,12 +2,15 @@
  * peer/adminsrv: the local admin socket DIR/admin.sock (mode 0600: local
  * admin = system privilege). Requests and replies are framed JSON (u32
  * length, then the document); a request is {"command": "..."}, a reply is
- * {"status": 0|1, "doc": ..., "columns": [...]}, possibly after progress
- * notes {"progress": "RPLnnnnI text"} that the client shows at once (a
- * command that waits on the network says what it waits for). What a command means is
+ * {"status": 0|1|2, "doc": ..., "columns": [...]} (status: the exit status
+ * the document stands for, util/errdoc), possibly after progress notes
+ * {"progress": "RPLnnnnI text"} that the client shows at once (a command
+ * that waits on the network says what it waits for). What a command means is
  * the business of the layer above, which receives each line through the
  * peer layer's admin_line hook and answers with adminsrv_reply. A client
  * sends its next request only after the answer, and its input is bounded.
+ * A client that closes its connection while its command runs abandons it:
+ * the command's cancel function, if it set one, is called then.
  */
 #ifndef RPL_ADMINSRV_H
 #define RPL_ADMINSRV_H
@@ -36,6 +39,10 @@ int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char
 
 /* 1 for a remote administrator on the down-level path (no TLS). */
 int adminsrv_cleartext(const struct admin_client *ac);
+/* The command in progress can be abandoned with fn(arg) (PING: its
+ * sessions are closed); called at most once, when the client goes away
+ * before the reply. The reply forgets it. */
+void adminsrv_on_cancel(struct admin_client *ac, void (*fn)(void *arg), void *arg);
 
 #define ADMIN_REQUEST_MAX 65536
 #define ADMIN_REPLY_MAX (64u << 20)

@@ -43,6 +43,40 @@ void auth_admin_key(const char *admin, char *out, size_t sz)
 	snprintf(out, sz, "@%s", admin);
 }
 
+int auth_admin_admit(struct peer_session *s, const char *admin)
+{
+	struct peer *pe = s->p;
+	char why[300], key[RPL_NAME_MAX + 2];
+
+	s->purpose = PURPOSE_ADMIN;
+	if (!(pe->hooks.purposes & (1u << PURPOSE_ADMIN))) {
+		snprintf(why, sizeof(why), "remote administration is not offered by %s",
+			 pe->in->conf.servername);
+		conn_refuse(s, RPL_E_PROTOCOL, why);
+		return 1;
+	}
+	if (!conf_valid_name(admin)) {
+		conn_refuse(s, RPL_E_PROTOCOL, "an administrator's name is 1 to 64 letters, digits, '.', '-' or '_'");
+		return 1;
+	}
+	for (size_t i = 0; admin[i]; i++)
+		s->server[i] = (char)toupper((unsigned char)admin[i]);
+	s->server[strlen(admin)] = 0;
+	auth_admin_key(s->server, key, sizeof(key));
+	if (admit_blocked(&pe->adm, s->addr, key, clock_now())) {
+		snprintf(why, sizeof(why), "%d failed sign-ons as administrator %s from %s within %d seconds",
+			 RL_MAX_FAILS, s->server, s->addr, RL_WINDOW);
+		conn_refuse(s, RPL_E_ADMIN_RATELIMIT, why);
+		return 1;
+	}
+	if (pe->n_in_ready >= pe->in->conf.maxsessions) {
+		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", pe->in->conf.maxsessions);
+		conn_refuse(s, RPL_E_MAXSESSIONS, why);
+		return 1;
+	}
+	return 0;
+}
+
 /* A verifier for a name that is not registered (or whose record cannot be
  * used): stable per name and instance, so a second try sees the same salt,
  * and no password matches it (it is not g^x for any x anyone knows). */
@@ -130,41 +164,12 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 	MDB_txn *txn;
 	int rc, found;
 
-	s->purpose = PURPOSE_ADMIN;
-	if (!(pe->hooks.purposes & (1u << PURPOSE_ADMIN))) {
-		snprintf(why, sizeof(why), "remote administration is not offered by %s",
-			 pe->in->conf.servername);
-		conn_refuse(s, RPL_E_PROTOCOL, why);
+	if (method != METHOD_SRP && method != METHOD_PASSWORD) {
+		conn_refuse(s, RPL_E_PROTOCOL, "an administrator's hello needs a sign-on method");
 		return 0;
 	}
-	if (!conf_valid_name(admin) || (method != METHOD_SRP && method != METHOD_PASSWORD)) {
-		conn_refuse(s, RPL_E_PROTOCOL, "an administrator's hello needs a valid name (letters, digits, '.', '-', '_') and a sign-on method");
-		return 0;
-	}
-	for (size_t i = 0; admin[i]; i++)
-		s->server[i] = (char)toupper((unsigned char)admin[i]);
-	s->server[strlen(admin)] = 0;
-	auth_admin_key(s->server, key, sizeof(key));
-	if (admit_blocked(&pe->adm, s->addr, key, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons as administrator %s from %s within %d seconds",
-			 RL_MAX_FAILS, s->server, s->addr, RL_WINDOW);
-		conn_refuse(s, RPL_E_ADMIN_RATELIMIT, why);
-		return 0;
-	}
-	if (pe->n_in_ready >= pe->in->conf.maxsessions) {
-		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", pe->in->conf.maxsessions);
-		conn_refuse(s, RPL_E_MAXSESSIONS, why);
-		return 0;
-	}
-	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
-		snprintf(why, sizeof(why), "sign-ons arrive faster than %d a second; try again shortly",
-			 SRP_BUDGET_RATE);
-		conn_refuse(s, RPL_E_RATELIMIT, why);
-		return 0;
-	}
-	admit_fail(&pe->adm, s->addr, key, clock_now());
-	s->attempt_counted = 1;
-
+	if ((rc = auth_admin_admit(s, admin)) != 0)
+		return rc < 0 ? rc : 0;
 	if ((rc = store_begin(&pe->in->store, 0, &txn)) < 0)
 		return rc;
 	rc = store_admin_get(txn, &pe->in->store, s->server, &r);
@@ -173,11 +178,26 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 		return rc;
 	found = rc == 0;
 	if (found && r.auth == ADMIN_AUTH_LDAP) {
+		/* No work here: a wrong password counts when the directory
+		 * says so, a directory that cannot be asked does not. */
 		admin_rec_free(&r);
 		a->method = METHOD_PASSWORD;
 		a->admin_known = 1;
 		return send_password_reply(s);
 	}
+	/* SRP work for a client that has not proved anything: it draws on the
+	 * global budget and counts as a failure until the proof holds. */
+	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
+		if (found)
+			admin_rec_free(&r);
+		snprintf(why, sizeof(why), "sign-ons arrive faster than %d a second; try again shortly",
+			 SRP_BUDGET_RATE);
+		conn_refuse(s, RPL_E_RATELIMIT, why);
+		return 0;
+	}
+	auth_admin_key(s->server, key, sizeof(key));
+	admit_fail(&pe->adm, s->addr, key, clock_now());
+	s->attempt_counted = 1;
 	a->method = METHOD_SRP;
 	if (!(j = auth_job_new(JOB_SERVER_START))) {
 		if (found)

@@ -1631,6 +1631,24 @@ int peer_connect(struct peer *p, const char *server, int purpose,
 	return start_connect_to(p, server, purpose, 2, ops, arg);
 }
 
+void peer_cancel(struct peer *p, int (*match)(const struct session_ops *ops, void *arg, void *ctx),
+		 void *ctx, const char *why)
+{
+	struct peer_session *s = p->sessions;
+
+	/* Closing one may start a queued session or a fallback: scan again
+	 * from the start after each (closing sessions are skipped). */
+	while (s) {
+		if (s->role == ROLE_OUTBOUND && s->handed_over && !session_closing(s) &&
+		    match(s->ops, s->ops_arg, ctx)) {
+			conn_close(s, -RPL_E_CANCELLED, "%s", why);
+			s = p->sessions;
+		} else {
+			s = s->next;
+		}
+	}
+}
+
 /* ---- accessors ----------------------------------------------------------- */
 
 uint64_t session_id(const struct peer_session *s) { return s->id; }

@@ -465,37 +465,19 @@ static int admin_on_hello(struct peer_session *s, const char *admin)
 {
 	struct peer *pe = s->p;
 	uint8_t salt[ADMIN_SLOW_SALT_LEN];
-	char why[400], key[RPL_NAME_MAX + 2];
+	char why[400];
 	struct admin_rec r;
 	MDB_txn *txn;
 	struct wbuf w;
 	int rc, found;
 
-	s->purpose = PURPOSE_ADMIN;
 	s->legacy->admin = 1;
-	if (!(pe->hooks.purposes & (1u << PURPOSE_ADMIN)) || !conf_valid_name(admin)) {
-		conn_refuse(s, RPL_E_PROTOCOL, "remote administration needs a valid administrator name");
-		return 0;
-	}
-	for (size_t i = 0; admin[i]; i++)
-		s->server[i] = (char)toupper((unsigned char)admin[i]);
-	s->server[strlen(admin)] = 0;
-	auth_admin_key(s->server, key, sizeof(key));
-	if (admit_blocked(&pe->adm, s->addr, key, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons as administrator %s from %s within %d seconds",
-			 RL_MAX_FAILS, s->server, s->addr, RL_WINDOW);
-		conn_refuse(s, RPL_E_ADMIN_RATELIMIT, why);
-		return 0;
-	}
+	if ((rc = auth_admin_admit(s, admin)) != 0)
+		return rc < 0 ? rc : 0;
 	if (!pe->in->conf.allowlegacy) {
 		snprintf(why, sizeof(why), "ALLOWLEGACY is NO on %s: administrators sign on over TLS",
 			 pe->in->conf.servername);
 		conn_refuse(s, RPL_E_LEGACY_OFF, why);
-		return 0;
-	}
-	if (pe->n_in_ready >= pe->in->conf.maxsessions) {
-		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", pe->in->conf.maxsessions);
-		conn_refuse(s, RPL_E_MAXSESSIONS, why);
 		return 0;
 	}
 	if ((rc = store_begin(&pe->in->store, 0, &txn)) < 0)

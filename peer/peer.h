@@ -124,6 +124,12 @@ struct instance *peer_instance(struct peer *p);
 int peer_connect(struct peer *p, const char *server, int purpose,
 		 const struct session_ops *ops, void *arg);
 
+/* Ends every outbound session whose ops and argument match says 1 for
+ * (-RPL_E_CANCELLED with why): what an abandoned command started. Each
+ * one's closed callback follows as usual, on a later turn. */
+void peer_cancel(struct peer *p, int (*match)(const struct session_ops *ops, void *arg, void *ctx),
+		 void *ctx, const char *why);
+
 /* Calls fn for each live session; non-zero from fn stops. */
 int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
 		       void *arg);

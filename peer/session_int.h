@@ -163,6 +163,11 @@ void conn_record_failure(struct peer_session *s, const char *detail);
  * addr may be NULL. */
 void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const char *what,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* An administrator's hello (either protocol): the purpose is offered, the
+ * name valid (s->server gets it in capitals), the (address, administrator)
+ * not rate-limited, MAXSESSIONS not reached. 0, or 1 when refused (logged,
+ * closing). */
+int auth_admin_admit(struct peer_session *s, const char *admin);
 /* The rate-limit name of an administrator ("@NAME": no server is named so). */
 void auth_admin_key(const char *admin, char *out, size_t sz);
 /* An administrator's proof holds (either protocol): commits the sign-on

@@ -11,7 +11,7 @@
 # disabled should it run anyway (systemd or sysvinit).
 set -e
 PKGS="build-essential pkg-config libwolfssl-dev libuv1-dev liblmdb-dev \
-libjansson-dev check openssl gnutls-bin python3 lmdb-utils slapd ldap-utils"
+libjansson-dev libedit-dev check openssl gnutls-bin python3 lmdb-utils slapd ldap-utils"
 # systemd-analyze, systemd-sysusers and systemd-tmpfiles check the service files
 PKGS="$PKGS systemd"
 [ -n "${FUZZ:-}" ] && PKGS="$PKGS clang libclang-rt-dev"

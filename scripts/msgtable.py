@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints the message table of util/msgs.def as Markdown, for README.md.
 With --check README.md, exits 1 when the README's table differs."""
+import os
 import re
 import sys
 
@@ -17,20 +18,7 @@ def table():
 
 BEGIN, END = "<!-- messages:begin -->", "<!-- messages:end -->"
 
-if len(sys.argv) == 3 and sys.argv[1] == "--check":
-    text = open(sys.argv[2]).read()
-    try:
-        current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    except IndexError:
-        print("README has no message table markers"); sys.exit(1)
-    if current != table():
-        print("README message table differs from util/msgs.def: run scripts/msgtable.py --update README.md")
-        sys.exit(1)
-    sys.exit(0)
-if len(sys.argv) == 3 and sys.argv[1] == "--update":
-    text = open(sys.argv[2]).read()
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    open(sys.argv[2], "w").write(head + BEGIN + "\n" + table() + "\n" + END + tail)
-    sys.exit(0)
-print(table())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from readme_section import main  # noqa: E402
+
+main(sys.argv, BEGIN, END, table, "message table (util/msgs.def)", "scripts/msgtable.py")

@@ -29,7 +29,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = "build-mutate"
-MAKE = ["make", "-s", f"BUILD={BUILD}", "TESTCFLAGS=-DRPL_TEST_CLOCK"]
+# Warnings off: a mutant that only trips -Werror (an unused variable) would
+# count as killed by the compiler, which tells nothing about the tests.
+MAKE = ["make", "-s", f"BUILD={BUILD}", "TESTCFLAGS=-DRPL_TEST_CLOCK", "WARN=-w"]
 
 
 def parse(path):
@@ -125,7 +127,7 @@ def main():
     if base:
         sys.exit(f"the unmutated tree fails {base}: fix that first")
 
-    killed, survived, original = [], [], None
+    killed, survived, broken, original = [], [], [], None
     current = {"m": None, "text": None}
 
     def restore(*_):
@@ -141,7 +143,8 @@ def main():
         try:
             rc, out, secs = run(MAKE + targets)
             if rc != 0:
-                verdict, by = "killed", "compiler"
+                verdict, by = "BROKEN", "a build error: fix the mutant"
+                print(out[-2000:], flush=True)
             else:
                 by = run_tests(m["tests"])
                 verdict = "killed" if by else "SURVIVED"
@@ -152,13 +155,15 @@ def main():
             line += f" (by {by})"
         print(line, flush=True)
         (killed if verdict == "killed" else survived).append(m)
+        if verdict == "BROKEN":
+            broken.append(m)
         if survived and not a.keep_going and verdict == "SURVIVED":
             pass
     run(MAKE + targets)  # leave build-mutate matching the tree
     print(f"mutate: {len(mutants)} mutants, {len(killed)} killed, {len(survived)} survived")
     for m in survived:
         print(f"  SURVIVED {m['file']}: '{m['old']}' -> '{m['new']}'  {m['why']}")
-    return 1 if survived else 0
+    return 2 if broken else 1 if survived else 0
 
 
 if __name__ == "__main__":

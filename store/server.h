@@ -55,8 +55,8 @@ struct server_rec {
 	 * sign-on that proved both passwords. */
 	int legacy_ok;
 	int64_t last_announce; /* when the partner last announced a new next certificate */
-	int64_t announce_window; /* start of the window new announcements are counted in */
-	uint32_t announce_count; /* new certificates announced in that window */
+	int64_t announce_window; /* new announcements: when their count was last refilled */
+	uint32_t announce_count; /* new certificates announced, not yet refilled (sync/talk.c) */
 	/* Our next certificate this partner refused (fingerprint, reason): it
 	 * is not announced to it again, and it stops the activation. */
 	uint8_t refused_fp[FP_LEN];

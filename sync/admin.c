@@ -9,9 +9,11 @@
 
 #include "../peer/adminsrv.h"
 #include "../peer/dbw.h"
+#include "../peer/keys/identity.h"
 #include "../peer/peer.h"
 #include "../store/admin.h"
 #include "../util/clock.h"
+#include "../util/errdoc.h"
 #include "../util/secure.h"
 #include "../util/log.h"
 #include "../util/msg.h"
@@ -20,22 +22,14 @@
 json_t *admin_error(int code, const char *fmt, ...)
 {
 	char detail[1024] = "";
-	const char *hint = rpl_msg_hint(code);
 	va_list ap;
-	json_t *j;
 
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
-	j = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", rpl_msg_text(code),
-		      "message_id", rpl_msg_id(code));
-	if (detail[0])
-		json_object_set_new(j, "message", json_string(detail));
-	if (hint)
-		json_object_set_new(j, "hint", json_string(hint));
-	return j;
+	return rpl_error_doc(code, detail);
 }
 
 json_t *admin_ok(int code, const char *fmt, ...)
@@ -57,6 +51,22 @@ json_t *admin_time(int64_t t)
 		return json_null();
 	clock_iso8601(t, buf, sizeof(buf));
 	return json_string(buf);
+}
+
+json_t *admin_cert_json(const struct certinfo *ci, const char *label, const char *state)
+{
+	int64_t now = clock_now();
+	const char *validity = ci->not_after < now	  ? "expired"
+			       : ci->not_before > now ? "not_yet_valid"
+						      : "valid";
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:s, s:s, s:b}",
+			 "label", label, "state", state, "validity", validity, "fingerprint",
+			 ci->fp_hex, "subject", ci->subject, "issuer", ci->issuer, "not_before",
+			 admin_time(ci->not_before), "not_after", admin_time(ci->not_after),
+			 "days_left", (json_int_t)clock_days_until(ci->not_after), "key_type",
+			 ci->key_type, "serial", ci->serial_hex, "san", ci->sans, "ca_signed",
+			 !ci->self_issued);
 }
 
 int admin_parse(const char *line, struct admin_cmd *cmd, char *err, size_t errsz)
@@ -143,53 +153,6 @@ json_t *admin_check_params(const struct admin_cmd *cmd, const char *const *allow
 	return NULL;
 }
 
-static const struct {
-	const char *verb, *object;
-	admin_handler *fn;
-	const char *syntax;
-} commands[] = {
-	{"DEFINE", "SERVER", admin_define_server,
-	 "DEFINE SERVER name HLADDRESS=h LLADDRESS=port SERVERPASSWORD=pw [SSL=NO|YES] [SESSIONSECURITY=TRANSITIONAL|STRICT] [VERIFY=PIN|CA] [DESCRIPTION=text]"},
-	{"UPDATE", "SERVER", admin_update_server,
-	 "UPDATE SERVER name [HLADDRESS=h] [LLADDRESS=port] [SERVERPASSWORD=pw] [SSL=..] [SESSIONSECURITY=..] [VERIFY=PIN|CA] [DESCRIPTION=..] [FORCESYNC=YES|NO]"},
-	{"DELETE", "SERVER", admin_delete_server, "DELETE SERVER name"},
-	{"QUERY", "SERVER", admin_query_server, "QUERY SERVER [name] [FORMAT=DETAILED]"},
-	{"PING", "SERVER", admin_ping_server, "PING SERVER name"},
-	{"SET", "SERVERPASSWORD", admin_set_serverpassword, "SET SERVERPASSWORD pw"},
-	{"QUERY", "SESSION", admin_query_session, "QUERY SESSION"},
-	{"QUERY", "ACTLOG", admin_query_actlog,
-	 "QUERY ACTLOG [BEGINTIME=time] [ENDTIME=time] [SEARCH=text] [MSGNO=n] [SINCE=minutes]"},
-	{"SET", "ACTLOGRETENTION", admin_set_actlogretention, "SET ACTLOGRETENTION days"},
-	{"QUERY", "CERTIFICATE", admin_query_certificate, "QUERY CERTIFICATE"},
-	{"RENEW", "CERTIFICATE", admin_renew_certificate, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES]"},
-	{"REGISTER", "NODE", admin_register_node, "REGISTER NODE name"},
-	{"REMOVE", "NODE", admin_remove_node, "REMOVE NODE name [DELETEOBJECTS=YES]"},
-	{"QUERY", "NODE", admin_query_node, "QUERY NODE [name]"},
-	{"SET", "LDAPURL", admin_set_ldapurl, "SET LDAPURL ldaps://host[:port] | ldap://host[:port]"},
-	{"SET", "LDAPUSERDN", admin_set_ldapuserdn, "SET LDAPUSERDN template (%s = the administrator's name)"},
-	{"SET", "LDAPCALABEL", admin_set_ldapcalabel, "SET LDAPCALABEL label"},
-	{"TEST", "LDAP", admin_test_ldap, "TEST LDAP [adminname password|- [SIGNON=YES]]"},
-	{"REGISTER", "ADMIN", admin_register_admin,
-	 "REGISTER ADMIN name pw|- [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"},
-	{"UPDATE", "ADMIN", admin_update_admin,
-	 "UPDATE ADMIN name [PASSWORD=pw|-] [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"},
-	{"REMOVE", "ADMIN", admin_remove_admin, "REMOVE ADMIN name"},
-	{"LOCK", "ADMIN", admin_lock_admin, "LOCK ADMIN name"},
-	{"UNLOCK", "ADMIN", admin_unlock_admin, "UNLOCK ADMIN name"},
-	{"QUERY", "ADMIN", admin_query_admin, "QUERY ADMIN [name] [FORMAT=DETAILED]"},
-	{"HALT", NULL, admin_halt, "HALT"},
-};
-
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static json_t *help_doc(void)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		json_array_append_new(arr, json_string(commands[i].syntax));
-	return arr;
-}
-
 /* A parsed command may hold a password (SERVERPASSWORD=, SET SERVERPASSWORD). */
 static void admin_cmd_free(struct admin_cmd *cmd)
 {
@@ -197,51 +160,35 @@ static void admin_cmd_free(struct admin_cmd *cmd)
 	free(cmd);
 }
 
-/* Which parameters and positional words hold passwords. */
-static int secret_param(const char *key)
-{
-	size_t n = strlen(key);
-	return n >= 8 && strcasecmp(key + n - 8, "PASSWORD") == 0;
-}
-
-static int secret_word(const struct admin_cmd *cmd, int i)
-{
-	if (cmd->nwords < 2)
-		return 0;
-	if (strcasecmp(cmd->words[0], "SET") == 0 && strcasecmp(cmd->words[1], "SERVERPASSWORD") == 0)
-		return i == 2;
-	if (strcasecmp(cmd->words[0], "REGISTER") == 0 && strcasecmp(cmd->words[1], "ADMIN") == 0)
-		return i == 3;
-	return 0;
-}
-
-static int has_secret(const struct admin_cmd *cmd)
+static int has_secret(const struct admin_cmd *cmd, const struct admin_command *c)
 {
 	for (int i = 0; i < cmd->nwords; i++)
-		if (secret_word(cmd, i))
+		if (admin_word_secret(c, i))
 			return 1;
 	for (int i = 0; i < cmd->nparams; i++)
-		if (secret_param(cmd->keys[i]))
+		if (admin_param_secret(c, cmd->keys[i]))
 			return 1;
 	return 0;
 }
 
-void admin_cmd_redacted(const struct admin_cmd *cmd, char *out, size_t sz)
+void admin_cmd_redacted(const struct admin_cmd *cmd, const struct admin_command *c, char *out,
+			size_t sz)
 {
 	size_t n = 0;
 
 	out[0] = 0;
 	for (int i = 0; i < cmd->nwords && n < sz; i++)
 		n += (size_t)snprintf(out + n, sz - n, "%s%s", i ? " " : "",
-				      secret_word(cmd, i) ? "***" : cmd->words[i]);
+				      admin_word_secret(c, i) ? "***" : cmd->words[i]);
 	for (int i = 0; i < cmd->nparams && n < sz; i++)
 		n += (size_t)snprintf(out + n, sz - n, " %s=%s", cmd->keys[i],
-				      secret_param(cmd->keys[i]) ? "***" : cmd->vals[i]);
+				      admin_param_secret(c, cmd->keys[i]) ? "***" : cmd->vals[i]);
 }
 
 /* A remote administrator's command is written to the activity log with
  * its name (passwords masked), and refused when its class is too low. */
-static int admin_allowed(struct sync *y, struct admin_client *ac, const struct admin_cmd *cmd)
+static int admin_allowed(struct sync *y, struct admin_client *ac, const struct admin_cmd *cmd,
+			 const struct admin_command *c)
 {
 	char name[RPL_NAME_MAX + 1], where[80], text[600];
 	int cls = adminsrv_identity(ac, name, sizeof(name), where, sizeof(where));
@@ -249,10 +196,9 @@ static int admin_allowed(struct sync *y, struct admin_client *ac, const struct a
 
 	if (!name[0])
 		return 1; /* admin.sock: local access = system privilege */
-	admin_cmd_redacted(cmd, text, sizeof(text));
-	if (adminsrv_cleartext(ac) && has_secret(cmd)) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s: a password is not sent over a down-level session (no TLS); sign on over TLS for this command",
-					       text), NULL);
+	admin_cmd_redacted(cmd, c, text, sizeof(text));
+	if (adminsrv_cleartext(ac) && has_secret(cmd, c)) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_CLEARTEXT, "%s", text), NULL);
 		return 0;
 	}
 	if (cls < need) {
@@ -270,46 +216,30 @@ static int admin_allowed(struct sync *y, struct admin_client *ac, const struct a
 void admin_exec(struct sync *y, struct admin_client *ac, const char *line)
 {
 	struct admin_cmd *cmd = calloc(1, sizeof(*cmd));
-	char err[256];
+	const struct admin_command *c;
+	char err[1024];
+	int rc;
 
 	if (!cmd) {
 		adminsrv_reply(ac, admin_error(RPL_E_NOMEM, NULL), NULL);
 		return;
 	}
-	if (admin_parse(line, cmd, err, sizeof(err)) < 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "%s", err), NULL);
-		admin_cmd_free(cmd);
-		return;
+	rc = admin_parse(line, cmd, err, sizeof(err));
+	if (rc == 0)
+		rc = admin_resolve(cmd, &c, err, sizeof(err));
+	if (rc < 0) {
+		adminsrv_reply(ac, admin_error(-rc, "%s", err), NULL);
+	} else if (!admin_allowed(y, ac, cmd, c)) {
+		/* refused (answered) */
+	} else if (!c->fn) {
+		char name[64];
+		admin_command_name(c, name, sizeof(name));
+		adminsrv_reply(ac, admin_error(RPL_E_NOTIMPL, "%s", name), NULL);
+	} else {
+		log_debug(RPL_D_DEBUG, "admin command: %s %s", cmd->words[0],
+			  cmd->nwords > 1 ? cmd->words[1] : "");
+		c->fn(y, ac, cmd);
 	}
-	if (cmd->nwords == 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "empty command"), NULL);
-		admin_cmd_free(cmd);
-		return;
-	}
-	if (!admin_allowed(y, ac, cmd)) {
-		admin_cmd_free(cmd);
-		return;
-	}
-	if (strcasecmp(cmd->words[0], "HELP") == 0) {
-		adminsrv_reply(ac, help_doc(), NULL);
-		admin_cmd_free(cmd);
-		return;
-	}
-	log_debug(RPL_D_DEBUG, "admin command: %s %s", cmd->words[0],
-		  cmd->nwords > 1 ? cmd->words[1] : "");
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcasecmp(cmd->words[0], commands[i].verb) != 0)
-			continue;
-		if (commands[i].object &&
-		    (cmd->nwords < 2 || strcasecmp(cmd->words[1], commands[i].object) != 0))
-			continue;
-		commands[i].fn(y, ac, cmd);
-		admin_cmd_free(cmd);
-		return;
-	}
-	adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "unknown command '%s%s%s'",
-				       cmd->words[0], cmd->nwords > 1 ? " " : "",
-				       cmd->nwords > 1 ? cmd->words[1] : ""), NULL);
 	admin_cmd_free(cmd);
 }
 

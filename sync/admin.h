@@ -25,6 +25,7 @@ struct admin_cmd {
 	char *vals[ADMIN_MAXTOK];
 	int nparams;
 	char buf[4096];
+	char names[2048]; /* keywords in full, once admin_resolve ran */
 };
 
 /* Splits a command line; -RPL_E_ADMIN_SYNTAX with err filled on failure. */
@@ -34,6 +35,37 @@ const char *admin_param(const struct admin_cmd *cmd, const char *key);
 /* NULL when every parameter is one of the NULL-terminated allowed list,
  * else an error document naming the stranger. */
 json_t *admin_check_params(const struct admin_cmd *cmd, const char *const *allowed);
+
+typedef void admin_handler(struct sync *y, struct admin_client *ac,
+			   struct admin_cmd *cmd);
+
+/* One command of the table (sync/commands.def, sync/admin_lang.c): its
+ * syntax in the anchor product's notation (capitals = the shortest
+ * abbreviation), its handler (NULL: not in this version), its help. */
+struct admin_command {
+	const char *syntax;
+	admin_handler *fn;
+	const char *help;
+};
+const struct admin_command *admin_commands(size_t *n);
+/* Resolves a parsed command by the table: the verb, object, parameter
+ * names and keyword values may be abbreviated to their capitals and are
+ * replaced by their full names in capitals; unknown, ambiguous, duplicated
+ * and missing parameters and extra words are refused. 0 with *c set, or a
+ * negative code (a usage error: rpl_msg_exit_status 2) with err filled. */
+int admin_resolve(struct admin_cmd *cmd, const struct admin_command **c, char *err,
+		  size_t errsz);
+/* Whether positional word i (the verb is 0) or parameter key of command c
+ * is a password. */
+int admin_word_secret(const struct admin_command *c, int i);
+int admin_param_secret(const struct admin_command *c, const char *key);
+/* "QUERY SERVER" */
+void admin_command_name(const struct admin_command *c, char *out, size_t sz);
+/* How word abbreviates keyword kw written with its capitals ("DATAonly"):
+ * 2 = at least the capitals, 1 = a shorter prefix, 0 = not at all. */
+int admin_abbrev(const char *word, const char *kw);
+/* HELP's document for a resolved HELP command; *columns for a table. */
+json_t *admin_help_doc(const struct admin_cmd *cmd, json_t **columns);
 
 /* Runs one command line for an admin client. */
 void admin_exec(struct sync *y, struct admin_client *ac, const char *line);
@@ -55,6 +87,12 @@ json_t *admin_error(int code, const char *fmt, ...) __attribute__((format(printf
 json_t *admin_ok(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* ISO 8601 string, or JSON null for 0. */
 json_t *admin_time(int64_t t);
+/* The fields of every certificate document (QUERY CERTIFICATE, 'replpeer
+ * cert show' and 'cert list'), so that one field has one name: label,
+ * state, validity, fingerprint, subject, issuer, not_before, not_after,
+ * days_left, key_type, serial, san, ca_signed. */
+struct certinfo;
+json_t *admin_cert_json(const struct certinfo *ci, const char *label, const char *state);
 
 /* QUERY ACTLOG's document: an array of at most 1,000 entries, oldest first
  * (plus a note when more matched), or an error document; *columns gets the
@@ -62,9 +100,7 @@ json_t *admin_time(int64_t t);
 json_t *admin_actlog_doc(struct store *st, struct admin_cmd *cmd, json_t **columns);
 
 /* Handlers, by family (sync/admin_server.c, sync/admin_query.c,
- * sync/admin_actlog.c). */
-typedef void admin_handler(struct sync *y, struct admin_client *ac,
-			   struct admin_cmd *cmd);
+ * sync/admin_actlog.c, sync/admin_lang.c). */
 admin_handler admin_define_server, admin_update_server, admin_delete_server,
 	admin_query_server, admin_ping_server, admin_set_serverpassword,
 	admin_query_session, admin_query_actlog, admin_query_certificate,
@@ -78,9 +114,12 @@ admin_handler admin_register_admin, admin_update_admin, admin_remove_admin, admi
  * table of what an OPERATOR may run. */
 int admin_class_needed(const struct admin_cmd *cmd);
 /* The command as the activity log shows it: password values masked. */
-void admin_cmd_redacted(const struct admin_cmd *cmd, char *out, size_t sz);
+void admin_cmd_redacted(const struct admin_cmd *cmd, const struct admin_command *c, char *out,
+			size_t sz);
 
 /* sync/admin_node.c */
 admin_handler admin_register_node, admin_remove_node, admin_query_node;
+/* sync/admin_lang.c */
+admin_handler admin_help, admin_quit;
 
 #endif

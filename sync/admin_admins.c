@@ -37,6 +37,7 @@ static const struct {
 	{"REPLICATE", "NODE"},
 	{"CANCEL", "PROCESS"},
 	{"HELP", NULL},
+	{"QUIT", NULL},
 };
 
 int admin_class_needed(const struct admin_cmd *cmd)

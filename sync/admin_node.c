@@ -41,10 +41,6 @@ void admin_register_node(struct sync *y, struct admin_client *ac, struct admin_c
 {
 	struct node_job *j;
 
-	if (cmd->nwords != 3 || cmd->nparams) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "REGISTER NODE name"), NULL);
-		return;
-	}
 	if (!node_valid_name(cmd->words[2])) {
 		adminsrv_reply(ac, admin_error(RPL_E_NODE_NAME, "'%s'", cmd->words[2]), NULL);
 		return;
@@ -86,29 +82,15 @@ static int remove_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
  * The removal (possibly of many objects) runs through the database writer. */
 void admin_remove_node(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"DELETEOBJECTS", NULL};
-	const char *del = admin_param(cmd, "DELETEOBJECTS");
+	const char *del = admin_param(cmd, "DELETEOBJECTS"); /* YES or NO (admin_resolve) */
 	struct node_job *j;
-	json_t *err;
 
-	if ((err = admin_check_params(cmd, allowed))) {
-		adminsrv_reply(ac, err, NULL);
-		return;
-	}
-	if (cmd->nwords != 3) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "REMOVE NODE name [DELETEOBJECTS=YES]"), NULL);
-		return;
-	}
-	if (del && strcasecmp(del, "YES") != 0 && strcasecmp(del, "NO") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "DELETEOBJECTS must be YES or NO"), NULL);
-		return;
-	}
 	if (!(j = calloc(1, sizeof(*j)))) {
 		adminsrv_reply(ac, admin_error(RPL_E_NOMEM, NULL), NULL);
 		return;
 	}
 	snprintf(j->name, sizeof(j->name), "%s", cmd->words[2]);
-	j->delete_objects = del && strcasecmp(del, "YES") == 0;
+	j->delete_objects = del && strcmp(del, "YES") == 0;
 	admin_write(y, ac, remove_work, j, free, admin_ok(RPL_I_NODE_REMOVED, "node %s removed", j->name),
 		    NULL);
 }
@@ -146,11 +128,6 @@ void admin_query_node(struct sync *y, struct admin_client *ac, struct admin_cmd 
 	MDB_txn *txn;
 	int rc;
 
-	if (cmd->nwords > 3 || cmd->nparams)
-		{
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY NODE [name]"), NULL);
-		return;
-	}
 	if (cmd->nwords == 3)
 		q.pattern = cmd->words[2];
 	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)

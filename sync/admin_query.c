@@ -32,13 +32,9 @@ static int session_cb(const struct session_info *i, void *arg)
 
 void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	json_t *arr;
+	json_t *arr = json_array();
 
-	if (cmd->nwords != 2 || cmd->nparams) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SESSION"), NULL);
-		return;
-	}
-	arr = json_array();
+	(void)cmd;
 	(void)peer_sessions_each(y->peer, session_cb, arr);
 	adminsrv_reply(ac, arr, json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server",
 					  "address", "state", "tls_version", "seconds"));
@@ -46,24 +42,13 @@ void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_c
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"FORMAT", NULL};
+	/* admin_resolve left only the full keyword values. */
 	const char *fmt = admin_param(cmd, "FORMAT");
-	int detailed = fmt && strcasecmp(fmt, "DETAILED") == 0;
-	json_t *doc, *err;
+	json_t *doc = lifecycle_certificates_json(y);
 
-	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2) {
-		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY CERTIFICATE [FORMAT=DETAILED]"),
-			       NULL);
-		return;
-	}
-	if (fmt && !detailed && strcasecmp(fmt, "STANDARD") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORMAT must be STANDARD or DETAILED"), NULL);
-		return;
-	}
-	doc = lifecycle_certificates_json(y);
 	/* The table shows who holds each certificate and who does not yet:
 	 * what a RENEW reply points to. FORMAT=DETAILED shows every field. */
-	adminsrv_reply(ac, doc, json_is_array(doc) && !detailed
+	adminsrv_reply(ac, doc, json_is_array(doc) && !(fmt && strcmp(fmt, "DETAILED") == 0)
 				    ? json_pack("[s,s,s,s,s,s]", "label", "state", "validity", "days_left",
 						"partners_holding", "partners_pending")
 				    : NULL);
@@ -71,40 +56,18 @@ void admin_query_certificate(struct sync *y, struct admin_client *ac, struct adm
 
 void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"ACTIVATE", "COMPROMISED", "WAIT", NULL};
+	/* admin_resolve left only the full keyword values. */
 	const char *act = admin_param(cmd, "ACTIVATE"), *comp = admin_param(cmd, "COMPROMISED");
 	const char *wait = admin_param(cmd, "WAIT");
-	int immediate = 0, compromised = 0;
-	json_t *err;
 
-	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 2) {
-		adminsrv_reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "RENEW CERTIFICATE [ACTIVATE=AFTERSYNC|IMMEDIATE] [COMPROMISED=YES] [WAIT=YES]"), NULL);
-		return;
-	}
-	if (wait && strcasecmp(wait, "YES") != 0 && strcasecmp(wait, "NO") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "WAIT must be YES or NO"), NULL);
-		return;
-	}
-	if (act && strcasecmp(act, "IMMEDIATE") == 0)
-		immediate = 1;
-	else if (act && strcasecmp(act, "AFTERSYNC") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "ACTIVATE must be AFTERSYNC or IMMEDIATE"), NULL);
-		return;
-	}
-	if (comp && strcasecmp(comp, "YES") == 0)
-		compromised = 1;
-	else if (comp && strcasecmp(comp, "NO") != 0) {
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "COMPROMISED must be YES or NO"), NULL);
-		return;
-	}
-	lifecycle_renew(y, immediate, compromised, wait && strcasecmp(wait, "YES") == 0,
-			"the administrator", ac);
+	lifecycle_renew(y, act && strcmp(act, "IMMEDIATE") == 0, comp && strcmp(comp, "YES") == 0,
+			wait && strcmp(wait, "YES") == 0, "the administrator", ac);
 }
 
 void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	(void)cmd;
-	adminsrv_reply(ac, admin_ok(RPL_I_HALTING, "server %s is halting", y->in->conf.servername), NULL);
+	adminsrv_reply(ac, admin_ok(RPL_I_HALTED, "server %s is halting", y->in->conf.servername), NULL);
 	if (y->halt)
 		y->halt(y->halt_arg, "HALT command");
 }

@@ -1,6 +1,8 @@
 /* Admin commands about partner servers: DEFINE, UPDATE, DELETE, QUERY, PING
  * SERVER and SET SERVERPASSWORD. Parameters are checked and secrets sealed
  * on the loop; the write runs through the database writer. */
+#include <fnmatch.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +24,6 @@
 #include "progress.h"
 #include "sync.h"
 #include "talk.h"
-
-static const char *const server_params[] = {
-	"HLADDRESS", "LLADDRESS", "SERVERPASSWORD", "SSL", "SESSIONSECURITY",
-	"VERIFY", "DESCRIPTION", "FORCESYNC", "WAIT", NULL,
-};
 
 static void reply(struct admin_client *ac, json_t *doc) { adminsrv_reply(ac, doc, NULL); }
 
@@ -123,7 +120,7 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 	if ((v = admin_param(cmd, "WAIT"))) {
 		if (parse_yesno(v, &c->wait) < 0)
 			return admin_error(RPL_E_ADMIN_PARAM, "WAIT must be YES or NO");
-		if (!c->has_fs || !c->forcesync)
+		if (c->wait && (!c->has_fs || !c->forcesync))
 			return admin_error(RPL_E_ADMIN_PARAM, "WAIT=YES belongs to FORCESYNC=YES");
 	}
 	if ((v = admin_param(cmd, "SERVERPASSWORD"))) {
@@ -410,32 +407,14 @@ void admin_define_server(struct sync *y, struct admin_client *ac, struct admin_c
 	struct server_change *c;
 	json_t *err;
 
-	if (cmd->nwords != 3) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DEFINE SERVER takes one name"));
-		return;
-	}
-	if ((err = admin_check_params(cmd, server_params))) {
-		reply(ac, err);
-		return;
-	}
+	/* admin_resolve checked the words and parameters (HLADDRESS and
+	 * SERVERPASSWORD are there, FORCESYNC is not). */
 	if (!conf_valid_name(cmd->words[2])) {
 		reply(ac, admin_error(RPL_E_BADNAME, "'%s'", cmd->words[2]));
 		return;
 	}
 	if (strcasecmp(cmd->words[2], y->in->conf.servername) == 0) {
 		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is this server's own name", cmd->words[2]));
-		return;
-	}
-	if (!admin_param(cmd, "HLADDRESS") || !admin_param(cmd, "SERVERPASSWORD")) {
-		int hl = admin_param(cmd, "HLADDRESS") != NULL;
-		int pw = admin_param(cmd, "SERVERPASSWORD") != NULL;
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "DEFINE SERVER needs %s%s%s",
-				      hl ? "" : "HLADDRESS", !hl && !pw ? " and " : "",
-				      pw ? "" : "SERVERPASSWORD (or SERVERPASSWORD=- to be asked for it)"));
-		return;
-	}
-	if (admin_param(cmd, "FORCESYNC")) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORCESYNC belongs to UPDATE SERVER"));
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -500,14 +479,6 @@ void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_c
 	struct server_change *c;
 	json_t *err;
 
-	if (cmd->nwords != 3) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "UPDATE SERVER takes one name"));
-		return;
-	}
-	if ((err = admin_check_params(cmd, server_params))) {
-		reply(ac, err);
-		return;
-	}
 	if (cmd->nparams == 0) {
 		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "nothing to update"));
 		return;
@@ -552,13 +523,8 @@ static int delete_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 
 void admin_delete_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	char *name;
+	char *name = strdup(cmd->words[2]);
 
-	if (cmd->nwords != 3 || cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "DELETE SERVER name"));
-		return;
-	}
-	name = strdup(cmd->words[2]);
 	if (!name) {
 		reply(ac, admin_error(RPL_E_NOMEM, NULL));
 		return;
@@ -616,6 +582,21 @@ static json_t *server_json(struct sync *y, const struct server_rec *r)
 	return j;
 }
 
+static int has_wildcards(const char *name) { return strpbrk(name, "*?") != NULL; }
+
+/* Servers whose name matches a pattern (* and ?, any case). */
+struct match_arg {
+	const char *pattern;
+	int (*fn)(const struct server_rec *r, void *arg);
+	void *arg;
+};
+
+static int match_cb(const struct server_rec *r, void *arg)
+{
+	struct match_arg *m = arg;
+	return fnmatch(m->pattern, r->name, FNM_CASEFOLD) == 0 ? m->fn(r, m->arg) : 0;
+}
+
 struct query_arg {
 	struct sync *y;
 	json_t *arr;
@@ -630,51 +611,53 @@ static int query_cb(const struct server_rec *r, void *arg)
 
 void admin_query_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"FORMAT", NULL};
-	struct query_arg q = {y, NULL};
-	const char *fmt = admin_param(cmd, "FORMAT");
-	int detailed = fmt && strcasecmp(fmt, "DETAILED") == 0;
+	struct query_arg q = {y, json_array()};
+	const char *fmt = admin_param(cmd, "FORMAT"), *name = cmd->nwords == 3 ? cmd->words[2] : "*";
+	struct match_arg m = {name, query_cb, &q};
+	json_t *cols = NULL;
 	MDB_txn *txn;
-	json_t *err, *cols = NULL;
 	int rc;
 
-	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords > 3) {
-		reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY SERVER [name] [FORMAT=DETAILED]"));
-		return;
-	}
-	if (fmt && !detailed && strcasecmp(fmt, "STANDARD") != 0) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "FORMAT must be STANDARD or DETAILED"));
-		return;
-	}
 	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0) {
+		json_decref(q.arr);
 		reply(ac, admin_error(-rc, NULL));
 		return;
 	}
-	q.arr = json_array();
-	if (cmd->nwords == 3) {
+	if (has_wildcards(name)) {
+		rc = store_server_each(txn, &y->in->store, match_cb, &m);
+	} else {
 		struct server_rec r;
-		rc = store_server_get(txn, &y->in->store, cmd->words[2], &r);
+		rc = store_server_get(txn, &y->in->store, name, &r);
 		if (rc == 0) {
 			json_array_append_new(q.arr, server_json(y, &r));
 			server_rec_free(&r);
 		}
-	} else {
-		rc = store_server_each(txn, &y->in->store, query_cb, &q);
 	}
 	store_abort(txn);
 	if (rc < 0) {
 		json_decref(q.arr);
-		reply(ac, admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc, "%s",
-				      cmd->nwords == 3 ? cmd->words[2] : ""));
+		reply(ac, admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc, "%s", name));
 		return;
 	}
-	if (!detailed)
+	if (!fmt || strcmp(fmt, "DETAILED") != 0)
 		cols = json_pack("[s,s,s,s,s,s]", "name", "hladdress", "lladdress",
 				 "sessionsecurity", "last_tls_version", "last_contact");
 	adminsrv_reply(ac, q.arr, cols);
 }
 
 /* ---- PING SERVER ------------------------------------------------------------ */
+
+/* The servers one PING names (several with * or ?), and their results in
+ * the same order. */
+struct ping_batch {
+	struct sync *y;
+	struct admin_client *ac;
+	json_t *names;   /* strings */
+	json_t *results; /* one per name, null until it ended */
+	int pending;
+	int several;     /* wildcards: the reply is an array */
+	struct progress_note note; /* "waiting for HOST:PORT" after a second */
+};
 
 /* The failure of a session with server, for an admin reply. A refusal
  * that came from the partner (its MSG_ERROR) keeps the partner's message
@@ -705,60 +688,139 @@ static json_t *session_error(const char *server, const struct session_result *re
 	return j;
 }
 
-struct ping {
-	struct sync *y;
-	struct admin_client *ac;
-	struct progress_note note;
-};
+static json_t *ping_result(const char *server, const struct session_result *res)
+{
+	if (!res->ok)
+		return session_error(server, res);
+	/* Milliseconds to the microsecond: 0.056, not 0.056000000000000001. */
+	return json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:f, s:i}", "server", server, "ok", 1,
+			 "tls_version", res->tls_version, "cipher", res->cipher, "verified_by",
+			 res->verified_by, "sessionsecurity", res->secsec, "rtt_ms",
+			 round(res->rtt_ms * 1000.0) / 1000.0, "protocol", res->proto);
+}
+
+static void ping_set(struct ping_batch *b, const char *server, json_t *result)
+{
+	size_t i;
+	json_t *name;
+
+	json_array_foreach(b->names, i, name)
+		if (strcasecmp(json_string_value(name), server) == 0 &&
+		    json_is_null(json_array_get(b->results, i))) {
+			json_array_set_new(b->results, i, result);
+			return;
+		}
+	json_decref(result);
+}
+
+static void ping_finish(struct ping_batch *b)
+{
+	struct admin_client *ac = b->ac;
+
+	progress_remove(b->y, &b->note);
+	if (b->several)
+		adminsrv_reply(ac, json_incref(b->results),
+			       json_pack("[s,s,s,s,s,s]", "server", "ok", "verified_by", "tls_version",
+					 "rtt_ms", "message"));
+	else
+		adminsrv_reply(ac, json_incref(json_array_get(b->results, 0)), NULL);
+	json_decref(b->names);
+	json_decref(b->results);
+	free(b);
+	adminsrv_release(ac);
+}
 
 static void ping_done(struct sync *y, const char *server, const struct session_result *res,
 		      const struct talk_outcome *o, void *arg)
 {
-	struct ping *pg = arg;
-	json_t *j;
+	struct ping_batch *b = arg;
 
+	(void)y;
 	(void)o;
-	progress_remove(y, &pg->note);
-	if (res->ok)
-		j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:f, s:i}", "server", server, "ok", 1,
-			      "tls_version", res->tls_version, "cipher", res->cipher,
-			      "verified_by", res->verified_by, "sessionsecurity", res->secsec,
-			      "rtt_ms", res->rtt_ms, "protocol", res->proto);
-	else
-		j = session_error(server, res);
-	adminsrv_reply(pg->ac, j, NULL);
-	adminsrv_release(pg->ac);
-	free(pg);
+	ping_set(b, server, ping_result(server, res));
+	if (--b->pending == 0)
+		ping_finish(b);
+}
+
+/* The administrator went away: the sessions of this PING end now. */
+static void ping_cancel(void *arg)
+{
+	struct ping_batch *b = arg;
+	talk_cancel(b->y, b);
+}
+
+static int ping_collect(const struct server_rec *r, void *arg)
+{
+	struct ping_batch *b = arg;
+	json_array_append_new(b->names, json_string(r->name));
+	return 0;
+}
+
+/* The defined servers a name or pattern stands for, into b->names. */
+static int ping_names(struct sync *y, const char *pattern, struct ping_batch *b)
+{
+	struct match_arg m = {pattern, ping_collect, b};
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_server_each(txn, &y->in->store, match_cb, &m);
+	store_abort(txn);
+	if (rc == 0 && json_array_size(b->names) == 0)
+		rc = -RPL_E_UNKNOWN_SERVER;
+	return rc;
 }
 
 void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct ping *pg;
+	const char *pattern = cmd->words[2];
+	struct ping_batch *b = calloc(1, sizeof(*b));
+	size_t i;
+	json_t *name;
 	int rc;
 
-	if (cmd->nwords != 3 || cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "PING SERVER name"));
-		return;
-	}
-	if (!(pg = calloc(1, sizeof(*pg)))) {
+	if (!b) {
 		reply(ac, admin_error(RPL_E_NOMEM, NULL));
 		return;
 	}
-	pg->y = y;
-	pg->ac = ac;
-	pg->note.ac = ac;
-	server_target(y, cmd->words[2], pg->note.what, sizeof(pg->note.what));
-	adminsrv_hold(ac);
-	rc = talk_connect(y, cmd->words[2], PURPOSE_PING, ping_done, pg);
-	if (rc < 0) {
-		json_t *j = admin_error(-rc, "%s", cmd->words[2]);
-		json_object_set_new(j, "server", json_string(cmd->words[2]));
-		adminsrv_reply(ac, j, NULL);
-		adminsrv_release(ac);
-		free(pg);
+	*b = (struct ping_batch){.y = y, .ac = ac, .names = json_array(), .results = json_array(),
+				 .pending = 1, .several = has_wildcards(pattern)};
+	if (!b->several)
+		json_array_append_new(b->names, json_string(pattern));
+	else if ((rc = ping_names(y, pattern, b)) < 0) {
+		json_decref(b->names);
+		json_decref(b->results);
+		free(b);
+		reply(ac, admin_error(-rc, "no defined server matches %s", pattern));
 		return;
 	}
-	progress_add(y, &pg->note);
+	adminsrv_hold(ac);
+	json_array_foreach(b->names, i, name)
+		json_array_append_new(b->results, json_null());
+	b->note.ac = ac;
+	if (b->several)
+		snprintf(b->note.what, sizeof(b->note.what), "%zu servers matching %s",
+			 json_array_size(b->names), pattern);
+	else
+		server_target(y, pattern, b->note.what, sizeof(b->note.what));
+	progress_add(y, &b->note);
+	/* pending starts at 1 so that no session that ends at once finishes
+	 * the batch while servers are still being started. */
+	json_array_foreach(b->names, i, name) {
+		const char *server = json_string_value(name);
+		rc = talk_connect(y, server, PURPOSE_PING, ping_done, b);
+		if (rc == 0) {
+			b->pending++;
+			continue;
+		}
+		json_t *j = admin_error(-rc, "%s", server);
+		json_object_set_new(j, "server", json_string(server));
+		json_array_set_new(b->results, i, j);
+	}
+	adminsrv_on_cancel(ac, ping_cancel, b);
+	if (--b->pending == 0)
+		ping_finish(b);
 }
 
 /* ---- SET SERVERPASSWORD ------------------------------------------------------ */
@@ -821,10 +883,6 @@ void admin_set_serverpassword(struct sync *y, struct admin_client *ac, struct ad
 {
 	struct password_job *j;
 
-	if (cmd->nwords != 3 || cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET SERVERPASSWORD pw"));
-		return;
-	}
 	if (!instance_password_ok(cmd->words[2])) {
 		reply(ac, admin_error(RPL_E_PASSWORD_WEAK, NULL));
 		return;

@@ -1462,16 +1462,6 @@ static int holders_cb(const struct server_rec *r, void *arg)
 	return 0;
 }
 
-static const char *validity(const struct certinfo *ci)
-{
-	int64_t now = clock_now();
-	if (ci->not_after < now)
-		return "expired";
-	if (ci->not_before > now)
-		return "not_yet_valid";
-	return "valid";
-}
-
 static int cert_cb(const struct owncert *c, void *arg)
 {
 	struct certs_arg *a = arg;
@@ -1480,13 +1470,9 @@ static int cert_cb(const struct owncert *c, void *arg)
 
 	if (identity_cert_info(c->der.p, c->der.n, &ci) < 0)
 		return 0;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:s, s:b, s:o, s:o}",
-		      "label", c->label, "state", own_state_name(c->state), "validity", validity(&ci),
-		      "fingerprint", ci.fp_hex, "subject", ci.subject, "issuer", ci.issuer,
-		      "not_before", admin_time(ci.not_before), "not_after", admin_time(ci.not_after),
-		      "days_left", (json_int_t)clock_days_until(ci.not_after), "key_type", ci.key_type,
-		      "serial", ci.serial_hex, "ca_signed", c->ca_signed,
-		      "activated", admin_time(c->activated), "retired", admin_time(c->retired));
+	j = admin_cert_json(&ci, c->label, own_state_name(c->state));
+	json_object_set_new(j, "activated", admin_time(c->activated));
+	json_object_set_new(j, "retired", admin_time(c->retired));
 	{
 		struct holders h = {.holding = json_array(), .pending = json_array()};
 		memcpy(h.fp, ci.fp, FP_LEN);

@@ -241,12 +241,13 @@ static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *w
 		session_resume(t->s);
 }
 
-/* At most ANNOUNCE_BURST new certificates per partner in ANNOUNCE_WINDOW
- * seconds: a partner that cycles announcements (even activating each one
- * at once, so that no "next" pin stays) gets bounded storage and log,
- * while an administrator who renews twice in a row is not refused. */
-#define ANNOUNCE_BURST 3
-#define ANNOUNCE_WINDOW 600
+/* New certificates per partner: a burst of ANNOUNCE_BURST, then one every
+ * ANNOUNCE_REFILL seconds. A partner that cycles announcements (even
+ * activating each one at once, so that no "next" pin stays) gets bounded
+ * storage and log; an administrator who renews several times in a row is
+ * not refused. */
+#define ANNOUNCE_BURST 20
+#define ANNOUNCE_REFILL 60
 
 static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 {
@@ -261,19 +262,24 @@ static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 	if (rc < 0)
 		return rc;
 	fresh = server_pin_find(&r, j->ci.fp) < 0;
-	if (fresh && (j->now - r.announce_window >= ANNOUNCE_WINDOW || j->now < r.announce_window)) {
-		r.announce_window = j->now;
-		r.announce_count = 0;
-	}
-	if (fresh && r.announce_count >= ANNOUNCE_BURST) {
-		snprintf(j->why, sizeof(j->why), "%u new certificates were announced in the last %lld seconds; at most %d in %d minutes",
-			 r.announce_count, (long long)(j->now - r.announce_window), ANNOUNCE_BURST,
-			 ANNOUNCE_WINDOW / 60);
-		server_rec_free(&r);
-		return -RPL_E_ANNOUNCE_REFUSED;
-	}
-	if (fresh)
+	if (fresh) {
+		int64_t elapsed = j->now - r.announce_window;
+		if (!r.announce_window || elapsed < 0) {
+			r.announce_window = j->now;
+			r.announce_count = 0;
+		} else if (elapsed >= ANNOUNCE_REFILL) {
+			int64_t back = elapsed / ANNOUNCE_REFILL;
+			r.announce_count = back >= r.announce_count ? 0 : r.announce_count - (uint32_t)back;
+			r.announce_window += back * ANNOUNCE_REFILL;
+		}
+		if (r.announce_count >= ANNOUNCE_BURST) {
+			snprintf(j->why, sizeof(j->why), "%d new certificates were announced recently; one more a minute is accepted",
+				 ANNOUNCE_BURST);
+			server_rec_free(&r);
+			return -RPL_E_ANNOUNCE_REFUSED;
+		}
 		r.announce_count++;
+	}
 	rc = pins_apply(&r, &pc, j->what, sizeof(j->what));
 	if (rc == 1) {
 		char until[32];
@@ -687,6 +693,16 @@ int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *
 	if (rc < 0)
 		free(t);
 	return rc;
+}
+
+static int talk_of(const struct session_ops *ops, void *ops_arg, void *ctx)
+{
+	return ops == &talk_out_ops && ((struct talk *)ops_arg)->arg == ctx;
+}
+
+void talk_cancel(struct sync *y, void *arg)
+{
+	peer_cancel(y->peer, talk_of, arg, "cancelled: the administrator abandoned the command");
 }
 
 const struct session_ops *talk_inbound(struct sync *y, struct peer_session *s, int purpose,

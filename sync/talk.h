@@ -27,6 +27,9 @@ typedef void talk_done_fn(struct sync *y, const char *server, const struct sessi
  * on a later loop turn, unless this returns a negative code. */
 int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done,
 		 void *arg);
+/* Ends the outbound talk sessions started with this done argument (an
+ * abandoned admin command); each one's done follows with -RPL_E_CANCELLED. */
+void talk_cancel(struct sync *y, void *arg);
 /* The ops for an inbound session (peer_hooks.inbound). */
 const struct session_ops *talk_inbound(struct sync *y, struct peer_session *s, int purpose,
 				       void **arg);

@@ -8,6 +8,10 @@ set -u
 HOSTILE=${HOSTILE:-$(dirname "$RP")/tests/hostile}
 [ -x "$HOSTILE" ] || HOSTILE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tests/hostile
 W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
+# The scenarios leave the user's home alone (the admin console keeps its
+# history in ~/.config/replpeer).
+export HOME="$W/home"
+mkdir -m 700 "$HOME"
 PIDS=()
 FAILED=0
 

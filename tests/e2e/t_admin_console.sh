@@ -16,7 +16,7 @@ rc=$?
 expect_eq "$rc" 0 "console exits 0 after QUIT"
 expect_contains "$out" "RPL0504I" "console: DEFINE SERVER answered"
 expect_contains "$out" "First Contact|first-contact" "console: PING SERVER answered"
-expect_contains "$out" "PING SERVER name" "console: HELP lists the commands"
+expect_contains "$out" "PING SERVER  +Tests the session" "console: HELP lists the commands"
 expect_not_contains "$out" "Direction" "console: nothing runs after QUIT"
 
 out=$(printf 'QUERY SERVER NOSUCH\n' | "$RP" admin -d "$W/A" 2>&1); rc=$?

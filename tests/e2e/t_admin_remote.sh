@@ -122,7 +122,7 @@ fails 1 RPL1004E "STRICT: the down-level sign-on is refused" radm olga "$W/olga.
 adm A "UPDATE ADMIN olga SESSIONSECURITY=TRANSITIONAL" >/dev/null || die "UPDATE ADMIN TRANSITIONAL"
 succeeds "TRANSITIONAL again: the down-level sign-on is accepted" radm olga "$W/olga.pw" --legacy -- --json QUERY ADMIN olga
 expect_eq "$(jget 'j[0]["sessionsecurity"]' <"$W/out")" TRANSITIONAL "a down-level sign-on does not make it STRICT"
-fails 1 RPL0502E "a password is never sent over the down-level path" \
+fails 1 RPL1019E "a password is never sent over the down-level path" \
 	radm olga "$W/olga.pw" --legacy -- UPDATE ADMIN dave PASSWORD=Other-Pass-9999
 fails 1 RPL1001E "down-level: a wrong password is refused" radm olga "$W/wrong.pw" --legacy -- QUERY SERVER
 

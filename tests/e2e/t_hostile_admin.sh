@@ -126,9 +126,14 @@ EOF
 ok "an AUTH replayed into a new session is refused"
 
 # ---- 5. two commands at once -----------------------------------------------------------------
-# PING SERVER X (nothing listens on its port) answers on a later turn: the
-# second command arrives while the first runs.
-adm A "DEFINE SERVER X HLADDRESS=127.0.0.1 LLADDRESS=$(port) SERVERPASSWORD=Any-Pass-0000" >/dev/null || die "DEFINE SERVER X"
+# PING SERVER X (a listener that never answers) waits for its handshake:
+# the second command arrives while the first runs.
+px=$(port)
+python3 -c 'import socket,sys,time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(120)' "$px" &
+PIDS+=($!)
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$px" || die "the silent listener did not start"
+adm A "DEFINE SERVER X HLADDRESS=127.0.0.1 LLADDRESS=$px SERVERPASSWORD=Any-Pass-0000" >/dev/null || die "DEFINE SERVER X"
 session busy "$hello
 $honest_auth
 expect AUTH_OK

@@ -102,8 +102,8 @@ echo "MEASURE announcement flood, 10 s: $sessions sessions, $authed authenticate
 [ "$authed" -gt 20 ] || die "only $authed flood sessions authenticated: the flood did not load A"
 [ $((size1 - size0)) -lt 1048576 ] || die "data.mdb grew by $((size1 - size0)) bytes"
 ok "data.mdb grew by $((size1 - size0)) bytes (< 1 MiB) under the flood"
-[ "$accepted" -ge 1 ] && [ "$accepted" -le 3 ] || die "A accepted $accepted new certificates for B in 10 s (at most 3 in 10 minutes)"
-ok "A accepted $accepted new certificates for B, at most 3 in 10 minutes"
+[ "$accepted" -ge 1 ] && [ "$accepted" -le 20 ] || die "A accepted $accepted new certificates for B in 10 s (a burst of 20, then one a minute)"
+ok "A accepted $accepted new certificates for B: at most a burst of 20, then one a minute"
 [ "$refused" -gt 0 ] || die "no announcement was refused"
 ok "the other announcements were refused with RPL0435E or ended their session"
 total=$(wc -l <"$W/rtt.flood"); good=$(grep -c '^True' "$W/rtt.flood")
@@ -149,8 +149,8 @@ true
 rot=$(( $(grep -c 'server R announced its next certificate' "$W/A.log") - rot0 ))
 echo "MEASURE rotation for 2 s: A accepted $rot new next certificates for R; data.mdb $rsize0 -> $(stat -c %s "$W/A/data.mdb") bytes, $(adm A QUERY ACTLOG MSGNO=423 | jget 'sum(e.get("repeated", 1) for e in j if "server R " in e["message"])') pin entries (RPL0423I) about R in the activity log"
 expect_eq "$(hstate A C)" "$beforeC" "A's record of C is unchanged after the rotation"
-[ "$rot" -le 3 ] || die "partner R had $rot new certificates accepted in 2 s by presenting each announced one in the next session (once the bug ANNOUNCE_ROTATION)"
-ok "rotation: R had $rot new certificates accepted, at most 3 in 10 minutes"
+[ "$rot" -le 20 ] || die "partner R had $rot new certificates accepted in 2 s by presenting each announced one in the next session (once the bug ANNOUNCE_ROTATION)"
+ok "rotation: R had $rot new certificates accepted, at most the burst of 20"
 
 # ---- 3. stalling -----------------------------------------------------------------
 expect_rc 0 adm A UPDATE SERVER B "LLADDRESS=$pt"

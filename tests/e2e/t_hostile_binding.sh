@@ -91,7 +91,8 @@ for v in "other-exporter|tag t key=\$kout side=client client=B server=A method=1
 	"swapped-fps|tag t key=\$kout side=client client=B server=A method=1 purpose=1 client_fp=\$peer_fp server_fp=\$own_fp" \
 	"server-side-tag|tag t key=\$kout side=server client=B server=A method=1 purpose=1" \
 	"other-purpose|tag t key=\$kout side=client client=B server=A method=1 purpose=2" \
-	"zero-key|tag t key=zero side=client client=B server=A method=1 purpose=1"; do
+	"zero-key|tag t key=zero side=client client=B server=A method=1 purpose=1" \
+	"last-byte-changed|tag t key=\$kout side=client client=B server=A method=1 purpose=1 flip=31"; do
 	IFS='|' read -r name line <<<"$v"
 	n=$((n + 1))
 	hrun "bind-$name" <<EOF

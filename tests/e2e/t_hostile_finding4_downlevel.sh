@@ -54,6 +54,21 @@ expect ERROR msgid=RPL0401E
 expect-close
 EOF
 expect_eq "$?" 0 "a protocol-1 sign-on with B's password and a guess of A's is refused with RPL0401E"
+# Both passwords right, the response's last byte changed: every byte counts.
+hrun p1-flip <<EOF
+connect 127.0.0.1 $pb src=127.0.0.53
+legacy client
+send L_HELLO version=2 from=A to=B purpose=1
+expect L_CHALLENGE from=B
+set ns \$r.nonce
+set nc rand:32
+legacy-key k server_pw=$pwB client_pw=$pwA
+legacy-tag t key=\$k side=client nonce_s=\$ns nonce_c=\$nc client=A server=B flip=31
+send L_RESPONSE nonce=\$nc tag=\$t
+expect ERROR msgid=RPL0401E
+expect-close
+EOF
+expect_eq "$?" 0 "a protocol-1 response with both passwords but its last byte changed is refused with RPL0401E"
 log_has B 'down-level sign-on from server A \(127.0.0.52\) failed: wrong password \(protocol 1: both passwords are needed\)' ||
 	die "B's log lacks the failed down-level sign-on"
 ok "B logged the failed down-level sign-on from 127.0.0.52"

@@ -14,13 +14,13 @@
 #    A does not pin (no proof before the certificate decision).
 # Afterwards the real B works with A in both directions by pin and pairing
 # key. HOSTILE_SEED (default: random, printed), HOSTILE_SESSIONS (default
-# 100000) and HOSTILE_SECONDS (default 30) set the run; a failure prints the
+# 100000) and HOSTILE_SECONDS (default 60) set the run; a failure prints the
 # seed that reproduces it.
 source "$(dirname "$0")/lib.sh"
 
 seed=${HOSTILE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 sessions=${HOSTILE_SESSIONS:-100000}
-seconds=${HOSTILE_SECONDS:-30}
+seconds=${HOSTILE_SECONDS:-60}
 echo "MEASURE fuzz seed $seed (HOSTILE_SEED=$seed reproduces it), at most $sessions sessions or $seconds s"
 
 paired_ab

@@ -381,6 +381,12 @@ refused() {
 	expect_eq "$(binds_after "$W/slapd-$name.log" "$before")" "0" \
 		"... slapd's log shows the session ($(reached_after "$W/slapd-$name.log" "$before") TLS or StartTLS line) and no BIND"
 	cp "$W/t.json" "$W/refused-$name.json"
+	# The remote sign-on of the LDAP administrator makes the same check.
+	run radm "$W/alice.pw" QUERY SERVER
+	rc=$?
+	expect_eq "$rc/$(grep -oE 'RPL[0-9]{4}E' "$W/err" | head -1)" "1/$id" "... alice's remote sign-on is refused with $id too"
+	sleep 0.3
+	expect_eq "$(binds_after "$W/slapd-$name.log" "$before")" "0" "... and still no BIND reached slapd"
 	stop_slapd "$name"
 }
 

@@ -208,8 +208,8 @@ ping_ok B A || die "the password changed although the entries differed"
 ok "and the password stays as it was"
 
 new2="new-A-pass-$RANDOM-two"
-out=$(python3 "$tools/ptyrun.py" "wait:replpeer> " "send:SET SERVERPASSWORD -" "wait:server: " "send:$new2" \
-	"wait:server: " "send:$new2" "wait:replpeer> " "send:QUIT" -- "$RP" admin -d "$W/A")
+out=$(python3 "$tools/ptyrun.py" "wait:replpeer A> " "send:SET SERVERPASSWORD -" "wait:server: " "send:$new2" \
+	"wait:server: " "send:$new2" "wait:replpeer A> " "send:QUIT" -- "$RP" admin -d "$W/A")
 rc=$?
 expect_eq "$rc" 0 "the console takes SET SERVERPASSWORD - as well"
 expect_contains "$out" "RPL0507I" "the console's change is made"

@@ -1,6 +1,8 @@
-/* Fuzz target: the admin command tokenizer (sync/admin.c admin_parse) and
- * the parameter look-up, on any line up to 8 KiB (the admin socket takes
- * lines of any bytes from a local client). */
+/* Fuzz target: the admin command tokenizer (sync/admin.c admin_parse), the
+ * resolution by the command table (sync/admin_lang.c admin_resolve:
+ * abbreviations, parameters, keyword values), the password slots and HELP,
+ * on any line up to 8 KiB (the admin socket takes lines of any bytes from a
+ * local client). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct admin_cmd cmd;
-	char err[256], *line;
+	const struct admin_command *c;
+	char err[1024], *line;
 
 	if (size > 8192)
 		return 0;
@@ -27,6 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)admin_param(&cmd, cmd.keys[i]);
 		for (int i = 0; i < cmd.nwords; i++)
 			(void)strlen(cmd.words[i]);
+		if (admin_resolve(&cmd, &c, err, sizeof(err)) == 0) {
+			for (int i = 0; i < cmd.nwords; i++)
+				(void)admin_word_secret(c, i);
+			for (int i = 0; i < cmd.nparams; i++)
+				(void)admin_param_secret(c, cmd.keys[i]);
+			if (c->fn == admin_help) {
+				json_t *cols, *doc = admin_help_doc(&cmd, &cols);
+				json_decref(cols);
+				json_decref(doc);
+			}
+		}
+		(void)strlen(err);
 	}
 	free(line);
 	return 0;

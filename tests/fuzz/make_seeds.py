@@ -47,7 +47,16 @@ for i, line in enumerate([
         "Q SE B F=D",
         "PING SERVER *",
         "UPDATE SERVER b FORCESYNC=YES SESSIONSECURITY=transitional x='a=b'",
-        "REGISTER NODE n1"]):
+        "REGISTER NODE n1",
+        # abbreviations, keyword values, password slots and HELP (admin_resolve)
+        "UPD SE B FORCES=Y DESC=\"a b\" SESSIONSEC=TRANS",
+        "Q S",
+        "UPDATE SERVER B LLADDRESS=1 LLA=2",
+        "HELP Q SE",
+        "HELP rpl0403e",
+        "SET CROSSD O",
+        "REG AD bob - AUTH=LD CL=S",
+        "DEF SE X HLA=h SERVERPA=- VER=C SSL=Y"]):
     put("admin", "line%d" % i, line)
 
 # ---- conf

@@ -1414,6 +1414,8 @@ static const char *name_arg(struct hctx *h, int argc, char **argv, const char *k
 }
 
 /* tag VAR key=KEY side=client|server: the protocol-2 binding tag. */
+static void flip_byte(int argc, char **argv, uint8_t *t, size_t n);
+
 static int cmd_tag(struct hctx *h, int argc, char **argv)
 {
 	struct sess *s = h->cur;
@@ -1425,7 +1427,7 @@ static int cmd_tag(struct hctx *h, int argc, char **argv)
 
 	if (argc < 2 || key_arg(h, h_opt(argc, argv, "key"), &k) < 0 ||
 	    side_arg(h, argc, argv, &from_client) < 0)
-		return h_fail(h, "usage: tag VAR key=KEY side=client|server [method=1|2] [purpose=N] [version=N] [client=NAME] [server=NAME] [exporter=] [client_fp=] [server_fp=]");
+		return h_fail(h, "usage: tag VAR key=KEY side=client|server [method=1|2] [purpose=N] [version=N] [client=NAME] [server=NAME] [exporter=] [client_fp=] [server_fp=] [flip=N]");
 	if (s && s->have_tls) {
 		memcpy(exporter, s->exporter, 32);
 		memcpy(cfp, s->is_server ? s->peer_fp : s->own_fp, 32);
@@ -1453,6 +1455,7 @@ static int cmd_tag(struct hctx *h, int argc, char **argv)
 	if (proof_tag(&k, from_client, &b, out) < 0)
 		return h_fail(h, "proof_tag failed");
 	proof_key_wipe(&k);
+	flip_byte(argc, argv, out, sizeof(out));
 	return h_setvar(h, argv[1], out, sizeof(out), 0);
 }
 
@@ -1487,6 +1490,7 @@ static int cmd_legacy_tag(struct hctx *h, int argc, char **argv)
 	if (proof_legacy_tag(&k, from_client, ns, nc, cn, sn, out) < 0)
 		return h_fail(h, "proof_legacy_tag failed");
 	proof_key_wipe(&k);
+	flip_byte(argc, argv, out, sizeof(out));
 	return h_setvar(h, argv[1], out, sizeof(out), 0);
 }
 
@@ -1520,6 +1524,15 @@ static int presented_arg(struct hctx *h, int argc, char **argv, uint8_t out[32])
 		return h_fail(h, "no TLS session: give fp=");
 	memcpy(out, h->cur->own_fp, 32);
 	return 0;
+}
+
+/* flip=N (tag, legacy-tag): the right tag with byte N changed, to prove
+ * that every byte is compared, not a prefix. */
+static void flip_byte(int argc, char **argv, uint8_t *t, size_t n)
+{
+	long i = h_optl(argc, argv, "flip", -1);
+	if (i >= 0 && (size_t)i < n)
+		t[i] ^= 0x01;
 }
 
 /* sign VAR ID LABEL FP [exporter=]: a proof signature of peer/continuity. */

@@ -557,6 +557,25 @@ START_TEST(event_from_an_older_decision_is_stale_after_the_pins_changed)
 }
 END_TEST
 
+/* A certificate whose fingerprint equals a pin's in all but one byte is not
+ * that pin (a first-byte comparison would let a ground certificate pass). */
+START_TEST(pin_lookup_compares_every_byte_of_the_fingerprint)
+{
+	struct server_rec r;
+	uint8_t fp[FP_LEN];
+
+	shape(&r, "A:c");
+	fp_of('A', fp);
+	ck_assert_int_eq(server_pin_find(&r, fp), 0);
+	for (size_t i = 0; i < FP_LEN; i += FP_LEN - 1) {
+		fp_of('A', fp);
+		fp[i] ^= 0x01;
+		ck_assert_int_lt(server_pin_find(&r, fp), 0);
+	}
+	server_rec_free(&r);
+}
+END_TEST
+
 START_TEST(unknown_event_is_an_internal_error)
 {
 	struct server_rec r;
@@ -696,6 +715,7 @@ static Suite *make_suite(void)
 
 	tc = tcase_create("stale");
 	tcase_add_test(tc, event_from_an_older_decision_is_stale_after_the_pins_changed);
+	tcase_add_test(tc, pin_lookup_compares_every_byte_of_the_fingerprint);
 	tcase_add_test(tc, unknown_event_is_an_internal_error);
 	tcase_add_test(tc, every_event_on_every_shape_keeps_the_pin_invariants);
 	suite_add_tcase(s, tc);
