@@ -334,7 +334,12 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 		 * deleting one look like revoking it. (The same CA for peer and
 		 * for ldap is two purposes, allowed.) */
 		struct same_anchor same = {ci.fp, t.purpose, ""};
-		rc = store_trust_each(txn, &in->store, same_anchor_cb, &same);
+		struct trust_anchor taken;
+		rc = store_trust_get(txn, &in->store, t.label, &taken);
+		if (rc == 0) /* the label is taken: store_trust_add says so */
+			trust_anchor_free(&taken);
+		else if (rc == -RPL_E_NOTFOUND)
+			rc = store_trust_each(txn, &in->store, same_anchor_cb, &same);
 		if (rc > 0) {
 			store_abort(txn);
 			blob_free(&t.der);

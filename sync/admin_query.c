@@ -67,7 +67,7 @@ void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct adm
 void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	(void)cmd;
-	adminsrv_reply(ac, admin_ok(RPL_I_HALTED, "server %s is halting", y->in->conf.servername), NULL);
+	adminsrv_reply(ac, admin_ok(RPL_I_HALTING, "server %s is halting", y->in->conf.servername), NULL);
 	if (y->halt)
 		y->halt(y->halt_arg, "HALT command");
 }

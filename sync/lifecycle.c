@@ -1389,10 +1389,19 @@ void lifecycle_check(struct sync *y)
 
 void lifecycle_files_changed(struct sync *y)
 {
-	if (!y->lc || peer_halting(y->peer))
+	struct lifecycle *lc = y->lc;
+	char label[OWN_LABEL_MAX + 1];
+
+	if (!lc || peer_halting(y->peer))
 		return;
 	(void)peer_refresh_identity(y->peer);
-	lifecycle_check(y);
+	/* A next certificate that no round announces: one 'cert install'
+	 * put there (the expiry warnings keep their own pace). */
+	if (!lc->phase && !lc->renewing && !lc->stopped[0] && next_label(y, label, sizeof(label)) == 0) {
+		log_info(RPL_I_RENEW_STARTED, "next own certificate %s was installed: announcing it", label);
+		lc->activate_after = 1;
+		round_start(lc, PHASE_ANNOUNCE);
+	}
 }
 
 /* ---- start, stop, reports ------------------------------------------------ */

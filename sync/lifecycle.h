@@ -35,8 +35,8 @@ void lifecycle_server_json(struct sync *y, const struct server_rec *r, json_t *j
 void lifecycle_renew(struct sync *y, int immediate, int compromised, int wait, const char *who,
 		     struct admin_client *ac);
 /* Files of the instance directory changed (cert256.csr, cert256.pem:
- * 'replpeer cert install'): the current certificate is reloaded and the
- * periodic check runs now. */
+ * 'replpeer cert install'): the current certificate is reloaded, and a
+ * next certificate that no round announces yet is announced now. */
 void lifecycle_files_changed(struct sync *y);
 /* A partner told us which of our certificates it pins. */
 void lifecycle_held_changed(struct sync *y, const char *server);

@@ -214,6 +214,8 @@ int instance_cert_san(const char *tcpaddress, char *out, size_t sz)
 		wildcard = memcmp(a, zero, 4) == 0;
 	else if (inet_pton(AF_INET6, tcpaddress, a) == 1)
 		wildcard = memcmp(a, zero, 16) == 0;
+	else
+		tcpaddress = ""; /* not an address: serve refuses it; no name from it */
 	if (!wildcard) {
 		snprintf(out, sz, "%s", tcpaddress);
 		return 0;
