@@ -1810,8 +1810,10 @@ void peer_halt(struct peer *p)
 	thr_flush_all(p);
 	uv_close((uv_handle_t *)&p->thr_timer, NULL);
 	for (struct peer_session *s = p->sessions; s; s = s->next)
-		if (!session_closing(s))
+		if (!session_closing(s)) {
+			s->quiet = 1; /* the halting line (RPL1201I) says why */
 			conn_close(s, -RPL_E_HALTING, NULL);
+		}
 }
 
 void peer_free(struct peer *p)
