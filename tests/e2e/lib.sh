@@ -180,6 +180,35 @@ wait_admin() {
 # restart_peer NAME: stop (TERM) and start again, admin socket ready.
 restart_peer() { stop_peer "$1"; start_peer "$1"; wait_admin "$1"; }
 
+# make_ca DIR CN DAYS: a throw-away OpenSSL CA (P-256) in DIR: ca.key,
+# ca.pem and ca.cnf for 'openssl ca -config DIR/ca.cnf' (which copies the
+# request's extensions, the SAN among them).
+make_ca() {
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
+		-out "$dir/ca.pem" -subj "/CN=$2" -days "$3" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		>/dev/null 2>&1 || die "cannot make the test CA"
+	cat >"$dir/ca.cnf" <<EOF
+[ ca ]
+default_ca = throwaway
+[ throwaway ]
+dir = $dir
+database = \$dir/index.txt
+new_certs_dir = \$dir
+serial = \$dir/serial
+default_md = sha256
+policy = any
+copy_extensions = copy
+unique_subject = no
+[ any ]
+commonName = supplied
+EOF
+	: >"$dir/index.txt"
+	openssl rand -hex 16 >"$dir/serial"
+}
+
 # forcesync_mark NAME SERVER: UPDATE SERVER SERVER FORCESYNC=YES on NAME.
 # Status 0 once the mark is set, whether the exchange happened at once
 # (RPL1207I, exit 0) or stays pending because SERVER was not reached or

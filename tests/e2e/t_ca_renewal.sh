@@ -29,28 +29,7 @@ fi
 expect_contains "$(cat "$W/init.out")" 'listens on every address' "init says what it put into the certificate"
 
 # ---- a throw-away CA signs A's current key for 60 days ----
-mkdir -p "$W/ca"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/ca/ca.key" \
-	-out "$W/ca/ca.pem" -subj "/CN=Renewal Test CA" -days 400 \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-	>/dev/null 2>&1 || die "cannot make the test CA"
-cat >"$W/ca/ca.cnf" <<EOF
-[ ca ]
-default_ca = t
-[ t ]
-dir = $W/ca
-database = \$dir/index.txt
-new_certs_dir = \$dir
-serial = \$dir/serial
-default_md = sha256
-policy = any
-copy_extensions = copy
-unique_subject = no
-[ any ]
-commonName = supplied
-EOF
-: >"$W/ca/index.txt"
-openssl rand -hex 16 >"$W/ca/serial"
+make_ca "$W/ca" "Renewal Test CA" 400
 sign() { # CSR OUT DAYS
 	openssl ca -batch -config "$W/ca/ca.cnf" -cert "$W/ca/ca.pem" -keyfile "$W/ca/ca.key" \
 		-in "$1" -out "$2" -days "$3" -notext >/dev/null 2>&1 || die "openssl ca could not sign $1"
