@@ -17,6 +17,10 @@
 #    pinned PING (pins + pairing key), median/min/max over the runs; also the
 #    median of a QUERY SERVER (the admin client's own overhead) and the
 #    daemon-measured PING/PONG round trip (rtt_ms).
+# 3. Replication (bench/repl.sh, run as its own process): the loopback
+#    ceiling, 1 GiB of fresh data with SSL=NO and SSL=YES, the loops' latency
+#    during each run, and 100,000 small objects with the no-change run.
+#    --repl-only runs just this part; --no-repl skips it.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../tests/e2e/lib.sh"
@@ -24,13 +28,15 @@ source "$here/../tests/e2e/lib.sh"
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-SIZES="50 100"; RENEWALS=3; PINGS=20
+SIZES="50 100"; RENEWALS=3; PINGS=20; REPL=yes
 while [ $# -gt 0 ]; do
 	case $1 in
+	--repl-only) exec "$here/repl.sh" ;;
+	--no-repl) REPL=no; shift ;;
 	--partners) SIZES=$2; shift 2 ;;
 	--renewals) RENEWALS=$2; shift 2 ;;
 	--pings) PINGS=$2; shift 2 ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -142,3 +148,8 @@ echo "first-contact PING (SRP, no pins):   $(stats "${fc[@]}")"
 echo "pinned PING (pins + pairing key):    $(stats "${pin[@]}")"
 echo "admin client overhead (QUERY SERVER): $(stats "${q[@]}")"
 echo "daemon PING/PONG rtt after auth:      first-contact $(stats "${fc_rtt[@]}" | cut -d' ' -f2) ms, pinned $(stats "${pin_rtt[@]}" | cut -d' ' -f2) ms (medians)"
+
+if [ "$REPL" = yes ]; then
+	echo
+	"$here/repl.sh"
+fi

@@ -40,6 +40,8 @@ static const char admin_usage[] =
 	"read from the first line of --password-file F; the client puts it into the\n"
 	"request, so it never appears on a command line. The console keeps no line\n"
 	"with a password in its history (~/.config/replpeer/history, mode 0600).\n"
+	"REPLICATE NODE ... WAIT=YES shows its progress on a terminal (not with\n"
+	"--json); Ctrl-C detaches from it and the replication goes on.\n"
 	"The client sends nothing unless DIR/admin.sock, and the process listening\n"
 	"on it, belong to the owner of DIR or to root (RPL0512E).\n"
 	"\n"
@@ -109,6 +111,70 @@ int admin_sigint_take(void)
 	return n;
 }
 
+/* ---- long commands ------------------------------------------------------- */
+
+/* A progress message of a long command (REPLICATE NODE WAIT=YES): one line
+ * that updates in place on a terminal. */
+static void show_progress(void *arg, json_t *p)
+{
+	struct admin_session *s = arg;
+	double done = (double)json_integer_value(json_object_get(p, "bytes_done"));
+	double total = (double)json_integer_value(json_object_get(p, "bytes_total"));
+	double rate = json_real_value(json_object_get(p, "rate_bytes_per_second"));
+	double eta = json_real_value(json_object_get(p, "eta_seconds"));
+	long long objs = json_integer_value(json_object_get(p, "objects_replicated"));
+	long long tobjs = json_integer_value(json_object_get(p, "objects_total"));
+	const char *node = json_string_value(json_object_get(p, "node"));
+	const char *target = json_string_value(json_object_get(p, "target"));
+	const char *phase = json_string_value(json_object_get(p, "phase"));
+	const char *note = json_string_value(json_object_get(p, "message"));
+
+	/* What a command waits for (PING, FORCESYNC, WAIT=YES), one line on
+	 * stderr also for scripts; Ctrl-C still cancels such a command. */
+	if (note && json_is_string(json_object_get(p, "message_id"))) {
+		fprintf(stderr, "%s %s\n", json_string_value(json_object_get(p, "message_id")), note);
+		return;
+	}
+	s->progress_seen = 1;
+	if (s->json || !isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r\033[K%s -> %s: %s", node ? node : "?", target ? target : "?",
+		phase ? phase : "");
+	if (tobjs || total > 0)
+		fprintf(stderr, " %.1f of %.1f MiB (%.0f%%), %lld of %lld objects, %.1f MB/s on the wire, %.0f s left",
+			done / 1048576.0, total / 1048576.0, total > 0 ? 100.0 * done / total : 100.0,
+			objs, tobjs, rate / 1e6, eta);
+	fflush(stderr);
+	s->progress_shown = 1;
+}
+
+/* The one-line summary of each replication run that ended. */
+static int show_summary(FILE *f, json_t *doc)
+{
+	json_t *runs = json_object_get(doc, "runs"), *r;
+	size_t i;
+
+	if (!json_is_array(runs) || !json_array_size(runs) ||
+	    !json_object_get(json_array_get(runs, 0), "bytes_transferred"))
+		return 0;
+	json_array_foreach(runs, i, r) {
+		const char *state = json_string_value(json_object_get(r, "state"));
+		double bytes = (double)json_integer_value(json_object_get(r, "bytes_replicated"));
+		double wire = (double)json_integer_value(json_object_get(r, "bytes_transferred"));
+		double chunk = (double)json_integer_value(json_object_get(r, "chunk_bytes_sent"));
+		double secs = json_real_value(json_object_get(r, "seconds"));
+		fprintf(f, "%s %s -> %s %s: %lld objects, %.1f MiB logical, %.1f MiB transferred (dedup %.2fx), %.1f MB/s, %.1f s; %s\n",
+			json_string_value(json_object_get(r, "message_id")),
+			json_string_value(json_object_get(r, "node")),
+			json_string_value(json_object_get(r, "target")), state ? state : "?",
+			(long long)json_integer_value(json_object_get(r, "objects_replicated")),
+			bytes / 1048576.0, wire / 1048576.0,
+			chunk > 0 ? bytes / chunk : (bytes > 0 ? 0.0 : 1.0), secs > 0 ? wire / 1e6 / secs : 0.0,
+			secs, json_string_value(json_object_get(r, "message")));
+	}
+	return 1;
+}
+
 /* ---- printing ------------------------------------------------------------ */
 
 /* A reply document as the options want it: failures as text on stderr
@@ -134,6 +200,8 @@ static void print_doc(struct admin_session *s, json_t *doc, json_t *columns)
 		cli_render_delimited(m, doc, columns, s->delim, s->dataonly);
 	} else if (json_is_array(doc) && json_is_array(columns)) {
 		cli_render_table_opts(m, doc, columns, s->dataonly);
+	} else if (show_summary(m, doc)) {
+		/* a replication's summary, one line a run */
 	} else {
 		cli_render(m, doc);
 	}
@@ -156,10 +224,22 @@ int admin_run_line(struct admin_session *s, const char *line, int *cancelled)
 	int rc, status;
 
 	*cancelled = 0;
+	s->progress_seen = s->progress_shown = 0;
+	s->link->progress = show_progress;
+	s->link->progress_arg = s;
 	rc = cli_fill_passwords(line, s->pwfile, command, sizeof(command), err, sizeof(err));
 	if (rc == 0)
 		rc = s->link->ops->request(s->link, command, &env, err, sizeof(err));
 	secure_zero(command, sizeof(command));
+	if (s->progress_shown)
+		fputs("\r\033[K", stderr);
+	if (rc == -RPL_E_CANCELLED && s->progress_seen) {
+		/* A long command that reports progress goes on in the server:
+		 * Ctrl-C detaches from it. */
+		*cancelled = 1;
+		fputs("detached: the command goes on in the server (QUERY PROCESS shows it)\n", stderr);
+		return 0;
+	}
 	if (rc < 0) {
 		json_t *doc = rpl_error_doc(rc, err);
 		*cancelled = rc == -RPL_E_CANCELLED;

@@ -20,6 +20,8 @@ struct admin_session {
 	char delim;         /* 0: aligned tables; ',' or '\t': delimited lines */
 	FILE *outfile;      /* --outfile: replies go there (NULL: stdout) */
 	int tee;            /* with outfile: to the terminal as well (console) */
+	int progress_seen;  /* the command in flight reported progress */
+	int progress_shown; /* a progress line is on the terminal */
 };
 
 /* Runs one command line: fills in '-' passwords, sends it, prints the

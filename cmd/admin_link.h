@@ -28,6 +28,10 @@ struct admin_link {
 	const struct admin_link_ops *ops;
 	char server[65];   /* server name for the prompt ("" if unknown) */
 	char where[300];   /* "admin.sock of /path" or "host:port" for messages */
+	/* Set by the client: called by request() for each progress message of
+	 * a long command (REPLICATE NODE ... WAIT=YES) before its reply. */
+	void (*progress)(void *arg, json_t *p);
+	void *progress_arg;
 };
 /* cmd/admin_local.c */
 int admin_link_local(const char *dir, struct admin_link **out, char *err, size_t errsz);

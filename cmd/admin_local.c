@@ -189,10 +189,9 @@ static int local_request(struct admin_link *base, const char *command, json_t **
 		snprintf(err, errsz, "the server closed the admin session");
 		return -RPL_E_ADMIN_CONNECT;
 	}
-	/* Progress notes (what a slow command waits for) come before the
-	 * answer: shown at once on stderr, so stdout stays one document. */
+	/* Progress messages of a long command come before its reply. */
 	while ((rc = read_all(l, len, 4)) == 0) {
-		const char *note;
+		json_t *prog;
 		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
 		if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1))) {
 			local_disconnect(l);
@@ -202,9 +201,10 @@ static int local_request(struct admin_link *base, const char *command, json_t **
 		if ((rc = read_all(l, reply, n)) == 0)
 			*env = json_loadb(reply, n, 0, &jerr);
 		free(reply);
-		if (rc < 0 || !(note = json_string_value(json_object_get(*env, "progress"))))
+		if (rc < 0 || !json_is_object(*env) || !(prog = json_object_get(*env, "progress")))
 			break;
-		fprintf(stderr, "%s\n", note);
+		if (l->base.progress)
+			l->base.progress(l->base.progress_arg, prog);
 		json_decref(*env);
 		*env = NULL;
 	}

@@ -10,6 +10,7 @@
 #include "../peer/keys/backup.h"
 #include "../peer/keys/identity.h"
 #include "../store/actlog.h"
+#include "../store/repl.h"
 #include "../store/verify.h"
 #include "../util/clock.h"
 #include "../util/fsutil.h"
@@ -311,7 +312,24 @@ int cmd_db(int argc, char **argv)
 		secure_zero(password, sizeof(password));
 		if (rc < 0)
 			return cli_fail(json, rc, "%s", err[0] ? err : in_path);
-		return db_done(json, RPL_I_RESTORE, "dir", dir, "database restored into %s", dir);
+		/* A restored source is older than its replicas: replicating it
+		 * as it is would delete their newer objects. */
+		if (cli_open_instance(dir, &in, 0) == 0) {
+			MDB_txn *txn;
+			if (store_begin(&in.store, 1, &txn) == 0) {
+				if (store_repl_set_disabled(txn, &in.store, "the database was restored from a backup") == 0 &&
+				    store_actlog_add(txn, &in.store, RPL_I_REPL_DISABLED,
+						     "outbound replication disabled: the database was restored from %s; run ENABLE REPLICATION once its replicas may follow it",
+						     in_path) == 0)
+					store_commit(txn);
+				else
+					store_abort(txn);
+			}
+			instance_close(&in);
+		}
+		return db_done(json, RPL_I_RESTORE, "dir", dir,
+			       "database restored into %s; outbound replication is disabled until 'ENABLE REPLICATION' (%s)",
+			       dir, rpl_msg_id(RPL_I_REPL_DISABLED));
 	}
 	return cli_usage_error(usage, "unknown action '%s'", action);
 }

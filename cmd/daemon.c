@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,11 @@ int daemon_run(const char *dir)
 		goto out_instance;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Replication stages chunks in buffers of a few MiB and LMDB allocates
+	 * a chunk's overflow pages for each put: keep such blocks in the heap
+	 * instead of mapping and zeroing fresh pages for every one. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	if ((rc = ensure_identity(&d->in)) < 0) {
 		log_code(rc, "own identity: %s", rpl_msg_text(rc));
 		goto out_instance;

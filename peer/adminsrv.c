@@ -1,6 +1,5 @@
 #include "adminsrv.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +29,15 @@ struct admin_client {
 	int closed;
 	void (*cancel)(void *arg); /* abandons the command in progress */
 	void *cancel_arg;
+	/* adminsrv_internal: no socket, the reply goes here. */
+	void (*on_reply)(void *arg, json_t *doc);
+	void *reply_arg;
 };
 
 static void client_free(struct admin_client *ac)
 {
 	struct peer *p = ac->p;
-	if (ac->s) {
+	if (ac->s || ac->on_reply) {
 		wbuf_free(&ac->rx);
 		free(ac);
 		return;
@@ -132,12 +134,30 @@ static void on_written(uv_write_t *req, int status)
 	free(r);
 }
 
-static void send_envelope(struct admin_client *ac, json_t *env)
+void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
 {
+	json_t *env = json_object();
 	struct reply_req *r;
 	uv_buf_t bufs[2];
 	size_t n;
+	int status;
 
+	if (ac->on_reply) {
+		ac->busy = 0;
+		ac->on_reply(ac->reply_arg, doc);
+		json_decref(doc);
+		json_decref(columns);
+		json_decref(env);
+		adminsrv_release(ac); /* the reference adminsrv_internal gave */
+		return;
+	}
+	status = rpl_doc_status(doc);
+	json_object_set_new(env, "status", json_integer(status));
+	json_object_set_new(env, "doc", doc ? doc : json_null());
+	if (columns)
+		json_object_set_new(env, "columns", columns);
+	ac->busy = 0;
+	ac->cancel = NULL;
 	if (ac->closed) {
 		json_decref(env);
 		return;
@@ -183,33 +203,58 @@ static void send_envelope(struct admin_client *ac, json_t *env)
 	}
 }
 
-void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns)
+void adminsrv_progress(struct admin_client *ac, json_t *doc)
 {
-	json_t *env = json_object();
+	json_t *env;
+	struct reply_req *r;
+	uv_buf_t bufs[2];
+	size_t n;
 
-	json_object_set_new(env, "status", json_integer(rpl_doc_status(doc)));
-	json_object_set_new(env, "doc", doc ? doc : json_null());
-	if (columns)
-		json_object_set_new(env, "columns", columns);
-	ac->busy = 0;
-	ac->cancel = NULL;
-	send_envelope(ac, env);
+	/* Remote clients get the reply only (their client does not read
+	 * progress messages yet). */
+	if (ac->closed || ac->on_reply || ac->s) {
+		json_decref(doc);
+		return;
+	}
+	env = json_pack("{s:o}", "progress", doc);
+	r = env ? calloc(1, sizeof(*r)) : NULL;
+	if (r)
+		r->text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(env);
+	if (!r || !r->text) {
+		if (r)
+			free(r);
+		return;
+	}
+	n = strlen(r->text);
+	r->len[0] = (uint8_t)(n >> 24);
+	r->len[1] = (uint8_t)(n >> 16);
+	r->len[2] = (uint8_t)(n >> 8);
+	r->len[3] = (uint8_t)n;
+	r->ac = ac;
+	bufs[0] = uv_buf_init((char *)r->len, 4);
+	bufs[1] = uv_buf_init(r->text, (unsigned)n);
+	adminsrv_hold(ac);
+	if (uv_write(&r->req, (uv_stream_t *)&ac->pipe, bufs, 2, on_written) < 0) {
+		free(r->text);
+		free(r);
+		adminsrv_release(ac);
+	}
 }
 
-void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
+struct admin_client *adminsrv_internal(struct peer *p,
+				       void (*on_reply)(void *arg, json_t *doc), void *arg)
 {
-	char text[512];
-	int n = snprintf(text, sizeof(text), "%s ", rpl_msg_id(msg));
-	va_list ap;
+	struct admin_client *ac = calloc(1, sizeof(*ac));
 
-	if (!ac->busy || n < 0)
-		return; /* answered already: a note now would be read as the next reply */
-	if (ac->s)
-		return; /* the remote client (cmd/admin_remote.c) reads no notes yet */
-	va_start(ap, fmt);
-	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
-	va_end(ap);
-	send_envelope(ac, json_pack("{s:s}", "progress", text));
+	if (!ac)
+		return NULL;
+	ac->p = p;
+	ac->refs = 1;
+	ac->busy = 1;
+	ac->on_reply = on_reply;
+	ac->reply_arg = arg;
+	return ac;
 }
 
 static void handle_request(struct admin_client *ac, const char *text, size_t len)

@@ -3,9 +3,7 @@
  * admin = system privilege). Requests and replies are framed JSON (u32
  * length, then the document); a request is {"command": "..."}, a reply is
  * {"status": 0|1|2, "doc": ..., "columns": [...]} (status: the exit status
- * the document stands for, util/errdoc), possibly after progress notes
- * {"progress": "RPLnnnnI text"} that the client shows at once (a command
- * that waits on the network says what it waits for). What a command means is
+ * the document stands for, util/errdoc). What a command means is
  * the business of the layer above, which receives each line through the
  * peer layer's admin_line hook and answers with adminsrv_reply. A client
  * sends its next request only after the answer, and its input is bounded.
@@ -20,10 +18,17 @@
 struct admin_client;
 /* Sends the reply to one request; steals doc and columns. */
 void adminsrv_reply(struct admin_client *ac, json_t *doc, json_t *columns);
-/* Sends a progress note (msg from util/msgs.def, then the text) before the
- * reply of a command that takes a while; the request stays open. */
-void adminsrv_progress(struct admin_client *ac, int msg, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* An intermediate message of a long command (REPLICATE NODE WAIT=YES),
+ * sent before the reply as {"progress": doc}: the client shows it and
+ * reads on. Steals doc; dropped when the client is gone. */
+void adminsrv_progress(struct admin_client *ac, json_t *doc);
+/* A client without a socket, for commands the daemon runs by itself
+ * (schedules): the reply goes to on_reply (doc borrowed for the call;
+ * possibly within the call that ran the command), progress is dropped.
+ * The client frees itself after its reply, once no one holds it. */
+struct peer;
+struct admin_client *adminsrv_internal(struct peer *p,
+				       void (*on_reply)(void *arg, json_t *doc), void *arg);
 /* Keeps the client alive across an asynchronous command. */
 void adminsrv_hold(struct admin_client *ac);
 void adminsrv_release(struct admin_client *ac);

@@ -22,6 +22,7 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
+#include "bulk.h"
 #include "dbw.h"
 #include "proto.h"
 
@@ -32,8 +33,6 @@
 #define READ_CHUNK 65536
 
 static void conn_drive(struct peer_session *s);
-static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 static void start_queued(struct peer *p, const char *server);
 static void arm_timer(struct peer_session *s);
 
@@ -601,7 +600,7 @@ static void arm_timer(struct peer_session *s)
 
 static int legacy_fallback(struct peer_session *s);
 
-static void conn_close(struct peer_session *s, int err, const char *fmt, ...)
+void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 {
 	struct peer *p = s->p;
 	char text[768] = "";
@@ -1152,6 +1151,7 @@ static void start_rpl1(struct peer_session *s)
 static const struct sniffer sniffers[] = {
 	{"TLS ClientHello", match_tls, start_tls},
 	{"protocol 1", match_rpl1, start_rpl1},
+	{"bulk channel", bulk_match, bulk_start},
 };
 
 static void sniff(struct peer_session *s)
@@ -1317,7 +1317,11 @@ void conn_authenticated(struct peer_session *s)
 	if (s->role == ROLE_INBOUND) {
 		void *arg = NULL;
 		const struct session_ops *ops;
-		if (s->purpose == PURPOSE_ADMIN) {
+		if (s->ops) {
+			/* A bulk channel arrives with the ops its token was given. */
+			ops = s->ops;
+			arg = s->ops_arg;
+		} else if (s->purpose == PURPOSE_ADMIN) {
 			/* An administrator types: idle up to 15 minutes. */
 			if (s->idle_ms < ADMIN_IDLE_MS)
 				s->idle_ms = ADMIN_IDLE_MS;
@@ -1331,8 +1335,9 @@ void conn_authenticated(struct peer_session *s)
 				   purpose_name(s->purpose));
 			return;
 		}
+		if (!s->ops)
+			s->ops_arg = arg;
 		s->ops = ops;
-		s->ops_arg = arg;
 		s->handed_over = 1;
 		s->counted_ready = 1;
 		p->n_in_ready++;
@@ -1473,6 +1478,14 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	peer_address(s);
+	if (s->proto == PROTO_BULK) {
+		raw_write(s, BULK_MAGIC, 4);
+		raw_write(s, s->bulk_token, BULK_TOKEN_LEN);
+		secure_zero(s->bulk_token, sizeof(s->bulk_token));
+		conn_authenticated(s);
+		update_reading(s);
+		return;
+	}
 	if (s->proto == 1) {
 		s->state = SS_AUTH;
 		raw_write(s, LEGACY_MAGIC, 4);
@@ -1608,7 +1621,7 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 	snprintf(s->server, sizeof(s->server), "%s", r.name);
 	server_rec_free(&r);
 	s->purpose = purpose;
-	s->proto = p->in->conf.protocollevel == 1 ? 1 : proto;
+	s->proto = p->in->conf.protocollevel == 1 && proto != PROTO_BULK ? 1 : proto;
 	s->ops = ops;
 	s->ops_arg = arg;
 	s->handed_over = 1;
@@ -1621,6 +1634,17 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 	}
 	begin_connect(s);
 	return 0;
+}
+
+int conn_connect_bulk(struct peer *p, const char *server, const uint8_t *token,
+		      const struct session_ops *ops, void *arg)
+{
+	int rc = start_connect_to(p, server, PURPOSE_REPL, PROTO_BULK, ops, arg);
+
+	/* The newest session is the one just made (the list is newest first). */
+	if (rc == 0)
+		memcpy(p->sessions->bulk_token, token, BULK_TOKEN_LEN);
+	return rc;
 }
 
 int peer_connect(struct peer *p, const char *server, int purpose,
@@ -1821,6 +1845,7 @@ void peer_free(struct peer *p)
 	if (!p)
 		return;
 	dbw_free(p->dbw);
+	bulk_free_all(p);
 	tls_policy_free(&p->tls);
 	own_free(&p->own);
 	free(p);

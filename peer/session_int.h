@@ -82,6 +82,7 @@ struct peer {
 	unsigned thr_all_lines;
 	unsigned long thr_all_dropped;
 	uv_timer_t thr_timer;           /* logs the counts at the windows' end */
+	struct bulk_expect *bulk;       /* bulk-channel tokens handed out (bulk.c) */
 	struct own_identity own;        /* the certificate presented in TLS */
 	uint8_t own_fp[FP_LEN];
 	/* Ops per purpose for inbound sessions come from hooks.inbound. */
@@ -140,6 +141,7 @@ struct peer_session {
 	const struct session_ops *ops;
 	void *ops_arg;
 	int handed_over;         /* ops->closed is owed */
+	uint8_t bulk_token[32];  /* outbound bulk channel: sent after connecting */
 	/* Deferred callbacks. */
 	unsigned pending;        /* PEND_* */
 	struct session_result result;
@@ -217,6 +219,18 @@ void legacy_client_start(struct peer_session *s);
 void legacy_server_start(struct peer_session *s);
 int legacy_on_frame(struct peer_session *s, int type, struct cursor *payload);
 void legacy_free(struct peer_session *s);
+
+/* ---- bulk.c: the bulk channel (peer/bulk.h) ---- */
+struct bulk_expect;
+int bulk_match(const uint8_t *b, size_t n);
+void bulk_start(struct peer_session *s);
+void bulk_free_all(struct peer *p);
+/* conn.c: an outbound raw session that sends BULK_MAGIC and the token. */
+int conn_connect_bulk(struct peer *p, const char *server, const uint8_t *token,
+		      const struct session_ops *ops, void *arg);
+/* conn.c: closes a session (conn_close) for bulk.c. */
+void conn_close(struct peer_session *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* ---- adminsrv.c ---- */
 int adminsrv_start(struct peer *p);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on loopback: two peers find and verify each other, pin each
-# other's certificates, move to STRICT, renew a certificate without an
-# outage, and recover a lost identity with FORCESYNC. Everything runs in a
+# other's certificates, move to STRICT, replicate a node (progress and
+# summary, then an incremental run that moves almost nothing), renew a
+# certificate without an outage with replication working right after it,
+# and recover a lost identity with FORCESYNC. Everything runs in a
 # temporary directory and is stopped at the end.
 set -u
 : "${RP:?set RP to the replpeer binary}"
@@ -54,6 +56,27 @@ for _ in $(seq 100); do
 done
 run "$RP" admin -d "$W/ALPHA" QUERY CERTIFICATE
 run "$RP" admin -d "$W/BRAVO" PING SERVER ALPHA || fail "ping after renewal"
+
+say "Replication: a node with sample files on ALPHA goes to BRAVO (progress, then a summary)"
+run "$RP" admin -d "$W/ALPHA" REGISTER NODE docs >/dev/null || fail "register node"
+mkdir -p "$W/sample"
+for i in $(seq 1 24); do head -c $(( (i % 6 + 1) * 400000 )) /dev/urandom >"$W/sample/file$i.bin"; done
+cp "$W/sample/file1.bin" "$W/sample/copy-of-file1.bin"
+printf 'hello from ALPHA\n' >"$W/sample/readme.txt"
+(cd "$W" && run "$RP" store -d "$W/ALPHA" put docs sample) || fail "store put"
+run "$RP" admin -d "$W/ALPHA" REPLICATE NODE docs TARGET=BRAVO WAIT=YES || fail "replicate"
+say "An incremental run: nothing changed, almost nothing moves"
+run "$RP" admin -d "$W/ALPHA" REPLICATE NODE docs TARGET=BRAVO WAIT=YES || fail "replicate again"
+say "Certificate renewal on ALPHA, and replication right after it"
+run "$RP" admin -d "$W/ALPHA" RENEW CERTIFICATE ACTIVATE=IMMEDIATE >/dev/null || fail "renew"
+printf 'written after the renewal\n' >"$W/sample/after-renewal.txt"
+(cd "$W" && "$RP" store -d "$W/ALPHA" put docs sample/after-renewal.txt >/dev/null) || fail "store put"
+run "$RP" admin -d "$W/ALPHA" REPLICATE NODE docs TARGET=BRAVO WAIT=YES || fail "replicate after renewal"
+say "A file read back from BRAVO's replica"
+run "$RP" store -d "$W/BRAVO" get docs sample/readme.txt -o - || fail "get"
+run "$RP" store -d "$W/BRAVO" get docs sample/after-renewal.txt -o - || fail "get"
+run "$RP" admin -d "$W/ALPHA" QUERY REPLICATION
+run "$RP" admin -d "$W/BRAVO" QUERY NODE
 
 say "Disaster recovery: ALPHA loses its instance and comes back with a new key"
 stop ALPHA

@@ -61,19 +61,26 @@ static int write_schema(MDB_txn *txn, struct store *s)
 	return store_meta_put(txn, s, "schema", ver, 4);
 }
 
+/* What each schema version added, for the activity-log entry of an upgrade. */
+static const char *const added_by[] = {NULL, NULL, "node storage", "replication state and schedules"};
+
 /* Opens (with create: makes) every database and checks the schema. The
- * schema is read inside a write transaction, so two processes opening a
- * version-1 instance at once upgrade it once. */
+ * schema is read inside a write transaction, so two processes opening an
+ * older instance at once upgrade it once. */
 static int open_dbs(struct store *s, int create)
 {
 	static const char *const v1_names[] = {"meta", "owncerts", "servers",
 					       "trust", "admins", "actlog"};
-	static const char *const v2_names[] = {"nodes", "objects", "chunks",
-					       "chunkdata", "staging"};
+	static const char *const later_names[] = {"nodes", "objects", "chunks",
+						  "chunkdata", "staging",
+						  "replstate", "schedules"};
+	/* The schema version that added each of later_names. */
+	static const int later_since[] = {2, 2, 2, 2, 2, 3, 3};
 	MDB_dbi *const v1_dbis[] = {&s->meta, &s->owncerts, &s->servers,
 				    &s->trust, &s->admins, &s->actlog};
-	MDB_dbi *const v2_dbis[] = {&s->nodes, &s->objects, &s->chunks,
-				    &s->chunkdata, &s->staging};
+	MDB_dbi *const later_dbis[] = {&s->nodes, &s->objects, &s->chunks,
+				       &s->chunkdata, &s->staging,
+				       &s->replstate, &s->schedules};
 	MDB_txn *txn;
 	int rc, version = 0;
 
@@ -89,15 +96,20 @@ static int open_dbs(struct store *s, int create)
 	}
 	if (rc == 0 && (version < 1 || version > STORE_SCHEMA_VERSION))
 		rc = -RPL_E_SCHEMA;
-	if (rc == 0)
-		rc = open_list(txn, v2_names, v2_dbis, 5,
-			       create || version < STORE_SCHEMA_VERSION ? MDB_CREATE : 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(later_names) / sizeof(later_names[0]); i++)
+		rc = open_list(txn, &later_names[i], &later_dbis[i], 1,
+			       create || version < later_since[i] ? MDB_CREATE : 0);
 	if (rc == 0 && version < STORE_SCHEMA_VERSION) {
+		char what[160] = "";
+		for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++) {
+			size_t n = strlen(what);
+			snprintf(what + n, sizeof(what) - n, "%s%s", n ? ", " : "", added_by[v]);
+		}
 		rc = write_schema(txn, s);
 		if (rc == 0)
 			rc = store_actlog_add(txn, s, RPL_I_MIGRATED,
-					      "database schema upgraded from version %d to %d: node storage added",
-					      version, STORE_SCHEMA_VERSION);
+					      "database schema upgraded from version %d to %d: %s added",
+					      version, STORE_SCHEMA_VERSION, what);
 		if (rc == 0)
 			log_info(RPL_I_MIGRATED, "database schema upgraded from version %d to %d",
 				 version, STORE_SCHEMA_VERSION);

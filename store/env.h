@@ -11,9 +11,10 @@
 #include <stdint.h>
 
 /* 1: servers, certificates, trust anchors, admins, activity log.
- * 2: node storage (nodes, objects, chunks, chunk bytes, staging); an
- *    instance of version 1 is upgraded in place when it is opened. */
-#define STORE_SCHEMA_VERSION 2
+ * 2: node storage (nodes, objects, chunks, chunk bytes, staging).
+ * 3: replication (per node and target state) and schedules.
+ * An instance of an older version is upgraded in place when it is opened. */
+#define STORE_SCHEMA_VERSION 3
 
 struct store {
 	MDB_env *env;
@@ -32,10 +33,13 @@ struct store {
 	MDB_dbi chunks;    /* chunk metadata (refs, size), by chunk hash */
 	MDB_dbi chunkdata; /* chunk bytes, by chunk hash */
 	MDB_dbi staging;   /* chunks waiting for an object, by hash + token */
+	/* Replication (schema 3): see store/repl.h and store/schedule.h. */
+	MDB_dbi replstate; /* last runs, by upper-case "NODE/TARGET" */
+	MDB_dbi schedules; /* schedules, by upper-case name */
 };
 
 /* Opens DIR/data.mdb; with create, makes the environment and databases and
- * writes the schema version. An instance of schema 1 is upgraded to 2 in one
+ * writes the schema version. An instance of an older schema is upgraded in one
  * transaction (new databases, version, an activity-log entry); a newer
  * schema is refused with -RPL_E_SCHEMA. mapsize 0 = default. */
 int store_open(struct store *s, const char *dir, uint64_t mapsize, int create);

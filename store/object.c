@@ -322,6 +322,23 @@ int store_object_get(MDB_txn *txn, struct store *s, uint32_t node_id,
 	return object_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &id, out);
 }
 
+int store_object_get_by_hash(MDB_txn *txn, struct store *s, uint32_t node_id,
+			     const uint8_t name_hash[HASH_LEN], struct object_view *out)
+{
+	uint8_t key[OBJ_KEY_LEN];
+	MDB_val k = {OBJ_KEY_LEN, key}, v;
+	uint32_t id;
+	int rc;
+
+	make_key(key, node_id, name_hash);
+	rc = mdb_get(txn, s->objects, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return -RPL_E_OBJ_UNKNOWN;
+	if (rc)
+		return store_err(rc);
+	return object_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &id, out);
+}
+
 int store_object_purge(MDB_txn *txn, struct store *s, uint32_t node_id, uint64_t *n)
 {
 	uint8_t prefix[4];

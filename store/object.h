@@ -72,6 +72,9 @@ int store_object_del(MDB_txn *txn, struct store *s, const char *node,
 		     const char *name, size_t name_len, uint64_t *size);
 int store_object_get(MDB_txn *txn, struct store *s, uint32_t node_id,
 		     const char *name, size_t name_len, struct object_view *out);
+/* The object of node_id whose name hashes to name_hash. */
+int store_object_get_by_hash(MDB_txn *txn, struct store *s, uint32_t node_id,
+			     const uint8_t name_hash[HASH_LEN], struct object_view *out);
 /* Deletes every object of node_id (node removal); *n counts them. The
  * node's counters are the caller's business. */
 int store_object_purge(MDB_txn *txn, struct store *s, uint32_t node_id, uint64_t *n);

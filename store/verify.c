@@ -14,6 +14,8 @@
 #include "node.h"
 #include "object.h"
 #include "owncert.h"
+#include "repl.h"
+#include "schedule.h"
 #include "server.h"
 #include "trust.h"
 
@@ -535,6 +537,31 @@ static void check_trust(struct ctx *c, const char *key)
 	trust_anchor_free(&t);
 }
 
+/* A record filed under key in dbi decodes with decode. */
+static void check_decodes(struct ctx *c, MDB_dbi dbi, const char *key, const char *what,
+			  int (*decode)(const void *p, size_t n, void *out), void *out)
+{
+	MDB_val k = {strlen(key), (void *)key}, v;
+
+	if (mdb_get(c->txn, dbi, &k, &v) != 0 || decode(v.mv_data, v.mv_size, out) < 0)
+		fault(c, "malformed", "%s record %s does not decode", what, key);
+}
+
+static int decode_repl(const void *p, size_t n, void *out) { return repl_rec_decode(p, n, out); }
+static int decode_sched(const void *p, size_t n, void *out) { return sched_rec_decode(p, n, out); }
+
+static void check_repl(struct ctx *c, const char *key)
+{
+	struct repl_rec r;
+	check_decodes(c, c->s->replstate, key, "replication state", decode_repl, &r);
+}
+
+static void check_sched(struct ctx *c, const char *key)
+{
+	struct sched_rec r;
+	check_decodes(c, c->s->schedules, key, "schedule", decode_sched, &r);
+}
+
 /* A value that is a sequence of well-formed TLV fields. */
 static int tlv_ok(const MDB_val *v)
 {
@@ -618,6 +645,10 @@ int store_verify(MDB_txn *txn, struct store *s, const struct verify_opts *o,
 		rc = check_records(&c, s->actlog, "activity log", NULL);
 	if (rc == 0)
 		rc = check_records(&c, s->admins, "admins", NULL);
+	if (rc == 0)
+		rc = check_records(&c, s->replstate, "replication state", check_repl);
+	if (rc == 0)
+		rc = check_records(&c, s->schedules, "schedules", check_sched);
 	free(c.map.slots);
 	free(c.nodes);
 	return rc;

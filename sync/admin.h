@@ -121,5 +121,15 @@ void admin_cmd_redacted(const struct admin_cmd *cmd, const struct admin_command 
 admin_handler admin_register_node, admin_remove_node, admin_query_node;
 /* sync/admin_lang.c */
 admin_handler admin_help, admin_quit;
+/* sync/admin_repl.c */
+admin_handler admin_replicate_node, admin_query_replication, admin_query_replnode,
+	admin_remove_replnode, admin_enable_replication, admin_disable_replication,
+	admin_set_replserver, admin_query_process, admin_cancel_process;
+/* sync/admin_schedule.c */
+admin_handler admin_define_schedule, admin_update_schedule, admin_delete_schedule,
+	admin_query_schedule;
+/* "30m", "2h", "45s" (allow_s), "1d" (allow_d) or plain seconds (allow_s)
+ * in seconds; 0 when not valid. */
+int64_t admin_parse_span(const char *v, int allow_s, int allow_d);
 
 #endif

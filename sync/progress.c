@@ -1,5 +1,7 @@
 #include "progress.h"
 
+#include <stdio.h>
+
 #include "../peer/adminsrv.h"
 #include "../util/clock.h"
 #include "../util/msg.h"
@@ -16,8 +18,13 @@ static void on_tick(uv_timer_t *t)
 	for (struct progress_note *n = y->notes, *next; n; n = next) {
 		next = n->next; /* tick may unregister n */
 		if (now >= n->due_ms) {
-			adminsrv_progress(n->ac, RPL_I_WAITING, "waiting for %s (%llu s)...", n->what,
-					  (unsigned long long)((now - n->started_ms + 500) / 1000));
+			char text[480];
+			snprintf(text, sizeof(text), "waiting for %s (%llu s)...", n->what,
+				 (unsigned long long)((now - n->started_ms + 500) / 1000));
+			/* A note, not a progress report: the client prints it
+			 * and Ctrl-C still cancels the command. */
+			adminsrv_progress(n->ac, json_pack("{s:s, s:s}", "message_id",
+							   rpl_msg_id(RPL_I_WAITING), "message", text));
 			n->due_ms = now + NEXT_NOTE_MS;
 		}
 		if (n->tick)

@@ -2,7 +2,8 @@
  * sync/progress: admin commands that wait on the network (PING, FORCESYNC
  * and renewal with WAIT=YES) say what they wait for. A command registers a
  * note; after a second without an answer, and every 5 s after that, its
- * client gets "RPL1212I waiting for WHAT (N s)" before the reply. One timer
+ * client gets the progress message {message_id: "RPL1212I", message:
+ * "waiting for WHAT (N s)..."} (peer/adminsrv) before the reply. One timer
  * for all, on the loop; it does not keep the loop alive.
  */
 #ifndef RPL_SYNC_PROGRESS_H

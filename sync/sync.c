@@ -11,11 +11,15 @@
 #include "admin.h"
 #include "lifecycle.h"
 #include "progress.h"
+#include "repl.h"
+#include "schedule.h"
 #include "talk.h"
 
 static const struct session_ops *hook_inbound(void *ctx, struct peer_session *s, int purpose,
 					      void **arg)
 {
+	if (purpose == PURPOSE_REPL)
+		return repl_target_inbound(ctx, s, arg);
 	return talk_inbound(ctx, s, purpose, arg);
 }
 
@@ -32,7 +36,8 @@ static void hook_admin_line(void *ctx, struct admin_client *ac, const char *line
 void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
 {
 	h->ctx = y;
-	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC) | (1u << PURPOSE_ADMIN);
+	h->purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_SYNC) | (1u << PURPOSE_REPL) |
+		      (1u << PURPOSE_ADMIN);
 	h->inbound = hook_inbound;
 	h->pins_changed = hook_pins_changed;
 	h->admin_line = hook_admin_line;
@@ -98,6 +103,10 @@ int sync_start(struct sync *y, struct peer *p)
 	if ((rc = ldap_client_new(y->loop, y->in, &y->ldap)) < 0)
 		return rc;
 	peer_set_ldap(p, y->ldap);
+	if ((rc = repl_init(y)) < 0)
+		return rc;
+	if ((rc = sched_init(y)) < 0)
+		return rc;
 	/* Partners marked for FORCESYNC get their session now. */
 	if (store_begin(&y->in->store, 0, &txn) == 0) {
 		if (store_server_names(txn, &y->in->store, &names) == 0) {
@@ -131,12 +140,16 @@ void sync_files_changed(struct sync *y)
 void sync_stop(struct sync *y)
 {
 	progress_stop(y);
+	repl_stop(y);
+	sched_stop(y);
 	lifecycle_stop(y);
 	ldap_client_halt(y->ldap);
 }
 
 void sync_free(struct sync *y)
 {
+	sched_free(y);
+	repl_free(y);
 	lifecycle_free(y);
 	ldap_client_free(y->ldap);
 	y->ldap = NULL;

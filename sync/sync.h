@@ -17,6 +17,10 @@
 
 struct lifecycle;
 struct ldap_client;
+struct repl_runs;
+struct repl_targets;
+struct sched;
+struct loopmon;
 
 struct sync {
 	uv_loop_t *loop;
@@ -26,6 +30,10 @@ struct sync {
 	/* The LDAP client (peer/ldap): TEST LDAP here, and the password
 	 * check of LDAP administrators at sign-on. */
 	struct ldap_client *ldap;
+	struct repl_runs *repl;       /* replication runs from here (repl_source.c) */
+	struct repl_targets *repl_in; /* replication runs into here (repl_target.c) */
+	struct sched *sched;          /* schedules (schedule.c) */
+	struct loopmon *lm;           /* the loop's longest turns (loopmon.c) */
 	int64_t started;
 	/* Admin commands waiting on the network (sync/progress). */
 	struct progress_note *notes;

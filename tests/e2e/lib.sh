@@ -506,3 +506,19 @@ known_bug() {
 	echo "KNOWN_BUG $id reproduced: $*"
 	exit 0
 }
+
+# timing_judged: 0 when a timing assertion may be made here — not the
+# sanitizer build, and the machine not busy with other work (1-minute load
+# average at most twice the cores; the scenarios' own work counts in it).
+# Otherwise a SKIP line says why, and the caller prints its figures only.
+timing_judged() {
+	local l n
+	if [ -n "${RPL_ASAN:-}" ]; then
+		echo "SKIP timing assertion: the sanitizer build's timing says nothing"
+		return 1
+	fi
+	l=$(cut -d' ' -f1 /proc/loadavg); n=$(nproc)
+	python3 -c "import sys; sys.exit(0 if $l <= 2 * $n else 1)" && return 0
+	echo "SKIP timing assertion: load average $l on $n cores (other work on the machine; the figures are printed above, not judged)"
+	return 1
+}

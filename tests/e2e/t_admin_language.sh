@@ -53,7 +53,7 @@ expect_eq "$(srv_field A B 's["lladdress"]')" "$PB" "and changes nothing"
 out=$(a --json PING SERVER); rc=$?
 expect_eq "$rc" 2 "with --json too"
 expect_eq "$(jget 'j["message_id"]' <<<"$out")" "RPL1102E" "the JSON failure names RPL1102E"
-fails_adm 1 "RPL0005E.*QUERY PROCESS" "a command to come answers RPL0005E naming it, exit 1" QUERY PROCESS
+fails_adm 1 "RPL0005E.*QUERY STATUS" "a command to come answers RPL0005E naming it, exit 1" QUERY STATUS
 fails_adm 1 "RPL0406E" "an operational failure exits 1" QUERY SERVER NOSUCH
 
 # --- --json after the command ------------------------------------------------

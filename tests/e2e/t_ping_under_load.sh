@@ -11,8 +11,9 @@
 #    rm and put again, from the CLI while A serves.
 # Prints both medians (rtt_ms of the PING reply, and the wall time of the
 # whole admin command, which includes the session set-up and its commit);
-# the loaded rtt median must stay within 5x the unloaded one (asserted only
-# when RPL_ASAN is unset: the sanitizer build's timing says nothing).
+# the loaded rtt median must stay within 5x the unloaded one (asserted
+# unless lib.sh timing_judged says the timing says nothing here: the
+# sanitizer build, or a machine busy with other work — a SKIP line then).
 source "$(dirname "$0")/lib.sh"
 
 N=${PINGS:-25}
@@ -108,13 +109,11 @@ echo "MEASURE median/p90/max rtt_ms A->B unloaded $(spread "$W/idle.ab" 0) loade
 echo "MEASURE median/p90/max wall ms A->B unloaded $(spread "$W/idle.ab" 1) loaded $(spread "$W/load.ab" 1); B->A unloaded $(spread "$W/idle.ba" 1) loaded $(spread "$W/load.ba" 1)"
 
 within5() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) <= 5*float(sys.argv[1]) else 1)' "$1" "$2"; }
-if [ -z "${RPL_ASAN:-}" ]; then
+if timing_judged; then
 	within5 "$ia" "$la" || die "PING A->B: loaded rtt median $la ms is more than 5x the unloaded $ia ms"
 	ok "PING A->B rtt median under load ($la ms) within 5x unloaded ($ia ms)"
 	within5 "$ib" "$lb" || die "PING B->A: loaded rtt median $lb ms is more than 5x the unloaded $ib ms"
 	ok "PING B->A rtt median under load ($lb ms) within 5x unloaded ($ib ms)"
-else
-	ok "sanitizer build: rtt medians printed, not asserted"
 fi
 ! grep -E "RPL0(201|206)E|RPL0004E" "$W/A.log" >/dev/null || die "database errors in A's log: $(grep -E 'RPL0(201|206)E|RPL0004E' "$W/A.log" | head -3)"
 ok "no database error in A's log"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Schema upgrade: an instance made by the version before node storage
 # (tests/data/instance-v1: schema 1, paired with BRAVO, one trust anchor) is
-# upgraded in place when it is first opened — one transaction, logged as
+# upgraded in place (to the current schema, 3) when it is first opened — one transaction, logged as
 # RPL0822I — and keeps its own certificate, its pin for BRAVO and its trust
 # anchor; 'db verify' is clean, 'serve' runs on it and node storage works.
 # An instance of a newer schema than the binary is refused with RPL0204E.
@@ -33,7 +33,7 @@ schema_of() { mdb_dump -s meta "$1" | awk 'prev == " 736368656d61" {print $1} {p
 load_fixture V
 expect_eq "$(schema_of "$W/V")" 00000001 "the fixture is schema 1"
 succeeds "cert list on the version-1 instance" "$RP" cert -d "$W/V" --json list
-expect_eq "$(schema_of "$W/V")" 00000002 "opening it upgrades it to schema 2"
+expect_eq "$(schema_of "$W/V")" 00000003 "opening it upgrades it to the current schema (3)"
 expect_eq "$(jget "next(c['fingerprint'] for c in j if c.get('state') == 'current')" <"$W/out")" \
 	"$(expected own_fingerprint)" "the own certificate is intact"
 expect_eq "$(jget "next(c['fingerprint'] for c in j if c['label'] == '$(expected ca_label)')" <"$W/out")" \
@@ -46,7 +46,7 @@ start_peer V
 wait_admin V
 expect_eq "$(adm V QUERY SERVER BRAVO | jget "' '.join(p['fingerprint'] + ':' + p['state'] for p in j[0]['pins'])")" \
 	"$(expected bravo_pin):current" "serve runs on it and the pin for BRAVO is intact"
-expect_contains "$(actlog_lines V)" "RPL0822I database schema upgraded from version 1 to 2" \
+expect_contains "$(actlog_lines V)" "RPL0822I database schema upgraded from version 1 to 3: node storage, replication state and schedules added" \
 	"the upgrade is in the activity log"
 [ "$(actlog_lines V | grep -c RPL0822I)" -eq 1 ] || die "the upgrade ran more than once"
 ok "the upgrade ran once"
@@ -57,7 +57,7 @@ succeeds "store put on the upgraded instance" "$RP" store -d "$W/V" put n1 "$W/f
 ok "node storage works on the upgraded instance"
 stop_peer V
 
-load_fixture N 3
+load_fixture N 4
 fails 1 RPL0204E "an instance of a newer schema is refused" "$RP" cert -d "$W/N" list
 fails 1 RPL0204E "db verify refuses it too" "$RP" db -d "$W/N" verify
-expect_eq "$(schema_of "$W/N")" 00000003 "a refused instance is left as it was"
+expect_eq "$(schema_of "$W/N")" 00000004 "a refused instance is left as it was"

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Replication figures (part of `make bench`, never a timed test):
+#   RP=path/to/replpeer bench/repl.sh [--size MiB] [--small N]
+# 1. the loopback ceiling: a plain socket copy of SIZE MiB of fresh
+#    incompressible bytes into a file with fsync (bench/ceiling.py, median of
+#    three);
+# 2. REPLICATE NODE of the same amount of fresh incompressible data with
+#    SSL=NO (bulk channel) and with SSL=YES (inside TLS), with the ratio to
+#    the ceiling; during each run the loops are probed every 100 ms: QUERY
+#    SESSION on both daemons (each loop answers its admin socket) and PING
+#    SERVER A->B (rtt_ms = PING/PONG inside the session, through both loops);
+# 3. N small objects (default 100,000): put, a first replication, and the
+#    no-change run that compares summaries.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../tests/e2e/lib.sh"
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+SIZE=1024; SMALL=100000
+while [ $# -gt 0 ]; do
+	case $1 in
+	--size) SIZE=$2; shift 2 ;;
+	--small) SMALL=$2; shift 2 ;;
+	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	*) echo "bench/repl.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+bytes=$((SIZE << 20))
+now_ns() { date +%s%N; }
+secs() { python3 -c "print('%.2f' % (($2 - $1) / 1e9))"; }
+
+echo "== Replication ($SIZE MiB of fresh incompressible data; $SMALL small objects)"
+echo "   $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+
+# ---- 1. the ceiling -----------------------------------------------------------
+head -c "$bytes" /dev/urandom >"$W/ceil.src"
+ceil=()
+for i in 1 2 3; do
+	ceil+=("$(python3 "$here/ceiling.py" "$W/ceil.src" "$W/ceil.dst" | awk '{print $1}')")
+	rm -f "$W/ceil.dst"
+done
+rm -f "$W/ceil.src"
+ceil_s=$(python3 -c 'import statistics,sys; print("%.3f" % statistics.median(map(float, sys.argv[1:])))' "${ceil[@]}")
+echo "ceiling (loopback socket copy into a file + fsync): ${ceil_s} s, $(python3 -c "print('%.0f' % ($bytes / $ceil_s / 1e6))") MB/s (runs: ${ceil[*]})"
+
+# ---- 2. 1 GiB with SSL=NO and SSL=YES ------------------------------------------------
+paired_ab
+cd "$W" || exit 1
+
+# probe OUTFILE: until $W/probe.stop exists, every 100 ms: wall ms of QUERY
+# SESSION on A and on B, and PING SERVER B from A (wall ms, rtt_ms).
+probe() {
+	local out=$1 t0 t1 t2 t3 p
+	: >"$out"
+	while [ ! -e "$W/probe.stop" ]; do
+		t0=$(now_ns); "$RP" admin -d "$W/A" --json QUERY SESSION >/dev/null
+		t1=$(now_ns); "$RP" admin -d "$W/B" --json QUERY SESSION >/dev/null
+		t2=$(now_ns); p=$("$RP" admin -d "$W/A" --json PING SERVER B 2>/dev/null | jget 'j.get("rtt_ms", -1)' 2>/dev/null)
+		t3=$(now_ns)
+		echo "$(( (t1 - t0) / 1000000 )) $(( (t2 - t1) / 1000000 )) $(( (t3 - t2) / 1000000 )) ${p:--1}" >>"$out"
+		sleep 0.1
+	done
+}
+probe_summary() {
+	python3 - "$1" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+if not rows:
+    print("no probes"); sys.exit()
+qa = [int(r[0]) for r in rows]; qb = [int(r[1]) for r in rows]
+pw = [int(r[2]) for r in rows]; rtt = [float(r[3]) for r in rows if float(r[3]) >= 0]
+print("%d probes: QUERY SESSION max %d ms on A, %d ms on B; PING SERVER max %d ms (median %d); rtt_ms max %.1f (median %.1f)" % (
+    len(rows), max(qa), max(qb), max(pw), sorted(pw)[len(pw)//2], max(rtt) if rtt else -1, sorted(rtt)[len(rtt)//2] if rtt else -1))
+PY
+}
+
+replicate_fresh() { # NODE LABEL
+	local node=$1 label=$2 t0 t1 out
+	mkdir -p "$node"
+	for i in 0 1 2 3; do head -c $((bytes / 4)) /dev/urandom >"$node/f$i"; done
+	adm A REGISTER NODE "$node" >/dev/null
+	t0=$(now_ns)
+	"$RP" store -d "$W/A" put "$node" "$node" >/dev/null || die "put $node"
+	t1=$(now_ns)
+	echo "store put of the same bytes on A (the store's own ingest: read, cut, hash, LMDB): $(secs "$t0" "$t1") s"
+	rm -rf "$node"
+	rm -f "$W/probe.stop"
+	probe "$W/probe.$node" &
+	local pp=$!
+	t0=$(now_ns)
+	out=$(adm A REPLICATE NODE "$node" TARGET=B WAIT=YES) || die "REPLICATE $node: $out"
+	t1=$(now_ns)
+	touch "$W/probe.stop"; wait "$pp"
+	local s; s=$(secs "$t0" "$t1")
+	echo "$label: $s s, $(python3 -c "print('%.0f MB/s, %.2fx the ceiling' % ($bytes / $s / 1e6, $ceil_s / $s))"), $(jget '"%d bytes on the wire" % j["bytes_transferred"]' <<<"$out")"
+	echo "   loops during the run: $(probe_summary "$W/probe.$node")"
+	echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
+}
+replicate_fresh big1 "REPLICATE NODE, SSL=NO (bulk channel) "
+adm A UPDATE SERVER B SSL=YES >/dev/null
+replicate_fresh big2 "REPLICATE NODE, SSL=YES (inside TLS)  "
+adm A UPDATE SERVER B SSL=NO >/dev/null
+
+# ---- 3. many small objects --------------------------------------------------------
+python3 - "$W/small" "$SMALL" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+r = random.Random(7)
+for d in range(100):
+    os.makedirs(os.path.join(root, "d%02d" % d), exist_ok=True)
+for i in range(n):
+    with open(os.path.join(root, "d%02d" % (i % 100), "o%06d" % i), "wb") as f:
+        f.write(os.urandom(r.randrange(100, 2000)))
+PY
+adm A REGISTER NODE small >/dev/null
+t0=$(now_ns); "$RP" store -d "$W/A" put small small >/dev/null || die "put small"; t1=$(now_ns)
+echo "store put of $SMALL small objects: $(secs "$t0" "$t1") s"
+t0=$(now_ns); out=$(adm A REPLICATE NODE small TARGET=B WAIT=YES) || die "first small run: $out"; t1=$(now_ns)
+echo "first replication of $SMALL small objects: $(secs "$t0" "$t1") s ($(jget 'j["objects_replicated"]' <<<"$out") objects)"
+rm -f "$W/probe.stop"; probe "$W/probe.small" & pp=$!
+t0=$(now_ns); out=$(adm A REPLICATE NODE small TARGET=B WAIT=YES) || die "no-change run: $out"; t1=$(now_ns)
+touch "$W/probe.stop"; wait "$pp"
+echo "no-change run over $SMALL objects: $(secs "$t0" "$t1") s, $(jget '"%d bytes on the wire, %d objects sent" % (j["bytes_transferred"], j["objects_replicated"])' <<<"$out")"
+echo "   loops during the run: $(probe_summary "$W/probe.small")"
+echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
+echo "   load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
