@@ -19,6 +19,17 @@ expect_contains "$out" "First Contact|first-contact" "console: PING SERVER answe
 expect_contains "$out" "PING SERVER  +Tests the session" "console: HELP lists the commands"
 expect_not_contains "$out" "Direction" "console: nothing runs after QUIT"
 
+# HELP is one table, a line per command (no blank line between them), and
+# names HELP and QUIT; HELP DEFINE shows the DEFINE commands only.
+help=$("$RP" admin -d "$W/A" HELP)
+expect_eq "$(grep -c '^$' <<<"$help")" 0 "HELP is not double-spaced: no blank line in its list"
+expect_contains "$help" "^HELP  +" "HELP lists HELP"
+expect_contains "$help" "^QUIT  +" "HELP lists QUIT"
+help=$("$RP" admin -d "$W/A" HELP DEFINE)
+expect_eq "$(grep -oE '^ *Command: .*' <<<"$help" | sed 's/^ *Command: //' | tr '\n' ,)" "DEFINE SERVER,DEFINE SCHEDULE," \
+	"HELP DEFINE shows DEFINE SERVER and DEFINE SCHEDULE"
+expect_not_contains "$help" "QUERY SERVER|PING SERVER" "HELP DEFINE does not print every command"
+
 out=$(printf 'QUERY SERVER NOSUCH\n' | "$RP" admin -d "$W/A" 2>&1); rc=$?
 expect_eq "$rc" 1 "console: the last command's failure is the exit status"
 expect_contains "$out" "RPL0406E" "console: failure shown with its message ID"

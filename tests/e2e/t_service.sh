@@ -3,7 +3,8 @@
 # binary (PREFIX substituted, 'systemd-analyze verify' passes), its sandbox
 # rates 4.0 or lower in 'systemd-analyze security', and the sysusers.d and
 # tmpfiles.d entries make the user replpeer and /var/lib/replpeer (0700,
-# owned by it) — tried in a scratch root, not on this machine.
+# owned by it) — tried in a scratch root, not on this machine. The README's
+# section "Run it as a service" names the files and the ExecStart installed.
 . "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -55,3 +56,23 @@ systemd-tmpfiles --root="$root" --create "$pfx/lib/tmpfiles.d/replpeer.conf" >"$
 	die "systemd-tmpfiles: $(cat "$W/tmpfiles.out")"
 expect_eq "$(stat -c '%a %u' "$root/var/lib/replpeer")" "700 $uid" \
 	"tmpfiles.d makes /var/lib/replpeer mode 0700, owned by replpeer"
+
+# The README's section "Run it as a service" describes this layout: each
+# file of its table is where 'make install' put it, and the ExecStart it
+# quotes is the installed unit's.
+python3 - "$repo/README.md" "$pfx" "$unit" <<'PY' || die "README.md 'Run it as a service' does not match the installed files"
+import os, re, sys
+readme, pfx, unit = sys.argv[1:]
+m = re.search(r"^## Run it as a service\n(.*?)^## ", open(readme).read(), re.S | re.M)
+assert m, "no section '## Run it as a service'"
+sec = m.group(1)
+paths = re.findall(r"^\| (PREFIX/\S+) \|", sec, re.M)
+assert len(paths) >= 4, paths
+for p in paths:
+    assert os.path.exists(p.replace("PREFIX", pfx, 1)), p
+execstart = re.search(r"`ExecStart=([^`]+)`", sec).group(1).replace("PREFIX", pfx)
+assert "ExecStart=" + execstart + "\n" in open(unit).read(), execstart
+for step in ("systemd-sysusers", "systemd-tmpfiles --create", "systemctl enable --now replpeer", "systemctl stop replpeer"):
+    assert step in sec, step
+print("ok the README's 'Run it as a service' lists the %d installed files, the unit's ExecStart and the steps from sysusers to stop" % len(paths))
+PY
