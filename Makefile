@@ -28,7 +28,7 @@ BIN      := $(BUILD)/replpeer
 HOSTILE_SRC := $(wildcard tests/tools/*.c)
 HOSTILE  := $(BUILD)/tests/hostile
 
-.PHONY: all deps check unit e2e demo asan bench install install-files clean contract format mutate fuzz fuzz-replay
+.PHONY: all deps check test-bins unit e2e demo asan bench install install-files clean contract format mutate fuzz fuzz-replay
 
 all: $(BIN) replpeer $(HOSTILE)
 
@@ -71,9 +71,12 @@ e2e: $(BIN) $(HOSTILE)
 
 # The tests run on their own build (build-test/, with the test clock); the
 # production build is made too, for ./replpeer.
+# The builds use every core (JOBS); the tests then run in order.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 check: deps
-	$(MAKE) all
-	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK build-test/replpeer
+	$(MAKE) -j$(JOBS) all
+	$(MAKE) -j$(JOBS) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK test-bins
 	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK unit fuzz-replay
 	$(MAKE) BUILD=build-test TESTCFLAGS=-DRPL_TEST_CLOCK e2e
 
@@ -86,7 +89,8 @@ ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	TESTCFLAGS=-DRPL_TEST_CLOCK
 asan: deps
-	$(ASAN_MAKE) build-asan/replpeer build-asan/tests/hostile
+	$(MAKE) -j$(JOBS) all
+	$(ASAN_MAKE) -j$(JOBS) test-bins
 	$(ASAN_MAKE) unit fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -176,3 +180,7 @@ format:
 
 clean:
 	rm -rf build build-test build-asan build-fuzz replpeer
+
+# Everything the tests run, built by check and asan before any test starts
+# (after REPLAY_BIN is defined: prerequisites expand when the rule is read).
+test-bins: $(BIN) $(HOSTILE) $(UNIT_BIN) $(REPLAY_BIN)

@@ -90,7 +90,9 @@ static int name_matches(DecodedCert *d, const char *name)
 	int iplen = 0, have_dns = 0, want_ip = is_ip_text(name, ip, &iplen);
 	size_t n = strlen(name);
 
-	if (!n || strchr(name, '*'))
+	/* No entry holding a '*' ever matches (below), so neither does a
+	 * wildcard name. */
+	if (!n)
 		return 0;
 	for (DNS_entry *e = d->altNames; e; e = e->next) {
 		if (e->type == ASN_DNS_TYPE) {

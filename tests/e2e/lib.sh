@@ -63,7 +63,28 @@ severity_mismatches() {
 }
 
 # A free TCP port on 127.0.0.1.
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+# port: a free loopback TCP port that no other call of port() has handed out
+# recently, in this scenario or in another one running beside it. The kernel's
+# "any free port" gives the same port twice when nothing has bound it yet
+# (two daemons configured before either starts); and it comes from the range
+# that outbound connections use. So: random ports below that range, each
+# reserved by an atomic mkdir for 30 minutes, and checked free by binding it.
+port() {
+	local dir=/tmp/rpl-e2e-ports p i
+	mkdir -p "$dir" 2>/dev/null
+	find "$dir" -mindepth 1 -maxdepth 1 -mmin +30 -exec rmdir {} + 2>/dev/null
+	for i in $(seq 500); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		mkdir "$dir/$p" 2>/dev/null || continue
+		if python3 -c 'import socket,sys
+s=socket.socket();s.bind(("127.0.0.1",int(sys.argv[1])));s.close()' "$p" 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "port: no free port found in 20000-31999" >&2
+	return 1
+}
 
 ok() { echo "ok $*"; }
 die() { echo "FAIL: $*" >&2; FAILED=1; exit 1; }

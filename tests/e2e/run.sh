@@ -5,7 +5,8 @@
 #
 # Scenarios run E2E_JOBS at a time (default 2: this is a 2-core machine);
 # a scenario whose header has the line "# e2e: serial" (timing assertions,
-# heavy load) runs alone, after the others.
+# heavy load) runs alone, after the others; those with "# e2e: long" (over
+# about 20 s) start first, so that the short ones fill the gaps around them.
 # Usage: RP=path/to/replpeer tests/e2e/run.sh [PATTERN]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,12 +17,15 @@ jobs=${E2E_JOBS:-2}
 out=$(mktemp -d /tmp/rpl-e2e-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 pass=0; fail=0; failed=()
-parallel=(); serial=()
+parallel=(); serial=(); short=()
 for t in "$here"/t_*.sh; do
 	name=$(basename "$t" .sh)
 	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && continue
-	if grep -q '^# e2e: serial' "$t"; then serial+=("$t"); else parallel+=("$t"); fi
+	if grep -q '^# e2e: serial' "$t"; then serial+=("$t")
+	elif grep -q '^# e2e: long' "$t"; then parallel+=("$t")
+	else short+=("$t"); fi
 done
+parallel+=(${short[@]+"${short[@]}"})
 
 # run_one SCRIPT: runs it, writes its output and its status and time.
 run_one() {

@@ -64,6 +64,10 @@ succeeds "the pinned server: sign on without --accept-cert" radm alice "$W/alice
 log_has A "RPL1009I.*administrator ALICE \(SYSTEM\) signed on from 127.0.0.1: TLSv1" ||
 	die "A's log lacks the sign-on of ALICE over TLS"
 ok "A logs the sign-on (RPL1009I) with the TLS version"
+# What a remote command costs beside a local one (client start, TLS, SRP).
+ms_remote=$( { TIMEFORMAT=%R; time for i in 1 2 3 4 5 6 7 8 9 10; do radm alice "$W/alice.pw" -- QUERY SERVER >/dev/null 2>&1; done; } 2>&1 )
+ms_local=$( { TIMEFORMAT=%R; time for i in 1 2 3 4 5 6 7 8 9 10; do adm A QUERY SERVER >/dev/null 2>&1; done; } 2>&1 )
+echo "MEASURE 10 remote sign-ons + QUERY SERVER: ${ms_remote} s; 10 admin.sock QUERY SERVER: ${ms_local} s"
 
 # ---- wrong passwords ----------------------------------------------------------
 fails 1 RPL1001E "a wrong password is refused" radm alice "$W/wrong.pw" -- QUERY SERVER
@@ -119,6 +123,10 @@ ok "the password given remotely is in no file either"
 # ---- session security --------------------------------------------------------------------------
 expect_eq "$(adm A QUERY ADMIN olga | jget 'j[0]["sessionsecurity"]')" STRICT "after a TLS sign-on OLGA is STRICT"
 fails 1 RPL1004E "STRICT: the down-level sign-on is refused" radm olga "$W/olga.pw" --legacy -- QUERY SERVER
+failed0=$(adm A QUERY ADMIN olga | jget 'j[0]["failed_signons"]')
+fails 1 RPL1004E "STRICT: a down-level sign-on with a wrong password gets the same refusal, before any password test (no guessing by protocol 1)" \
+	radm olga "$W/wrong.pw" --legacy -- QUERY SERVER
+expect_eq "$(adm A QUERY ADMIN olga | jget 'j[0]["failed_signons"]')" "$failed0" "...and counts no failed password"
 adm A "UPDATE ADMIN olga SESSIONSECURITY=TRANSITIONAL" >/dev/null || die "UPDATE ADMIN TRANSITIONAL"
 succeeds "TRANSITIONAL again: the down-level sign-on is accepted" radm olga "$W/olga.pw" --legacy -- --json QUERY ADMIN olga
 expect_eq "$(jget 'j[0]["sessionsecurity"]' <"$W/out")" TRANSITIONAL "a down-level sign-on does not make it STRICT"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # Hostile peer: a misbehaving authenticated partner. The tool is B (B's real
 # key and pairing keys, B's daemon stopped); A is the victim, C an honest
 # partner of A. ROUNDTIMEOUT 5, HANDSHAKETIMEOUT 3 on A.

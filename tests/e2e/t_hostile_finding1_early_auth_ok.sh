@@ -168,16 +168,22 @@ stE=$(hstate A E)
 expect_contains "$stE" "\"$fpE:current\"" "E's first-contact pin is E's certificate (A as client)"
 expect_not_contains "$stE" ":next" "no next pin for E after a CERTS in a first-contact session (A as client)"
 
-# ---- 5: CERTS in a pin-verified session, endorsed by a key that is not pinned
-for by in impostor self; do
-	eby=I; [ "$by" = self ] && eby=NEXT
+# ---- 5: CERTS in a pin-verified session, endorsed by a key that is not pinned,
+# or endorsed by B's pinned key but signed for the session by a key that is
+# not the announced certificate's (no possession of the next key)
+for by in impostor self possession; do
+	eby=I pby=NEXT
+	[ "$by" = self ] && eby=NEXT
+	[ "$by" = possession ] && eby=B pby=I
+	what="endorsed by the $by key"
+	[ "$by" = possession ] && what="endorsed by B's pinned key whose next key's holder did not sign"
 	# A as server: the tool is B with B's key and pairing key.
 	hrun "certs-$by-in" <<EOF
 identity B instance $W/B
 secret k $W/B pairing-out A
 gen-identity I cn=B ip=127.0.0.1
 gen-identity NEXT cn=B ip=127.0.0.1
-connect 127.0.0.1 $pa src=127.0.0.3$([ $by = self ] && echo 1 || echo 2)
+connect 127.0.0.1 $pa src=127.0.0.3$(case $by in self) echo 1;; impostor) echo 2;; *) echo 3;; esac)
 tls client B
 send HELLO version=2 from=B to=A proto=2 purpose=2 method=1 flags=0
 expect HELLO_REPLY method=1
@@ -185,14 +191,14 @@ tag t key=\$k side=client client=B server=A method=1 purpose=2
 send AUTH tag=\$t verified_by=1
 expect AUTH_OK verified_by=1
 expect CERTS_ACK
-announce-entry e B NEXT endorse_by=$eby
+announce-entry e B NEXT endorse_by=$eby possess_by=$pby
 send CERTS entry=\$e
 expect CERTS_REFUSED msgid=RPL0435E
 send BYE
 try expect-close
 EOF
-	expect_eq "$?" 0 "A as server refuses a CERTS endorsed by the $by key with RPL0435E (CERTS_REFUSED)"
-	expect_eq "$(hstate A B)" "$before" "A's record of B unchanged after the $by-endorsed CERTS (A as server)"
+	expect_eq "$?" 0 "A as server refuses a CERTS $what with RPL0435E (CERTS_REFUSED)"
+	expect_eq "$(hstate A B)" "$before" "A's record of B unchanged after the CERTS $what (A as server)"
 	# A as client.
 	hrun "certs-$by-out" <<EOF &
 listen $pt
@@ -208,7 +214,7 @@ expect AUTH
 tag t key=\$k side=server client=A server=B method=1 purpose=1
 send AUTH_OK tag=\$t verified_by=1
 expect CERTS_ACK
-announce-entry e B NEXT endorse_by=$eby
+announce-entry e B NEXT endorse_by=$eby possess_by=$pby
 send CERTS entry=\$e
 try recv
 try recv
@@ -219,12 +225,12 @@ EOF
 	out=$(adm A PING SERVER B)
 	wait "$hp"
 	expect_eq "$(hcount "certs-$by-out" 'e["ev"]=="recv" and e["type"] in ("ERROR", "CERTS_REFUSED") and e["fields"].get("msgid")=="RPL0435E"')" 1 \
-		"A as client refuses a CERTS endorsed by the $by key with RPL0435E"
-	expect_eq "$(hstate A B)" "$before" "A's record of B unchanged after the $by-endorsed CERTS (A as client)"
+		"A as client refuses a CERTS $what with RPL0435E"
+	expect_eq "$(hstate A B)" "$before" "A's record of B unchanged after the CERTS $what (A as client)"
 done
 n=$(grep -c 'RPL0435E server B announced a certificate that is refused: its proofs do not verify' "$W/A.log")
-[ "$n" -ge 4 ] || die "A logged $n RPL0435E refusals for B, want 4"
-ok "A logged RPL0435E 'its proofs do not verify' for each of the 4 badly endorsed announcements"
+[ "$n" -ge 6 ] || die "A logged $n RPL0435E refusals for B, want 6"
+ok "A logged RPL0435E 'its proofs do not verify' for each of the 6 badly endorsed or unpossessed announcements"
 
 # ---- the real B: pins and pairing keys intact --------------------------
 expect_eq "$(hstate A B)" "$before" "A's pins, level, FORCESYNC mark and pairing for B are unchanged after everything"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # Hostile peer: sequence fuzz (tests/tools/hostile_fuzz.c). The tool plays B
 # against A — as a client and, through A's DEFINE SERVER B pointing at it, as
 # the server A connects to — with B's real certificate or an impostor's,

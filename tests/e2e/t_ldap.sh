@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # LDAP authentication of administrators against a real slapd (DESIGN
 # security point 8). A throw-away OpenSSL PKI (an RSA root, an EC
 # intermediate that the server sends with its certificate) signs a slapd

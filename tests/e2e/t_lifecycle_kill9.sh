@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # Lifecycle acceptance 7: kill -9 of either side at some instant of a rollover
 # (RENEW CERTIFICATE on A) or of a FORCESYNC (B re-pins a rebuilt A) leaves
 # consistent state:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # PING stays quick while the database is busy: A and B are paired; the
 # median rtt of 'PING SERVER B' from A, and of 'PING SERVER A' from B, is
 # measured unloaded, then again while A's store takes many writes:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # Interrupted replication resumes (acceptance 4): kill -9 of the target, and
 # separately of the source, in the middle of a large replication (256 MiB,
 # one object of 160 MiB announced in several frames; 32 MiB under the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e: long
 # Schedules and renewal during replication (acceptance 5 and 6).
 # - A schedule 'REPLICATE NODE *' with PERIOD=10s replicates new data with
 #   no admin command; QUERY SCHEDULE shows the last run and its result; a run
