@@ -1351,24 +1351,6 @@ void conn_authenticated(struct peer_session *s)
 
 /* ---- admission of inbound connections ----------------------------------- */
 
-static int preauth_count(struct peer *p, const char *addr, struct peer_session **oldest)
-{
-	int n = 0;
-	*oldest = NULL;
-	for (struct peer_session *s = p->sessions; s; s = s->next) {
-		if (!s->preauth || session_closing(s) || (addr && strcmp(s->addr, addr) != 0))
-			continue;
-		n++;
-		*oldest = s; /* the list is newest first */
-	}
-	return n;
-}
-
-/* Connections that have not authenticated are held to PREAUTHPERADDR per
- * source address and PREAUTHMAX in all. When the total is reached, the
- * oldest connection of the address holding the most makes room, so that
- * one address (or a few) cannot keep every other partner out; outbound
- * sessions never count here. */
 /* Closes a connection refused before it said anything: one line per
  * window, the rest counted. */
 static void refuse_connection(struct peer_session *s, const char *fmt, ...)
@@ -1387,36 +1369,75 @@ static void refuse_connection(struct peer_session *s, const char *fmt, ...)
 	conn_close(s, -RPL_E_PREAUTH, "%s", text);
 }
 
+/* A connection we have answered (a TLS server flight, a protocol-1
+ * challenge) made us do the work of a handshake; one we have not answered
+ * has sent nothing a handshake can start from: half a ClientHello, or
+ * nothing at all. */
+static int answered(const struct peer_session *s)
+{
+	return s->bytes_out > 0;
+}
+
+/* Connections that have not authenticated are held to PREAUTHPERADDR per
+ * source address and PREAUTHMAX in all. A newcomer over either limit takes
+ * the place of an unanswered connection, never of an answered one: the
+ * oldest unanswered one of its own address for PREAUTHPERADDR; for
+ * PREAUTHMAX, the oldest unanswered one of the address holding the most.
+ * A real client sends its ClientHello at once and is answered at once, so
+ * connections that never get that far (a flood from any number of
+ * addresses) cannot keep partners out; answered handshakes are bounded by
+ * HANDSHAKETIMEOUT. Only when every place is held by an answered handshake
+ * is the newcomer refused. Outbound sessions never count here. */
 static int admit_connection(struct peer *p, struct peer_session *s)
 {
 	const struct rpl_conf *conf = &p->in->conf;
-	struct peer_session *victim = NULL, *cand;
-	int mine = preauth_count(p, s->addr, &cand), most = 0;
+	struct peer_session *held[256], *victim = NULL;
+	int n = 0, mine = 0, total = 0, most = 0;
 
-	if (mine >= conf->preauthperaddr) {
-		refuse_connection(s, "%s already holds %d connections that have not authenticated (PREAUTHPERADDR)",
-				  s->addr, mine);
-		return -1;
-	}
-	if (preauth_count(p, NULL, &cand) < conf->preauthmax)
-		return 0;
+	/* The list is newest first; a budget larger than the array is
+	 * counted, and only its newest connections are candidates. */
 	for (struct peer_session *t = p->sessions; t; t = t->next) {
-		int n;
-		if (!t->preauth || session_closing(t))
+		if (t == s || !t->preauth || session_closing(t))
 			continue;
-		n = preauth_count(p, t->addr, &cand);
-		if (n > most) {
-			most = n;
-			victim = cand;
+		total++;
+		if (strcmp(t->addr, s->addr) == 0)
+			mine++;
+		if (n < (int)(sizeof(held) / sizeof(held[0])))
+			held[n++] = t;
+	}
+	if (mine >= conf->preauthperaddr) {
+		for (int i = 0; i < n; i++)
+			if (!answered(held[i]) && strcmp(held[i]->addr, s->addr) == 0)
+				victim = held[i]; /* ends at the oldest */
+		if (!victim) {
+			refuse_connection(s, "%s already holds %d connections in a handshake (PREAUTHPERADDR)",
+					  s->addr, mine);
+			return -1;
+		}
+		refuse_connection(victim, "evicted: %s holds PREAUTHPERADDR %d connections, this one sent no handshake",
+				  victim->addr, conf->preauthperaddr);
+		return 0;
+	}
+	if (total < conf->preauthmax)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		int from = 0;
+		if (answered(held[i]))
+			continue;
+		for (int j = 0; j < n; j++)
+			from += strcmp(held[j]->addr, held[i]->addr) == 0;
+		if (from >= most) { /* later is older: ties go to the oldest */
+			most = from;
+			victim = held[i];
 		}
 	}
-	if (victim && most > mine + 1) {
-		refuse_connection(victim, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s",
-			   conf->preauthmax, most, victim->addr);
-		return 0;
+	if (!victim) {
+		refuse_connection(s, "PREAUTHMAX %d connections are in a handshake", conf->preauthmax);
+		return -1;
 	}
-	refuse_connection(s, "PREAUTHMAX %d connections have not authenticated", conf->preauthmax);
-	return -1;
+	refuse_connection(victim, "evicted: PREAUTHMAX %d connections have not authenticated, %d of them from %s; this one sent no handshake",
+			  conf->preauthmax, most, victim->addr);
+	return 0;
 }
 
 static void peer_address(struct peer_session *s)

@@ -9,8 +9,10 @@
 #    inside TLS are dropped at once (not by the timer). A protocol 1 session
 #    opened before all of it keeps answering, and A still answers PING.
 # 3. The pre-authentication budget is enforced: with PREAUTHPERADDR 4 and 4
-#    silent connections held open from one address the 5th is closed at
-#    once; once they time out A serves again. (MAXSESSIONS counts
+#    silent connections held open from one address, a 5th takes the place
+#    of the oldest; 4 answered handshakes that never authenticate take the
+#    place of the silent ones and cannot be evicted: a newcomer is closed at
+#    once; once they are gone A serves again. (MAXSESSIONS counts
 #    authenticated sessions: t_admission.)
 # 4. kill -9 of B during first contacts leaves either no pin for A (and A
 #    TRANSITIONAL, no pairing key) or one complete pin equal to A's
@@ -142,23 +144,48 @@ wait "$LEG_PID" 2>/dev/null
 # ---- 3. PREAUTHPERADDR --------------------------------------------------------
 stop_peer A
 conf_set A PREAUTHPERADDR 4
-conf_set A HANDSHAKETIMEOUT 3
+conf_set A HANDSHAKETIMEOUT 60 # nothing here may end by the timer
 start_peer A
 wait_admin A
+nsess() { "$RP" admin -d "$W/A" --json QUERY SESSION | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 hold=()
 for i in 1 2 3 4; do
-	python3 "$T" silent "$pa" >"$W/hold.$i" 2>&1 &
+	python3 "$T" silent "$pa" --limit 55 >"$W/hold.$i" 2>&1 &
 	hold+=($!)
+	# In order: hold.1 is the oldest.
+	wait_until 20 bash -c "[ \"\$(\"$RP\" admin -d \"$W/A\" --json QUERY SESSION | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" -ge $i ]" ||
+		die "A does not show the $i held sessions"
 done
-wait_until 5 bash -c "[ \"\$(\"$RP\" admin -d \"$W/A\" --json QUERY SESSION | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" -ge 4 ]" ||
-	die "A does not show the 4 held sessions"
-python3 "$T" silent "$pa" --limit 2 >"$W/j.fifth" 2>&1
-between "$W/j.fifth" 0 1 "with PREAUTHPERADDR 4 held, the 5th connection is closed at once"
-expect_contains "$(cat "$W/A.log")" 'RPL0433E.*4 connections that have not authenticated \(PREAUTHPERADDR\)' "A logs PREAUTHPERADDR (RPL0433E)"
-wait "${hold[@]}"
-for i in 1 2 3 4; do between "$W/hold.$i" 2 6 "held session $i is dropped after HANDSHAKETIMEOUT 3"; done
+# A 5th takes the place of the oldest connection that sent nothing.
+python3 "$T" silent "$pa" --limit 55 >"$W/j.fifth" 2>&1 &
+fifth=$!
+wait "${hold[0]}"
+between "$W/hold.1" 0 50 "with PREAUTHPERADDR 4 held by connections that sent nothing, a 5th takes the place of the oldest: it is closed long before HANDSHAKETIMEOUT 60"
+expect_contains "$(cat "$W/A.log")" 'RPL0433E.*evicted: 127\.0\.0\.1 holds PREAUTHPERADDR 4 connections, this one sent no handshake' \
+	"A logs the eviction (RPL0433E)"
+expect_eq "$(nsess)" 4 "A still holds 4 connections from the address, not 5"
+# Four that complete TLS (A answered them) and never authenticate: each
+# takes the place of one that sent nothing; then nothing can evict them.
+tls=()
+for i in 1 2 3 4; do
+	python3 "$T" junk "$pa" tls-silent "$W/x.pem" "$W/x.key" --limit 55 >"$W/tls.$i" 2>&1 &
+	tls+=($!)
+done
+wait "${hold[@]:1}" "$fifth"
+wait_until 10 bash -c "[ \"\$(\"$RP\" admin -d \"$W/A\" --json QUERY SESSION | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" -eq 4 ]" ||
+	die "A does not show the 4 handshakes"
+ok "the 4 handshakes took the places of the connections that sent nothing (A holds 4, every silent one closed)"
+sleep 0.5
+python3 "$T" silent "$pa" --limit 2 >"$W/j.sixth" 2>&1
+between "$W/j.sixth" 0 1 "with PREAUTHPERADDR 4 held by answered handshakes, a newcomer is closed at once"
+expect_contains "$(cat "$W/A.log")" 'RPL0433E.*127\.0\.0\.1 already holds 4 connections in a handshake \(PREAUTHPERADDR\)' "A logs PREAUTHPERADDR (RPL0433E)"
+alive=0
+for p in "${tls[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+expect_eq "$alive" 4 "the 4 handshakes are still open: the newcomer evicted none of them"
+kill "${tls[@]}" 2>/dev/null
+wait "${tls[@]}" 2>/dev/null
 p=$(adm B PING SERVER A) || die "PING SERVER A after PREAUTHPERADDR failed: $p"
-expect_eq "$(jget 'j["ok"]' <<<"$p")" true "A serves again once the held sessions are gone"
+expect_eq "$(jget 'j["ok"]' <<<"$p")" true "A serves again once the held handshakes are gone"
 
 # ---- 4. kill -9 during first contact ---------------------------------------
 stop_peer A
