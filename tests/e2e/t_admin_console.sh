@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The admin console without a COMMAND reads commands line by line, answers
-# each, and QUIT ends it; the session's state changes reach the activity
-# log; an idle authenticated session is dropped after COMMTIMEOUT; and
-# 'make install' honours PREFIX and DESTDIR.
+# each, and QUIT ends it; HELP is a table of one line per command naming
+# HELP and QUIT, HELP DEFINE only the DEFINE commands; the session's state
+# changes reach the activity log; an idle authenticated session is
+# dropped after COMMTIMEOUT; and 'make install' honours PREFIX and DESTDIR.
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
