@@ -170,6 +170,10 @@ int auth_check_tag(struct peer_session *s, int from_client, const uint8_t *got)
 
 /* ---- commit -------------------------------------------------------------- */
 
+/* How long a client trusts the generation its pairing key came with over a
+ * lower one (seconds): longer than any session takes to authenticate. */
+#define PAIR_GEN_WINDOW 120
+
 struct commit_job {
 	struct peer_session *s;
 	char server[RPL_NAME_MAX + 1];
@@ -180,6 +184,7 @@ struct commit_job {
 	uint8_t endorser_fp[FP_LEN];
 	int set_pairing;
 	struct blob sealed_pairing;
+	uint64_t gen; /* inbound: numbered here; outbound: from AUTH_OK (0: an older server) */
 	char tls[16], cipher[64];
 	int64_t now;
 	/* results */
@@ -187,6 +192,38 @@ struct commit_job {
 	char secsec[16];
 	char what[700];
 };
+
+/* The inbound key about to be replaced stays acceptable for
+ * PAIR_GEN_WINDOW: the partner stores the new one only when our AUTH_OK
+ * reaches it, and its sessions begun before that prove the old one. Expired
+ * ones go; beyond PREV_IN_MAX the oldest goes. */
+static void keep_previous_in(struct server_rec *r, int64_t now)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->nprev_in; i++) {
+		struct blob b = r->prev_in[i];
+		r->prev_in[i] = (struct blob){0};
+		if (r->prev_in_until[i] <= now) {
+			blob_free(&b);
+			continue;
+		}
+		r->prev_in[n] = b;
+		r->prev_in_until[n++] = r->prev_in_until[i];
+	}
+	r->nprev_in = n;
+	if (!r->key_in.n)
+		return;
+	if (r->nprev_in == PREV_IN_MAX) { /* the oldest (first) goes */
+		blob_free(&r->prev_in[0]);
+		memmove(&r->prev_in[0], &r->prev_in[1], sizeof(r->prev_in[0]) * (PREV_IN_MAX - 1));
+		memmove(&r->prev_in_until[0], &r->prev_in_until[1], sizeof(r->prev_in_until[0]) * (PREV_IN_MAX - 1));
+		r->nprev_in--;
+	}
+	r->prev_in[r->nprev_in] = r->key_in;
+	r->prev_in_until[r->nprev_in++] = now + PAIR_GEN_WINDOW;
+	r->key_in = (struct blob){0};
+}
 
 static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 {
@@ -213,11 +250,32 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 			rc = store_actlog_add(txn, st, RPL_I_PINNED, "%s", j->what);
 		}
 	}
+	/* Concurrent sessions that prove both passwords each make a pairing
+	 * key, and the two sides may store them in different orders; then our
+	 * next proofs by pairing key would fail (and count toward a lockout).
+	 * So the server numbers the keys in the order it stores them and the
+	 * client keeps the highest number it was told: both end on the
+	 * server's last. A number lower than ours is a session that overtook
+	 * nothing, unless ours is old (a server whose record was made anew
+	 * counts from its clock, which the rule covers unless it went back). */
+	if (rc == 0 && j->set_pairing && j->role == ROLE_INBOUND) {
+		uint64_t now_ms = (uint64_t)j->now * 1000;
+		r.key_in_gen = r.key_in_gen + 1 > now_ms ? r.key_in_gen + 1 : now_ms;
+		j->gen = r.key_in_gen;
+		keep_previous_in(&r, j->now);
+	}
+	if (rc == 0 && j->set_pairing && j->role == ROLE_OUTBOUND && r.key_out.n && j->gen &&
+	    j->gen <= r.key_out_gen && j->now - r.key_out_at < PAIR_GEN_WINDOW)
+		j->set_pairing = 0; /* the server stored a later key after this one */
 	if (rc == 0 && j->set_pairing) {
 		struct blob *slot = j->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
 		blob_free(slot);
 		*slot = j->sealed_pairing;
 		j->sealed_pairing = (struct blob){0};
+		if (j->role == ROLE_OUTBOUND) {
+			r.key_out_gen = j->gen;
+			r.key_out_at = j->now;
+		}
 	}
 	/* A CA-verified partner has no pins to replace: its FORCESYNC is the
 	 * password proofs again, and fresh pairing keys. */
@@ -298,8 +356,10 @@ static void commit_done(int rc, void *arg)
 				log_info(RPL_I_STRICT, "server %s moved to STRICT session security", s->server);
 			if (j->pins_changed && s->p->hooks.pins_changed)
 				s->p->hooks.pins_changed(s->p->hooks.ctx, s->server);
-			if (s->role == ROLE_INBOUND)
+			if (s->role == ROLE_INBOUND) {
+				s->auth->pair_gen = j->gen;
 				rc = send_auth_ok(s);
+			}
 			if (rc < 0)
 				session_close(s, rc, "sending AUTH_OK");
 			else
@@ -337,6 +397,7 @@ static int start_commit(struct peer_session *s, int next_state)
 	 * session: no session replaces it without a fresh proof. */
 	if (rc == 0 && a->srp_done) {
 		j->set_pairing = 1;
+		j->gen = s->role == ROLE_OUTBOUND ? a->pair_gen : 0;
 		rc = instance_seal(s->p->in, s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
 				   s->server, a->key->k, PROOF_KEY_LEN, &j->sealed_pairing);
 	}
@@ -553,6 +614,46 @@ static int own_verifier(struct peer_session *s, struct blob *salt, struct blob *
 	wbuf_free(&plain);
 	blob_free(&sealed);
 	return rc;
+}
+
+/* Server: the inbound keys replaced lately, still acceptable. */
+static int load_previous_in(struct peer_session *s, const struct server_rec *r)
+{
+	struct auth *a = s->auth;
+	int64_t now = clock_now();
+	int rc = 0;
+
+	for (int i = 0; i < r->nprev_in && rc == 0 && a->nprev < PREV_IN_MAX; i++) {
+		struct wbuf w;
+		if (r->prev_in_until[i] <= now)
+			continue;
+		wbuf_init(&w);
+		rc = instance_unseal(s->p->in, SEAL_PAIRING_IN, r->name, &r->prev_in[i], &w);
+		if (rc == 0)
+			rc = proof_key_from(w.p, w.len, &a->prev[a->nprev]);
+		if (rc == 0)
+			a->nprev++;
+		wbuf_free(&w);
+	}
+	return rc;
+}
+
+/* Server: the client's tag did not verify with the current inbound key;
+ * it may have proved one replaced moments ago. The key that verifies
+ * becomes this session's (our tag uses it too). */
+static int check_previous_in(struct peer_session *s, const uint8_t *tag)
+{
+	struct auth *a = s->auth;
+
+	for (int i = 0; i < a->nprev; i++) {
+		auth_set_key(a, &a->prev[i]);
+		if (auth_check_tag(s, 1, tag) == 0) {
+			log_info(RPL_I_SESSION, "session %llu from server %s: it proved the pairing key it held before the last password proofs (it stores the new one when their AUTH_OK reaches it)",
+				 (unsigned long long)s->id, s->server);
+			return 0;
+		}
+	}
+	return -RPL_E_AUTH_FAILED;
 }
 
 /* The stored pairing key of this direction as the session's key. */
@@ -820,6 +921,8 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 			rc = tlv_get_blob(&val, &tagv);
 		else if (tag == F_VERIFIED_BY)
 			rc = tlv_get_u64(&val, &vb);
+		else if (tag == F_PAIR_GEN)
+			rc = tlv_get_u64(&val, &a->pair_gen);
 		if (rc < 0)
 			break;
 	}
@@ -985,6 +1088,8 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 	if (a->method == METHOD_KEY) {
 		struct wbuf w;
 		rc = load_pairing(s, &r);
+		if (rc == 0)
+			rc = load_previous_in(s, &r);
 		server_rec_free(&r);
 		if (rc < 0)
 			return rc;
@@ -1051,6 +1156,8 @@ static int send_auth_ok(struct peer_session *s)
 	}
 	tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
 	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)s->auth->v.vb);
+	if (a->srp_done && a->pair_gen)
+		tlv_put_u64(&w, F_PAIR_GEN, a->pair_gen);
 	rc = wbuf_status(&w);
 	if (rc == 0)
 		rc = conn_send_frame(s, MSG_AUTH_OK, &w);
@@ -1141,6 +1248,11 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 	s->partner_vb = (int)vb;
 	if (a->method == METHOD_KEY) {
 		rc = auth_check_tag(s, 1, tagv.p);
+		if (rc == -RPL_E_AUTH_FAILED && a->nprev)
+			rc = check_previous_in(s, tagv.p);
+		for (int i = 0; i < a->nprev; i++)
+			proof_key_wipe(&a->prev[i]);
+		a->nprev = 0;
 		if (rc == -RPL_E_AUTH_FAILED) {
 			auth_fail_proof(s, "wrong pairing-key proof");
 			rc = 0;

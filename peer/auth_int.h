@@ -40,9 +40,17 @@ struct auth {
 	uint8_t endorser_fp[FP_LEN];   /* VB_CONTINUITY: the pin that endorsed it */
 	int method;
 	int srp_done;
+	/* The generation of the pairing key this session's password proofs
+	 * made: the server numbers what it stores and says it in AUTH_OK; the
+	 * client keeps the highest (see commit_work). */
+	uint64_t pair_gen;
 	/* The key tags are made with: NULL until established in this session. */
 	struct auth_key *key;
 	struct auth_key key_mem;
+	/* Server, pairing key: the inbound keys replaced within the last
+	 * minutes (server_rec prev_in), tried when key_mem does not verify. */
+	struct auth_key prev[PREV_IN_MAX];
+	int nprev;
 	/* SRP contexts: [0] the server's password, [1] the client's. */
 	struct srp_ctx *srp[2];
 	uint8_t peer_tag[PROOF_TAG_LEN]; /* server: the client's tag, checked after SRP */

@@ -1601,13 +1601,40 @@ static void begin_connect(struct peer_session *s)
 	server_rec_free(&r);
 }
 
+/* How many outbound handshakes to a partner may be in flight: one while
+ * our sessions to it prove both passwords (no pairing key yet, or FORCESYNC
+ * pending), since each such session stores a new pairing key on both sides
+ * and concurrent ones could be stored in different orders on the two sides
+ * (then our next proofs by pairing key fail and count as failed sign-ons);
+ * the queued sessions start when it ends, by the key it stored. */
+static int out_limit(const struct server_rec *r)
+{
+	return r->forcesync || !r->key_out.n ? 1 : OUT_HANDSHAKES_PER_SERVER;
+}
+
+static int out_limit_of(struct peer *p, const char *server)
+{
+	struct server_rec r;
+	MDB_txn *txn;
+	int n = 1;
+
+	if (store_begin(&p->in->store, 0, &txn) < 0)
+		return n;
+	if (store_server_get(txn, &p->in->store, server, &r) == 0) {
+		n = out_limit(&r);
+		server_rec_free(&r);
+	}
+	store_abort(txn);
+	return n;
+}
+
 /* An outbound handshake to server ended (authenticated or closed): the
  * oldest session queued for it goes. */
 static void start_queued(struct peer *p, const char *server)
 {
 	struct peer_session *oldest = NULL;
 
-	if (p->halting || out_handshakes(p, server) >= OUT_HANDSHAKES_PER_SERVER)
+	if (p->halting || out_handshakes(p, server) >= out_limit_of(p, server))
 		return;
 	for (struct peer_session *t = p->sessions; t; t = t->next)
 		if (t->state == SS_QUEUED && strcasecmp(t->server, server) == 0)
@@ -1622,7 +1649,7 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 	struct peer_session *s;
 	struct server_rec r;
 	MDB_txn *txn;
-	int rc;
+	int rc, limit;
 
 	if (p->halting)
 		return -RPL_E_HALTING;
@@ -1640,6 +1667,7 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 		return -RPL_E_NOMEM;
 	}
 	snprintf(s->server, sizeof(s->server), "%s", r.name);
+	limit = out_limit(&r);
 	server_rec_free(&r);
 	s->purpose = purpose;
 	s->proto = p->in->conf.protocollevel == 1 && proto != PROTO_BULK ? 1 : proto;
@@ -1648,7 +1676,7 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 	s->handed_over = 1;
 	s->counted_out = 1;
 	p->n_out++;
-	if (out_handshakes(p, s->server) > OUT_HANDSHAKES_PER_SERVER) {
+	if (out_handshakes(p, s->server) > limit) {
 		s->state = SS_QUEUED; /* this session is counted above */
 		s->deadline_ms = 0;
 		return 0;

@@ -71,6 +71,8 @@ enum msg_field {
 	F_ADMIN = 32,     /* an administrator's name (PURPOSE_ADMIN) */
 	F_PASSWORD = 33,  /* an LDAP administrator's password, inside verified TLS */
 	F_ROLLOVER = 34,  /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
+	F_PAIR_GEN = 35,  /* AUTH_OK after password proofs: the generation of the
+			   * pairing key the server stored (absent from older peers) */
 };
 
 /* METHOD_PASSWORD: an LDAP administrator sends its password in AUTH,

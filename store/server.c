@@ -10,7 +10,8 @@ enum { T_NAME = 1, T_HLADDRESS, T_LLADDRESS, T_SSL, T_SECSEC, T_FORCESYNC,
        T_LAST_TLS, T_LAST_CIPHER, T_LAST_PROTOCOL, T_LAST_CONTACT,
        T_FAILED, T_LAST_FAILURE, T_CREATED, T_LAST_VERIFIED, T_VERIFY,
        T_LEGACY_OK, T_LAST_ANNOUNCE, T_REFUSED_FP, T_REFUSED_WHY, T_ANNOUNCE_WINDOW,
-       T_ANNOUNCE_COUNT };
+       T_ANNOUNCE_COUNT, T_KEY_IN_GEN, T_KEY_OUT_GEN, T_KEY_OUT_AT, T_PREV_IN };
+enum { K_KEY = 1, K_UNTIL };
 enum { P_FP = 1, P_STATE, P_NOT_AFTER, P_ADDED, P_HOW, P_DER };
 
 const char *secsec_name(int secsec)
@@ -41,6 +42,8 @@ void server_rec_free(struct server_rec *r)
 	blob_free(&r->password);
 	blob_free(&r->key_out);
 	blob_free(&r->key_in);
+	for (int i = 0; i < r->nprev_in && i < PREV_IN_MAX; i++)
+		blob_free(&r->prev_in[i]);
 	server_pins_clear(r);
 }
 
@@ -67,6 +70,25 @@ static int decode_pin(const struct cursor *in, struct pin *p)
 	return rc < 0 ? rc : have_fp ? 0 : -RPL_E_CORRUPT;
 }
 
+static int decode_prev_in(const struct cursor *in, struct server_rec *r, int i)
+{
+	struct cursor cur = *in, val;
+	uint16_t tag;
+	uint64_t u;
+	int rc;
+
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		switch (tag) {
+		case K_KEY: rc = tlv_get_blob(&val, &r->prev_in[i]); break;
+		case K_UNTIL: rc = tlv_get_u64(&val, &u); r->prev_in_until[i] = (int64_t)u; break;
+		default: rc = 0; break;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return rc < 0 ? rc : r->prev_in[i].n ? 0 : -RPL_E_CORRUPT;
+}
+
 static int decode(const void *p, size_t n, struct server_rec *r)
 {
 	struct cursor cur, val;
@@ -88,6 +110,17 @@ static int decode(const void *p, size_t n, struct server_rec *r)
 		case T_PASSWORD: rc = tlv_get_blob(&val, &r->password); break;
 		case T_KEY_OUT: rc = tlv_get_blob(&val, &r->key_out); break;
 		case T_KEY_IN: rc = tlv_get_blob(&val, &r->key_in); break;
+		case T_KEY_IN_GEN: rc = tlv_get_u64(&val, &r->key_in_gen); break;
+		case T_KEY_OUT_GEN: rc = tlv_get_u64(&val, &r->key_out_gen); break;
+		case T_KEY_OUT_AT: rc = tlv_get_u64(&val, &u); r->key_out_at = (int64_t)u; break;
+		case T_PREV_IN:
+			if (r->nprev_in >= PREV_IN_MAX) {
+				rc = -RPL_E_CORRUPT;
+				break;
+			}
+			rc = decode_prev_in(&val, r, r->nprev_in);
+			r->nprev_in++; /* counted even on failure so it is freed */
+			break;
 		case T_PIN:
 			if (r->npins >= PIN_MAX) {
 				rc = -RPL_E_CORRUPT;
@@ -145,6 +178,23 @@ static void encode(struct wbuf *w, const struct server_rec *r)
 		tlv_put(w, T_KEY_OUT, r->key_out.p, r->key_out.n);
 	if (r->key_in.n)
 		tlv_put(w, T_KEY_IN, r->key_in.p, r->key_in.n);
+	if (r->key_in_gen)
+		tlv_put_u64(w, T_KEY_IN_GEN, r->key_in_gen);
+	if (r->key_out_gen)
+		tlv_put_u64(w, T_KEY_OUT_GEN, r->key_out_gen);
+	if (r->key_out_at)
+		tlv_put_u64(w, T_KEY_OUT_AT, (uint64_t)r->key_out_at);
+	for (int i = 0; i < r->nprev_in; i++) {
+		struct wbuf kw;
+		wbuf_init(&kw);
+		tlv_put(&kw, K_KEY, r->prev_in[i].p, r->prev_in[i].n);
+		tlv_put_u64(&kw, K_UNTIL, (uint64_t)r->prev_in_until[i]);
+		if (kw.failed)
+			w->failed = 1;
+		else
+			tlv_put(w, T_PREV_IN, kw.p, kw.len);
+		wbuf_free(&kw);
+	}
 	for (int i = 0; i < r->npins; i++) {
 		const struct pin *p = &r->pins[i];
 		struct wbuf pw;

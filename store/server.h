@@ -13,6 +13,7 @@
 
 #define PIN_MAX 6
 #define HELD_MAX 4
+#define PREV_IN_MAX 4
 #define FP_LEN 32
 
 enum pin_state { PIN_CURRENT = 0, PIN_NEXT = 1, PIN_PREVIOUS = 2 };
@@ -42,6 +43,18 @@ struct server_rec {
 	struct blob password; /* sealed: the partner's server password */
 	struct blob key_out;  /* sealed: pairing key, we connect to the partner */
 	struct blob key_in;   /* sealed: pairing key, the partner connects to us */
+	/* Generations of the pairing keys: the server side numbers each key it
+	 * stores (increasing, at least its clock in ms); the client side keeps
+	 * the number its key came with and when it stored it. */
+	uint64_t key_in_gen;
+	uint64_t key_out_gen;
+	int64_t key_out_at;
+	/* Inbound pairing keys replaced by later password proofs, each still
+	 * accepted until its time (sealed like key_in): a session the partner
+	 * began before it stored the newer key proves the one it had. */
+	int nprev_in;
+	struct blob prev_in[PREV_IN_MAX];
+	int64_t prev_in_until[PREV_IN_MAX];
 	int npins;
 	struct pin pins[PIN_MAX];
 	/* Fingerprints of our own certificates the partner is known to pin. */

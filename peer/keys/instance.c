@@ -330,8 +330,11 @@ static int forget_inbound_keys(struct instance *in, MDB_txn *txn)
 		rc = store_server_get(txn, &in->store, l.names[i], &r);
 		if (rc < 0)
 			break;
-		if (r.key_in.n) {
+		if (r.key_in.n || r.nprev_in) {
 			blob_free(&r.key_in);
+			for (int k = 0; k < r.nprev_in; k++)
+				blob_free(&r.prev_in[k]);
+			r.nprev_in = 0;
 			rc = store_server_put(txn, &in->store, &r);
 		}
 		server_rec_free(&r);

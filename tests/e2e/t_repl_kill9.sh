@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 
 # One object of 160 MiB (about 1,300 chunks) is announced in several frames.
-if [ -n "${RPL_ASAN:-}" ]; then files=8; size=$((4 << 20)); huge=0; bw=8M; else files=12; size=$((8 << 20)); huge=$((160 << 20)); bw=32M; fi
+if [ -n "${RPL_ASAN:-}" ]; then files=8; size=$((4 << 20)); huge=0; bw=3M; else files=12; size=$((8 << 20)); huge=$((160 << 20)); bw=32M; fi
 total=$((files * size + huge))
 paired_ab
 # MAXBANDWIDTH keeps the run long enough to be killed in its middle. A
