@@ -209,19 +209,18 @@ static int restore_with_signals(const char *in_path, const char *dir, const char
 				char *err, size_t errsz)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	struct sigaction sa, old[3];
-	int rc;
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
+	/* Kept until the command exits: a stop that comes after the restore
+	 * was committed changes nothing, and the command still reports what
+	 * it did (it used to die of the signal with a complete target). */
 	for (int i = 0; i < 3; i++)
-		sigaction(sigs[i], &sa, &old[i]);
-	rc = backup_restore(in_path, dir, password, &restore_stop, err, errsz);
-	for (int i = 0; i < 3; i++)
-		sigaction(sigs[i], &old[i], NULL);
-	return rc;
+		sigaction(sigs[i], &sa, NULL);
+	return backup_restore(in_path, dir, password, &restore_stop, err, errsz);
 }
 
 int cmd_db(int argc, char **argv)

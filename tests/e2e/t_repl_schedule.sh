@@ -144,7 +144,11 @@ sent=$(jget 'j["chunk_bytes_sent"]' <<<"$out")
 ok "MAXBANDWIDTH 20M: $sent chunk bytes in the 1 s run"
 expect_contains "$(actlog_lines A)" "RPL0833W replication of node t to server B cancelled" \
 	"the stopped run is in the activity log"
-timeout --preserve-status -s INT 2 "$RP" admin -d "$W/A" REPLICATE NODE t WAIT=YES >"$W/detach.out" 2>&1
+# (Under ASan, LeakSanitizer's check at the exit of this client once hung
+# for good in its stop-the-world ptrace after the SIGINT; the daemons keep
+# their leak check, and -k bounds the step whatever happens.)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	timeout -k 20 --preserve-status -s INT 2 "$RP" admin -d "$W/A" REPLICATE NODE t WAIT=YES >"$W/detach.out" 2>&1
 expect_eq "$?" 0 "Ctrl-C on REPLICATE ... WAIT=YES detaches the console (exit 0)"
 grep -q "detached" "$W/detach.out" || die "no 'detached' message: $(cat "$W/detach.out")"
 [ "$(adm A QUERY PROCESS | jget 'len(j)')" = 1 ] || die "the replication did not go on after the console detached"
