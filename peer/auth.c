@@ -170,8 +170,8 @@ int auth_check_tag(struct peer_session *s, int from_client, const uint8_t *got)
 
 /* ---- commit -------------------------------------------------------------- */
 
-/* How long a client trusts the generation its pairing key came with over a
- * lower one (seconds): longer than any session takes to authenticate. */
+/* How long the server accepts an inbound pairing key after replacing it
+ * (seconds): longer than any session takes to authenticate. */
 #define PAIR_GEN_WINDOW 120
 
 struct commit_job {
@@ -185,6 +185,7 @@ struct commit_job {
 	int set_pairing;
 	struct blob sealed_pairing;
 	uint64_t gen; /* inbound: numbered here; outbound: from AUTH_OK (0: an older server) */
+	int64_t now_ms, started_ms; /* clock ms: now, and when the session began */
 	char tls[16], cipher[64];
 	int64_t now;
 	/* results */
@@ -253,20 +254,21 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 	/* Concurrent sessions that prove both passwords each make a pairing
 	 * key, and the two sides may store them in different orders; then our
 	 * next proofs by pairing key would fail (and count toward a lockout).
-	 * So the server numbers the keys in the order it stores them and the
-	 * client keeps the highest number it was told: both end on the
-	 * server's last. A number lower than ours is a session that overtook
-	 * nothing, unless ours is old (a server whose record was made anew
-	 * counts from its clock, which the rule covers unless it went back). */
+	 * So the server numbers the keys in the order it stores them, and a
+	 * client whose key was stored while this session was under way (the
+	 * two ran at once) keeps the higher number: both end on the server's
+	 * last. A key stored before this session began is older than it,
+	 * whatever its number (the server's record may have been made anew:
+	 * disaster recovery). */
 	if (rc == 0 && j->set_pairing && j->role == ROLE_INBOUND) {
-		uint64_t now_ms = (uint64_t)j->now * 1000;
+		uint64_t now_ms = (uint64_t)j->now_ms;
 		r.key_in_gen = r.key_in_gen + 1 > now_ms ? r.key_in_gen + 1 : now_ms;
 		j->gen = r.key_in_gen;
 		keep_previous_in(&r, j->now);
 	}
 	if (rc == 0 && j->set_pairing && j->role == ROLE_OUTBOUND && r.key_out.n && j->gen &&
-	    j->gen <= r.key_out_gen && j->now - r.key_out_at < PAIR_GEN_WINDOW)
-		j->set_pairing = 0; /* the server stored a later key after this one */
+	    r.key_out_at >= j->started_ms && j->gen <= r.key_out_gen)
+		j->set_pairing = 0; /* a session beside this one stored a later key */
 	if (rc == 0 && j->set_pairing) {
 		struct blob *slot = j->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
 		blob_free(slot);
@@ -274,7 +276,7 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 		j->sealed_pairing = (struct blob){0};
 		if (j->role == ROLE_OUTBOUND) {
 			r.key_out_gen = j->gen;
-			r.key_out_at = j->now;
+			r.key_out_at = j->now_ms;
 		}
 	}
 	/* A CA-verified partner has no pins to replace: its FORCESYNC is the
@@ -392,6 +394,8 @@ static int start_commit(struct peer_session *s, int next_state)
 	snprintf(j->tls, sizeof(j->tls), "%s", tls_version_name(s->ssl));
 	snprintf(j->cipher, sizeof(j->cipher), "%s", tls_cipher_name(s->ssl));
 	j->now = clock_now();
+	j->now_ms = clock_now_ms();
+	j->started_ms = j->now_ms - (int64_t)(clock_mono_ms() - s->started_ms);
 	rc = blob_set(&j->der, s->peer_der.p, s->peer_der.n);
 	/* A pairing key is stored only after a password proof in this
 	 * session: no session replaces it without a fresh proof. */

@@ -45,7 +45,7 @@ struct server_rec {
 	struct blob key_in;   /* sealed: pairing key, the partner connects to us */
 	/* Generations of the pairing keys: the server side numbers each key it
 	 * stores (increasing, at least its clock in ms); the client side keeps
-	 * the number its key came with and when it stored it. */
+	 * the number its key came with and when it stored it (clock ms). */
 	uint64_t key_in_gen;
 	uint64_t key_out_gen;
 	int64_t key_out_at;

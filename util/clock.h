@@ -12,6 +12,8 @@
 
 void clock_init(void);
 int64_t clock_now(void);
+/* The same clock in milliseconds. */
+int64_t clock_now_ms(void);
 /* Monotonic milliseconds for durations. */
 uint64_t clock_mono_ms(void);
 /* "2026-11-25T14:20:01Z"; buf of at least 21 bytes. */
