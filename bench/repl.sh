@@ -9,23 +9,25 @@
 #    the ceiling; during each run the loops are probed every 100 ms: QUERY
 #    SESSION on both daemons (each loop answers its admin socket) and PING
 #    SERVER A->B (rtt_ms = PING/PONG inside the session, through both loops);
+#    and the CPU seconds each daemon spent in the run, its loop thread and
+#    its other threads (hashing, database writer) apart: on a shared
+#    machine the wall clock moves with everyone's load, the CPU much less;
 # 3. N small objects (default 100,000): put, a first replication, and the
 #    no-change run that compares summaries.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../tests/e2e/lib.sh"
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 SIZE=1024; SMALL=100000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--size) SIZE=$2; shift 2 ;;
 	--small) SMALL=$2; shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
 	*) echo "bench/repl.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
+source "$here/../tests/e2e/lib.sh"
+trap 'exit 130' INT
+trap 'exit 143' TERM
 bytes=$((SIZE << 20))
 now_ns() { date +%s%N; }
 secs() { python3 -c "print('%.2f' % (($2 - $1) / 1e9))"; }
@@ -75,6 +77,21 @@ print("%d probes: QUERY SESSION max %d ms on A, %d ms on B; PING SERVER max %d m
 PY
 }
 
+# cpu_ticks PID: "tid:ticks ..." (user + system, 1/100 s) of every thread.
+cpu_ticks() { local t; for t in /proc/"$1"/task/*; do awk '{printf "%s:%d ", $1, $14 + $15}' "$t/stat"; done; }
+# cpu_delta BEFORE AFTER: "loop X s, other threads Y s" (the loop thread is
+# the process's first thread, its id the process id).
+cpu_delta() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+a = dict(p.split(":") for p in sys.argv[1].split())
+b = dict(p.split(":") for p in sys.argv[2].split())
+main = min(b, key=int)
+d = {t: int(v) - int(a.get(t, 0)) for t, v in b.items()}
+print("loop %.2f s, other threads %.2f s" % (d[main] / 100, sum(v for t, v in d.items() if t != main) / 100))
+PY
+}
+
 replicate_fresh() { # NODE LABEL
 	local node=$1 label=$2 t0 t1 out
 	mkdir -p "$node"
@@ -88,14 +105,18 @@ replicate_fresh() { # NODE LABEL
 	rm -f "$W/probe.stop"
 	probe "$W/probe.$node" &
 	local pp=$!
+	local ca0 cb0 ca1 cb1
+	ca0=$(cpu_ticks "$(pid_of A)"); cb0=$(cpu_ticks "$(pid_of B)")
 	t0=$(now_ns)
 	out=$(adm A REPLICATE NODE "$node" TARGET=B WAIT=YES) || die "REPLICATE $node: $out"
 	t1=$(now_ns)
+	ca1=$(cpu_ticks "$(pid_of A)"); cb1=$(cpu_ticks "$(pid_of B)")
 	touch "$W/probe.stop"; wait "$pp"
 	local s; s=$(secs "$t0" "$t1")
 	echo "$label: $s s, $(python3 -c "print('%.0f MB/s, %.2fx the ceiling' % ($bytes / $s / 1e6, $ceil_s / $s))"), $(jget '"%d bytes on the wire" % j["bytes_transferred"]' <<<"$out")"
 	echo "   loops during the run: $(probe_summary "$W/probe.$node")"
 	echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
+	echo "   CPU during the run (probes included): A $(cpu_delta "$ca0" "$ca1"); B $(cpu_delta "$cb0" "$cb1"); load average $(cut -d' ' -f1 /proc/loadavg)"
 }
 replicate_fresh big1 "REPLICATE NODE, SSL=NO (bulk channel) "
 adm A UPDATE SERVER B SSL=YES >/dev/null

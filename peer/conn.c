@@ -371,7 +371,7 @@ void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const
 struct write_req {
 	uv_write_t req;
 	struct peer_session *s;
-	size_t n;
+	size_t n, cap;
 	uint8_t data[];
 };
 
@@ -391,29 +391,66 @@ static void on_write(uv_write_t *req, int status)
 	free(w);
 }
 
-static int raw_write(struct peer_session *s, const void *data, size_t n)
+static struct write_req *write_req_new(size_t cap)
 {
-	struct write_req *w;
+	struct write_req *w = malloc(sizeof(*w) + cap);
+
+	if (w) {
+		w->n = 0;
+		w->cap = cap;
+	}
+	return w;
+}
+
+/* Hands w (with w->n bytes) to the socket; w is the socket's from now on,
+ * also on failure (freed). */
+static int write_req_submit(struct peer_session *s, struct write_req *w)
+{
 	uv_buf_t b;
 
-	if (uv_is_closing((uv_handle_t *)&s->tcp))
+	if (uv_is_closing((uv_handle_t *)&s->tcp)) {
+		free(w);
 		return -RPL_E_CLOSED;
-	w = malloc(sizeof(*w) + n);
-	if (!w)
-		return -RPL_E_NOMEM;
-	memcpy(w->data, data, n);
+	}
 	w->s = s;
-	w->n = n;
-	b = uv_buf_init((char *)w->data, (unsigned)n);
+	b = uv_buf_init((char *)w->data, (unsigned)w->n);
 	session_ref(s);
 	if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_write) < 0) {
 		session_unref(s);
 		free(w);
 		return -RPL_E_CLOSED;
 	}
-	s->queued += n;
-	s->bytes_out += n;
+	s->queued += w->n;
+	s->bytes_out += w->n;
 	return 0;
+}
+
+static int raw_write(struct peer_session *s, const void *data, size_t n)
+{
+	struct write_req *w;
+
+	if (uv_is_closing((uv_handle_t *)&s->tcp))
+		return -RPL_E_CLOSED;
+	if (!(w = write_req_new(n)))
+		return -RPL_E_NOMEM;
+	memcpy(w->data, data, n);
+	w->n = n;
+	return write_req_submit(s, w);
+}
+
+/* The records gathered for a frame go to the socket in one write. */
+static int tx_flush(struct peer_session *s)
+{
+	struct write_req *w = s->tx_fill;
+
+	s->tx_fill = NULL;
+	if (!w)
+		return 0;
+	if (w->n == 0) {
+		free(w);
+		return 0;
+	}
+	return write_req_submit(s, w);
 }
 
 /* wolfSSL pulls ciphertext from rx_raw... */
@@ -451,14 +488,43 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	return (int)n;
 }
 
-/* ...and pushes ciphertext to the socket. */
+/* ...and pushes ciphertext to the socket: while write_frame runs, into
+ * the frame's write request (one socket write for a frame's records, not
+ * one per 16 KiB record), otherwise at once (handshake, alerts). */
 static int tls_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
 	struct peer_session *s = ctx;
+	struct write_req *w = s->tx_fill;
 	(void)ssl;
+
+	if (w && w->cap - w->n < (size_t)sz && tx_flush(s) < 0)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	if (w && s->tx_fill) {
+		memcpy(w->data + w->n, buf, (size_t)sz);
+		w->n += (size_t)sz;
+		return sz;
+	}
 	if (raw_write(s, buf, (size_t)sz) < 0)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	return sz;
+}
+
+/* Plaintext per TLS record, and a bound on what a record adds to it
+ * (header, AEAD tag, TLS 1.3 content type, TLS 1.2 explicit nonce). */
+#define TLS_RECORD 16384
+#define TLS_RECORD_OVERHEAD 64
+
+static int tls_write_all(struct peer_session *s, const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		int w = wolfSSL_write(s->ssl, p + off, (int)(n - off));
+		if (w <= 0)
+			return -RPL_E_TLS;
+		off += (size_t)w;
+	}
+	return 0;
 }
 
 static int write_frame(struct peer_session *s, int type, const struct wbuf *payload)
@@ -477,22 +543,23 @@ static int write_frame(struct peer_session *s, int type, const struct wbuf *payl
 	hdr[3] = (uint8_t)(plen + 1);
 	hdr[4] = (uint8_t)type;
 	if (s->proto == 2) {
-		/* One TLS record for small frames: header and payload together. */
-		struct wbuf f;
-		size_t off = 0;
-		wbuf_init(&f);
-		wbuf_put(&f, hdr, FRAME_HDR);
-		if (plen)
-			wbuf_put(&f, payload->p, plen);
-		rc = wbuf_status(&f);
-		while (rc == 0 && off < f.len) {
-			int w = wolfSSL_write(s->ssl, f.p + off, (int)(f.len - off));
-			if (w <= 0)
-				rc = -RPL_E_TLS;
-			else
-				off += (size_t)w;
-		}
-		wbuf_free(&f);
+		/* The header rides in the first record with the start of the
+		 * payload (one record for a small frame); the rest of a large
+		 * payload is encrypted from where it lies, not copied first. */
+		uint8_t first[TLS_RECORD];
+		size_t head = plen < TLS_RECORD - FRAME_HDR ? plen : TLS_RECORD - FRAME_HDR;
+		size_t total = FRAME_HDR + plen;
+
+		s->tx_fill = write_req_new(total + (total / TLS_RECORD + 1) * TLS_RECORD_OVERHEAD);
+		memcpy(first, hdr, FRAME_HDR);
+		if (head)
+			memcpy(first + FRAME_HDR, payload->p, head);
+		rc = tls_write_all(s, first, FRAME_HDR + head);
+		if (rc == 0 && plen > head)
+			rc = tls_write_all(s, payload->p + head, plen - head);
+		secure_zero(first, FRAME_HDR + head);
+		if (tx_flush(s) < 0 && rc == 0)
+			rc = -RPL_E_CLOSED;
 		return rc;
 	}
 	rc = raw_write(s, hdr, FRAME_HDR);

@@ -118,6 +118,7 @@ struct peer_session {
 	struct wbuf rx_raw;      /* bytes from the socket not yet consumed */
 	struct wbuf rx_app;      /* decrypted bytes not yet framed */
 	size_t queued;           /* bytes handed to uv_write, not yet written */
+	struct write_req *tx_fill; /* write_frame: its TLS records gather here */
 	int want_writable;
 	char addr[64];           /* partner IP address */
 	char target[64];         /* outbound: HLADDRESS:LLADDRESS, for messages */

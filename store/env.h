@@ -9,6 +9,8 @@
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 /* 1: servers, certificates, trust anchors, admins, activity log.
  * 2: node storage (nodes, objects, chunks, chunk bytes, staging).
@@ -61,6 +63,13 @@ int store_meta_get(MDB_txn *txn, struct store *s, const char *key,
 int store_meta_put(MDB_txn *txn, struct store *s, const char *key,
 		   const void *val, size_t len);
 int store_meta_del(MDB_txn *txn, struct store *s, const char *key);
+
+/* LMDB's commits are written in calls of at most this many bytes (env.c
+ * says why): the executable's writev() splits larger ones on regular files. */
+#define STORE_WRITE_PIECE (128u << 10)
+/* writev() as consecutive writev calls of at most piece bytes each; like
+ * writev, the count written (short if a piece was short) or -1 and errno. */
+ssize_t store_writev_pieces(int fd, const struct iovec *iov, int n, size_t piece);
 
 /* Upper-cases name into key (names compare case-insensitively). */
 void store_name_key(const char *name, char *key, size_t keysz);

@@ -10,6 +10,7 @@
 struct loopmon {
 	uv_prepare_t prepare;
 	uint64_t last_us;
+	uint64_t turns;
 	int primed;
 	uint64_t *watchers[WATCHERS_MAX];
 	int nwatchers;
@@ -35,6 +36,18 @@ static void on_prepare(uv_prepare_t *h)
 	}
 	m->last_us = now;
 	m->primed = 1;
+	m->turns++;
+}
+
+uint64_t loopmon_turn(struct loopmon *m)
+{
+	if (!m)
+		return 0;
+	/* Nobody watches, so turns are not counted: every call is a turn of
+	 * its own (a budget per call, never one that is not renewed). */
+	if (m->nwatchers == 0)
+		m->turns++;
+	return m->turns;
 }
 
 int loopmon_new(uv_loop_t *loop, struct loopmon **out)

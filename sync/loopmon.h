@@ -21,5 +21,11 @@ void loopmon_free(struct loopmon *m);
  * loopmon_unwatch; the monitor runs while anyone watches. */
 int loopmon_watch(struct loopmon *m, uint64_t *max_us);
 void loopmon_unwatch(struct loopmon *m, uint64_t *max_us);
+/* Counts the turns measured while anyone watches: work that must stay
+ * within a turn's budget (replication sends) compares it to tell one turn
+ * from the next. It moves at the same point where a turn's CPU time is
+ * taken, so a budget per value is a budget per measured turn. While
+ * nobody watches, every call returns a new value. */
+uint64_t loopmon_turn(struct loopmon *m);
 
 #endif

@@ -85,10 +85,12 @@ run_until_killed B
 # Killing the target fails the source's run.
 for _ in $(seq 100); do adm A QUERY PROCESS | jget 'len(j)' | grep -q '^0$' && break; sleep 0.1; done
 # More data, so that the run that resumes is long enough to be killed too.
-for i in $(seq -w 0 $((files / 2 - 1))); do head -c "$size" /dev/urandom >"big/g$i"; done
+# (As much again: a faster target commits more before the first kill, and
+# a short resumed run could end before the killer looks.)
+for i in $(seq -w 0 $((files - 1))); do head -c "$size" /dev/urandom >"big/g$i"; done
 succeeds "store put of more data" "$RP" store -d "$W/A" put big big
-total=$((total + files / 2 * size))
-nobj=$((nobj + files / 2))
+total=$((total + files * size))
+nobj=$((nobj + files))
 run_until_killed A
 expect_eq "$(adm A QUERY REPLICATION big | jget 'j[0]["state"]')" failed \
 	"the run interrupted by the source's kill is recorded as failed after its restart"

@@ -1,11 +1,13 @@
 /* store/: the LMDB environment and its record kinds — servers with pins and
  * sealed blobs, own certificates, trust anchors and the activity log. */
 #include <check.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -723,6 +725,63 @@ START_TEST(open_refuses_a_truncated_data_mdb)
 }
 END_TEST
 
+/* The executable's writev() (store/env.c) splits LMDB's large commits on
+ * regular files: the file must end up exactly as one writev would leave it. */
+START_TEST(split_writev_writes_what_one_writev_would)
+{
+	static const size_t lens[] = {3, 300000, 0, 70000, 5, 131072, 4096};
+	struct iovec iov[7];
+	size_t total = 0;
+	uint8_t *src, *back;
+	char path[128];
+	int fd;
+
+	for (int i = 0; i < 7; i++)
+		total += lens[i];
+	src = malloc(total);
+	back = malloc(total + 1);
+	ck_assert_ptr_nonnull(src);
+	ck_assert_ptr_nonnull(back);
+	for (size_t i = 0; i < total; i++)
+		src[i] = (uint8_t)(i * 131 + i / 251);
+	for (size_t i = 0, off = 0; i < 7; off += lens[i], i++) {
+		iov[i].iov_base = src + off;
+		iov[i].iov_len = lens[i];
+	}
+	snprintf(path, sizeof(path), "%s/pieces", tmpdir);
+	for (int round = 0; round < 3; round++) {
+		size_t piece = round == 0 ? STORE_WRITE_PIECE : round == 1 ? 7 : 1u << 20;
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_ge(fd, 0);
+		/* At a position, as LMDB seeks before each call. */
+		ck_assert_int_eq(lseek(fd, 4096, SEEK_SET), 4096);
+		if (round == 2)
+			ck_assert_int_eq(writev(fd, iov, 7), (ssize_t)total);
+		else
+			ck_assert_int_eq(store_writev_pieces(fd, iov, 7, piece), (ssize_t)total);
+		ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), (off_t)(4096 + total));
+		ck_assert_int_eq(pread(fd, back, total + 1, 4096), (ssize_t)total);
+		ck_assert_int_eq(memcmp(back, src, total), 0);
+		close(fd);
+	}
+	/* Not a regular file: passed through whole. */
+	{
+		int p[2];
+		uint8_t got[8];
+		struct iovec small[2] = {{src, 3}, {src + 3, 5}};
+		ck_assert_int_eq(pipe(p), 0);
+		ck_assert_int_eq(writev(p[1], small, 2), 8);
+		ck_assert_int_eq(read(p[0], got, sizeof(got)), 8);
+		ck_assert_int_eq(memcmp(got, src, 8), 0);
+		close(p[0]);
+		close(p[1]);
+	}
+	ck_assert_int_eq(store_writev_pieces(-1, iov, 7, 7), -1);
+	free(src);
+	free(back);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -748,6 +807,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, open_refuses_an_unknown_schema_version);
 	tcase_add_test(tc, open_without_create_needs_an_existing_store);
 	tcase_add_test(tc, open_refuses_a_truncated_data_mdb);
+	tcase_add_test(tc, split_writev_writes_what_one_writev_would);
 	suite_add_tcase(s, tc);
 	return s;
 }
