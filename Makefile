@@ -28,7 +28,7 @@ BIN      := $(BUILD)/replpeer
 HOSTILE_SRC := $(wildcard tests/tools/*.c)
 HOSTILE  := $(BUILD)/tests/hostile
 
-.PHONY: all deps check test-bins unit e2e demo asan bench soak install clean contract format mutate fuzz fuzz-replay
+.PHONY: all deps check test-bins unit e2e demo asan bench soak install install-files clean contract format mutate fuzz fuzz-replay
 
 all: $(BIN) replpeer $(HOSTILE)
 
@@ -169,12 +169,28 @@ mutate: deps
 contract: all
 	../shared/contract/check.sh ./replpeer all
 
+# The unit gets the installed binary's path (PREFIX, not DESTDIR: DESTDIR
+# is only where the files are staged). systemd reads units, sysusers.d and
+# tmpfiles.d under /usr/lib and /usr/local/lib alike.
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR      ?= $(PREFIX)/share/doc/replpeer
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/replpeer
+	@$(MAKE) --no-print-directory install-files
+
+# install-files copies $(BIN) as it is (tests install a given binary with
+# BIN=path, without building).
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/replpeer
-	install -m 0644 etc/replpeer.conf README.md $(DESTDIR)$(PREFIX)/share/doc/replpeer/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 etc/replpeer.service $(DESTDIR)$(PREFIX)/lib/systemd/system/replpeer.service
+	install -m 0644 etc/replpeer.conf README.md $(DESTDIR)$(DOCDIR)/
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@DOCDIR@|$(DOCDIR)|g' etc/replpeer.service.in \
+		>$(DESTDIR)$(UNITDIR)/replpeer.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/replpeer.service
+	install -m 0644 etc/replpeer.sysusers $(DESTDIR)$(SYSUSERSDIR)/replpeer.conf
+	install -m 0644 etc/replpeer.tmpfiles $(DESTDIR)$(TMPFILESDIR)/replpeer.conf
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)

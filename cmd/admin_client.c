@@ -127,7 +127,14 @@ static void show_progress(void *arg, json_t *p)
 	const char *node = json_string_value(json_object_get(p, "node"));
 	const char *target = json_string_value(json_object_get(p, "target"));
 	const char *phase = json_string_value(json_object_get(p, "phase"));
+	const char *note = json_string_value(json_object_get(p, "message"));
 
+	/* What a command waits for (PING, FORCESYNC, WAIT=YES), one line on
+	 * stderr also for scripts; Ctrl-C still cancels such a command. */
+	if (note && json_is_string(json_object_get(p, "message_id"))) {
+		fprintf(stderr, "%s %s\n", json_string_value(json_object_get(p, "message_id")), note);
+		return;
+	}
 	s->progress_seen = 1;
 	if (s->json || !isatty(STDERR_FILENO))
 		return;

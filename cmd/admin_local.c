@@ -19,6 +19,7 @@
 #include "../util/msg.h"
 #include "../util/secure.h"
 #include "admin_link.h"
+#include "cli.h"
 
 struct local_link {
 	struct admin_link base;
@@ -37,10 +38,8 @@ static int admin_socket_trusted(const char *dir, const char *path, uid_t *owner,
 {
 	struct stat d, s;
 
-	if (stat(dir, &d) < 0 || lstat(path, &s) < 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -RPL_E_ADMIN_CONNECT;
-	}
+	if (stat(dir, &d) < 0 || lstat(path, &s) < 0)
+		return cli_admin_unreachable(dir, path, errno, err, errsz);
 	*owner = d.st_uid;
 	if (!S_ISSOCK(s.st_mode)) {
 		snprintf(err, errsz, "%s is not a socket", path);
@@ -76,7 +75,7 @@ static int local_connect(struct local_link *l, char *err, size_t errsz)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, rc, n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/admin.sock", l->dir);
-	uid_t owner;
+	uid_t owner = (uid_t)-1; /* set by admin_socket_trusted */
 
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
 		snprintf(err, errsz, "%s/admin.sock: path too long", l->dir);
@@ -86,10 +85,10 @@ static int local_connect(struct local_link *l, char *err, size_t errsz)
 		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, errsz, "%s: %s", sa.sun_path, strerror(errno));
+		rc = cli_admin_unreachable(l->dir, sa.sun_path, errno, err, errsz);
 		if (fd >= 0)
 			close(fd);
-		return -RPL_E_ADMIN_CONNECT;
+		return rc;
 	}
 	if ((rc = admin_peer_trusted(fd, owner, sa.sun_path, err, errsz)) < 0) {
 		close(fd);

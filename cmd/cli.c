@@ -3,9 +3,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -182,6 +184,40 @@ int cli_open_instance(const char *dir, struct instance *in, int json)
 	return 0;
 }
 
+int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err,
+			  size_t errsz)
+{
+	char conf[PATH_MAX + 32];
+	struct stat st;
+
+	if (errnum == EACCES || errnum == EPERM) {
+		snprintf(err, errsz, "%s: %s (this client runs as uid %u)", sock, strerror(errnum),
+			 (unsigned)geteuid());
+		return -RPL_E_ADMIN_DENIED;
+	}
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+		snprintf(err, errsz, "%s: %s", dir, strerror(e));
+		return e == EACCES ? -RPL_E_ADMIN_DENIED : -RPL_E_NOINSTANCE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s is not a directory", dir);
+		return -RPL_E_NOINSTANCE;
+	}
+	snprintf(conf, sizeof(conf), "%s/replpeer.conf", dir);
+	if (stat(conf, &st) < 0 && errno == ENOENT) {
+		snprintf(err, errsz, "%s has no replpeer.conf", dir);
+		return -RPL_E_NOINSTANCE;
+	}
+	if (errnum == ENOENT)
+		snprintf(err, errsz, "%s does not exist: no 'replpeer serve' runs for %s", sock, dir);
+	else if (errnum == ECONNREFUSED)
+		snprintf(err, errsz, "%s: nobody listens (a 'replpeer serve' that ended left it)", sock);
+	else
+		snprintf(err, errsz, "%s: %s", sock, strerror(errnum));
+	return -RPL_E_ADMIN_CONNECT;
+}
+
 /* "not_after" -> "Not After"; a few words read better in capitals. */
 static void label_text(const char *key, char *out, size_t outsz)
 {
@@ -213,6 +249,12 @@ static void label_text(const char *key, char *out, size_t outsz)
 		if (used >= outsz)
 			break;
 	}
+}
+
+/* days_left below zero reads EXPIRED (JSON keeps the number). */
+static int shows_expired(const char *key, json_t *v)
+{
+	return key && strcmp(key, "days_left") == 0 && json_is_integer(v) && json_integer_value(v) < 0;
 }
 
 static void render_value(FILE *f, json_t *v)
@@ -294,7 +336,10 @@ static void render_object(FILE *f, json_t *o, int indent)
 			render_text(f, json_string_value(v), indent + (int)width + 2);
 			fprintf(f, "\n");
 		} else {
-			render_value(f, v);
+			if (shows_expired(key, v))
+				fprintf(f, "EXPIRED");
+			else
+				render_value(f, v);
 			fprintf(f, "\n");
 		}
 	}
@@ -342,10 +387,26 @@ void cli_print(json_t *j, int json)
 	json_decref(j);
 }
 
-static void cell_text(json_t *v, char *out, size_t sz)
+static void cell_text(const char *key, json_t *v, char *out, size_t sz)
 {
 	if (!v) { /* a row without this column */
 		snprintf(out, sz, "-");
+		return;
+	}
+	if (shows_expired(key, v)) {
+		snprintf(out, sz, "EXPIRED");
+		return;
+	}
+	if (json_is_array(v)) { /* names: "B, C", or "-" for none */
+		size_t i, n = 0;
+		json_t *e;
+		out[0] = 0;
+		json_array_foreach(v, i, e)
+			if (n < sz)
+				n += (size_t)snprintf(out + n, sz - n, "%s%s", i ? ", " : "",
+						      json_is_string(e) ? json_string_value(e) : "?");
+		if (!out[0])
+			snprintf(out, sz, "-");
 		return;
 	}
 	switch (json_typeof(v)) {
@@ -383,7 +444,9 @@ void cli_render_table_opts(FILE *f, json_t *rows, json_t *columns, int dataonly)
 	}
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
-			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
+			cell_text(json_string_value(json_array_get(columns, i)),
+				  json_object_get(row, json_string_value(json_array_get(columns, i))), cell,
+				  sizeof(cell));
 			if (strlen(cell) > width[i])
 				width[i] = strlen(cell);
 		}
@@ -402,7 +465,9 @@ void cli_render_table_opts(FILE *f, json_t *rows, json_t *columns, int dataonly)
 		fputc('\n', f);
 	json_array_foreach(rows, r, row) {
 		for (i = 0; i < ncol; i++) {
-			cell_text(json_object_get(row, json_string_value(json_array_get(columns, i))), cell, sizeof(cell));
+			cell_text(json_string_value(json_array_get(columns, i)),
+				  json_object_get(row, json_string_value(json_array_get(columns, i))), cell,
+				  sizeof(cell));
 			if (i + 1 < ncol)
 				fprintf(f, "%-*s  ", (int)width[i], cell);
 			else
@@ -442,7 +507,7 @@ static void put_field(FILE *f, json_t *v, char delim)
 	} else if (json_is_string(v)) {
 		put_text(f, json_string_value(v), delim);
 	} else {
-		cell_text(v, cell, sizeof(cell));
+		cell_text(NULL, v, cell, sizeof(cell)); /* scripts get the numbers */
 		put_text(f, cell, delim);
 	}
 }

@@ -49,6 +49,12 @@ int cli_fill_passwords(const char *line, const char *pwfile, char *out,
 /* Whether a console line must stay out of the history: it holds a
  * password parameter, or does not resolve to a command (and so might). */
 int cli_line_private(const char *line);
+/* Why DIR/admin.sock (sock) could not be reached after errno errnum: no
+ * instance at DIR (-RPL_E_NOINSTANCE), permission denied
+ * (-RPL_E_ADMIN_DENIED), or no daemon (-RPL_E_ADMIN_CONNECT); err says
+ * what was found. */
+int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err,
+			  size_t errsz);
 /* Opens the instance in dir; on failure prints the error and returns the
  * exit status (>0), else 0. */
 int cli_open_instance(const char *dir, struct instance *in, int json);

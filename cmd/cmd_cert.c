@@ -1,11 +1,14 @@
 /* replpeer cert: the offline key-database tool. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../peer/keys/identity.h"
+#include "../peer/keys/nextreq.h"
 #include "../peer/pins.h"
 #include "../store/actlog.h"
 #include "../store/owncert.h"
@@ -102,6 +105,31 @@ static int find_own(struct instance *in, MDB_txn *txn, const char *label,
 	return store_owncert_find(txn, &in->store, OWN_CURRENT, c);
 }
 
+/* The next key of a CA-signed identity waiting for its certificate:
+ * where its request is (next_request), for the administrator who must
+ * have it signed. */
+static void add_next_request(struct instance *in, json_t *j)
+{
+	struct owncert_request r;
+	char path[PATH_MAX + 32], when[32];
+	MDB_txn *txn;
+	int rc;
+
+	if (store_begin(&in->store, 0, &txn) < 0)
+		return;
+	rc = store_owncert_request_get(txn, &in->store, &r);
+	store_abort(txn);
+	if (rc < 0)
+		return;
+	nextreq_csr_path(in, path, sizeof(path));
+	clock_iso8601(r.created, when, sizeof(when));
+	json_object_set_new(j, "next_request",
+			    json_pack("{s:s, s:s, s:s, s:s}", "csr", path, "created", when,
+				      "key_type", keytype_name(r.keytype), "next_step",
+				      "have the request signed by the CA, then 'replpeer cert install FILE'"));
+	owncert_request_free(&r);
+}
+
 static int do_show(struct instance *in, struct cert_args *a)
 {
 	struct owncert c;
@@ -120,6 +148,8 @@ static int do_show(struct instance *in, struct cert_args *a)
 	owncert_free(&c);
 	if (!j)
 		return cli_fail(a->json, RPL_E_CERT_PARSE, "stored certificate");
+	if (!a->label)
+		add_next_request(in, j);
 	cli_print(j, a->json);
 	return EXIT_OK;
 }
@@ -246,6 +276,25 @@ static int commit_or_fail(MDB_txn *txn, int rc, int json, const char *what)
 	return cli_fail(json, rc, "%s", what);
 }
 
+/* An anchor with the same certificate and purpose as the one imported. */
+struct same_anchor {
+	const uint8_t *fp;
+	int purpose;
+	char label[TRUST_LABEL_MAX + 1];
+};
+
+static int same_anchor_cb(const struct trust_anchor *t, void *arg)
+{
+	struct same_anchor *s = arg;
+	uint8_t fp[FINGERPRINT_LEN];
+
+	if (t->purpose != s->purpose || identity_fingerprint(t->der.p, t->der.n, fp) < 0 ||
+	    memcmp(fp, s->fp, FINGERPRINT_LEN) != 0)
+		return 0;
+	snprintf(s->label, sizeof(s->label), "%s", t->label);
+	return 1;
+}
+
 static int do_import_ca(struct instance *in, struct cert_args *a)
 {
 	struct trust_anchor t = {0};
@@ -280,7 +329,26 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 		blob_free(&t.der);
 		return cli_fail(a->json, rc, NULL);
 	}
-	rc = store_trust_add(txn, &in->store, &t);
+	{
+		/* One CA, one anchor per purpose: two labels for it would make
+		 * deleting one look like revoking it. (The same CA for peer and
+		 * for ldap is two purposes, allowed.) */
+		struct same_anchor same = {ci.fp, t.purpose, ""};
+		struct trust_anchor taken;
+		rc = store_trust_get(txn, &in->store, t.label, &taken);
+		if (rc == 0) /* the label is taken: store_trust_add says so */
+			trust_anchor_free(&taken);
+		else if (rc == -RPL_E_NOTFOUND)
+			rc = store_trust_each(txn, &in->store, same_anchor_cb, &same);
+		if (rc > 0) {
+			store_abort(txn);
+			blob_free(&t.der);
+			return cli_fail(a->json, RPL_E_CA_DUPLICATE, "%s (%s) is already the %s anchor '%s'",
+					a->file, ci.subject, trust_purpose_name(t.purpose), same.label);
+		}
+	}
+	if (rc == 0)
+		rc = store_trust_add(txn, &in->store, &t);
 	if (rc == 0)
 		rc = store_actlog_add(txn, &in->store, RPL_I_CA_IMPORTED,
 				      "trust anchor %s imported for %s: %s, fingerprint %s",
@@ -426,6 +494,7 @@ static int do_install(struct instance *in, struct cert_args *a)
 	struct owncert c, old;
 	struct blob der = {0};
 	struct certinfo ci;
+	char path[PATH_MAX + 32];
 	char label[sizeof(c.label)];
 	MDB_txn *txn;
 	int rc;
@@ -442,6 +511,24 @@ static int do_install(struct instance *in, struct cert_args *a)
 	if ((rc = store_begin(&in->store, 1, &txn)) < 0) {
 		blob_free(&der);
 		return cli_fail(a->json, rc, NULL);
+	}
+	memset(&c, 0, sizeof(c));
+	/* The CA's certificate for the next key (DIR/cert256.csr) becomes
+	 * the next certificate: announced, then activated, like a renewal. */
+	rc = nextreq_install(in, txn, der.p, der.n, c.label, sizeof(c.label));
+	if (rc != 0) {
+		blob_free(&der);
+		if ((rc = commit_or_fail(txn, rc < 0 ? rc : 0, a->json, a->file)) != 0)
+			return rc;
+		nextreq_csr_path(in, path, sizeof(path));
+		unlink(path);
+		return done(a, RPL_I_CERT_INSTALLED,
+			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", a->file, "label", c.label,
+				      "state", "next", "subject", ci.subject, "fingerprint", ci.fp_hex),
+			    "certificate %s (%s, fingerprint %s) installed as next, for the key of the "
+			    "request: the running daemon announces it to every partner now and makes it "
+			    "current when they hold it (or at its next start)", c.label, ci.subject,
+			    ci.fp_hex);
 	}
 	memset(&c, 0, sizeof(c));
 	rc = instance_own(in, txn, OWN_CURRENT, &own);
@@ -486,8 +573,8 @@ static int do_install(struct instance *in, struct cert_args *a)
 	if ((rc = instance_write_pem(in)) < 0)
 		return cli_fail(a->json, rc, "cert256.pem");
 	return done(a, RPL_I_CERT_INSTALLED,
-		    json_pack("{s:s, s:s, s:s, s:s}", "file", a->file, "label", label, "subject",
-			      ci.subject, "fingerprint", ci.fp_hex),
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", a->file, "label", label, "state",
+			      "current", "subject", ci.subject, "fingerprint", ci.fp_hex),
 		    "certificate %s (%s, fingerprint %s) installed as current", label, ci.subject,
 		    ci.fp_hex);
 }

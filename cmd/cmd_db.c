@@ -13,19 +13,21 @@
 #include "../store/repl.h"
 #include "../store/verify.h"
 #include "../util/clock.h"
+#include "../util/fsutil.h"
 #include "../util/errdoc.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
 #include "cli.h"
 
 static const char usage[] =
-	"usage: replpeer db -d DIR [--json] backup --out FILE --password-file F\n"
+	"usage: replpeer db -d DIR [--json] backup --out FILE --password-file F [--force]\n"
 	"       replpeer db [--json] restore --in FILE -d DIR --password-file F\n"
 	"       replpeer db -d DIR [--json] verify [--deep]\n"
 	"\n"
 	"backup writes a consistent copy of the instance (LMDB store, master key,\n"
 	"replpeer.conf) to FILE, encrypted under a key derived from the backup\n"
-	"password (scrypt). It may run while 'serve' runs.\n"
+	"password (scrypt). It may run while 'serve' runs. An existing FILE is\n"
+	"refused (RPL1211E) unless --force is given.\n"
 	"restore recreates the instance in DIR, which must be new or an empty\n"
 	"directory (not a symbolic link, writable by nobody else). It decrypts into\n"
 	"a private directory next to DIR (.DIR.restore-XXXXXX, mode 0700) and renames\n"
@@ -43,6 +45,7 @@ static const char usage[] =
 	"  -o, --out FILE          backup file to write\n"
 	"  -i, --in FILE           backup file to read\n"
 	"  -P, --password-file F   file whose first line is the backup password\n"
+	"      --force             backup: replace an existing FILE\n"
 	"      --deep              verify: re-hash every chunk\n"
 	"      --json              the result (and the verify report) as JSON\n";
 
@@ -229,13 +232,14 @@ int cmd_db(int argc, char **argv)
 		{"password-file", required_argument, NULL, 'P'},
 		{"deep", no_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'J'},
+		{"force", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *out = NULL, *in_path = NULL, *pwfile = NULL, *action;
 	char password[256], err[512];
 	struct instance in;
-	int c, rc, deep = 0, json = 0;
+	int c, rc, deep = 0, json = 0, force = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -247,6 +251,7 @@ int cmd_db(int argc, char **argv)
 		case 'P': pwfile = optarg; break;
 		case 'D': deep = 1; break;
 		case 'J': json = 1; break;
+		case 'F': force = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -254,6 +259,8 @@ int cmd_db(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error(usage, "give exactly one action: backup, restore or verify");
 	action = argv[optind];
+	if (force && strcmp(action, "backup") != 0)
+		return cli_usage_error(usage, "--force belongs to backup");
 	if (strcmp(action, "verify") == 0) {
 		if (!dir || out || in_path || pwfile)
 			return cli_usage_error(usage, "verify needs -d DIR and takes only --deep and --json");
@@ -264,17 +271,20 @@ int cmd_db(int argc, char **argv)
 	if (strcmp(action, "backup") == 0) {
 		if (!dir || !out)
 			return cli_usage_error(usage, "backup needs -d DIR and --out FILE");
+		if (!force && fs_exists(out)) /* before the password is asked */
+			return cli_fail(json, RPL_E_BACKUP_EXISTS, "%s", out);
 		if ((rc = cli_read_password(pwfile, 1, password, sizeof(password))) < 0)
 			return cli_fail(json, rc, "%s", pwfile ? pwfile : "terminal");
 		if (strlen(password) < 8) {
 			secure_zero(password, sizeof(password));
-			return cli_fail(json, RPL_E_PASSWORD_WEAK, "the backup password needs at least 8 characters");
+			return cli_fail(json, RPL_E_PASSWORD_WEAK, "%s: the backup password needs at least 8 characters",
+					pwfile ? pwfile : "typed");
 		}
 		if ((rc = cli_open_instance(dir, &in, json)) != 0) {
 			secure_zero(password, sizeof(password));
 			return rc;
 		}
-		rc = backup_write(&in, out, password);
+		rc = backup_write(&in, out, password, force);
 		secure_zero(password, sizeof(password));
 		if (rc == 0) {
 			MDB_txn *txn;

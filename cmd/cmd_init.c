@@ -25,7 +25,10 @@ static const char usage[] =
 	"  -d, --dir DIR           instance directory\n"
 	"  -n, --name NAME         this peer's server name\n"
 	"  -p, --port N            TCP port (default 1500)\n"
-	"  -a, --address A         listen address (default 127.0.0.1)\n"
+	"  -a, --address A         listen address (default 127.0.0.1: this host only);\n"
+	"                          the address partners connect to, or 0.0.0.0 (::)\n"
+	"                          for every address; the certificate names NAME and\n"
+	"                          A (for 0.0.0.0 or ::, this host's name instead)\n"
 	"  -P, --password-file F   file whose first line is the server password\n"
 	"  -j, --json              the result as JSON\n"
 	"  -o, --option KEY=VALUE  another replpeer.conf setting, in effect from the\n"
@@ -87,6 +90,13 @@ int cmd_init(int argc, char **argv)
 	if ((rc = instance_check_dir(dir, err, sizeof(err))) < 0)
 		return cli_fail(json, rc, "%s", err);
 	rc = cli_read_password(pwfile, 1, password, sizeof(password));
+	if (rc == 0 && !instance_password_ok(password)) {
+		size_t n = strlen(password);
+		secure_zero(password, sizeof(password));
+		return cli_fail(json, RPL_E_PASSWORD_WEAK, "%s: the password %s %zu characters%s",
+				pwfile ? pwfile : "typed", pwfile ? "on its first line has" : "has", n,
+				n >= 8 && n <= 64 ? ", one of them a control character" : "");
+	}
 	if (rc < 0)
 		return cli_fail(json, rc, "%s", pwfile ? pwfile : "terminal");
 	rc = instance_create_ex(dir, name, port, address, password, options, nopts, err,
@@ -104,5 +114,8 @@ int cmd_init(int argc, char **argv)
 	}
 	printf("%s instance %s created in %s\n", rpl_msg_id(RPL_I_INIT), name, dir);
 	printf("certificate: %s\n", cert);
+	if (address && instance_cert_san(address, err, sizeof(err)))
+		printf("note: %s listens on every address; the certificate names DNS:%s%s%s, not an IP address\n",
+		       address, name, err[0] ? " and DNS:" : "", err);
 	return EXIT_OK;
 }

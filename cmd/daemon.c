@@ -27,8 +27,14 @@ struct daemon {
 	struct sync sync;
 	uv_signal_t sig_int, sig_term;
 	uv_timer_t hourly;
+	/* 'replpeer cert install' while we run: cert256.csr or cert256.pem
+	 * changes in the instance directory (inotify), settled for a moment. */
+	uv_fs_event_t files;
+	uv_timer_t files_settle;
+	int watching;
 	int handles;
 	int halting;
+	char why[64]; /* why it halts, for the last activity-log entry */
 };
 
 static void halt(void *arg, const char *why)
@@ -38,15 +44,19 @@ static void halt(void *arg, const char *why)
 	if (d->halting)
 		return;
 	d->halting = 1;
-	log_info(RPL_I_HALTED, "server %s halting (%s)", d->in.conf.servername, why);
-	if (d->peer)
-		peer_actlog(d->peer, RPL_I_HALTED, "server %s halted (%s)", d->in.conf.servername, why);
+	log_info(RPL_I_HALTING, "server %s halting (%s)", d->in.conf.servername, why);
+	snprintf(d->why, sizeof(d->why), "%s", why);
 	sync_stop(&d->sync);
 	if (d->handles) {
 		uv_close((uv_handle_t *)&d->sig_int, NULL);
 		uv_close((uv_handle_t *)&d->sig_term, NULL);
 		uv_close((uv_handle_t *)&d->hourly, NULL);
 		d->handles = 0;
+	}
+	if (d->watching) {
+		uv_close((uv_handle_t *)&d->files, NULL);
+		uv_close((uv_handle_t *)&d->files_settle, NULL);
+		d->watching = 0;
 	}
 	if (d->peer)
 		peer_halt(d->peer);
@@ -64,6 +74,37 @@ static void on_hourly(uv_timer_t *t)
 	sync_hourly(&d->sync);
 }
 
+static void on_files_settled(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	sync_files_changed(&d->sync);
+}
+
+static void on_files(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	struct daemon *d = h->data;
+
+	(void)events;
+	if (status < 0 || !name || d->halting)
+		return;
+	if (strcmp(name, "cert256.csr") == 0 || strcmp(name, "cert256.pem") == 0)
+		uv_timer_start(&d->files_settle, on_files_settled, 200, 0);
+}
+
+/* Watching is a convenience: without it the hourly check finds the
+ * installed certificate. */
+static void watch_files(struct daemon *d, const char *dir)
+{
+	uv_timer_init(d->loop, &d->files_settle);
+	d->files_settle.data = d;
+	uv_fs_event_init(d->loop, &d->files);
+	d->files.data = d;
+	d->watching = 1;
+	if (uv_fs_event_start(&d->files, on_files, dir, 0) < 0)
+		log_warn(RPL_W_NO_WATCH, "cannot watch %s for 'replpeer cert install': the hourly check "
+			 "finds an installed certificate", dir);
+}
+
 /* An instance that lacks its key or certificate gets them now, as the
  * anchor product does at first start. */
 static int ensure_identity(struct instance *in)
@@ -79,13 +120,30 @@ static int ensure_identity(struct instance *in)
 	if (rc == 0)
 		owncert_free(&c);
 	if (rc == -RPL_E_NOTFOUND) {
-		log_info(RPL_I_CERT_CREATED, "no own certificate: generating a %s key pair",
-			 keytype_name(in->conf.keytype));
-		rc = instance_new_owncert(in, OWN_CURRENT, NULL, 0);
+		char label[OWN_LABEL_MAX + 1];
+		rc = instance_new_owncert(in, OWN_CURRENT, label, sizeof(label));
+		if (rc == 0)
+			log_info(RPL_I_CERT_CREATED, "there was no own certificate: %s created (%s key pair)",
+				 label, keytype_name(in->conf.keytype));
 	}
 	if (rc == 0)
 		rc = instance_write_pem(in);
 	return rc;
+}
+
+/* The activity log's last entry, written once every session and write of
+ * the peer layer is gone: the server has halted, not just begun to. */
+static void record_halted(struct daemon *d)
+{
+	MDB_txn *txn;
+
+	if (store_begin(&d->in.store, 1, &txn) < 0)
+		return;
+	if (store_actlog_add(txn, &d->in.store, RPL_I_HALTED, "server %s halted (%s)",
+			     d->in.conf.servername, d->why) == 0)
+		(void)store_commit(txn);
+	else
+		store_abort(txn);
 }
 
 /* One 'serve' per instance: an advisory lock on replpeer.conf. */
@@ -122,13 +180,13 @@ int daemon_run(const char *dir)
 		return 1;
 	rc = instance_open(&d->in, dir, err, sizeof(err));
 	if (rc < 0) {
-		log_error(rc, "%s: %s", rpl_msg_text(rc), err[0] ? err : dir);
+		log_code(rc, "%s: %s", rpl_msg_text(rc), err[0] ? err : dir);
 		free(d);
 		return 1;
 	}
 	log_set_level(d->in.conf.loglevel);
 	if ((rc = lock_instance(dir, &lockfd)) < 0) {
-		log_error(rc, "%s: %s", rpl_msg_text(rc), dir);
+		log_code(rc, "%s: %s", rpl_msg_text(rc), dir);
 		goto out_instance;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -139,7 +197,7 @@ int daemon_run(const char *dir)
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	identity_keep_fp_tables(); /* this thread runs the loop */
 	if ((rc = ensure_identity(&d->in)) < 0) {
-		log_error(rc, "own identity: %s", rpl_msg_text(rc));
+		log_code(rc, "own identity: %s", rpl_msg_text(rc));
 		goto out_instance;
 	}
 	d->loop = uv_default_loop();
@@ -149,7 +207,7 @@ int daemon_run(const char *dir)
 	d->sync.halt_arg = d;
 	sync_peer_hooks(&d->sync, &hooks);
 	if ((rc = peer_new(d->loop, &d->in, &hooks, &d->peer)) < 0) {
-		log_error(rc, "peer layer: %s", rpl_msg_text(rc));
+		log_code(rc, "peer layer: %s", rpl_msg_text(rc));
 		goto out_loop;
 	}
 	if ((rc = peer_start(d->peer)) < 0)
@@ -165,6 +223,7 @@ int daemon_run(const char *dir)
 	d->handles = 1;
 	if ((rc = sync_start(&d->sync, d->peer)) < 0)
 		goto out_loop;
+	watch_files(d, dir);
 	log_info(RPL_I_STARTED, "server %s listening on %s:%d (TLS 1.2%s, protocol level %d, %s)",
 		 d->in.conf.servername, d->in.conf.tcpaddress, d->in.conf.tcpport,
 		 d->in.conf.ssltls13 ? "-1.3" : " only", d->in.conf.protocollevel,
@@ -182,12 +241,16 @@ out_loop:
 		uv_loop_close(d->loop);
 	}
 	sync_free(&d->sync);
-	peer_free(d->peer);
+	if (d->peer) {
+		peer_free(d->peer);
+		d->peer = NULL;
+		record_halted(d);
+		log_info(RPL_I_HALTED, "server %s halted", d->in.conf.servername);
+	}
 out_instance:
 	instance_close(&d->in);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(d);
-	log_info(RPL_I_HALTED, "stopped");
 	return rc < 0 ? 1 : 0;
 }

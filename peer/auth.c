@@ -130,7 +130,7 @@ static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec
 	f.anchors = anchors.der;
 	f.nanchors = anchors.n;
 	if (anchors.too_many)
-		log_warn(RPL_E_CA_REFUSED, "more than %d trust anchors of purpose peer: only the first %d are used",
+		log_warn(RPL_W_ANCHORS_MAX, "more than %d trust anchors of purpose peer: only the first %d are used",
 			 ANCHORS_MAX, ANCHORS_MAX);
 	trust_decide(&f, v);
 	anchors_free(&anchors);
@@ -344,7 +344,7 @@ static void commit_done(int rc, void *arg)
 
 	if (!session_closing(s)) {
 		if (rc == -RPL_E_STALE) {
-			log_warn(RPL_E_STALE, "server %s: its pins changed while this session was set up; "
+			log_error(RPL_E_STALE, "server %s: its pins changed while this session was set up; "
 				 "the session is dropped and the next one decides again", s->server);
 			s->quiet = 1;
 			session_close(s, rc, "the partner's pins changed while the session was set up");

@@ -210,7 +210,7 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 	if (rc < 0 && rc != -RPL_E_NOMEM) {
 		/* Unknown, or a record we cannot use: fail like a wrong password. */
 		if (rc != -RPL_E_NOTFOUND)
-			log_warn(rc, "administrator %s: its verifier cannot be read; sign-ons fail until 'UPDATE ADMIN %s PASSWORD=...'",
+			log_code(rc, "administrator %s: its verifier cannot be read; sign-ons fail until 'UPDATE ADMIN %s PASSWORD=...'",
 				 s->server, s->server);
 		blob_free(&j->p[0].salt);
 		blob_free(&j->p[0].verifier);
@@ -498,7 +498,7 @@ static void ldap_done(const struct ldap_report *r, void *arg)
 			/* The directory could not be asked (or was not trusted): not
 			 * the administrator's failure; say why. */
 			if (!r->logged)
-				log_warn(-r->rc, "administrator %s from %s: %s", s->server, s->addr, r->message);
+				log_code(-r->rc, "administrator %s from %s: %s", s->server, s->addr, r->message);
 			s->quiet = 1;
 			session_send_error(s, -r->rc, r->message);
 			session_close(s, r->rc, "%s", r->message);

@@ -256,7 +256,7 @@ static void defer(struct peer_session *s, unsigned what)
 static void thr_flush(struct log_throttle *t)
 {
 	if (t->dropped)
-		log_warn(t->code, "%lu more %s%s%s in %u s, not logged one by one (the last: %s)",
+		log_code(t->code, "%lu more %s%s%s in %u s, not logged one by one (the last: %s)",
 			 t->dropped, t->what, t->addr[0] ? " from " : "", t->addr,
 			 THR_WINDOW_MS / 1000, t->last);
 	t->dropped = 0;
@@ -265,7 +265,7 @@ static void thr_flush(struct log_throttle *t)
 static void thr_flush_all(struct peer *p)
 {
 	if (p->thr_all_dropped)
-		log_warn(RPL_E_PREAUTH, "%lu more session warnings in %u s, not logged (more than %d lines)",
+		log_warn(RPL_W_LINES_DROPPED, "%lu more session lines in %u s, not logged (more than %d lines)",
 			 p->thr_all_dropped, THR_WINDOW_MS / 1000, THR_GLOBAL);
 	p->thr_all_dropped = 0;
 }
@@ -323,7 +323,7 @@ void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (limit == THR_ALL) {
-		log_warn(code, "%s", text);
+		log_code(code, "%s", text);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(p->thr) / sizeof(p->thr[0]) && !t; i++) {
@@ -352,7 +352,7 @@ void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const
 	if (t->lines < limit && p->thr_all_lines < THR_GLOBAL) {
 		t->lines++;
 		p->thr_all_lines++;
-		log_warn(code, "%s", text);
+		log_code(code, "%s", text);
 		return;
 	}
 	if (t->lines < limit) { /* only the total is over: a distributed flood */
@@ -467,6 +467,20 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	    memcmp(s->rx_raw.p, LEGACY_MAGIC, 4) == 0) {
 		s->legacy_fallback = 1;
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	}
+	/* Another service (SSH, HTTP...) answers with bytes that are no TLS
+	 * record (handshake 0x16 or alert 0x15, version 3.x): say so, rather
+	 * than blame the TLS versions. */
+	if (s->role == ROLE_OUTBOUND && s->state == SS_HANDSHAKE && !s->tls_answered) {
+		const uint8_t *b = s->rx_raw.p;
+		if (s->rx_raw.len < 4 && memcmp(b, LEGACY_MAGIC, s->rx_raw.len) == 0)
+			return WOLFSSL_CBIO_ERR_WANT_READ; /* perhaps a down-level server */
+		if ((b[0] != 0x16 && b[0] != 0x15) || (s->rx_raw.len > 1 && b[1] != 3)) {
+			esc_bytes(s->not_tls, sizeof(s->not_tls), (const char *)b,
+				  s->rx_raw.len < 24 ? s->rx_raw.len : 24, 0);
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		}
+		s->tls_answered = 1;
 	}
 	n = s->rx_raw.len < (size_t)sz ? s->rx_raw.len : (size_t)sz;
 	memcpy(buf, s->rx_raw.p, n);
@@ -668,6 +682,11 @@ void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 	}
 	if (err == -RPL_E_TLS && s->legacy_fallback)
 		err = -RPL_E_LEGACY_ONLY;
+	if (err == -RPL_E_TLS && s->not_tls[0]) {
+		err = -RPL_E_NOT_TLS;
+		snprintf(text, sizeof(text), "%s answered \"%s\" to a TLS ClientHello", s->target,
+			 s->not_tls);
+	}
 	if (err) {
 		s->result.ok = 0;
 		s->result.err = err;
@@ -677,7 +696,8 @@ void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 			peer_warn(p, -err, s->addr, sess_limit(s), "sessions ended like this",
 				  "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
 				  role_name(s), s->server[0] ? "server " : "", s->server,
-				  s->server[0] ? "" : "connection", s->addr, s->result.message);
+				  s->server[0] ? "" : "connection", s->addr[0] ? s->addr : s->target,
+				  s->result.message);
 	} else {
 		s->result.ok = 1;
 		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)s->id,
@@ -845,8 +865,14 @@ void conn_on_error_frame(struct peer_session *s, struct cursor *pl)
 		if (strcmp(rpl_msg_id(i), id) == 0)
 			code = i;
 	s->result.partner_err = code;
-	conn_close(s, -code, "partner %s says: %s %s", s->server[0] ? s->server : s->addr, ESC(id),
-		   ESC(text));
+	/* The message ID says what the partner refused; the text says it
+	 * was the partner, once (sync/ adds the partner's side of the fix). */
+	if (code == RPL_E_PARTNER_REFUSED && strcmp(id, rpl_msg_id(code)) != 0)
+		conn_close(s, -code, "partner %s refused: %s %s", s->server[0] ? s->server : s->addr,
+			   ESC(id), ESC(text));
+	else
+		conn_close(s, -code, "partner %s refused: %s", s->server[0] ? s->server : s->addr,
+			   text[0] ? ESC(text) : rpl_msg_text(code));
 }
 
 int conn_unexpected(struct peer_session *s, int type, const char *state)
@@ -988,7 +1014,7 @@ static int legacy_fallback(struct peer_session *s)
 		snprintf(s->result.message, sizeof(s->result.message),
 			 "server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
 			 s->server);
-		log_warn(RPL_E_LEGACY_ONLY, "%s", s->result.message);
+		log_error(RPL_E_LEGACY_ONLY, "%s", s->result.message);
 		return 0;
 	}
 	if (store_begin(&p->in->store, 0, &txn) < 0)
@@ -1007,7 +1033,7 @@ static int legacy_fallback(struct peer_session *s)
 				     : "has never proved both passwords over protocol 1");
 	server_rec_free(&r);
 	if (!allowed) {
-		log_warn(RPL_E_LEGACY_ONLY, "%s", s->result.message);
+		log_error(RPL_E_LEGACY_ONLY, "%s", s->result.message);
 		return 0;
 	}
 	log_info(RPL_I_LEGACY, "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level",
@@ -1280,13 +1306,20 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		else
 			conn_drive(s);
 	} else if (nread < 0 && !session_closing(s)) {
-		if (nread == UV_EOF && s->state == SS_READY && s->role == ROLE_INBOUND)
+		if (nread == UV_EOF && s->state == SS_READY && s->role == ROLE_INBOUND) {
 			conn_close(s, 0, NULL);
-		else if (nread == UV_EOF && s->legacy_fallback)
+		} else if (nread == UV_EOF && s->role == ROLE_INBOUND && s->bytes_in == 0) {
+			/* A port probe, not a failed session. */
+			log_warn(RPL_W_SILENT_CLOSE, "connection from %s closed before it said anything",
+				 s->addr);
+			s->quiet = 1;
+			conn_close(s, -RPL_E_CLOSED, "connection closed before it said anything");
+		} else if (nread == UV_EOF && s->legacy_fallback) {
 			conn_close(s, -RPL_E_LEGACY_ONLY, "%s", s->server);
-		else
+		} else {
 			conn_close(s, -RPL_E_CLOSED, "%s",
 				   nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
+		}
 	}
 	free(buf->base);
 }
@@ -1513,7 +1546,7 @@ void conn_accept(struct peer *p, uv_stream_t *server)
 		uv_tcp_t tmp;
 		uv_tcp_init(p->loop, &tmp);
 		if (uv_accept(server, (uv_stream_t *)&tmp) == 0)
-			log_warn(RPL_E_NOMEM, "out of memory: connection dropped");
+			log_error(RPL_E_NOMEM, "out of memory: connection dropped");
 		uv_close((uv_handle_t *)&tmp, NULL);
 		return;
 	}
@@ -1545,7 +1578,7 @@ static void on_connect(uv_connect_t *req, int status)
 	if (session_closing(s))
 		return;
 	if (status < 0) {
-		conn_close(s, -RPL_E_CONNECT, "%s", uv_strerror(status));
+		conn_close(s, -RPL_E_CONNECT, "%s: %s", s->target, uv_strerror(status));
 		return;
 	}
 	peer_address(s);
@@ -1576,7 +1609,7 @@ static void start_connect(struct peer_session *s, const struct sockaddr *sa)
 {
 	int rc = uv_tcp_connect(&s->connect_req, &s->tcp, sa, on_connect);
 	if (rc < 0)
-		conn_close(s, -RPL_E_CONNECT, "%s", uv_strerror(rc));
+		conn_close(s, -RPL_E_CONNECT, "%s: %s", s->target, uv_strerror(rc));
 }
 
 /* Host names resolve on the libuv thread pool, never on the loop. */
@@ -1586,7 +1619,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 
 	if (!session_closing(s)) {
 		if (status < 0 || !ai)
-			conn_close(s, -RPL_E_CONNECT, "cannot resolve the server's HLADDRESS: %s",
+			conn_close(s, -RPL_E_CONNECT, "cannot resolve HLADDRESS %s: %s", s->target,
 				   uv_strerror(status));
 		else
 			start_connect(s, ai->ai_addr);
@@ -1629,6 +1662,7 @@ static void begin_connect(struct peer_session *s)
 		conn_close(s, rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc, "%s", s->server);
 		return;
 	}
+	snprintf(s->target, sizeof(s->target), "%.55s:%d", r.hladdress, r.lladdress);
 	memset(&sa, 0, sizeof(sa));
 	numeric = uv_ip4_addr(r.hladdress, r.lladdress, (struct sockaddr_in *)&sa) == 0 ||
 		  uv_ip6_addr(r.hladdress, r.lladdress, (struct sockaddr_in6 *)&sa) == 0;
@@ -1842,13 +1876,13 @@ int peer_refresh_identity(struct peer *p)
 	}
 	store_abort(txn);
 	if (rc < 0) {
-		log_error(rc, "cannot load the current own certificate: %s", rpl_msg_text(rc));
+		log_code(rc, "cannot load the current own certificate: %s", rpl_msg_text(rc));
 		return rc;
 	}
 	own_free(&p->own);
 	p->own = own;
 	identity_fingerprint(p->own.der.p, p->own.der.n, p->own_fp);
-	log_info(RPL_I_CERT_CREATED, "presenting own certificate %s", p->own.label);
+	log_info(RPL_I_CERT_IN_USE, "presenting own certificate %s", p->own.label);
 	return 0;
 }
 
@@ -1888,7 +1922,7 @@ static void on_connection(uv_stream_t *server, int status)
 {
 	struct peer *p = server->data;
 	if (status < 0) {
-		log_warn(RPL_E_IO, "accept failed: %s", uv_strerror(status));
+		log_error(RPL_E_IO, "accept failed: %s", uv_strerror(status));
 		return;
 	}
 	conn_accept(p, server);
@@ -1932,8 +1966,10 @@ void peer_halt(struct peer *p)
 	thr_flush_all(p);
 	uv_close((uv_handle_t *)&p->thr_timer, NULL);
 	for (struct peer_session *s = p->sessions; s; s = s->next)
-		if (!session_closing(s))
+		if (!session_closing(s)) {
+			s->quiet = 1; /* the halting line (RPL1201I) says why */
 			conn_close(s, -RPL_E_HALTING, NULL);
+		}
 }
 
 void peer_free(struct peer *p)

@@ -220,7 +220,7 @@ int continuity_check(struct peer_session *s, const struct server_rec *r,
 				pin = trust_endorser(r, fp, clock_now());
 			/* Checked against the pinned certificate itself. */
 			if (pin >= 0 && continuity_proof_wrong(r->pins[pin].der.p, r->pins[pin].der.n, s, &sig)) {
-				log_warn(RPL_E_CERT_SIG, "server %s: continuity proof does not verify", r->name);
+				log_error(RPL_E_CERT_SIG, "server %s: continuity proof does not verify", r->name);
 				pin = -1;
 			}
 		}

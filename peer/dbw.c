@@ -80,7 +80,7 @@ static void batch_done(uv_work_t *req, int status)
 		next = j->next;
 		w->npending--;
 		if (rc < 0 && rc != j->rc)
-			log_error(rc, "database write failed: %s", rpl_msg_text(rc));
+			log_code(rc, "database write failed: %s", rpl_msg_text(rc));
 		j->done(rc, j->arg);
 		free(j);
 	}

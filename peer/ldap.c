@@ -517,7 +517,7 @@ static void finish(struct ldap_attempt *a, int rc, const char *fmt, ...)
 	secure_zero(a->cache_key, sizeof(a->cache_key));
 	blob_free(&a->password);
 	if ((a->rep.logged = log_worthy(rc)))
-		log_warn(rc, "LDAP %s%s%s: %s", a->test ? "test" : "check",
+		log_code(rc, "LDAP %s%s%s: %s", a->test ? "test" : "check",
 			 a->rep.admin[0] ? " for administrator " : "", a->rep.admin,
 			 a->rep.message);
 	else

@@ -105,6 +105,8 @@ struct peer_session {
 	int app_paused;          /* the upper layer paused delivery */
 	int reading;             /* uv_read_start is in effect */
 	int legacy_fallback;     /* outbound: the server answered as protocol 1 */
+	int tls_answered;        /* outbound: the server's first bytes were TLS */
+	char not_tls[40];        /* outbound: the server's first bytes, escaped, when not TLS */
 	int preauth;             /* counted in the pre-authentication budget */
 	int preauth_proven;      /* ... in the pool of partners' addresses (admit_proven) */
 	int attempt_counted;     /* SRP work already counted against the rate limit */
@@ -120,6 +122,7 @@ struct peer_session {
 	struct write_req *tx_fill; /* write_frame: its TLS records gather here */
 	int want_writable;
 	char addr[64];           /* partner IP address */
+	char target[64];         /* outbound: HLADDRESS:LLADDRESS, for messages */
 	char server[RPL_NAME_MAX + 1]; /* partner name, once known */
 	int64_t started;
 	uint64_t started_ms;
@@ -158,9 +161,10 @@ void conn_refuse(struct peer_session *s, int code, const char *text);
 /* A failed proof: counted for the rate limit, logged once, written to the
  * activity log and the server's failure counter. */
 void conn_record_failure(struct peer_session *s, const char *detail);
-/* A warning about sessions: at most limit lines per (message ID, address)
- * every 5 s, and at most 300 such lines in all; the rest are counted
- * ("N more <what> ...") at the window's end. addr may be NULL. */
+/* A line about sessions, at the level of code's letter: at most limit
+ * lines per (message ID, address) every 5 s, and at most 300 such lines in
+ * all; the rest are counted ("N more <what> ...") at the window's end.
+ * addr may be NULL. */
 void peer_warn(struct peer *p, int code, const char *addr, unsigned limit, const char *what,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* An administrator's hello (either protocol): the purpose is offered, the

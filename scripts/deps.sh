@@ -12,6 +12,8 @@
 set -e
 PKGS="build-essential pkg-config libwolfssl-dev libuv1-dev liblmdb-dev \
 libjansson-dev libedit-dev check openssl gnutls-bin python3 lmdb-utils slapd ldap-utils"
+# systemd-analyze, systemd-sysusers and systemd-tmpfiles check the service files
+PKGS="$PKGS systemd"
 [ -n "${FUZZ:-}" ] && PKGS="$PKGS clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do

@@ -541,7 +541,7 @@ int store_actlog_maintain(struct store *s, int retention_days, struct actlog_pru
 	else
 		store_abort(txn);
 	if (rc < 0) {
-		log_error(rc, "activity log maintenance failed: %s", rpl_msg_text(rc));
+		log_code(rc, "activity log maintenance failed: %s", rpl_msg_text(rc));
 		return rc;
 	}
 	if (r.routine_evicted || r.security_evicted)

@@ -197,3 +197,69 @@ int store_owncert_new_label(MDB_txn *txn, struct store *s, int64_t now,
 	}
 	return -RPL_E_DUPLICATE;
 }
+
+/* ---- the pending request of the next key --------------------------------- */
+
+#define REQUEST_KEY "next_request"
+enum { TR_LABEL = 1, TR_KEYTYPE, TR_CREATED, TR_CSR, TR_SEALED_KEY };
+
+void owncert_request_free(struct owncert_request *r)
+{
+	blob_free(&r->csr);
+	blob_free(&r->sealed_key);
+}
+
+int store_owncert_request_get(MDB_txn *txn, struct store *s, struct owncert_request *out)
+{
+	struct cursor cur, val;
+	const uint8_t *p;
+	uint16_t tag;
+	uint64_t u;
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_meta_get(txn, s, REQUEST_KEY, &p, &n)) < 0)
+		return rc;
+	cur_init(&cur, p, n);
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		switch (tag) {
+		case TR_LABEL: rc = tlv_get_str(&val, out->label, sizeof(out->label)); break;
+		case TR_KEYTYPE: rc = tlv_get_u64(&val, &u); out->keytype = (int)u; break;
+		case TR_CREATED: rc = tlv_get_u64(&val, &u); out->created = (int64_t)u; break;
+		case TR_CSR: rc = tlv_get_blob(&val, &out->csr); break;
+		case TR_SEALED_KEY: rc = tlv_get_blob(&val, &out->sealed_key); break;
+		default: rc = 0; break;
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0 || !out->label[0] || !out->csr.n || !out->sealed_key.n) {
+		owncert_request_free(out);
+		return rc == -RPL_E_NOMEM ? rc : -RPL_E_CORRUPT;
+	}
+	return 0;
+}
+
+int store_owncert_request_put(MDB_txn *txn, struct store *s, const struct owncert_request *r)
+{
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w);
+	tlv_put_str(&w, TR_LABEL, r->label);
+	tlv_put_u64(&w, TR_KEYTYPE, (uint64_t)r->keytype);
+	tlv_put_u64(&w, TR_CREATED, (uint64_t)r->created);
+	tlv_put(&w, TR_CSR, r->csr.p, r->csr.n);
+	tlv_put(&w, TR_SEALED_KEY, r->sealed_key.p, r->sealed_key.n);
+	rc = wbuf_status(&w);
+	if (rc == 0)
+		rc = store_meta_put(txn, s, REQUEST_KEY, w.p, w.len);
+	wbuf_free(&w);
+	return rc;
+}
+
+int store_owncert_request_del(MDB_txn *txn, struct store *s)
+{
+	return store_meta_del(txn, s, REQUEST_KEY);
+}

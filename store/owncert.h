@@ -52,4 +52,22 @@ int store_owncert_each(MDB_txn *txn, struct store *s,
 int store_owncert_new_label(MDB_txn *txn, struct store *s, int64_t now,
 			    char *label, size_t labelsz);
 
+/* The next key of a CA-signed identity while its certificate request
+ * waits for the CA: at most one, a meta record. Its key is sealed with the
+ * label as subject, like an own certificate's. */
+struct owncert_request {
+	char label[OWN_LABEL_MAX + 1];
+	int keytype;
+	int64_t created;
+	struct blob csr;        /* PKCS#10, DER */
+	struct blob sealed_key;
+};
+
+/* Frees the blobs (owned by the record). */
+void owncert_request_free(struct owncert_request *r);
+/* -RPL_E_NOTFOUND when there is none. */
+int store_owncert_request_get(MDB_txn *txn, struct store *s, struct owncert_request *out);
+int store_owncert_request_put(MDB_txn *txn, struct store *s, const struct owncert_request *r);
+int store_owncert_request_del(MDB_txn *txn, struct store *s);
+
 #endif

@@ -267,7 +267,7 @@ static void admin_write_done(int rc, void *arg)
 	if (rc < 0) {
 		json_decref(j->ok);
 		adminsrv_reply(j->ac, admin_error(-rc, j->detail[0] ? "%s" : NULL, j->detail), NULL);
-	} else {
+	} else if (j->ok) {
 		adminsrv_reply(j->ac, j->ok, NULL);
 	}
 	adminsrv_release(j->ac);

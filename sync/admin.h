@@ -72,8 +72,8 @@ void admin_exec(struct sync *y, struct admin_client *ac, const char *line);
 
 /* A write for a command, through the database writer: work runs on a pool
  * thread in its own transaction (it may touch only arg); then the reply
- * is ok (stolen) when work returned 0, else an error document with the
- * detail work wrote, and
+ * is ok (stolen) when work returned 0 (none when ok is NULL: after
+ * answers then), else an error document with the detail work wrote, and
  * after (may be NULL) runs on the loop with the result. arg is freed with
  * free_arg (may be NULL) after that. */
 typedef int admin_work_fn(MDB_txn *txn, struct store *st, void *arg, char *detail,

@@ -221,7 +221,7 @@ void admin_set_actlogretention(struct sync *y, struct admin_client *ac, struct a
 	/* replpeer.conf is where options live: it is written first, so a
 	 * failure changes nothing, and a restart keeps the new value. */
 	if ((rc = instance_update_conf(y->in, "ACTLOGRETENTION", days, err, sizeof(err))) < 0) {
-		log_error(rc, "SET ACTLOGRETENTION: %s", err);
+		log_code(rc, "SET ACTLOGRETENTION: %s", err);
 		{
 		adminsrv_reply(ac, admin_error(-rc, "replpeer.conf not updated: %s", err), NULL);
 		return;

@@ -85,7 +85,7 @@ static void apply_setting(struct sync *y, struct admin_client *ac, const char *k
 	snprintf(s->old, sizeof(s->old), "%s", field);
 	snprintf(s->value, sizeof(s->value), "%s", value);
 	if ((rc = instance_update_conf(y->in, key, value, err, sizeof(err))) < 0) {
-		log_error(rc, "SET %s: %s", key, err);
+		log_code(rc, "SET %s: %s", key, err);
 		reply(ac, admin_error(-rc, "replpeer.conf not updated: %s", err));
 		free(s);
 		return;
@@ -233,7 +233,7 @@ static void test_done(const struct ldap_report *r, void *arg)
 	json_object_update(doc, rep);
 	json_decref(rep);
 	if (!r->logged)
-		log_info(r->rc ? r->rc : RPL_I_LDAP_OK, "TEST LDAP%s%s: %s", r->admin[0] ? " " : "",
+		log_code(r->rc ? r->rc : RPL_I_LDAP_OK, "TEST LDAP%s%s: %s", r->admin[0] ? " " : "",
 			 r->admin, r->message);
 	adminsrv_reply(ac, doc, NULL);
 	adminsrv_release(ac);

@@ -42,26 +42,32 @@ void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_c
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
+	/* admin_resolve left only the full keyword values. */
+	const char *fmt = admin_param(cmd, "FORMAT");
 	json_t *doc = lifecycle_certificates_json(y);
 
-	(void)cmd;
-	adminsrv_reply(ac, doc, json_is_array(doc) ? json_pack("[s,s,s,s,s]", "label", "state",
-						"fingerprint", "not_after", "days_left") : NULL);
+	/* The table shows who holds each certificate and who does not yet:
+	 * what a RENEW reply points to. FORMAT=DETAILED shows every field. */
+	adminsrv_reply(ac, doc, json_is_array(doc) && !(fmt && strcmp(fmt, "DETAILED") == 0)
+				    ? json_pack("[s,s,s,s,s,s]", "label", "state", "validity", "days_left",
+						"partners_holding", "partners_pending")
+				    : NULL);
 }
 
 void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	/* admin_resolve left only the full keyword values. */
 	const char *act = admin_param(cmd, "ACTIVATE"), *comp = admin_param(cmd, "COMPROMISED");
+	const char *wait = admin_param(cmd, "WAIT");
 
 	lifecycle_renew(y, act && strcmp(act, "IMMEDIATE") == 0, comp && strcmp(comp, "YES") == 0,
-			"the administrator", ac);
+			wait && strcmp(wait, "YES") == 0, "the administrator", ac);
 }
 
 void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	(void)cmd;
-	adminsrv_reply(ac, admin_ok(RPL_I_HALTED, "server %s is halting", y->in->conf.servername), NULL);
+	adminsrv_reply(ac, admin_ok(RPL_I_HALTING, "server %s is halting", y->in->conf.servername), NULL);
 	if (y->halt)
 		y->halt(y->halt_arg, "HALT command");
 }

@@ -137,7 +137,7 @@ static void rjob_next(struct rjob *j)
 							 "state", rc == -RPL_W_REPL_BUSY ? "skipped" : "failed",
 							 "message_id", rpl_msg_id(rc),
 							 "message", why[0] ? why : rpl_msg_text(rc)));
-		log_msg(rc == -RPL_W_REPL_BUSY ? LOG_WARN : LOG_ERROR, -rc, "REPLICATE NODE %s: %s",
+		log_code(-rc, "REPLICATE NODE %s: %s",
 			j->rq.node, why[0] ? why : rpl_msg_text(rc));
 		peer_actlog(j->y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s", j->rq.node,
 			    j->rq.target, why[0] ? why : rpl_msg_text(rc));
@@ -283,7 +283,7 @@ void admin_replicate_node(struct sync *y, struct admin_client *ac, struct admin_
 		rc = repl_start(y, &j->rq, NULL, rjob_done, j, &id, why, sizeof(why));
 		j->next++;
 		if (rc < 0 && j->nnodes == 1) {
-			log_msg(rc == -RPL_W_REPL_BUSY ? LOG_WARN : LOG_ERROR, -rc, "REPLICATE NODE %s: %s",
+			log_code(-rc, "REPLICATE NODE %s: %s",
 				j->rq.node, why[0] ? why : rpl_msg_text(rc));
 			peer_actlog(y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s", j->rq.node,
 				    j->rq.target, why[0] ? why : rpl_msg_text(rc));

@@ -3,6 +3,7 @@
  * on the loop; the write runs through the database writer. */
 #include <fnmatch.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "../util/secure.h"
 #include "admin.h"
 #include "lifecycle.h"
+#include "progress.h"
 #include "sync.h"
 #include "talk.h"
 
@@ -46,6 +48,8 @@ struct server_change {
 	char description[256];
 	struct blob sealed_pw;
 	char changes[512];   /* for the activity log, passwords masked */
+	int wait;            /* FORCESYNC=YES WAIT=YES */
+	struct admin_client *ac; /* held while the FORCESYNC reply is owed */
 	/* what happened (set in the transaction) */
 	int reset, fs_set;
 };
@@ -53,6 +57,8 @@ struct server_change {
 static void change_free(void *arg)
 {
 	struct server_change *c = arg;
+	if (c->ac)
+		adminsrv_release(c->ac);
 	blob_free(&c->sealed_pw);
 	secure_zero(c, sizeof(*c));
 	free(c);
@@ -111,6 +117,12 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 			return admin_error(RPL_E_ADMIN_PARAM, "FORCESYNC must be YES or NO");
 		c->has_fs = 1;
 	}
+	if ((v = admin_param(cmd, "WAIT"))) {
+		if (parse_yesno(v, &c->wait) < 0)
+			return admin_error(RPL_E_ADMIN_PARAM, "WAIT must be YES or NO");
+		if (c->wait && (!c->has_fs || !c->forcesync))
+			return admin_error(RPL_E_ADMIN_PARAM, "WAIT=YES belongs to FORCESYNC=YES");
+	}
 	if ((v = admin_param(cmd, "SERVERPASSWORD"))) {
 		if (!instance_password_ok(v))
 			return admin_error(RPL_E_PASSWORD_WEAK, "SERVERPASSWORD needs 8 to 64 printable characters");
@@ -120,6 +132,8 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 	}
 	for (int i = 0; i < cmd->nparams; i++) {
 		size_t n = strlen(c->changes);
+		if (strcasecmp(cmd->keys[i], "WAIT") == 0)
+			continue;
 		snprintf(c->changes + n, sizeof(c->changes) - n, "%s%s=%s", n ? ", " : "", cmd->keys[i],
 			 strcasecmp(cmd->keys[i], "SERVERPASSWORD") == 0 ? "********" : cmd->vals[i]);
 	}
@@ -155,26 +169,207 @@ static void apply_change(struct server_change *c, struct server_rec *r)
 	}
 }
 
-static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,
-			   const struct talk_outcome *o, void *arg)
+/* "HOST:PORT (server NAME)" for progress notes; the name alone when the
+ * server is not defined (talk_connect says so). */
+static void server_target(struct sync *y, const char *name, char *out, size_t sz)
 {
-	(void)y;
-	(void)o;
-	(void)arg;
-	if (r->ok)
-		log_info(RPL_I_FORCESYNC_SET, "FORCESYNC session with server %s completed", server);
-	else
-		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", server, r->message);
+	struct server_rec r;
+	MDB_txn *txn;
+
+	snprintf(out, sz, "server %s", name);
+	if (store_begin(&y->in->store, 0, &txn) < 0)
+		return;
+	if (store_server_get(txn, &y->in->store, name, &r) == 0) {
+		snprintf(out, sz, "%s:%d (server %s)", r.hladdress, r.lladdress, r.name);
+		server_rec_free(&r);
+	}
+	store_abort(txn);
 }
 
-/* FORCESYNC starts a session at once; an unreachable partner keeps the
- * mark and the next session in either direction completes it. */
-static void start_forcesync(struct sync *y, const char *name)
+/* ---- FORCESYNC ---------------------------------------------------------------- */
+
+/* UPDATE SERVER x FORCESYNC=YES starts a session at once and answers with
+ * its outcome: done now (exit 0), or pending (exit 1: the mark stays and
+ * the next session in either direction completes it). With WAIT=YES the
+ * attempts go on every few seconds, and a session the partner opens counts
+ * too, until ROUNDTIMEOUT. */
+#define FS_RETRY_MS 2000
+
+struct fs_wait {
+	struct sync *y;
+	struct admin_client *ac; /* held until the reply */
+	struct progress_note note;
+	char name[RPL_NAME_MAX + 1];
+	int wait, in_flight;
+	uint64_t deadline_ms, retry_ms;
+	int attempts;
+	char last[800];          /* why the last attempt failed */
+	int last_err;
+};
+
+static void fs_finish(struct fs_wait *w, json_t *doc)
 {
-	int rc = talk_connect(y, name, PURPOSE_SYNC, forcesync_done, NULL);
+	progress_remove(w->y, &w->note);
+	adminsrv_reply(w->ac, doc, NULL);
+	adminsrv_release(w->ac);
+	free(w);
+}
+
+/* 1 when the mark is gone (the exchange happened, in either direction),
+ * 0 when it is still set, negative when the server went away. */
+static int fs_mark_cleared(struct sync *y, const char *name)
+{
+	struct server_rec r;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_server_get(txn, &y->in->store, name, &r);
+	store_abort(txn);
 	if (rc < 0)
-		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", name,
-			 rpl_msg_text(rc));
+		return rc;
+	rc = !r.forcesync;
+	server_rec_free(&r);
+	return rc;
+}
+
+static json_t *fs_done_doc(struct fs_wait *w, const char *how)
+{
+	json_t *j = admin_ok(RPL_I_FORCESYNC_DONE, "server %s updated; FORCESYNC completed: "
+			     "both password proofs passed and certificates were exchanged again (%s)",
+			     w->name, how);
+	json_object_set_new(j, "server", json_string(w->name));
+	json_object_set_new(j, "forcesync_pending", json_false());
+	return j;
+}
+
+static json_t *fs_pending_doc(struct fs_wait *w)
+{
+	json_t *j;
+
+	if (w->wait)
+		j = admin_error(RPL_E_FORCESYNC_NOT_DONE,
+				"server %s updated and marked for FORCESYNC; no exchange within "
+				"ROUNDTIMEOUT (%d s, %d attempt%s), the last: %s. It happens at the next "
+				"session with %s in either direction",
+				w->name, w->y->in->conf.roundtimeout, w->attempts,
+				w->attempts == 1 ? "" : "s", w->last, w->name);
+	else
+		j = admin_error(RPL_E_FORCESYNC_NOT_DONE,
+				"server %s updated and marked for FORCESYNC, but the exchange did not "
+				"happen now: %s. It happens at the next session with %s in either direction",
+				w->name, w->last, w->name);
+	json_object_set_new(j, "server", json_string(w->name));
+	json_object_set_new(j, "forcesync_pending", json_true());
+	if (w->last_err)
+		json_object_set_new(j, "cause_message_id", json_string(rpl_msg_id(w->last_err)));
+	return j;
+}
+
+static void fs_attempt(struct fs_wait *w);
+
+static void fs_session_done(struct sync *y, const char *server, const struct session_result *r,
+			    const struct talk_outcome *o, void *arg)
+{
+	struct fs_wait *w = arg;
+	int cleared;
+
+	(void)o;
+	w->in_flight = 0;
+	cleared = fs_mark_cleared(y, w->name);
+	if (r->ok && cleared > 0) {
+		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", server);
+		fs_finish(w, fs_done_doc(w, r->verified_by));
+		return;
+	}
+	if (r->ok)
+		snprintf(w->last, sizeof(w->last), "the session ended without clearing the mark");
+	else
+		snprintf(w->last, sizeof(w->last), "%s %s", rpl_msg_id(r->err), r->message);
+	w->last_err = r->ok ? 0 : -r->err;
+	if (cleared > 0) { /* the partner's own session did it meanwhile */
+		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", server);
+		fs_finish(w, fs_done_doc(w, "in a session the partner opened"));
+		return;
+	}
+	if (!w->wait || peer_halting(y->peer) || clock_mono_ms() >= w->deadline_ms) {
+		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", server,
+			 w->last);
+		fs_finish(w, fs_pending_doc(w));
+		return;
+	}
+	w->retry_ms = clock_mono_ms() + FS_RETRY_MS;
+}
+
+static void fs_attempt(struct fs_wait *w)
+{
+	int rc;
+
+	w->attempts++;
+	w->in_flight = 1;
+	rc = talk_connect(w->y, w->name, PURPOSE_SYNC, fs_session_done, w);
+	if (rc < 0) {
+		struct session_result r = {.err = rc};
+		snprintf(r.message, sizeof(r.message), "%s", rpl_msg_text(rc));
+		fs_session_done(w->y, w->name, &r, &(struct talk_outcome){0}, w);
+	}
+}
+
+/* WAIT=YES: the next attempt, the partner's own session, the deadline. */
+static void fs_tick(struct progress_note *n, uint64_t now)
+{
+	struct fs_wait *w = (struct fs_wait *)((char *)n - offsetof(struct fs_wait, note));
+
+	if (w->in_flight || !w->retry_ms)
+		return;
+	if (fs_mark_cleared(w->y, w->name) > 0) {
+		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", w->name);
+		fs_finish(w, fs_done_doc(w, "in a session the partner opened"));
+	} else if (now >= w->deadline_ms) {
+		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", w->name,
+			 w->last);
+		fs_finish(w, fs_pending_doc(w));
+	} else if (now >= w->retry_ms) {
+		w->retry_ms = 0;
+		fs_attempt(w);
+	}
+}
+
+/* HALT: a session in flight ends and answers; otherwise answer now. */
+static void fs_stop(struct progress_note *n)
+{
+	struct fs_wait *w = (struct fs_wait *)((char *)n - offsetof(struct fs_wait, note));
+
+	if (w->in_flight) {
+		w->wait = 0;
+		return;
+	}
+	snprintf(w->last, sizeof(w->last), "the server is halting");
+	fs_finish(w, fs_pending_doc(w));
+}
+
+static void start_forcesync(struct sync *y, struct server_change *c)
+{
+	struct fs_wait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		adminsrv_reply(c->ac, admin_error(RPL_E_NOMEM, "server %s updated and marked for "
+						  "FORCESYNC; the session was not started", c->name), NULL);
+		return; /* change_free releases c->ac */
+	}
+	w->y = y;
+	w->ac = c->ac; /* the hold moves to w */
+	c->ac = NULL;
+	w->wait = c->wait;
+	snprintf(w->name, sizeof(w->name), "%s", c->name);
+	w->deadline_ms = clock_mono_ms() + (uint64_t)y->in->conf.roundtimeout * 1000;
+	w->note.ac = w->ac;
+	w->note.tick = fs_tick;
+	w->note.stop = fs_stop;
+	server_target(y, c->name, w->note.what, sizeof(w->note.what));
+	progress_add(y, &w->note);
+	fs_attempt(w);
 }
 
 /* ---- DEFINE SERVER ------------------------------------------------------- */
@@ -276,7 +471,7 @@ static void update_after(struct sync *y, int rc, void *arg)
 	if (c->reset)
 		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator", c->name);
 	if (c->fs_set)
-		start_forcesync(y, c->name);
+		start_forcesync(y, c);
 }
 
 void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -297,6 +492,13 @@ void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_c
 	if ((err = parse_change(y, cmd, c))) {
 		change_free(c);
 		reply(ac, err);
+		return;
+	}
+	if (c->has_fs && c->forcesync) {
+		/* The reply waits for the FORCESYNC session (start_forcesync). */
+		adminsrv_hold(ac);
+		c->ac = ac;
+		admin_write(y, ac, update_work, c, change_free, NULL, update_after);
 		return;
 	}
 	admin_write(y, ac, update_work, c, change_free,
@@ -454,17 +656,42 @@ struct ping_batch {
 	json_t *results; /* one per name, null until it ended */
 	int pending;
 	int several;     /* wildcards: the reply is an array */
+	struct progress_note note; /* "waiting for HOST:PORT" after a second */
 };
+
+/* The failure of a session with server, for an admin reply. A refusal
+ * that came from the partner (its MSG_ERROR) keeps the partner's message
+ * ID, says so ("partner X refused: ..."), and gives the fix on the
+ * partner's side — except where the fix is here. */
+static json_t *session_error(const char *server, const struct session_result *res)
+{
+	json_t *j = admin_error(-res->err, "%s", res->message);
+	int code = res->partner_err;
+	const char *hint = code ? rpl_msg_hint(code) : NULL;
+	char text[900];
+
+	json_object_set_new(j, "server", json_string(server));
+	if (!code)
+		return j;
+	json_object_set_new(j, "refused_by", json_string(server));
+	if (code == RPL_E_NAME_MISMATCH || code == RPL_E_RATELIMIT)
+		return j; /* HLADDRESS here, or our password for it: fixed here */
+	if (code == RPL_E_PARTNER_RATE)
+		snprintf(text, sizeof(text), "this server opened sessions to %s faster than %s allows: "
+			 "look at this server's log for what opens them", server, server);
+	else if (hint)
+		snprintf(text, sizeof(text), "on %s (the partner, about this server): %s", server, hint);
+	else
+		snprintf(text, sizeof(text), "on %s: its log and activity log ('QUERY ACTLOG' there) say why",
+			 server);
+	json_object_set_new(j, "hint", json_string(text));
+	return j;
+}
 
 static json_t *ping_result(const char *server, const struct session_result *res)
 {
-	json_t *j;
-
-	if (!res->ok) {
-		j = admin_error(-res->err, "%s", res->message);
-		json_object_set_new(j, "server", json_string(server));
-		return j;
-	}
+	if (!res->ok)
+		return session_error(server, res);
 	/* Milliseconds to the microsecond: 0.056, not 0.056000000000000001. */
 	return json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:f, s:i}", "server", server, "ok", 1,
 			 "tls_version", res->tls_version, "cipher", res->cipher, "verified_by",
@@ -490,6 +717,7 @@ static void ping_finish(struct ping_batch *b)
 {
 	struct admin_client *ac = b->ac;
 
+	progress_remove(b->y, &b->note);
 	if (b->several)
 		adminsrv_reply(ac, json_incref(b->results),
 			       json_pack("[s,s,s,s,s,s]", "server", "ok", "verified_by", "tls_version",
@@ -556,7 +784,8 @@ void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd
 		reply(ac, admin_error(RPL_E_NOMEM, NULL));
 		return;
 	}
-	*b = (struct ping_batch){y, ac, json_array(), json_array(), 1, has_wildcards(pattern)};
+	*b = (struct ping_batch){.y = y, .ac = ac, .names = json_array(), .results = json_array(),
+				 .pending = 1, .several = has_wildcards(pattern)};
 	if (!b->several)
 		json_array_append_new(b->names, json_string(pattern));
 	else if ((rc = ping_names(y, pattern, b)) < 0) {
@@ -569,6 +798,13 @@ void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd
 	adminsrv_hold(ac);
 	json_array_foreach(b->names, i, name)
 		json_array_append_new(b->results, json_null());
+	b->note.ac = ac;
+	if (b->several)
+		snprintf(b->note.what, sizeof(b->note.what), "%zu servers matching %s",
+			 json_array_size(b->names), pattern);
+	else
+		server_target(y, pattern, b->note.what, sizeof(b->note.what));
+	progress_add(y, &b->note);
 	/* pending starts at 1 so that no session that ends at once finishes
 	 * the batch while servers are still being started. */
 	json_array_foreach(b->names, i, name) {

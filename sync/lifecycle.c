@@ -1,5 +1,7 @@
 #include "lifecycle.h"
 
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "../peer/adminsrv.h"
 #include "../peer/dbw.h"
 #include "../peer/keys/identity.h"
+#include "../peer/keys/nextreq.h"
 #include "../peer/peer.h"
 #include "../store/actlog.h"
 #include "../store/owncert.h"
@@ -16,6 +19,7 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "admin.h"
+#include "progress.h"
 #include "sync.h"
 #include "talk.h"
 
@@ -26,6 +30,7 @@
 #define RETRY_SECONDS 600
 #define MAX_WARNED 512
 #define WIPE_WARN_DAYS 7
+#define CA_REQUEST_DAYS 90 /* the first expiry warning */
 
 enum { PHASE_NONE = 0, PHASE_ANNOUNCE, PHASE_CONFIRM };
 enum { PS_WAITING = 0, PS_RUNNING, PS_DONE, PS_FAILED, PS_REFUSED };
@@ -57,6 +62,20 @@ struct lifecycle {
 	char stopped[900];     /* why the last activation stopped ("" when it did not) */
 	struct warned warned[MAX_WARNED];
 	int nwarned;
+	int requesting;        /* the next key of a CA-signed identity is being made */
+	struct renew_waiter *waiters; /* RENEW ... WAIT=YES */
+};
+
+/* An administrator waiting for a renewal's rounds (WAIT=YES): answered
+ * when the announcement round ended and the next certificate was
+ * activated (or refused), or, after ACTIVATE=IMMEDIATE, when the
+ * confirmation round ended. Each round ends at ROUNDTIMEOUT at the latest. */
+struct renew_waiter {
+	struct renew_waiter *next;
+	struct lifecycle *lc;
+	struct admin_client *ac; /* held */
+	struct progress_note note;
+	int phase;
 };
 
 struct round_ref {
@@ -66,6 +85,7 @@ struct round_ref {
 
 static void round_start(struct lifecycle *lc, int phase);
 static void check_retire(struct lifecycle *lc);
+static void answer_waiters(struct lifecycle *lc, int phase, int rc, const char *label);
 
 /* Remembers that a warning was given (per fingerprint and threshold); 1
  * when it was given before. */
@@ -193,7 +213,7 @@ static void activate_done(int rc, void *arg)
 		(void)instance_write_pem(y->in);
 		(void)peer_refresh_identity(y->peer);
 	} else {
-		log_error(rc, "activating the next own certificate: %s", rpl_msg_text(rc));
+		log_code(rc, "activating the next own certificate: %s", rpl_msg_text(rc));
 	}
 	if (j->then)
 		j->then(lc, rc, j);
@@ -223,9 +243,9 @@ static int activate(struct lifecycle *lc, const char *why, const char *label, in
 
 static void then_confirm(struct lifecycle *lc, int rc, struct activate_job *j)
 {
-	(void)j;
 	if (rc == 0)
 		round_start(lc, PHASE_CONFIRM);
+	answer_waiters(lc, PHASE_ANNOUNCE, rc, j->next_label);
 }
 
 /* ---- retirement --------------------------------------------------------- */
@@ -490,6 +510,8 @@ static void round_finished(struct lifecycle *lc)
 	lc->phase = PHASE_NONE;
 	if (peer_halting(y->peer))
 		return;
+	if (phase == PHASE_CONFIRM)
+		answer_waiters(lc, PHASE_CONFIRM, 0, NULL);
 	if (phase == PHASE_ANNOUNCE && lc->activate_after) {
 		lc->activate_after = 0;
 		if (nrefused) {
@@ -499,12 +521,15 @@ static void round_finished(struct lifecycle *lc)
 				  refused);
 			peer_actlog(y->peer, RPL_E_ACTIVATION_STOPPED,
 				    "the next own certificate is not activated: refused by %s", refused);
+			answer_waiters(lc, PHASE_ANNOUNCE, -RPL_E_ACTIVATION_STOPPED, NULL);
 		} else if (activate(lc, failed ? "announced; unreachable partners follow by continuity"
 					       : "announced to every partner",
 				    NULL, 0, then_confirm, NULL) == 0) {
 			/* Partners that were unreachable or stalled accept the
 			 * new certificate by the continuity proof later. */
 			return;
+		} else {
+			answer_waiters(lc, PHASE_ANNOUNCE, -RPL_E_INTERNAL, NULL);
 		}
 	}
 	check_retire(lc);
@@ -563,7 +588,7 @@ static void round_done(struct sync *y, const char *server, const struct session_
 		p->status = why[0] ? PS_REFUSED : r->ok ? PS_DONE : PS_FAILED;
 		snprintf(p->message, sizeof(p->message), "%s", why[0] ? why : r->ok ? "done" : r->message);
 		if (why[0] && !o->refused) /* refused in this session: logged already */
-			log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate earlier: %s", server, why);
+			log_error(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate earlier: %s", server, why);
 		else if (r->ok)
 			log_info(RPL_I_ANNOUNCED, "server %s: certificates exchanged", server);
 		else
@@ -625,11 +650,212 @@ static void round_start(struct lifecycle *lc, int phase)
 
 /* ---- renewal -------------------------------------------------------------- */
 
+/* ---- who holds a renewal, and WAIT=YES ------------------------------------ */
+
+struct holder_scan {
+	uint8_t fp[FP_LEN];
+	json_t *holding, *pending;
+	char holding_txt[300], pending_txt[300];
+};
+
+static void name_append(char *buf, size_t sz, const char *name)
+{
+	size_t n = strlen(buf);
+	if (n + strlen(name) + 8 < sz)
+		snprintf(buf + n, sz - n, "%s%s", n ? ", " : "", name);
+	else if (n + 4 < sz && !strstr(buf, "..."))
+		snprintf(buf + n, sz - n, ", ...");
+}
+
+static int holder_cb(const struct server_rec *r, void *arg)
+{
+	struct holder_scan *h = arg;
+	int holds = server_held_find(r, h->fp) >= 0;
+
+	json_array_append_new(holds ? h->holding : h->pending, json_string(r->name));
+	name_append(holds ? h->holding_txt : h->pending_txt,
+		    holds ? sizeof(h->holding_txt) : sizeof(h->pending_txt), r->name);
+	return 0;
+}
+
+/* Adds to doc who holds own certificate label (NULL: the current one) and
+ * who does not yet, and the partners that refused it in the last round;
+ * text gets the same in words. */
+static void renew_summary(struct lifecycle *lc, const char *label, json_t *doc, char *text,
+			  size_t sz)
+{
+	struct holder_scan h = {.holding = json_array(), .pending = json_array()};
+	json_t *refused = json_array();
+	struct owncert c;
+	MDB_txn *txn;
+	int rc = -RPL_E_NOTFOUND;
+	size_t nh, np;
+
+	snprintf(text, sz, "nothing known about its holders");
+	if (store_begin(&lc->y->in->store, 0, &txn) == 0) {
+		rc = label ? store_owncert_get(txn, &lc->y->in->store, label, &c)
+			   : store_owncert_find(txn, &lc->y->in->store, OWN_CURRENT, &c);
+		if (rc == 0) {
+			if (identity_fingerprint(c.der.p, c.der.n, h.fp) == 0)
+				(void)store_server_each(txn, &lc->y->in->store, holder_cb, &h);
+			json_object_set_new(doc, "label", json_string(c.label));
+			json_object_set_new(doc, "state", json_string(own_state_name(c.state)));
+			owncert_free(&c);
+		}
+		store_abort(txn);
+	}
+	for (int i = 0; i < lc->nps; i++)
+		if (lc->ps[i].status == PS_REFUSED)
+			json_array_append_new(refused, json_pack("{s:s, s:s}", "server", lc->ps[i].name,
+								 "why", lc->ps[i].message));
+	nh = json_array_size(h.holding);
+	np = json_array_size(h.pending);
+	if (rc == 0)
+		snprintf(text, sz, "held by %zu of %zu partner%s%s%s%s; %s%s%s", nh, nh + np,
+			 nh + np == 1 ? "" : "s", nh ? " (" : "", h.holding_txt, nh ? ")" : "",
+			 np ? "pending: " : "none pending", h.pending_txt,
+			 np ? " (they follow at their next session, by the continuity proof)" : "");
+	json_object_set_new(doc, "partners_holding", h.holding);
+	json_object_set_new(doc, "partners_pending", h.pending);
+	json_object_set_new(doc, "partners_refused", refused);
+}
+
+/* The label of the own certificate in state ("" and an error when none). */
+static int state_label(struct sync *y, int state, char *label, size_t sz)
+{
+	struct owncert c;
+	MDB_txn *txn;
+	int rc;
+
+	label[0] = 0;
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
+		return rc;
+	rc = store_owncert_find(txn, &y->in->store, state, &c);
+	store_abort(txn);
+	if (rc == 0) {
+		snprintf(label, sz, "%s", c.label);
+		owncert_free(&c);
+	}
+	return rc;
+}
+
+static int next_label(struct sync *y, char *label, size_t sz)
+{
+	return state_label(y, OWN_NEXT, label, sz);
+}
+
+/* An admin_ok document (code) saying prefix, then who holds label. */
+static json_t *summary_ok(struct lifecycle *lc, int code, const char *label, const char *prefix)
+{
+	json_t *sum = json_object(), *doc;
+	char text[900];
+
+	renew_summary(lc, label, sum, text, sizeof(text));
+	doc = admin_ok(code, "%s: %s", prefix, text);
+	json_object_update(doc, sum);
+	json_decref(sum);
+	return doc;
+}
+
+static void waiter_free(struct renew_waiter *w)
+{
+	struct lifecycle *lc = w->lc;
+
+	for (struct renew_waiter **p = &lc->waiters; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	progress_remove(lc->y, &w->note);
+	adminsrv_release(w->ac);
+	free(w);
+}
+
+static void answer_waiters(struct lifecycle *lc, int phase, int rc, const char *label)
+{
+	struct renew_waiter *w, *after;
+	char text[900];
+
+	for (w = lc->waiters; w; w = after) {
+		json_t *doc;
+		after = w->next;
+		if (w->phase != phase)
+			continue;
+		if (rc == 0) {
+			char what[200], cur[OWN_LABEL_MAX + 1];
+			if (!label)
+				(void)state_label(lc->y, OWN_CURRENT, cur, sizeof(cur));
+			snprintf(what, sizeof(what), "certificate %s is current%s", label ? label : cur,
+				 phase == PHASE_CONFIRM ? " and its confirmation round ended" : "");
+			doc = summary_ok(lc, RPL_I_CERT_ACTIVATED, label ? label : cur, what);
+		} else if (rc == -RPL_E_ACTIVATION_STOPPED) {
+			char next[OWN_LABEL_MAX + 1];
+			(void)next_label(lc->y, next, sizeof(next));
+			doc = admin_error(RPL_E_ACTIVATION_STOPPED, "%s is not activated: refused by %s",
+					  next, lc->stopped);
+			renew_summary(lc, next[0] ? next : NULL, doc, text, sizeof(text));
+		} else {
+			doc = admin_error(-rc, "the renewal's rounds did not finish");
+		}
+		adminsrv_reply(w->ac, doc, NULL);
+		waiter_free(w);
+	}
+}
+
+/* WAIT=YES at HALT: the renewal goes on at the next start. */
+static void waiter_stop(struct progress_note *n)
+{
+	struct renew_waiter *w = (struct renew_waiter *)((char *)n - offsetof(struct renew_waiter, note));
+
+	adminsrv_reply(w->ac, admin_error(RPL_E_HALTING, "the renewal goes on at the next start"), NULL);
+	waiter_free(w);
+}
+
+/* Rounds end at ROUNDTIMEOUT; a waiter whose event never came (a round
+ * that was already running, a retry round) is answered with what is known
+ * after two of them. */
+static void waiter_tick(struct progress_note *n, uint64_t now)
+{
+	struct renew_waiter *w = (struct renew_waiter *)((char *)n - offsetof(struct renew_waiter, note));
+	char text[900];
+	json_t *doc;
+
+	if (now - n->started_ms < (uint64_t)(2 * w->lc->y->in->conf.roundtimeout + 10) * 1000)
+		return;
+	doc = admin_error(RPL_E_RENEW_BUSY, "no round ended within twice ROUNDTIMEOUT");
+	renew_summary(w->lc, NULL, doc, text, sizeof(text));
+	adminsrv_reply(w->ac, doc, NULL);
+	waiter_free(w);
+}
+
+/* Takes over the hold on ac. */
+static void add_waiter(struct lifecycle *lc, struct admin_client *ac, int phase)
+{
+	struct renew_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		adminsrv_reply(ac, admin_error(RPL_E_NOMEM, "the renewal goes on; WAIT=YES failed"), NULL);
+		adminsrv_release(ac);
+		return;
+	}
+	w->lc = lc;
+	w->ac = ac;
+	w->phase = phase;
+	w->note.ac = ac;
+	w->note.stop = waiter_stop;
+	w->note.tick = waiter_tick;
+	snprintf(w->note.what, sizeof(w->note.what), "the certificate %s round (ROUNDTIMEOUT %d s)",
+		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", lc->y->in->conf.roundtimeout);
+	w->next = lc->waiters;
+	lc->waiters = w;
+	progress_add(lc->y, &w->note);
+}
+
 struct renew_job {
 	uv_work_t req;
 	struct lifecycle *lc;
 	struct admin_client *ac;
-	int immediate, compromised;
+	int immediate, compromised, wait;
 	int replace_next;      /* a next certificate exists and must go */
 	int rc;
 	char who[64];
@@ -738,14 +964,20 @@ static void then_compromised(struct lifecycle *lc, int rc, struct activate_job *
 static void then_immediate(struct lifecycle *lc, int rc, struct activate_job *aj)
 {
 	struct renew_job *j = aj->arg;
+	char text[300];
 	json_t *doc;
 
+	if (rc == 0 && j->wait && j->ac) {
+		add_waiter(lc, j->ac, PHASE_CONFIRM); /* before a round that may end at once */
+		round_start(lc, PHASE_CONFIRM);
+		free(j);
+		return;
+	}
 	if (rc == 0) {
 		round_start(lc, PHASE_CONFIRM);
-		doc = admin_ok(RPL_I_CERT_ACTIVATED,
-			       "new certificate %s is current; partners confirm it now (QUERY CERTIFICATE shows who holds it)",
-			       aj->next_label);
-		json_object_set_new(doc, "label", json_string(aj->next_label));
+		snprintf(text, sizeof(text), "new certificate %s is current; partners confirm it now "
+			 "(WAIT=YES waits for them)", aj->next_label);
+		doc = summary_ok(lc, RPL_I_CERT_ACTIVATED, aj->next_label, text);
 	} else {
 		doc = admin_error(-rc, "activating %s", aj->next_label[0] ? aj->next_label : j->label);
 	}
@@ -766,7 +998,7 @@ static void renew_after(uv_work_t *req, int status)
 		lc->stopped[0] = 0;
 	if (j->rc < 0) {
 		lc->renewing = 0;
-		log_error(j->rc, "certificate renewal failed: %s", rpl_msg_text(j->rc));
+		log_code(j->rc, "certificate renewal failed: %s", rpl_msg_text(j->rc));
 		reply(j->ac, admin_error(-j->rc, "generating the new key pair"));
 		free(j);
 		return;
@@ -792,33 +1024,145 @@ static void renew_after(uv_work_t *req, int status)
 		return;
 	}
 	lc->activate_after = 1;
+	if (j->wait && j->ac) {
+		add_waiter(lc, j->ac, PHASE_ANNOUNCE);
+		round_start(lc, PHASE_ANNOUNCE);
+		free(j);
+		return;
+	}
 	round_start(lc, PHASE_ANNOUNCE);
-	doc = admin_ok(RPL_I_RENEW_STARTED,
-		       "new certificate %s is next; partners receive it now (QUERY CERTIFICATE shows who holds it)",
-		       j->label);
-	json_object_set_new(doc, "label", json_string(j->label));
+	{
+		char what[300];
+		snprintf(what, sizeof(what), "new certificate %s is next and announced now; it becomes "
+			 "current when the round ends (WAIT=YES waits for it; QUERY CERTIFICATE shows it)",
+			 j->label);
+		doc = summary_ok(lc, RPL_I_RENEW_STARTED, j->label, what);
+	}
 	reply(j->ac, doc);
 	free(j);
 }
 
-static int next_label(struct sync *y, char *label, size_t sz)
-{
-	struct owncert next;
-	MDB_txn *txn;
-	int rc;
 
-	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
-		return rc;
-	rc = store_owncert_find(txn, &y->in->store, OWN_NEXT, &next);
-	store_abort(txn);
-	if (rc == 0) {
-		snprintf(label, sz, "%s", next.label);
-		owncert_free(&next);
+/* ---- a CA-signed identity: the next key waits for its certificate ---------- */
+
+/* The current certificate is CA-signed and RENEWSELFSIGNED is NO: renewal
+ * means a new key, a request, and the CA (never a self-signed
+ * certificate); nothing to do when a next certificate exists already. */
+static int ca_identity_waits(struct lifecycle *lc)
+{
+	struct owncert c;
+	MDB_txn *txn;
+	int ca = 0;
+
+	if (lc->y->in->conf.renewselfsigned || store_begin(&lc->y->in->store, 0, &txn) < 0)
+		return 0;
+	if (store_owncert_find(txn, &lc->y->in->store, OWN_CURRENT, &c) == 0) {
+		ca = c.ca_signed;
+		owncert_free(&c);
 	}
-	return rc;
+	store_abort(txn);
+	return ca;
 }
 
-void lifecycle_renew(struct sync *y, int immediate, int compromised, const char *who,
+struct request_job {
+	uv_work_t req;
+	struct lifecycle *lc;
+	struct admin_client *ac; /* held, or NULL */
+	int rc;
+};
+
+static json_t *request_doc(struct lifecycle *lc, const char *how)
+{
+	char path[PATH_MAX + 32];
+	json_t *doc;
+
+	nextreq_csr_path(lc->y->in, path, sizeof(path));
+	doc = admin_ok(RPL_I_CSR_NEXT, "this identity is CA-signed (RENEWSELFSIGNED NO): %s; have %s "
+		       "signed by the CA and install the certificate with 'replpeer cert -d %s install "
+		       "FILE': it is then announced and activated like any renewal",
+		       how, path, lc->y->in->dir);
+	json_object_set_new(doc, "csr", json_string(path));
+	return doc;
+}
+
+static void request_work(uv_work_t *req)
+{
+	struct request_job *j = req->data;
+	j->rc = nextreq_create(j->lc->y->in);
+}
+
+static void request_after(uv_work_t *req, int status)
+{
+	struct request_job *j = req->data;
+	struct lifecycle *lc = j->lc;
+	char path[PATH_MAX + 32];
+
+	lc->requesting = 0;
+	if (status < 0 && j->rc == 0)
+		j->rc = -RPL_E_INTERNAL;
+	nextreq_csr_path(lc->y->in, path, sizeof(path));
+	if (j->rc == 0)
+		log_info(RPL_I_CSR_NEXT, "next own key generated for the CA-signed identity: have %s signed "
+			 "by the CA, then 'replpeer cert install FILE'", path);
+	else if (j->rc != -RPL_E_DUPLICATE)
+		log_code(j->rc, "generating the next key of the CA-signed identity: %s",
+			 rpl_msg_text(j->rc));
+	if (j->ac)
+		reply(j->ac, j->rc == 0 ? request_doc(lc, "a new key and its certificate request were made")
+					: admin_error(-j->rc, "making the next key and its request"));
+	free(j);
+}
+
+/* Makes the next key and its request on the pool, unless one exists (the
+ * reply, for ac, says where it is). */
+static void request_next(struct lifecycle *lc, struct admin_client *ac)
+{
+	struct owncert_request r;
+	struct request_job *j;
+	MDB_txn *txn;
+	int rc = -RPL_E_NOTFOUND;
+
+	if (store_begin(&lc->y->in->store, 0, &txn) == 0) {
+		rc = store_owncert_request_get(txn, &lc->y->in->store, &r);
+		store_abort(txn);
+	}
+	if (rc == 0) {
+		char how[120], when[32];
+		owncert_request_free(&r);
+		(void)nextreq_write_csr(lc->y->in); /* in case it was removed */
+		clock_iso8601(r.created, when, sizeof(when));
+		snprintf(how, sizeof(how), "the request for the next key waits for the CA since %s", when);
+		if (ac)
+			adminsrv_reply(ac, request_doc(lc, how), NULL);
+		return;
+	}
+	if (lc->requesting) {
+		if (ac)
+			adminsrv_reply(ac, admin_error(RPL_E_RENEW_BUSY, "the next key is being generated"), NULL);
+		return;
+	}
+	if (!(j = calloc(1, sizeof(*j)))) {
+		if (ac)
+			adminsrv_reply(ac, admin_error(RPL_E_NOMEM, NULL), NULL);
+		return;
+	}
+	j->lc = lc;
+	j->ac = ac;
+	j->req.data = j;
+	if (ac)
+		adminsrv_hold(ac);
+	lc->requesting = 1;
+	if (uv_queue_work(lc->y->loop, &j->req, request_work, request_after) < 0) {
+		lc->requesting = 0;
+		if (ac) {
+			adminsrv_reply(ac, admin_error(RPL_E_INTERNAL, "cannot queue key generation"), NULL);
+			adminsrv_release(ac);
+		}
+		free(j);
+	}
+}
+
+void lifecycle_renew(struct sync *y, int immediate, int compromised, int wait, const char *who,
 		     struct admin_client *ac)
 {
 	struct lifecycle *lc = y->lc;
@@ -836,6 +1180,7 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 			if (j) {
 				j->lc = lc;
 				j->ac = ac;
+				j->wait = wait;
 				snprintf(j->label, sizeof(j->label), "%s", label);
 				if (ac)
 					adminsrv_hold(ac);
@@ -846,12 +1191,24 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 				free(j);
 			}
 			doc = admin_error(RPL_E_INTERNAL, "cannot activate %s", label);
-		} else {
+		} else if (wait && ac) {
+			adminsrv_hold(ac);
+			add_waiter(lc, ac, PHASE_ANNOUNCE);
 			lc->activate_after = 1;
 			round_start(lc, PHASE_ANNOUNCE);
-			doc = admin_ok(RPL_I_RENEW_STARTED,
-				       "renewal already in progress: next certificate %s is being announced again", label);
+			return;
+		} else {
+			char what[200];
+			lc->activate_after = 1;
+			round_start(lc, PHASE_ANNOUNCE);
+			snprintf(what, sizeof(what), "renewal already in progress: next certificate %s is "
+				 "announced again", label);
+			doc = summary_ok(lc, RPL_I_RENEW_STARTED, label, what);
 		}
+	} else if (!compromised && ca_identity_waits(lc)) {
+		/* A CA-signed identity is renewed by its CA, not by us. */
+		request_next(lc, ac);
+		return;
 	}
 	if (doc) {
 		if (ac)
@@ -870,6 +1227,7 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 	j->ac = ac;
 	j->immediate = immediate;
 	j->compromised = compromised;
+	j->wait = wait;
 	/* A refused next certificate is not announced again: a new RENEW
 	 * makes a new one (after the partner's objection was fixed). */
 	j->replace_next = compromised || lc->stopped[0];
@@ -890,9 +1248,12 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, const char 
 
 /* ---- expiry warnings ------------------------------------------------------ */
 
-/* Logs once per certificate and threshold (90, 30, 7, 1 days). */
+enum { WARN_PARTNER, WARN_OWN, WARN_OWN_CA };
+
+/* Logs once per certificate and threshold (90, 30, 7, 1 days); for an
+ * own CA-signed certificate that nothing renews by itself, with what to do. */
 static void warn_expiry(struct lifecycle *lc, const uint8_t fp[FP_LEN], int64_t not_after,
-			const char *what)
+			const char *what, int kind)
 {
 	static const int thresholds[] = {1, 7, 30, 90};
 	int64_t left = not_after - clock_now();
@@ -909,8 +1270,15 @@ static void warn_expiry(struct lifecycle *lc, const uint8_t fp[FP_LEN], int64_t 
 		return;
 	clock_iso8601(not_after, when, sizeof(when));
 	hex_encode(fp, FP_LEN, hex);
-	if (t == 0)
+	if (t == 0 && kind == WARN_PARTNER)
+		log_error(RPL_E_PEER_EXPIRED, "%s %s expired on %s", what, hex, when);
+	else if (t == 0)
 		log_error(RPL_E_CERT_EXPIRED_OWN, "%s %s expired on %s", what, hex, when);
+	else if (kind == WARN_OWN_CA)
+		log_warn(RPL_W_CA_CERT_NEEDED, "%s %s (CA-signed) expires in less than %d day%s (on %s): "
+			 "a new CA-signed certificate is needed; have %s/cert256.csr (the request for "
+			 "the next key) signed and install it with 'replpeer cert install FILE'",
+			 what, hex, t, t == 1 ? "" : "s", when, lc->y->in->dir);
 	else
 		log_warn(RPL_W_CERT_EXPIRING, "%s %s expires in less than %d day%s (on %s)", what, hex, t,
 			 t == 1 ? "" : "s", when);
@@ -922,14 +1290,15 @@ static int warn_pins_cb(const struct server_rec *r, void *arg)
 	snprintf(what, sizeof(what), "certificate of server %s", r->name);
 	for (int i = 0; i < r->npins; i++)
 		if (r->pins[i].state != PIN_PREVIOUS)
-			warn_expiry(arg, r->pins[i].fp, r->pins[i].not_after, what);
+			warn_expiry(arg, r->pins[i].fp, r->pins[i].not_after, what, WARN_PARTNER);
 	return 0;
 }
 
 struct own_scan {
 	struct lifecycle *lc;
 	int64_t cur_not_after;
-	int have_cur, have_next, cur_ca_signed;
+	int have_cur, have_next, cur_ca_signed, ca_waits;
+	uint8_t cur_fp[FP_LEN];
 };
 
 static int warn_own_cb(const struct owncert *c, void *arg)
@@ -943,7 +1312,9 @@ static int warn_own_cb(const struct owncert *c, void *arg)
 		s->have_cur = 1;
 		s->cur_not_after = ci.not_after;
 		s->cur_ca_signed = c->ca_signed;
-		warn_expiry(s->lc, ci.fp, ci.not_after, "own certificate");
+		memcpy(s->cur_fp, ci.fp, FP_LEN);
+		warn_expiry(s->lc, ci.fp, ci.not_after, "own certificate",
+			    c->ca_signed && s->ca_waits ? WARN_OWN_CA : WARN_OWN);
 	}
 	if (c->state == OWN_NEXT)
 		s->have_next = 1;
@@ -974,15 +1345,26 @@ void lifecycle_held_changed(struct sync *y, const char *server)
 void lifecycle_check(struct sync *y)
 {
 	struct lifecycle *lc = y->lc;
-	struct own_scan s = {.lc = lc};
 	const struct rpl_conf *conf = &y->in->conf;
+	struct own_scan s = {.lc = lc, .ca_waits = !conf->renewselfsigned};
+	struct owncert_request req;
+	int requested = 0;
 	MDB_txn *txn;
 
 	if (peer_halting(y->peer) || store_begin(&y->in->store, 0, &txn) < 0)
 		return;
 	(void)store_owncert_each(txn, &y->in->store, warn_own_cb, &s);
 	(void)store_server_each(txn, &y->in->store, warn_pins_cb, lc);
+	if (store_owncert_request_get(txn, &y->in->store, &req) == 0) {
+		requested = 1;
+		owncert_request_free(&req);
+	}
 	store_abort(txn);
+	/* A CA-signed identity: from the first warning (90 days) on, the next
+	 * key and its request wait in DIR/cert256.csr for the CA. */
+	if (s.have_cur && s.cur_ca_signed && s.ca_waits && !s.have_next && !requested &&
+	    !lc->requesting && s.cur_not_after - clock_now() < (int64_t)CA_REQUEST_DAYS * 86400)
+		request_next(lc, NULL);
 	if (s.have_next && !lc->phase && !lc->renewing) {
 		/* A rollover was interrupted (restart) or stopped: try again. */
 		lc->activate_after = 1;
@@ -990,16 +1372,36 @@ void lifecycle_check(struct sync *y)
 	} else if (s.have_cur && !s.have_next && !lc->renewing && conf->certrenewdays > 0 &&
 		   s.cur_not_after - clock_now() < (int64_t)conf->certrenewdays * 86400) {
 		if (s.cur_ca_signed && !conf->renewselfsigned) {
-			log_warn(RPL_W_CERT_EXPIRING, "own CA-signed certificate expires within CERTRENEWDAYS (%d days); "
-				 "it is not replaced by a self-signed one (RENEWSELFSIGNED NO): install a new "
-				 "CA-signed certificate with 'replpeer cert install'", conf->certrenewdays);
+			if (!warned_before(lc, s.cur_fp, -3))
+				log_warn(RPL_W_CA_CERT_NEEDED, "own CA-signed certificate expires within "
+					 "CERTRENEWDAYS (%d days); it is not replaced by a self-signed one "
+					 "(RENEWSELFSIGNED NO): have %s/cert256.csr signed by the CA and "
+					 "install it with 'replpeer cert install FILE'",
+					 conf->certrenewdays, y->in->dir);
 		} else {
 			log_info(RPL_I_AUTORENEW, "own certificate expires within CERTRENEWDAYS (%d days): renewing",
 				 conf->certrenewdays);
-			lifecycle_renew(y, 0, 0, "automatic renewal (CERTRENEWDAYS)", NULL);
+			lifecycle_renew(y, 0, 0, 0, "automatic renewal (CERTRENEWDAYS)", NULL);
 		}
 	}
 	check_retire(lc);
+}
+
+void lifecycle_files_changed(struct sync *y)
+{
+	struct lifecycle *lc = y->lc;
+	char label[OWN_LABEL_MAX + 1];
+
+	if (!lc || peer_halting(y->peer))
+		return;
+	(void)peer_refresh_identity(y->peer);
+	/* A next certificate that no round announces: one 'cert install'
+	 * put there (the expiry warnings keep their own pace). */
+	if (!lc->phase && !lc->renewing && !lc->stopped[0] && next_label(y, label, sizeof(label)) == 0) {
+		log_info(RPL_I_RENEW_STARTED, "next own certificate %s was installed: announcing it", label);
+		lc->activate_after = 1;
+		round_start(lc, PHASE_ANNOUNCE);
+	}
 }
 
 /* ---- start, stop, reports ------------------------------------------------ */
@@ -1083,10 +1485,12 @@ static int cert_cb(const struct owncert *c, void *arg)
 	{
 		struct holders h = {.holding = json_array(), .pending = json_array()};
 		memcpy(h.fp, ci.fp, FP_LEN);
-		if (c->state == OWN_PREVIOUS && a->have_cur)
+		/* A previous or retired certificate: who still pins it, and
+		 * who pins it without the current one (kept for them, or
+		 * once retired: they need FORCESYNC). */
+		if ((c->state == OWN_PREVIOUS || c->state == OWN_RETIRED) && a->have_cur)
 			h.cur_fp = a->cur_fp;
-		if (c->state != OWN_RETIRED)
-			(void)store_server_each(a->txn, &a->y->in->store, holders_cb, &h);
+		(void)store_server_each(a->txn, &a->y->in->store, holders_cb, &h);
 		json_object_set_new(j, "partners_holding", h.holding);
 		json_object_set_new(j, "partners_pending", h.pending);
 	}

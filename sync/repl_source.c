@@ -271,7 +271,7 @@ static void record_done(int rc, void *arg)
 	struct record_job *j = arg;
 
 	if (rc < 0)
-		log_warn(-rc, "replication state not recorded: %s", rpl_msg_text(rc));
+		log_code(-rc, "replication state not recorded: %s", rpl_msg_text(rc));
 	if (j->run)
 		tell_done(j->run);
 	free(j);
@@ -368,10 +368,7 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 			 (unsigned long long)r->f.objects, (unsigned long long)r->f.bytes,
 			 (unsigned long long)r->f.transferred, (unsigned long long)r->f.deleted,
 			 (unsigned long long)r->f.failed, secs, (double)r->loop_max_us / 1000.0);
-		if (state == REPL_COMPLETED)
-			log_info(msg, "%s", text);
-		else
-			log_warn(msg, "%s", text);
+		log_code(msg, "%s", text);
 	}
 	if (r->bulk && !session_closing(r->bulk))
 		session_close(r->bulk, 0, NULL);
@@ -856,7 +853,7 @@ static int on_result(struct srun *r, struct cursor *p)
 		r->f.bytes += o->size;
 	} else {
 		r->f.failed++;
-		log_warn(RPL_E_REPL_FAILED_OBJ, "replication of node %s to server %s: object %s failed there: %s %s",
+		log_error(RPL_E_REPL_FAILED_OBJ, "replication of node %s to server %s: object %s failed there: %s %s",
 			 r->rq.node, r->rq.target, ESC(o->name),
 			 rpl_msg_id(code < RPL_MSG_COUNT ? (int)code : RPL_E_INTERNAL), ESC(text));
 	}
@@ -1588,7 +1585,7 @@ static void fix_done(int rc, void *arg)
 {
 	(void)arg;
 	if (rc < 0)
-		log_warn(-rc, "replication states after a restart: %s", rpl_msg_text(rc));
+		log_code(-rc, "replication states after a restart: %s", rpl_msg_text(rc));
 }
 
 int repl_init(struct sync *y)

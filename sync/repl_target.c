@@ -316,7 +316,7 @@ static void run_fail(struct trun *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_warn(code, "replication of node %s from server %s failed: %s", r->node[0] ? r->node : "?",
+	log_code(code, "replication of node %s from server %s failed: %s", r->node[0] ? r->node : "?",
 		 r->server, text);
 	peer_actlog(r->y->peer, RPL_E_REPL_FAILED, "replication of node %s from server %s failed: %s %s",
 		    r->node[0] ? r->node : "?", r->server, rpl_msg_id(code), text);
@@ -414,7 +414,7 @@ static void obj_failed(struct trun *r, struct tobj *o, int code, const char *why
 	o->code = code;
 	snprintf(o->why, sizeof(o->why), "%s", why);
 	esc_bytes(name, sizeof(name), o->name, o->name_len, 0);
-	log_warn(code, "replication from server %s, node %s: object %s not stored: %s", r->server,
+	log_code(code, "replication from server %s, node %s: object %s not stored: %s", r->server,
 		 r->node, name, why);
 	peer_actlog(r->y->peer, code, "replication from server %s, node %s: object %s not stored: %s",
 		    r->server, r->node, name, why);
@@ -1541,7 +1541,7 @@ static void end_done(int rc, void *arg)
 		if (rc < 0) {
 			run_fail(r, -rc, "ending the run");
 		} else {
-			log_info(r->failed ? RPL_E_REPL_FAILED_OBJ : RPL_I_REPL_RECEIVED, "%s", j->text);
+			log_code(r->failed ? RPL_E_REPL_FAILED_OBJ : RPL_I_REPL_RECEIVED, "%s", j->text);
 			r->state = T_DONE;
 			wbuf_init(&w);
 			tlv_put_u64(&w, RF_OBJECTS, j->nr.objects);
@@ -1669,7 +1669,7 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 		char why[128];
 		snprintf(why, sizeof(why), "replication message %d is not expected in state %s", type,
 			 tstate_name(r->state));
-		log_warn(RPL_E_PROTOCOL, "replication from server %s: %s", r->server, why);
+		log_error(RPL_E_PROTOCOL, "replication from server %s: %s", r->server, why);
 		session_unexpected(s, type, tstate_name(r->state));
 		run_abort(r);
 		return 0;

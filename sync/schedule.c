@@ -120,7 +120,7 @@ static void mark_done(int rc, void *arg)
 	struct mark_job *j = arg;
 
 	if (rc < 0)
-		log_warn(-rc, "schedule %s not updated: %s", j->name, rpl_msg_text(rc));
+		log_code(-rc, "schedule %s not updated: %s", j->name, rpl_msg_text(rc));
 	free(j);
 }
 
@@ -148,8 +148,11 @@ static void on_reply(void *arg, json_t *doc)
 		j->ok = ok;
 		snprintf(j->msgid, sizeof(j->msgid), "%s", id ? id : (ok ? "RPL0000I" : "RPL0004E"));
 		snprintf(j->result, sizeof(j->result), "%s", msg ? msg : (ok ? "done" : "failed"));
-		log_msg(ok ? LOG_INFO : LOG_WARN, RPL_I_SCHED_RUN, "schedule %s ended: %s %s", x->name,
-			j->msgid, j->result);
+		if (ok)
+			log_info(RPL_I_SCHED_RUN, "schedule %s ended: %s %s", x->name, j->msgid, j->result);
+		else
+			log_warn(RPL_W_SCHED_FAILED, "schedule %s ended: %s %s", x->name, j->msgid,
+				 j->result);
 		mark(sc->y, j);
 	} else {
 		free(j);

@@ -10,6 +10,7 @@
 #include "../util/msg.h"
 #include "admin.h"
 #include "lifecycle.h"
+#include "progress.h"
 #include "repl.h"
 #include "schedule.h"
 #include "talk.h"
@@ -48,8 +49,11 @@ static void forcesync_done(struct sync *y, const char *server, const struct sess
 	(void)y;
 	(void)o;
 	(void)arg;
-	if (!r->ok)
-		log_warn(RPL_I_FORCESYNC_SET, "FORCESYNC with server %s is pending: %s", server, r->message);
+	if (r->ok)
+		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", server);
+	else
+		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", server,
+			 r->message);
 }
 
 /* Activity-log retention and caps, on the thread pool (a prune of a large
@@ -92,6 +96,7 @@ int sync_start(struct sync *y, struct peer *p)
 
 	y->peer = p;
 	y->started = clock_now();
+	progress_init(y);
 	actlog_maintain(y);
 	if ((rc = lifecycle_init(y)) < 0)
 		return rc;
@@ -127,8 +132,14 @@ void sync_hourly(struct sync *y)
 	log_flush();
 }
 
+void sync_files_changed(struct sync *y)
+{
+	lifecycle_files_changed(y);
+}
+
 void sync_stop(struct sync *y)
 {
+	progress_stop(y);
 	repl_stop(y);
 	sched_stop(y);
 	lifecycle_stop(y);

@@ -35,6 +35,10 @@ struct sync {
 	struct sched *sched;          /* schedules (schedule.c) */
 	struct loopmon *lm;           /* the loop's longest turns (loopmon.c) */
 	int64_t started;
+	/* Admin commands waiting on the network (sync/progress). */
+	struct progress_note *notes;
+	uv_timer_t notes_timer;
+	int notes_timer_on;
 	/* Set by cmd/: stops the daemon in order. */
 	void (*halt)(void *arg, const char *why);
 	void *halt_arg;
@@ -46,6 +50,8 @@ void sync_peer_hooks(struct sync *y, struct peer_hooks *h);
 int sync_start(struct sync *y, struct peer *p);
 /* The hourly check. */
 void sync_hourly(struct sync *y);
+/* cert256.csr or cert256.pem changed ('replpeer cert install'). */
+void sync_files_changed(struct sync *y);
 /* At HALT: timers stop; sync_free after the loop ended. */
 void sync_stop(struct sync *y);
 void sync_free(struct sync *y);

@@ -222,7 +222,7 @@ static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *w
 	struct wbuf w;
 	int rc;
 
-	log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s announced a certificate that is refused: %s",
+	log_error(RPL_E_ANNOUNCE_REFUSED, "server %s announced a certificate that is refused: %s",
 		 t->server, why);
 	peer_actlog(t->y->peer, RPL_E_ANNOUNCE_REFUSED,
 		    "server %s announced a certificate that is refused: %s", t->server, why);
@@ -483,7 +483,7 @@ static int on_refused(struct talk *t, struct cursor *p)
 	}
 	t->outcome.refused = 1;
 	snprintf(t->outcome.why, sizeof(t->outcome.why), "%s %s", ESC(id), ESC(text));
-	log_warn(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate: %s", t->server,
+	log_error(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate: %s", t->server,
 		 t->outcome.why);
 	if (!(j = calloc(1, sizeof(*j))))
 		return -RPL_E_NOMEM;

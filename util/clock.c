@@ -48,10 +48,15 @@ void clock_iso8601(int64_t t, char *buf, size_t bufsz)
 	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+int64_t clock_days_between(int64_t now, int64_t t)
+{
+	int64_t d = t - now;
+	return d >= 0 ? (d + 43200) / 86400 : -((-d + 86399) / 86400);
+}
+
 int64_t clock_days_until(int64_t t)
 {
-	int64_t d = t - clock_now();
-	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+	return clock_days_between(clock_now(), t);
 }
 
 /* Reads between min and max decimal digits into *v. */

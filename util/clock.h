@@ -30,7 +30,11 @@ void clock_iso8601(int64_t t, char *buf, size_t bufsz);
  * relative time; an ENDTIME includes that whole period.
  */
 int clock_parse_when(const char *s, int64_t now, int64_t *out_us, int64_t *span_us);
-/* Whole days from now until t (negative once past). */
+/* Days from now until t, rounded to the nearest day (a certificate made
+ * for 3650 days shows 3650 all its first half day, not 3649 a second
+ * after it was made); negative once t has passed (-1 on its first day). */
 int64_t clock_days_until(int64_t t);
+/* The same from a given now (tests). */
+int64_t clock_days_between(int64_t now, int64_t t);
 
 #endif

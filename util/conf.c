@@ -265,8 +265,9 @@ int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz)
 	conf_defaults(c);
 	f = fopen(path, "r");
 	if (!f) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? -RPL_E_NOINSTANCE : -RPL_E_IO;
+		int e = errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(e));
+		return e == ENOENT ? -RPL_E_NOINSTANCE : -RPL_E_CONF_UNREADABLE;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *s, *key, *value;

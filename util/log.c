@@ -67,18 +67,26 @@ static void flush_repeats(void)
 	last.repeats = 0;
 }
 
-void log_msg(int level, int msg, const char *fmt, ...)
+int log_level_of(int msg)
+{
+	switch (rpl_msg_severity(msg)) {
+	case 'E': return LOG_ERROR;
+	case 'W': return LOG_WARN;
+	default: return LOG_INFO;
+	}
+}
+
+static void log_vmsg(int level, int msg, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void log_vmsg(int level, int msg, const char *fmt, va_list ap)
 {
 	char detail[4096], text[LOG_TEXT_MAX];
 	uint64_t now;
-	va_list ap;
 	int n;
 
 	if (level > log_level)
 		return;
-	va_start(ap, fmt);
 	n = vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		detail[0] = 0;
 	/* The last line of defence: whatever a caller forgot to escape, a log
@@ -103,6 +111,24 @@ void log_msg(int level, int msg, const char *fmt, ...)
 	last.printed_ms = now;
 	memcpy(last.text, text, sizeof(text));
 	pthread_mutex_unlock(&last.lock);
+}
+
+void log_msg(int level, int msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, msg, fmt, ap);
+	va_end(ap);
+}
+
+void log_code(int msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(log_level_of(msg), msg, fmt, ap);
+	va_end(ap);
 }
 
 void log_flush(void)

@@ -27,6 +27,14 @@ void log_flush(void);
 /* 0 turns coalescing off (tests). */
 void log_set_coalesce_window(unsigned ms);
 
+/* Logs at the level the message's severity letter names (E error, W warn,
+ * I info): for a code held in a variable, whose letter the caller cannot
+ * know. log_error, log_warn and log_info take only a message of their own
+ * letter (scripts/msgcheck.py checks the sources). */
+void log_code(int msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The level a message's severity letter names. */
+int log_level_of(int msg);
+
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_msg(LOG_WARN, msg, __VA_ARGS__)
 #define log_info(msg, ...) log_msg(LOG_INFO, msg, __VA_ARGS__)

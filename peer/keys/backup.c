@@ -167,7 +167,26 @@ static int put_lmdb(struct instance *in, struct seg_writer *sw)
 	return rc ? rc : job.rc;
 }
 
-int backup_write(struct instance *in, const char *out_path, const char *password)
+/* Moves tmp to path; without replace, never over an existing path. */
+static int rename_into_place(const char *tmp, const char *path, int replace)
+{
+	if (replace)
+		return rename(tmp, path) < 0 ? -RPL_E_IO : 0;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -RPL_E_BACKUP_EXISTS;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -RPL_E_IO;
+	/* A file system without RENAME_NOREPLACE: a hard link cannot
+	 * replace either. */
+	if (link(tmp, path) < 0)
+		return errno == EEXIST ? -RPL_E_BACKUP_EXISTS : -RPL_E_IO;
+	unlink(tmp);
+	return 0;
+}
+
+int backup_write(struct instance *in, const char *out_path, const char *password, int replace)
 {
 	struct seg_writer sw;
 	struct wbuf conf;
@@ -175,6 +194,8 @@ int backup_write(struct instance *in, const char *out_path, const char *password
 	uint8_t salt[32];
 	int rc;
 
+	if (!replace && fs_exists(out_path))
+		return -RPL_E_BACKUP_EXISTS;
 	memset(&sw, 0, sizeof(sw));
 	wbuf_init(&sw.pending);
 	wbuf_init(&conf);
@@ -224,8 +245,8 @@ int backup_write(struct instance *in, const char *out_path, const char *password
 		rc = -RPL_E_IO;
 	if (sw.fd >= 0 && close(sw.fd) < 0 && rc == 0)
 		rc = -RPL_E_IO;
-	if (rc == 0 && rename(tmp, out_path) < 0)
-		rc = -RPL_E_IO;
+	if (rc == 0)
+		rc = rename_into_place(tmp, out_path, replace);
 	if (rc < 0)
 		unlink(tmp);
 	secure_zero(sw.key, sizeof(sw.key));

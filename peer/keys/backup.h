@@ -16,8 +16,10 @@
 #include "instance.h"
 
 /* Writes the backup to out_path (atomically, mode 0600). Safe while the
- * daemon runs. */
-int backup_write(struct instance *in, const char *out_path, const char *password);
+ * daemon runs. An existing out_path is replaced only with replace; else
+ * -RPL_E_BACKUP_EXISTS, before any work and again at the final rename (a
+ * file that appeared meanwhile is not replaced either). */
+int backup_write(struct instance *in, const char *out_path, const char *password, int replace);
 /* Restores into dir, which must be missing or an empty directory that is
  * not a symbolic link and only this user can write; scrypt parameters
  * beyond 4x backup_write's are refused before any work. On any failure

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../../util/conf.h"
@@ -175,12 +176,6 @@ static int encode_time(int64_t t, uint8_t *out, int outsz)
 	return n + 2;
 }
 
-static int is_ip(const char *s)
-{
-	uint8_t ip[16];
-	return s && (inet_pton(AF_INET, s, ip) == 1 || inet_pton(AF_INET6, s, ip) == 1);
-}
-
 /* Fills subject, SAN, serial and signature type common to certificates and
  * requests. */
 static int prepare_cert(Cert *cert, struct anykey *k, const char *cn,
@@ -214,16 +209,17 @@ static int sign_body(Cert *cert, int len, uint8_t *buf, struct anykey *k, WC_RNG
 }
 
 int identity_self_signed(int keytype, const struct blob *key, const char *cn,
-			 const char *ip, int days, struct blob *cert_der)
+			 const char *san2, int days, struct blob *cert_der)
 {
-	return identity_self_signed_at(keytype, key, cn, ip, (int64_t)time(NULL), days,
+	return identity_self_signed_at(keytype, key, cn, san2, (int64_t)time(NULL), days,
 				       cert_der);
 }
 
 int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
-			    const char *ip, int64_t now, int days, struct blob *cert_der)
+			    const char *san2, int64_t now, int days, struct blob *cert_der)
 {
-	const char *sans[2] = {cn, ip};
+	const char *sans[2] = {cn, san2};
+	int nsans = san2 && *san2 && strcasecmp(san2, cn) != 0 ? 2 : 1;
 	struct anykey k;
 	Cert *cert;
 	WC_RNG rng;
@@ -244,7 +240,7 @@ int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
 	}
 	rc = anykey_load(&k, keytype, key);
 	if (rc == 0)
-		rc = prepare_cert(cert, &k, cn, sans, is_ip(ip) ? 2 : 1);
+		rc = prepare_cert(cert, &k, cn, sans, nsans);
 	if (rc == 0) {
 		/* Explicit dates from the caller's clock (which tests may shift);
 		 * notBefore is back-dated a day for partners with a slow clock. */

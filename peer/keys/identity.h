@@ -41,14 +41,15 @@ enum pem_kind { PEM_CERT, PEM_CSR };
 int identity_pem_encode(const uint8_t *der, size_t n, int kind, struct wbuf *out);
 
 int identity_keygen(int keytype, struct blob *key_der);
-/* Self-signed X.509 v3: subject CN = cn, SAN DNS:cn (+ IP:ip when ip is an
- * IP address), random 128-bit serial, SHA-256 signature, valid from a day
+/* Self-signed X.509 v3: subject CN = cn, SAN DNS:cn and, when san2 is
+ * neither NULL, empty nor cn, san2 (IP:san2 for an address, else
+ * DNS:san2), random 128-bit serial, SHA-256 signature, valid from a day
  * before 'now' until 'days' after it. */
 int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
-			    const char *ip, int64_t now, int days, struct blob *cert_der);
+			    const char *san2, int64_t now, int days, struct blob *cert_der);
 /* The same, from the system clock. */
 int identity_self_signed(int keytype, const struct blob *key, const char *cn,
-			 const char *ip, int days, struct blob *cert_der);
+			 const char *san2, int days, struct blob *cert_der);
 /* PKCS#10 request for the key; sans are DNS names or IP addresses. */
 int identity_csr(int keytype, const struct blob *key, const char *cn,
 		 const char *const *sans, int nsans, struct blob *csr_der);

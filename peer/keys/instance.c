@@ -1,5 +1,7 @@
 #include "instance.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -197,6 +199,38 @@ static int endorse_new(struct instance *in, MDB_txn *txn, struct owncert *c)
 	return rc;
 }
 
+int instance_endorse(struct instance *in, MDB_txn *txn, struct owncert *c)
+{
+	return endorse_new(in, txn, c);
+}
+
+int instance_cert_san(const char *tcpaddress, char *out, size_t sz)
+{
+	uint8_t a[16], zero[16] = {0};
+	int wildcard = 0;
+	char host[256];
+
+	if (inet_pton(AF_INET, tcpaddress, a) == 1)
+		wildcard = memcmp(a, zero, 4) == 0;
+	else if (inet_pton(AF_INET6, tcpaddress, a) == 1)
+		wildcard = memcmp(a, zero, 16) == 0;
+	else
+		tcpaddress = ""; /* not an address: serve refuses it; no name from it */
+	if (!wildcard) {
+		snprintf(out, sz, "%s", tcpaddress);
+		return 0;
+	}
+	out[0] = 0;
+	if (gethostname(host, sizeof(host)) < 0)
+		return 1;
+	host[sizeof(host) - 1] = 0;
+	for (const char *c = host; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			return 1; /* not a DNS name: only DNS:SERVERNAME */
+	snprintf(out, sz, "%s", host);
+	return 1;
+}
+
 int instance_new_owncert(struct instance *in, int state, char *label,
 			 size_t labelsz)
 {
@@ -209,14 +243,15 @@ int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *l
 	struct blob key = {0}, der = {0};
 	struct owncert c;
 	MDB_txn *txn = NULL;
+	char san2[256];
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	rc = identity_keygen(in->conf.keytype, &key);
+	(void)instance_cert_san(in->conf.tcpaddress, san2, sizeof(san2));
 	if (rc == 0)
-		rc = identity_self_signed_at(in->conf.keytype, &key, in->conf.servername,
-					  in->conf.tcpaddress, clock_now(),
-					  in->conf.certvaliditydays, &der);
+		rc = identity_self_signed_at(in->conf.keytype, &key, in->conf.servername, san2,
+					  clock_now(), in->conf.certvaliditydays, &der);
 	if (rc == 0)
 		rc = store_begin(&in->store, 1, &txn);
 	if (rc == 0)

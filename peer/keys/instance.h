@@ -69,6 +69,14 @@ int instance_create_ex(const char *dir, const char *name, int port,
  * endorsement, store/owncert.h). */
 int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *label,
 			    size_t labelsz);
+/* Signs c's fingerprint with the current key (the rollover endorsement of
+ * a new certificate; nothing when there is no current one). */
+int instance_endorse(struct instance *in, MDB_txn *txn, struct owncert *c);
+/* The certificate's name besides SERVERNAME: TCPADDRESS when it is an IP
+ * address, or for a wildcard one (0.0.0.0, ::), which names no host, this
+ * host's name ("" when it is not a DNS name, or TCPADDRESS no address).
+ * Returns 1 for a wildcard address, else 0. */
+int instance_cert_san(const char *tcpaddress, char *out, size_t sz);
 /* Generates a key pair and self-signed certificate per the configuration and
  * stores it in 'state' (current or next). Returns its label. Key generation
  * runs outside the write transaction. */

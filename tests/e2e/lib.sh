@@ -37,6 +37,12 @@ cleanup() {
 		FAILED=1
 		rc=1
 	fi
+	if [ -n "$(severity_mismatches)" ]; then
+		echo "FAIL: daemon-log lines whose level and message ID disagree:" >&2
+		severity_mismatches | head -5 >&2
+		FAILED=1
+		rc=1
+	fi
 	# KEEP_EV=DIR keeps the hostile tool's event files (*.ev) of a run.
 	[ -n "${KEEP_EV:-}" ] && mkdir -p "$KEEP_EV" && cp "$W"/*.ev "$KEEP_EV"/ 2>/dev/null
 	if [ "$FAILED" -ne 0 ] || [ -n "${KEEP:-}" ]; then
@@ -46,6 +52,15 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+
+# Daemon-log lines whose level is not the one their message ID's letter
+# names (ERROR E, WARN W, INFO I), in any log of the scenario; at the end
+# of every scenario there must be none (scripts/msgcheck.py checks the
+# sources for the same rule).
+severity_mismatches() {
+	cat "$W"/*.log 2>/dev/null | awk '$2 ~ /^(ERROR|WARN|INFO)$/ && $3 ~ /^RPL[0-9][0-9][0-9][0-9][EWI]$/ {
+		if (substr($2, 1, 1) != substr($3, 8, 1)) print }'
+}
 
 # A free TCP port on 127.0.0.1.
 # port: a free loopback TCP port that no other call of port() has handed out
@@ -185,6 +200,45 @@ wait_admin() {
 
 # restart_peer NAME: stop (TERM) and start again, admin socket ready.
 restart_peer() { stop_peer "$1"; start_peer "$1"; wait_admin "$1"; }
+
+# make_ca DIR CN DAYS: a throw-away OpenSSL CA (P-256) in DIR: ca.key,
+# ca.pem and ca.cnf for 'openssl ca -config DIR/ca.cnf' (which copies the
+# request's extensions, the SAN among them).
+make_ca() {
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
+		-out "$dir/ca.pem" -subj "/CN=$2" -days "$3" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		>/dev/null 2>&1 || die "cannot make the test CA"
+	cat >"$dir/ca.cnf" <<EOF
+[ ca ]
+default_ca = throwaway
+[ throwaway ]
+dir = $dir
+database = \$dir/index.txt
+new_certs_dir = \$dir
+serial = \$dir/serial
+default_md = sha256
+policy = any
+copy_extensions = copy
+unique_subject = no
+[ any ]
+commonName = supplied
+EOF
+	: >"$dir/index.txt"
+	openssl rand -hex 16 >"$dir/serial"
+}
+
+# forcesync_mark NAME SERVER: UPDATE SERVER SERVER FORCESYNC=YES on NAME.
+# Status 0 once the mark is set, whether the exchange happened at once
+# (RPL1207I, exit 0) or stays pending because SERVER was not reached or
+# refused (RPL1206E, exit 1); the reply is printed otherwise.
+forcesync_mark() {
+	local out
+	out=$(adm "$1" "UPDATE SERVER $2 FORCESYNC=YES")
+	grep -qE '"message_id": "RPL12(06E|07I)"' <<<"$out" || { echo "$out"; return 1; }
+}
 
 # wait_until SECONDS CMD...: polls CMD every 0.05 s; status 0 once it succeeds.
 wait_until() {

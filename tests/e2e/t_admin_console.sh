@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The admin console without a COMMAND reads commands line by line, answers
-# each, and QUIT ends it; the session's state changes reach the activity
-# log; an idle authenticated session is dropped after COMMTIMEOUT; and
-# 'make install' honours PREFIX and DESTDIR.
+# each, and QUIT ends it; HELP is a table of one line per command naming
+# HELP and QUIT, HELP DEFINE only the DEFINE commands; the session's state
+# changes reach the activity log; an idle authenticated session is
+# dropped after COMMTIMEOUT; and 'make install' honours PREFIX and DESTDIR.
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -18,6 +19,17 @@ expect_contains "$out" "RPL0504I" "console: DEFINE SERVER answered"
 expect_contains "$out" "First Contact|first-contact" "console: PING SERVER answered"
 expect_contains "$out" "PING SERVER  +Tests the session" "console: HELP lists the commands"
 expect_not_contains "$out" "Direction" "console: nothing runs after QUIT"
+
+# HELP is one table, a line per command (no blank line between them), and
+# names HELP and QUIT; HELP DEFINE shows the DEFINE commands only.
+help=$("$RP" admin -d "$W/A" HELP)
+expect_eq "$(grep -c '^$' <<<"$help")" 0 "HELP is not double-spaced: no blank line in its list"
+expect_contains "$help" "^HELP  +" "HELP lists HELP"
+expect_contains "$help" "^QUIT  +" "HELP lists QUIT"
+help=$("$RP" admin -d "$W/A" HELP DEFINE)
+expect_eq "$(grep -oE '^ *Command: .*' <<<"$help" | sed 's/^ *Command: //' | tr '\n' ,)" "DEFINE SERVER,DEFINE SCHEDULE," \
+	"HELP DEFINE shows DEFINE SERVER and DEFINE SCHEDULE"
+expect_not_contains "$help" "QUERY SERVER|PING SERVER" "HELP DEFINE does not print every command"
 
 out=$(printf 'QUERY SERVER NOSUCH\n' | "$RP" admin -d "$W/A" 2>&1); rc=$?
 expect_eq "$rc" 1 "console: the last command's failure is the exit status"

@@ -18,6 +18,9 @@ adm A "DEFINE SERVER BX HLADDRESS=127.0.0.1 LLADDRESS=$PX SERVERPASSWORD=pw-BX-s
 a() { "$RP" admin -d "$W/A" "$@"; }
 
 # --- abbreviations -----------------------------------------------------------
+out=$(a q server); rc=$?
+expect_eq "$rc" 0 "q server is QUERY SERVER (the command abbreviated, in lower case)"
+expect_contains "$out" "^B +127\.0\.0\.1 +$PB" "q server lists B"
 out=$(a q se); rc=$?
 expect_eq "$rc" 0 "q se is QUERY SERVER"
 expect_contains "$out" "^B +127\.0\.0\.1 +$PB" "q se lists B in a table"

@@ -278,7 +278,7 @@ romeo_ok "after the CA cases"
 # that completes them clears it.
 n=$(wc -l <"$W/victor.log")
 adm victor UPDATE SERVER carol.example FORCESYNC=YES >/dev/null || die "UPDATE SERVER carol.example FORCESYNC=YES failed"
-wait_until 10 eval "tail -n +$((n + 1)) '$W/victor.log' | grep -q 'FORCESYNC session with server carol.example completed'" ||
+wait_until 10 eval "tail -n +$((n + 1)) '$W/victor.log' | grep -q 'FORCESYNC with server carol.example completed'" ||
 	die "the FORCESYNC session with carol did not run: $(tail -n +$((n + 1)) "$W/victor.log")"
 out=$(adm victor PING SERVER carol.example) || die "PING victor -> carol after FORCESYNC failed: $out"
 expect_eq "$(jget 'j["verified_by"]' <<<"$out")" ca "after FORCESYNC the VERIFY=CA partner is still verified by ca"

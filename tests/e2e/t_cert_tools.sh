@@ -39,28 +39,7 @@ expect_contains "$req2" 'Subject: CN *= *alpha.example.net' "--cn sets the subje
 expect_contains "$req2" 'DNS:alpha.example.net, IP Address:192.0.2.10' "--san names go into the request"
 
 # --- a throw-away CA ----------------------------------------------------
-mkdir -p "$W/ca"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/ca/ca.key" \
-	-out "$W/ca/ca.pem" -subj "/CN=Throwaway Test CA" -days 30 \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-	>/dev/null 2>&1 || die "cannot make the test CA"
-cat >"$W/ca/ca.cnf" <<EOF
-[ ca ]
-default_ca = throwaway
-[ throwaway ]
-dir = $W/ca
-database = \$dir/index.txt
-new_certs_dir = \$dir
-serial = \$dir/serial
-default_md = sha256
-policy = any
-copy_extensions = copy
-unique_subject = no
-[ any ]
-commonName = supplied
-EOF
-: >"$W/ca/index.txt"
-openssl rand -hex 16 >"$W/ca/serial"
+make_ca "$W/ca" "Throwaway Test CA" 30
 # sign CSR OUT START END: a certificate with explicit dates (YYYYMMDDHHMMSSZ).
 sign() {
 	openssl ca -batch -config "$W/ca/ca.cnf" -cert "$W/ca/ca.pem" -keyfile "$W/ca/ca.key" \

@@ -109,7 +109,7 @@ expect_contains "$stE" "\"$fpE:current\"" "E's first-contact pin is E's certific
 expect_not_contains "$stE" ":next" "no next pin for E after a CERTS in a first-contact session"
 
 # FORCESYNC: the mark makes the next session a password session again.
-expect_rc 0 adm A UPDATE SERVER E FORCESYNC=YES
+expect_rc 0 forcesync_mark A E
 hrun certs-forcesync-in <<EOF
 gen-identity E2 cn=E ip=127.0.0.1
 gen-identity NEXT cn=E ip=127.0.0.1

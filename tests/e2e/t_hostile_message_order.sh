@@ -196,7 +196,7 @@ for line in open(sys.argv[1]):
     n, g, role, who, addr, t, num, state = line.rstrip("\n").split("|")
     name = {"99": "unknown"}.get(t, t)
     if t == "ERROR":
-        pat = r"session \d+ %s [^\n]*\(%s\): partner [^\n]* says: RPL0416E hostile-error-%s\n" % (role, re.escape(addr), n)
+        pat = r"session \d+ %s [^\n]*\(%s\): partner [^\n]* refused: hostile-error-%s\n" % (role, re.escape(addr), n)
     else:
         pat = r"session \d+ %s %s \(%s\): protocol error: message %s \(%s\) is not expected in state %s\n" % (
             role, re.escape(who), re.escape(addr), re.escape(name), num, re.escape(state))

@@ -62,7 +62,7 @@ expect_eq "$(pin_list A B)" "$(fingerprint "$W/B/cert256.pem"):current" "the new
 lose_A                      # a third key; A stays down for now
 fp_3=$(fingerprint "$W/A/cert256.pem")
 n_pending=$(grep -c "FORCESYNC with server A is pending" "$W/B.log")
-r=$(adm B "UPDATE SERVER A FORCESYNC=YES") || die "UPDATE SERVER A FORCESYNC=YES (A down) failed: $r"
+r=$(forcesync_mark B A) || die "UPDATE SERVER A FORCESYNC=YES (A down) failed: $r"
 more_pending() { [ "$(grep -c "FORCESYNC with server A is pending" "$W/B.log")" -gt "$n_pending" ]; }
 wait_until 20 more_pending || die "B did not report the FORCESYNC with the unreachable A as pending"
 ok "B reports the FORCESYNC with the unreachable A as pending"

@@ -30,7 +30,7 @@ adm Imp1 "DEFINE SERVER B HLADDRESS=127.0.0.1 LLADDRESS=$pb SERVERPASSWORD=not-t
 	die "define B on the impostor"
 
 n_fs=$(grep -c "FORCESYNC with server A is pending" "$W/B.log")
-r=$(adm B "UPDATE SERVER A FORCESYNC=YES") || die "UPDATE SERVER A FORCESYNC=YES failed: $r"
+r=$(forcesync_mark B A) || die "UPDATE SERVER A FORCESYNC=YES failed: $r"
 fs_failed() { [ "$(grep -c "FORCESYNC with server A is pending" "$W/B.log")" -gt "$n_fs" ]; }
 wait_until 20 fs_failed || die "B's immediate FORCESYNC session with the impostor did not end"
 expect_contains "$(grep "FORCESYNC with server A is pending" "$W/B.log" | tail -1)" "RPL0401E|password proof|authentication failed" \
@@ -120,11 +120,11 @@ expect_eq "$(pins_json B A)" "$pins_before" "B's pins for A are still the real A
 # its own, which defines B with B's real password, must not complete B's
 # FORCESYNC for A either. (Last part: if it fails, B's pins are replaced.)
 fs_clear() { [ "$(srv_field B A 's["forcesync_pending"]')" == false ]; }
-r=$(adm B "UPDATE SERVER A FORCESYNC=YES") || die "UPDATE SERVER A FORCESYNC=YES failed: $r"
+r=$(forcesync_mark B A) || die "UPDATE SERVER A FORCESYNC=YES failed: $r"
 wait_until 20 fs_clear || die "FORCESYNC with the real A did not complete"
 expect_eq "$(pin_list B A)" "$fp_a:current" "FORCESYNC with the real A keeps the real A's certificate"
 stop_peer A
-r=$(adm B "UPDATE SERVER A FORCESYNC=YES") || die "UPDATE SERVER A FORCESYNC=YES failed: $r"
+r=$(forcesync_mark B A) || die "UPDATE SERVER A FORCESYNC=YES failed: $r"
 expect_eq "$(srv_field B A 's["forcesync_pending"]')" true "B is marked FORCESYNC for A again (A is down)"
 init_named Imp3 A "$pa" "not-the-password-of-A-either"
 start_peer Imp3

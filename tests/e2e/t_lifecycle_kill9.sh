@@ -132,7 +132,7 @@ forcesync() { # forcesync VICTIM DELAY HOW [SIDE REGEX] (HOW out: B's session; i
 	old=$(own_fp A current)
 	if [ "$how" == in ]; then
 		stop_peer A
-		adm B "UPDATE SERVER A FORCESYNC=YES" >/dev/null || die "$what: UPDATE SERVER A FORCESYNC=YES"
+		forcesync_mark B A >/dev/null || die "$what: UPDATE SERVER A FORCESYNC=YES"
 		rebuild_A
 		new=$(fingerprint "$W/A/cert256.pem")
 		req0=$(fs_requests)
@@ -157,7 +157,7 @@ forcesync() { # forcesync VICTIM DELAY HOW [SIDE REGEX] (HOW out: B's session; i
 		# Killed before UPDATE SERVER committed: nothing was requested.
 		expect_eq "$(pin_list B A):$(srv_field B A 's["forcesync_pending"]')" "$old:current:false" \
 			"$what: the request never committed: old pin, no mark"
-		adm B "UPDATE SERVER A FORCESYNC=YES" >/dev/null || die "$what: UPDATE SERVER A FORCESYNC=YES again"
+		forcesync_mark B A >/dev/null || die "$what: UPDATE SERVER A FORCESYNC=YES again"
 	else
 		check_fs_atomic "$what" "$old" "$new"
 	fi

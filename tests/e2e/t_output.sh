@@ -36,7 +36,7 @@ define_pair A B
 run "$RP" admin -d "$W/A" --json QUERY SERVER NOSUCH
 expect_eq "$(failure_shape <"$W/out")" "RPL0406E" "the daemon's failures have the same shape"
 run "$RP" admin -d "$W/nosuch" --json QUERY SERVER
-expect_eq "$(failure_shape <"$W/out")" "RPL0503E" "and the admin client's own failures too"
+expect_eq "$(failure_shape <"$W/out")" "RPL0101E" "and the admin client's own failures too (no instance there)"
 
 # --- text failures: the same way for the CLI and the admin client -----------------
 run "$RP" cert -d "$W/nosuch" show

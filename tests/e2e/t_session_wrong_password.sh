@@ -60,7 +60,7 @@ for i in 2 3 4 5 6; do
 done
 expect_eq "${ids[*]}" "RPL0401E RPL0401E RPL0401E RPL0401E RPL0402E" "failures 2-5 answer RPL0401E, the 6th within a minute RPL0402E"
 expect_eq "$(jget 'j["ok"]' <<<"$last")" false "the 6th PING fails"
-expect_contains "$(jget 'j.get("message", "")' <<<"$last")" 'RPL0402E' "A's PING answer carries B's RPL0402E"
+expect_eq "$(jget '[j["message_id"], j.get("refused_by")]' <<<"$last")" '["RPL0402E", "B"]' "A's PING answer carries B's RPL0402E, refused by B"
 wait_until 5 grep -q 'refused without a password proof' "$W/B.log" ||
 	die "B's log does not say 'refused without a password proof'"
 ok "B's log says 'refused without a password proof'"

@@ -123,13 +123,21 @@ START_TEST(two_certificates_get_different_serials_and_keys_differ)
 }
 END_TEST
 
-START_TEST(san_gets_an_ip_entry_only_for_an_ip_address)
+START_TEST(the_second_san_is_an_ip_entry_for_an_address_else_a_dns_name)
 {
 	struct blob d = {0};
 	struct certinfo ci;
 
+	/* A wildcard TCPADDRESS gives the host's name (peer/keys/instance). */
 	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "beta",
 					      "host.example", 10, &d), 0);
+	ck_assert_int_eq(identity_cert_info(d.p, d.n, &ci), 0);
+	ck_assert_ptr_nonnull(strstr(ci.sans, "DNS:beta"));
+	ck_assert_ptr_nonnull(strstr(ci.sans, "DNS:host.example"));
+	ck_assert_ptr_null(strstr(ci.sans, "IP:"));
+	blob_free(&d);
+
+	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "beta", "BETA", 10, &d), 0);
 	ck_assert_int_eq(identity_cert_info(d.p, d.n, &ci), 0);
 	ck_assert_str_eq(ci.sans, "DNS:beta");
 	blob_free(&d);
@@ -476,7 +484,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, self_signed_cert_is_valid_from_now_for_the_given_days);
 	tcase_add_test(tc, fingerprint_is_sha256_of_the_der);
 	tcase_add_test(tc, two_certificates_get_different_serials_and_keys_differ);
-	tcase_add_test(tc, san_gets_an_ip_entry_only_for_an_ip_address);
+	tcase_add_test(tc, the_second_san_is_an_ip_entry_for_an_address_else_a_dns_name);
 	tcase_add_test(tc, key_matches_its_own_certificate_only);
 	tcase_add_test(tc, signature_verifies_and_a_tampered_message_fails);
 	tcase_add_test(tc, csr_der_parses_with_the_requested_cn);

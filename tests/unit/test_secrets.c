@@ -300,7 +300,7 @@ START_TEST(backup_file_holds_no_secret_in_clear)
 	char path[160];
 
 	snprintf(path, sizeof(path), "%s/instance.bak", tmpdir);
-	ck_assert_int_eq(backup_write(&in, path, "backup-password-1"), 0);
+	ck_assert_int_eq(backup_write(&in, path, "backup-password-1", 0), 0);
 	assert_file_reveals_nothing(path);
 }
 END_TEST
