@@ -55,7 +55,7 @@ clean_or_ok() {
 	local id
 	[ "$3" -eq 0 ] && return 0
 	id=$(jget 'j.get("message_id", "")' <<<"$2" 2>/dev/null)
-	[[ "$id" =~ ^RPL[0-9]{4}[EW]$ ]] || die "$1 failed without a message ID (exit $3): $2"
+	[[ "$id" =~ ^RPL[0-9]{4}[EW]$ ]] || die "$1 failed without a message ID (exit $3): $2 (stderr: $(tail -3 "$W/adm.err" 2>/dev/null))"
 	echo "     ($1 failed cleanly: $id $(jget 'j.get("error", j.get("message", ""))' <<<"$2" | cut -c1-150))"
 }
 
@@ -74,7 +74,7 @@ settle() {
 	ctl '{"mode": "pass", "seed": 0}'
 	while :; do
 		tries=$((tries + 1))
-		out=$(timeout 90 "$RP" admin -d "$W/A" --json REPLICATE NODE n TARGET=B WAIT=YES 2>&1) && break
+		out=$(timeout 90 "$RP" admin -d "$W/A" --json REPLICATE NODE n TARGET=B WAIT=YES 2>>"$W/adm.err") && break
 		[ $SECONDS -lt $end ] || die "$1: the next run without faults does not complete: $out"
 		sleep 1
 	done
@@ -90,7 +90,7 @@ run_faulted() { # LABEL SSL ONLY MODE DIR MAXOFF SEED
 	mutate_set d "$s" 3 1 1; put_set A n d
 	p0=$(plog_lines)
 	ctl "{\"mode\": \"$m\", \"seed\": $s, \"only\": \"$only\", \"dir\": \"$dir\", \"max_offset\": $maxoff}"
-	out=$(timeout 90 "$RP" admin -d "$W/A" --json REPLICATE NODE n TARGET=B WAIT=YES 2>&1); rc=$?
+	out=$(timeout 90 "$RP" admin -d "$W/A" --json REPLICATE NODE n TARGET=B WAIT=YES 2>>"$W/adm.err"); rc=$?
 	[ $rc -ne 124 ] || die "$what: REPLICATE did not return within 90 s"
 	clean_or_ok "$what: REPLICATE" "$out" "$rc"
 	sleep 0.3 # the proxy logs a connection when it ends

@@ -67,7 +67,7 @@ clean_or_ok() {
 	local id
 	if [ "$3" -eq 0 ]; then return 0; fi
 	id=$(jget 'j.get("message_id", "")' <<<"$2" 2>/dev/null)
-	[[ "$id" =~ ^RPL[0-9]{4}[EW]$ ]] || die "$1 failed without a message ID (exit $3): $2"
+	[[ "$id" =~ ^RPL[0-9]{4}[EW]$ ]] || die "$1 failed without a message ID (exit $3): $2 (stderr: $(tail -3 "$W/adm.err" 2>/dev/null))"
 	echo "     ($1 failed cleanly: $id $(jget 'j.get("error", j.get("message", ""))' <<<"$2" | cut -c1-150))"
 }
 
@@ -116,7 +116,7 @@ faulted() {
 	local k out rc
 	for k in 1 2 3 4 5 6; do
 		[ "$(injected_since "$2")" -gt 0 ] && break
-		if [ $((k % 2)) -eq 1 ]; then out=$(adm B PING SERVER A 2>&1); else out=$(adm A PING SERVER B 2>&1); fi
+		if [ $((k % 2)) -eq 1 ]; then out=$(adm B PING SERVER A 2>>"$W/adm.err"); else out=$(adm A PING SERVER B 2>>"$W/adm.err"); fi
 		rc=$?
 		clean_or_ok "$1: PING" "$out" "$rc"
 		sleep 0.3 # the proxy logs a connection when it ends
@@ -133,9 +133,9 @@ for i in $(seq 0 $((RUNS - 1))); do
 	n610=$(log_count A "RPL0610I certificate confirmation round|RPL0611E")
 	p0=$(plog_lines)
 	faults "$m" "$s"
-	out=$(adm A RENEW CERTIFICATE 2>&1); rc=$?
+	out=$(adm A RENEW CERTIFICATE 2>>"$W/adm.err"); rc=$?
 	clean_or_ok "$what: RENEW CERTIFICATE" "$out" "$rc"
-	out=$(adm B PING SERVER A 2>&1); rc=$?
+	out=$(adm B PING SERVER A 2>>"$W/adm.err"); rc=$?
 	clean_or_ok "$what: PING B->A" "$out" "$rc"
 	round_over() { [ "$(log_count A "RPL0610I certificate confirmation round|RPL0611E")" -gt "$n610" ]; }
 	wait_until 40 round_over || echo "     ($what: A's rounds did not end within 40 s under faults)"
@@ -154,9 +154,9 @@ for i in $(seq 0 $((RUNS - 1))); do
 	[ "$new" != "$old" ] || die "$what: A's certificate did not change"
 	p0=$(plog_lines)
 	faults "$m" "$s"
-	out=$(adm B UPDATE SERVER A FORCESYNC=YES 2>&1); rc=$?
+	out=$(adm B UPDATE SERVER A FORCESYNC=YES 2>>"$W/adm.err"); rc=$?
 	clean_or_ok "$what: UPDATE SERVER A FORCESYNC=YES" "$out" "$rc"
-	out=$(adm B PING SERVER A 2>&1); rc=$?
+	out=$(adm B PING SERVER A 2>>"$W/adm.err"); rc=$?
 	clean_or_ok "$what: PING B->A" "$out" "$rc"
 	faulted "$what" "$p0"
 	no_crash A; no_crash B
