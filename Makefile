@@ -95,7 +95,7 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		RP=$(abspath build-asan/replpeer) RP_PROD=$(abspath build/replpeer) \
-		HOSTILE=$(abspath build-asan/tests/hostile) RPL_ASAN=1 tests/e2e/run.sh
+		HOSTILE=$(abspath build-asan/tests/hostile) RPL_ASAN=1 E2E_JOBS=2 tests/e2e/run.sh
 
 # ---- fuzzing ---------------------------------------------------------------
 # tests/fuzz/fuzz_<target>.c are libFuzzer targets, seeded from
