@@ -42,7 +42,7 @@
 #include "../util/msg.h"
 
 #define MAX_PARTNERS 512
-#define MAX_SAMPLES 200000
+#define MAX_SAMPLES  200000
 
 struct partner {
 	struct instance in;
@@ -76,10 +76,7 @@ static struct {
 	uv_timer_t hold_timer;
 } L;
 
-static double now_ms(void)
-{
-	return (double)uv_hrtime() / 1e6;
-}
+static double now_ms(void) { return (double)uv_hrtime() / 1e6; }
 
 static void start_one(void);
 
@@ -120,8 +117,8 @@ static void hold_ready(struct peer_session *s, struct one *o)
 		}
 	L.held++;
 	if (L.held == L.hold) {
-		printf("{\"held\": %d, \"failed\": %ld, \"seconds_to_hold\": %.2f}\n", L.held, L.failed,
-		       (now_ms() - L.t_start) / 1000);
+		printf("{\"held\": %d, \"failed\": %ld, \"seconds_to_hold\": %.2f}\n", L.held,
+		       L.failed, (now_ms() - L.t_start) / 1000);
 		fflush(stdout);
 		uv_timer_init(&L.loop, &L.hold_timer);
 		uv_timer_start(&L.hold_timer, on_hold_over, (uint64_t)(L.seconds * 1000), 0);
@@ -291,7 +288,7 @@ static void pct(const char *name, double *v, long n)
 static void open_partners(char *dirs)
 {
 	char err[256];
-	struct peer_hooks hooks = {0};
+	struct peer_hooks hooks = { 0 };
 
 	for (char *d = strtok(dirs, ","); d; d = strtok(NULL, ",")) {
 		struct partner *pt;
@@ -346,8 +343,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--hold") && v)
 			L.hold = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: sessload --target NAME --dirs DIR[,DIR...] [--inflight K] "
-					"[--seconds S] [--warmup S] [--srp] [--hold N]\n");
+			fprintf(stderr,
+				"usage: sessload --target NAME --dirs DIR[,DIR...] [--inflight K] "
+				"[--seconds S] [--warmup S] [--srp] [--hold N]\n");
 			return 2;
 		}
 	}
@@ -370,7 +368,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < L.inflight && i < L.hold; i++)
 			start_one();
 		uv_run(&L.loop, UV_RUN_DEFAULT);
-		printf("{\"held_at_end\": %d, \"dropped\": %d, \"failed\": %ld}\n", L.held, L.dropped, L.failed);
+		printf("{\"held_at_end\": %d, \"dropped\": %d, \"failed\": %ld}\n", L.held,
+		       L.dropped, L.failed);
 		return 0;
 	}
 	/* Nothing counts during the warm-up. */

@@ -132,7 +132,8 @@ static void show_progress(void *arg, json_t *p)
 	/* What a command waits for (PING, FORCESYNC, WAIT=YES), one line on
 	 * stderr also for scripts; Ctrl-C still cancels such a command. */
 	if (note && json_is_string(json_object_get(p, "message_id"))) {
-		fprintf(stderr, "%s %s\n", json_string_value(json_object_get(p, "message_id")), note);
+		fprintf(stderr, "%s %s\n", json_string_value(json_object_get(p, "message_id")),
+			note);
 		return;
 	}
 	s->progress_seen = 1;
@@ -141,9 +142,10 @@ static void show_progress(void *arg, json_t *p)
 	fprintf(stderr, "\r\033[K%s -> %s: %s", node ? node : "?", target ? target : "?",
 		phase ? phase : "");
 	if (tobjs || total > 0)
-		fprintf(stderr, " %.1f of %.1f MiB (%.0f%%), %lld of %lld objects, %.1f MB/s on the wire, %.0f s left",
-			done / 1048576.0, total / 1048576.0, total > 0 ? 100.0 * done / total : 100.0,
-			objs, tobjs, rate / 1e6, eta);
+		fprintf(stderr,
+			" %.1f of %.1f MiB (%.0f%%), %lld of %lld objects, %.1f MB/s on the wire, %.0f s left",
+			done / 1048576.0, total / 1048576.0,
+			total > 0 ? 100.0 * done / total : 100.0, objs, tobjs, rate / 1e6, eta);
 	fflush(stderr);
 	s->progress_shown = 1;
 }
@@ -157,20 +159,23 @@ static int show_summary(FILE *f, json_t *doc)
 	if (!json_is_array(runs) || !json_array_size(runs) ||
 	    !json_object_get(json_array_get(runs, 0), "bytes_transferred"))
 		return 0;
-	json_array_foreach(runs, i, r) {
+	json_array_foreach(runs, i, r)
+	{
 		const char *state = json_string_value(json_object_get(r, "state"));
 		double bytes = (double)json_integer_value(json_object_get(r, "bytes_replicated"));
 		double wire = (double)json_integer_value(json_object_get(r, "bytes_transferred"));
 		double chunk = (double)json_integer_value(json_object_get(r, "chunk_bytes_sent"));
 		double secs = json_real_value(json_object_get(r, "seconds"));
-		fprintf(f, "%s %s -> %s %s: %lld objects, %.1f MiB logical, %.1f MiB transferred (dedup %.2fx), %.1f MB/s, %.1f s; %s\n",
+		fprintf(f,
+			"%s %s -> %s %s: %lld objects, %.1f MiB logical, %.1f MiB transferred (dedup %.2fx), %.1f MB/s, %.1f s; %s\n",
 			json_string_value(json_object_get(r, "message_id")),
 			json_string_value(json_object_get(r, "node")),
 			json_string_value(json_object_get(r, "target")), state ? state : "?",
 			(long long)json_integer_value(json_object_get(r, "objects_replicated")),
 			bytes / 1048576.0, wire / 1048576.0,
-			chunk > 0 ? bytes / chunk : (bytes > 0 ? 0.0 : 1.0), secs > 0 ? wire / 1e6 / secs : 0.0,
-			secs, json_string_value(json_object_get(r, "message")));
+			chunk > 0 ? bytes / chunk : (bytes > 0 ? 0.0 : 1.0),
+			secs > 0 ? wire / 1e6 / secs : 0.0, secs,
+			json_string_value(json_object_get(r, "message")));
 	}
 	return 1;
 }
@@ -237,7 +242,8 @@ int admin_run_line(struct admin_session *s, const char *line, int *cancelled)
 		/* A long command that reports progress goes on in the server:
 		 * Ctrl-C detaches from it. */
 		*cancelled = 1;
-		fputs("detached: the command goes on in the server (QUERY PROCESS shows it)\n", stderr);
+		fputs("detached: the command goes on in the server (QUERY PROCESS shows it)\n",
+		      stderr);
 		return 0;
 	}
 	if (rc < 0) {
@@ -279,7 +285,8 @@ static int run_piped(struct admin_session *s)
 		char *p = line + strspn(line, " \t");
 		int st;
 		if (!strchr(line, '\n') && !feof(stdin)) {
-			json_t *doc = rpl_error_doc(RPL_E_ADMIN_TOOBIG, "a line longer than 8191 characters");
+			json_t *doc = rpl_error_doc(RPL_E_ADMIN_TOOBIG,
+						    "a line longer than 8191 characters");
 			int c;
 			print_doc(s, doc, NULL);
 			json_decref(doc);
@@ -373,9 +380,10 @@ static int session_option(struct admin_opts *o, char **argv, int i, int argc, co
 		const char *s, *l;
 		int arg;
 	} known[] = {
-		{"-d", "--dir", 1}, {"-P", "--password-file", 1}, {NULL, "--host", 1},
-		{NULL, "--port", 1}, {NULL, "--id", 1}, {NULL, "--cacert", 1},
-		{NULL, "--accept-cert", 0}, {NULL, "--legacy", 0},
+		{ "-d", "--dir", 1 },         { "-P", "--password-file", 1 },
+		{ NULL, "--host", 1 },        { NULL, "--port", 1 },
+		{ NULL, "--id", 1 },          { NULL, "--cacert", 1 },
+		{ NULL, "--accept-cert", 0 }, { NULL, "--legacy", 0 },
 	};
 	const char *a = argv[i], *v = NULL;
 
@@ -431,15 +439,15 @@ static int append_word(char *command, size_t sz, const char *arg)
 	if (!strpbrk(arg, " \t") || !eq || strcspn(arg, " \t") < (size_t)(eq - arg))
 		w = snprintf(command + n, sz - n, "%s%s", n ? " " : "", arg);
 	else
-		w = snprintf(command + n, sz - n, "%s%.*s%c%s%c", n ? " " : "",
-			     (int)(eq - arg + 1), arg, q, eq + 1, q);
+		w = snprintf(command + n, sz - n, "%s%.*s%c%s%c", n ? " " : "", (int)(eq - arg + 1),
+			     arg, q, eq + 1, q);
 	return w < 0 || (size_t)w >= sz - n ? -1 : 0;
 }
 
 int cmd_admin(int argc, char **argv)
 {
-	struct admin_opts o = {.remote = {.port = 1500}};
-	struct admin_session s = {0};
+	struct admin_opts o = { .remote = { .port = 1500 } };
+	struct admin_session s = { 0 };
 	char command[8192] = "", err[PATH_MAX + 256] = "";
 	int rc, i, in_command = 0, cancelled;
 

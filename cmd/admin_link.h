@@ -17,8 +17,8 @@ struct admin_link_ops {
 	/* Sends one command line (passwords already filled in); on success
 	 * *env is the reply envelope {"status":int,"doc":...,"columns":[...]}
 	 * that admin.sock sends today. Returns 0 or -RPL_E_* with err filled. */
-	int (*request)(struct admin_link *l, const char *command, json_t **env,
-		       char *err, size_t errsz);
+	int (*request)(struct admin_link *l, const char *command, json_t **env, char *err,
+		       size_t errsz);
 	/* Abandons the request in flight (called from the SIGINT path: must be
 	 * async-signal-safe or set a flag request() checks); the server drops it. */
 	void (*cancel)(struct admin_link *l);
@@ -26,8 +26,8 @@ struct admin_link_ops {
 };
 struct admin_link {
 	const struct admin_link_ops *ops;
-	char server[65];   /* server name for the prompt ("" if unknown) */
-	char where[300];   /* "admin.sock of /path" or "host:port" for messages */
+	char server[65]; /* server name for the prompt ("" if unknown) */
+	char where[300]; /* "admin.sock of /path" or "host:port" for messages */
 	/* Set by the client: called by request() for each progress message of
 	 * a long command (REPLICATE NODE ... WAIT=YES) before its reply. */
 	void (*progress)(void *arg, json_t *p);
@@ -38,8 +38,17 @@ int admin_link_local(const char *dir, struct admin_link **out, char *err, size_t
 /* cmd/admin_remote.c (the lead's; declare it, and until it exists a stub
  * returning -RPL_E_NOTIMPL "remote admin sessions (--host)" in
  * cmd/admin_remote.c that the lead will replace) */
-struct admin_remote_opts { const char *host; int port; const char *id; const char *pwfile;
-	int accept_cert; const char *cacert; int legacy; int json; };
-int admin_link_remote(const struct admin_remote_opts *o, struct admin_link **out, char *err, size_t errsz);
+struct admin_remote_opts {
+	const char *host;
+	int port;
+	const char *id;
+	const char *pwfile;
+	int accept_cert;
+	const char *cacert;
+	int legacy;
+	int json;
+};
+int admin_link_remote(const struct admin_remote_opts *o, struct admin_link **out, char *err,
+		      size_t errsz);
 
 #endif

@@ -24,8 +24,8 @@
 struct local_link {
 	struct admin_link base;
 	char dir[PATH_MAX];
-	int fd;          /* -1 when not connected */
-	int cancel[2];   /* a byte written by cancel() ends the wait */
+	int fd;        /* -1 when not connected */
+	int cancel[2]; /* a byte written by cancel() ends the wait */
 };
 
 /* Why: whoever can replace DIR/admin.sock (a directory left writable) or
@@ -33,8 +33,8 @@ struct local_link {
  * session, passwords included. Before sending anything the client wants
  * the socket, and the process behind it, to belong to the owner of the
  * instance directory or to root. */
-static int admin_socket_trusted(const char *dir, const char *path, uid_t *owner,
-				char *err, size_t errsz)
+static int admin_socket_trusted(const char *dir, const char *path, uid_t *owner, char *err,
+				size_t errsz)
 {
 	struct stat d, s;
 
@@ -46,15 +46,14 @@ static int admin_socket_trusted(const char *dir, const char *path, uid_t *owner,
 		return -RPL_E_ADMIN_UNTRUSTED;
 	}
 	if (s.st_uid != 0 && s.st_uid != d.st_uid) {
-		snprintf(err, errsz, "%s belongs to uid %u, %s to uid %u", path,
-			 (unsigned)s.st_uid, dir, (unsigned)d.st_uid);
+		snprintf(err, errsz, "%s belongs to uid %u, %s to uid %u", path, (unsigned)s.st_uid,
+			 dir, (unsigned)d.st_uid);
 		return -RPL_E_ADMIN_UNTRUSTED;
 	}
 	return 0;
 }
 
-static int admin_peer_trusted(int fd, uid_t owner, const char *path, char *err,
-			      size_t errsz)
+static int admin_peer_trusted(int fd, uid_t owner, const char *path, char *err, size_t errsz)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -64,8 +63,10 @@ static int admin_peer_trusted(int fd, uid_t owner, const char *path, char *err,
 		return -RPL_E_ADMIN_UNTRUSTED;
 	}
 	if (cred.uid != 0 && cred.uid != owner) {
-		snprintf(err, errsz, "the process listening on %s (pid %d) runs as uid %u, the instance belongs to uid %u",
-			 path, (int)cred.pid, (unsigned)cred.uid, (unsigned)owner);
+		snprintf(
+			err, errsz,
+			"the process listening on %s (pid %d) runs as uid %u, the instance belongs to uid %u",
+			path, (int)cred.pid, (unsigned)cred.uid, (unsigned)owner);
 		return -RPL_E_ADMIN_UNTRUSTED;
 	}
 	return 0;
@@ -73,7 +74,7 @@ static int admin_peer_trusted(int fd, uid_t owner, const char *path, char *err,
 
 static int local_connect(struct local_link *l, char *err, size_t errsz)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc, n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/admin.sock", l->dir);
 	uid_t owner = (uid_t)-1; /* set by admin_socket_trusted */
 
@@ -109,7 +110,8 @@ static int write_all(int fd, const void *p, size_t n)
 {
 	const char *b = p;
 	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL); /* a closed server is an error, not SIGPIPE */
+		ssize_t w =
+			send(fd, b, n, MSG_NOSIGNAL); /* a closed server is an error, not SIGPIPE */
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -127,7 +129,7 @@ static int read_all(struct local_link *l, void *p, size_t n)
 	char *b = p;
 
 	while (n) {
-		struct pollfd pf[2] = {{l->fd, POLLIN, 0}, {l->cancel[0], POLLIN, 0}};
+		struct pollfd pf[2] = { { l->fd, POLLIN, 0 }, { l->cancel[0], POLLIN, 0 } };
 		ssize_t r;
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -192,7 +194,8 @@ static int local_request(struct admin_link *base, const char *command, json_t **
 	/* Progress messages of a long command come before its reply. */
 	while ((rc = read_all(l, len, 4)) == 0) {
 		json_t *prog;
-		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
+		n = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 |
+		    len[3];
 		if (n > ADMIN_REPLY_MAX || !(reply = malloc(n ? n : 1))) {
 			local_disconnect(l);
 			snprintf(err, errsz, "a reply of %u bytes", n);
@@ -216,7 +219,8 @@ static int local_request(struct admin_link *base, const char *command, json_t **
 	}
 	if (rc < 0) {
 		local_disconnect(l);
-		snprintf(err, errsz, "no answer from the server (it stopped or dropped the session)");
+		snprintf(err, errsz,
+			 "no answer from the server (it stopped or dropped the session)");
 		return -RPL_E_ADMIN_CONNECT;
 	}
 	if (!json_is_object(*env) || !json_is_integer(json_object_get(*env, "status"))) {
@@ -248,7 +252,7 @@ static void local_close(struct admin_link *base)
 	free(l);
 }
 
-static const struct admin_link_ops local_ops = {local_request, local_cancel, local_close};
+static const struct admin_link_ops local_ops = { local_request, local_cancel, local_close };
 
 int admin_link_local(const char *dir, struct admin_link **out, char *err, size_t errsz)
 {

@@ -127,7 +127,8 @@ static int known_write(const struct known *k, char *err, size_t errsz)
 	if ((f = fopen(path, "re"))) {
 		while (fgets(line, sizeof(line), f)) {
 			char hp[300];
-			if (line[0] != '#' && sscanf(line, "%299s", hp) == 1 && strcmp(hp, k->hostport) == 0)
+			if (line[0] != '#' && sscanf(line, "%299s", hp) == 1 &&
+			    strcmp(hp, k->hostport) == 0)
 				continue;
 			wbuf_put(&w, line, strlen(line));
 		}
@@ -148,7 +149,7 @@ static int known_write(const struct known *k, char *err, size_t errsz)
 
 static int tcp_connect(const char *host, int port, char *err, size_t errsz)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
 	char service[16];
 	int fd = -1, rc, last = 0;
 
@@ -169,11 +170,12 @@ static int tcp_connect(const char *host, int port, char *err, size_t errsz)
 		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 		rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
 		if (rc < 0 && errno == EINPROGRESS) {
-			pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+			pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
 			rc = poll(&pfd, 1, CONNECT_TIMEOUT_MS);
 			if (rc == 0)
 				errno = ETIMEDOUT, rc = -1;
-			else if (rc > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
+			else if (rc > 0 &&
+				 getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
 				errno = soerr, rc = -1;
 			else if (rc > 0)
 				rc = 0;
@@ -188,7 +190,8 @@ static int tcp_connect(const char *host, int port, char *err, size_t errsz)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		snprintf(err, errsz, "cannot connect to %s port %d: %s", host, port, strerror(last));
+		snprintf(err, errsz, "cannot connect to %s port %d: %s", host, port,
+			 strerror(last));
 	return fd < 0 ? -RPL_E_CONNECT : fd;
 }
 
@@ -228,8 +231,8 @@ static int ssl_read_all(struct remote *r, void *p, size_t n)
 static int send_frame(struct remote *r, int type, const struct wbuf *payload)
 {
 	size_t n = 1 + (payload ? payload->len : 0);
-	uint8_t hdr[FRAME_HDR] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-				  (uint8_t)n, (uint8_t)type};
+	uint8_t hdr[FRAME_HDR] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+				   (uint8_t)n, (uint8_t)type };
 	int rc = ssl_write_all(r, hdr, sizeof(hdr));
 
 	if (rc == 0 && payload && payload->len)
@@ -315,7 +318,7 @@ static int judge_certificate(struct signon *g, char *err, size_t errsz)
 		return 0;
 	}
 	if (o->cacert) {
-		struct blob anchor = {0};
+		struct blob anchor = { 0 };
 		struct wbuf pem;
 		char why[600];
 		int rc = fs_read_file(o->cacert, 1 << 20, &pem);
@@ -328,8 +331,14 @@ static int judge_certificate(struct signon *g, char *err, size_t errsz)
 			return rc;
 		}
 		struct chain_check c = {
-			.leaf = g->der.p, .leaf_len = g->der.n, .anchors = &anchor, .nanchors = 1,
-			.name = o->host, .role = CHAIN_ROLE_SERVER, .now = clock_now(), .skew = 300,
+			.leaf = g->der.p,
+			.leaf_len = g->der.n,
+			.anchors = &anchor,
+			.nanchors = 1,
+			.name = o->host,
+			.role = CHAIN_ROLE_SERVER,
+			.now = clock_now(),
+			.skew = 300,
 		};
 		rc = chain_verify(&c, why, sizeof(why));
 		blob_free(&anchor);
@@ -338,7 +347,8 @@ static int judge_certificate(struct signon *g, char *err, size_t errsz)
 			return 0;
 		}
 		if (!g->have_known) {
-			snprintf(err, errsz, "the certificate of %s (SHA-256 %s) does not chain to %s: %s",
+			snprintf(err, errsz,
+				 "the certificate of %s (SHA-256 %s) does not chain to %s: %s",
 				 g->hostport, g->fp_hex, o->cacert, why);
 			return -RPL_E_SRVCERT_UNKNOWN;
 		}
@@ -348,12 +358,14 @@ static int judge_certificate(struct signon *g, char *err, size_t errsz)
 		return 0;
 	}
 	if (o->accept_cert) {
-		fprintf(stderr, "%s the certificate of %s is new to this client: SHA-256 %s; accepted (--accept-cert)\n",
+		fprintf(stderr,
+			"%s the certificate of %s is new to this client: SHA-256 %s; accepted (--accept-cert)\n",
 			rpl_msg_id(RPL_I_SRVCERT_PINNED), g->hostport, g->fp_hex);
 		g->by = BY_ACCEPT;
 		return 0;
 	}
-	snprintf(err, errsz, "%s presents a certificate with SHA-256 fingerprint %s; nothing was sent",
+	snprintf(err, errsz,
+		 "%s presents a certificate with SHA-256 fingerprint %s; nothing was sent",
 		 g->hostport, g->fp_hex);
 	return -RPL_E_SRVCERT_UNKNOWN;
 }
@@ -361,7 +373,7 @@ static int judge_certificate(struct signon *g, char *err, size_t errsz)
 static int hello_reply(struct remote *r, struct signon *g, uint64_t *method, struct blob *salt,
 		       struct blob *B, char *err, size_t errsz)
 {
-	struct blob pl = {0};
+	struct blob pl = { 0 };
 	struct cursor cur, val;
 	uint64_t version = 0;
 	uint16_t tag;
@@ -398,8 +410,10 @@ static int hello_reply(struct remote *r, struct signon *g, uint64_t *method, str
 	}
 	if (rc < 0 || version != PROTO2_REVISION || !conf_valid_name(g->server)) {
 		blob_free(&pl);
-		snprintf(err, errsz, "the server's hello reply is not understood (protocol revision %llu, this client speaks %d)",
-			 (unsigned long long)version, PROTO2_REVISION);
+		snprintf(
+			err, errsz,
+			"the server's hello reply is not understood (protocol revision %llu, this client speaks %d)",
+			(unsigned long long)version, PROTO2_REVISION);
 		return -RPL_E_PROTOCOL;
 	}
 	if (g->by == BY_CONTINUITY) {
@@ -410,8 +424,10 @@ static int hello_reply(struct remote *r, struct signon *g, uint64_t *method, str
 		    (continuity_offer_verify(g->exporter, pinned, g->fp, &cur) < 0 &&
 		     continuity_rollover_verify(pinned, g->fp, &cur2) < 0)) {
 			blob_free(&pl);
-			snprintf(err, errsz, "%s presents SHA-256 %s, but this client pins %s for it (label %s) and the server did not prove the change with the pinned key; nothing was sent",
-				 g->hostport, g->fp_hex, g->k.fp, g->k.label);
+			snprintf(
+				err, errsz,
+				"%s presents SHA-256 %s, but this client pins %s for it (label %s) and the server did not prove the change with the pinned key; nothing was sent",
+				g->hostport, g->fp_hex, g->k.fp, g->k.label);
 			return -RPL_E_SRVCERT_CHANGED;
 		}
 	}
@@ -424,14 +440,19 @@ static int signon_srp(struct remote *r, struct signon *g, const char *pw, const 
 {
 	static const uint8_t no_cert[PROOF_FP_LEN];
 	struct srp_ctx *srp = NULL;
-	struct blob A = {0}, M1 = {0}, pl = {0}, M2 = {0}, tagv = {0};
+	struct blob A = { 0 }, M1 = { 0 }, pl = { 0 }, M2 = { 0 }, tagv = { 0 };
 	uint8_t K[SRP_KEY_MAX], t[PROOF_TAG_LEN];
 	size_t K_len = 0;
 	struct auth_key key;
 	struct proof_binding b = {
-		.exporter = g->exporter, .client_fp = no_cert, .server_fp = g->fp,
-		.client_name = g->id, .server_name = g->server, .method = METHOD_SRP,
-		.purpose = PURPOSE_ADMIN, .version = PROTO2_REVISION,
+		.exporter = g->exporter,
+		.client_fp = no_cert,
+		.server_fp = g->fp,
+		.client_name = g->id,
+		.server_name = g->server,
+		.method = METHOD_SRP,
+		.purpose = PURPOSE_ADMIN,
+		.version = PROTO2_REVISION,
 	};
 	struct cursor cur, val;
 	struct wbuf w;
@@ -477,7 +498,9 @@ static int signon_srp(struct remote *r, struct signon *g, const char *pw, const 
 		 * this TLS session. */
 		if (srp_client_finish(srp, M2.p, M2.n) < 0 || tagv.n != PROOF_TAG_LEN ||
 		    proof_tag(&key, 0, &b, t) < 0 || !secure_equal(t, tagv.p, PROOF_TAG_LEN)) {
-			snprintf(err, errsz, "the server's proof is wrong: it does not hold this administrator's verifier, or the session is not its own");
+			snprintf(
+				err, errsz,
+				"the server's proof is wrong: it does not hold this administrator's verifier, or the session is not its own");
 			rc = -RPL_E_ADMIN_AUTH;
 		}
 	}
@@ -495,7 +518,7 @@ static int signon_srp(struct remote *r, struct signon *g, const char *pw, const 
 static int signon_password(struct remote *r, struct signon *g, const char *pw, char *err,
 			   size_t errsz)
 {
-	struct blob pl = {0};
+	struct blob pl = { 0 };
 	struct wbuf w;
 	int type, rc;
 
@@ -507,8 +530,10 @@ static int signon_password(struct remote *r, struct signon *g, const char *pw, c
 		snprintf(g->k.label, sizeof(g->k.label), "%s", g->server);
 		if (known_write(&g->k, err, errsz) < 0)
 			return -RPL_E_IO;
-		snprintf(err, errsz, "%s's certificate (SHA-256 %s) is pinned now, but an LDAP password is not sent in the run that accepted it; run the command again (without --accept-cert) to sign on",
-			 g->hostport, g->fp_hex);
+		snprintf(
+			err, errsz,
+			"%s's certificate (SHA-256 %s) is pinned now, but an LDAP password is not sent in the run that accepted it; run the command again (without --accept-cert) to sign on",
+			g->hostport, g->fp_hex);
 		return -RPL_E_ADMIN_METHOD;
 	}
 	wbuf_init(&w);
@@ -530,8 +555,8 @@ static int signon_password(struct remote *r, struct signon *g, const char *pw, c
 
 static int signon(struct remote *r, const struct admin_remote_opts *o, char *err, size_t errsz)
 {
-	struct signon g = {.o = o};
-	struct blob salt = {0}, B = {0};
+	struct signon g = { .o = o };
+	struct blob salt = { 0 }, B = { 0 };
 	char pw[256];
 	uint64_t method = 0;
 	struct wbuf w;
@@ -578,7 +603,8 @@ static int signon(struct remote *r, const struct admin_remote_opts *o, char *err
 	else if (method == METHOD_PASSWORD)
 		rc = signon_password(r, &g, pw, err, errsz);
 	else {
-		snprintf(err, errsz, "the server asks for sign-on method %llu, unknown here", (unsigned long long)method);
+		snprintf(err, errsz, "the server asks for sign-on method %llu, unknown here",
+			 (unsigned long long)method);
 		rc = -RPL_E_PROTOCOL;
 	}
 	secure_zero(pw, sizeof(pw));
@@ -590,7 +616,8 @@ static int signon(struct remote *r, const struct admin_remote_opts *o, char *err
 	/* Pinned only now that the server proved itself. */
 	snprintf(g.k.hostport, sizeof(g.k.hostport), "%s", g.hostport);
 	if (g.by == BY_CONTINUITY)
-		fprintf(stderr, "%s %s renewed its certificate: SHA-256 %s follows %s (endorsed by the pinned key)\n",
+		fprintf(stderr,
+			"%s %s renewed its certificate: SHA-256 %s follows %s (endorsed by the pinned key)\n",
 			rpl_msg_id(RPL_I_SRVCERT_FOLLOWED), g.hostport, g.fp_hex, g.k.fp);
 	snprintf(g.k.fp, sizeof(g.k.fp), "%s", g.fp_hex);
 	snprintf(g.k.label, sizeof(g.k.label), "%s", g.server);
@@ -613,7 +640,7 @@ static int signon_legacy(struct remote *r, const struct admin_remote_opts *o, ch
 	uint8_t nonce_s[LEGACY_NONCE_LEN], nonce_c[LEGACY_NONCE_LEN], salt[ADMIN_SLOW_SALT_LEN];
 	uint8_t t[PROOF_TAG_LEN], got[PROOF_TAG_LEN];
 	int have_ns = 0, have_salt = 0, have_tag = 0, type, rc;
-	struct blob pl = {0};
+	struct blob pl = { 0 };
 	struct cursor cur, val;
 	struct auth_key key;
 	uint64_t version = 0;
@@ -622,7 +649,8 @@ static int signon_legacy(struct remote *r, const struct admin_remote_opts *o, ch
 
 	for (size_t i = 0; o->id[i] && i < RPL_NAME_MAX; i++)
 		id[i] = (char)toupper((unsigned char)o->id[i]);
-	fprintf(stderr, "warning: down-level session (--legacy): no TLS, the server is not verified and commands travel in clear\n");
+	fprintf(stderr,
+		"warning: down-level session (--legacy): no TLS, the server is not verified and commands travel in clear\n");
 	if ((rc = ssl_write_all(r, LEGACY_MAGIC, 4)) < 0)
 		goto closed;
 	wbuf_init(&w);
@@ -690,7 +718,9 @@ static int signon_legacy(struct remote *r, const struct admin_remote_opts *o, ch
 				have_tag = tlv_get_fixed(&val, got, sizeof(got)) == 0;
 		if (!have_tag || proof_legacy_tag(&key, 0, nonce_s, nonce_c, id, from, t) < 0 ||
 		    !secure_equal(t, got, sizeof(t))) {
-			snprintf(err, errsz, "the server's answer does not prove it knows the administrator's password hash");
+			snprintf(
+				err, errsz,
+				"the server's answer does not prove it knows the administrator's password hash");
 			rc = -RPL_E_ADMIN_AUTH;
 		}
 	} else if (rc == 0) {
@@ -731,7 +761,7 @@ static int remote_request(struct admin_link *l, const char *command, json_t **en
 	}
 	wbuf_init(&reply);
 	while (!last && rc == 0) {
-		struct blob pl = {0};
+		struct blob pl = { 0 };
 		struct cursor cur, val;
 		uint16_t tag;
 		uint64_t flags = 0;
@@ -763,7 +793,8 @@ static int remote_request(struct admin_link *l, const char *command, json_t **en
 		rc = -RPL_E_PROTOCOL;
 	wbuf_free(&reply);
 	if (rc < 0 && !err[0])
-		snprintf(err, errsz, "%s", rc == -RPL_E_INTERRUPTED ? "cancelled" : "the admin session ended");
+		snprintf(err, errsz, "%s",
+			 rc == -RPL_E_INTERRUPTED ? "cancelled" : "the admin session ended");
 	return rc;
 }
 
@@ -802,7 +833,9 @@ int admin_link_remote(const struct admin_remote_opts *o, struct admin_link **out
 
 	err[0] = 0;
 	if (!o->host || !o->id || !conf_valid_name(o->id) || o->port < 1 || o->port > 65535) {
-		snprintf(err, errsz, "--host, --port (1-65535) and --id NAME are required for a remote admin session");
+		snprintf(
+			err, errsz,
+			"--host, --port (1-65535) and --id NAME are required for a remote admin session");
 		return -RPL_E_USAGE;
 	}
 	if (!(r = calloc(1, sizeof(*r))))

@@ -136,8 +136,8 @@ static int ask(const char *prompt, char *buf, size_t sz)
 	return rc;
 }
 
-int cli_read_password_prompt(const char *file, const char *prompt, int confirm,
-			     char *buf, size_t sz)
+int cli_read_password_prompt(const char *file, const char *prompt, int confirm, char *buf,
+			     size_t sz)
 {
 	char again[256], twice[256];
 	int fd, rc;
@@ -184,8 +184,7 @@ int cli_open_instance(const char *dir, struct instance *in, int json)
 	return 0;
 }
 
-int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err,
-			  size_t errsz)
+int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err, size_t errsz)
 {
 	char conf[PATH_MAX + 32];
 	struct stat st;
@@ -210,9 +209,11 @@ int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *e
 		return -RPL_E_NOINSTANCE;
 	}
 	if (errnum == ENOENT)
-		snprintf(err, errsz, "%s does not exist: no 'replpeer serve' runs for %s", sock, dir);
+		snprintf(err, errsz, "%s does not exist: no 'replpeer serve' runs for %s", sock,
+			 dir);
 	else if (errnum == ECONNREFUSED)
-		snprintf(err, errsz, "%s: nobody listens (a 'replpeer serve' that ended left it)", sock);
+		snprintf(err, errsz, "%s: nobody listens (a 'replpeer serve' that ended left it)",
+			 sock);
 	else
 		snprintf(err, errsz, "%s: %s", sock, strerror(errnum));
 	return -RPL_E_ADMIN_CONNECT;
@@ -221,12 +222,26 @@ int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *e
 /* "not_after" -> "Not After"; a few words read better in capitals. */
 static void label_text(const char *key, char *out, size_t outsz)
 {
-	static const struct { const char *word, *text; } words[] = {
-		{"hladdress", "High-level Address"}, {"lladdress", "Low-level Address"},
-		{"sessionsecurity", "Session Security"}, {"tls", "TLS"}, {"ssl", "SSL"},
-		{"id", "ID"}, {"rtt", "RTT"}, {"ms", "(ms)"}, {"ca", "CA"},
-		{"forcesync", "FORCESYNC"}, {"san", "SAN"}, {"cn", "CN"}, {"pem", "PEM"},
-		{"csr", "CSR"}, {"ok", "OK"}, {"url", "URL"}, {"dn", "DN"},
+	static const struct {
+		const char *word, *text;
+	} words[] = {
+		{ "hladdress", "High-level Address" },
+		{ "lladdress", "Low-level Address" },
+		{ "sessionsecurity", "Session Security" },
+		{ "tls", "TLS" },
+		{ "ssl", "SSL" },
+		{ "id", "ID" },
+		{ "rtt", "RTT" },
+		{ "ms", "(ms)" },
+		{ "ca", "CA" },
+		{ "forcesync", "FORCESYNC" },
+		{ "san", "SAN" },
+		{ "cn", "CN" },
+		{ "pem", "PEM" },
+		{ "csr", "CSR" },
+		{ "ok", "OK" },
+		{ "url", "URL" },
+		{ "dn", "DN" },
 	};
 	char copy[128], *w, *save = NULL;
 	size_t used = 0;
@@ -254,7 +269,8 @@ static void label_text(const char *key, char *out, size_t outsz)
 /* days_left below zero reads EXPIRED (JSON keeps the number). */
 static int shows_expired(const char *key, json_t *v)
 {
-	return key && strcmp(key, "days_left") == 0 && json_is_integer(v) && json_integer_value(v) < 0;
+	return key && strcmp(key, "days_left") == 0 && json_is_integer(v) &&
+	       json_integer_value(v) < 0;
 }
 
 static void render_value(FILE *f, json_t *v)
@@ -303,12 +319,14 @@ static void render_object(FILE *f, json_t *o, int indent)
 	size_t width = 0;
 	char label[64];
 
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		label_text(key, label, sizeof(label));
 		if (strlen(label) > width)
 			width = strlen(label);
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		label_text(key, label, sizeof(label));
 		fprintf(f, "%*s%*s: ", indent, "", (int)width, label);
 		if (json_is_array(v)) {
@@ -318,7 +336,8 @@ static void render_object(FILE *f, json_t *o, int indent)
 				fprintf(f, "-\n");
 			else
 				fprintf(f, "\n");
-			json_array_foreach(v, i, e) {
+			json_array_foreach(v, i, e)
+			{
 				if (json_is_object(e)) {
 					render_object(f, e, indent + (int)width + 2);
 					if (i + 1 < json_array_size(v))
@@ -352,7 +371,8 @@ void cli_render(FILE *f, json_t *j)
 		json_t *e;
 		if (json_array_size(j) == 0)
 			fprintf(f, "(none)\n");
-		json_array_foreach(j, i, e) {
+		json_array_foreach(j, i, e)
+		{
 			if (i)
 				fprintf(f, "\n");
 			if (json_is_object(e))
@@ -401,10 +421,9 @@ static void cell_text(const char *key, json_t *v, char *out, size_t sz)
 		size_t i, n = 0;
 		json_t *e;
 		out[0] = 0;
-		json_array_foreach(v, i, e)
-			if (n < sz)
-				n += (size_t)snprintf(out + n, sz - n, "%s%s", i ? ", " : "",
-						      json_is_string(e) ? json_string_value(e) : "?");
+		json_array_foreach(v, i, e) if (n < sz) n +=
+			(size_t)snprintf(out + n, sz - n, "%s%s", i ? ", " : "",
+					 json_is_string(e) ? json_string_value(e) : "?");
 		if (!out[0])
 			snprintf(out, sz, "-");
 		return;
@@ -427,7 +446,7 @@ void cli_render_table(FILE *f, json_t *rows, json_t *columns)
 void cli_render_table_opts(FILE *f, json_t *rows, json_t *columns, int dataonly)
 {
 	size_t ncol = json_array_size(columns), i, r;
-	size_t width[32] = {0};
+	size_t width[32] = { 0 };
 	char label[64], cell[512];
 	json_t *row;
 
@@ -442,11 +461,13 @@ void cli_render_table_opts(FILE *f, json_t *rows, json_t *columns, int dataonly)
 		label_text(json_string_value(json_array_get(columns, i)), label, sizeof(label));
 		width[i] = dataonly ? 0 : strlen(label);
 	}
-	json_array_foreach(rows, r, row) {
+	json_array_foreach(rows, r, row)
+	{
 		for (i = 0; i < ncol; i++) {
-			cell_text(json_string_value(json_array_get(columns, i)),
-				  json_object_get(row, json_string_value(json_array_get(columns, i))), cell,
-				  sizeof(cell));
+			cell_text(
+				json_string_value(json_array_get(columns, i)),
+				json_object_get(row, json_string_value(json_array_get(columns, i))),
+				cell, sizeof(cell));
 			if (strlen(cell) > width[i])
 				width[i] = strlen(cell);
 		}
@@ -463,11 +484,13 @@ void cli_render_table_opts(FILE *f, json_t *rows, json_t *columns, int dataonly)
 			fputc(k < width[i] ? '-' : ' ', f);
 	if (!dataonly)
 		fputc('\n', f);
-	json_array_foreach(rows, r, row) {
+	json_array_foreach(rows, r, row)
+	{
 		for (i = 0; i < ncol; i++) {
-			cell_text(json_string_value(json_array_get(columns, i)),
-				  json_object_get(row, json_string_value(json_array_get(columns, i))), cell,
-				  sizeof(cell));
+			cell_text(
+				json_string_value(json_array_get(columns, i)),
+				json_object_get(row, json_string_value(json_array_get(columns, i))),
+				cell, sizeof(cell));
 			if (i + 1 < ncol)
 				fprintf(f, "%-*s  ", (int)width[i], cell);
 			else
@@ -501,7 +524,8 @@ static void put_field(FILE *f, json_t *v, char delim)
 	if (!v || json_is_null(v))
 		return; /* an empty field */
 	if (json_is_array(v) || json_is_object(v)) {
-		char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+		char *text =
+			json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 		put_text(f, text ? text : "", delim);
 		free(text);
 	} else if (json_is_string(v)) {
@@ -521,18 +545,21 @@ void cli_render_delimited(FILE *f, json_t *doc, json_t *columns, char delim, int
 	char label[64];
 
 	if (!json_is_array(columns)) /* every key of the rows, in order of first use */
-		json_array_foreach(rows, r, row) {
-			json_object_foreach(row, key, v) {
+		json_array_foreach(rows, r, row)
+		{
+			json_object_foreach(row, key, v)
+			{
 				int seen = 0;
 				json_t *c;
-				json_array_foreach(cols, i, c)
-					seen |= strcmp(json_string_value(c), key) == 0;
+				json_array_foreach(cols, i, c) seen |=
+					strcmp(json_string_value(c), key) == 0;
 				if (!seen)
 					json_array_append_new(cols, json_string(key));
 			}
 		}
 	if (!dataonly && json_array_size(cols)) {
-		json_array_foreach(cols, i, v) {
+		json_array_foreach(cols, i, v)
+		{
 			label_text(json_string_value(v), label, sizeof(label));
 			if (i)
 				fputc(delim, f);
@@ -540,13 +567,15 @@ void cli_render_delimited(FILE *f, json_t *doc, json_t *columns, char delim, int
 		}
 		fputc('\n', f);
 	}
-	json_array_foreach(rows, r, row) {
+	json_array_foreach(rows, r, row)
+	{
 		if (!json_is_object(row)) {
 			put_field(f, row, delim);
 			fputc('\n', f);
 			continue;
 		}
-		json_array_foreach(cols, i, v) {
+		json_array_foreach(cols, i, v)
+		{
 			if (i)
 				fputc(delim, f);
 			put_field(f, json_object_get(row, json_string_value(v)), delim);

@@ -22,30 +22,28 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
  * document (util/errdoc) on stdout and nothing else, without it the same
  * as text on stderr (cli_print_failure). Returns the exit status
  * (rpl_msg_exit_status: 2 for usage errors, else 1). */
-int cli_fail(int json, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int cli_fail(int json, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A failure document as text, the one way the CLI and the admin client
  * print failures: "replpeer: RPLnnnnE error: message" and the hint. */
 void cli_print_failure(FILE *f, json_t *doc);
 /* Prints a usage error and the subcommand's usage text; returns 2. */
-int cli_usage_error(const char *usage, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads a password from the first line of file, or asks on the terminal
  * (twice when confirm). */
 int cli_read_password(const char *file, int confirm, char *buf, size_t sz);
 /* The same with a prompt of one's own. Asked twice, entries that differ are
  * -RPL_E_PASSWORD_READ. buf is wiped on failure; the caller wipes it after
  * use. */
-int cli_read_password_prompt(const char *file, const char *prompt, int confirm,
-			     char *buf, size_t sz);
+int cli_read_password_prompt(const char *file, const char *prompt, int confirm, char *buf,
+			     size_t sz);
 /* Password parameters given as "-" in an admin command (SERVERPASSWORD=-,
  * SET SERVERPASSWORD -, REGISTER ADMIN name -): each is read from pwfile
  * (first line) or asked on the terminal without echo, twice, and put into
  * the command to send, so that it never appears on a command line. out gets
  * the command (line unchanged when it has no such parameter); the caller
  * wipes out. 0, or a negative code with err filled. */
-int cli_fill_passwords(const char *line, const char *pwfile, char *out,
-		       size_t outsz, char *err, size_t errsz);
+int cli_fill_passwords(const char *line, const char *pwfile, char *out, size_t outsz, char *err,
+		       size_t errsz);
 /* Whether a console line must stay out of the history: it holds a
  * password parameter, or does not resolve to a command (and so might). */
 int cli_line_private(const char *line);
@@ -53,8 +51,7 @@ int cli_line_private(const char *line);
  * instance at DIR (-RPL_E_NOINSTANCE), permission denied
  * (-RPL_E_ADMIN_DENIED), or no daemon (-RPL_E_ADMIN_CONNECT); err says
  * what was found. */
-int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err,
-			  size_t errsz);
+int cli_admin_unreachable(const char *dir, const char *sock, int errnum, char *err, size_t errsz);
 /* Opens the instance in dir; on failure prints the error and returns the
  * exit status (>0), else 0. */
 int cli_open_instance(const char *dir, struct instance *in, int json);

@@ -38,25 +38,31 @@ static int find_slots(const struct admin_cmd *cmd, const struct admin_command *c
 	for (int i = 0; i < cmd->nwords && n < max; i++) {
 		if (!admin_word_secret(c, i) || (dash_only && strcmp(cmd->words[i], "-") != 0))
 			continue;
-		slots[n] = (struct secret_slot){.word = i, .param = -1};
+		slots[n] = (struct secret_slot){ .word = i, .param = -1 };
 		if (strcmp(name, "SET SERVERPASSWORD") == 0) {
-			snprintf(slots[n].prompt, sizeof(slots[n].prompt), "New password of this server: ");
+			snprintf(slots[n].prompt, sizeof(slots[n].prompt),
+				 "New password of this server: ");
 		} else if (strcmp(name, "TEST LDAP") == 0) {
 			slots[n].once = 1;
 			snprintf(slots[n].prompt, sizeof(slots[n].prompt),
-				 "LDAP password of administrator %.64s: ", cmd->nwords > 2 ? cmd->words[2] : "?");
+				 "LDAP password of administrator %.64s: ",
+				 cmd->nwords > 2 ? cmd->words[2] : "?");
 		} else { /* REGISTER ADMIN name password */
-			snprintf(slots[n].prompt, sizeof(slots[n].prompt), "Password of %s %.64s: ", name,
+			snprintf(slots[n].prompt, sizeof(slots[n].prompt),
+				 "Password of %s %.64s: ", name,
 				 cmd->nwords > 2 ? cmd->words[2] : "?");
 		}
 		n++;
 	}
 	for (int i = 0; i < cmd->nparams && n < max; i++) {
-		if (!admin_param_secret(c, cmd->keys[i]) || (dash_only && strcmp(cmd->vals[i], "-") != 0))
+		if (!admin_param_secret(c, cmd->keys[i]) ||
+		    (dash_only && strcmp(cmd->vals[i], "-") != 0))
 			continue;
-		slots[n] = (struct secret_slot){.word = -1, .param = i};
-		snprintf(slots[n++].prompt, sizeof(slots[0].prompt), "%s of %s %.64s: ", cmd->keys[i],
-			 strstr(name, "ADMIN") ? "administrator" : "server", cmd->nwords > 2 ? cmd->words[2] : "?");
+		slots[n] = (struct secret_slot){ .word = -1, .param = i };
+		snprintf(slots[n++].prompt, sizeof(slots[0].prompt),
+			 "%s of %s %.64s: ", cmd->keys[i],
+			 strstr(name, "ADMIN") ? "administrator" : "server",
+			 cmd->nwords > 2 ? cmd->words[2] : "?");
 	}
 	return n;
 }
@@ -73,7 +79,7 @@ int cli_line_private(const char *line)
 	 * its keyword): it is private too. */
 	if (cmd && admin_parse(line, cmd, err, sizeof(err)) == 0 &&
 	    admin_resolve(cmd, &c, err, sizeof(err)) == 0)
-		private = find_slots(cmd, c, slots, 4, 0) > 0;
+	private = find_slots(cmd, c, slots, 4, 0) > 0;
 	if (cmd) {
 		secure_zero(cmd, sizeof(*cmd));
 		free(cmd);
@@ -130,8 +136,8 @@ static void rebuild(const struct admin_cmd *cmd, const struct secret_slot *slots
 
 #define MAX_SLOTS 4
 
-int cli_fill_passwords(const char *line, const char *pwfile, char *out,
-		       size_t outsz, char *err, size_t errsz)
+int cli_fill_passwords(const char *line, const char *pwfile, char *out, size_t outsz, char *err,
+		       size_t errsz)
 {
 	struct secret_slot slots[MAX_SLOTS];
 	char pw[MAX_SLOTS][256], perr[512];
@@ -156,12 +162,15 @@ int cli_fill_passwords(const char *line, const char *pwfile, char *out,
 		return 0;
 	}
 	for (int k = 0; k < n && rc == 0; k++) {
-		rc = cli_read_password_prompt(pwfile, slots[k].prompt, !slots[k].once, pw[k], sizeof(pw[k]));
+		rc = cli_read_password_prompt(pwfile, slots[k].prompt, !slots[k].once, pw[k],
+					      sizeof(pw[k]));
 		if (rc == -RPL_E_INTERRUPTED)
 			rc = -RPL_E_CANCELLED;
 		else if (rc < 0)
-			snprintf(err, errsz, "%s", pwfile ? pwfile
-				 : "the two entries differ, or there is no terminal to ask on (give --password-file F)");
+			snprintf(
+				err, errsz, "%s",
+				pwfile ? pwfile
+				       : "the two entries differ, or there is no terminal to ask on (give --password-file F)");
 	}
 	wbuf_init(&w);
 	if (rc == 0) {

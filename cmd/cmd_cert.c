@@ -53,8 +53,7 @@ struct cert_args {
 	const char *file;
 };
 
-static json_t *cert_json(const uint8_t *der, size_t n, const char *label,
-			 const char *state)
+static json_t *cert_json(const uint8_t *der, size_t n, const char *label, const char *state)
 {
 	struct certinfo ci;
 
@@ -92,13 +91,12 @@ static int load_file(const char *path, struct wbuf *w, int json)
 {
 	int rc = fs_read_file(path, 1 << 20, w);
 	if (rc < 0)
-		return cli_fail(json, rc == -RPL_E_NOTFOUND ? RPL_E_IO : rc,
-				"cannot read %s", path);
+		return cli_fail(json, rc == -RPL_E_NOTFOUND ? RPL_E_IO : rc, "cannot read %s",
+				path);
 	return 0;
 }
 
-static int find_own(struct instance *in, MDB_txn *txn, const char *label,
-		    struct owncert *c)
+static int find_own(struct instance *in, MDB_txn *txn, const char *label, struct owncert *c)
 {
 	if (label)
 		return store_owncert_get(txn, &in->store, label, c);
@@ -123,10 +121,11 @@ static void add_next_request(struct instance *in, json_t *j)
 		return;
 	nextreq_csr_path(in, path, sizeof(path));
 	clock_iso8601(r.created, when, sizeof(when));
-	json_object_set_new(j, "next_request",
-			    json_pack("{s:s, s:s, s:s, s:s}", "csr", path, "created", when,
-				      "key_type", keytype_name(r.keytype), "next_step",
-				      "have the request signed by the CA, then 'replpeer cert install FILE'"));
+	json_object_set_new(
+		j, "next_request",
+		json_pack("{s:s, s:s, s:s, s:s}", "csr", path, "created", when, "key_type",
+			  keytype_name(r.keytype), "next_step",
+			  "have the request signed by the CA, then 'replpeer cert install FILE'"));
 	owncert_request_free(&r);
 }
 
@@ -142,8 +141,8 @@ static int do_show(struct instance *in, struct cert_args *a)
 	rc = find_own(in, txn, a->label, &c);
 	store_abort(txn);
 	if (rc < 0)
-		return cli_fail(a->json, rc == -RPL_E_NOTFOUND ? RPL_E_CERT_LABEL : rc,
-				"%s", a->label ? a->label : "current");
+		return cli_fail(a->json, rc == -RPL_E_NOTFOUND ? RPL_E_CERT_LABEL : rc, "%s",
+				a->label ? a->label : "current");
 	j = cert_json(c.der.p, c.der.n, c.label, own_state_name(c.state));
 	owncert_free(&c);
 	if (!j)
@@ -167,8 +166,8 @@ static int do_export(struct instance *in, struct cert_args *a)
 	rc = find_own(in, txn, a->label, &c);
 	store_abort(txn);
 	if (rc < 0)
-		return cli_fail(a->json, rc == -RPL_E_NOTFOUND ? RPL_E_CERT_LABEL : rc,
-				"%s", a->label ? a->label : "current");
+		return cli_fail(a->json, rc == -RPL_E_NOTFOUND ? RPL_E_CERT_LABEL : rc, "%s",
+				a->label ? a->label : "current");
 	wbuf_init(&pem);
 	rc = identity_pem_encode(c.der.p, c.der.n, PEM_CERT, &pem);
 	if (rc == 0)
@@ -297,7 +296,7 @@ static int same_anchor_cb(const struct trust_anchor *t, void *arg)
 
 static int do_import_ca(struct instance *in, struct cert_args *a)
 {
-	struct trust_anchor t = {0};
+	struct trust_anchor t = { 0 };
 	struct certinfo ci;
 	MDB_txn *txn;
 	int rc;
@@ -307,12 +306,14 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 	/* What an anchor vouches for is said at import: an LDAP server's CA
 	 * must never make a stranger a partner. */
 	if (!a->purpose)
-		return cli_usage_error(usage, "import-ca needs --purpose peer (partners defined VERIFY=CA) "
-					      "or --purpose ldap (the LDAP server)");
+		return cli_usage_error(
+			usage, "import-ca needs --purpose peer (partners defined VERIFY=CA) "
+			       "or --purpose ldap (the LDAP server)");
 	if (trust_purpose_parse(a->purpose, &t.purpose) < 0)
 		return cli_usage_error(usage, "--purpose is peer or ldap, not '%s'", a->purpose);
 	if (strlen(a->label) > TRUST_LABEL_MAX)
-		return cli_fail(a->json, RPL_E_BADARG, "label longer than %d characters", TRUST_LABEL_MAX);
+		return cli_fail(a->json, RPL_E_BADARG, "label longer than %d characters",
+				TRUST_LABEL_MAX);
 	if ((rc = read_cert(a, &t.der, &ci)) != 0)
 		return rc;
 	if (!ci.is_ca) {
@@ -333,7 +334,7 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 		/* One CA, one anchor per purpose: two labels for it would make
 		 * deleting one look like revoking it. (The same CA for peer and
 		 * for ldap is two purposes, allowed.) */
-		struct same_anchor same = {ci.fp, t.purpose, ""};
+		struct same_anchor same = { ci.fp, t.purpose, "" };
 		struct trust_anchor taken;
 		rc = store_trust_get(txn, &in->store, t.label, &taken);
 		if (rc == 0) /* the label is taken: store_trust_add says so */
@@ -343,8 +344,9 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 		if (rc > 0) {
 			store_abort(txn);
 			blob_free(&t.der);
-			return cli_fail(a->json, RPL_E_CA_DUPLICATE, "%s (%s) is already the %s anchor '%s'",
-					a->file, ci.subject, trust_purpose_name(t.purpose), same.label);
+			return cli_fail(a->json, RPL_E_CA_DUPLICATE,
+					"%s (%s) is already the %s anchor '%s'", a->file,
+					ci.subject, trust_purpose_name(t.purpose), same.label);
 		}
 	}
 	if (rc == 0)
@@ -352,7 +354,8 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 	if (rc == 0)
 		rc = store_actlog_add(txn, &in->store, RPL_I_CA_IMPORTED,
 				      "trust anchor %s imported for %s: %s, fingerprint %s",
-				      t.label, trust_purpose_name(t.purpose), ci.subject, ci.fp_hex);
+				      t.label, trust_purpose_name(t.purpose), ci.subject,
+				      ci.fp_hex);
 	blob_free(&t.der);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->label)) != 0)
 		return rc;
@@ -367,7 +370,7 @@ static int do_import_ca(struct instance *in, struct cert_args *a)
 static int do_import_peer(struct instance *in, struct cert_args *a)
 {
 	struct server_rec r;
-	struct blob der = {0};
+	struct blob der = { 0 };
 	struct certinfo ci;
 	MDB_txn *txn;
 	int rc;
@@ -394,16 +397,21 @@ static int do_import_peer(struct instance *in, struct cert_args *a)
 	}
 	if (rc == 0) {
 		/* An imported certificate is the partner's current one. */
-		struct pin_change pc = {.event = PIN_EV_IMPORTED, .fp = ci.fp, .not_after = ci.not_after,
-					.der = der.p, .der_len = der.n, .now = clock_now()};
+		struct pin_change pc = { .event = PIN_EV_IMPORTED,
+					 .fp = ci.fp,
+					 .not_after = ci.not_after,
+					 .der = der.p,
+					 .der_len = der.n,
+					 .now = clock_now() };
 		char what[300];
 		rc = pins_apply(&r, &pc, what, sizeof(what));
 		if (rc > 0)
 			rc = store_server_put(txn, &in->store, &r);
 		if (rc == 0)
-			rc = store_actlog_add(txn, &in->store, RPL_I_PIN_IMPORTED,
-					      "certificate %s (%s) pinned for server %s by the administrator",
-					      ci.fp_hex, ci.subject, r.name);
+			rc = store_actlog_add(
+				txn, &in->store, RPL_I_PIN_IMPORTED,
+				"certificate %s (%s) pinned for server %s by the administrator",
+				ci.fp_hex, ci.subject, r.name);
 		server_rec_free(&r);
 	}
 	blob_free(&der);
@@ -437,8 +445,8 @@ static int do_delete(struct instance *in, struct cert_args *a)
 			owncert_free(&c);
 			if (state != OWN_RETIRED) {
 				store_abort(txn);
-				return cli_fail(a->json, RPL_E_CERT_INUSE, "%s is %s",
-						a->label, own_state_name(state));
+				return cli_fail(a->json, RPL_E_CERT_INUSE, "%s is %s", a->label,
+						own_state_name(state));
 			}
 			rc = store_owncert_del(txn, &in->store, a->label);
 		}
@@ -446,8 +454,8 @@ static int do_delete(struct instance *in, struct cert_args *a)
 			rc = -RPL_E_CERT_LABEL;
 	}
 	if (rc == 0)
-		rc = store_actlog_add(txn, &in->store, RPL_I_CERT_DELETED,
-				      "certificate %s deleted", a->label);
+		rc = store_actlog_add(txn, &in->store, RPL_I_CERT_DELETED, "certificate %s deleted",
+				      a->label);
 	if ((rc = commit_or_fail(txn, rc, a->json, a->label)) != 0)
 		return rc;
 	return done(a, RPL_I_CERT_DELETED, json_pack("{s:s}", "label", a->label),
@@ -457,7 +465,7 @@ static int do_delete(struct instance *in, struct cert_args *a)
 static int do_request(struct instance *in, struct cert_args *a)
 {
 	struct own_identity own;
-	struct blob csr = {0};
+	struct blob csr = { 0 };
 	struct wbuf pem;
 	MDB_txn *txn;
 	int rc;
@@ -470,8 +478,8 @@ static int do_request(struct instance *in, struct cert_args *a)
 	store_abort(txn);
 	if (rc < 0)
 		return cli_fail(a->json, rc, "current own certificate");
-	rc = identity_csr(own.keytype, &own.key, a->cn ? a->cn : in->conf.servername,
-			  a->sans, a->nsans, &csr);
+	rc = identity_csr(own.keytype, &own.key, a->cn ? a->cn : in->conf.servername, a->sans,
+			  a->nsans, &csr);
 	own_free(&own);
 	wbuf_init(&pem);
 	if (rc == 0)
@@ -482,17 +490,18 @@ static int do_request(struct instance *in, struct cert_args *a)
 	blob_free(&csr);
 	if (rc < 0)
 		return cli_fail(a->json, rc, "%s", a->out);
-	return done(a, RPL_I_CSR,
-		    json_pack("{s:s, s:s}", "file", a->out, "cn", a->cn ? a->cn : in->conf.servername),
-		    "certificate request for CN %s written to %s", a->cn ? a->cn : in->conf.servername,
-		    a->out);
+	return done(
+		a, RPL_I_CSR,
+		json_pack("{s:s, s:s}", "file", a->out, "cn", a->cn ? a->cn : in->conf.servername),
+		"certificate request for CN %s written to %s", a->cn ? a->cn : in->conf.servername,
+		a->out);
 }
 
 static int do_install(struct instance *in, struct cert_args *a)
 {
 	struct own_identity own;
 	struct owncert c, old;
-	struct blob der = {0};
+	struct blob der = { 0 };
 	struct certinfo ci;
 	char path[PATH_MAX + 32];
 	char label[sizeof(c.label)];
@@ -522,13 +531,14 @@ static int do_install(struct instance *in, struct cert_args *a)
 			return rc;
 		nextreq_csr_path(in, path, sizeof(path));
 		unlink(path);
-		return done(a, RPL_I_CERT_INSTALLED,
-			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", a->file, "label", c.label,
-				      "state", "next", "subject", ci.subject, "fingerprint", ci.fp_hex),
-			    "certificate %s (%s, fingerprint %s) installed as next, for the key of the "
-			    "request: the running daemon announces it to every partner now and makes it "
-			    "current when they hold it (or at its next start)", c.label, ci.subject,
-			    ci.fp_hex);
+		return done(
+			a, RPL_I_CERT_INSTALLED,
+			json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", a->file, "label", c.label,
+				  "state", "next", "subject", ci.subject, "fingerprint", ci.fp_hex),
+			"certificate %s (%s, fingerprint %s) installed as next, for the key of the "
+			"request: the running daemon announces it to every partner now and makes it "
+			"current when they hold it (or at its next start)",
+			c.label, ci.subject, ci.fp_hex);
 	}
 	memset(&c, 0, sizeof(c));
 	rc = instance_own(in, txn, OWN_CURRENT, &own);
@@ -540,7 +550,8 @@ static int do_install(struct instance *in, struct cert_args *a)
 			rc = 0;
 	}
 	if (rc == 0)
-		rc = store_owncert_new_label(txn, &in->store, clock_now(), c.label, sizeof(c.label));
+		rc = store_owncert_new_label(txn, &in->store, clock_now(), c.label,
+					     sizeof(c.label));
 	if (rc == 0)
 		rc = instance_seal(in, SEAL_OWNCERT_KEY, c.label, own.key.p, own.key.n,
 				   &c.sealed_key);
@@ -550,7 +561,7 @@ static int do_install(struct instance *in, struct cert_args *a)
 		c.ca_signed = !ci.self_issued;
 		c.created = c.activated = clock_now();
 		c.der = der;
-		der = (struct blob){0};
+		der = (struct blob){ 0 };
 		rc = store_owncert_get(txn, &in->store, own.label, &old);
 		if (rc == 0) {
 			old.state = OWN_PREVIOUS;
@@ -561,9 +572,10 @@ static int do_install(struct instance *in, struct cert_args *a)
 	if (rc == 0)
 		rc = store_owncert_put(txn, &in->store, &c);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &in->store, RPL_I_CERT_INSTALLED,
-				      "certificate %s installed as current (%s, issued by %s, fingerprint %s); %s is previous",
-				      c.label, ci.subject, ci.issuer, ci.fp_hex, own.label);
+		rc = store_actlog_add(
+			txn, &in->store, RPL_I_CERT_INSTALLED,
+			"certificate %s installed as current (%s, issued by %s, fingerprint %s); %s is previous",
+			c.label, ci.subject, ci.issuer, ci.fp_hex, own.label);
 	own_free(&own);
 	snprintf(label, sizeof(label), "%s", c.label);
 	owncert_free(&c);
@@ -582,26 +594,30 @@ static int do_install(struct instance *in, struct cert_args *a)
 int cmd_cert(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"label", required_argument, NULL, 'l'},
-		{"out", required_argument, NULL, 'o'},
-		{"server", required_argument, NULL, 's'},
-		{"cn", required_argument, NULL, 'c'},
-		{"san", required_argument, NULL, 'S'},
-		{"purpose", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "server", required_argument, NULL, 's' },
+		{ "cn", required_argument, NULL, 'c' },
+		{ "san", required_argument, NULL, 'S' },
+		{ "purpose", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static const struct {
 		const char *name;
 		int (*fn)(struct instance *, struct cert_args *);
 		int nfile; /* positional FILE arguments */
 	} actions[] = {
-		{"show", do_show, 0},		{"export", do_export, 0},
-		{"list", do_list, 0},		{"import-ca", do_import_ca, 1},
-		{"import-peer", do_import_peer, 1}, {"delete", do_delete, 0},
-		{"request", do_request, 0},	{"install", do_install, 1},
+		{ "show", do_show, 0 },
+		{ "export", do_export, 0 },
+		{ "list", do_list, 0 },
+		{ "import-ca", do_import_ca, 1 },
+		{ "import-peer", do_import_peer, 1 },
+		{ "delete", do_delete, 0 },
+		{ "request", do_request, 0 },
+		{ "install", do_install, 1 },
 	};
 	struct cert_args a;
 	struct instance in;
@@ -625,7 +641,9 @@ int cmd_cert(int argc, char **argv)
 			a.sans[a.nsans++] = optarg;
 			break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -58,8 +58,8 @@ struct verify_ui {
 
 /* A certificate a record holds must parse and, for a pin, have the
  * fingerprint the pin claims. */
-static int check_cert(void *arg, const uint8_t *der, size_t n, const uint8_t *expect_fp,
-		      char *why, size_t whysz)
+static int check_cert(void *arg, const uint8_t *der, size_t n, const uint8_t *expect_fp, char *why,
+		      size_t whysz)
 {
 	struct certinfo ci;
 	uint8_t fp[FINGERPRINT_LEN];
@@ -69,8 +69,8 @@ static int check_cert(void *arg, const uint8_t *der, size_t n, const uint8_t *ex
 		snprintf(why, whysz, "the stored certificate does not parse");
 		return 1;
 	}
-	if (expect_fp && (identity_fingerprint(der, n, fp) < 0 ||
-			  memcmp(fp, expect_fp, FINGERPRINT_LEN) != 0)) {
+	if (expect_fp &&
+	    (identity_fingerprint(der, n, fp) < 0 || memcmp(fp, expect_fp, FINGERPRINT_LEN) != 0)) {
 		snprintf(why, whysz, "the certificate does not have the pinned fingerprint");
 		return 1;
 	}
@@ -102,8 +102,8 @@ static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t to
 
 static int db_verify(const char *dir, int deep, int json)
 {
-	struct verify_ui ui = {json_array(), json, isatty(2), 0};
-	struct verify_opts o = {deep, check_cert, NULL, on_progress, &ui, on_fault, &ui};
+	struct verify_ui ui = { json_array(), json, isatty(2), 0 };
+	struct verify_opts o = { deep, check_cert, NULL, on_progress, &ui, on_fault, &ui };
 	struct verify_report r;
 	struct instance in;
 	uint64_t t0 = clock_mono_ms();
@@ -127,17 +127,17 @@ static int db_verify(const char *dir, int deep, int json)
 		json_decref(ui.faults);
 		return cli_fail(json, rc, "the check could not run");
 	}
-	doc = json_pack("{s:b, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o}",
-			"ok", r.faults == 0, "message_id",
-			rpl_msg_id(r.faults ? RPL_E_VERIFY : RPL_I_VERIFY_CLEAN), "deep", deep,
-			"nodes", (json_int_t)r.nodes, "objects", (json_int_t)r.objects,
-			"logical_bytes", (json_int_t)r.logical_bytes, "chunks", (json_int_t)r.chunks,
-			"stored_bytes", (json_int_t)r.stored_bytes,
-			"staged_chunks", (json_int_t)r.staged_chunks,
-			"staged_records", (json_int_t)r.staged_records,
-			"rehashed_bytes", (json_int_t)r.rehashed_bytes,
-			"other_records", (json_int_t)r.records, "faults", (json_int_t)r.faults,
-			"seconds", (double)(clock_mono_ms() - t0) / 1000.0, "fault_list", ui.faults);
+	doc = json_pack(
+		"{s:b, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o}", "ok",
+		r.faults == 0, "message_id",
+		rpl_msg_id(r.faults ? RPL_E_VERIFY : RPL_I_VERIFY_CLEAN), "deep", deep, "nodes",
+		(json_int_t)r.nodes, "objects", (json_int_t)r.objects, "logical_bytes",
+		(json_int_t)r.logical_bytes, "chunks", (json_int_t)r.chunks, "stored_bytes",
+		(json_int_t)r.stored_bytes, "staged_chunks", (json_int_t)r.staged_chunks,
+		"staged_records", (json_int_t)r.staged_records, "rehashed_bytes",
+		(json_int_t)r.rehashed_bytes, "other_records", (json_int_t)r.records, "faults",
+		(json_int_t)r.faults, "seconds", (double)(clock_mono_ms() - t0) / 1000.0,
+		"fault_list", ui.faults);
 	if (r.faults) { /* a failure document like every other, with the report */
 		json_t *fail = rpl_error_doc(RPL_E_VERIFY, NULL);
 		char text[128];
@@ -157,17 +157,18 @@ static int db_verify(const char *dir, int deep, int json)
 		       (unsigned long long)r.stored_bytes, (unsigned long long)r.staged_chunks,
 		       deep ? ", every chunk re-hashed" : "", (unsigned long long)r.records);
 		if (r.faults)
-			printf("%s %s: %llu\n", rpl_msg_id(RPL_E_VERIFY), rpl_msg_text(RPL_E_VERIFY),
-			       (unsigned long long)r.faults);
+			printf("%s %s: %llu\n", rpl_msg_id(RPL_E_VERIFY),
+			       rpl_msg_text(RPL_E_VERIFY), (unsigned long long)r.faults);
 		else
-			printf("%s %s\n", rpl_msg_id(RPL_I_VERIFY_CLEAN), rpl_msg_text(RPL_I_VERIFY_CLEAN));
+			printf("%s %s\n", rpl_msg_id(RPL_I_VERIFY_CLEAN),
+			       rpl_msg_text(RPL_I_VERIFY_CLEAN));
 		json_decref(doc);
 	}
 	if (r.faults) {
 		if (!json)
-			fprintf(stderr, "replpeer: %s %s: %llu\n  hint: %s\n", rpl_msg_id(RPL_E_VERIFY),
-				rpl_msg_text(RPL_E_VERIFY), (unsigned long long)r.faults,
-				rpl_msg_hint(RPL_E_VERIFY));
+			fprintf(stderr, "replpeer: %s %s: %llu\n  hint: %s\n",
+				rpl_msg_id(RPL_E_VERIFY), rpl_msg_text(RPL_E_VERIFY),
+				(unsigned long long)r.faults, rpl_msg_hint(RPL_E_VERIFY));
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -208,7 +209,7 @@ static void on_stop_signal(int sig)
 static int restore_with_signals(const char *in_path, const char *dir, const char *password,
 				char *err, size_t errsz)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -226,15 +227,15 @@ static int restore_with_signals(const char *in_path, const char *dir, const char
 int cmd_db(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"out", required_argument, NULL, 'o'},
-		{"in", required_argument, NULL, 'i'},
-		{"password-file", required_argument, NULL, 'P'},
-		{"deep", no_argument, NULL, 'D'},
-		{"json", no_argument, NULL, 'J'},
-		{"force", no_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "dir", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "password-file", required_argument, NULL, 'P' },
+		{ "deep", no_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *out = NULL, *in_path = NULL, *pwfile = NULL, *action;
 	char password[256], err[512];
@@ -253,7 +254,9 @@ int cmd_db(int argc, char **argv)
 		case 'J': json = 1; break;
 		case 'F': force = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
@@ -263,7 +266,8 @@ int cmd_db(int argc, char **argv)
 		return cli_usage_error(usage, "--force belongs to backup");
 	if (strcmp(action, "verify") == 0) {
 		if (!dir || out || in_path || pwfile)
-			return cli_usage_error(usage, "verify needs -d DIR and takes only --deep and --json");
+			return cli_usage_error(
+				usage, "verify needs -d DIR and takes only --deep and --json");
 		return db_verify(dir, deep, json);
 	}
 	if (deep)
@@ -277,7 +281,8 @@ int cmd_db(int argc, char **argv)
 			return cli_fail(json, rc, "%s", pwfile ? pwfile : "terminal");
 		if (strlen(password) < 8) {
 			secure_zero(password, sizeof(password));
-			return cli_fail(json, RPL_E_PASSWORD_WEAK, "%s: the backup password needs at least 8 characters",
+			return cli_fail(json, RPL_E_PASSWORD_WEAK,
+					"%s: the backup password needs at least 8 characters",
 					pwfile ? pwfile : "typed");
 		}
 		if ((rc = cli_open_instance(dir, &in, json)) != 0) {
@@ -299,7 +304,8 @@ int cmd_db(int argc, char **argv)
 		instance_close(&in);
 		if (rc < 0)
 			return cli_fail(json, rc, "%s", out);
-		return db_done(json, RPL_I_BACKUP, "file", out, "database backup written to %s", out);
+		return db_done(json, RPL_I_BACKUP, "file", out, "database backup written to %s",
+			       out);
 	}
 	if (strcmp(action, "restore") == 0) {
 		if (!dir || !in_path)
@@ -316,19 +322,23 @@ int cmd_db(int argc, char **argv)
 		if (cli_open_instance(dir, &in, 0) == 0) {
 			MDB_txn *txn;
 			if (store_begin(&in.store, 1, &txn) == 0) {
-				if (store_repl_set_disabled(txn, &in.store, "the database was restored from a backup") == 0 &&
-				    store_actlog_add(txn, &in.store, RPL_I_REPL_DISABLED,
-						     "outbound replication disabled: the database was restored from %s; run ENABLE REPLICATION once its replicas may follow it",
-						     in_path) == 0)
+				if (store_repl_set_disabled(
+					    txn, &in.store,
+					    "the database was restored from a backup") == 0 &&
+				    store_actlog_add(
+					    txn, &in.store, RPL_I_REPL_DISABLED,
+					    "outbound replication disabled: the database was restored from %s; run ENABLE REPLICATION once its replicas may follow it",
+					    in_path) == 0)
 					store_commit(txn);
 				else
 					store_abort(txn);
 			}
 			instance_close(&in);
 		}
-		return db_done(json, RPL_I_RESTORE, "dir", dir,
-			       "database restored into %s; outbound replication is disabled until 'ENABLE REPLICATION' (%s)",
-			       dir, rpl_msg_id(RPL_I_REPL_DISABLED));
+		return db_done(
+			json, RPL_I_RESTORE, "dir", dir,
+			"database restored into %s; outbound replication is disabled until 'ENABLE REPLICATION' (%s)",
+			dir, rpl_msg_id(RPL_I_REPL_DISABLED));
 	}
 	return cli_usage_error(usage, "unknown action '%s'", action);
 }

@@ -38,15 +38,15 @@ static const char usage[] =
 int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"name", required_argument, NULL, 'n'},
-		{"port", required_argument, NULL, 'p'},
-		{"address", required_argument, NULL, 'a'},
-		{"password-file", required_argument, NULL, 'P'},
-		{"option", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "dir", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "address", required_argument, NULL, 'a' },
+		{ "password-file", required_argument, NULL, 'P' },
+		{ "option", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *name = NULL, *address = NULL, *pwfile = NULL;
 	char password[256], err[512] = "", cert[PATH_MAX + 16];
@@ -76,7 +76,9 @@ int cmd_init(int argc, char **argv)
 			break;
 		}
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -94,8 +96,8 @@ int cmd_init(int argc, char **argv)
 		size_t n = strlen(password);
 		secure_zero(password, sizeof(password));
 		return cli_fail(json, RPL_E_PASSWORD_WEAK, "%s: the password %s %zu characters%s",
-				pwfile ? pwfile : "typed", pwfile ? "on its first line has" : "has", n,
-				n >= 8 && n <= 64 ? ", one of them a control character" : "");
+				pwfile ? pwfile : "typed", pwfile ? "on its first line has" : "has",
+				n, n >= 8 && n <= 64 ? ", one of them a control character" : "");
 	}
 	if (rc < 0)
 		return cli_fail(json, rc, "%s", pwfile ? pwfile : "terminal");
@@ -107,8 +109,8 @@ int cmd_init(int argc, char **argv)
 	snprintf(cert, sizeof(cert), "%s/cert256.pem", dir);
 	if (json) {
 		cli_print(json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "ok", 1, "message_id",
-				    rpl_msg_id(RPL_I_INIT), "message", "instance created", "name", name,
-				    "dir", dir, "certificate", cert),
+				    rpl_msg_id(RPL_I_INIT), "message", "instance created", "name",
+				    name, "dir", dir, "certificate", cert),
 			  1);
 		return EXIT_OK;
 	}

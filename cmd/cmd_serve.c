@@ -23,9 +23,9 @@ static const char serve_usage[] =
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL;
 	char err[PATH_MAX + 256];
@@ -37,7 +37,9 @@ int cmd_serve(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'h': fputs(serve_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error(serve_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error(serve_usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (!dir || optind < argc)

@@ -55,7 +55,7 @@ static const char usage[] =
 /* A write transaction holds at most this many new chunk bytes, so the daemon
  * never waits long for the single LMDB writer; objects commit with the last
  * transaction that stages their chunks. */
-#define BATCH_BYTES (32u << 20)
+#define BATCH_BYTES   (32u << 20)
 #define BATCH_OBJECTS 1024
 /* 'store put' collects staging left by killed runs after this long. */
 #define STALE_STAGING_SECONDS (24 * 3600)
@@ -122,7 +122,8 @@ static int node_fail(struct store_cli *sc, int rc)
 		return cli_fail(sc->json, rc, "node %s; register it with 'REGISTER NODE %s'",
 				sc->node, sc->node);
 	if (rc == -RPL_E_NODE_REPLICA)
-		return cli_fail(sc->json, rc, "node %s is a replica: 'store put' and 'store rm' do not change it",
+		return cli_fail(sc->json, rc,
+				"node %s is a replica: 'store put' and 'store rm' do not change it",
 				sc->node);
 	return cli_fail(sc->json, rc, "node %s", sc->node);
 }
@@ -281,13 +282,13 @@ struct chunk_list {
 struct putter {
 	struct store_cli *sc;
 	struct stage_origin origin;
-	uint8_t *batch;           /* chunk bytes waiting for a transaction */
+	uint8_t *batch; /* chunk bytes waiting for a transaction */
 	size_t batch_len;
 	struct pend_chunk *pc;
 	size_t npc, cappc;
 	struct pend_object po[BATCH_OBJECTS];
 	size_t npo;
-	struct chunk_list cur;    /* the file being read */
+	struct chunk_list cur;      /* the file being read */
 	uint8_t win[2 * CHUNK_MAX]; /* its window: two maximal chunks */
 	/* Totals. */
 	uint64_t objects, bytes, chunks, new_chunks, new_bytes, done_bytes, total_bytes;
@@ -324,8 +325,8 @@ static void progress(struct putter *p, int final)
 	secs = (double)(now - p->start_ms) / 1000.0;
 	fprintf(stderr, "\r\033[Kput: %.1f of %.1f MiB, %.0f MB/s%s%s",
 		(double)p->done_bytes / 1048576.0, (double)p->total_bytes / 1048576.0,
-		secs > 0 ? (double)p->done_bytes / 1e6 / secs : 0.0,
-		final ? "" : ", ", final ? "\n" : p->current);
+		secs > 0 ? (double)p->done_bytes / 1e6 / secs : 0.0, final ? "" : ", ",
+		final ? "\n" : p->current);
 }
 
 /* One write transaction: stage the batch's chunks, then commit the objects
@@ -345,8 +346,8 @@ static int flush(struct putter *p)
 	rc = node_for(txn, p->sc, 1, &nr);
 	for (size_t i = 0; rc == 0 && i < p->npc; i++) {
 		int created = 0;
-		rc = store_chunk_stage(txn, s, p->pc[i].hash, p->batch + p->pc[i].off,
-				       p->pc[i].len, &p->origin, &created);
+		rc = store_chunk_stage(txn, s, p->pc[i].hash, p->batch + p->pc[i].off, p->pc[i].len,
+				       &p->origin, &created);
 		if (created) {
 			nnew++;
 			nnew_bytes += p->pc[i].len;
@@ -354,19 +355,21 @@ static int flush(struct putter *p)
 	}
 	for (size_t i = 0; rc == 0 && i < p->npo; i++) {
 		const struct pend_object *o = &p->po[i];
-		struct object_in in = {o->input->name, strlen(o->input->name), o->mtime_ns,
-				       o->mode, o->chunks, o->nchunks};
+		struct object_in in = { o->input->name, strlen(o->input->name),
+					o->mtime_ns,    o->mode,
+					o->chunks,      o->nchunks };
 		struct object_put_result res;
 		rc = store_object_put(txn, s, p->sc->node, &in, p->origin.token, &res);
 		if (rc == 0)
 			obj_bytes += res.size;
 	}
 	if (rc == 0 && p->npo)
-		rc = store_actlog_add(txn, s, RPL_I_OBJ_STORED,
-				      "%zu object%s stored in node %s (%s%s): %llu bytes, %llu new chunks of %llu bytes",
-				      p->npo, p->npo == 1 ? "" : "s", nr.name, p->po[0].input->name,
-				      p->npo > 1 ? ", ..." : "", (unsigned long long)obj_bytes,
-				      (unsigned long long)nnew, (unsigned long long)nnew_bytes);
+		rc = store_actlog_add(
+			txn, s, RPL_I_OBJ_STORED,
+			"%zu object%s stored in node %s (%s%s): %llu bytes, %llu new chunks of %llu bytes",
+			p->npo, p->npo == 1 ? "" : "s", nr.name, p->po[0].input->name,
+			p->npo > 1 ? ", ..." : "", (unsigned long long)obj_bytes,
+			(unsigned long long)nnew, (unsigned long long)nnew_bytes);
 	if (rc == 0)
 		rc = store_commit(txn);
 	else
@@ -434,7 +437,8 @@ static int read_file(struct putter *p, const struct input *in, char *err, size_t
 
 	fd = open(in->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &before) < 0 || !S_ISREG(before.st_mode)) {
-		snprintf(err, errsz, "%s: %s", in->path, fd < 0 ? strerror(errno) : "not a regular file");
+		snprintf(err, errsz, "%s: %s", in->path,
+			 fd < 0 ? strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		return -RPL_E_FILE_READ;
@@ -513,7 +517,7 @@ static void release_uncommitted(struct putter *p)
 
 static void collect_stale_staging(struct store *s)
 {
-	struct stage_origin m = {STAGE_PUT, "", "", 0};
+	struct stage_origin m = { STAGE_PUT, "", "", 0 };
 	struct gc_result gc;
 	MDB_txn *txn;
 
@@ -521,10 +525,11 @@ static void collect_stale_staging(struct store *s)
 		return;
 	if (store_staging_gc(txn, s, clock_now() - STALE_STAGING_SECONDS, &m, &gc) == 0 &&
 	    gc.records &&
-	    store_actlog_add(txn, s, RPL_I_STAGING_GC,
-			     "%llu staging records of interrupted puts collected: %llu chunks, %llu bytes freed",
-			     (unsigned long long)gc.records, (unsigned long long)gc.chunks,
-			     (unsigned long long)gc.bytes) == 0)
+	    store_actlog_add(
+		    txn, s, RPL_I_STAGING_GC,
+		    "%llu staging records of interrupted puts collected: %llu chunks, %llu bytes freed",
+		    (unsigned long long)gc.records, (unsigned long long)gc.chunks,
+		    (unsigned long long)gc.bytes) == 0)
 		store_commit(txn);
 	else
 		store_abort(txn);
@@ -566,17 +571,16 @@ static int put_files(struct store_cli *sc, struct put_job *j)
 		free(p);
 		if (rc == -RPL_E_NODE_UNKNOWN || rc == -RPL_E_NODE_REPLICA)
 			return node_fail(sc, rc);
-		return cli_fail(sc->json, rc, "%s%s%llu objects of this run were stored whole before the failure",
+		return cli_fail(sc->json, rc,
+				"%s%s%llu objects of this run were stored whole before the failure",
 				err, err[0] ? "; " : "", (unsigned long long)objects);
 	}
-	json_t *doc = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:O}",
-				"ok", 1, "message_id", rpl_msg_id(RPL_I_OBJ_STORED),
-				"node", sc->node, "objects", (json_int_t)p->objects,
-				"bytes", (json_int_t)p->bytes, "chunks", (json_int_t)p->chunks,
-				"new_chunks", (json_int_t)p->new_chunks,
-				"new_bytes", (json_int_t)p->new_bytes,
-				"seconds", (double)(clock_mono_ms() - t0) / 1000.0,
-				"skipped", j->skipped);
+	json_t *doc = json_pack(
+		"{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:O}", "ok", 1, "message_id",
+		rpl_msg_id(RPL_I_OBJ_STORED), "node", sc->node, "objects", (json_int_t)p->objects,
+		"bytes", (json_int_t)p->bytes, "chunks", (json_int_t)p->chunks, "new_chunks",
+		(json_int_t)p->new_chunks, "new_bytes", (json_int_t)p->new_bytes, "seconds",
+		(double)(clock_mono_ms() - t0) / 1000.0, "skipped", j->skipped);
 	if (sc->json)
 		cli_print(doc, 1);
 	else {
@@ -615,26 +619,30 @@ static int cmd_put(struct store_cli *sc, int argc, char **argv, const char *as)
 			char norm[OBJ_NAME_MAX + 1];
 			if (argc != 1 || (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode))) {
 				json_decref(j.skipped);
-				return cli_usage_error(usage, "--as takes a single file, not a directory");
+				return cli_usage_error(usage,
+						       "--as takes a single file, not a directory");
 			}
 			if (normalize_name(as, norm, sizeof(norm)) < 0) {
 				json_decref(j.skipped);
 				return cli_fail(sc->json, RPL_E_OBJ_NAME, "--as '%s'", as);
 			}
 			if (lstat(argv[i], &sb) == 0 && !S_ISREG(sb.st_mode)) {
-				skip_warn(&j, argv[i], S_ISLNK(sb.st_mode) ? "symbolic link" : "special file");
+				skip_warn(&j, argv[i],
+					  S_ISLNK(sb.st_mode) ? "symbolic link" : "special file");
 				continue;
 			}
 			rc = check_readable(&j, argv[i]);
 			if (rc == 0)
-				rc = add_input(&j, argv[i], norm, lstat(argv[i], &sb) == 0 ? (uint64_t)sb.st_size : 0);
+				rc = add_input(&j, argv[i], norm,
+					       lstat(argv[i], &sb) == 0 ? (uint64_t)sb.st_size : 0);
 		} else {
 			rc = collect(&j, argv[i], argv[i]);
 		}
 	}
 	if (rc < 0) {
 		if (rc == -RPL_E_FILE_READ)
-			rc = cli_fail(sc->json, rc, "%s: %s", j.unreadable, strerror(j.unreadable_errno));
+			rc = cli_fail(sc->json, rc, "%s: %s", j.unreadable,
+				      strerror(j.unreadable_errno));
 		else
 			rc = cli_fail(sc->json, rc, NULL);
 	} else {
@@ -674,14 +682,20 @@ static int write_object(MDB_txn *txn, struct store *s, const struct object_view 
 		object_view_chunk(ov, i, &c);
 		rc = store_chunk_data(txn, s, c.hash, &p, &n);
 		if (rc == -RPL_E_NOTFOUND || (rc == 0 && n != c.len)) {
-			snprintf(err, errsz, "chunk %u of the object is missing or damaged; run 'replpeer db verify'", i);
+			snprintf(
+				err, errsz,
+				"chunk %u of the object is missing or damaged; run 'replpeer db verify'",
+				i);
 			return -RPL_E_CORRUPT;
 		}
 		if (rc < 0)
 			return rc;
 		chunk_hash(p, n, h);
 		if (memcmp(h, c.hash, HASH_LEN) != 0) {
-			snprintf(err, errsz, "chunk %u of the object does not match its hash; run 'replpeer db verify --deep'", i);
+			snprintf(
+				err, errsz,
+				"chunk %u of the object does not match its hash; run 'replpeer db verify --deep'",
+				i);
 			return -RPL_E_CORRUPT;
 		}
 		if ((rc = write_all(fd, p, n)) < 0) {
@@ -747,7 +761,8 @@ static int restore_to(MDB_txn *txn, struct store *s, const struct object_view *o
 	ts[0].tv_nsec = UTIME_NOW;
 	ts[1].tv_sec = (time_t)(ov->mtime_ns / 1000000000);
 	ts[1].tv_nsec = (long)(ov->mtime_ns % 1000000000);
-	if (rc == 0 && (fchmod(fd, ov->mode & 07777) < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0)) {
+	if (rc == 0 &&
+	    (fchmod(fd, ov->mode & 07777) < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0)) {
 		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
 		rc = -RPL_E_IO;
 	}
@@ -812,10 +827,12 @@ static int cmd_get(struct store_cli *sc, int argc, char **argv, const char *out)
 	if (sc->json)
 		cli_print(json_pack("{s:b, s:s, s:s, s:s, s:I, s:s}", "ok", 1, "message_id",
 				    rpl_msg_id(RPL_I_OBJ_RESTORED), "node", nr.name, "name", name,
-				    "size", (json_int_t)size, "output", target), 1);
+				    "size", (json_int_t)size, "output", target),
+			  1);
 	else
 		printf("%s object '%s' of node %s restored to %s (%llu bytes)\n",
-		       rpl_msg_id(RPL_I_OBJ_RESTORED), name, nr.name, target, (unsigned long long)size);
+		       rpl_msg_id(RPL_I_OBJ_RESTORED), name, nr.name, target,
+		       (unsigned long long)size);
 	return EXIT_OK;
 }
 
@@ -871,9 +888,10 @@ static int cmd_ls(struct store_cli *sc, int argc)
 		}
 		hex_encode(ov.digest, HASH_LEN, digest);
 		snprintf(mode, sizeof(mode), "%04o", ov.mode & 07777);
-		rows[n++] = json_pack("{s:s%, s:I, s:o, s:s, s:i, s:s}", "name", ov.name, ov.name_len,
-				      "size", (json_int_t)ov.size, "mtime", mtime_json(ov.mtime_ns),
-				      "mode", mode, "chunks", (int)ov.nchunks, "digest", digest);
+		rows[n++] =
+			json_pack("{s:s%, s:I, s:o, s:s, s:i, s:s}", "name", ov.name, ov.name_len,
+				  "size", (json_int_t)ov.size, "mtime", mtime_json(ov.mtime_ns),
+				  "mode", mode, "chunks", (int)ov.nchunks, "digest", digest);
 	}
 	store_object_iter_close(&it);
 	store_abort(txn);
@@ -934,10 +952,11 @@ static int cmd_rm(struct store_cli *sc, int argc, char **argv)
 	if (sc->json)
 		cli_print(json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1, "message_id",
 				    rpl_msg_id(RPL_I_OBJ_DELETED), "node", nr.name, "name", name,
-				    "size", (json_int_t)size), 1);
+				    "size", (json_int_t)size),
+			  1);
 	else
-		printf("%s object '%s' deleted from node %s\n", rpl_msg_id(RPL_I_OBJ_DELETED),
-		       name, nr.name);
+		printf("%s object '%s' deleted from node %s\n", rpl_msg_id(RPL_I_OBJ_DELETED), name,
+		       nr.name);
 	return EXIT_OK;
 }
 
@@ -945,12 +964,9 @@ int cmd_store(int argc, char **argv)
 {
 	enum { OPT_AS = 1000, OPT_JSON };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"as", required_argument, NULL, OPT_AS},
-		{"out", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "dir", required_argument, NULL, 'd' }, { "as", required_argument, NULL, OPT_AS },
+		{ "out", required_argument, NULL, 'o' }, { "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
 	};
 	struct store_cli sc;
 	const char *dir = NULL, *as = NULL, *out = NULL, *action;
@@ -966,7 +982,9 @@ int cmd_store(int argc, char **argv)
 		case OPT_AS: as = optarg; break;
 		case OPT_JSON: sc.json = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (argc - optind < 2)
@@ -975,7 +993,8 @@ int cmd_store(int argc, char **argv)
 	sc.node = argv[optind + 1];
 	argc -= optind + 2;
 	argv += optind + 2;
-	if (strcmp(action, "put") && strcmp(action, "get") && strcmp(action, "ls") && strcmp(action, "rm"))
+	if (strcmp(action, "put") && strcmp(action, "get") && strcmp(action, "ls") &&
+	    strcmp(action, "rm"))
 		return cli_usage_error(usage, "unknown action '%s'", action);
 	if (as && strcmp(action, "put") != 0)
 		return cli_usage_error(usage, "--as belongs to put");

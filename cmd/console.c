@@ -24,7 +24,7 @@
 
 struct console {
 	struct admin_session *s;
-	int wake[2];        /* the SIGINT handler writes here */
+	int wake[2]; /* the SIGINT handler writes here */
 	char prompt[96];
 	History *hist;
 	char histpath[PATH_MAX + 16];
@@ -49,7 +49,7 @@ static int console_getc(EditLine *el, wchar_t *wc)
 	el_get(el, EL_CLIENTDATA, &c);
 	memset(&st, 0, sizeof(st));
 	for (;;) {
-		struct pollfd pf[2] = {{STDIN_FILENO, POLLIN, 0}, {c->wake[0], POLLIN, 0}};
+		struct pollfd pf[2] = { { STDIN_FILENO, POLLIN, 0 }, { c->wake[0], POLLIN, 0 } };
 		ssize_t r;
 		size_t k;
 		if (poll(pf, 2, -1) < 0) {
@@ -152,7 +152,7 @@ static int line_is(const char *line, const char *word)
 
 int admin_console(struct admin_session *s)
 {
-	struct console c = {.s = s};
+	struct console c = { .s = s };
 	HistEvent ev;
 	EditLine *el;
 	int worst = 0, ctrl_c = 0;

@@ -101,8 +101,10 @@ static void watch_files(struct daemon *d, const char *dir)
 	d->files.data = d;
 	d->watching = 1;
 	if (uv_fs_event_start(&d->files, on_files, dir, 0) < 0)
-		log_warn(RPL_W_NO_WATCH, "cannot watch %s for 'replpeer cert install': the hourly check "
-			 "finds an installed certificate", dir);
+		log_warn(RPL_W_NO_WATCH,
+			 "cannot watch %s for 'replpeer cert install': the hourly check "
+			 "finds an installed certificate",
+			 dir);
 }
 
 /* An instance that lacks its key or certificate gets them now, as the
@@ -123,8 +125,9 @@ static int ensure_identity(struct instance *in)
 		char label[OWN_LABEL_MAX + 1];
 		rc = instance_new_owncert(in, OWN_CURRENT, label, sizeof(label));
 		if (rc == 0)
-			log_info(RPL_I_CERT_CREATED, "there was no own certificate: %s created (%s key pair)",
-				 label, keytype_name(in->conf.keytype));
+			log_info(RPL_I_CERT_CREATED,
+				 "there was no own certificate: %s created (%s key pair)", label,
+				 keytype_name(in->conf.keytype));
 	}
 	if (rc == 0)
 		rc = instance_write_pem(in);
@@ -172,7 +175,7 @@ static void walk_close(uv_handle_t *h, void *arg)
 int daemon_run(const char *dir)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
-	struct peer_hooks hooks = {0};
+	struct peer_hooks hooks = { 0 };
 	char err[512] = "";
 	int rc, lockfd = -1;
 

@@ -35,7 +35,7 @@ static const char usage[] =
  * must not get them. */
 static int holds_secrets(const char *cmd)
 {
-	static const char *const which[] = {"serve", "init", "admin", "cert", "db", "store"};
+	static const char *const which[] = { "serve", "init", "admin", "cert", "db", "store" };
 	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
 		if (strcmp(cmd, which[i]) == 0)
 			return 1;
@@ -63,8 +63,7 @@ int main(int argc, char **argv)
 		}
 		if (argc > 2)
 			return cli_usage_error(usage, "version takes only --json");
-		printf("replpeer %s (wolfSSL %s)\n", REPLPEER_VERSION,
-		       wolfSSL_lib_version());
+		printf("replpeer %s (wolfSSL %s)\n", REPLPEER_VERSION, wolfSSL_lib_version());
 		return EXIT_OK;
 	}
 	/* Every JSON document is wiped when freed: admin requests carry

@@ -242,8 +242,8 @@ void adminsrv_progress(struct admin_client *ac, json_t *doc)
 	}
 }
 
-struct admin_client *adminsrv_internal(struct peer *p,
-				       void (*on_reply)(void *arg, json_t *doc), void *arg)
+struct admin_client *adminsrv_internal(struct peer *p, void (*on_reply)(void *arg, json_t *doc),
+				       void *arg)
 {
 	struct admin_client *ac = calloc(1, sizeof(*ac));
 
@@ -265,7 +265,8 @@ static void handle_request(struct admin_client *ac, const char *text, size_t len
 	struct peer *p = ac->p;
 
 	if (!cmd) {
-		adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_SYNTAX, "malformed admin request"), NULL);
+		adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_SYNTAX, "malformed admin request"),
+			       NULL);
 	} else if (!p->hooks.admin_line) {
 		adminsrv_reply(ac, rpl_error_doc(RPL_E_INTERNAL, "no command interpreter"), NULL);
 	} else {
@@ -284,7 +285,9 @@ static void admin_pump(struct admin_client *ac)
 		uint32_t len = (uint32_t)ac->rx.p[0] << 24 | (uint32_t)ac->rx.p[1] << 16 |
 			       (uint32_t)ac->rx.p[2] << 8 | ac->rx.p[3];
 		if (len > ADMIN_REQUEST_MAX) {
-			adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
+			adminsrv_reply(ac,
+				       rpl_error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"),
+				       NULL);
 			client_close(ac);
 			break;
 		}
@@ -313,7 +316,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		/* One request at a time: a client that sends more than a whole
 		 * request while one is busy is not following the protocol. */
 		if (ac->rx.len + (size_t)nread > 4 + ADMIN_REQUEST_MAX) {
-			adminsrv_reply(ac, rpl_error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"), NULL);
+			adminsrv_reply(ac,
+				       rpl_error_doc(RPL_E_ADMIN_TOOBIG, "admin request too large"),
+				       NULL);
 			client_close(ac);
 		} else {
 			wbuf_put(&ac->rx, buf->base, (size_t)nread);
@@ -337,14 +342,16 @@ static int admin_peer_allowed(struct admin_client *ac)
 
 	if (uv_fileno((uv_handle_t *)&ac->pipe, &fd) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warn(RPL_W_ADMIN_REFUSED, "admin connection refused: cannot tell who connected");
+		log_warn(RPL_W_ADMIN_REFUSED,
+			 "admin connection refused: cannot tell who connected");
 		return 0;
 	}
 	if (cred.uid == geteuid() || cred.uid == 0)
 		return 1;
-	log_warn(RPL_W_ADMIN_REFUSED,
-		 "admin connection from uid %u (pid %d) refused: only uid %u and root may use %s/admin.sock",
-		 (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid(), ac->p->in->dir);
+	log_warn(
+		RPL_W_ADMIN_REFUSED,
+		"admin connection from uid %u (pid %d) refused: only uid %u and root may use %s/admin.sock",
+		(unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid(), ac->p->in->dir);
 	return 0;
 }
 
@@ -424,7 +431,8 @@ static void as_closed(struct peer_session *s, const struct session_result *r, vo
 		ac->closed = 1;
 		ac->cancel = NULL;
 		if (ac->busy && cancel) {
-			log_info(RPL_I_ADMIN_CANCELLED, "administrator %s went away: its command is abandoned",
+			log_info(RPL_I_ADMIN_CANCELLED,
+				 "administrator %s went away: its command is abandoned",
 				 session_server(s));
 			cancel(ac->cancel_arg);
 		}
@@ -451,13 +459,9 @@ const struct session_ops *adminsrv_session(struct peer_session *s, void **arg)
 	return &admin_session_ops;
 }
 
-int adminsrv_cleartext(const struct admin_client *ac)
-{
-	return ac->s && session_proto(ac->s) == 1;
-}
+int adminsrv_cleartext(const struct admin_client *ac) { return ac->s && session_proto(ac->s) == 1; }
 
-int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char *where,
-		      size_t wsz)
+int adminsrv_identity(const struct admin_client *ac, char *name, size_t sz, char *where, size_t wsz)
 {
 	if (!ac->s) {
 		snprintf(name, sz, "%s", "");

@@ -27,8 +27,8 @@ void adminsrv_progress(struct admin_client *ac, json_t *doc);
  * possibly within the call that ran the command), progress is dropped.
  * The client frees itself after its reply, once no one holds it. */
 struct peer;
-struct admin_client *adminsrv_internal(struct peer *p,
-				       void (*on_reply)(void *arg, json_t *doc), void *arg);
+struct admin_client *adminsrv_internal(struct peer *p, void (*on_reply)(void *arg, json_t *doc),
+				       void *arg);
 /* Keeps the client alive across an asynchronous command. */
 void adminsrv_hold(struct admin_client *ac);
 void adminsrv_release(struct admin_client *ac);
@@ -50,6 +50,6 @@ int adminsrv_cleartext(const struct admin_client *ac);
 void adminsrv_on_cancel(struct admin_client *ac, void (*fn)(void *arg), void *arg);
 
 #define ADMIN_REQUEST_MAX 65536
-#define ADMIN_REPLY_MAX (64u << 20)
+#define ADMIN_REPLY_MAX   (64u << 20)
 
 #endif

@@ -47,7 +47,8 @@ static uint32_t name_hash(const char *name)
 	return h;
 }
 
-static const struct proven_addr *proven_find(const struct admission *a, const char *addr, uint64_t now_ms)
+static const struct proven_addr *proven_find(const struct admission *a, const char *addr,
+					     uint64_t now_ms)
 {
 	for (int i = 0; i < PROVEN_SLOTS; i++) {
 		const struct proven_addr *e = &a->proven[i];

@@ -20,10 +20,10 @@
 #include "ratelimit.h"
 
 /* SRP set-ups per second for unauthenticated peers, and the burst. */
-#define SRP_BUDGET_RATE 64
+#define SRP_BUDGET_RATE  64
 #define SRP_BUDGET_BURST 128
 /* Sessions per second per partner, and the burst. */
-#define PARTNER_RATE 25
+#define PARTNER_RATE  25
 #define PARTNER_BURST 300
 #define PARTNER_SLOTS 512
 
@@ -37,8 +37,8 @@ struct partner_bucket {
  * remembered in memory for PROVEN_TTL_MS after the last such session; the
  * partners seen from each are kept as name hashes (a collision only
  * undercounts). */
-#define PROVEN_SLOTS 128
-#define PROVEN_NAMES 16
+#define PROVEN_SLOTS  128
+#define PROVEN_NAMES  16
 #define PROVEN_TTL_MS (24ULL * 3600 * 1000)
 
 struct proven_addr {

@@ -39,13 +39,13 @@
 
 const char *auth_state_name(int st)
 {
-	static const char *names[] = {"client-wait-hello-reply", "client-proving",
-				      "client-wait-auth-ok", "client-committing",
-				      "server-wait-hello", "server-starting-proof",
-				      "server-wait-auth", "server-checking-proof",
-				      "server-committing", "admin-starting-proof",
-				      "admin-wait-auth", "admin-checking-proof",
-				      "admin-checking-ldap", "admin-committing", "done"};
+	static const char *names[] = {
+		"client-wait-hello-reply", "client-proving",        "client-wait-auth-ok",
+		"client-committing",       "server-wait-hello",     "server-starting-proof",
+		"server-wait-auth",        "server-checking-proof", "server-committing",
+		"admin-starting-proof",    "admin-wait-auth",       "admin-checking-proof",
+		"admin-checking-ldap",     "admin-committing",      "done"
+	};
 	return st >= 0 && st <= A_DONE ? names[st] : "unknown";
 }
 
@@ -117,12 +117,16 @@ static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec
 		   struct trust_verdict *v)
 {
 	const struct rpl_conf *conf = &s->p->in->conf;
-	struct anchor_list anchors = {.n = 0};
+	struct anchor_list anchors = { .n = 0 };
 	struct trust_facts f = {
-		.der = s->peer_der.p, .der_len = s->peer_der.n, .ci = &s->peer_ci, .r = r,
+		.der = s->peer_der.p,
+		.der_len = s->peer_der.n,
+		.ci = &s->peer_ci,
+		.r = r,
 		.partner_is_server = s->role == ROLE_OUTBOUND,
 		.acceptcert = conf->acceptcertfromserv,
-		.now = clock_now(), .skew = conf->clockskew,
+		.now = clock_now(),
+		.skew = conf->clockskew,
 	};
 
 	if (r->verify == VERIFY_CA)
@@ -130,7 +134,8 @@ static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec
 	f.anchors = anchors.der;
 	f.nanchors = anchors.n;
 	if (anchors.too_many)
-		log_warn(RPL_W_ANCHORS_MAX, "more than %d trust anchors of purpose peer: only the first %d are used",
+		log_warn(RPL_W_ANCHORS_MAX,
+			 "more than %d trust anchors of purpose peer: only the first %d are used",
 			 ANCHORS_MAX, ANCHORS_MAX);
 	trust_decide(&f, v);
 	anchors_free(&anchors);
@@ -204,7 +209,7 @@ static void keep_previous_in(struct server_rec *r, int64_t now)
 
 	for (int i = 0; i < r->nprev_in; i++) {
 		struct blob b = r->prev_in[i];
-		r->prev_in[i] = (struct blob){0};
+		r->prev_in[i] = (struct blob){ 0 };
 		if (r->prev_in_until[i] <= now) {
 			blob_free(&b);
 			continue;
@@ -218,20 +223,25 @@ static void keep_previous_in(struct server_rec *r, int64_t now)
 	if (r->nprev_in == PREV_IN_MAX) { /* the oldest (first) goes */
 		blob_free(&r->prev_in[0]);
 		memmove(&r->prev_in[0], &r->prev_in[1], sizeof(r->prev_in[0]) * (PREV_IN_MAX - 1));
-		memmove(&r->prev_in_until[0], &r->prev_in_until[1], sizeof(r->prev_in_until[0]) * (PREV_IN_MAX - 1));
+		memmove(&r->prev_in_until[0], &r->prev_in_until[1],
+			sizeof(r->prev_in_until[0]) * (PREV_IN_MAX - 1));
 		r->nprev_in--;
 	}
 	r->prev_in[r->nprev_in] = r->key_in;
 	r->prev_in_until[r->nprev_in++] = now + PAIR_GEN_WINDOW;
-	r->key_in = (struct blob){0};
+	r->key_in = (struct blob){ 0 };
 }
 
 static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct commit_job *j = arg;
 	struct pin_change pc = {
-		.fp = j->fp, .not_after = j->not_after, .der = j->der.p, .der_len = j->der.n,
-		.endorser_fp = j->endorser_fp, .now = j->now,
+		.fp = j->fp,
+		.not_after = j->not_after,
+		.der = j->der.p,
+		.der_len = j->der.n,
+		.endorser_fp = j->endorser_fp,
+		.now = j->now,
 	};
 	struct server_rec r;
 	int rc = store_server_get(txn, st, j->server, &r);
@@ -273,7 +283,7 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 		struct blob *slot = j->role == ROLE_OUTBOUND ? &r.key_out : &r.key_in;
 		blob_free(slot);
 		*slot = j->sealed_pairing;
-		j->sealed_pairing = (struct blob){0};
+		j->sealed_pairing = (struct blob){ 0 };
 		if (j->role == ROLE_OUTBOUND) {
 			r.key_out_gen = j->gen;
 			r.key_out_at = j->now_ms;
@@ -283,21 +293,24 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 	 * password proofs again, and fresh pairing keys. */
 	if (rc == 0 && j->vb == VB_CA && r.forcesync && j->set_pairing) {
 		r.forcesync = 0;
-		rc = store_actlog_add(txn, st, RPL_I_PINNED,
-				      "FORCESYNC with server %s completed: both password proofs again (it is verified by CA: no pins to replace)",
-				      r.name);
+		rc = store_actlog_add(
+			txn, st, RPL_I_PINNED,
+			"FORCESYNC with server %s completed: both password proofs again (it is verified by CA: no pins to replace)",
+			r.name);
 	}
 	if (rc == 0 && r.secsec == SECSEC_TRANSITIONAL) {
 		r.secsec = SECSEC_STRICT;
 		j->moved_strict = 1;
-		rc = store_actlog_add(txn, st, RPL_I_STRICT,
-				      "server %s moved to STRICT: protocol 2, %s, certificate verified by %s",
-				      r.name, j->tls, verified_by_name(j->vb));
+		rc = store_actlog_add(
+			txn, st, RPL_I_STRICT,
+			"server %s moved to STRICT: protocol 2, %s, certificate verified by %s",
+			r.name, j->tls, verified_by_name(j->vb));
 	}
 	if (rc == 0) {
 		snprintf(r.last_tls, sizeof(r.last_tls), "%s", j->tls);
 		snprintf(r.last_cipher, sizeof(r.last_cipher), "%s", j->cipher);
-		snprintf(r.last_verified_by, sizeof(r.last_verified_by), "%s", verified_by_name(j->vb));
+		snprintf(r.last_verified_by, sizeof(r.last_verified_by), "%s",
+			 verified_by_name(j->vb));
 		r.last_protocol = 2;
 		r.last_contact = j->now;
 		snprintf(j->secsec, sizeof(j->secsec), "%s", secsec_name(r.secsec));
@@ -311,15 +324,18 @@ static void finish_ready(struct peer_session *s)
 {
 	struct auth *a = s->auth;
 
-	snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s", tls_version_name(s->ssl));
+	snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s",
+		 tls_version_name(s->ssl));
 	snprintf(s->result.cipher, sizeof(s->result.cipher), "%s", tls_cipher_name(s->ssl));
-	snprintf(s->result.verified_by, sizeof(s->result.verified_by), "%s", verified_by_name(a->v.vb));
+	snprintf(s->result.verified_by, sizeof(s->result.verified_by), "%s",
+		 verified_by_name(a->v.vb));
 	s->result.proto = 2;
 	s->verified_by = a->v.vb;
 	log_info(RPL_I_SESSION, "session %llu %s server %s (%s): %s %s, certificate by %s, %s, %s",
 		 (unsigned long long)s->id, s->role == ROLE_INBOUND ? "from" : "to", s->server,
 		 s->addr, s->result.tls_version, s->result.cipher, s->result.verified_by,
-		 a->srp_done ? "both password proofs (SRP)" : "pairing key", purpose_name(s->purpose));
+		 a->srp_done ? "both password proofs (SRP)" : "pairing key",
+		 purpose_name(s->purpose));
 	/* The proof material is no longer needed. */
 	for (int i = 0; i < 2; i++) {
 		srp_free(a->srp[i]);
@@ -344,10 +360,13 @@ static void commit_done(int rc, void *arg)
 
 	if (!session_closing(s)) {
 		if (rc == -RPL_E_STALE) {
-			log_error(RPL_E_STALE, "server %s: its pins changed while this session was set up; "
-				 "the session is dropped and the next one decides again", s->server);
+			log_error(RPL_E_STALE,
+				  "server %s: its pins changed while this session was set up; "
+				  "the session is dropped and the next one decides again",
+				  s->server);
 			s->quiet = 1;
-			session_close(s, rc, "the partner's pins changed while the session was set up");
+			session_close(s, rc,
+				      "the partner's pins changed while the session was set up");
 		} else if (rc < 0) {
 			session_close(s, rc, "committing the session");
 		} else {
@@ -355,7 +374,8 @@ static void commit_done(int rc, void *arg)
 			if (j->pins_changed)
 				log_info(RPL_I_PINNED, "%s", j->what);
 			if (j->moved_strict)
-				log_info(RPL_I_STRICT, "server %s moved to STRICT session security", s->server);
+				log_info(RPL_I_STRICT, "server %s moved to STRICT session security",
+					 s->server);
 			if (j->pins_changed && s->p->hooks.pins_changed)
 				s->p->hooks.pins_changed(s->p->hooks.ctx, s->server);
 			if (s->role == ROLE_INBOUND) {
@@ -402,7 +422,8 @@ static int start_commit(struct peer_session *s, int next_state)
 	if (rc == 0 && a->srp_done) {
 		j->set_pairing = 1;
 		j->gen = s->role == ROLE_OUTBOUND ? a->pair_gen : 0;
-		rc = instance_seal(s->p->in, s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
+		rc = instance_seal(s->p->in,
+				   s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
 				   s->server, a->key->k, PROOF_KEY_LEN, &j->sealed_pairing);
 	}
 	if (rc == 0) {
@@ -469,7 +490,8 @@ static int proof_work(int kind, struct proof *p)
 			uint8_t salt[SRP_SALT_LEN];
 			rc = terminate(&p->password);
 			if (rc == 0)
-				rc = srp_make_verifier((const char *)p->password.p, salt, &p->verifier);
+				rc = srp_make_verifier((const char *)p->password.p, salt,
+						       &p->verifier);
 			if (rc == 0)
 				rc = blob_set(&p->salt, salt, sizeof(salt));
 			if (rc < 0)
@@ -572,7 +594,7 @@ static int load_server(struct peer_session *s, MDB_txn **txn, struct server_rec 
 
 static int own_password(struct peer_session *s, struct wbuf *out)
 {
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	const uint8_t *v;
 	size_t vlen;
 	MDB_txn *txn;
@@ -592,7 +614,7 @@ static int own_password(struct peer_session *s, struct wbuf *out)
 
 static int own_verifier(struct peer_session *s, struct blob *salt, struct blob *verifier)
 {
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	struct wbuf plain;
 	const uint8_t *v;
 	size_t vlen;
@@ -652,8 +674,10 @@ static int check_previous_in(struct peer_session *s, const uint8_t *tag)
 	for (int i = 0; i < a->nprev; i++) {
 		auth_set_key(a, &a->prev[i]);
 		if (auth_check_tag(s, 1, tag) == 0) {
-			log_info(RPL_I_SESSION, "session %llu from server %s: it proved the pairing key it held before the last password proofs (it stores the new one when their AUTH_OK reaches it)",
-				 (unsigned long long)s->id, s->server);
+			log_info(
+				RPL_I_SESSION,
+				"session %llu from server %s: it proved the pairing key it held before the last password proofs (it stores the new one when their AUTH_OK reaches it)",
+				(unsigned long long)s->id, s->server);
 			return 0;
 		}
 	}
@@ -669,8 +693,9 @@ static int load_pairing(struct peer_session *s, const struct server_rec *r)
 	int rc;
 
 	wbuf_init(&w);
-	rc = instance_unseal(s->p->in, s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN,
-			     r->name, sealed, &w);
+	rc = instance_unseal(s->p->in,
+			     s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN, r->name,
+			     sealed, &w);
 	if (rc == 0)
 		rc = proof_key_from(w.p, w.len, &k);
 	if (rc == 0)
@@ -748,14 +773,17 @@ int auth_check_version(struct peer_session *s, uint64_t version, int have)
 	if (have && version == PROTO2_REVISION)
 		return 0;
 	if (have)
-		snprintf(why, sizeof(why), "%s speaks replpeer protocol 2 revision %llu, %s speaks revision %d",
+		snprintf(why, sizeof(why),
+			 "%s speaks replpeer protocol 2 revision %llu, %s speaks revision %d",
 			 s->role == ROLE_OUTBOUND ? s->server : "the client",
 			 (unsigned long long)version, s->p->in->conf.servername, PROTO2_REVISION);
 	else
-		snprintf(why, sizeof(why), "%s speaks replpeer protocol 2 revision 1 (replpeer 0.1), "
-			 "%s speaks revision %d, which revision 1 cannot authenticate safely: upgrade it",
-			 s->role == ROLE_OUTBOUND ? s->server : "the client",
-			 s->p->in->conf.servername, PROTO2_REVISION);
+		snprintf(
+			why, sizeof(why),
+			"%s speaks replpeer protocol 2 revision 1 (replpeer 0.1), "
+			"%s speaks revision %d, which revision 1 cannot authenticate safely: upgrade it",
+			s->role == ROLE_OUTBOUND ? s->server : "the client",
+			s->p->in->conf.servername, PROTO2_REVISION);
 	session_send_error(s, RPL_E_VERSION, why);
 	session_close(s, -RPL_E_VERSION, "%s", why);
 	return 1;
@@ -858,7 +886,8 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 		server_rec_free(&r);
 		return -RPL_E_PROTOCOL;
 	}
-	rc = instance_unseal(s->p->in, SEAL_SERVER_PASSWORD, r.name, &r.password, &j->p[0].password);
+	rc = instance_unseal(s->p->in, SEAL_SERVER_PASSWORD, r.name, &r.password,
+			     &j->p[0].password);
 	server_rec_free(&r);
 	if (rc == 0)
 		rc = own_password(s, &j->p[1].password);
@@ -910,7 +939,7 @@ static void client_srp_done(struct peer_session *s, struct srp_job *j)
 static int client_on_ok(struct peer_session *s, struct cursor *p)
 {
 	struct auth *a = s->auth;
-	struct blob M2 = {0}, M2b = {0}, tagv = {0};
+	struct blob M2 = { 0 }, M2b = { 0 }, tagv = { 0 };
 	struct cursor cur = *p, val;
 	uint64_t vb = VB_NONE;
 	uint16_t tag;
@@ -939,7 +968,9 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 		 * knows ours. */
 		if (srp_client_finish(a->srp[0], M2.p, M2.n) < 0 ||
 		    srp_client_finish(a->srp[1], M2b.p, M2b.n) < 0) {
-			conn_record_failure(s, "the server's password proofs are wrong (it does not know both passwords)");
+			conn_record_failure(
+				s,
+				"the server's password proofs are wrong (it does not know both passwords)");
 			rc = -RPL_E_AUTH_FAILED;
 			goto out;
 		}
@@ -947,7 +978,9 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 	}
 	rc = auth_check_tag(s, 0, tagv.p);
 	if (rc == -RPL_E_AUTH_FAILED)
-		conn_record_failure(s, "the server's session binding is wrong (a man in the middle, or a changed pairing)");
+		conn_record_failure(
+			s,
+			"the server's session binding is wrong (a man in the middle, or a changed pairing)");
 	if (rc == 0) {
 		s->partner_vb = (int)vb;
 		rc = start_commit(s, A_C_COMMIT);
@@ -1088,7 +1121,8 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		return 0;
 	}
 	a->method = (method == METHOD_SRP || a->v.vb == VB_FIRST || r.forcesync || !r.key_in.n)
-			    ? METHOD_SRP : METHOD_KEY;
+			    ? METHOD_SRP
+			    : METHOD_KEY;
 	if (a->method == METHOD_KEY) {
 		struct wbuf w;
 		rc = load_pairing(s, &r);
@@ -1116,8 +1150,10 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
 		char why[200];
 		server_rec_free(&r);
-		snprintf(why, sizeof(why), "password proofs for unpaired partners arrive faster than %d a second; try again shortly",
-			 SRP_BUDGET_RATE);
+		snprintf(
+			why, sizeof(why),
+			"password proofs for unpaired partners arrive faster than %d a second; try again shortly",
+			SRP_BUDGET_RATE);
 		conn_refuse(s, RPL_E_RATELIMIT, why);
 		return 0;
 	}
@@ -1199,7 +1235,8 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 	if (rc == 0)
 		rc = auth_check_tag(s, 1, a->peer_tag);
 	if (rc == -RPL_E_AUTH_FAILED) {
-		auth_fail_proof(s, "the proof is not bound to this TLS session (a man in the middle?)");
+		auth_fail_proof(
+			s, "the proof is not bound to this TLS session (a man in the middle?)");
 		return;
 	}
 	if (rc < 0) {
@@ -1209,7 +1246,7 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 	a->srp_done = 1;
 	for (int i = 0; i < 2; i++) {
 		a->M2[i] = j->p[i].M2;
-		j->p[i].M2 = (struct blob){0};
+		j->p[i].M2 = (struct blob){ 0 };
 	}
 	if (conn_admit_partner(s))
 		return;
@@ -1223,7 +1260,7 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 static int server_on_auth(struct peer_session *s, struct cursor *p)
 {
 	struct auth *a = s->auth;
-	struct blob A = {0}, M1 = {0}, A2 = {0}, M1b = {0}, tagv = {0};
+	struct blob A = { 0 }, M1 = { 0 }, A2 = { 0 }, M1b = { 0 }, tagv = { 0 };
 	struct cursor cur = *p, val;
 	uint64_t vb = VB_NONE;
 	uint16_t tag;
@@ -1282,7 +1319,7 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 		j->p[0].M1 = M1;
 		j->p[1].A = A2;
 		j->p[1].M1 = M1b;
-		A = M1 = A2 = M1b = (struct blob){0};
+		A = M1 = A2 = M1b = (struct blob){ 0 };
 		for (int i = 0; i < 2; i++) { /* the job owns them now */
 			j->p[i].srp = a->srp[i];
 			a->srp[i] = NULL;
@@ -1308,11 +1345,11 @@ static const struct transition {
 	int type;
 	auth_handler *fn;
 } transitions[] = {
-	{ROLE_OUTBOUND, A_C_SENT_HELLO, MSG_HELLO_REPLY, client_on_reply},
-	{ROLE_OUTBOUND, A_C_WAIT_OK, MSG_AUTH_OK, client_on_ok},
-	{ROLE_INBOUND, A_S_WAIT_HELLO, MSG_HELLO, server_on_hello},
-	{ROLE_INBOUND, A_S_WAIT_AUTH, MSG_AUTH, server_on_auth},
-	{ROLE_INBOUND, A_SA_WAIT_AUTH, MSG_AUTH, admin_on_auth},
+	{ ROLE_OUTBOUND, A_C_SENT_HELLO, MSG_HELLO_REPLY, client_on_reply },
+	{ ROLE_OUTBOUND, A_C_WAIT_OK, MSG_AUTH_OK, client_on_ok },
+	{ ROLE_INBOUND, A_S_WAIT_HELLO, MSG_HELLO, server_on_hello },
+	{ ROLE_INBOUND, A_S_WAIT_AUTH, MSG_AUTH, server_on_auth },
+	{ ROLE_INBOUND, A_SA_WAIT_AUTH, MSG_AUTH, admin_on_auth },
 };
 
 int auth_on_frame(struct peer_session *s, int type, struct cursor *p)
@@ -1323,7 +1360,8 @@ int auth_on_frame(struct peer_session *s, int type, struct cursor *p)
 	if (type == MSG_ERROR) {
 		conn_on_error_frame(s, p);
 		if (s->role == ROLE_OUTBOUND && s->result.partner_err == RPL_E_AUTH_FAILED)
-			conn_record_failure(s, "the partner rejected our password proof: check SERVERPASSWORD");
+			conn_record_failure(
+				s, "the partner rejected our password proof: check SERVERPASSWORD");
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++) {

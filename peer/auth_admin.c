@@ -38,10 +38,7 @@
 #include "proto.h"
 
 /* The rate-limit key of an administrator: '@' cannot start a server name. */
-void auth_admin_key(const char *admin, char *out, size_t sz)
-{
-	snprintf(out, sz, "@%s", admin);
-}
+void auth_admin_key(const char *admin, char *out, size_t sz) { snprintf(out, sz, "@%s", admin); }
 
 int auth_admin_admit(struct peer_session *s, const char *admin)
 {
@@ -56,7 +53,8 @@ int auth_admin_admit(struct peer_session *s, const char *admin)
 		return 1;
 	}
 	if (!conf_valid_name(admin)) {
-		conn_refuse(s, RPL_E_PROTOCOL, "an administrator's name is 1 to 64 letters, digits, '.', '-' or '_'");
+		conn_refuse(s, RPL_E_PROTOCOL,
+			    "an administrator's name is 1 to 64 letters, digits, '.', '-' or '_'");
 		return 1;
 	}
 	for (size_t i = 0; admin[i]; i++)
@@ -64,7 +62,8 @@ int auth_admin_admit(struct peer_session *s, const char *admin)
 	s->server[strlen(admin)] = 0;
 	auth_admin_key(s->server, key, sizeof(key));
 	if (admit_blocked(&pe->adm, s->addr, key, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons as administrator %s from %s within %d seconds",
+		snprintf(why, sizeof(why),
+			 "%d failed sign-ons as administrator %s from %s within %d seconds",
 			 RL_MAX_FAILS, s->server, s->addr, RL_WINDOW);
 		conn_refuse(s, RPL_E_ADMIN_RATELIMIT, why);
 		return 1;
@@ -111,7 +110,7 @@ static int decoy_verifier(struct peer_session *s, struct proof *p)
 /* The registered administrator's salt and verifier. */
 static int real_verifier(struct peer_session *s, const struct admin_rec *r, struct proof *p)
 {
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	struct wbuf plain;
 	int rc;
 
@@ -190,7 +189,8 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 	if (!admit_srp_take(&pe->adm, clock_mono_ms())) {
 		if (found)
 			admin_rec_free(&r);
-		snprintf(why, sizeof(why), "sign-ons arrive faster than %d a second; try again shortly",
+		snprintf(why, sizeof(why),
+			 "sign-ons arrive faster than %d a second; try again shortly",
 			 SRP_BUDGET_RATE);
 		conn_refuse(s, RPL_E_RATELIMIT, why);
 		return 0;
@@ -210,8 +210,10 @@ int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method)
 	if (rc < 0 && rc != -RPL_E_NOMEM) {
 		/* Unknown, or a record we cannot use: fail like a wrong password. */
 		if (rc != -RPL_E_NOTFOUND)
-			log_code(rc, "administrator %s: its verifier cannot be read; sign-ons fail until 'UPDATE ADMIN %s PASSWORD=...'",
-				 s->server, s->server);
+			log_code(
+				rc,
+				"administrator %s: its verifier cannot be read; sign-ons fail until 'UPDATE ADMIN %s PASSWORD=...'",
+				s->server, s->server);
 		blob_free(&j->p[0].salt);
 		blob_free(&j->p[0].verifier);
 		rc = decoy_verifier(s, &j->p[0]);
@@ -265,8 +267,10 @@ static int admin_commit_work(MDB_txn *txn, struct store *st, void *arg)
 	if (j->strict) {
 		r.failed++;
 		r.last_failure = j->now;
-		rc = store_actlog_add(txn, st, RPL_E_ADMIN_STRICT,
-				      "administrator %s from %s refused: STRICT, down-level sign-on", r.name, j->from);
+		rc = store_actlog_add(
+			txn, st, RPL_E_ADMIN_STRICT,
+			"administrator %s from %s refused: STRICT, down-level sign-on", r.name,
+			j->from);
 	} else if (r.locked) {
 		r.failed++;
 		r.last_failure = j->now;
@@ -277,8 +281,8 @@ static int admin_commit_work(MDB_txn *txn, struct store *st, void *arg)
 		r.last_signon = j->now;
 		snprintf(r.last_from, sizeof(r.last_from), "%s", j->from);
 		rc = store_actlog_add(txn, st, RPL_I_ADMIN_SIGNON,
-				      "administrator %s signed on from %s (%s, %s)", r.name, j->from,
-				      j->tls, j->method);
+				      "administrator %s signed on from %s (%s, %s)", r.name,
+				      j->from, j->tls, j->method);
 		if (rc == 0 && !j->down_level && r.secsec == SECSEC_TRANSITIONAL) {
 			r.secsec = SECSEC_STRICT;
 			j->moved_strict = 1;
@@ -334,13 +338,14 @@ static void admin_commit_done(int rc, void *arg)
 		goto out;
 	}
 	if (!j->found) {
-		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "the administrator was removed during the sign-on");
+		auth_admin_fail(s, RPL_E_ADMIN_AUTH,
+				"the administrator was removed during the sign-on");
 		goto out;
 	}
 	if (j->locked || j->strict) {
 		int code = j->strict ? RPL_E_ADMIN_STRICT : RPL_E_ADMIN_LOCKED;
-		log_warn(RPL_W_ADMIN_FAILED, "administrator %s from %s refused: %s", s->server, s->addr,
-			 j->strict ? "STRICT, down-level sign-on" : "locked");
+		log_warn(RPL_W_ADMIN_FAILED, "administrator %s from %s refused: %s", s->server,
+			 s->addr, j->strict ? "STRICT, down-level sign-on" : "locked");
 		s->quiet = 1;
 		session_send_error(s, code, NULL);
 		session_close(s, -code, "administrator %s", s->server);
@@ -351,17 +356,20 @@ static void admin_commit_done(int rc, void *arg)
 		goto out;
 	}
 	if (s->proto == 2) {
-		snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s", tls_version_name(s->ssl));
+		snprintf(s->result.tls_version, sizeof(s->result.tls_version), "%s",
+			 tls_version_name(s->ssl));
 		snprintf(s->result.cipher, sizeof(s->result.cipher), "%s", tls_cipher_name(s->ssl));
 	}
 	s->result.proto = s->proto;
 	s->admin_cls = j->cls;
-	log_info(RPL_I_ADMIN_SIGNON, "session %llu: administrator %s (%s) signed on from %s: %s%s%s, %s",
+	log_info(RPL_I_ADMIN_SIGNON,
+		 "session %llu: administrator %s (%s) signed on from %s: %s%s%s, %s",
 		 (unsigned long long)s->id, s->server, admin_class_name(j->cls), s->addr,
 		 s->proto == 2 ? s->result.tls_version : "down-level protocol 1, no TLS",
 		 s->proto == 2 ? " " : "", s->proto == 2 ? s->result.cipher : "", j->method);
 	if (j->moved_strict)
-		log_info(RPL_I_ADMIN_STRICT, "administrator %s moved to STRICT session security", s->server);
+		log_info(RPL_I_ADMIN_STRICT, "administrator %s moved to STRICT session security",
+			 s->server);
 	auth_admin_key(s->server, key, sizeof(key));
 	admit_success(&s->p->adm, s->addr, key);
 	conn_authenticated(s);
@@ -390,7 +398,8 @@ void auth_admin_commit(struct peer_session *s, const char *method,
 	snprintf(j->name, sizeof(j->name), "%s", s->server);
 	snprintf(j->from, sizeof(j->from), "%s", s->addr);
 	snprintf(j->method, sizeof(j->method), "%s", method);
-	snprintf(j->tls, sizeof(j->tls), "%s", s->proto == 2 ? tls_version_name(s->ssl) : "protocol 1");
+	snprintf(j->tls, sizeof(j->tls), "%s",
+		 s->proto == 2 ? tls_version_name(s->ssl) : "protocol 1");
 	j->now = clock_now();
 	conn_job_start(s);
 	if (s->auth)
@@ -408,7 +417,8 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 	int rc;
 
 	if (j->rc == -RPL_E_AUTH_FAILED || (j->rc == 0 && !a->admin_known)) {
-		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "wrong password proof, or no such administrator");
+		auth_admin_fail(s, RPL_E_ADMIN_AUTH,
+				"wrong password proof, or no such administrator");
 		return;
 	}
 	if (j->rc < 0) {
@@ -419,7 +429,9 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 	if (rc == 0)
 		rc = auth_check_tag(s, 1, a->peer_tag);
 	if (rc == -RPL_E_AUTH_FAILED) {
-		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "the proof is not bound to this TLS session (a man in the middle?)");
+		auth_admin_fail(
+			s, RPL_E_ADMIN_AUTH,
+			"the proof is not bound to this TLS session (a man in the middle?)");
 		return;
 	}
 	if (rc < 0) {
@@ -428,14 +440,14 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 	}
 	a->srp_done = 1;
 	a->M2[0] = j->p[0].M2;
-	j->p[0].M2 = (struct blob){0};
+	j->p[0].M2 = (struct blob){ 0 };
 	auth_admin_commit(s, "password proof (SRP)", send_admin_ok);
 }
 
 static int admin_auth_srp(struct peer_session *s, struct cursor *p)
 {
 	struct auth *a = s->auth;
-	struct blob A = {0}, M1 = {0}, tagv = {0};
+	struct blob A = { 0 }, M1 = { 0 }, tagv = { 0 };
 	struct cursor cur = *p, val;
 	struct srp_job *j;
 	uint16_t tag;
@@ -468,7 +480,7 @@ static int admin_auth_srp(struct peer_session *s, struct cursor *p)
 	j->nslots = 1;
 	j->p[0].A = A;
 	j->p[0].M1 = M1;
-	A = M1 = (struct blob){0};
+	A = M1 = (struct blob){ 0 };
 	j->p[0].srp = a->srp[0]; /* the job owns it now */
 	a->srp[0] = NULL;
 	rc = auth_job_queue(s, j, A_SA_FINISHING, admin_srp_finished);
@@ -486,8 +498,9 @@ static void ldap_done(const struct ldap_report *r, void *arg)
 
 	if (!session_closing(s)) {
 		if (r->rc == 0) {
-			auth_admin_commit(s, r->cached ? "password checked by LDAP (cached)"
-							: "password checked by LDAP",
+			auth_admin_commit(s,
+					  r->cached ? "password checked by LDAP (cached)"
+						    : "password checked by LDAP",
 					  send_admin_ok);
 		} else if (r->rc == -RPL_E_LDAP_CREDENTIALS || r->rc == -RPL_E_LDAP_BIND ||
 			   r->rc == -RPL_E_LDAP_EMPTY_PASSWORD) {
@@ -498,7 +511,8 @@ static void ldap_done(const struct ldap_report *r, void *arg)
 			/* The directory could not be asked (or was not trusted): not
 			 * the administrator's failure; say why. */
 			if (!r->logged)
-				log_code(-r->rc, "administrator %s from %s: %s", s->server, s->addr, r->message);
+				log_code(-r->rc, "administrator %s from %s: %s", s->server, s->addr,
+					 r->message);
 			s->quiet = 1;
 			session_send_error(s, -r->rc, r->message);
 			session_close(s, r->rc, "%s", r->message);

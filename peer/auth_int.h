@@ -36,8 +36,8 @@ const char *auth_state_name(int st);
 
 struct auth {
 	int state;
-	struct trust_verdict v;        /* the decision on the partner's certificate */
-	uint8_t endorser_fp[FP_LEN];   /* VB_CONTINUITY: the pin that endorsed it */
+	struct trust_verdict v;      /* the decision on the partner's certificate */
+	uint8_t endorser_fp[FP_LEN]; /* VB_CONTINUITY: the pin that endorsed it */
 	int method;
 	int srp_done;
 	/* The generation of the pairing key this session's password proofs
@@ -54,7 +54,7 @@ struct auth {
 	/* SRP contexts: [0] the server's password, [1] the client's. */
 	struct srp_ctx *srp[2];
 	uint8_t peer_tag[PROOF_TAG_LEN]; /* server: the client's tag, checked after SRP */
-	struct blob M2[2];             /* server: its proofs, sent after the commit */
+	struct blob M2[2];               /* server: its proofs, sent after the commit */
 	/* Administrator sign-on: the record was found and may sign on. A
 	 * session for an unknown or locked name runs the same proof against
 	 * a verifier nobody knows, and fails like a wrong password. */
@@ -66,7 +66,7 @@ enum { JOB_SERVER_START, JOB_SERVER_FINISH, JOB_CLIENT };
 
 /* One SRP exchange's inputs and outputs. */
 struct proof {
-	struct wbuf password;  /* client; server slot 1: the client's password */
+	struct wbuf password; /* client; server slot 1: the client's password */
 	struct blob salt, verifier, B, A, M1, M2;
 	struct srp_ctx *srp;
 	uint8_t K[SRP_KEY_MAX];
@@ -77,7 +77,7 @@ struct srp_job {
 	uv_work_t req;
 	struct peer_session *s;
 	int kind;
-	int nslots;   /* 2 between servers (both passwords), 1 for an administrator */
+	int nslots; /* 2 between servers (both passwords), 1 for an administrator */
 	int rc;
 	struct proof p[2];
 	/* On the loop, when the work is done and the session still lives. */

@@ -73,10 +73,7 @@ int peer_bulk_cancel(struct peer *p, const uint8_t token[BULK_TOKEN_LEN])
 	return 0;
 }
 
-void bulk_free_all(struct peer *p)
-{
-	free_all(p);
-}
+void bulk_free_all(struct peer *p) { free_all(p); }
 
 int bulk_match(const uint8_t *b, size_t n)
 {
@@ -113,9 +110,12 @@ void bulk_start(struct peer_session *s)
 		return;
 	}
 	if (strcmp(found->addr, s->addr) != 0) {
-		log_warn(RPL_W_REFUSED, "bulk connection for server %s refused: it comes from %s, its TLS session from %s",
-			 found->server, s->addr, found->addr);
-		conn_close(s, -RPL_E_AUTH_FAILED, "bulk channel from another address than its session");
+		log_warn(
+			RPL_W_REFUSED,
+			"bulk connection for server %s refused: it comes from %s, its TLS session from %s",
+			found->server, s->addr, found->addr);
+		conn_close(s, -RPL_E_AUTH_FAILED,
+			   "bulk channel from another address than its session");
 		free(found);
 		return;
 	}

@@ -18,8 +18,8 @@
 
 #include "peer.h"
 
-#define BULK_MAGIC "RPLB"
-#define BULK_TOKEN_LEN 32
+#define BULK_MAGIC        "RPLB"
+#define BULK_TOKEN_LEN    32
 #define BULK_TOKEN_TTL_MS 30000
 /* session_proto() of a bulk session. */
 #define PROTO_BULK 3

@@ -28,9 +28,9 @@
 
 /* Bytes buffered from a partner (raw and decrypted) before the socket is
  * no longer read: room for two whole frames. TCP pushes back beyond. */
-#define RX_LIMIT (2 * FRAME_MAX + 65536)
+#define RX_LIMIT      (2 * FRAME_MAX + 65536)
 #define ADMIN_IDLE_MS (15u * 60 * 1000)
-#define READ_CHUNK 65536
+#define READ_CHUNK    65536
 
 static void conn_drive(struct peer_session *s);
 static void start_queued(struct peer *p, const char *server);
@@ -38,7 +38,7 @@ static void arm_timer(struct peer_session *s);
 
 const char *purpose_name(int purpose)
 {
-	static const char *names[] = {"none", "ping", "sync", "replication", "admin"};
+	static const char *names[] = { "none", "ping", "sync", "replication", "admin" };
 	return purpose >= 0 && purpose < PURPOSE_MAX ? names[purpose] : "unknown";
 }
 
@@ -73,8 +73,9 @@ static const char *role_name(const struct peer_session *s)
 
 static const char *state_name(int state)
 {
-	static const char *names[] = {"connecting", "negotiating", "tls-handshake",
-				      "authenticating", "ready", "closing", "queued"};
+	static const char *names[] = { "connecting",     "negotiating", "tls-handshake",
+				       "authenticating", "ready",       "closing",
+				       "queued" };
 	return state >= 0 && state <= SS_QUEUED ? names[state] : "unknown";
 }
 
@@ -250,8 +251,8 @@ static void defer(struct peer_session *s, unsigned what)
 /* ---- session log lines a flood cannot multiply ------------------------------- */
 
 #define THR_WINDOW_MS 5000
-#define THR_LINES 20
-#define THR_GLOBAL 300
+#define THR_LINES     20
+#define THR_GLOBAL    300
 
 static void thr_flush(struct log_throttle *t)
 {
@@ -265,7 +266,8 @@ static void thr_flush(struct log_throttle *t)
 static void thr_flush_all(struct peer *p)
 {
 	if (p->thr_all_dropped)
-		log_warn(RPL_W_LINES_DROPPED, "%lu more session lines in %u s, not logged (more than %d lines)",
+		log_warn(RPL_W_LINES_DROPPED,
+			 "%lu more session lines in %u s, not logged (more than %d lines)",
 			 p->thr_all_dropped, THR_WINDOW_MS / 1000, THR_GLOBAL);
 	p->thr_all_dropped = 0;
 }
@@ -461,7 +463,8 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	(void)ssl;
 
 	if (s->rx_raw.len == 0)
-		return session_closing(s) ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_WANT_READ;
+		return session_closing(s) ? WOLFSSL_CBIO_ERR_CONN_CLOSE
+					  : WOLFSSL_CBIO_ERR_WANT_READ;
 	/* A down-level server answers our ClientHello with its marker. */
 	if (s->role == ROLE_OUTBOUND && s->state == SS_HANDSHAKE && s->rx_raw.len >= 4 &&
 	    memcmp(s->rx_raw.p, LEGACY_MAGIC, 4) == 0) {
@@ -511,7 +514,7 @@ static int tls_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 
 /* Plaintext per TLS record, and a bound on what a record adds to it
  * (header, AEAD tag, TLS 1.3 content type, TLS 1.2 explicit nonce). */
-#define TLS_RECORD 16384
+#define TLS_RECORD          16384
 #define TLS_RECORD_OVERHEAD 64
 
 static int tls_write_all(struct peer_session *s, const uint8_t *p, size_t n)
@@ -628,18 +631,22 @@ static void on_timer(uv_timer_t *t)
 		return;
 	if (s->deadline_ms && now >= s->deadline_ms) {
 		if (s->state != SS_READY)
-			conn_close(s, -RPL_E_TIMEOUT, "not authenticated within %d seconds (HANDSHAKETIMEOUT)",
+			conn_close(s, -RPL_E_TIMEOUT,
+				   "not authenticated within %d seconds (HANDSHAKETIMEOUT)",
 				   conf->handshaketimeout);
 		else
-			conn_close(s, -RPL_E_TIMEOUT, "%s session took longer than %.0f seconds in all (%s)",
+			conn_close(s, -RPL_E_TIMEOUT,
+				   "%s session took longer than %.0f seconds in all (%s)",
 				   purpose_name(s->purpose),
 				   (double)(s->deadline_ms - s->started_ms) / 1000.0,
 				   s->role == ROLE_OUTBOUND && s->purpose == PURPOSE_PING
-					   ? "HANDSHAKETIMEOUT + COMMTIMEOUT" : "ROUNDTIMEOUT");
+					   ? "HANDSHAKETIMEOUT + COMMTIMEOUT"
+					   : "ROUNDTIMEOUT");
 		return;
 	}
 	if (s->state == SS_READY && s->idle_ms && now - s->last_progress_ms >= s->idle_ms) {
-		conn_close(s, -RPL_E_TIMEOUT, "idle for %d seconds (COMMTIMEOUT)", conf->commtimeout);
+		conn_close(s, -RPL_E_TIMEOUT, "idle for %d seconds (COMMTIMEOUT)",
+			   conf->commtimeout);
 		return;
 	}
 	arm_timer(s);
@@ -696,8 +703,8 @@ void conn_close(struct peer_session *s, int err, const char *fmt, ...)
 			peer_warn(p, -err, s->addr, sess_limit(s), "sessions ended like this",
 				  "session %llu %s %s%s%s (%s): %s", (unsigned long long)s->id,
 				  role_name(s), s->server[0] ? "server " : "", s->server,
-				  s->server[0] ? "" : "connection", s->addr[0] ? s->addr : s->target,
-				  s->result.message);
+				  s->server[0] ? "" : "connection",
+				  s->addr[0] ? s->addr : s->target, s->result.message);
 	} else {
 		s->result.ok = 1;
 		log_debug(RPL_I_SESSION_END, "session %llu %s %s ended", (unsigned long long)s->id,
@@ -764,7 +771,7 @@ void conn_refuse(struct peer_session *s, int code, const char *text)
 
 struct failure_job {
 	char server[RPL_NAME_MAX + 1];
-	int admin;             /* an administrator's sign-on, not a server's */
+	int admin; /* an administrator's sign-on, not a server's */
 	int64_t when;
 	char text[900];
 };
@@ -798,8 +805,8 @@ static int failure_work(MDB_txn *txn, struct store *st, void *arg)
 	if (rc == -RPL_E_NOTFOUND)
 		rc = 0;
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, j->admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, "%s",
-				      j->text);
+		rc = store_actlog_add(txn, st, j->admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED,
+				      "%s", j->text);
 	return rc;
 }
 
@@ -830,10 +837,10 @@ static void record_failure(struct peer_session *s, const char *detail, int log)
 	if (!log)
 		goto record;
 	s->quiet = 1; /* this line says why the session ends */
-	peer_warn(p, admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, s->addr, sess_limit(s), "failed sign-ons",
-		  "%ssign-on %s %s %s (%s) failed: %s", proto_word(s),
-		  s->role == ROLE_INBOUND ? "from" : "to", who, s->server[0] ? s->server : "?", s->addr,
-		  detail);
+	peer_warn(p, admin ? RPL_W_ADMIN_FAILED : RPL_W_AUTH_FAILED, s->addr, sess_limit(s),
+		  "failed sign-ons", "%ssign-on %s %s %s (%s) failed: %s", proto_word(s),
+		  s->role == ROLE_INBOUND ? "from" : "to", who, s->server[0] ? s->server : "?",
+		  s->addr, detail);
 record:
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -868,8 +875,8 @@ void conn_on_error_frame(struct peer_session *s, struct cursor *pl)
 	/* The message ID says what the partner refused; the text says it
 	 * was the partner, once (sync/ adds the partner's side of the fix). */
 	if (code == RPL_E_PARTNER_REFUSED && strcmp(id, rpl_msg_id(code)) != 0)
-		conn_close(s, -code, "partner %s refused: %s %s", s->server[0] ? s->server : s->addr,
-			   ESC(id), ESC(text));
+		conn_close(s, -code, "partner %s refused: %s %s",
+			   s->server[0] ? s->server : s->addr, ESC(id), ESC(text));
 	else
 		conn_close(s, -code, "partner %s refused: %s", s->server[0] ? s->server : s->addr,
 			   text[0] ? ESC(text) : rpl_msg_text(code));
@@ -879,8 +886,8 @@ int conn_unexpected(struct peer_session *s, int type, const char *state)
 {
 	char why[256];
 
-	snprintf(why, sizeof(why), "message %s (%d) is not expected in state %s", msg_type_name(type),
-		 type, state);
+	snprintf(why, sizeof(why), "message %s (%d) is not expected in state %s",
+		 msg_type_name(type), type, state);
 	/* Counted as a failed sign-on; the line below says why it ended. */
 	if (s->state != SS_READY)
 		record_failure(s, why, 0);
@@ -899,7 +906,8 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 
 	snprintf(s->server, sizeof(s->server), "%s", from);
 	if (strcasecmp(to, p->in->conf.servername) != 0) {
-		snprintf(why, sizeof(why), "this is server %s, not %s", p->in->conf.servername, ESC(to));
+		snprintf(why, sizeof(why), "this is server %s, not %s", p->in->conf.servername,
+			 ESC(to));
 		conn_refuse(s, RPL_E_NAME_MISMATCH, why);
 		return 1;
 	}
@@ -911,8 +919,10 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 		return 1;
 	}
 	if (admit_blocked(&p->adm, s->addr, from, clock_now())) {
-		snprintf(why, sizeof(why), "%d failed sign-ons as server %s from %s within %d seconds: "
-			 "refused without a password proof", RL_MAX_FAILS, from, s->addr, RL_WINDOW);
+		snprintf(why, sizeof(why),
+			 "%d failed sign-ons as server %s from %s within %d seconds: "
+			 "refused without a password proof",
+			 RL_MAX_FAILS, from, s->addr, RL_WINDOW);
 		conn_refuse(s, RPL_E_RATELIMIT, why);
 		return 1;
 	}
@@ -921,7 +931,8 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 	rc = store_server_get(txn, &p->in->store, from, r);
 	store_abort(txn);
 	if (rc == -RPL_E_NOTFOUND) {
-		snprintf(why, sizeof(why), "server %s is not defined on %s", from, p->in->conf.servername);
+		snprintf(why, sizeof(why), "server %s is not defined on %s", from,
+			 p->in->conf.servername);
 		conn_refuse(s, RPL_E_UNKNOWN_SERVER, why);
 		return 1;
 	}
@@ -944,7 +955,8 @@ static int partner_holds(struct peer *p, const struct peer_session *s)
 {
 	int n = 0;
 	for (struct peer_session *t = p->sessions; t; t = t->next)
-		if (t->counted_ready && !session_closing(t) && (t->purpose == PURPOSE_ADMIN) == (s->purpose == PURPOSE_ADMIN) &&
+		if (t->counted_ready && !session_closing(t) &&
+		    (t->purpose == PURPOSE_ADMIN) == (s->purpose == PURPOSE_ADMIN) &&
 		    strcasecmp(t->server, s->server) == 0)
 			n++;
 	return n;
@@ -965,8 +977,9 @@ int conn_admit_partner(struct peer_session *s)
 	else
 		snprintf(key, sizeof(key), "%s", s->server);
 	if (!admit_partner_take(&p->adm, key, clock_mono_ms())) {
-		snprintf(why, sizeof(why), "server %s opens sessions faster than %d a second (burst %d)",
-			 s->server, PARTNER_RATE, PARTNER_BURST);
+		snprintf(why, sizeof(why),
+			 "server %s opens sessions faster than %d a second (burst %d)", s->server,
+			 PARTNER_RATE, PARTNER_BURST);
 		conn_refuse(s, RPL_E_PARTNER_RATE, why);
 		return 1;
 	}
@@ -1011,9 +1024,10 @@ static int legacy_fallback(struct peer_session *s)
 	if (s->role != ROLE_OUTBOUND || !s->legacy_fallback)
 		return 0;
 	if (!p->in->conf.allowlegacy) {
-		snprintf(s->result.message, sizeof(s->result.message),
-			 "server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
-			 s->server);
+		snprintf(
+			s->result.message, sizeof(s->result.message),
+			"server %s answered as a down-level (protocol 1) server; ALLOWLEGACY is NO here",
+			s->server);
 		log_error(RPL_E_LEGACY_ONLY, "%s", s->result.message);
 		return 0;
 	}
@@ -1025,18 +1039,20 @@ static int legacy_fallback(struct peer_session *s)
 		return 0;
 	allowed = r.secsec == SECSEC_TRANSITIONAL && r.legacy_ok;
 	if (!allowed)
-		snprintf(s->result.message, sizeof(s->result.message),
-			 "server %s answered as a down-level (protocol 1) server, but it is %s and %s; "
-			 "no fallback (a forged answer must not obtain a password response)",
-			 r.name, secsec_name(r.secsec),
-			 r.legacy_ok ? "has spoken protocol 1 with us before"
-				     : "has never proved both passwords over protocol 1");
+		snprintf(
+			s->result.message, sizeof(s->result.message),
+			"server %s answered as a down-level (protocol 1) server, but it is %s and %s; "
+			"no fallback (a forged answer must not obtain a password response)",
+			r.name, secsec_name(r.secsec),
+			r.legacy_ok ? "has spoken protocol 1 with us before"
+				    : "has never proved both passwords over protocol 1");
 	server_rec_free(&r);
 	if (!allowed) {
 		log_error(RPL_E_LEGACY_ONLY, "%s", s->result.message);
 		return 0;
 	}
-	log_info(RPL_I_LEGACY, "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level",
+	log_info(RPL_I_LEGACY,
+		 "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level",
 		 s->server);
 	return start_connect_to(p, s->server, s->purpose, 1, s->ops, s->ops_arg) == 0;
 }
@@ -1071,7 +1087,8 @@ static void dispatch_frames(struct peer_session *s)
 		cur_init(&cur, s->rx_app.p, s->rx_app.len);
 		(void)cur_u32(&cur, &len);
 		if (len == 0 || len > FRAME_MAX) {
-			conn_close(s, -RPL_E_PROTOCOL, "frame length %u outside 1..%u", len, FRAME_MAX);
+			conn_close(s, -RPL_E_PROTOCOL, "frame length %u outside 1..%u", len,
+				   FRAME_MAX);
 			return;
 		}
 		if (s->rx_app.len - 4 < len)
@@ -1081,7 +1098,8 @@ static void dispatch_frames(struct peer_session *s)
 		rc = frame_dispatch(s, type, &payload);
 		wbuf_consume(&s->rx_app, 4 + (size_t)len);
 		if (rc < 0 && !session_closing(s))
-			conn_close(s, rc, "while handling message %s (%u)", msg_type_name(type), type);
+			conn_close(s, rc, "while handling message %s (%u)", msg_type_name(type),
+				   type);
 	}
 }
 
@@ -1104,10 +1122,13 @@ static void tls_read_app(struct peer_session *s)
 		if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
 			return;
 		if (e == WOLFSSL_ERROR_ZERO_RETURN)
-			conn_close(s, s->state == SS_READY && s->role == ROLE_INBOUND ? 0 : -RPL_E_CLOSED,
+			conn_close(s,
+				   s->state == SS_READY && s->role == ROLE_INBOUND ? 0
+										   : -RPL_E_CLOSED,
 				   "partner sent close_notify");
 		else
-			conn_close(s, -RPL_E_TLS, "%s", wolfSSL_ERR_reason_error_string((unsigned long)e));
+			conn_close(s, -RPL_E_TLS, "%s",
+				   wolfSSL_ERR_reason_error_string((unsigned long)e));
 		return;
 	}
 }
@@ -1216,9 +1237,9 @@ static void start_rpl1(struct peer_session *s)
 }
 
 static const struct sniffer sniffers[] = {
-	{"TLS ClientHello", match_tls, start_tls},
-	{"protocol 1", match_rpl1, start_rpl1},
-	{"bulk channel", bulk_match, bulk_start},
+	{ "TLS ClientHello", match_tls, start_tls },
+	{ "protocol 1", match_rpl1, start_rpl1 },
+	{ "bulk channel", bulk_match, bulk_start },
 };
 
 static void sniff(struct peer_session *s)
@@ -1252,11 +1273,10 @@ static void conn_drive(struct peer_session *s)
 		size_t raw = s->rx_raw.len, app = s->rx_app.len;
 
 		switch (s->state) {
-		case SS_SNIFF:
-			sniff(s);
-			break;
+		case SS_SNIFF: sniff(s); break;
 		case SS_HANDSHAKE:
-			rc = s->role == ROLE_INBOUND ? wolfSSL_accept(s->ssl) : wolfSSL_connect(s->ssl);
+			rc = s->role == ROLE_INBOUND ? wolfSSL_accept(s->ssl)
+						     : wolfSSL_connect(s->ssl);
 			if (rc == WOLFSSL_SUCCESS) {
 				handshake_done(s);
 				break;
@@ -1282,8 +1302,7 @@ static void conn_drive(struct peer_session *s)
 				return;
 			dispatch_frames(s);
 			break;
-		default:
-			goto out;
+		default: goto out;
 		}
 		if (s->state == before && s->rx_raw.len == raw && s->rx_app.len == app)
 			break;
@@ -1310,8 +1329,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 			conn_close(s, 0, NULL);
 		} else if (nread == UV_EOF && s->role == ROLE_INBOUND && s->bytes_in == 0) {
 			/* A port probe, not a failed session. */
-			log_warn(RPL_W_SILENT_CLOSE, "connection from %s closed before it said anything",
-				 s->addr);
+			log_warn(RPL_W_SILENT_CLOSE,
+				 "connection from %s closed before it said anything", s->addr);
 			s->quiet = 1;
 			conn_close(s, -RPL_E_CLOSED, "connection closed before it said anything");
 		} else if (nread == UV_EOF && s->legacy_fallback) {
@@ -1378,8 +1397,9 @@ void conn_authenticated(struct peer_session *s)
 	if (control_purpose(s->purpose)) {
 		s->deadline_ms = s->started_ms + (uint64_t)conf->roundtimeout * 1000;
 		if (s->role == ROLE_OUTBOUND && s->purpose == PURPOSE_PING) {
-			uint64_t bound = s->started_ms +
-					 (uint64_t)(conf->handshaketimeout + conf->commtimeout) * 1000;
+			uint64_t bound =
+				s->started_ms +
+				(uint64_t)(conf->handshaketimeout + conf->commtimeout) * 1000;
 			if (bound < s->deadline_ms)
 				s->deadline_ms = bound;
 		}
@@ -1399,7 +1419,8 @@ void conn_authenticated(struct peer_session *s)
 				s->idle_ms = ADMIN_IDLE_MS;
 			ops = adminsrv_session(s, &arg);
 		} else {
-			ops = p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg) : NULL;
+			ops = p->hooks.inbound ? p->hooks.inbound(p->hooks.ctx, s, s->purpose, &arg)
+					       : NULL;
 		}
 		if (!ops) {
 			session_send_error(s, RPL_E_PROTOCOL, "this purpose is not offered here");
@@ -1435,8 +1456,8 @@ static void refuse_connection(struct peer_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	peer_warn(s->p, RPL_E_PREAUTH, s->addr, 1, "connections refused", "connection from %s refused: %s",
-		  s->addr, text);
+	peer_warn(s->p, RPL_E_PREAUTH, s->addr, 1, "connections refused",
+		  "connection from %s refused: %s", s->addr, text);
 	s->quiet = 1;
 	conn_close(s, -RPL_E_PREAUTH, "%s", text);
 }
@@ -1445,10 +1466,7 @@ static void refuse_connection(struct peer_session *s, const char *fmt, ...)
  * challenge) made us do the work of a handshake; one we have not answered
  * has sent nothing a handshake can start from: half a ClientHello, or
  * nothing at all. */
-static int answered(const struct peer_session *s)
-{
-	return s->bytes_out > 0;
-}
+static int answered(const struct peer_session *s) { return s->bytes_out > 0; }
 
 /* Connections that have not authenticated are held to PREAUTHPERADDR per
  * source address and PREAUTHMAX in all. A newcomer over either limit takes
@@ -1489,12 +1507,16 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 			if (!answered(held[i]) && strcmp(held[i]->addr, s->addr) == 0)
 				victim = held[i]; /* ends at the oldest */
 		if (!victim) {
-			refuse_connection(s, "%s already holds %d connections in a handshake (PREAUTHPERADDR%s)",
-					  s->addr, mine, partners > 1 ? " per partner seen from it" : "");
+			refuse_connection(
+				s,
+				"%s already holds %d connections in a handshake (PREAUTHPERADDR%s)",
+				s->addr, mine, partners > 1 ? " per partner seen from it" : "");
 			return -1;
 		}
-		refuse_connection(victim, "evicted: %s holds PREAUTHPERADDR %d connections, this one sent no handshake",
-				  victim->addr, peraddr);
+		refuse_connection(
+			victim,
+			"evicted: %s holds PREAUTHPERADDR %d connections, this one sent no handshake",
+			victim->addr, peraddr);
 		return 0;
 	}
 	/* Addresses partners authenticated from have a pool of their own
@@ -1514,12 +1536,14 @@ static int admit_connection(struct peer *p, struct peer_session *s)
 		}
 	}
 	if (!victim) {
-		refuse_connection(s, "PREAUTHMAX %d connections %sare in a handshake", conf->preauthmax,
-				  pool ? "from partners' addresses " : "");
+		refuse_connection(s, "PREAUTHMAX %d connections %sare in a handshake",
+				  conf->preauthmax, pool ? "from partners' addresses " : "");
 		return -1;
 	}
-	refuse_connection(victim, "evicted: PREAUTHMAX %d connections %shave not authenticated, %d of them from %s; this one sent no handshake",
-			  conf->preauthmax, pool ? "from partners' addresses " : "", most, victim->addr);
+	refuse_connection(
+		victim,
+		"evicted: PREAUTHMAX %d connections %shave not authenticated, %d of them from %s; this one sent no handshake",
+		conf->preauthmax, pool ? "from partners' addresses " : "", most, victim->addr);
 	return 0;
 }
 
@@ -1670,15 +1694,17 @@ static void begin_connect(struct peer_session *s)
 	if (numeric) {
 		start_connect(s, (struct sockaddr *)&sa);
 	} else {
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
 		char port[8];
 		snprintf(port, sizeof(port), "%d", r.lladdress);
 		s->resolve_req.data = s;
 		session_ref(s);
-		rc = uv_getaddrinfo(p->loop, &s->resolve_req, on_resolved, r.hladdress, port, &hints);
+		rc = uv_getaddrinfo(p->loop, &s->resolve_req, on_resolved, r.hladdress, port,
+				    &hints);
 		if (rc < 0) {
 			session_unref(s);
-			conn_close(s, -RPL_E_CONNECT, "cannot resolve %s: %s", r.hladdress, uv_strerror(rc));
+			conn_close(s, -RPL_E_CONNECT, "cannot resolve %s: %s", r.hladdress,
+				   uv_strerror(rc));
 		}
 	}
 	server_rec_free(&r);
@@ -1779,8 +1805,8 @@ int conn_connect_bulk(struct peer *p, const char *server, const uint8_t *token,
 	return rc;
 }
 
-int peer_connect(struct peer *p, const char *server, int purpose,
-		 const struct session_ops *ops, void *arg)
+int peer_connect(struct peer *p, const char *server, int purpose, const struct session_ops *ops,
+		 void *arg)
 {
 	if (purpose <= PURPOSE_NONE || purpose >= PURPOSE_MAX)
 		return -RPL_E_BADARG;

@@ -26,8 +26,8 @@ static void proof_message(struct wbuf *m, const char *label, const uint8_t fp[FP
 	wbuf_put(m, exporter, 32);
 }
 
-static int sign_proof(const struct own_identity *o, const char *label,
-		      const uint8_t fp[FP_LEN], const uint8_t exporter[32], struct blob *sig)
+static int sign_proof(const struct own_identity *o, const char *label, const uint8_t fp[FP_LEN],
+		      const uint8_t exporter[32], struct blob *sig)
 {
 	struct wbuf m;
 	int rc;
@@ -42,8 +42,8 @@ static int sign_proof(const struct own_identity *o, const char *label,
 }
 
 static int verify_proof(const uint8_t *cert, size_t cert_len, const char *label,
-			const uint8_t fp[FP_LEN], const uint8_t exporter[32],
-			const uint8_t *sig, size_t sig_len)
+			const uint8_t fp[FP_LEN], const uint8_t exporter[32], const uint8_t *sig,
+			size_t sig_len)
 {
 	struct wbuf m;
 	int rc;
@@ -89,7 +89,8 @@ static int rollover_offer(struct instance *in, MDB_txn *txn, const char *label, 
 		if (store_owncert_get(txn, &in->store, at, &c) < 0)
 			break;
 		at[0] = 0;
-		if (c.endorser[0] && c.rollover.n && store_owncert_get(txn, &in->store, c.endorser, &e) == 0) {
+		if (c.endorser[0] && c.rollover.n &&
+		    store_owncert_get(txn, &in->store, c.endorser, &e) == 0) {
 			if (!e.compromised) {
 				wbuf_init(&entry);
 				tlv_put(&entry, F_PREV_CERT, e.der.p, e.der.n);
@@ -125,7 +126,7 @@ int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presen
 		/* A server offers one entry per renewal: more is not looked at. */
 		while (!found && seen < 2 * ROLLOVER_HOPS && tlv_next(&cur, &tag, &val) > 0) {
 			struct cursor ec = val, ev;
-			struct blob prev = {0}, sig = {0};
+			struct blob prev = { 0 }, sig = { 0 };
 			uint16_t et;
 			if (tag != F_ROLLOVER)
 				continue;
@@ -136,9 +137,11 @@ int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presen
 				else if (et == F_ENDORSE && !sig.n)
 					(void)tlv_get_blob(&ev, &sig);
 			}
-			if (prev.n && sig.n &&
-			    identity_verify(prev.p, prev.n, msgbuf, sizeof(msgbuf), sig.p, sig.n) == 0 &&
-			    identity_fingerprint(prev.p, prev.n, next) == 0)
+			int ok = prev.n && sig.n;
+			if (ok)
+				ok = identity_verify(prev.p, prev.n, msgbuf, sizeof(msgbuf), sig.p,
+						     sig.n) == 0;
+			if (ok && identity_fingerprint(prev.p, prev.n, next) == 0)
 				found = 1;
 			blob_free(&prev);
 			blob_free(&sig);
@@ -153,7 +156,7 @@ int continuity_rollover_verify(const uint8_t pinned_fp[32], const uint8_t presen
 int continuity_offer(struct peer_session *s, struct wbuf *w)
 {
 	struct instance *in = s->p->in;
-	struct prev_list l = {.n = 0};
+	struct prev_list l = { .n = 0 };
 	MDB_txn *txn;
 	int rc;
 
@@ -162,7 +165,7 @@ int continuity_offer(struct peer_session *s, struct wbuf *w)
 	rc = store_owncert_each(txn, &in->store, collect_prev, &l);
 	for (int i = 0; i < l.n && rc >= 0; i++) {
 		struct own_identity o;
-		struct blob sig = {0};
+		struct blob sig = { 0 };
 		struct wbuf e;
 
 		if (instance_own_by_label(in, txn, l.labels[i], &o) < 0)
@@ -189,11 +192,11 @@ int continuity_offer(struct peer_session *s, struct wbuf *w)
 static int continuity_proof_wrong(const uint8_t *pinned, size_t len, const struct peer_session *s,
 				  const struct blob *sig)
 {
-	return verify_proof(pinned, len, continuity_label, s->peer_ci.fp, s->exporter, sig->p, sig->n) < 0;
+	return verify_proof(pinned, len, continuity_label, s->peer_ci.fp, s->exporter, sig->p,
+			    sig->n) < 0;
 }
 
-int continuity_check(struct peer_session *s, const struct server_rec *r,
-		     const struct cursor *msg)
+int continuity_check(struct peer_session *s, const struct server_rec *r, const struct cursor *msg)
 {
 	struct cursor cur = *msg, val;
 	uint16_t tag;
@@ -201,7 +204,7 @@ int continuity_check(struct peer_session *s, const struct server_rec *r,
 
 	while (tlv_next(&cur, &tag, &val) > 0 && tries < MAX_OFFERS) {
 		struct cursor ec = val, ev;
-		struct blob prev = {0}, sig = {0};
+		struct blob prev = { 0 }, sig = { 0 };
 		uint16_t et;
 		int pin = -1;
 
@@ -219,8 +222,10 @@ int continuity_check(struct peer_session *s, const struct server_rec *r,
 			if (identity_fingerprint(prev.p, prev.n, fp) == 0)
 				pin = trust_endorser(r, fp, clock_now());
 			/* Checked against the pinned certificate itself. */
-			if (pin >= 0 && continuity_proof_wrong(r->pins[pin].der.p, r->pins[pin].der.n, s, &sig)) {
-				log_error(RPL_E_CERT_SIG, "server %s: continuity proof does not verify", r->name);
+			if (pin >= 0 && continuity_proof_wrong(r->pins[pin].der.p,
+							       r->pins[pin].der.n, s, &sig)) {
+				log_error(RPL_E_CERT_SIG,
+					  "server %s: continuity proof does not verify", r->name);
 				pin = -1;
 			}
 		}
@@ -236,7 +241,7 @@ int continuity_announce(struct peer_session *s, struct wbuf *w, int *count)
 {
 	struct instance *in = s->p->in;
 	struct own_identity cur, next;
-	struct blob endorse = {0}, possess = {0};
+	struct blob endorse = { 0 }, possess = { 0 };
 	uint8_t next_fp[FP_LEN];
 	struct wbuf e;
 	MDB_txn *txn;
@@ -288,7 +293,7 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 			       const struct cursor *entry, struct blob *der, struct certinfo *ci)
 {
 	struct cursor ec = *entry, ev;
-	struct blob endorse = {0}, possess = {0};
+	struct blob endorse = { 0 }, possess = { 0 };
 	uint16_t et;
 	int rc = 0;
 
@@ -308,10 +313,12 @@ int continuity_check_announced(const uint8_t exporter[32], const uint8_t *pinned
 		rc = identity_cert_info(der->p, der->n, ci);
 	/* The pinned key endorses the next certificate... */
 	if (rc == 0)
-		rc = verify_proof(pinned_der, pinned_len, endorse_label, ci->fp, exporter, endorse.p, endorse.n);
+		rc = verify_proof(pinned_der, pinned_len, endorse_label, ci->fp, exporter,
+				  endorse.p, endorse.n);
 	/* ...and the holder of the next key signs for this session. */
 	if (rc == 0)
-		rc = verify_proof(der->p, der->n, possess_label, presented_fp, exporter, possess.p, possess.n);
+		rc = verify_proof(der->p, der->n, possess_label, presented_fp, exporter, possess.p,
+				  possess.n);
 	blob_free(&endorse);
 	blob_free(&possess);
 	if (rc < 0)
@@ -328,7 +335,7 @@ int continuity_offer_verify(const uint8_t exporter[32], const uint8_t pinned_fp[
 
 	while (rc < 0 && tlv_next(&cur, &tag, &val) > 0 && tries < MAX_OFFERS) {
 		struct cursor ec = val, ev;
-		struct blob prev = {0}, sig = {0};
+		struct blob prev = { 0 }, sig = { 0 };
 		uint8_t fp[FP_LEN];
 		uint16_t et;
 

@@ -40,9 +40,10 @@ enum legacy_state {
 
 static const char *legacy_state_name(int st)
 {
-	static const char *names[] = {"p1-client-wait-challenge", "p1-client-wait-ok",
-				      "p1-server-wait-hello", "p1-server-wait-response",
-				      "p1-committing", "p1-done"};
+	static const char *names[] = {
+		"p1-client-wait-challenge", "p1-client-wait-ok", "p1-server-wait-hello",
+		"p1-server-wait-response",  "p1-committing",     "p1-done"
+	};
 	return st >= 0 && st <= L_DONE ? names[st] : "unknown";
 }
 
@@ -54,7 +55,7 @@ struct legacy {
 	 * administrator: its slow hash, or a decoy for an unknown name). */
 	struct auth_key *key;
 	struct auth_key key_mem;
-	int admin;      /* an administrator's down-level sign-on */
+	int admin; /* an administrator's down-level sign-on */
 	int admin_known;
 };
 
@@ -80,7 +81,7 @@ static int tag(struct peer_session *s, int from_client, uint8_t out[PROOF_TAG_LE
 static int load_key(struct peer_session *s, const struct server_rec *r)
 {
 	struct wbuf partner, own;
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	const uint8_t *v;
 	size_t vlen;
 	MDB_txn *txn;
@@ -102,8 +103,8 @@ static int load_key(struct peer_session *s, const struct server_rec *r)
 	if (rc == 0) {
 		const struct wbuf *spw = s->role == ROLE_OUTBOUND ? &partner : &own;
 		const struct wbuf *cpw = s->role == ROLE_OUTBOUND ? &own : &partner;
-		rc = proof_legacy_key((const char *)spw->p, spw->len, (const char *)cpw->p, cpw->len,
-				      &s->legacy->key_mem);
+		rc = proof_legacy_key((const char *)spw->p, spw->len, (const char *)cpw->p,
+				      cpw->len, &s->legacy->key_mem);
 	}
 	if (rc == 0)
 		s->legacy->key = &s->legacy->key_mem;
@@ -149,9 +150,10 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 	snprintf(j->secsec, sizeof(j->secsec), "%s", secsec_name(r.secsec));
 	rc = store_server_put(txn, st, &r);
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_LEGACY,
-				      "down-level (protocol 1) session %s server %s (%s); it stays %s",
-				      j->outbound ? "to" : "from", r.name, j->addr, secsec_name(r.secsec));
+		rc = store_actlog_add(
+			txn, st, RPL_I_LEGACY,
+			"down-level (protocol 1) session %s server %s (%s); it stays %s",
+			j->outbound ? "to" : "from", r.name, j->addr, secsec_name(r.secsec));
 	server_rec_free(&r);
 	return rc;
 }
@@ -371,7 +373,8 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	if (version != PROTO1_REVISION) {
 		snprintf(s->server, sizeof(s->server), "%s", from);
-		snprintf(why, sizeof(why), "%s speaks down-level protocol 1 revision %llu, which proves "
+		snprintf(why, sizeof(why),
+			 "%s speaks down-level protocol 1 revision %llu, which proves "
 			 "only one password; %s accepts revision %d: upgrade replpeer on %s",
 			 from, (unsigned long long)(version ? version : 1), pe->in->conf.servername,
 			 PROTO1_REVISION, from);
@@ -382,7 +385,8 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		return rc < 0 ? rc : 0;
 	s->purpose = (int)purpose;
 	if (r.secsec == SECSEC_STRICT) {
-		snprintf(why, sizeof(why), "server %s is STRICT on %s, so it must use protocol 2 "
+		snprintf(why, sizeof(why),
+			 "server %s is STRICT on %s, so it must use protocol 2 "
 			 "(TLS); to accept down-level sessions again run "
 			 "'UPDATE SERVER %s SESSIONSECURITY=TRANSITIONAL' on %s",
 			 r.name, pe->in->conf.servername, r.name, pe->in->conf.servername);
@@ -438,7 +442,7 @@ static int admin_decoy(struct peer_session *s, uint8_t salt[ADMIN_SLOW_SALT_LEN]
 static int admin_key(struct peer_session *s, const struct admin_rec *r,
 		     uint8_t salt[ADMIN_SLOW_SALT_LEN])
 {
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	struct wbuf plain;
 	int rc;
 
@@ -475,7 +479,8 @@ static int admin_on_hello(struct peer_session *s, const char *admin)
 	if ((rc = auth_admin_admit(s, admin)) != 0)
 		return rc < 0 ? rc : 0;
 	if (!pe->in->conf.allowlegacy) {
-		snprintf(why, sizeof(why), "ALLOWLEGACY is NO on %s: administrators sign on over TLS",
+		snprintf(why, sizeof(why),
+			 "ALLOWLEGACY is NO on %s: administrators sign on over TLS",
 			 pe->in->conf.servername);
 		conn_refuse(s, RPL_E_LEGACY_OFF, why);
 		return 0;
@@ -488,15 +493,19 @@ static int admin_on_hello(struct peer_session *s, const char *admin)
 		return rc;
 	found = rc == 0;
 	if (found && r.secsec == SECSEC_STRICT) {
-		snprintf(why, sizeof(why), "administrator %s is STRICT on %s: it signs on over TLS; to allow the down-level path again run 'UPDATE ADMIN %s SESSIONSECURITY=TRANSITIONAL' there",
-			 r.name, pe->in->conf.servername, r.name);
+		snprintf(
+			why, sizeof(why),
+			"administrator %s is STRICT on %s: it signs on over TLS; to allow the down-level path again run 'UPDATE ADMIN %s SESSIONSECURITY=TRANSITIONAL' there",
+			r.name, pe->in->conf.servername, r.name);
 		admin_rec_free(&r);
 		conn_refuse(s, RPL_E_ADMIN_STRICT, why);
 		return 0;
 	}
 	if (found && r.auth == ADMIN_AUTH_LDAP) {
-		snprintf(why, sizeof(why), "administrator %s authenticates by LDAP: its password travels only inside TLS",
-			 r.name);
+		snprintf(
+			why, sizeof(why),
+			"administrator %s authenticates by LDAP: its password travels only inside TLS",
+			r.name);
 		admin_rec_free(&r);
 		conn_refuse(s, RPL_E_LEGACY_OFF, why);
 		return 0;
@@ -561,7 +570,8 @@ static int server_on_response(struct peer_session *s, struct cursor *p)
 		return rc;
 	if (s->legacy->admin) {
 		if (!secure_equal(got, want, PROOF_TAG_LEN) || !s->legacy->admin_known)
-			auth_admin_fail(s, RPL_E_ADMIN_AUTH, "wrong password, or no such administrator (protocol 1)");
+			auth_admin_fail(s, RPL_E_ADMIN_AUTH,
+					"wrong password, or no such administrator (protocol 1)");
 		else
 			auth_admin_commit(s, "down-level password proof", admin_answer);
 		return 0;
@@ -587,10 +597,10 @@ static const struct transition {
 	int type;
 	legacy_handler *fn;
 } transitions[] = {
-	{ROLE_INBOUND, L_S_WAIT_HELLO, MSG_L_HELLO, server_on_hello},
-	{ROLE_INBOUND, L_S_WAIT_RESPONSE, MSG_L_RESPONSE, server_on_response},
-	{ROLE_OUTBOUND, L_C_SENT_HELLO, MSG_L_CHALLENGE, client_on_challenge},
-	{ROLE_OUTBOUND, L_C_WAIT_OK, MSG_L_OK, client_on_ok},
+	{ ROLE_INBOUND, L_S_WAIT_HELLO, MSG_L_HELLO, server_on_hello },
+	{ ROLE_INBOUND, L_S_WAIT_RESPONSE, MSG_L_RESPONSE, server_on_response },
+	{ ROLE_OUTBOUND, L_C_SENT_HELLO, MSG_L_CHALLENGE, client_on_challenge },
+	{ ROLE_OUTBOUND, L_C_WAIT_OK, MSG_L_OK, client_on_ok },
 };
 
 int legacy_on_frame(struct peer_session *s, int type, struct cursor *p)

@@ -39,8 +39,8 @@ enum session_role { ROLE_INBOUND = 0, ROLE_OUTBOUND = 1 };
 /* How a session ended (outbound sessions report it to their owner). */
 struct session_result {
 	int ok;
-	int err;                 /* negative message code when !ok */
-	int partner_err;         /* the code the partner's MSG_ERROR carried, or 0 */
+	int err;         /* negative message code when !ok */
+	int partner_err; /* the code the partner's MSG_ERROR carried, or 0 */
 	char message[768];
 	char tls_version[16];
 	char cipher[64];
@@ -121,8 +121,8 @@ struct instance *peer_instance(struct peer *p);
 
 /* Starts a session with a defined server. On 0, ops->closed is called
  * exactly once, on a later turn; on a negative return never. */
-int peer_connect(struct peer *p, const char *server, int purpose,
-		 const struct session_ops *ops, void *arg);
+int peer_connect(struct peer *p, const char *server, int purpose, const struct session_ops *ops,
+		 void *arg);
 
 /* Ends every outbound session whose ops and argument match says 1 for
  * (-RPL_E_CANCELLED with why): what an abandoned command started. Each

@@ -21,8 +21,8 @@ static int make_current(struct server_rec *r, const struct pin_change *c, const 
 	int i = server_pin_find(r, c->fp);
 
 	if (i < 0) {
-		int rc = server_pin_add(r, c->fp, PIN_CURRENT, c->not_after, c->now, how,
-					c->der, c->der_len);
+		int rc = server_pin_add(r, c->fp, PIN_CURRENT, c->not_after, c->now, how, c->der,
+					c->der_len);
 		if (rc < 0)
 			return rc;
 		i = server_pin_find(r, c->fp);
@@ -59,8 +59,10 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 		server_pins_clear(r);
 		if ((rc = make_current(r, c, "first-contact")) < 0)
 			return rc;
-		snprintf(what, whatsz, "certificate %s of server %s pinned after both password proofs (first contact)",
-			 hex, r->name);
+		snprintf(
+			what, whatsz,
+			"certificate %s of server %s pinned after both password proofs (first contact)",
+			hex, r->name);
 		return 1;
 	case PIN_EV_FORCESYNC:
 		if (!r->forcesync)
@@ -69,8 +71,10 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 		if ((rc = make_current(r, c, "forcesync")) < 0)
 			return rc;
 		r->forcesync = 0;
-		snprintf(what, whatsz, "FORCESYNC with server %s completed: pins replaced (certificate %s pinned after both password proofs)",
-			 r->name, hex);
+		snprintf(
+			what, whatsz,
+			"FORCESYNC with server %s completed: pins replaced (certificate %s pinned after both password proofs)",
+			r->name, hex);
 		return 1;
 	case PIN_EV_PIN_USED:
 		if (i < 0 || r->pins[i].state == PIN_PREVIOUS)
@@ -79,7 +83,8 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 			return 0;
 		if ((rc = make_current(r, c, "announce")) < 0)
 			return rc;
-		snprintf(what, whatsz, "certificate %s of server %s is now its current pin (verified by pin)",
+		snprintf(what, whatsz,
+			 "certificate %s of server %s is now its current pin (verified by pin)",
 			 hex, r->name);
 		return 1;
 	case PIN_EV_CONTINUITY: {
@@ -90,13 +95,16 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 			return -RPL_E_STALE;
 		if ((rc = make_current(r, c, "continuity")) < 0)
 			return rc;
-		snprintf(what, whatsz, "certificate %s of server %s is now its current pin (verified by continuity)",
-			 hex, r->name);
+		snprintf(
+			what, whatsz,
+			"certificate %s of server %s is now its current pin (verified by continuity)",
+			hex, r->name);
 		return 1;
 	}
 	case PIN_EV_ANNOUNCED: {
 		int cur = current_index(r);
-		if (!c->endorser_fp || cur < 0 || memcmp(r->pins[cur].fp, c->endorser_fp, FP_LEN) != 0)
+		const uint8_t *pinned = cur >= 0 ? r->pins[cur].fp : NULL;
+		if (!c->endorser_fp || !pinned || memcmp(pinned, c->endorser_fp, FP_LEN) != 0)
 			return -RPL_E_STALE;
 		if (i >= 0 && r->pins[i].state != PIN_PREVIOUS)
 			return 0; /* announced again: nothing new */
@@ -109,7 +117,8 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 			i = server_pin_find(r, c->fp);
 			r->pins[i].state = PIN_NEXT;
 			r->last_announce = c->now;
-			snprintf(what, whatsz, "server %s announced its next certificate %s: pinned as next",
+			snprintf(what, whatsz,
+				 "server %s announced its next certificate %s: pinned as next",
 				 r->name, hex);
 			return 1;
 		}
@@ -122,8 +131,9 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 					 c->der, c->der_len)) < 0)
 			return rc;
 		r->last_announce = c->now;
-		snprintf(what, whatsz, "server %s announced its next certificate %s: pinned as next",
-			 r->name, hex);
+		snprintf(what, whatsz,
+			 "server %s announced its next certificate %s: pinned as next", r->name,
+			 hex);
 		return 1;
 	}
 	case PIN_EV_IMPORTED:
@@ -139,7 +149,8 @@ int pins_apply(struct server_rec *r, const struct pin_change *c, char *what, siz
 		else if ((rc = server_pin_add(r, c->fp, PIN_CURRENT, c->not_after, c->now, "import",
 					      c->der, c->der_len)) < 0)
 			return rc;
-		snprintf(what, whatsz, "certificate %s pinned for server %s by the administrator", hex, r->name);
+		snprintf(what, whatsz, "certificate %s pinned for server %s by the administrator",
+			 hex, r->name);
 		return 1;
 	}
 	return -RPL_E_INTERNAL;

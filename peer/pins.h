@@ -26,7 +26,7 @@ enum pin_event {
 
 struct pin_change {
 	int event;
-	const uint8_t *fp;          /* the certificate concerned */
+	const uint8_t *fp; /* the certificate concerned */
 	int64_t not_after;
 	const uint8_t *der;
 	size_t der_len;

@@ -24,11 +24,11 @@
 #ifndef RPL_PROTO_H
 #define RPL_PROTO_H
 
-#define FRAME_MAX (1u << 20)
-#define FRAME_HDR 5
-#define LEGACY_MAGIC "RPL1"
+#define FRAME_MAX         (1u << 20)
+#define FRAME_HDR         5
+#define LEGACY_MAGIC      "RPL1"
 #define LEGACY_ONLY_REPLY "RPL1-ONLY\n"
-#define EXPORTER_LABEL "EXPORTER-replpeer-auth-v1"
+#define EXPORTER_LABEL    "EXPORTER-replpeer-auth-v1"
 
 /* Protocol 2 revision: 1 = replpeer 0.1 (no version field; refused, its
  * client accepted a server on one proof), 2 = this one. */
@@ -42,13 +42,13 @@ enum msg_type {
 	MSG_HELLO_REPLY = 2,
 	MSG_AUTH = 3,
 	MSG_AUTH_OK = 4,
-	MSG_ERROR = 5,        /* either: msgid, text */
+	MSG_ERROR = 5, /* either: msgid, text */
 	/* after authentication */
 	MSG_PING = 10,
 	MSG_PONG = 11,
 	MSG_BYE = 12,
-	MSG_CERTS = 20,       /* a next certificate with its proofs (one per session) */
-	MSG_CERTS_ACK = 21,   /* fingerprints of the partner's certificates we pin */
+	MSG_CERTS = 20,         /* a next certificate with its proofs (one per session) */
+	MSG_CERTS_ACK = 21,     /* fingerprints of the partner's certificates we pin */
 	MSG_CERTS_REFUSED = 22, /* the announced certificate is refused: fp, msgid, text */
 	/* remote administration (PURPOSE_ADMIN) */
 	MSG_ADMIN_CMD = 30,   /* client: one command line (F_TEXT) */
@@ -61,17 +61,42 @@ enum msg_type {
 };
 
 enum msg_field {
-	F_FROM = 1, F_TO, F_PROTO, F_METHOD, F_FLAGS, F_SALT, F_SRP_B, F_SRP_A,
-	F_SRP_M1, F_SRP_M2, F_TAG, F_MSGID, F_TEXT, F_NONCE, F_TIME,
-	F_VERIFIED_BY, F_SECSEC, F_CERT, F_STATE, F_ENDORSE, F_POSSESS, F_FP,
-	F_ENTRY, F_PREV_CERT,
+	F_FROM = 1,
+	F_TO,
+	F_PROTO,
+	F_METHOD,
+	F_FLAGS,
+	F_SALT,
+	F_SRP_B,
+	F_SRP_A,
+	F_SRP_M1,
+	F_SRP_M2,
+	F_TAG,
+	F_MSGID,
+	F_TEXT,
+	F_NONCE,
+	F_TIME,
+	F_VERIFIED_BY,
+	F_SECSEC,
+	F_CERT,
+	F_STATE,
+	F_ENDORSE,
+	F_POSSESS,
+	F_FP,
+	F_ENTRY,
+	F_PREV_CERT,
 	/* second proof: the client's own password */
-	F_SALT2, F_SRP_B2, F_SRP_A2, F_SRP_M1_2, F_SRP_M2_2,
-	F_VERSION = 30, F_PURPOSE = 31,
-	F_ADMIN = 32,     /* an administrator's name (PURPOSE_ADMIN) */
-	F_PASSWORD = 33,  /* an LDAP administrator's password, inside verified TLS */
-	F_ROLLOVER = 34,  /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
-	F_PAIR_GEN = 35,  /* AUTH_OK after password proofs: the generation of the
+	F_SALT2,
+	F_SRP_B2,
+	F_SRP_A2,
+	F_SRP_M1_2,
+	F_SRP_M2_2,
+	F_VERSION = 30,
+	F_PURPOSE = 31,
+	F_ADMIN = 32,    /* an administrator's name (PURPOSE_ADMIN) */
+	F_PASSWORD = 33, /* an LDAP administrator's password, inside verified TLS */
+	F_ROLLOVER = 34, /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
+	F_PAIR_GEN = 35, /* AUTH_OK after password proofs: the generation of the
 			   * pairing key the server stored (absent from older peers) */
 };
 

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #define RL_MAX_FAILS 5
-#define RL_WINDOW 60
-#define RL_SLOTS 1024
-#define RL_KEY_MAX 128
+#define RL_WINDOW    60
+#define RL_SLOTS     1024
+#define RL_KEY_MAX   128
 
 struct rl_entry {
 	char key[RL_KEY_MAX];

@@ -18,7 +18,7 @@
 /* Bytes queued for the socket that make session_send refuse, and the
  * level below which writable is called. */
 #define SESSION_HIGH_WATER (4u << 20)
-#define SESSION_LOW_WATER (1u << 20)
+#define SESSION_LOW_WATER  (1u << 20)
 
 /* Sends a frame (type, TLV payload or NULL). -RPL_E_AGAIN when the queue
  * is above the high-water mark (nothing sent), -RPL_E_CLOSED when the

@@ -34,7 +34,7 @@ enum session_state {
 	SS_AUTH,       /* protocol messages of authentication (auth or legacy) */
 	SS_READY,      /* authenticated; frames go to the upper layer */
 	SS_CLOSING,
-	SS_QUEUED,     /* outbound: waiting for another handshake to the same server */
+	SS_QUEUED, /* outbound: waiting for another handshake to the same server */
 };
 
 /* Outbound sessions to one server that may be in their handshake at once:
@@ -49,7 +49,7 @@ struct admin_client;
 struct peer {
 	uv_loop_t *loop;
 	struct instance *in;
-	struct ldap_client *ldap;       /* checks LDAP administrators (not owned) */
+	struct ldap_client *ldap; /* checks LDAP administrators (not owned) */
 	struct peer_hooks hooks;
 	struct tls_policy tls;
 	struct dbw *dbw;
@@ -61,8 +61,8 @@ struct peer {
 	struct admin_client *admins;
 	int halting;
 	uint64_t next_id;
-	struct peer_session *sessions;  /* live sessions, newest first */
-	int n_in_ready, n_out;          /* for MAXSESSIONS */
+	struct peer_session *sessions; /* live sessions, newest first */
+	int n_in_ready, n_out;         /* for MAXSESSIONS */
 	/* Sessions with callbacks to deliver on the next loop turn. */
 	uv_idle_t deferred_idle;
 	struct peer_session *deferred;
@@ -72,25 +72,25 @@ struct peer {
 	struct log_throttle {
 		int code;
 		char addr[64];
-		uint64_t start;          /* the window's start, monotonic ms */
-		unsigned lines;          /* logged in this window */
-		unsigned long dropped;   /* not logged in this window */
-		char what[40];           /* "connections refused", ... */
-		char last[400];          /* the last line not logged */
+		uint64_t start;        /* the window's start, monotonic ms */
+		unsigned lines;        /* logged in this window */
+		unsigned long dropped; /* not logged in this window */
+		char what[40];         /* "connections refused", ... */
+		char last[400];        /* the last line not logged */
 	} thr[64];
 	uint64_t thr_all_start;
 	unsigned thr_all_lines;
 	unsigned long thr_all_dropped;
-	uv_timer_t thr_timer;           /* logs the counts at the windows' end */
-	struct bulk_expect *bulk;       /* bulk-channel tokens handed out (bulk.c) */
-	struct own_identity own;        /* the certificate presented in TLS */
+	uv_timer_t thr_timer;     /* logs the counts at the windows' end */
+	struct bulk_expect *bulk; /* bulk-channel tokens handed out (bulk.c) */
+	struct own_identity own;  /* the certificate presented in TLS */
 	uint8_t own_fp[FP_LEN];
 	/* Ops per purpose for inbound sessions come from hooks.inbound. */
 };
 
 struct peer_session {
 	struct peer *p;
-	struct peer_session *next, *prev;      /* p->sessions */
+	struct peer_session *next, *prev; /* p->sessions */
 	struct peer_session *next_deferred;
 	uint64_t id;
 	uv_tcp_t tcp;
@@ -101,51 +101,51 @@ struct peer_session {
 	int open_handles;
 	int refs;
 	int role, state, proto, purpose;
-	int paused;              /* a pool or database job runs: frames wait */
-	int app_paused;          /* the upper layer paused delivery */
-	int reading;             /* uv_read_start is in effect */
-	int legacy_fallback;     /* outbound: the server answered as protocol 1 */
-	int tls_answered;        /* outbound: the server's first bytes were TLS */
-	char not_tls[40];        /* outbound: the server's first bytes, escaped, when not TLS */
-	int preauth;             /* counted in the pre-authentication budget */
-	int preauth_proven;      /* ... in the pool of partners' addresses (admit_proven) */
-	int attempt_counted;     /* SRP work already counted against the rate limit */
-	int quiet;               /* the reason was logged already: close without a line */
-	int no_cert;             /* inbound TLS without a client certificate (admins only) */
-	int admin_cls;           /* PURPOSE_ADMIN: the administrator's class */
-	int counted_ready;       /* counted in p->n_in_ready */
-	int counted_out;         /* counted in p->n_out */
+	int paused;          /* a pool or database job runs: frames wait */
+	int app_paused;      /* the upper layer paused delivery */
+	int reading;         /* uv_read_start is in effect */
+	int legacy_fallback; /* outbound: the server answered as protocol 1 */
+	int tls_answered;    /* outbound: the server's first bytes were TLS */
+	char not_tls[40];    /* outbound: the server's first bytes, escaped, when not TLS */
+	int preauth;         /* counted in the pre-authentication budget */
+	int preauth_proven;  /* ... in the pool of partners' addresses (admit_proven) */
+	int attempt_counted; /* SRP work already counted against the rate limit */
+	int quiet;           /* the reason was logged already: close without a line */
+	int no_cert;         /* inbound TLS without a client certificate (admins only) */
+	int admin_cls;       /* PURPOSE_ADMIN: the administrator's class */
+	int counted_ready;   /* counted in p->n_in_ready */
+	int counted_out;     /* counted in p->n_out */
 	WOLFSSL *ssl;
-	struct wbuf rx_raw;      /* bytes from the socket not yet consumed */
-	struct wbuf rx_app;      /* decrypted bytes not yet framed */
-	size_t queued;           /* bytes handed to uv_write, not yet written */
+	struct wbuf rx_raw;        /* bytes from the socket not yet consumed */
+	struct wbuf rx_app;        /* decrypted bytes not yet framed */
+	size_t queued;             /* bytes handed to uv_write, not yet written */
 	struct write_req *tx_fill; /* write_frame: its TLS records gather here */
 	int want_writable;
-	char addr[64];           /* partner IP address */
-	char target[64];         /* outbound: HLADDRESS:LLADDRESS, for messages */
+	char addr[64];                 /* partner IP address */
+	char target[64];               /* outbound: HLADDRESS:LLADDRESS, for messages */
 	char server[RPL_NAME_MAX + 1]; /* partner name, once known */
 	int64_t started;
 	uint64_t started_ms;
-	uint64_t deadline_ms;    /* overall limit (0 = none), monotonic */
-	uint64_t idle_ms;        /* idle limit after ready (0 = none) */
+	uint64_t deadline_ms; /* overall limit (0 = none), monotonic */
+	uint64_t idle_ms;     /* idle limit after ready (0 = none) */
 	uint64_t last_progress_ms;
 	uint64_t bytes_in, bytes_out;
-	uint8_t own_fp[FP_LEN];  /* the certificate we presented */
+	uint8_t own_fp[FP_LEN]; /* the certificate we presented */
 	char own_label[OWN_LABEL_MAX + 1];
-	struct blob peer_der;    /* partner certificate (protocol 2) */
+	struct blob peer_der; /* partner certificate (protocol 2) */
 	struct certinfo peer_ci;
 	uint8_t exporter[32];
-	int verified_by;         /* our decision on the partner */
-	int partner_vb;          /* the partner's decision on us */
+	int verified_by; /* our decision on the partner */
+	int partner_vb;  /* the partner's decision on us */
 	struct auth *auth;
 	struct legacy *legacy;
 	/* The upper layer. */
 	const struct session_ops *ops;
 	void *ops_arg;
-	int handed_over;         /* ops->closed is owed */
-	uint8_t bulk_token[32];  /* outbound bulk channel: sent after connecting */
+	int handed_over;        /* ops->closed is owed */
+	uint8_t bulk_token[32]; /* outbound bulk channel: sent after connecting */
 	/* Deferred callbacks. */
-	unsigned pending;        /* PEND_* */
+	unsigned pending; /* PEND_* */
 	struct session_result result;
 };
 
@@ -209,8 +209,7 @@ const char *msg_type_name(int type);
 int continuity_offer(struct peer_session *s, struct wbuf *w);
 /* Index of the pin of r that endorsed the presented certificate in this
  * session (F_ENTRY items in the message), or -1. */
-int continuity_check(struct peer_session *s, const struct server_rec *r,
-		     const struct cursor *msg);
+int continuity_check(struct peer_session *s, const struct server_rec *r, const struct cursor *msg);
 
 /* ---- auth.c and legacy.c ---- */
 void auth_client_start(struct peer_session *s);

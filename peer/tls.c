@@ -9,19 +9,17 @@
  * is 2.6x faster than AES-128-GCM here, so it comes first; a wolfSSL built
  * with AES-NI puts AES-GCM first. Both orders offer the same AEAD suites. */
 #ifdef WOLFSSL_AESNI
-const char tls_cipher_list[] =
-	"TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:"
-	"TLS13-AES256-GCM-SHA384:"
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+const char tls_cipher_list[] = "TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:"
+			       "TLS13-AES256-GCM-SHA384:"
+			       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+			       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+			       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
 #else
-const char tls_cipher_list[] =
-	"TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:"
-	"TLS13-AES256-GCM-SHA384:"
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+const char tls_cipher_list[] = "TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:"
+			       "TLS13-AES256-GCM-SHA384:"
+			       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+			       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+			       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
 #endif
 
 /* The ECDHE groups, in both versions; the same as groups[] in make_ctx. */
@@ -38,10 +36,9 @@ static int defer_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
 
 static WOLFSSL_CTX *make_ctx(int server, int tls13)
 {
-	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(server ? wolfSSLv23_server_method()
-						  : wolfSSLv23_client_method());
-	int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1,
-			WOLFSSL_ECC_SECP384R1};
+	WOLFSSL_CTX *ctx =
+		wolfSSL_CTX_new(server ? wolfSSLv23_server_method() : wolfSSLv23_client_method());
+	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
 
 	if (!ctx)
 		return NULL;
@@ -54,8 +51,7 @@ static WOLFSSL_CTX *make_ctx(int server, int tls13)
 	    wolfSSL_CTX_set1_curves_list(ctx, tls_group_list) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_groups(ctx, groups, 3) != WOLFSSL_SUCCESS)
 		goto fail;
-	if (!tls13 && wolfSSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) !=
-			      WOLFSSL_SUCCESS)
+	if (!tls13 && wolfSSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != WOLFSSL_SUCCESS)
 		goto fail;
 	/* Ask for the client's certificate, but let a client without one
 	 * finish the handshake: peer/auth then refuses it with a reason. */
@@ -80,10 +76,7 @@ int tls_policy_init(struct tls_policy *p, int tls13)
 	return 0;
 }
 
-WOLFSSL_CTX *tls_client_ctx_new(int tls13)
-{
-	return make_ctx(0, tls13);
-}
+WOLFSSL_CTX *tls_client_ctx_new(int tls13) { return make_ctx(0, tls13); }
 
 void tls_policy_free(struct tls_policy *p)
 {
@@ -134,7 +127,8 @@ int tls_peer_cert(WOLFSSL *ssl, struct blob *der)
 
 int tls_exporter(WOLFSSL *ssl, const char *label, uint8_t out[32])
 {
-	return wolfSSL_export_keying_material(ssl, out, 32, label, strlen(label),
-					      NULL, 0, 0) == WOLFSSL_SUCCESS
-		       ? 0 : -RPL_E_TLS;
+	return wolfSSL_export_keying_material(ssl, out, 32, label, strlen(label), NULL, 0, 0) ==
+			       WOLFSSL_SUCCESS
+		       ? 0
+		       : -RPL_E_TLS;
 }

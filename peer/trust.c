@@ -12,7 +12,7 @@
 
 const char *verified_by_name(int vb)
 {
-	static const char *names[] = {"none", "pin", "ca", "first-contact", "continuity"};
+	static const char *names[] = { "none", "pin", "ca", "first-contact", "continuity" };
 	return vb >= 0 && vb <= VB_CONTINUITY ? names[vb] : "none";
 }
 
@@ -100,11 +100,14 @@ void trust_decide(const struct trust_facts *f, struct trust_verdict *v)
 		return;
 	if (r->verify == VERIFY_CA) {
 		struct chain_check c = {
-			.leaf = f->der, .leaf_len = f->der_len,
-			.anchors = f->anchors, .nanchors = f->nanchors,
+			.leaf = f->der,
+			.leaf_len = f->der_len,
+			.anchors = f->anchors,
+			.nanchors = f->nanchors,
 			.name = r->name,
 			.role = f->partner_is_server ? CHAIN_ROLE_SERVER : CHAIN_ROLE_CLIENT,
-			.now = f->now, .skew = f->skew,
+			.now = f->now,
+			.skew = f->skew,
 		};
 		char why[400];
 		if (chain_verify(&c, why, sizeof(why)) == 0) {
@@ -162,9 +165,9 @@ int trust_endorser(const struct server_rec *r, const uint8_t fp[FP_LEN], int64_t
 /* SHA-256 or stronger, by the names identity_cert_info gives. */
 static int strong_signature(const char *alg)
 {
-	static const char *const ok[] = {"ecdsa-with-SHA256", "ecdsa-with-SHA384", "ecdsa-with-SHA512",
-					 "sha256WithRSAEncryption", "sha384WithRSAEncryption",
-					 "sha512WithRSAEncryption"};
+	static const char *const ok[] = { "ecdsa-with-SHA256",       "ecdsa-with-SHA384",
+					  "ecdsa-with-SHA512",       "sha256WithRSAEncryption",
+					  "sha384WithRSAEncryption", "sha512WithRSAEncryption" };
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(alg, ok[i]) == 0)
 			return 1;
@@ -172,8 +175,8 @@ static int strong_signature(const char *alg)
 }
 
 int trust_check_announced(const uint8_t *der, size_t len, const struct certinfo *ci,
-			  const char *name, int64_t now, int skew, int maxdays,
-			  char *why, size_t whysz)
+			  const char *name, int64_t now, int skew, int maxdays, char *why,
+			  size_t whysz)
 {
 	char nb[32], na[32];
 	const char *kt = ci->key_type;
@@ -187,20 +190,27 @@ int trust_check_announced(const uint8_t *der, size_t len, const struct certinfo 
 		snprintf(why, whysz, "certificate %s is a CA certificate", ci->fp_hex);
 	else if (strcmp(kt, "ECDSA-P256") != 0 && strcmp(kt, "ECDSA-P384") != 0 &&
 		 !(strncmp(kt, "RSA-", 4) == 0 && atoi(kt + 4) >= 2048))
-		snprintf(why, whysz, "certificate %s has a key of type %s (allowed: ECDSA P-256, "
-			 "P-384, RSA of 2048 bits or more)", ci->fp_hex, kt);
+		snprintf(why, whysz,
+			 "certificate %s has a key of type %s (allowed: ECDSA P-256, "
+			 "P-384, RSA of 2048 bits or more)",
+			 ci->fp_hex, kt);
 	else if (!strong_signature(ci->sig_alg))
-		snprintf(why, whysz, "certificate %s is signed with %s (SHA-256 or stronger needed)",
+		snprintf(why, whysz,
+			 "certificate %s is signed with %s (SHA-256 or stronger needed)",
 			 ci->fp_hex, ci->sig_alg);
 	else if (ci->not_after < now)
 		snprintf(why, whysz, "certificate %s expired on %s", ci->fp_hex, na);
 	else if (ci->not_before > now + skew)
-		snprintf(why, whysz, "certificate %s is valid only from %s (until %s): "
-			 "compare the clocks of both servers", ci->fp_hex, nb, na);
+		snprintf(why, whysz,
+			 "certificate %s is valid only from %s (until %s): "
+			 "compare the clocks of both servers",
+			 ci->fp_hex, nb, na);
 	else if (ci->not_after - ci->not_before > (int64_t)(maxdays + 2) * 86400)
-		snprintf(why, whysz, "certificate %s is valid for %lld days, more than the %d "
-			 "days a certificate may have here", ci->fp_hex,
-			 (long long)((ci->not_after - ci->not_before) / 86400), maxdays);
+		snprintf(why, whysz,
+			 "certificate %s is valid for %lld days, more than the %d "
+			 "days a certificate may have here",
+			 ci->fp_hex, (long long)((ci->not_after - ci->not_before) / 86400),
+			 maxdays);
 	else
 		return 0;
 	return -RPL_E_ANNOUNCE_REFUSED;

@@ -17,24 +17,24 @@
 /* How a partner's certificate is accepted (also what sessions report). */
 enum verified_by {
 	VB_NONE = 0,
-	VB_PIN,          /* its fingerprint is a current or next pin */
-	VB_CA,           /* VERIFY=CA and a peer anchor vouches for it */
-	VB_FIRST,        /* no pin yet (or FORCESYNC): both password proofs decide */
-	VB_CONTINUITY,   /* a pinned certificate's key endorses it */
+	VB_PIN,        /* its fingerprint is a current or next pin */
+	VB_CA,         /* VERIFY=CA and a peer anchor vouches for it */
+	VB_FIRST,      /* no pin yet (or FORCESYNC): both password proofs decide */
+	VB_CONTINUITY, /* a pinned certificate's key endorses it */
 };
 const char *verified_by_name(int vb);
 
 struct trust_facts {
-	const uint8_t *der;          /* presented certificate (NULL: none) */
+	const uint8_t *der; /* presented certificate (NULL: none) */
 	size_t der_len;
-	const struct certinfo *ci;   /* its parsed form */
-	const struct server_rec *r;  /* the partner's record */
-	const struct blob *anchors;  /* DER of anchors of purpose "peer" */
+	const struct certinfo *ci;  /* its parsed form */
+	const struct server_rec *r; /* the partner's record */
+	const struct blob *anchors; /* DER of anchors of purpose "peer" */
 	int nanchors;
-	int partner_is_server;       /* we are the TLS client */
-	int acceptcert;              /* SSLACCEPTCERTFROMSERV */
+	int partner_is_server; /* we are the TLS client */
+	int acceptcert;        /* SSLACCEPTCERTFROMSERV */
 	int64_t now;
-	int skew;                    /* CLOCKSKEW */
+	int skew; /* CLOCKSKEW */
 };
 
 struct trust_verdict {
@@ -42,10 +42,10 @@ struct trust_verdict {
 	 * want_continuity: refused unless a pinned key endorses it. */
 	int vb;
 	int want_continuity;
-	int forcesync;               /* VB_FIRST because of the FORCESYNC mark */
-	int pin;                     /* VB_PIN: index of the pin */
-	int code;                    /* RPL_E_* when refused */
-	char why[900];               /* expected, seen, and the command that fixes it */
+	int forcesync; /* VB_FIRST because of the FORCESYNC mark */
+	int pin;       /* VB_PIN: index of the pin */
+	int code;      /* RPL_E_* when refused */
+	char why[900]; /* expected, seen, and the command that fixes it */
 };
 
 void trust_decide(const struct trust_facts *f, struct trust_verdict *v);
@@ -61,7 +61,7 @@ int trust_endorser(const struct server_rec *r, const uint8_t fp[FP_LEN], int64_t
  * is valid now or within skew, and is no longer valid than maxdays.
  * 0, or -RPL_E_ANNOUNCE_REFUSED with why. */
 int trust_check_announced(const uint8_t *der, size_t len, const struct certinfo *ci,
-			  const char *name, int64_t now, int skew, int maxdays,
-			  char *why, size_t whysz);
+			  const char *name, int64_t now, int skew, int maxdays, char *why,
+			  size_t whysz);
 
 #endif

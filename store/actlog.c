@@ -168,7 +168,7 @@ static void decode(const MDB_val *k, const MDB_val *v, struct actlog_entry *e)
 static int put_record(MDB_txn *txn, struct store *s, const uint8_t *key, const char *msgid,
 		      const char *text, uint32_t repeated, int64_t last_us)
 {
-	MDB_val k = {KEY_LEN, (void *)key}, v;
+	MDB_val k = { KEY_LEN, (void *)key }, v;
 	struct wbuf w;
 	int rc;
 
@@ -274,7 +274,7 @@ static int stats_load(MDB_txn *txn, struct store *s, struct stats *st)
 static int evict_routine(MDB_txn *txn, struct store *s, struct stats *st, uint64_t target)
 {
 	uint8_t from[KEY_LEN];
-	MDB_val k = {KEY_LEN, from}, v;
+	MDB_val k = { KEY_LEN, from }, v;
 	MDB_cursor *mc;
 	int mrc, op = MDB_SET_RANGE;
 
@@ -369,8 +369,8 @@ static int newest_same(MDB_txn *txn, struct store *s, const char *msgid, const c
 	return same;
 }
 
-int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg,
-			 const char *fmt, va_list ap)
+int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg, const char *fmt,
+			 va_list ap)
 {
 	char raw[4096], text[ACTLOG_TEXT_MAX];
 	const char *msgid = rpl_msg_id(msg);
@@ -412,8 +412,8 @@ int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg
 	return stats_save(txn, s, &st);
 }
 
-int store_actlog_add_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg,
-			const char *fmt, ...)
+int store_actlog_add_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg, const char *fmt,
+			...)
 {
 	va_list ap;
 	int rc;
@@ -436,8 +436,8 @@ int store_actlog_add(MDB_txn *txn, struct store *s, int msg, const char *fmt, ..
 }
 
 int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t end_us,
-		       int newest_first,
-		       int (*fn)(const struct actlog_entry *e, void *arg), void *arg)
+		       int newest_first, int (*fn)(const struct actlog_entry *e, void *arg),
+		       void *arg)
 {
 	uint8_t bound[8];
 	struct actlog_entry e;
@@ -458,8 +458,9 @@ int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t 
 	k.mv_data = bound;
 	mrc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
 	if (newest_first)
-		mrc = mrc == 0 ? mdb_cursor_get(mc, &k, &v, MDB_PREV)
-			       : mrc == MDB_NOTFOUND ? mdb_cursor_get(mc, &k, &v, MDB_LAST) : mrc;
+		mrc = mrc == 0              ? mdb_cursor_get(mc, &k, &v, MDB_PREV)
+		      : mrc == MDB_NOTFOUND ? mdb_cursor_get(mc, &k, &v, MDB_LAST)
+					    : mrc;
 	for (; mrc == 0; mrc = mdb_cursor_get(mc, &k, &v, step)) {
 		int64_t t;
 		if (k.mv_size != KEY_LEN)
@@ -487,7 +488,7 @@ int store_actlog_prune(MDB_txn *txn, struct store *s, int64_t now_us_, int reten
 		       struct actlog_prune_report *rep)
 {
 	int64_t cutoff = now_us_ - (int64_t)retention_days * 86400 * 1000000;
-	struct actlog_prune_report r = {0};
+	struct actlog_prune_report r = { 0 };
 	struct stats st;
 	MDB_cursor *mc;
 	MDB_val k, v;

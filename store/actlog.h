@@ -22,7 +22,7 @@
 #define ACTLOG_COALESCE_US (60 * 1000000LL)
 /* Default caps (struct store's actlog_routine_max and actlog_total_max). */
 #define ACTLOG_ROUTINE_MAX 10000
-#define ACTLOG_TOTAL_MAX 50000
+#define ACTLOG_TOTAL_MAX   50000
 
 struct actlog_entry {
 	int64_t time_us;   /* microseconds since the epoch, first occurrence */
@@ -38,10 +38,10 @@ struct actlog_entry {
 int store_actlog_add(MDB_txn *txn, struct store *s, int msg, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* The same at an explicit time_us (0 = now): imports and tests. */
-int store_actlog_add_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg,
-			 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+int store_actlog_add_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg, const char *fmt,
+			...) __attribute__((format(printf, 5, 6)));
+int store_actlog_vadd_at(MDB_txn *txn, struct store *s, int64_t time_us, int msg, const char *fmt,
+			 va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Entries at or after since_us in time order; fn returning non-zero stops
  * and that value is returned. */
@@ -51,8 +51,8 @@ int store_actlog_each(MDB_txn *txn, struct store *s, int64_t since_us,
  * one at a time (nothing is loaded as a whole). A record that cannot be
  * decoded is passed as an RPL0205E entry rather than ending the walk. */
 int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t end_us,
-		       int newest_first,
-		       int (*fn)(const struct actlog_entry *e, void *arg), void *arg);
+		       int newest_first, int (*fn)(const struct actlog_entry *e, void *arg),
+		       void *arg);
 
 /* 1 for entries kept before routine ones: warnings, errors, and the trust
  * changes (pins, session-security levels, FORCESYNC, passwords, certificates,
@@ -60,10 +60,10 @@ int store_actlog_range(MDB_txn *txn, struct store *s, int64_t begin_us, int64_t 
 int store_actlog_is_security(const char *msgid);
 
 struct actlog_prune_report {
-	uint64_t by_age;            /* entries older than the retention */
-	uint64_t routine_evicted;   /* over the routine cap, since the last report */
-	uint64_t security_evicted;  /* over the hard cap, since the last report */
-	uint64_t routine, total;    /* entries left */
+	uint64_t by_age;           /* entries older than the retention */
+	uint64_t routine_evicted;  /* over the routine cap, since the last report */
+	uint64_t security_evicted; /* over the hard cap, since the last report */
+	uint64_t routine, total;   /* entries left */
 };
 
 /* Deletes entries older than retention_days before now_us, recounts the

@@ -4,8 +4,20 @@
 
 #include "../util/msg.h"
 
-enum { T_NAME = 1, T_AUTH, T_CLASS, T_SECSEC, T_LOCKED, T_SRP, T_SLOW, T_CREATED,
-       T_LAST_SIGNON, T_LAST_FROM, T_LAST_FAILURE, T_FAILED };
+enum {
+	T_NAME = 1,
+	T_AUTH,
+	T_CLASS,
+	T_SECSEC,
+	T_LOCKED,
+	T_SRP,
+	T_SLOW,
+	T_CREATED,
+	T_LAST_SIGNON,
+	T_LAST_FROM,
+	T_LAST_FAILURE,
+	T_FAILED
+};
 
 const char *admin_auth_name(int auth) { return auth == ADMIN_AUTH_LDAP ? "LDAP" : "LOCAL"; }
 
@@ -29,17 +41,41 @@ static int decode(const void *p, size_t n, struct admin_rec *r)
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
 		case T_NAME: rc = tlv_get_str(&val, r->name, sizeof(r->name)); break;
-		case T_AUTH: rc = tlv_get_u64(&val, &u); r->auth = (int)u; break;
-		case T_CLASS: rc = tlv_get_u64(&val, &u); r->cls = (int)u; break;
-		case T_SECSEC: rc = tlv_get_u64(&val, &u); r->secsec = (int)u; break;
-		case T_LOCKED: rc = tlv_get_u64(&val, &u); r->locked = (int)u; break;
+		case T_AUTH:
+			rc = tlv_get_u64(&val, &u);
+			r->auth = (int)u;
+			break;
+		case T_CLASS:
+			rc = tlv_get_u64(&val, &u);
+			r->cls = (int)u;
+			break;
+		case T_SECSEC:
+			rc = tlv_get_u64(&val, &u);
+			r->secsec = (int)u;
+			break;
+		case T_LOCKED:
+			rc = tlv_get_u64(&val, &u);
+			r->locked = (int)u;
+			break;
 		case T_SRP: rc = tlv_get_blob(&val, &r->srp); break;
 		case T_SLOW: rc = tlv_get_blob(&val, &r->slow); break;
-		case T_CREATED: rc = tlv_get_u64(&val, &u); r->created = (int64_t)u; break;
-		case T_LAST_SIGNON: rc = tlv_get_u64(&val, &u); r->last_signon = (int64_t)u; break;
+		case T_CREATED:
+			rc = tlv_get_u64(&val, &u);
+			r->created = (int64_t)u;
+			break;
+		case T_LAST_SIGNON:
+			rc = tlv_get_u64(&val, &u);
+			r->last_signon = (int64_t)u;
+			break;
 		case T_LAST_FROM: rc = tlv_get_str(&val, r->last_from, sizeof(r->last_from)); break;
-		case T_LAST_FAILURE: rc = tlv_get_u64(&val, &u); r->last_failure = (int64_t)u; break;
-		case T_FAILED: rc = tlv_get_u64(&val, &u); r->failed = (uint32_t)u; break;
+		case T_LAST_FAILURE:
+			rc = tlv_get_u64(&val, &u);
+			r->last_failure = (int64_t)u;
+			break;
+		case T_FAILED:
+			rc = tlv_get_u64(&val, &u);
+			r->failed = (uint32_t)u;
+			break;
 		default: rc = 0; break;
 		}
 		if (rc < 0)
@@ -119,8 +155,8 @@ int store_admin_del(MDB_txn *txn, struct store *s, const char *name)
 	return store_err(mdb_del(txn, s->admins, &k, NULL));
 }
 
-int store_admin_each(MDB_txn *txn, struct store *s,
-		     int (*fn)(const struct admin_rec *r, void *arg), void *arg)
+int store_admin_each(MDB_txn *txn, struct store *s, int (*fn)(const struct admin_rec *r, void *arg),
+		     void *arg)
 {
 	MDB_cursor *mc;
 	MDB_val k, v;

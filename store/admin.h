@@ -18,17 +18,17 @@ enum admin_class { ADMIN_CLASS_OPERATOR = 0, ADMIN_CLASS_SYSTEM = 1 };
 
 struct admin_rec {
 	char name[RPL_NAME_MAX + 1];
-	int auth;              /* ADMIN_AUTH_* */
-	int cls;               /* ADMIN_CLASS_* */
-	int secsec;            /* SECSEC_TRANSITIONAL or SECSEC_STRICT (store/server.h) */
-	int locked;            /* by the administrator: no sign-on */
-	struct blob srp;       /* LOCAL: salt || sealed SRP verifier */
-	struct blob slow;      /* LOCAL: salt || sealed scrypt of the password (down-level) */
+	int auth;         /* ADMIN_AUTH_* */
+	int cls;          /* ADMIN_CLASS_* */
+	int secsec;       /* SECSEC_TRANSITIONAL or SECSEC_STRICT (store/server.h) */
+	int locked;       /* by the administrator: no sign-on */
+	struct blob srp;  /* LOCAL: salt || sealed SRP verifier */
+	struct blob slow; /* LOCAL: salt || sealed scrypt of the password (down-level) */
 	int64_t created;
 	int64_t last_signon;
-	char last_from[64];    /* address of the last sign-on */
+	char last_from[64]; /* address of the last sign-on */
 	int64_t last_failure;
-	uint32_t failed;       /* failed sign-ons since the last success */
+	uint32_t failed; /* failed sign-ons since the last success */
 };
 
 const char *admin_auth_name(int auth);
@@ -39,7 +39,7 @@ int store_admin_get(MDB_txn *txn, struct store *s, const char *name, struct admi
 int store_admin_put(MDB_txn *txn, struct store *s, const struct admin_rec *r);
 int store_admin_del(MDB_txn *txn, struct store *s, const char *name);
 /* Calls fn for each record in name order; non-zero from fn stops. */
-int store_admin_each(MDB_txn *txn, struct store *s,
-		     int (*fn)(const struct admin_rec *r, void *arg), void *arg);
+int store_admin_each(MDB_txn *txn, struct store *s, int (*fn)(const struct admin_rec *r, void *arg),
+		     void *arg);
 
 #endif

@@ -10,10 +10,10 @@
 
 /* chunks value: version 1, three zero bytes, size (u32), refs (u64), all
  * big-endian: fixed and small, since there is one per chunk. */
-#define CHUNK_REC_LEN 16
+#define CHUNK_REC_LEN     16
 #define CHUNK_REC_VERSION 1
-#define STAGE_KEY_LEN (HASH_LEN + 8)
-#define TOTALS_KEY "chunktotals"
+#define STAGE_KEY_LEN     (HASH_LEN + 8)
+#define TOTALS_KEY        "chunktotals"
 
 enum { T_TIME = 1, T_KIND, T_SERVER, T_NODE };
 
@@ -46,7 +46,7 @@ int chunk_info_decode(const void *p, size_t n, struct chunk_info *out)
 
 static MDB_val hash_key(const uint8_t hash[HASH_LEN])
 {
-	MDB_val k = {HASH_LEN, (void *)hash};
+	MDB_val k = { HASH_LEN, (void *)hash };
 	return k;
 }
 
@@ -64,16 +64,16 @@ int store_chunk_get(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
 static int chunk_put(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
 		     const struct chunk_info *ci)
 {
-	uint8_t rec[CHUNK_REC_LEN] = {CHUNK_REC_VERSION, 0, 0, 0};
-	MDB_val k = hash_key(hash), v = {sizeof(rec), rec};
+	uint8_t rec[CHUNK_REC_LEN] = { CHUNK_REC_VERSION, 0, 0, 0 };
+	MDB_val k = hash_key(hash), v = { sizeof(rec), rec };
 
 	put_be(rec + 4, ci->size, 4);
 	put_be(rec + 8, ci->refs, 8);
 	return store_err(mdb_put(txn, s->chunks, &k, &v, 0));
 }
 
-int store_chunk_data(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
-		     const uint8_t **p, size_t *n)
+int store_chunk_data(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN], const uint8_t **p,
+		     size_t *n)
 {
 	MDB_val k = hash_key(hash), v;
 	int rc = mdb_get(txn, s->chunkdata, &k, &v);
@@ -116,8 +116,8 @@ static int totals_add(MDB_txn *txn, struct store *s, int64_t dchunks, int64_t db
 	return store_meta_put(txn, s, TOTALS_KEY, v, sizeof(v));
 }
 
-int store_chunks_lack(MDB_txn *txn, struct store *s, const uint8_t (*hashes)[HASH_LEN],
-		      size_t n, uint8_t *lack, size_t *nlack)
+int store_chunks_lack(MDB_txn *txn, struct store *s, const uint8_t (*hashes)[HASH_LEN], size_t n,
+		      uint8_t *lack, size_t *nlack)
 {
 	size_t missing = 0;
 
@@ -145,7 +145,7 @@ static int staging_put(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LE
 {
 	uint8_t key[STAGE_KEY_LEN];
 	struct wbuf w;
-	MDB_val k = {sizeof(key), key}, v;
+	MDB_val k = { sizeof(key), key }, v;
 	int rc;
 
 	stage_key(key, hash, o->token);
@@ -166,11 +166,10 @@ static int staging_put(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LE
 	return rc;
 }
 
-static int staging_del(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
-		       uint64_t token)
+static int staging_del(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN], uint64_t token)
 {
 	uint8_t key[STAGE_KEY_LEN];
-	MDB_val k = {sizeof(key), key};
+	MDB_val k = { sizeof(key), key };
 	int rc;
 
 	stage_key(key, hash, token);
@@ -222,9 +221,8 @@ static int reclaim_if_unused(MDB_txn *txn, struct store *s, const uint8_t hash[H
 	return totals_add(txn, s, -1, -(int64_t)ci.size);
 }
 
-int store_chunk_stage(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
-		      const void *data, size_t len, const struct stage_origin *o,
-		      int *created)
+int store_chunk_stage(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN], const void *data,
+		      size_t len, const struct stage_origin *o, int *created)
 {
 	struct chunk_info ci;
 	int rc;
@@ -237,7 +235,7 @@ int store_chunk_stage(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN
 	if (rc == 0 && ci.size != len)
 		return -RPL_E_CORRUPT;
 	if (rc == -RPL_E_NOTFOUND) {
-		MDB_val k = hash_key(hash), v = {len, (void *)data};
+		MDB_val k = hash_key(hash), v = { len, (void *)data };
 		ci.refs = 0;
 		ci.size = (uint32_t)len;
 		if ((rc = chunk_put(txn, s, hash, &ci)) < 0)
@@ -265,15 +263,13 @@ int store_chunk_hold(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN]
 	return staging_put(txn, s, hash, o);
 }
 
-int store_chunk_release(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
-			uint64_t token)
+int store_chunk_release(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN], uint64_t token)
 {
 	int rc = staging_del(txn, s, hash, token);
 	return rc < 0 ? rc : reclaim_if_unused(txn, s, hash, NULL);
 }
 
-int store_chunk_ref(MDB_txn *txn, struct store *s, const struct chunk_ref *c,
-		    uint64_t token)
+int store_chunk_ref(MDB_txn *txn, struct store *s, const struct chunk_ref *c, uint64_t token)
 {
 	struct chunk_info ci;
 	int rc = store_chunk_get(txn, s, c->hash, &ci);
@@ -305,8 +301,7 @@ int store_chunk_unref(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN
 	return ci.refs ? 0 : reclaim_if_unused(txn, s, hash, NULL);
 }
 
-int staging_decode(const void *kp, size_t kn, const void *vp, size_t vn,
-		   struct staging_rec *out)
+int staging_decode(const void *kp, size_t kn, const void *vp, size_t vn, struct staging_rec *out)
 {
 	struct cursor cur, val;
 	uint16_t tag;
@@ -321,7 +316,11 @@ int staging_decode(const void *kp, size_t kn, const void *vp, size_t vn,
 	cur_init(&cur, vp, vn);
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
-		case T_TIME: rc = tlv_get_u64(&val, &u); out->staged = (int64_t)u; have_time = 1; break;
+		case T_TIME:
+			rc = tlv_get_u64(&val, &u);
+			out->staged = (int64_t)u;
+			have_time = 1;
+			break;
 		case T_KIND:
 			rc = tlv_get_u64(&val, &u);
 			if (rc == 0 && u > STAGE_REPL)
@@ -404,12 +403,12 @@ static int gc_collect_cb(const struct staging_rec *r, void *arg)
 int store_staging_gc(MDB_txn *txn, struct store *s, int64_t cutoff,
 		     const struct stage_origin *match, struct gc_result *out)
 {
-	struct gc_collect g = {cutoff, match, NULL, 0, 0};
-	struct gc_result res = {0, 0, 0};
+	struct gc_collect g = { cutoff, match, NULL, 0, 0 };
+	struct gc_result res = { 0, 0, 0 };
 	int rc = store_staging_each(txn, s, gc_collect_cb, &g);
 
 	for (size_t i = 0; rc == 0 && i < g.n; i++) {
-		MDB_val k = {STAGE_KEY_LEN, g.keys[i]};
+		MDB_val k = { STAGE_KEY_LEN, g.keys[i] };
 		rc = store_err(mdb_del(txn, s->staging, &k, NULL));
 		if (rc == 0) {
 			res.records++;

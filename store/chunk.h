@@ -50,22 +50,21 @@ struct staging_rec {
 int store_chunk_get(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
 		    struct chunk_info *out);
 /* The bytes, valid until the transaction ends or the next write in it. */
-int store_chunk_data(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
-		     const uint8_t **p, size_t *n);
+int store_chunk_data(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN], const uint8_t **p,
+		     size_t *n);
 /* For each of n hashes, lack[i] = 1 when the chunk is not stored here
  * (neither referenced nor staged), else 0; *nlack (may be NULL) counts them.
  * Read-only: a chunk seen here may still go before an object refers to it,
  * unless the caller holds it (store_chunk_hold) in a write transaction. */
-int store_chunks_lack(MDB_txn *txn, struct store *s, const uint8_t (*hashes)[HASH_LEN],
-		      size_t n, uint8_t *lack, size_t *nlack);
+int store_chunks_lack(MDB_txn *txn, struct store *s, const uint8_t (*hashes)[HASH_LEN], size_t n,
+		      uint8_t *lack, size_t *nlack);
 /* Stores a chunk whose bytes the caller has checked against hash, staged
  * for origin: a new chunk gets refs 0, its bytes and a staging record; one
  * already stored gets only the staging record (its bytes are not rewritten).
  * *created (may be NULL) tells which. A different size for a stored hash is
  * -RPL_E_CORRUPT. */
-int store_chunk_stage(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
-		      const void *data, size_t len, const struct stage_origin *o,
-		      int *created);
+int store_chunk_stage(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN], const void *data,
+		      size_t len, const struct stage_origin *o, int *created);
 /* Holds a stored chunk for origin (a staging record) so that it survives
  * until the caller's object commits. -RPL_E_NOTFOUND when not stored. */
 int store_chunk_hold(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN],
@@ -76,15 +75,14 @@ int store_chunk_release(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_L
 			uint64_t token);
 /* One more use by an object (len must match), dropping token's staging
  * record; -RPL_E_CHUNK_MISSING when the chunk is not stored. */
-int store_chunk_ref(MDB_txn *txn, struct store *s, const struct chunk_ref *c,
-		    uint64_t token);
+int store_chunk_ref(MDB_txn *txn, struct store *s, const struct chunk_ref *c, uint64_t token);
 /* One use less; at refs 0 without staging the chunk is reclaimed. */
 int store_chunk_unref(MDB_txn *txn, struct store *s, const uint8_t hash[HASH_LEN]);
 
 struct gc_result {
-	uint64_t records;     /* staging records removed */
-	uint64_t chunks;      /* chunks reclaimed */
-	uint64_t bytes;       /* their bytes */
+	uint64_t records; /* staging records removed */
+	uint64_t chunks;  /* chunks reclaimed */
+	uint64_t bytes;   /* their bytes */
 };
 /* Removes staging records older than cutoff (seconds since the epoch);
  * with match, only those of match->kind (and, for STAGE_REPL, its server
@@ -101,7 +99,6 @@ int store_chunk_totals(MDB_txn *txn, struct store *s, uint64_t *chunks, uint64_t
 
 /* Record codecs (verify uses them on raw records). */
 int chunk_info_decode(const void *p, size_t n, struct chunk_info *out);
-int staging_decode(const void *k, size_t kn, const void *v, size_t vn,
-		   struct staging_rec *out);
+int staging_decode(const void *k, size_t kn, const void *v, size_t vn, struct staging_rec *out);
 
 #endif

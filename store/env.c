@@ -92,15 +92,13 @@ int store_err(int rc)
 	case MDB_MAP_FULL: return -RPL_E_MAPFULL;
 	case ENOMEM: return -RPL_E_NOMEM;
 	case ENOENT: return -RPL_E_NOINSTANCE;
-	default:
-		log_error(RPL_E_STORE, "LMDB: %s", mdb_strerror(rc));
-		return -RPL_E_STORE;
+	default: log_error(RPL_E_STORE, "LMDB: %s", mdb_strerror(rc)); return -RPL_E_STORE;
 	}
 }
 
 /* The databases of schema 1, then those schema 2 added. */
-static int open_list(MDB_txn *txn, const char *const *names, MDB_dbi *const *dbis,
-		     size_t n, unsigned flags)
+static int open_list(MDB_txn *txn, const char *const *names, MDB_dbi *const *dbis, size_t n,
+		     unsigned flags)
 {
 	for (size_t i = 0; i < n; i++) {
 		int rc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
@@ -127,30 +125,29 @@ static int read_schema(MDB_txn *txn, struct store *s, int *version)
 
 static int write_schema(MDB_txn *txn, struct store *s)
 {
-	uint8_t ver[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
+	uint8_t ver[4] = { 0, 0, 0, STORE_SCHEMA_VERSION };
 	return store_meta_put(txn, s, "schema", ver, 4);
 }
 
 /* What each schema version added, for the activity-log entry of an upgrade. */
-static const char *const added_by[] = {NULL, NULL, "node storage", "replication state and schedules"};
+static const char *const added_by[] = { NULL, NULL, "node storage",
+					"replication state and schedules" };
 
 /* Opens (with create: makes) every database and checks the schema. The
  * schema is read inside a write transaction, so two processes opening an
  * older instance at once upgrade it once. */
 static int open_dbs(struct store *s, int create)
 {
-	static const char *const v1_names[] = {"meta", "owncerts", "servers",
-					       "trust", "admins", "actlog"};
-	static const char *const later_names[] = {"nodes", "objects", "chunks",
-						  "chunkdata", "staging",
-						  "replstate", "schedules"};
+	static const char *const v1_names[] = { "meta",  "owncerts", "servers",
+						"trust", "admins",   "actlog" };
+	static const char *const later_names[] = { "nodes",   "objects",   "chunks",   "chunkdata",
+						   "staging", "replstate", "schedules" };
 	/* The schema version that added each of later_names. */
-	static const int later_since[] = {2, 2, 2, 2, 2, 3, 3};
-	MDB_dbi *const v1_dbis[] = {&s->meta, &s->owncerts, &s->servers,
-				    &s->trust, &s->admins, &s->actlog};
-	MDB_dbi *const later_dbis[] = {&s->nodes, &s->objects, &s->chunks,
-				       &s->chunkdata, &s->staging,
-				       &s->replstate, &s->schedules};
+	static const int later_since[] = { 2, 2, 2, 2, 2, 3, 3 };
+	MDB_dbi *const v1_dbis[] = { &s->meta,  &s->owncerts, &s->servers,
+				     &s->trust, &s->admins,   &s->actlog };
+	MDB_dbi *const later_dbis[] = { &s->nodes,   &s->objects,   &s->chunks,   &s->chunkdata,
+					&s->staging, &s->replstate, &s->schedules };
 	MDB_txn *txn;
 	int rc, version = 0;
 
@@ -177,9 +174,10 @@ static int open_dbs(struct store *s, int create)
 		}
 		rc = write_schema(txn, s);
 		if (rc == 0)
-			rc = store_actlog_add(txn, s, RPL_I_MIGRATED,
-					      "database schema upgraded from version %d to %d: %s added",
-					      version, STORE_SCHEMA_VERSION, what);
+			rc = store_actlog_add(
+				txn, s, RPL_I_MIGRATED,
+				"database schema upgraded from version %d to %d: %s added", version,
+				STORE_SCHEMA_VERSION, what);
 		if (rc == 0)
 			log_info(RPL_I_MIGRATED, "database schema upgraded from version %d to %d",
 				 version, STORE_SCHEMA_VERSION);
@@ -282,10 +280,9 @@ int store_copy_fd(struct store *s, int fd)
 	return store_err(mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT));
 }
 
-int store_meta_get(MDB_txn *txn, struct store *s, const char *key,
-		   const uint8_t **val, size_t *len)
+int store_meta_get(MDB_txn *txn, struct store *s, const char *key, const uint8_t **val, size_t *len)
 {
-	MDB_val k = {strlen(key), (void *)key}, v;
+	MDB_val k = { strlen(key), (void *)key }, v;
 	int rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc)
 		return store_err(rc);
@@ -294,16 +291,15 @@ int store_meta_get(MDB_txn *txn, struct store *s, const char *key,
 	return 0;
 }
 
-int store_meta_put(MDB_txn *txn, struct store *s, const char *key,
-		   const void *val, size_t len)
+int store_meta_put(MDB_txn *txn, struct store *s, const char *key, const void *val, size_t len)
 {
-	MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
 	return store_err(mdb_put(txn, s->meta, &k, &v, 0));
 }
 
 int store_meta_del(MDB_txn *txn, struct store *s, const char *key)
 {
-	MDB_val k = {strlen(key), (void *)key};
+	MDB_val k = { strlen(key), (void *)key };
 	int rc = mdb_del(txn, s->meta, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }

@@ -58,10 +58,9 @@ int store_copy_fd(struct store *s, int fd);
 
 /* Raw named values in the meta database. get returns memory valid until the
  * transaction ends. */
-int store_meta_get(MDB_txn *txn, struct store *s, const char *key,
-		   const uint8_t **val, size_t *len);
-int store_meta_put(MDB_txn *txn, struct store *s, const char *key,
-		   const void *val, size_t len);
+int store_meta_get(MDB_txn *txn, struct store *s, const char *key, const uint8_t **val,
+		   size_t *len);
+int store_meta_put(MDB_txn *txn, struct store *s, const char *key, const void *val, size_t len);
 int store_meta_del(MDB_txn *txn, struct store *s, const char *key);
 
 /* LMDB's commits are written in calls of at most this many bytes (env.c

@@ -7,17 +7,23 @@
 #include "../util/msg.h"
 #include "object.h"
 
-enum { T_NAME = 1, T_ID, T_KIND, T_CREATED, T_CHANGED, T_SRC_SERVER,
-       T_SRC_NODE, T_OBJECTS, T_BYTES };
+enum {
+	T_NAME = 1,
+	T_ID,
+	T_KIND,
+	T_CREATED,
+	T_CHANGED,
+	T_SRC_SERVER,
+	T_SRC_NODE,
+	T_OBJECTS,
+	T_BYTES
+};
 
 /* meta key of the next node id: ids are never reused, so a removed node's
  * objects can never reappear under a new node of the same name. */
 #define NEXT_ID_KEY "nextnodeid"
 
-const char *node_kind_name(int kind)
-{
-	return kind == NODE_REPLICA ? "replica" : "local";
-}
+const char *node_kind_name(int kind) { return kind == NODE_REPLICA ? "replica" : "local"; }
 
 int node_valid_name(const char *name) { return conf_valid_name(name); }
 
@@ -46,9 +52,17 @@ int node_decode(const void *p, size_t n, struct node_rec *r)
 				rc = -RPL_E_CORRUPT;
 			r->kind = (int)u;
 			break;
-		case T_CREATED: rc = tlv_get_u64(&val, &u); r->created = (int64_t)u; break;
-		case T_CHANGED: rc = tlv_get_u64(&val, &u); r->changed = (int64_t)u; break;
-		case T_SRC_SERVER: rc = tlv_get_str(&val, r->src_server, sizeof(r->src_server)); break;
+		case T_CREATED:
+			rc = tlv_get_u64(&val, &u);
+			r->created = (int64_t)u;
+			break;
+		case T_CHANGED:
+			rc = tlv_get_u64(&val, &u);
+			r->changed = (int64_t)u;
+			break;
+		case T_SRC_SERVER:
+			rc = tlv_get_str(&val, r->src_server, sizeof(r->src_server));
+			break;
 		case T_SRC_NODE: rc = tlv_get_str(&val, r->src_node, sizeof(r->src_node)); break;
 		case T_OBJECTS: rc = tlv_get_u64(&val, &r->objects); break;
 		case T_BYTES: rc = tlv_get_u64(&val, &r->bytes); break;
@@ -86,8 +100,7 @@ static MDB_val name_key(const char *name, char *key, size_t keysz)
 	return k;
 }
 
-int store_node_get(MDB_txn *txn, struct store *s, const char *name,
-		   struct node_rec *out)
+int store_node_get(MDB_txn *txn, struct store *s, const char *name, struct node_rec *out)
 {
 	char key[NODE_NAME_MAX + 1];
 	MDB_val k, v;
@@ -161,8 +174,8 @@ int store_node_register(MDB_txn *txn, struct store *s, const struct node_rec *r,
 		return -RPL_E_NODE_NAME;
 	if (r->kind != NODE_LOCAL && r->kind != NODE_REPLICA)
 		return -RPL_E_BADARG;
-	if (r->kind == NODE_REPLICA && (!conf_valid_name(r->src_server) ||
-					!node_valid_name(r->src_node)))
+	if (r->kind == NODE_REPLICA &&
+	    (!conf_valid_name(r->src_server) || !node_valid_name(r->src_node)))
 		return -RPL_E_BADARG;
 	rc = store_node_get(txn, s, r->name, &old);
 	if (rc == 0)
@@ -186,8 +199,8 @@ int store_node_register(MDB_txn *txn, struct store *s, const struct node_rec *r,
 	return 0;
 }
 
-int store_node_each(MDB_txn *txn, struct store *s,
-		    int (*fn)(const struct node_rec *r, void *arg), void *arg)
+int store_node_each(MDB_txn *txn, struct store *s, int (*fn)(const struct node_rec *r, void *arg),
+		    void *arg)
 {
 	MDB_cursor *mc;
 	MDB_val k, v;
@@ -212,8 +225,8 @@ int store_node_each(MDB_txn *txn, struct store *s,
 	return rc;
 }
 
-int store_node_remove(MDB_txn *txn, struct store *s, const char *name,
-		      int delete_objects, uint64_t *deleted)
+int store_node_remove(MDB_txn *txn, struct store *s, const char *name, int delete_objects,
+		      uint64_t *deleted)
 {
 	char key[NODE_NAME_MAX + 1];
 	struct node_rec r;

@@ -20,12 +20,12 @@ struct node_rec {
 	uint32_t id;                  /* never reused */
 	int kind;
 	int64_t created;
-	int64_t changed;              /* last object change, 0 if none */
+	int64_t changed; /* last object change, 0 if none */
 	/* Replicas: where the node comes from. */
 	char src_server[RPL_NAME_MAX + 1];
 	char src_node[NODE_NAME_MAX + 1];
-	uint64_t objects;             /* how many objects */
-	uint64_t bytes;               /* their logical size, in all */
+	uint64_t objects; /* how many objects */
+	uint64_t bytes;   /* their logical size, in all */
 };
 
 const char *node_kind_name(int kind);
@@ -38,19 +38,18 @@ int node_valid_name(const char *name);
  * -RPL_E_DUPLICATE when the name exists, -RPL_E_NODE_NAME when invalid. */
 int store_node_register(MDB_txn *txn, struct store *s, const struct node_rec *r,
 			struct node_rec *out);
-int store_node_get(MDB_txn *txn, struct store *s, const char *name,
-		   struct node_rec *out);
+int store_node_get(MDB_txn *txn, struct store *s, const char *name, struct node_rec *out);
 /* Rewrites a record (object changes use it for the counters). */
 int store_node_put(MDB_txn *txn, struct store *s, const struct node_rec *r);
 /* Calls fn for each node in name order; non-zero from fn stops and is
  * returned. */
-int store_node_each(MDB_txn *txn, struct store *s,
-		    int (*fn)(const struct node_rec *r, void *arg), void *arg);
+int store_node_each(MDB_txn *txn, struct store *s, int (*fn)(const struct node_rec *r, void *arg),
+		    void *arg);
 /* Removes a node. With objects, -RPL_E_NODE_NOTEMPTY unless delete_objects:
  * then every object goes too (chunk references released, space reclaimed)
  * and *deleted (may be NULL) tells how many. */
-int store_node_remove(MDB_txn *txn, struct store *s, const char *name,
-		      int delete_objects, uint64_t *deleted);
+int store_node_remove(MDB_txn *txn, struct store *s, const char *name, int delete_objects,
+		      uint64_t *deleted);
 /* Makes a replica an ordinary local node that store put/rm may change
  * (REMOVE REPLNODE). -RPL_E_BADARG when it is local already. */
 int store_node_make_local(MDB_txn *txn, struct store *s, const char *name);

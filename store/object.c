@@ -84,8 +84,8 @@ static void make_key(uint8_t key[OBJ_KEY_LEN], uint32_t node_id, const uint8_t h
 	memcpy(key + 4, hash, HASH_LEN);
 }
 
-int object_decode(const void *kp, size_t kn, const void *vp, size_t vn,
-		  uint32_t *node_id, struct object_view *out)
+int object_decode(const void *kp, size_t kn, const void *vp, size_t vn, uint32_t *node_id,
+		  struct object_view *out)
 {
 	struct cursor cur, val;
 	uint16_t tag;
@@ -102,12 +102,31 @@ int object_decode(const void *kp, size_t kn, const void *vp, size_t vn,
 		const uint8_t *p = val.p + val.off;
 		size_t n = cur_left(&val);
 		switch (tag) {
-		case T_NAME: out->name = (const char *)p; out->name_len = n; seen |= 1; break;
-		case T_SIZE: rc = tlv_get_u64(&val, &out->size); seen |= 2; break;
-		case T_MTIME: rc = tlv_get_u64(&val, &u); out->mtime_ns = (int64_t)u; break;
-		case T_MODE: rc = tlv_get_u64(&val, &u); out->mode = (uint32_t)u; break;
-		case T_STORED: rc = tlv_get_u64(&val, &u); out->stored = (int64_t)u; break;
-		case T_DIGEST: rc = tlv_get_fixed(&val, out->digest, HASH_LEN); seen |= 4; break;
+		case T_NAME:
+			out->name = (const char *)p;
+			out->name_len = n;
+			seen |= 1;
+			break;
+		case T_SIZE:
+			rc = tlv_get_u64(&val, &out->size);
+			seen |= 2;
+			break;
+		case T_MTIME:
+			rc = tlv_get_u64(&val, &u);
+			out->mtime_ns = (int64_t)u;
+			break;
+		case T_MODE:
+			rc = tlv_get_u64(&val, &u);
+			out->mode = (uint32_t)u;
+			break;
+		case T_STORED:
+			rc = tlv_get_u64(&val, &u);
+			out->stored = (int64_t)u;
+			break;
+		case T_DIGEST:
+			rc = tlv_get_fixed(&val, out->digest, HASH_LEN);
+			seen |= 4;
+			break;
 		case T_CHUNKS:
 			if (n % CHUNK_REF_WIRE || n / CHUNK_REF_WIRE > OBJ_MAX_CHUNKS) {
 				rc = -RPL_E_CORRUPT;
@@ -157,10 +176,10 @@ struct old_object {
 	uint32_t nchunks;
 };
 
-static int load_old(MDB_txn *txn, struct store *s, const uint8_t key[OBJ_KEY_LEN],
-		    const char *name, size_t name_len, struct old_object *old)
+static int load_old(MDB_txn *txn, struct store *s, const uint8_t key[OBJ_KEY_LEN], const char *name,
+		    size_t name_len, struct old_object *old)
 {
-	MDB_val k = {OBJ_KEY_LEN, (void *)key}, v;
+	MDB_val k = { OBJ_KEY_LEN, (void *)key }, v;
 	struct object_view view;
 	uint32_t id;
 	int rc = mdb_get(txn, s->objects, &k, &v);
@@ -196,13 +215,12 @@ static int unref_all(MDB_txn *txn, struct store *s, const uint8_t *packed, uint3
 	return rc;
 }
 
-int store_object_put(MDB_txn *txn, struct store *s, const char *node,
-		     const struct object_in *in, uint64_t token,
-		     struct object_put_result *res)
+int store_object_put(MDB_txn *txn, struct store *s, const char *node, const struct object_in *in,
+		     uint64_t token, struct object_put_result *res)
 {
 	uint8_t key[OBJ_KEY_LEN], hash[HASH_LEN], digest[HASH_LEN];
 	struct object_put_result r;
-	struct old_object old = {0, 0, NULL, 0};
+	struct old_object old = { 0, 0, NULL, 0 };
 	struct node_rec nr;
 	struct wbuf w;
 	MDB_val k, v;
@@ -265,13 +283,13 @@ out:
 	return rc;
 }
 
-int store_object_del(MDB_txn *txn, struct store *s, const char *node,
-		     const char *name, size_t name_len, uint64_t *size)
+int store_object_del(MDB_txn *txn, struct store *s, const char *node, const char *name,
+		     size_t name_len, uint64_t *size)
 {
 	uint8_t key[OBJ_KEY_LEN], hash[HASH_LEN];
-	struct old_object old = {0, 0, NULL, 0};
+	struct old_object old = { 0, 0, NULL, 0 };
 	struct node_rec nr;
-	MDB_val k = {OBJ_KEY_LEN, key};
+	MDB_val k = { OBJ_KEY_LEN, key };
 	int rc;
 
 	if (!object_name_valid(name, name_len))
@@ -302,11 +320,11 @@ out:
 	return rc;
 }
 
-int store_object_get(MDB_txn *txn, struct store *s, uint32_t node_id,
-		     const char *name, size_t name_len, struct object_view *out)
+int store_object_get(MDB_txn *txn, struct store *s, uint32_t node_id, const char *name,
+		     size_t name_len, struct object_view *out)
 {
 	uint8_t key[OBJ_KEY_LEN], hash[HASH_LEN];
-	MDB_val k = {OBJ_KEY_LEN, key}, v;
+	MDB_val k = { OBJ_KEY_LEN, key }, v;
 	uint32_t id;
 	int rc;
 
@@ -326,7 +344,7 @@ int store_object_get_by_hash(MDB_txn *txn, struct store *s, uint32_t node_id,
 			     const uint8_t name_hash[HASH_LEN], struct object_view *out)
 {
 	uint8_t key[OBJ_KEY_LEN];
-	MDB_val k = {OBJ_KEY_LEN, key}, v;
+	MDB_val k = { OBJ_KEY_LEN, key }, v;
 	uint32_t id;
 	int rc;
 
@@ -350,12 +368,13 @@ int store_object_purge(MDB_txn *txn, struct store *s, uint32_t node_id, uint64_t
 	if ((mrc = mdb_cursor_open(txn, s->objects, &mc)) != 0)
 		return store_err(mrc);
 	for (;;) {
-		MDB_val k = {sizeof(prefix), prefix}, v;
+		MDB_val k = { sizeof(prefix), prefix }, v;
 		struct old_object old;
 		uint8_t key[OBJ_KEY_LEN];
 
 		mrc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
-		if (mrc == MDB_NOTFOUND || (mrc == 0 && (k.mv_size < 4 || memcmp(k.mv_data, prefix, 4) != 0)))
+		if (mrc == MDB_NOTFOUND ||
+		    (mrc == 0 && (k.mv_size < 4 || memcmp(k.mv_data, prefix, 4) != 0)))
 			break;
 		if (mrc) {
 			rc = store_err(mrc);
@@ -368,7 +387,7 @@ int store_object_purge(MDB_txn *txn, struct store *s, uint32_t node_id, uint64_t
 		memcpy(key, k.mv_data, OBJ_KEY_LEN);
 		if ((rc = load_old(txn, s, key, NULL, 0, &old)) < 0)
 			break;
-		MDB_val dk = {OBJ_KEY_LEN, key};
+		MDB_val dk = { OBJ_KEY_LEN, key };
 		rc = store_err(mdb_del(txn, s->objects, &dk, NULL));
 		if (rc == 0)
 			rc = unref_all(txn, s, old.chunks, old.nchunks);
@@ -381,8 +400,8 @@ int store_object_purge(MDB_txn *txn, struct store *s, uint32_t node_id, uint64_t
 	return rc;
 }
 
-int store_object_iter_open(MDB_txn *txn, struct store *s, uint32_t node_id,
-			   const uint8_t *from, struct object_iter *it)
+int store_object_iter_open(MDB_txn *txn, struct store *s, uint32_t node_id, const uint8_t *from,
+			   struct object_iter *it)
 {
 	static const uint8_t zero[HASH_LEN];
 	int rc;
@@ -400,7 +419,7 @@ int store_object_iter_open(MDB_txn *txn, struct store *s, uint32_t node_id,
 
 int store_object_iter_next(struct object_iter *it, struct object_view *out)
 {
-	MDB_val k = {OBJ_KEY_LEN, it->key}, v;
+	MDB_val k = { OBJ_KEY_LEN, it->key }, v;
 	uint32_t id;
 	int rc;
 
@@ -423,8 +442,7 @@ void store_object_iter_close(struct object_iter *it)
 	it->mc = NULL;
 }
 
-int store_node_summary(MDB_txn *txn, struct store *s, uint32_t node_id,
-		       struct node_summary *out)
+int store_node_summary(MDB_txn *txn, struct store *s, uint32_t node_id, struct node_summary *out)
 {
 	struct object_iter it;
 	struct object_view v;

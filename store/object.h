@@ -17,18 +17,18 @@
 #include "env.h"
 #include "node.h"
 
-#define OBJ_NAME_MAX 4096
+#define OBJ_NAME_MAX   4096
 #define OBJ_MAX_CHUNKS (1u << 22) /* about 512 GiB at the average chunk size */
-#define OBJ_KEY_LEN (4 + HASH_LEN)
+#define OBJ_KEY_LEN    (4 + HASH_LEN)
 
 /* What the caller gives to store an object. */
 struct object_in {
-	const char *name;             /* UTF-8, no NUL, 1..OBJ_NAME_MAX bytes */
+	const char *name; /* UTF-8, no NUL, 1..OBJ_NAME_MAX bytes */
 	size_t name_len;
-	int64_t mtime_ns;             /* nanoseconds since the epoch */
-	uint32_t mode;                /* permission bits (07777) */
+	int64_t mtime_ns; /* nanoseconds since the epoch */
+	uint32_t mode;    /* permission bits (07777) */
 	const struct chunk_ref *chunks;
-	uint32_t nchunks;             /* 0 for an empty object */
+	uint32_t nchunks; /* 0 for an empty object */
 };
 
 /* A stored object, read in place: every pointer is into LMDB's memory and
@@ -36,19 +36,19 @@ struct object_in {
  * write). */
 struct object_view {
 	uint8_t name_hash[HASH_LEN];
-	const char *name;             /* not NUL-terminated */
+	const char *name; /* not NUL-terminated */
 	size_t name_len;
 	uint64_t size;
 	int64_t mtime_ns;
 	uint32_t mode;
-	int64_t stored;               /* when this version was stored (s) */
-	uint8_t digest[HASH_LEN];     /* chunk_list_digest of the chunks */
-	const uint8_t *chunks;        /* nchunks packed CHUNK_REF_WIRE entries */
+	int64_t stored;           /* when this version was stored (s) */
+	uint8_t digest[HASH_LEN]; /* chunk_list_digest of the chunks */
+	const uint8_t *chunks;    /* nchunks packed CHUNK_REF_WIRE entries */
 	uint32_t nchunks;
 };
 
 struct object_put_result {
-	int replaced;                 /* an older version was replaced */
+	int replaced; /* an older version was replaced */
 	uint64_t size;
 	uint8_t digest[HASH_LEN];
 };
@@ -63,15 +63,14 @@ void object_view_chunk(const struct object_view *v, uint32_t i, struct chunk_ref
  * records of them go, the older version's references go down, the node's
  * counters follow. -RPL_E_NODE_UNKNOWN without the node. The node's kind is
  * not checked: store put refuses replicas, replication writes them. */
-int store_object_put(MDB_txn *txn, struct store *s, const char *node,
-		     const struct object_in *in, uint64_t token,
-		     struct object_put_result *res);
+int store_object_put(MDB_txn *txn, struct store *s, const char *node, const struct object_in *in,
+		     uint64_t token, struct object_put_result *res);
 /* -RPL_E_OBJ_UNKNOWN when there is no such object. *size (may be NULL)
  * gets the deleted object's size. */
-int store_object_del(MDB_txn *txn, struct store *s, const char *node,
-		     const char *name, size_t name_len, uint64_t *size);
-int store_object_get(MDB_txn *txn, struct store *s, uint32_t node_id,
-		     const char *name, size_t name_len, struct object_view *out);
+int store_object_del(MDB_txn *txn, struct store *s, const char *node, const char *name,
+		     size_t name_len, uint64_t *size);
+int store_object_get(MDB_txn *txn, struct store *s, uint32_t node_id, const char *name,
+		     size_t name_len, struct object_view *out);
 /* The object of node_id whose name hashes to name_hash. */
 int store_object_get_by_hash(MDB_txn *txn, struct store *s, uint32_t node_id,
 			     const uint8_t name_hash[HASH_LEN], struct object_view *out);
@@ -87,8 +86,8 @@ struct object_iter {
 	uint8_t key[OBJ_KEY_LEN];
 	int started;
 };
-int store_object_iter_open(MDB_txn *txn, struct store *s, uint32_t node_id,
-			   const uint8_t *from, struct object_iter *it);
+int store_object_iter_open(MDB_txn *txn, struct store *s, uint32_t node_id, const uint8_t *from,
+			   struct object_iter *it);
 /* 1 with the next object in *out, 0 at the end, negative on error. */
 int store_object_iter_next(struct object_iter *it, struct object_view *out);
 void store_object_iter_close(struct object_iter *it);
@@ -103,11 +102,10 @@ struct node_summary {
 	uint8_t total[HASH_LEN];
 	uint64_t objects, bytes;
 };
-int store_node_summary(MDB_txn *txn, struct store *s, uint32_t node_id,
-		       struct node_summary *out);
+int store_node_summary(MDB_txn *txn, struct store *s, uint32_t node_id, struct node_summary *out);
 
 /* Decodes a raw object record (verify uses it). */
-int object_decode(const void *k, size_t kn, const void *v, size_t vn,
-		  uint32_t *node_id, struct object_view *out);
+int object_decode(const void *k, size_t kn, const void *v, size_t vn, uint32_t *node_id,
+		  struct object_view *out);
 
 #endif

@@ -6,12 +6,25 @@
 
 #include "../util/msg.h"
 
-enum { T_LABEL = 1, T_STATE, T_KEYTYPE, T_CASIGNED, T_CREATED, T_ACTIVATED,
-       T_RETIRED, T_DER, T_SEALED_KEY, T_SUPERSEDED, T_COMPROMISED, T_ENDORSER, T_ROLLOVER };
+enum {
+	T_LABEL = 1,
+	T_STATE,
+	T_KEYTYPE,
+	T_CASIGNED,
+	T_CREATED,
+	T_ACTIVATED,
+	T_RETIRED,
+	T_DER,
+	T_SEALED_KEY,
+	T_SUPERSEDED,
+	T_COMPROMISED,
+	T_ENDORSER,
+	T_ROLLOVER
+};
 
 const char *own_state_name(int state)
 {
-	static const char *names[] = {"current", "next", "previous", "retired"};
+	static const char *names[] = { "current", "next", "previous", "retired" };
 	return state >= 0 && state <= 3 ? names[state] : "unknown";
 }
 
@@ -34,14 +47,38 @@ static int decode(const void *p, size_t n, struct owncert *c)
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
 		case T_LABEL: rc = tlv_get_str(&val, c->label, sizeof(c->label)); break;
-		case T_STATE: rc = tlv_get_u64(&val, &u); c->state = (int)u; break;
-		case T_KEYTYPE: rc = tlv_get_u64(&val, &u); c->keytype = (int)u; break;
-		case T_CASIGNED: rc = tlv_get_u64(&val, &u); c->ca_signed = (int)u; break;
-		case T_CREATED: rc = tlv_get_u64(&val, &u); c->created = (int64_t)u; break;
-		case T_ACTIVATED: rc = tlv_get_u64(&val, &u); c->activated = (int64_t)u; break;
-		case T_SUPERSEDED: rc = tlv_get_u64(&val, &u); c->superseded = (int64_t)u; break;
-		case T_COMPROMISED: rc = tlv_get_u64(&val, &u); c->compromised = (int)u; break;
-		case T_RETIRED: rc = tlv_get_u64(&val, &u); c->retired = (int64_t)u; break;
+		case T_STATE:
+			rc = tlv_get_u64(&val, &u);
+			c->state = (int)u;
+			break;
+		case T_KEYTYPE:
+			rc = tlv_get_u64(&val, &u);
+			c->keytype = (int)u;
+			break;
+		case T_CASIGNED:
+			rc = tlv_get_u64(&val, &u);
+			c->ca_signed = (int)u;
+			break;
+		case T_CREATED:
+			rc = tlv_get_u64(&val, &u);
+			c->created = (int64_t)u;
+			break;
+		case T_ACTIVATED:
+			rc = tlv_get_u64(&val, &u);
+			c->activated = (int64_t)u;
+			break;
+		case T_SUPERSEDED:
+			rc = tlv_get_u64(&val, &u);
+			c->superseded = (int64_t)u;
+			break;
+		case T_COMPROMISED:
+			rc = tlv_get_u64(&val, &u);
+			c->compromised = (int)u;
+			break;
+		case T_RETIRED:
+			rc = tlv_get_u64(&val, &u);
+			c->retired = (int64_t)u;
+			break;
 		case T_DER: rc = tlv_get_blob(&val, &c->der); break;
 		case T_SEALED_KEY: rc = tlv_get_blob(&val, &c->sealed_key); break;
 		case T_ENDORSER: rc = tlv_get_str(&val, c->endorser, sizeof(c->endorser)); break;
@@ -58,10 +95,9 @@ static int decode(const void *p, size_t n, struct owncert *c)
 	return 0;
 }
 
-int store_owncert_get(MDB_txn *txn, struct store *s, const char *label,
-		      struct owncert *out)
+int store_owncert_get(MDB_txn *txn, struct store *s, const char *label, struct owncert *out)
 {
-	MDB_val k = {strlen(label), (void *)label}, v;
+	MDB_val k = { strlen(label), (void *)label }, v;
 	int rc = mdb_get(txn, s->owncerts, &k, &v);
 	if (rc)
 		return store_err(rc);
@@ -71,7 +107,7 @@ int store_owncert_get(MDB_txn *txn, struct store *s, const char *label,
 int store_owncert_put(MDB_txn *txn, struct store *s, const struct owncert *c)
 {
 	struct wbuf w;
-	MDB_val k = {strlen(c->label), (void *)c->label}, v;
+	MDB_val k = { strlen(c->label), (void *)c->label }, v;
 	int rc;
 
 	wbuf_init(&w);
@@ -102,12 +138,12 @@ int store_owncert_put(MDB_txn *txn, struct store *s, const struct owncert *c)
 
 int store_owncert_del(MDB_txn *txn, struct store *s, const char *label)
 {
-	MDB_val k = {strlen(label), (void *)label};
+	MDB_val k = { strlen(label), (void *)label };
 	return store_err(mdb_del(txn, s->owncerts, &k, NULL));
 }
 
-int store_owncert_each(MDB_txn *txn, struct store *s,
-		       int (*fn)(const struct owncert *c, void *arg), void *arg)
+int store_owncert_each(MDB_txn *txn, struct store *s, int (*fn)(const struct owncert *c, void *arg),
+		       void *arg)
 {
 	MDB_cursor *mc;
 	MDB_val k, v;
@@ -145,9 +181,9 @@ static int find_cb(const struct owncert *c, void *arg)
 	if (c->state != fa->state)
 		return 0;
 	*fa->out = *c;
-	fa->out->der = (struct blob){0};
-	fa->out->sealed_key = (struct blob){0};
-	fa->out->rollover = (struct blob){0};
+	fa->out->der = (struct blob){ 0 };
+	fa->out->sealed_key = (struct blob){ 0 };
+	fa->out->rollover = (struct blob){ 0 };
 	if (blob_set(&fa->out->der, c->der.p, c->der.n) < 0 ||
 	    blob_set(&fa->out->sealed_key, c->sealed_key.p, c->sealed_key.n) < 0 ||
 	    (c->rollover.n && blob_set(&fa->out->rollover, c->rollover.p, c->rollover.n) < 0)) {
@@ -158,10 +194,9 @@ static int find_cb(const struct owncert *c, void *arg)
 	return 1;
 }
 
-int store_owncert_find(MDB_txn *txn, struct store *s, int state,
-		       struct owncert *out)
+int store_owncert_find(MDB_txn *txn, struct store *s, int state, struct owncert *out)
 {
-	struct find_arg fa = {state, out, 0};
+	struct find_arg fa = { state, out, 0 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -171,8 +206,7 @@ int store_owncert_find(MDB_txn *txn, struct store *s, int state,
 	return fa.found ? 0 : -RPL_E_NOTFOUND;
 }
 
-int store_owncert_new_label(MDB_txn *txn, struct store *s, int64_t now,
-			    char *label, size_t labelsz)
+int store_owncert_new_label(MDB_txn *txn, struct store *s, int64_t now, char *label, size_t labelsz)
 {
 	char base[32];
 	time_t t = (time_t)now;
@@ -225,8 +259,14 @@ int store_owncert_request_get(MDB_txn *txn, struct store *s, struct owncert_requ
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
 		case TR_LABEL: rc = tlv_get_str(&val, out->label, sizeof(out->label)); break;
-		case TR_KEYTYPE: rc = tlv_get_u64(&val, &u); out->keytype = (int)u; break;
-		case TR_CREATED: rc = tlv_get_u64(&val, &u); out->created = (int64_t)u; break;
+		case TR_KEYTYPE:
+			rc = tlv_get_u64(&val, &u);
+			out->keytype = (int)u;
+			break;
+		case TR_CREATED:
+			rc = tlv_get_u64(&val, &u);
+			out->created = (int64_t)u;
+			break;
 		case TR_CSR: rc = tlv_get_blob(&val, &out->csr); break;
 		case TR_SEALED_KEY: rc = tlv_get_blob(&val, &out->sealed_key); break;
 		default: rc = 0; break;

@@ -7,18 +7,30 @@
 #include "../util/msg.h"
 
 #define REPLSERVER_KEY "replserver"
-#define DISABLED_KEY "repldisabled"
+#define DISABLED_KEY   "repldisabled"
 
 enum {
-	T_NODE = 1, T_TARGET, T_STATE, T_START, T_END, T_MSG, T_MESSAGE, T_LAST,
-	T_SUCCESS, T_DONE, T_RUNS, T_TOT_OBJECTS, T_TOT_BYTES, T_TOT_TRANSFERRED,
+	T_NODE = 1,
+	T_TARGET,
+	T_STATE,
+	T_START,
+	T_END,
+	T_MSG,
+	T_MESSAGE,
+	T_LAST,
+	T_SUCCESS,
+	T_DONE,
+	T_RUNS,
+	T_TOT_OBJECTS,
+	T_TOT_BYTES,
+	T_TOT_TRANSFERRED,
 };
 /* Inside T_LAST and T_DONE. */
 enum { F_OBJECTS = 1, F_BYTES, F_TRANSFERRED, F_DELETED, F_FAILED, F_CHUNKS, F_CHUNK_BYTES };
 
 const char *repl_state_name(int state)
 {
-	static const char *names[] = {"idle", "running", "completed", "failed", "cancelled"};
+	static const char *names[] = { "idle", "running", "completed", "failed", "cancelled" };
 	return state >= 0 && state <= REPL_CANCELLED ? names[state] : "unknown";
 }
 
@@ -84,15 +96,26 @@ int repl_rec_decode(const void *p, size_t n, struct repl_rec *r)
 				rc = -RPL_E_CORRUPT;
 			r->state = (int)u;
 			break;
-		case T_START: rc = tlv_get_u64(&val, &u); r->last_start = (int64_t)u; break;
-		case T_END: rc = tlv_get_u64(&val, &u); r->last_end = (int64_t)u; break;
+		case T_START:
+			rc = tlv_get_u64(&val, &u);
+			r->last_start = (int64_t)u;
+			break;
+		case T_END:
+			rc = tlv_get_u64(&val, &u);
+			r->last_end = (int64_t)u;
+			break;
 		case T_MSG:
 			rc = tlv_get_u64(&val, &u);
 			r->last_msg = u < RPL_MSG_COUNT ? (int)u : RPL_E_INTERNAL;
 			break;
-		case T_MESSAGE: rc = tlv_get_str(&val, r->last_message, sizeof(r->last_message)); break;
+		case T_MESSAGE:
+			rc = tlv_get_str(&val, r->last_message, sizeof(r->last_message));
+			break;
 		case T_LAST: rc = get_figures(&val, &r->last); break;
-		case T_SUCCESS: rc = tlv_get_u64(&val, &u); r->last_success = (int64_t)u; break;
+		case T_SUCCESS:
+			rc = tlv_get_u64(&val, &u);
+			r->last_success = (int64_t)u;
+			break;
 		case T_DONE: rc = get_figures(&val, &r->done); break;
 		case T_RUNS: rc = tlv_get_u64(&val, &r->runs); break;
 		case T_TOT_OBJECTS: rc = tlv_get_u64(&val, &r->total_objects); break;
@@ -176,8 +199,8 @@ int store_repl_del(MDB_txn *txn, struct store *s, const char *node, const char *
 	return store_err(mdb_del(txn, s->replstate, &k, NULL));
 }
 
-int store_repl_each(MDB_txn *txn, struct store *s,
-		    int (*fn)(const struct repl_rec *r, void *arg), void *arg)
+int store_repl_each(MDB_txn *txn, struct store *s, int (*fn)(const struct repl_rec *r, void *arg),
+		    void *arg)
 {
 	MDB_cursor *mc;
 	MDB_val k, v;

@@ -34,13 +34,13 @@ struct repl_figures {
 struct repl_rec {
 	char node[RPL_NAME_MAX + 1];
 	char target[RPL_NAME_MAX + 1];
-	int state;                  /* of the last run (REPL_RUNNING while one runs) */
+	int state; /* of the last run (REPL_RUNNING while one runs) */
 	int64_t last_start, last_end;
-	int last_msg;               /* message code of the last run's outcome */
+	int last_msg; /* message code of the last run's outcome */
 	char last_message[512];
-	struct repl_figures last;   /* the last run */
-	int64_t last_success;       /* end of the last completed run, 0 never */
-	struct repl_figures done;   /* the last completed run */
+	struct repl_figures last; /* the last run */
+	int64_t last_success;     /* end of the last completed run, 0 never */
+	struct repl_figures done; /* the last completed run */
 	uint64_t runs, total_objects, total_bytes, total_transferred;
 };
 
@@ -49,8 +49,8 @@ int store_repl_get(MDB_txn *txn, struct store *s, const char *node, const char *
 int store_repl_put(MDB_txn *txn, struct store *s, const struct repl_rec *r);
 int store_repl_del(MDB_txn *txn, struct store *s, const char *node, const char *target);
 /* Every record in key order (node, then target); non-zero from fn stops. */
-int store_repl_each(MDB_txn *txn, struct store *s,
-		    int (*fn)(const struct repl_rec *r, void *arg), void *arg);
+int store_repl_each(MDB_txn *txn, struct store *s, int (*fn)(const struct repl_rec *r, void *arg),
+		    void *arg);
 int repl_rec_decode(const void *p, size_t n, struct repl_rec *r);
 
 /* The default target, "" when none is set. */

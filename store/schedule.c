@@ -6,8 +6,19 @@
 #include "../util/msg.h"
 
 enum {
-	T_NAME = 1, T_CMD, T_PERIOD, T_STARTTIME, T_DURATION, T_ACTIVE, T_CREATED,
-	T_NEXT, T_LAST_RUN, T_LAST_END, T_LAST_OK, T_LAST_MSGID, T_LAST_RESULT,
+	T_NAME = 1,
+	T_CMD,
+	T_PERIOD,
+	T_STARTTIME,
+	T_DURATION,
+	T_ACTIVE,
+	T_CREATED,
+	T_NEXT,
+	T_LAST_RUN,
+	T_LAST_END,
+	T_LAST_OK,
+	T_LAST_MSGID,
+	T_LAST_RESULT,
 };
 
 int sched_rec_decode(const void *p, size_t n, struct sched_rec *r)
@@ -24,21 +35,52 @@ int sched_rec_decode(const void *p, size_t n, struct sched_rec *r)
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
 		case T_NAME: rc = tlv_get_str(&val, r->name, sizeof(r->name)); break;
-		case T_CMD: rc = tlv_get_str(&val, r->cmd, sizeof(r->cmd)); have_cmd = rc == 0; break;
-		case T_PERIOD: rc = tlv_get_u64(&val, &u); r->period = (int64_t)u; break;
+		case T_CMD:
+			rc = tlv_get_str(&val, r->cmd, sizeof(r->cmd));
+			have_cmd = rc == 0;
+			break;
+		case T_PERIOD:
+			rc = tlv_get_u64(&val, &u);
+			r->period = (int64_t)u;
+			break;
 		case T_STARTTIME:
 			rc = tlv_get_u64(&val, &u);
 			r->starttime = u < 24 * 60 ? (int)u : -1;
 			break;
-		case T_DURATION: rc = tlv_get_u64(&val, &u); r->duration = (int64_t)u; break;
-		case T_ACTIVE: rc = tlv_get_u64(&val, &u); r->active = u != 0; break;
-		case T_CREATED: rc = tlv_get_u64(&val, &u); r->created = (int64_t)u; break;
-		case T_NEXT: rc = tlv_get_u64(&val, &u); r->next_run = (int64_t)u; break;
-		case T_LAST_RUN: rc = tlv_get_u64(&val, &u); r->last_run = (int64_t)u; break;
-		case T_LAST_END: rc = tlv_get_u64(&val, &u); r->last_end = (int64_t)u; break;
-		case T_LAST_OK: rc = tlv_get_u64(&val, &u); r->last_ok = u > 1 ? -1 : (int)u; break;
-		case T_LAST_MSGID: rc = tlv_get_str(&val, r->last_msgid, sizeof(r->last_msgid)); break;
-		case T_LAST_RESULT: rc = tlv_get_str(&val, r->last_result, sizeof(r->last_result)); break;
+		case T_DURATION:
+			rc = tlv_get_u64(&val, &u);
+			r->duration = (int64_t)u;
+			break;
+		case T_ACTIVE:
+			rc = tlv_get_u64(&val, &u);
+			r->active = u != 0;
+			break;
+		case T_CREATED:
+			rc = tlv_get_u64(&val, &u);
+			r->created = (int64_t)u;
+			break;
+		case T_NEXT:
+			rc = tlv_get_u64(&val, &u);
+			r->next_run = (int64_t)u;
+			break;
+		case T_LAST_RUN:
+			rc = tlv_get_u64(&val, &u);
+			r->last_run = (int64_t)u;
+			break;
+		case T_LAST_END:
+			rc = tlv_get_u64(&val, &u);
+			r->last_end = (int64_t)u;
+			break;
+		case T_LAST_OK:
+			rc = tlv_get_u64(&val, &u);
+			r->last_ok = u > 1 ? -1 : (int)u;
+			break;
+		case T_LAST_MSGID:
+			rc = tlv_get_str(&val, r->last_msgid, sizeof(r->last_msgid));
+			break;
+		case T_LAST_RESULT:
+			rc = tlv_get_str(&val, r->last_result, sizeof(r->last_result));
+			break;
 		default: rc = 0; break;
 		}
 		if (rc < 0)
@@ -120,8 +162,8 @@ int store_sched_del(MDB_txn *txn, struct store *s, const char *name)
 	return store_err(mdb_del(txn, s->schedules, &k, NULL));
 }
 
-int store_sched_each(MDB_txn *txn, struct store *s,
-		     int (*fn)(const struct sched_rec *r, void *arg), void *arg)
+int store_sched_each(MDB_txn *txn, struct store *s, int (*fn)(const struct sched_rec *r, void *arg),
+		     void *arg)
 {
 	MDB_cursor *mc;
 	MDB_val k, v;

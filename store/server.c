@@ -5,28 +5,49 @@
 
 #include "../util/msg.h"
 
-enum { T_NAME = 1, T_HLADDRESS, T_LLADDRESS, T_SSL, T_SECSEC, T_FORCESYNC,
-       T_DESCRIPTION, T_PASSWORD, T_KEY_OUT, T_KEY_IN, T_PIN, T_HELD,
-       T_LAST_TLS, T_LAST_CIPHER, T_LAST_PROTOCOL, T_LAST_CONTACT,
-       T_FAILED, T_LAST_FAILURE, T_CREATED, T_LAST_VERIFIED, T_VERIFY,
-       T_LEGACY_OK, T_LAST_ANNOUNCE, T_REFUSED_FP, T_REFUSED_WHY, T_ANNOUNCE_WINDOW,
-       T_ANNOUNCE_COUNT, T_KEY_IN_GEN, T_KEY_OUT_GEN, T_KEY_OUT_AT, T_PREV_IN };
+enum {
+	T_NAME = 1,
+	T_HLADDRESS,
+	T_LLADDRESS,
+	T_SSL,
+	T_SECSEC,
+	T_FORCESYNC,
+	T_DESCRIPTION,
+	T_PASSWORD,
+	T_KEY_OUT,
+	T_KEY_IN,
+	T_PIN,
+	T_HELD,
+	T_LAST_TLS,
+	T_LAST_CIPHER,
+	T_LAST_PROTOCOL,
+	T_LAST_CONTACT,
+	T_FAILED,
+	T_LAST_FAILURE,
+	T_CREATED,
+	T_LAST_VERIFIED,
+	T_VERIFY,
+	T_LEGACY_OK,
+	T_LAST_ANNOUNCE,
+	T_REFUSED_FP,
+	T_REFUSED_WHY,
+	T_ANNOUNCE_WINDOW,
+	T_ANNOUNCE_COUNT,
+	T_KEY_IN_GEN,
+	T_KEY_OUT_GEN,
+	T_KEY_OUT_AT,
+	T_PREV_IN
+};
 enum { K_KEY = 1, K_UNTIL };
 enum { P_FP = 1, P_STATE, P_NOT_AFTER, P_ADDED, P_HOW, P_DER };
 
-const char *secsec_name(int secsec)
-{
-	return secsec == SECSEC_STRICT ? "STRICT" : "TRANSITIONAL";
-}
+const char *secsec_name(int secsec) { return secsec == SECSEC_STRICT ? "STRICT" : "TRANSITIONAL"; }
 
-const char *verify_mode_name(int verify)
-{
-	return verify == VERIFY_CA ? "CA" : "PIN";
-}
+const char *verify_mode_name(int verify) { return verify == VERIFY_CA ? "CA" : "PIN"; }
 
 const char *pin_state_name(int state)
 {
-	static const char *names[] = {"current", "next", "previous"};
+	static const char *names[] = { "current", "next", "previous" };
 	return state >= 0 && state <= 2 ? names[state] : "unknown";
 }
 
@@ -56,10 +77,22 @@ static int decode_pin(const struct cursor *in, struct pin *p)
 
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
-		case P_FP: rc = tlv_get_fixed(&val, p->fp, FP_LEN); have_fp = 1; break;
-		case P_STATE: rc = tlv_get_u64(&val, &u); p->state = (int)u; break;
-		case P_NOT_AFTER: rc = tlv_get_u64(&val, &u); p->not_after = (int64_t)u; break;
-		case P_ADDED: rc = tlv_get_u64(&val, &u); p->added = (int64_t)u; break;
+		case P_FP:
+			rc = tlv_get_fixed(&val, p->fp, FP_LEN);
+			have_fp = 1;
+			break;
+		case P_STATE:
+			rc = tlv_get_u64(&val, &u);
+			p->state = (int)u;
+			break;
+		case P_NOT_AFTER:
+			rc = tlv_get_u64(&val, &u);
+			p->not_after = (int64_t)u;
+			break;
+		case P_ADDED:
+			rc = tlv_get_u64(&val, &u);
+			p->added = (int64_t)u;
+			break;
 		case P_HOW: rc = tlv_get_str(&val, p->how, sizeof(p->how)); break;
 		case P_DER: rc = tlv_get_blob(&val, &p->der); break;
 		default: rc = 0; break;
@@ -80,7 +113,10 @@ static int decode_prev_in(const struct cursor *in, struct server_rec *r, int i)
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
 		case K_KEY: rc = tlv_get_blob(&val, &r->prev_in[i]); break;
-		case K_UNTIL: rc = tlv_get_u64(&val, &u); r->prev_in_until[i] = (int64_t)u; break;
+		case K_UNTIL:
+			rc = tlv_get_u64(&val, &u);
+			r->prev_in_until[i] = (int64_t)u;
+			break;
 		default: rc = 0; break;
 		}
 		if (rc < 0)
@@ -102,17 +138,34 @@ static int decode(const void *p, size_t n, struct server_rec *r)
 		switch (tag) {
 		case T_NAME: rc = tlv_get_str(&val, r->name, sizeof(r->name)); break;
 		case T_HLADDRESS: rc = tlv_get_str(&val, r->hladdress, sizeof(r->hladdress)); break;
-		case T_LLADDRESS: rc = tlv_get_u64(&val, &u); r->lladdress = (int)u; break;
-		case T_SSL: rc = tlv_get_u64(&val, &u); r->ssl = (int)u; break;
-		case T_SECSEC: rc = tlv_get_u64(&val, &u); r->secsec = (int)u; break;
-		case T_FORCESYNC: rc = tlv_get_u64(&val, &u); r->forcesync = (int)u; break;
-		case T_DESCRIPTION: rc = tlv_get_str(&val, r->description, sizeof(r->description)); break;
+		case T_LLADDRESS:
+			rc = tlv_get_u64(&val, &u);
+			r->lladdress = (int)u;
+			break;
+		case T_SSL:
+			rc = tlv_get_u64(&val, &u);
+			r->ssl = (int)u;
+			break;
+		case T_SECSEC:
+			rc = tlv_get_u64(&val, &u);
+			r->secsec = (int)u;
+			break;
+		case T_FORCESYNC:
+			rc = tlv_get_u64(&val, &u);
+			r->forcesync = (int)u;
+			break;
+		case T_DESCRIPTION:
+			rc = tlv_get_str(&val, r->description, sizeof(r->description));
+			break;
 		case T_PASSWORD: rc = tlv_get_blob(&val, &r->password); break;
 		case T_KEY_OUT: rc = tlv_get_blob(&val, &r->key_out); break;
 		case T_KEY_IN: rc = tlv_get_blob(&val, &r->key_in); break;
 		case T_KEY_IN_GEN: rc = tlv_get_u64(&val, &r->key_in_gen); break;
 		case T_KEY_OUT_GEN: rc = tlv_get_u64(&val, &r->key_out_gen); break;
-		case T_KEY_OUT_AT: rc = tlv_get_u64(&val, &u); r->key_out_at = (int64_t)u; break;
+		case T_KEY_OUT_AT:
+			rc = tlv_get_u64(&val, &u);
+			r->key_out_at = (int64_t)u;
+			break;
 		case T_PREV_IN:
 			if (r->nprev_in >= PREV_IN_MAX) {
 				rc = -RPL_E_CORRUPT;
@@ -137,20 +190,56 @@ static int decode(const void *p, size_t n, struct server_rec *r)
 			rc = tlv_get_fixed(&val, r->held[r->nheld++], FP_LEN);
 			break;
 		case T_LAST_TLS: rc = tlv_get_str(&val, r->last_tls, sizeof(r->last_tls)); break;
-		case T_LAST_CIPHER: rc = tlv_get_str(&val, r->last_cipher, sizeof(r->last_cipher)); break;
-		case T_LAST_PROTOCOL: rc = tlv_get_u64(&val, &u); r->last_protocol = (int)u; break;
-		case T_LAST_VERIFIED: rc = tlv_get_str(&val, r->last_verified_by, sizeof(r->last_verified_by)); break;
-		case T_LAST_CONTACT: rc = tlv_get_u64(&val, &u); r->last_contact = (int64_t)u; break;
-		case T_FAILED: rc = tlv_get_u64(&val, &u); r->failed_signons = (uint32_t)u; break;
-		case T_LAST_FAILURE: rc = tlv_get_u64(&val, &u); r->last_failure = (int64_t)u; break;
-		case T_CREATED: rc = tlv_get_u64(&val, &u); r->created = (int64_t)u; break;
-		case T_VERIFY: rc = tlv_get_u64(&val, &u); r->verify = (int)u; break;
-		case T_LEGACY_OK: rc = tlv_get_u64(&val, &u); r->legacy_ok = (int)u; break;
-		case T_LAST_ANNOUNCE: rc = tlv_get_u64(&val, &u); r->last_announce = (int64_t)u; break;
-		case T_ANNOUNCE_WINDOW: rc = tlv_get_u64(&val, &u); r->announce_window = (int64_t)u; break;
-		case T_ANNOUNCE_COUNT: rc = tlv_get_u64(&val, &u); r->announce_count = (uint32_t)u; break;
+		case T_LAST_CIPHER:
+			rc = tlv_get_str(&val, r->last_cipher, sizeof(r->last_cipher));
+			break;
+		case T_LAST_PROTOCOL:
+			rc = tlv_get_u64(&val, &u);
+			r->last_protocol = (int)u;
+			break;
+		case T_LAST_VERIFIED:
+			rc = tlv_get_str(&val, r->last_verified_by, sizeof(r->last_verified_by));
+			break;
+		case T_LAST_CONTACT:
+			rc = tlv_get_u64(&val, &u);
+			r->last_contact = (int64_t)u;
+			break;
+		case T_FAILED:
+			rc = tlv_get_u64(&val, &u);
+			r->failed_signons = (uint32_t)u;
+			break;
+		case T_LAST_FAILURE:
+			rc = tlv_get_u64(&val, &u);
+			r->last_failure = (int64_t)u;
+			break;
+		case T_CREATED:
+			rc = tlv_get_u64(&val, &u);
+			r->created = (int64_t)u;
+			break;
+		case T_VERIFY:
+			rc = tlv_get_u64(&val, &u);
+			r->verify = (int)u;
+			break;
+		case T_LEGACY_OK:
+			rc = tlv_get_u64(&val, &u);
+			r->legacy_ok = (int)u;
+			break;
+		case T_LAST_ANNOUNCE:
+			rc = tlv_get_u64(&val, &u);
+			r->last_announce = (int64_t)u;
+			break;
+		case T_ANNOUNCE_WINDOW:
+			rc = tlv_get_u64(&val, &u);
+			r->announce_window = (int64_t)u;
+			break;
+		case T_ANNOUNCE_COUNT:
+			rc = tlv_get_u64(&val, &u);
+			r->announce_count = (uint32_t)u;
+			break;
 		case T_REFUSED_FP: rc = tlv_get_fixed(&val, r->refused_fp, FP_LEN); break;
-		case T_REFUSED_WHY: rc = tlv_get_str(&val, r->refused_why, sizeof(r->refused_why)); break;
+		case T_REFUSED_WHY:
+			rc = tlv_get_str(&val, r->refused_why, sizeof(r->refused_why));
+			break;
 		default: rc = 0; break;
 		}
 		if (rc < 0)
@@ -232,8 +321,7 @@ static void encode(struct wbuf *w, const struct server_rec *r)
 	}
 }
 
-int store_server_get(MDB_txn *txn, struct store *s, const char *name,
-		     struct server_rec *out)
+int store_server_get(MDB_txn *txn, struct store *s, const char *name, struct server_rec *out)
 {
 	char key[RPL_NAME_MAX + 1];
 	MDB_val k, v;
@@ -317,9 +405,8 @@ int server_pin_find(const struct server_rec *r, const uint8_t fp[FP_LEN])
 	return -1;
 }
 
-int server_pin_add(struct server_rec *r, const uint8_t fp[FP_LEN], int state,
-		   int64_t not_after, int64_t now, const char *how,
-		   const uint8_t *der, size_t der_len)
+int server_pin_add(struct server_rec *r, const uint8_t fp[FP_LEN], int state, int64_t not_after,
+		   int64_t now, const char *how, const uint8_t *der, size_t der_len)
 {
 	int i = server_pin_find(r, fp);
 	struct pin *p;

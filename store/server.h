@@ -11,10 +11,10 @@
 #include "../util/conf.h"
 #include "env.h"
 
-#define PIN_MAX 6
-#define HELD_MAX 4
+#define PIN_MAX     6
+#define HELD_MAX    4
 #define PREV_IN_MAX 4
-#define FP_LEN 32
+#define FP_LEN      32
 
 enum pin_state { PIN_CURRENT = 0, PIN_NEXT = 1, PIN_PREVIOUS = 2 };
 enum secsec { SECSEC_TRANSITIONAL = 0, SECSEC_STRICT = 1 };
@@ -23,11 +23,11 @@ enum secsec { SECSEC_TRANSITIONAL = 0, SECSEC_STRICT = 1 };
 enum verify_mode { VERIFY_PIN = 0, VERIFY_CA = 1 };
 
 struct pin {
-	uint8_t fp[FP_LEN];   /* SHA-256 of the DER */
+	uint8_t fp[FP_LEN]; /* SHA-256 of the DER */
 	int state;
 	int64_t not_after;
 	int64_t added;
-	char how[16];         /* first-contact, import, continuity, announce, forcesync */
+	char how[16]; /* first-contact, import, continuity, announce, forcesync */
 	struct blob der;
 };
 
@@ -38,7 +38,7 @@ struct server_rec {
 	int ssl;
 	int secsec;
 	int forcesync;
-	int verify;           /* VERIFY_PIN or VERIFY_CA */
+	int verify; /* VERIFY_PIN or VERIFY_CA */
 	char description[256];
 	struct blob password; /* sealed: the partner's server password */
 	struct blob key_out;  /* sealed: pairing key, we connect to the partner */
@@ -62,12 +62,12 @@ struct server_rec {
 	uint8_t held[HELD_MAX][FP_LEN];
 	char last_tls[16];
 	char last_cipher[64];
-	int last_protocol;    /* of the last session, either direction */
+	int last_protocol; /* of the last session, either direction */
 	/* Permission to fall back to protocol 1 on an outbound session: set
 	 * only by an outbound fallback that succeeded or an inbound protocol-1
 	 * sign-on that proved both passwords. */
 	int legacy_ok;
-	int64_t last_announce; /* when the partner last announced a new next certificate */
+	int64_t last_announce;   /* when the partner last announced a new next certificate */
 	int64_t announce_window; /* new announcements: when their count was last refilled */
 	uint32_t announce_count; /* new certificates announced, not yet refilled (sync/talk.c) */
 	/* Our next certificate this partner refused (fingerprint, reason): it
@@ -87,8 +87,7 @@ const char *pin_state_name(int state);
 /* Frees everything the record owns. */
 void server_rec_free(struct server_rec *r);
 
-int store_server_get(MDB_txn *txn, struct store *s, const char *name,
-		     struct server_rec *out);
+int store_server_get(MDB_txn *txn, struct store *s, const char *name, struct server_rec *out);
 int store_server_put(MDB_txn *txn, struct store *s, const struct server_rec *r);
 int store_server_del(MDB_txn *txn, struct store *s, const char *name);
 /* Calls fn for each record in name order; non-zero from fn stops and is
@@ -107,9 +106,8 @@ int store_server_names(MDB_txn *txn, struct store *s, struct name_list *out);
 int server_pin_find(const struct server_rec *r, const uint8_t fp[FP_LEN]);
 /* Adds (or updates the state of) a pin; the oldest non-current pin is
  * dropped when the list is full. */
-int server_pin_add(struct server_rec *r, const uint8_t fp[FP_LEN], int state,
-		   int64_t not_after, int64_t now, const char *how,
-		   const uint8_t *der, size_t der_len);
+int server_pin_add(struct server_rec *r, const uint8_t fp[FP_LEN], int state, int64_t not_after,
+		   int64_t now, const char *how, const uint8_t *der, size_t der_len);
 void server_pins_clear(struct server_rec *r);
 int server_held_find(const struct server_rec *r, const uint8_t fp[FP_LEN]);
 void server_held_set(struct server_rec *r, const uint8_t (*fps)[FP_LEN], int n);

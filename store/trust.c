@@ -8,10 +8,7 @@
 
 enum { T_LABEL = 1, T_ADDED, T_DER, T_PURPOSE };
 
-const char *trust_purpose_name(int purpose)
-{
-	return purpose == TRUST_LDAP ? "ldap" : "peer";
-}
+const char *trust_purpose_name(int purpose) { return purpose == TRUST_LDAP ? "ldap" : "peer"; }
 
 int trust_purpose_parse(const char *s, int *purpose)
 {
@@ -38,9 +35,15 @@ static int decode(const void *p, size_t n, struct trust_anchor *t)
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
 		case T_LABEL: rc = tlv_get_str(&val, t->label, sizeof(t->label)); break;
-		case T_ADDED: rc = tlv_get_u64(&val, &u); t->added = (int64_t)u; break;
+		case T_ADDED:
+			rc = tlv_get_u64(&val, &u);
+			t->added = (int64_t)u;
+			break;
 		case T_DER: rc = tlv_get_blob(&val, &t->der); break;
-		case T_PURPOSE: rc = tlv_get_u64(&val, &u); t->purpose = (int)u; break;
+		case T_PURPOSE:
+			rc = tlv_get_u64(&val, &u);
+			t->purpose = (int)u;
+			break;
 		default: rc = 0;
 		}
 		if (rc < 0)
@@ -53,10 +56,9 @@ static int decode(const void *p, size_t n, struct trust_anchor *t)
 	return 0;
 }
 
-int store_trust_get(MDB_txn *txn, struct store *s, const char *label,
-		    struct trust_anchor *out)
+int store_trust_get(MDB_txn *txn, struct store *s, const char *label, struct trust_anchor *out)
 {
-	MDB_val k = {strlen(label), (void *)label}, v;
+	MDB_val k = { strlen(label), (void *)label }, v;
 	int rc = mdb_get(txn, s->trust, &k, &v);
 	if (rc)
 		return store_err(rc);
@@ -65,7 +67,7 @@ int store_trust_get(MDB_txn *txn, struct store *s, const char *label,
 
 int store_trust_add(MDB_txn *txn, struct store *s, const struct trust_anchor *t)
 {
-	MDB_val k = {strlen(t->label), (void *)t->label}, v;
+	MDB_val k = { strlen(t->label), (void *)t->label }, v;
 	struct wbuf w;
 	int rc;
 
@@ -86,7 +88,7 @@ int store_trust_add(MDB_txn *txn, struct store *s, const struct trust_anchor *t)
 
 int store_trust_del(MDB_txn *txn, struct store *s, const char *label)
 {
-	MDB_val k = {strlen(label), (void *)label};
+	MDB_val k = { strlen(label), (void *)label };
 	return store_err(mdb_del(txn, s->trust, &k, NULL));
 }
 

@@ -26,8 +26,7 @@ const char *trust_purpose_name(int purpose);
 int trust_purpose_parse(const char *s, int *purpose);
 
 void trust_anchor_free(struct trust_anchor *t);
-int store_trust_get(MDB_txn *txn, struct store *s, const char *label,
-		    struct trust_anchor *out);
+int store_trust_get(MDB_txn *txn, struct store *s, const char *label, struct trust_anchor *out);
 /* Fails with -RPL_E_DUPLICATE when the label exists. */
 int store_trust_add(MDB_txn *txn, struct store *s, const struct trust_anchor *t);
 int store_trust_del(MDB_txn *txn, struct store *s, const char *label);

@@ -37,8 +37,8 @@ struct usemap {
 struct node_sum {
 	uint32_t id;
 	char name[NODE_NAME_MAX + 1];
-	uint64_t objects, bytes;          /* the record's counters */
-	uint64_t sum_objects, sum_bytes;  /* what its objects add up to */
+	uint64_t objects, bytes;         /* the record's counters */
+	uint64_t sum_objects, sum_bytes; /* what its objects add up to */
 };
 
 struct ctx {
@@ -175,7 +175,8 @@ static int check_nodes(struct ctx *c)
 		if (r.kind == NODE_REPLICA && (!r.src_server[0] || !r.src_node[0]))
 			fault(c, "malformed", "replica node %s names no source", r.name);
 		if (node_by_id(c, r.id))
-			fault(c, "malformed", "node %s has the id %u of another node", r.name, r.id);
+			fault(c, "malformed", "node %s has the id %u of another node", r.name,
+			      r.id);
 		c->nodes[c->nnodes].id = r.id;
 		strcpy(c->nodes[c->nnodes].name, r.name);
 		c->nodes[c->nnodes].objects = r.objects;
@@ -195,16 +196,21 @@ static void check_meta(struct ctx *c)
 	size_t n;
 	uint32_t max_id = 0;
 
-	if (store_meta_get(c->txn, c->s, "schema", &v, &n) < 0 || n != 4 || v[0] || v[1] ||
-	    v[2] || v[3] != STORE_SCHEMA_VERSION)
-		fault(c, "schema", "the schema record is missing or not version %d", STORE_SCHEMA_VERSION);
+	if (store_meta_get(c->txn, c->s, "schema", &v, &n) < 0 || n != 4 || v[0] || v[1] || v[2] ||
+	    v[3] != STORE_SCHEMA_VERSION)
+		fault(c, "schema", "the schema record is missing or not version %d",
+		      STORE_SCHEMA_VERSION);
 	for (size_t i = 0; i < c->nnodes; i++)
 		if (c->nodes[i].id > max_id)
 			max_id = c->nodes[i].id;
 	if (store_meta_get(c->txn, c->s, "nextnodeid", &v, &n) == 0) {
-		uint32_t next = n == 4 ? (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3] : 0;
+		uint32_t next = n == 4 ? (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+						 (uint32_t)v[2] << 8 | v[3]
+				       : 0;
 		if (next <= max_id)
-			fault(c, "malformed", "the next node id (%u) is not above every node id (%u)", next, max_id);
+			fault(c, "malformed",
+			      "the next node id (%u) is not above every node id (%u)", next,
+			      max_id);
 	} else if (c->nnodes) {
 		fault(c, "malformed", "nodes exist but the next node id is missing");
 	}
@@ -223,8 +229,8 @@ static void check_object_chunks(struct ctx *c, const struct object_view *ov)
 		object_view_chunk(ov, i, &cr);
 		sum += cr.len;
 		if (cr.len == 0 || cr.len > CHUNK_MAX)
-			fault(c, "malformed", "object '%.*s' lists a chunk of %u bytes", (int)ov->name_len,
-			      ov->name, cr.len);
+			fault(c, "malformed", "object '%.*s' lists a chunk of %u bytes",
+			      (int)ov->name_len, ov->name, cr.len);
 		u = usemap_find(&c->map, cr.hash, 1);
 		if (!u) {
 			c->oom = 1;
@@ -238,15 +244,18 @@ static void check_object_chunks(struct ctx *c, const struct object_view *ov)
 		}
 		u->uses++;
 		if (u->present == 2)
-			fault(c, "missing-chunk", "object '%.*s' needs chunk %s, which is not stored",
+			fault(c, "missing-chunk",
+			      "object '%.*s' needs chunk %s, which is not stored",
 			      (int)ov->name_len, ov->name, hexs(cr.hash, HASH_LEN, hx));
 		else if (u->present == 3 || u->len != cr.len)
-			fault(c, "chunk-size", "object '%.*s' lists chunk %s with %u bytes; the chunk differs",
+			fault(c, "chunk-size",
+			      "object '%.*s' lists chunk %s with %u bytes; the chunk differs",
 			      (int)ov->name_len, ov->name, hexs(cr.hash, HASH_LEN, hx), cr.len);
 	}
 	if (sum != ov->size)
 		fault(c, "object-size", "object '%.*s' has size %llu but its chunks add up to %llu",
-		      (int)ov->name_len, ov->name, (unsigned long long)ov->size, (unsigned long long)sum);
+		      (int)ov->name_len, ov->name, (unsigned long long)ov->size,
+		      (unsigned long long)sum);
 }
 
 static int check_objects(struct ctx *c)
@@ -266,7 +275,8 @@ static int check_objects(struct ctx *c)
 		op = MDB_NEXT;
 		progress(c, "objects", ++done, total);
 		if (object_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &id, &ov) < 0) {
-			fault(c, "malformed", "object record %llu does not decode", (unsigned long long)done);
+			fault(c, "malformed", "object record %llu does not decode",
+			      (unsigned long long)done);
 			continue;
 		}
 		c->r->objects++;
@@ -276,7 +286,8 @@ static int check_objects(struct ctx *c)
 			fault(c, "malformed", "object '%.*s' is filed under another name's hash",
 			      (int)ov.name_len, ov.name);
 		if (!(ns = node_by_id(c, id)))
-			fault(c, "unknown-node", "object '%.*s' belongs to node id %u, which does not exist",
+			fault(c, "unknown-node",
+			      "object '%.*s' belongs to node id %u, which does not exist",
 			      (int)ov.name_len, ov.name, id);
 		else {
 			ns->sum_objects++;
@@ -284,7 +295,8 @@ static int check_objects(struct ctx *c)
 		}
 		chunk_list_digest_packed(ov.chunks, ov.nchunks, h);
 		if (memcmp(h, ov.digest, HASH_LEN) != 0)
-			fault(c, "digest", "object '%.*s': the digest does not match its chunk list",
+			fault(c, "digest",
+			      "object '%.*s': the digest does not match its chunk list",
 			      (int)ov.name_len, ov.name);
 		check_object_chunks(c, &ov);
 		if (c->oom) {
@@ -298,7 +310,8 @@ static int check_objects(struct ctx *c)
 	for (size_t i = 0; i < c->nnodes; i++) {
 		struct node_sum *n = &c->nodes[i];
 		if (n->objects != n->sum_objects || n->bytes != n->sum_bytes)
-			fault(c, "node-counter", "node %s counts %llu objects of %llu bytes; it holds %llu of %llu",
+			fault(c, "node-counter",
+			      "node %s counts %llu objects of %llu bytes; it holds %llu of %llu",
 			      n->name, (unsigned long long)n->objects, (unsigned long long)n->bytes,
 			      (unsigned long long)n->sum_objects, (unsigned long long)n->sum_bytes);
 	}
@@ -310,7 +323,7 @@ static int check_objects(struct ctx *c)
 static int staged(struct ctx *c, const uint8_t hash[HASH_LEN])
 {
 	MDB_cursor *mc;
-	MDB_val k = {HASH_LEN, (void *)hash}, v;
+	MDB_val k = { HASH_LEN, (void *)hash }, v;
 	int rc;
 
 	if (mdb_cursor_open(c->txn, c->s->staging, &mc) != 0)
@@ -340,7 +353,8 @@ static void check_chunk_bytes(struct ctx *c, const uint8_t *hash, const struct c
 		chunk_hash(p, n, h);
 		c->r->rehashed_bytes += n;
 		if (memcmp(h, hash, HASH_LEN) != 0)
-			fault(c, "corrupt-chunk", "the bytes of chunk %s do not hash to its address",
+			fault(c, "corrupt-chunk",
+			      "the bytes of chunk %s do not hash to its address",
 			      hexs(hash, HASH_LEN, hx));
 	}
 }
@@ -362,7 +376,8 @@ static int check_chunks(struct ctx *c)
 		op = MDB_NEXT;
 		progress(c, c->o->deep ? "chunks (re-hashing)" : "chunks", ++done, total);
 		if (k.mv_size != HASH_LEN || chunk_info_decode(v.mv_data, v.mv_size, &ci) < 0) {
-			fault(c, "malformed", "chunk record %llu does not decode", (unsigned long long)done);
+			fault(c, "malformed", "chunk record %llu does not decode",
+			      (unsigned long long)done);
 			continue;
 		}
 		c->r->chunks++;
@@ -408,7 +423,8 @@ static int check_chunkdata(struct ctx *c)
 			continue;
 		}
 		if (store_chunk_get(c->txn, c->s, k.mv_data, &ci) == -RPL_E_NOTFOUND)
-			fault(c, "orphan-bytes", "bytes of chunk %s are stored without a chunk record",
+			fault(c, "orphan-bytes",
+			      "bytes of chunk %s are stored without a chunk record",
 			      hexs(k.mv_data, HASH_LEN, hx));
 	}
 	mdb_cursor_close(mc);
@@ -434,7 +450,8 @@ static int check_staging(struct ctx *c)
 		}
 		c->r->staged_records++;
 		if (store_chunk_get(c->txn, c->s, sr.hash, &ci) < 0)
-			fault(c, "dangling-staging", "a staging record names chunk %s, which is not stored",
+			fault(c, "dangling-staging",
+			      "a staging record names chunk %s, which is not stored",
 			      hexs(sr.hash, HASH_LEN, hx));
 	}
 	mdb_cursor_close(mc);
@@ -448,7 +465,8 @@ static void check_totals(struct ctx *c)
 	if (store_chunk_totals(c->txn, c->s, &chunks, &bytes) < 0)
 		fault(c, "malformed", "the chunk totals record does not decode");
 	else if (chunks != c->r->chunks || bytes != c->r->stored_bytes)
-		fault(c, "totals", "the instance counts %llu chunks of %llu bytes; %llu of %llu are stored",
+		fault(c, "totals",
+		      "the instance counts %llu chunks of %llu bytes; %llu of %llu are stored",
 		      (unsigned long long)chunks, (unsigned long long)bytes,
 		      (unsigned long long)c->r->chunks, (unsigned long long)c->r->stored_bytes);
 }
@@ -465,8 +483,7 @@ static int key_str(const MDB_val *k, char *buf, size_t sz)
 	return 1;
 }
 
-static void cert_check(struct ctx *c, const char *what, const struct blob *der,
-		       const uint8_t *fp)
+static void cert_check(struct ctx *c, const char *what, const struct blob *der, const uint8_t *fp)
 {
 	char why[256] = "";
 
@@ -474,7 +491,8 @@ static void cert_check(struct ctx *c, const char *what, const struct blob *der,
 		fault(c, "certificate", "%s: no certificate", what);
 		return;
 	}
-	if (c->o->check_cert && c->o->check_cert(c->o->cert_arg, der->p, der->n, fp, why, sizeof(why)))
+	if (c->o->check_cert &&
+	    c->o->check_cert(c->o->cert_arg, der->p, der->n, fp, why, sizeof(why)))
 		fault(c, "certificate", "%s: %s", what, why);
 }
 
@@ -491,7 +509,8 @@ static void check_server(struct ctx *c, const char *key)
 	if (strcmp(up, key) != 0)
 		fault(c, "malformed", "server %s is filed under %s", r.name, key);
 	if (r.secsec != SECSEC_TRANSITIONAL && r.secsec != SECSEC_STRICT)
-		fault(c, "malformed", "server %s has an unknown session security %d", r.name, r.secsec);
+		fault(c, "malformed", "server %s has an unknown session security %d", r.name,
+		      r.secsec);
 	for (int i = 0; i < r.npins; i++) {
 		snprintf(what, sizeof(what), "server %s, pin %d", r.name, i + 1);
 		if (r.pins[i].state < PIN_CURRENT || r.pins[i].state > PIN_PREVIOUS)
@@ -541,7 +560,7 @@ static void check_trust(struct ctx *c, const char *key)
 static void check_decodes(struct ctx *c, MDB_dbi dbi, const char *key, const char *what,
 			  int (*decode)(const void *p, size_t n, void *out), void *out)
 {
-	MDB_val k = {strlen(key), (void *)key}, v;
+	MDB_val k = { strlen(key), (void *)key }, v;
 
 	if (mdb_get(c->txn, dbi, &k, &v) != 0 || decode(v.mv_data, v.mv_size, out) < 0)
 		fault(c, "malformed", "%s record %s does not decode", what, key);
@@ -609,7 +628,7 @@ static int check_records(struct ctx *c, MDB_dbi dbi, const char *what,
 int store_verify(MDB_txn *txn, struct store *s, const struct verify_opts *o,
 		 struct verify_report *rep)
 {
-	struct ctx c = {txn, s, o, rep, {NULL, 0, 0}, NULL, 0, 0};
+	struct ctx c = { txn, s, o, rep, { NULL, 0, 0 }, NULL, 0, 0 };
 	char hx[2 * HASH_LEN + 1];
 	int rc;
 

@@ -21,8 +21,8 @@ struct verify_opts {
 	/* Checks one certificate (DER); expect_fp, when not NULL, is the
 	 * SHA-256 fingerprint the record claims. Returns 0 when sound, else
 	 * writes why. NULL: certificates are only checked to be present. */
-	int (*check_cert)(void *arg, const uint8_t *der, size_t n,
-			  const uint8_t *expect_fp, char *why, size_t whysz);
+	int (*check_cert)(void *arg, const uint8_t *der, size_t n, const uint8_t *expect_fp,
+			  char *why, size_t whysz);
 	void *cert_arg;
 	/* Called now and then with the phase and how far it is. */
 	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total);
@@ -38,7 +38,7 @@ struct verify_report {
 	uint64_t chunks, stored_bytes, chunk_refs;
 	uint64_t staged_records, staged_chunks, staged_bytes; /* refs 0, staged */
 	uint64_t rehashed_bytes;
-	uint64_t records;      /* records of the other databases checked */
+	uint64_t records; /* records of the other databases checked */
 	uint64_t faults;
 };
 

@@ -40,8 +40,8 @@ json_t *admin_ok(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:b, s:s, s:s}", "ok", 1, "message_id", rpl_msg_id(code),
-			 "message", text);
+	return json_pack("{s:b, s:s, s:s}", "ok", 1, "message_id", rpl_msg_id(code), "message",
+			 text);
 }
 
 json_t *admin_time(int64_t t)
@@ -56,7 +56,7 @@ json_t *admin_time(int64_t t)
 json_t *admin_cert_json(const struct certinfo *ci, const char *label, const char *state)
 {
 	int64_t now = clock_now();
-	const char *validity = ci->not_after < now	  ? "expired"
+	const char *validity = ci->not_after < now    ? "expired"
 			       : ci->not_before > now ? "not_yet_valid"
 						      : "valid";
 
@@ -202,10 +202,13 @@ static int admin_allowed(struct sync *y, struct admin_client *ac, const struct a
 		return 0;
 	}
 	if (cls < need) {
-		peer_actlog(y->peer, RPL_E_ADMIN_CLASS, "administrator %s (%s, from %s) refused: %s",
-			    name, admin_class_name(cls), where, text);
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_CLASS, "%s needs class %s; administrator %s is %s",
-					       text, admin_class_name(need), name, admin_class_name(cls)),
+		peer_actlog(y->peer, RPL_E_ADMIN_CLASS,
+			    "administrator %s (%s, from %s) refused: %s", name,
+			    admin_class_name(cls), where, text);
+		adminsrv_reply(ac,
+			       admin_error(RPL_E_ADMIN_CLASS,
+					   "%s needs class %s; administrator %s is %s", text,
+					   admin_class_name(need), name, admin_class_name(cls)),
 			       NULL);
 		return 0;
 	}
@@ -266,7 +269,8 @@ static void admin_write_done(int rc, void *arg)
 
 	if (rc < 0) {
 		json_decref(j->ok);
-		adminsrv_reply(j->ac, admin_error(-rc, j->detail[0] ? "%s" : NULL, j->detail), NULL);
+		adminsrv_reply(j->ac, admin_error(-rc, j->detail[0] ? "%s" : NULL, j->detail),
+			       NULL);
 	} else if (j->ok) {
 		adminsrv_reply(j->ac, j->ok, NULL);
 	}
@@ -285,7 +289,7 @@ void admin_write(struct sync *y, struct admin_client *ac, admin_work_fn *work, v
 	struct admin_write_job *j = calloc(1, sizeof(*j));
 
 	if (j) {
-		*j = (struct admin_write_job){y, ac, work, arg, free_arg, ok, after, ""};
+		*j = (struct admin_write_job){ y, ac, work, arg, free_arg, ok, after, "" };
 		adminsrv_hold(ac);
 		if (dbw_submit(peer_dbw(y->peer), admin_write_work, admin_write_done, j) == 0)
 			return;

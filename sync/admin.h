@@ -21,7 +21,7 @@ struct admin_client;
 struct admin_cmd {
 	char *words[ADMIN_MAXTOK]; /* positional words: verb, object, name... */
 	int nwords;
-	char *keys[ADMIN_MAXTOK];  /* KEY=value parameters, in order */
+	char *keys[ADMIN_MAXTOK]; /* KEY=value parameters, in order */
 	char *vals[ADMIN_MAXTOK];
 	int nparams;
 	char buf[4096];
@@ -36,8 +36,7 @@ const char *admin_param(const struct admin_cmd *cmd, const char *key);
  * else an error document naming the stranger. */
 json_t *admin_check_params(const struct admin_cmd *cmd, const char *const *allowed);
 
-typedef void admin_handler(struct sync *y, struct admin_client *ac,
-			   struct admin_cmd *cmd);
+typedef void admin_handler(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd);
 
 /* One command of the table (sync/commands.def, sync/admin_lang.c): its
  * syntax in the anchor product's notation (capitals = the shortest
@@ -53,8 +52,7 @@ const struct admin_command *admin_commands(size_t *n);
  * replaced by their full names in capitals; unknown, ambiguous, duplicated
  * and missing parameters and extra words are refused. 0 with *c set, or a
  * negative code (a usage error: rpl_msg_exit_status 2) with err filled. */
-int admin_resolve(struct admin_cmd *cmd, const struct admin_command **c, char *err,
-		  size_t errsz);
+int admin_resolve(struct admin_cmd *cmd, const struct admin_command **c, char *err, size_t errsz);
 /* Whether positional word i (the verb is 0) or parameter key of command c
  * is a password. */
 int admin_word_secret(const struct admin_command *c, int i);
@@ -76,8 +74,7 @@ void admin_exec(struct sync *y, struct admin_client *ac, const char *line);
  * answers then), else an error document with the detail work wrote, and
  * after (may be NULL) runs on the loop with the result. arg is freed with
  * free_arg (may be NULL) after that. */
-typedef int admin_work_fn(MDB_txn *txn, struct store *st, void *arg, char *detail,
-			  size_t detailsz);
+typedef int admin_work_fn(MDB_txn *txn, struct store *st, void *arg, char *detail, size_t detailsz);
 void admin_write(struct sync *y, struct admin_client *ac, admin_work_fn *work, void *arg,
 		 void (*free_arg)(void *arg), json_t *ok,
 		 void (*after)(struct sync *y, int rc, void *arg));
@@ -101,10 +98,9 @@ json_t *admin_actlog_doc(struct store *st, struct admin_cmd *cmd, json_t **colum
 
 /* Handlers, by family (sync/admin_server.c, sync/admin_query.c,
  * sync/admin_actlog.c, sync/admin_lang.c). */
-admin_handler admin_define_server, admin_update_server, admin_delete_server,
-	admin_query_server, admin_ping_server, admin_set_serverpassword,
-	admin_query_session, admin_query_actlog, admin_query_certificate,
-	admin_renew_certificate, admin_halt, admin_set_actlogretention;
+admin_handler admin_define_server, admin_update_server, admin_delete_server, admin_query_server,
+	admin_ping_server, admin_set_serverpassword, admin_query_session, admin_query_actlog,
+	admin_query_certificate, admin_renew_certificate, admin_halt, admin_set_actlogretention;
 /* sync/admin_ldap.c */
 admin_handler admin_set_ldapurl, admin_set_ldapuserdn, admin_set_ldapcalabel, admin_test_ldap;
 /* sync/admin_admins.c */

@@ -26,7 +26,7 @@ struct actlog_query {
 	int msgno;                /* number part of the message ID, or -1 */
 	json_t *rows;             /* newest first while collecting */
 	size_t max;
-	uint64_t more;            /* matches beyond max (older ones) */
+	uint64_t more; /* matches beyond max (older ones) */
 	int any_repeated;
 };
 
@@ -66,8 +66,8 @@ static int collect(const struct actlog_entry *e, void *arg)
 	}
 	/* The store hands out valid UTF-8 only; a NULL here would still be
 	 * an entry lost, so it is an error, not a skip. */
-	row = json_pack("{s:o, s:s, s:s}", "time", time_json(e->time_us), "message_id",
-			e->msgid, "message", e->text);
+	row = json_pack("{s:o, s:s, s:s}", "time", time_json(e->time_us), "message_id", e->msgid,
+			"message", e->text);
 	if (!row)
 		return -RPL_E_INTERNAL;
 	if (e->repeated > 1) {
@@ -97,8 +97,8 @@ static int parse_msgno(const char *s)
 /* Fills q from the command; an error document on a bad parameter. */
 static json_t *query_params(struct admin_cmd *cmd, struct actlog_query *q)
 {
-	static const char *const allowed[] = {"BEGINTIME", "ENDTIME", "SEARCH", "MSGNO",
-					      "SINCE", NULL};
+	static const char *const allowed[] = { "BEGINTIME", "ENDTIME", "SEARCH",
+					       "MSGNO",     "SINCE",   NULL };
 	const char *begin = admin_param(cmd, "BEGINTIME"), *end = admin_param(cmd, "ENDTIME");
 	const char *since = admin_param(cmd, "SINCE"), *msgno = admin_param(cmd, "MSGNO");
 	int64_t now = (int64_t)time(NULL), t, span;
@@ -107,18 +107,26 @@ static json_t *query_params(struct admin_cmd *cmd, struct actlog_query *q)
 	if ((err = admin_check_params(cmd, allowed)))
 		return err;
 	if (cmd->nwords != 2)
-		return admin_error(RPL_E_ADMIN_SYNTAX, "QUERY ACTLOG [BEGINTIME=..] [ENDTIME=..] [SEARCH=text] [MSGNO=n]");
+		return admin_error(
+			RPL_E_ADMIN_SYNTAX,
+			"QUERY ACTLOG [BEGINTIME=..] [ENDTIME=..] [SEARCH=text] [MSGNO=n]");
 	if (begin && since)
 		return admin_error(RPL_E_ADMIN_PARAM, "give BEGINTIME or SINCE, not both");
 	q->end_us = INT64_MAX;
 	if (end) {
 		if (clock_parse_when(end, now, &t, &span) < 0)
-			return admin_error(RPL_E_ADMIN_PARAM, "ENDTIME '%s' is not a time: use 2026-11-26T07:00:00Z, local 2026-11-26T08:00, HH:MM (today), or -N, -Nh, -Nd (minutes, hours, days ago)", end);
+			return admin_error(
+				RPL_E_ADMIN_PARAM,
+				"ENDTIME '%s' is not a time: use 2026-11-26T07:00:00Z, local 2026-11-26T08:00, HH:MM (today), or -N, -Nh, -Nd (minutes, hours, days ago)",
+				end);
 		q->end_us = t + span; /* the whole second, minute or day it names */
 	}
 	q->begin_us = (end ? t : now * 1000000) - ACTLOG_DEFAULT_SPAN_US;
 	if (begin && clock_parse_when(begin, now, &q->begin_us, NULL) < 0)
-		return admin_error(RPL_E_ADMIN_PARAM, "BEGINTIME '%s' is not a time: use 2026-11-26T07:00:00Z, local 2026-11-26T08:00, HH:MM (today), or -N, -Nh, -Nd (minutes, hours, days ago)", begin);
+		return admin_error(
+			RPL_E_ADMIN_PARAM,
+			"BEGINTIME '%s' is not a time: use 2026-11-26T07:00:00Z, local 2026-11-26T08:00, HH:MM (today), or -N, -Nh, -Nd (minutes, hours, days ago)",
+			begin);
 	if (since) {
 		char *e;
 		long minutes = strtol(since, &e, 10);
@@ -130,7 +138,8 @@ static json_t *query_params(struct admin_cmd *cmd, struct actlog_query *q)
 		return admin_error(RPL_E_ADMIN_PARAM, "BEGINTIME is after ENDTIME");
 	q->msgno = -1;
 	if (msgno && (q->msgno = parse_msgno(msgno)) < 0)
-		return admin_error(RPL_E_ADMIN_PARAM, "MSGNO '%s' is not a message number (425 or RPL0425W)", msgno);
+		return admin_error(RPL_E_ADMIN_PARAM,
+				   "MSGNO '%s' is not a message number (425 or RPL0425W)", msgno);
 	q->search = admin_param(cmd, "SEARCH");
 	if (q->search && !*q->search)
 		q->search = NULL;
@@ -154,7 +163,8 @@ static json_t *reply_rows(struct actlog_query *q)
 		if (oldest)
 			snprintf(first, sizeof(first), " before %s", json_string_value(oldest));
 		snprintf(text, sizeof(text),
-			 "%" PRIu64 " more matching entries%s are not shown (at most %zu per reply): "
+			 "%" PRIu64
+			 " more matching entries%s are not shown (at most %zu per reply): "
 			 "narrow the range with BEGINTIME/ENDTIME, or filter with SEARCH or MSGNO",
 			 q->more, first, q->max);
 		json_array_append_new(arr, json_pack("{s:n, s:s, s:s, s:I}", "time", "message_id",
@@ -166,7 +176,7 @@ static json_t *reply_rows(struct actlog_query *q)
 
 json_t *admin_actlog_doc(struct store *st, struct admin_cmd *cmd, json_t **columns)
 {
-	struct actlog_query q = {0};
+	struct actlog_query q = { 0 };
 	json_t *err, *arr;
 	MDB_txn *txn;
 	int rc;
@@ -187,8 +197,8 @@ json_t *admin_actlog_doc(struct store *st, struct admin_cmd *cmd, json_t **colum
 	arr = reply_rows(&q);
 	json_decref(q.rows);
 	*columns = q.any_repeated
-		? json_pack("[s,s,s,s]", "time", "message_id", "repeated", "message")
-		: json_pack("[s,s,s]", "time", "message_id", "message");
+			   ? json_pack("[s,s,s,s]", "time", "message_id", "repeated", "message")
+			   : json_pack("[s,s,s]", "time", "message_id", "message");
 	return arr;
 }
 
@@ -200,20 +210,19 @@ void admin_query_actlog(struct sync *y, struct admin_client *ac, struct admin_cm
 
 void admin_set_actlogretention(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct actlog_prune_report rep = {0};
+	struct actlog_prune_report rep = { 0 };
 	struct rpl_conf next = y->in->conf;
 	int old = y->in->conf.actlogretention;
 	char err[512], days[16];
 	MDB_txn *txn;
 	int rc;
 
-	if (cmd->nwords != 3 || cmd->nparams)
-		{
-		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET ACTLOGRETENTION days"), NULL);
+	if (cmd->nwords != 3 || cmd->nparams) {
+		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "SET ACTLOGRETENTION days"),
+			       NULL);
 		return;
 	}
-	if (conf_set(&next, "ACTLOGRETENTION", cmd->words[2], err, sizeof(err)) < 0)
-		{
+	if (conf_set(&next, "ACTLOGRETENTION", cmd->words[2], err, sizeof(err)) < 0) {
 		adminsrv_reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s", err), NULL);
 		return;
 	}
@@ -223,15 +232,17 @@ void admin_set_actlogretention(struct sync *y, struct admin_client *ac, struct a
 	if ((rc = instance_update_conf(y->in, "ACTLOGRETENTION", days, err, sizeof(err))) < 0) {
 		log_code(rc, "SET ACTLOGRETENTION: %s", err);
 		{
-		adminsrv_reply(ac, admin_error(-rc, "replpeer.conf not updated: %s", err), NULL);
-		return;
-	}
+			adminsrv_reply(ac, admin_error(-rc, "replpeer.conf not updated: %s", err),
+				       NULL);
+			return;
+		}
 	}
 	y->in->conf.actlogretention = next.actlogretention;
 	if ((rc = store_begin(&y->in->store, 1, &txn)) == 0) {
-		rc = store_actlog_add(txn, &y->in->store, RPL_I_ACTLOG_RETENTION,
-				      "activity-log retention changed from %d to %d days by the administrator",
-				      old, next.actlogretention);
+		rc = store_actlog_add(
+			txn, &y->in->store, RPL_I_ACTLOG_RETENTION,
+			"activity-log retention changed from %d to %d days by the administrator",
+			old, next.actlogretention);
 		if (rc == 0)
 			rc = store_commit(txn);
 		else
@@ -240,14 +251,24 @@ void admin_set_actlogretention(struct sync *y, struct admin_client *ac, struct a
 	/* In effect at once: what is older than the new retention goes now. */
 	if (rc == 0)
 		rc = store_actlog_maintain(&y->in->store, next.actlogretention, &rep);
-	if (rc < 0)
-	{
-		adminsrv_reply(ac, admin_error(-rc, "replpeer.conf says %d days; the activity log is pruned at the next hourly check", next.actlogretention), NULL);
+	if (rc < 0) {
+		adminsrv_reply(
+			ac,
+			admin_error(
+				-rc,
+				"replpeer.conf says %d days; the activity log is pruned at the next hourly check",
+				next.actlogretention),
+			NULL);
 		return;
 	}
-	log_info(RPL_I_ACTLOG_RETENTION, "activity-log retention changed from %d to %d days; %" PRIu64 " entries older than that removed",
+	log_info(RPL_I_ACTLOG_RETENTION,
+		 "activity-log retention changed from %d to %d days; %" PRIu64
+		 " entries older than that removed",
 		 old, next.actlogretention, rep.by_age);
-	adminsrv_reply(ac, admin_ok(RPL_I_ACTLOG_RETENTION,
-				    "activity-log retention is %d days (was %d); %" PRIu64 " older entries removed; replpeer.conf updated",
-				    next.actlogretention, old, rep.by_age), NULL);
+	adminsrv_reply(ac,
+		       admin_ok(RPL_I_ACTLOG_RETENTION,
+				"activity-log retention is %d days (was %d); %" PRIu64
+				" older entries removed; replpeer.conf updated",
+				next.actlogretention, old, rep.by_age),
+		       NULL);
 }

@@ -32,12 +32,8 @@
 static const struct {
 	const char *verb, *object;
 } operator_may[] = {
-	{"QUERY", NULL},
-	{"PING", "SERVER"},
-	{"REPLICATE", "NODE"},
-	{"CANCEL", "PROCESS"},
-	{"HELP", NULL},
-	{"QUIT", NULL},
+	{ "QUERY", NULL },       { "PING", "SERVER" }, { "REPLICATE", "NODE" },
+	{ "CANCEL", "PROCESS" }, { "HELP", NULL },     { "QUIT", NULL },
 };
 
 int admin_class_needed(const struct admin_cmd *cmd)
@@ -57,15 +53,15 @@ int admin_class_needed(const struct admin_cmd *cmd)
 struct admin_change {
 	struct sync *y;
 	struct admin_client *ac;
-	char self[RPL_NAME_MAX + 1];    /* who runs the command ("" = admin.sock) */
+	char self[RPL_NAME_MAX + 1]; /* who runs the command ("" = admin.sock) */
 	char name[RPL_NAME_MAX + 1];
 	int registering;
 	int has_pw, has_auth, has_cls, has_secsec, lock, unlock, remove;
 	char pw[65];
 	int auth, cls, secsec;
-	struct blob srp, slow;          /* made on the pool from pw */
+	struct blob srp, slow; /* made on the pool from pw */
 	int rc;
-	char changes[300];              /* for the activity log, no password */
+	char changes[300]; /* for the activity log, no password */
 	uv_work_t req;
 };
 
@@ -99,8 +95,8 @@ static void note(struct admin_change *c, const char *key, const char *v)
 
 static json_t *parse_params(const struct admin_cmd *cmd, struct admin_change *c)
 {
-	static const char *const allowed[] = {"PASSWORD", "AUTHENTICATION", "CLASS",
-					      "SESSIONSECURITY", NULL};
+	static const char *const allowed[] = { "PASSWORD", "AUTHENTICATION", "CLASS",
+					       "SESSIONSECURITY", NULL };
 	json_t *err = admin_check_params(cmd, allowed);
 	const char *v;
 
@@ -115,19 +111,23 @@ static json_t *parse_params(const struct admin_cmd *cmd, struct admin_change *c)
 	}
 	if ((v = admin_param(cmd, "AUTHENTICATION"))) {
 		if (keyword(v, "LOCAL", "LDAP", ADMIN_AUTH_LOCAL, ADMIN_AUTH_LDAP, &c->auth) < 0)
-			return admin_error(RPL_E_ADMIN_PARAM, "AUTHENTICATION must be LOCAL or LDAP");
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "AUTHENTICATION must be LOCAL or LDAP");
 		c->has_auth = 1;
 		note(c, "AUTHENTICATION", admin_auth_name(c->auth));
 	}
 	if ((v = admin_param(cmd, "CLASS"))) {
-		if (keyword(v, "SYSTEM", "OPERATOR", ADMIN_CLASS_SYSTEM, ADMIN_CLASS_OPERATOR, &c->cls) < 0)
+		if (keyword(v, "SYSTEM", "OPERATOR", ADMIN_CLASS_SYSTEM, ADMIN_CLASS_OPERATOR,
+			    &c->cls) < 0)
 			return admin_error(RPL_E_ADMIN_PARAM, "CLASS must be SYSTEM or OPERATOR");
 		c->has_cls = 1;
 		note(c, "CLASS", admin_class_name(c->cls));
 	}
 	if ((v = admin_param(cmd, "SESSIONSECURITY"))) {
-		if (keyword(v, "TRANSITIONAL", "STRICT", SECSEC_TRANSITIONAL, SECSEC_STRICT, &c->secsec) < 0)
-			return admin_error(RPL_E_ADMIN_PARAM, "SESSIONSECURITY must be TRANSITIONAL or STRICT");
+		if (keyword(v, "TRANSITIONAL", "STRICT", SECSEC_TRANSITIONAL, SECSEC_STRICT,
+			    &c->secsec) < 0)
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "SESSIONSECURITY must be TRANSITIONAL or STRICT");
 		c->has_secsec = 1;
 		note(c, "SESSIONSECURITY", secsec_name(c->secsec));
 	}
@@ -164,9 +164,11 @@ static int change_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 	}
 	/* An administrator does not saw off the branch it sits on. */
 	if (c->self[0] && strcasecmp(c->self, c->name) == 0 &&
-	    (c->remove || c->lock || (c->has_cls && c->cls != r.cls && r.cls == ADMIN_CLASS_SYSTEM))) {
+	    (c->remove || c->lock ||
+	     (c->has_cls && c->cls != r.cls && r.cls == ADMIN_CLASS_SYSTEM))) {
 		admin_rec_free(&r);
-		snprintf(detail, dsz, "administrator %s cannot remove, lock or lower itself", c->name);
+		snprintf(detail, dsz, "administrator %s cannot remove, lock or lower itself",
+			 c->name);
 		return -RPL_E_ADMIN_SELF;
 	}
 	if (c->remove) {
@@ -195,19 +197,23 @@ static int change_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 		blob_free(&r.slow);
 		r.srp = c->srp;
 		r.slow = c->slow;
-		c->srp = c->slow = (struct blob){0};
+		c->srp = c->slow = (struct blob){ 0 };
 	} else if (!r.srp.n) {
 		admin_rec_free(&r);
-		snprintf(detail, dsz, "a LOCAL administrator needs a password: PASSWORD=pw (or - to be asked)");
+		snprintf(detail, dsz,
+			 "a LOCAL administrator needs a password: PASSWORD=pw (or - to be asked)");
 		return -RPL_E_ADMIN_PARAM;
 	}
 	rc = store_admin_put(txn, st, &r);
 	admin_rec_free(&r);
-	what = c->registering ? "registered" : c->lock ? "locked" : c->unlock ? "unlocked" : "updated";
+	what = c->registering ? "registered"
+	       : c->lock      ? "locked"
+	       : c->unlock    ? "unlocked"
+			      : "updated";
 log:
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_ADMIN_CHANGED, "administrator %s %s%s%s", c->name,
-				      what, c->changes[0] ? ":" : "", c->changes);
+		rc = store_actlog_add(txn, st, RPL_I_ADMIN_CHANGED, "administrator %s %s%s%s",
+				      c->name, what, c->changes[0] ? ":" : "", c->changes);
 	return rc;
 }
 
@@ -224,10 +230,13 @@ static void submit(struct admin_change *c)
 	char text[400];
 
 	snprintf(text, sizeof(text), "administrator %s %s", c->name,
-		 c->registering ? "registered" : c->remove ? "removed" : c->lock ? "locked"
-		 : c->unlock ? "unlocked" : "updated");
-	admin_write(c->y, c->ac, change_work, c, change_free, admin_ok(RPL_I_ADMIN_CHANGED, "%s", text),
-		    forget_ldap);
+		 c->registering ? "registered"
+		 : c->remove    ? "removed"
+		 : c->lock      ? "locked"
+		 : c->unlock    ? "unlocked"
+				: "updated");
+	admin_write(c->y, c->ac, change_work, c, change_free,
+		    admin_ok(RPL_I_ADMIN_CHANGED, "%s", text), forget_ldap);
 }
 
 static void secrets_work(uv_work_t *req)
@@ -274,7 +283,10 @@ static struct admin_change *change_new(struct sync *y, struct admin_client *ac,
 	char where[80];
 
 	if (cmd->nwords < 3 || !conf_valid_name(cmd->words[2])) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "missing or invalid administrator name (1 to 64 letters, digits, '.', '-', '_')"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_PARAM,
+			      "missing or invalid administrator name (1 to 64 letters, digits, '.', '-', '_')"));
 		return NULL;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
@@ -299,7 +311,10 @@ void admin_register_admin(struct sync *y, struct admin_client *ac, struct admin_
 	c->registering = 1;
 	c->auth = ADMIN_AUTH_LOCAL;
 	if (cmd->nwords > 4) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "REGISTER ADMIN name [pw] [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_SYNTAX,
+			      "REGISTER ADMIN name [pw] [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"));
 		change_free(c);
 		return;
 	}
@@ -323,12 +338,18 @@ void admin_register_admin(struct sync *y, struct admin_client *ac, struct admin_
 		c->has_pw = 1;
 	}
 	if (c->has_auth && c->auth == ADMIN_AUTH_LDAP && c->has_pw) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "an LDAP administrator's password lives in the directory: give none"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_PARAM,
+			      "an LDAP administrator's password lives in the directory: give none"));
 		change_free(c);
 		return;
 	}
 	if (c->auth == ADMIN_AUTH_LOCAL && !c->has_pw) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "a LOCAL administrator needs a password: REGISTER ADMIN name pw (or - to be asked)"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_PARAM,
+			      "a LOCAL administrator needs a password: REGISTER ADMIN name pw (or - to be asked)"));
 		change_free(c);
 		return;
 	}
@@ -343,7 +364,10 @@ void admin_update_admin(struct sync *y, struct admin_client *ac, struct admin_cm
 	if (!c)
 		return;
 	if (cmd->nwords != 3 || !cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "UPDATE ADMIN name [PASSWORD=pw] [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_SYNTAX,
+			      "UPDATE ADMIN name [PASSWORD=pw] [AUTHENTICATION=LOCAL|LDAP] [CLASS=SYSTEM|OPERATOR] [SESSIONSECURITY=TRANSITIONAL|STRICT]"));
 		change_free(c);
 		return;
 	}
@@ -353,7 +377,10 @@ void admin_update_admin(struct sync *y, struct admin_client *ac, struct admin_cm
 		return;
 	}
 	if (c->has_auth && c->auth == ADMIN_AUTH_LDAP && c->has_pw) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "an LDAP administrator's password lives in the directory: give none"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_PARAM,
+			      "an LDAP administrator's password lives in the directory: give none"));
 		change_free(c);
 		return;
 	}
@@ -409,20 +436,20 @@ static int add_admin(const struct admin_rec *r, void *arg)
 	if (q->pattern && strcasecmp(q->pattern, r->name) != 0)
 		return 0;
 	json_array_append_new(
-		q->arr,
-		json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s, s:i, s:o, s:o}", "name", r->name,
-			  "authentication", admin_auth_name(r->auth), "class", admin_class_name(r->cls),
-			  "sessionsecurity", secsec_name(r->secsec), "locked", r->locked,
-			  "last_signon", admin_time(r->last_signon), "last_from", r->last_from,
-			  "failed_signons", (int)r->failed, "last_failure", admin_time(r->last_failure),
-			  "created", admin_time(r->created)));
+		q->arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s, s:i, s:o, s:o}", "name",
+				  r->name, "authentication", admin_auth_name(r->auth), "class",
+				  admin_class_name(r->cls), "sessionsecurity",
+				  secsec_name(r->secsec), "locked", r->locked, "last_signon",
+				  admin_time(r->last_signon), "last_from", r->last_from,
+				  "failed_signons", (int)r->failed, "last_failure",
+				  admin_time(r->last_failure), "created", admin_time(r->created)));
 	return 0;
 }
 
 void admin_query_admin(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"FORMAT", NULL};
-	struct query q = {.arr = json_array(), .pattern = cmd->nwords > 2 ? cmd->words[2] : NULL};
+	static const char *const allowed[] = { "FORMAT", NULL };
+	struct query q = { .arr = json_array(), .pattern = cmd->nwords > 2 ? cmd->words[2] : NULL };
 	const char *fmt = admin_param(cmd, "FORMAT");
 	json_t *err = admin_check_params(cmd, allowed), *cols;
 	MDB_txn *txn;
@@ -449,7 +476,8 @@ void admin_query_admin(struct sync *y, struct admin_client *ac, struct admin_cmd
 	}
 	if (q.pattern && json_array_size(q.arr) == 0) {
 		json_decref(q.arr);
-		reply(ac, admin_error(RPL_E_ADMIN_UNKNOWN, "administrator %s is not registered", q.pattern));
+		reply(ac, admin_error(RPL_E_ADMIN_UNKNOWN, "administrator %s is not registered",
+				      q.pattern));
 		return;
 	}
 	if (fmt && strcasecmp(fmt, "DETAILED") == 0)

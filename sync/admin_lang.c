@@ -14,7 +14,7 @@
 #include "admin.h"
 
 static const struct admin_command commands[] = {
-#define CMD(syntax, fn, help) {syntax, fn, help},
+#define CMD(syntax, fn, help) { syntax, fn, help },
 #include "commands.def"
 #undef CMD
 };
@@ -39,7 +39,7 @@ struct syn_item {
 	size_t namelen;
 	const char *vals; /* SI_VALUE, SI_PARAM: "Yes|No" or a placeholder */
 	size_t valslen;
-	int enumerated;   /* vals are keywords */
+	int enumerated; /* vals are keywords */
 };
 
 /* The next item of *p; 0 at the end. The leading capitalised words without
@@ -166,7 +166,8 @@ static int pick(const char *word, const struct span *cand, int n, char *err, siz
 	if (nfull + nprefix == 0)
 		return -2;
 	snprintf(err, errsz,
-		 nfull + nprefix > 1 ? "'%s' could be " : "'%s' is shorter than the abbreviation of ",
+		 nfull + nprefix > 1 ? "'%s' could be "
+				     : "'%s' is shorter than the abbreviation of ",
 		 word);
 	for (int i = 0, k = 0; i < n; i++) {
 		char d[96];
@@ -187,7 +188,7 @@ static int split_alts(const char *v, size_t n, struct span *out, int max)
 	while (v < end && k < max) {
 		const char *bar = memchr(v, '|', (size_t)(end - v));
 		const char *stop = bar ? bar : end;
-		out[k++] = (struct span){v, (size_t)(stop - v)};
+		out[k++] = (struct span){ v, (size_t)(stop - v) };
 		v = bar ? bar + 1 : end;
 	}
 	return k;
@@ -231,9 +232,9 @@ static int command_keywords(const struct admin_command *c, struct span *verb, st
 	object->n = 0;
 	if (!syn_next(&p, &lead, &it) || it.kind != SI_KEYWORD)
 		return -1;
-	*verb = (struct span){it.name, it.namelen};
+	*verb = (struct span){ it.name, it.namelen };
 	if (syn_next(&p, &lead, &it) && it.kind == SI_KEYWORD)
-		*object = (struct span){it.name, it.namelen};
+		*object = (struct span){ it.name, it.namelen };
 	return 0;
 }
 
@@ -317,7 +318,8 @@ static int find_commands(const char *verb_word, const char *object_word, int *wh
 	if (oi == -2) {
 		char d[96];
 		describe(d, sizeof(d), verbs[vi].p, verbs[vi].n);
-		snprintf(err, errsz, "'%s %s' is not a command; %s takes ", verb_word, object_word, d);
+		snprintf(err, errsz, "'%s %s' is not a command; %s takes ", verb_word, object_word,
+			 d);
 		for (int k = 0; k < nobjs; k++) {
 			describe(d, sizeof(d), objs[k].p, objs[k].n);
 			addf(err, errsz, "%s%s", k ? ", " : "", d);
@@ -364,7 +366,7 @@ static int resolve_value(struct admin_cmd *cmd, size_t *used, char **val, const 
 
 int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char *err, size_t errsz)
 {
-	int which[MAXCAND], nwhich, used_object, rc, wi, seen[ADMIN_MAXTOK] = {0};
+	int which[MAXCAND], nwhich, used_object, rc, wi, seen[ADMIN_MAXTOK] = { 0 };
 	const struct admin_command *c;
 	struct span params[ADMIN_MAXTOK];
 	struct syn_item items[ADMIN_MAXTOK], it;
@@ -388,7 +390,7 @@ int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char 
 	for (p = c->syntax; syn_next(&p, &lead, &it) && nitems < ADMIN_MAXTOK;) {
 		items[nitems++] = it;
 		if (it.kind == SI_PARAM)
-			params[nparams++] = (struct span){it.name, it.namelen};
+			params[nparams++] = (struct span){ it.name, it.namelen };
 	}
 	/* The verb and the object, in full. */
 	wi = 0;
@@ -404,7 +406,8 @@ int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char 
 		int nvalues = 0;
 		for (int i = 0; i < nitems; i++)
 			nvalues += items[i].kind == SI_VALUE;
-		for (int i = 0; i < cmd->nparams && cmd->nwords - wi < nvalues && cmd->nwords < ADMIN_MAXTOK;) {
+		for (int i = 0; i < cmd->nparams && cmd->nwords - wi < nvalues &&
+				cmd->nwords < ADMIN_MAXTOK;) {
 			char scratch[16];
 			if (pick(cmd->keys[i], params, nparams, scratch, sizeof(scratch)) != -2) {
 				i++;
@@ -412,8 +415,10 @@ int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char 
 			}
 			cmd->keys[i][strlen(cmd->keys[i])] = '='; /* the parser's cut, undone */
 			cmd->words[cmd->nwords++] = cmd->keys[i];
-			memmove(&cmd->keys[i], &cmd->keys[i + 1], (size_t)(cmd->nparams - i - 1) * sizeof(cmd->keys[0]));
-			memmove(&cmd->vals[i], &cmd->vals[i + 1], (size_t)(cmd->nparams - i - 1) * sizeof(cmd->vals[0]));
+			memmove(&cmd->keys[i], &cmd->keys[i + 1],
+				(size_t)(cmd->nparams - i - 1) * sizeof(cmd->keys[0]));
+			memmove(&cmd->vals[i], &cmd->vals[i + 1],
+				(size_t)(cmd->nparams - i - 1) * sizeof(cmd->vals[0]));
 			cmd->nparams--;
 		}
 	}
@@ -429,14 +434,14 @@ int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char 
 			snprintf(err, errsz, "%s (%s)", what, c->syntax);
 			return -RPL_E_MISSING_PARAM;
 		}
-		if (items[i].enumerated &&
-		    (rc = resolve_value(cmd, &used, &cmd->words[wi], &items[i], name, err, errsz)) < 0)
+		if (items[i].enumerated && (rc = resolve_value(cmd, &used, &cmd->words[wi],
+							       &items[i], name, err, errsz)) < 0)
 			return rc;
 		wi++;
 	}
 	if (wi < cmd->nwords) {
-		snprintf(err, errsz, "unexpected '%s' after %s; the syntax is %s", cmd->words[wi], name,
-			 c->syntax);
+		snprintf(err, errsz, "unexpected '%s' after %s; the syntax is %s", cmd->words[wi],
+			 name, c->syntax);
 		return -RPL_E_ADMIN_PARAM;
 	}
 	/* KEY=value parameters: known, once each, keyword values resolved. */
@@ -468,7 +473,8 @@ int admin_resolve(struct admin_cmd *cmd, const struct admin_command **out, char 
 			char what[64];
 			describe(what, sizeof(what), params[k].p, params[k].n);
 			what[strcspn(what, " ")] = 0;
-			rc = resolve_value(cmd, &used, &cmd->vals[i], &items[item], what, err, errsz);
+			rc = resolve_value(cmd, &used, &cmd->vals[i], &items[item], what, err,
+					   errsz);
 			if (rc < 0)
 				return rc;
 		}
@@ -564,7 +570,8 @@ json_t *admin_help_doc(const struct admin_cmd *cmd, json_t **columns)
 	if (cmd->nwords == 2 && (code = rpl_msg_find(cmd->words[1])) >= 0) {
 		const char *hint = rpl_msg_hint(code);
 		return json_pack("{s:s, s:s, s:o}", "message_id", rpl_msg_id(code), "message",
-				 rpl_msg_text(code), "hint", hint ? json_string(hint) : json_null());
+				 rpl_msg_text(code), "hint",
+				 hint ? json_string(hint) : json_null());
 	}
 	rc = find_commands(cmd->words[1], cmd->nwords > 2 ? cmd->words[2] : NULL, which, &nwhich,
 			   &used_object, err, sizeof(err));
@@ -576,10 +583,12 @@ json_t *admin_help_doc(const struct admin_cmd *cmd, json_t **columns)
 	}
 	if (rc < 0) {
 		if (rc == -RPL_E_ADMIN_SYNTAX && cmd->nwords == 2)
-			snprintf(err, sizeof(err), strncasecmp(cmd->words[1], "RPL", 3) == 0
-				 ? "there is no message %s"
-				 : "'%s' is neither a command nor a message ID (RPLnnnnE); HELP lists the commands",
-				 cmd->words[1]);
+			snprintf(
+				err, sizeof(err),
+				strncasecmp(cmd->words[1], "RPL", 3) == 0
+					? "there is no message %s"
+					: "'%s' is neither a command nor a message ID (RPLnnnnE); HELP lists the commands",
+				cmd->words[1]);
 		return admin_error(-rc, "%s", err);
 	}
 	arr = json_array();
@@ -600,5 +609,6 @@ void admin_quit(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	(void)y;
 	(void)cmd;
-	adminsrv_reply(ac, admin_ok(RPL_OK, "QUIT ends the admin console; the server goes on"), NULL);
+	adminsrv_reply(ac, admin_ok(RPL_OK, "QUIT ends the admin console; the server goes on"),
+		       NULL);
 }

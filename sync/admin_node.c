@@ -72,8 +72,8 @@ static int remove_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 	if (rc == 0)
 		rc = store_actlog_add(txn, st, RPL_I_NODE_REMOVED,
 				      "%s node %s removed with %llu objects (%llu bytes)",
-				      node_kind_name(r.kind), r.name, (unsigned long long)j->removed,
-				      (unsigned long long)r.bytes);
+				      node_kind_name(r.kind), r.name,
+				      (unsigned long long)j->removed, (unsigned long long)r.bytes);
 	return rc;
 }
 
@@ -91,8 +91,8 @@ void admin_remove_node(struct sync *y, struct admin_client *ac, struct admin_cmd
 	}
 	snprintf(j->name, sizeof(j->name), "%s", cmd->words[2]);
 	j->delete_objects = del && strcmp(del, "YES") == 0;
-	admin_write(y, ac, remove_work, j, free, admin_ok(RPL_I_NODE_REMOVED, "node %s removed", j->name),
-		    NULL);
+	admin_write(y, ac, remove_work, j, free,
+		    admin_ok(RPL_I_NODE_REMOVED, "node %s removed", j->name), NULL);
 }
 
 static json_t *node_json(const struct node_rec *r)
@@ -101,11 +101,10 @@ static json_t *node_json(const struct node_rec *r)
 
 	if (r->kind == NODE_REPLICA)
 		src = json_pack("{s:s, s:s}", "server", r->src_server, "node", r->src_node);
-	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:I}", "name", r->name,
-			 "kind", node_kind_name(r->kind), "source", src,
-			 "objects", (json_int_t)r->objects, "bytes", (json_int_t)r->bytes,
-			 "created", admin_time(r->created), "changed", admin_time(r->changed),
-			 "id", (json_int_t)r->id);
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:I}", "name", r->name, "kind",
+			 node_kind_name(r->kind), "source", src, "objects", (json_int_t)r->objects,
+			 "bytes", (json_int_t)r->bytes, "created", admin_time(r->created),
+			 "changed", admin_time(r->changed), "id", (json_int_t)r->id);
 }
 
 struct query_arg {
@@ -124,14 +123,13 @@ static int query_cb(const struct node_rec *r, void *arg)
 
 void admin_query_node(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct query_arg q = {NULL, NULL};
+	struct query_arg q = { NULL, NULL };
 	MDB_txn *txn;
 	int rc;
 
 	if (cmd->nwords == 3)
 		q.pattern = cmd->words[2];
-	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
-		{
+	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0) {
 		adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
 		return;
 	}
@@ -141,17 +139,18 @@ void admin_query_node(struct sync *y, struct admin_client *ac, struct admin_cmd 
 	if (rc < 0) {
 		json_decref(q.arr);
 		{
-		adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
-		return;
-	}
+			adminsrv_reply(ac, admin_error(-rc, NULL), NULL);
+			return;
+		}
 	}
 	/* A name without wildcards that matched nothing is an error. */
 	if (q.pattern && !strpbrk(q.pattern, "*?") && json_array_size(q.arr) == 0) {
 		json_decref(q.arr);
 		{
-		adminsrv_reply(ac, admin_error(RPL_E_NODE_UNKNOWN, "%s", q.pattern), NULL);
-		return;
+			adminsrv_reply(ac, admin_error(RPL_E_NODE_UNKNOWN, "%s", q.pattern), NULL);
+			return;
+		}
 	}
-	}
-	adminsrv_reply(ac, q.arr, json_pack("[s,s,s,s,s]", "name", "kind", "objects", "bytes", "created"));
+	adminsrv_reply(ac, q.arr,
+		       json_pack("[s,s,s,s,s]", "name", "kind", "objects", "bytes", "created"));
 }

@@ -17,16 +17,18 @@
 
 static int session_cb(const struct session_info *i, void *arg)
 {
-	json_array_append_new(arg, json_pack(
-		"{s:I, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:o, s:I, s:I, s:I}",
-		"id", (json_int_t)i->id, "direction", i->role == ROLE_INBOUND ? "inbound" : "outbound",
-		"server", i->server, "address", i->addr, "state", i->state, "protocol", i->proto,
-		"purpose", purpose_name(i->purpose),
-		"tls_version", i->tls_version ? json_string(i->tls_version) : json_null(),
-		"cipher", i->cipher ? json_string(i->cipher) : json_null(),
-		"verified_by", verified_by_name(i->verified_by), "started", admin_time(i->started),
-		"seconds", (json_int_t)i->seconds, "bytes_in", (json_int_t)i->bytes_in,
-		"bytes_out", (json_int_t)i->bytes_out));
+	json_array_append_new(
+		arg,
+		json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:o, s:I, s:I, s:I}",
+			  "id", (json_int_t)i->id, "direction",
+			  i->role == ROLE_INBOUND ? "inbound" : "outbound", "server", i->server,
+			  "address", i->addr, "state", i->state, "protocol", i->proto, "purpose",
+			  purpose_name(i->purpose), "tls_version",
+			  i->tls_version ? json_string(i->tls_version) : json_null(), "cipher",
+			  i->cipher ? json_string(i->cipher) : json_null(), "verified_by",
+			  verified_by_name(i->verified_by), "started", admin_time(i->started),
+			  "seconds", (json_int_t)i->seconds, "bytes_in", (json_int_t)i->bytes_in,
+			  "bytes_out", (json_int_t)i->bytes_out));
 	return 0;
 }
 
@@ -36,8 +38,9 @@ void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_c
 
 	(void)cmd;
 	(void)peer_sessions_each(y->peer, session_cb, arr);
-	adminsrv_reply(ac, arr, json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server",
-					  "address", "state", "tls_version", "seconds"));
+	adminsrv_reply(ac, arr,
+		       json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server", "address", "state",
+				 "tls_version", "seconds"));
 }
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -48,10 +51,11 @@ void admin_query_certificate(struct sync *y, struct admin_client *ac, struct adm
 
 	/* The table shows who holds each certificate and who does not yet:
 	 * what a RENEW reply points to. FORMAT=DETAILED shows every field. */
-	adminsrv_reply(ac, doc, json_is_array(doc) && !(fmt && strcmp(fmt, "DETAILED") == 0)
-				    ? json_pack("[s,s,s,s,s,s]", "label", "state", "validity", "days_left",
-						"partners_holding", "partners_pending")
-				    : NULL);
+	adminsrv_reply(ac, doc,
+		       json_is_array(doc) && !(fmt && strcmp(fmt, "DETAILED") == 0)
+			       ? json_pack("[s,s,s,s,s,s]", "label", "state", "validity",
+					   "days_left", "partners_holding", "partners_pending")
+			       : NULL);
 }
 
 void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -67,7 +71,8 @@ void admin_renew_certificate(struct sync *y, struct admin_client *ac, struct adm
 void admin_halt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	(void)cmd;
-	adminsrv_reply(ac, admin_ok(RPL_I_HALTING, "server %s is halting", y->in->conf.servername), NULL);
+	adminsrv_reply(ac, admin_ok(RPL_I_HALTING, "server %s is halting", y->in->conf.servername),
+		       NULL);
 	if (y->halt)
 		y->halt(y->halt_arg, "HALT command");
 }

@@ -33,10 +33,14 @@ int64_t admin_parse_span(const char *v, int allow_s, int allow_d)
 		return 0;
 	switch (*end) {
 	case 0: return allow_s ? n : 0;
-	case 's': case 'S': return allow_s && !end[1] ? n : 0;
-	case 'm': case 'M': return !end[1] ? n * 60 : 0;
-	case 'h': case 'H': return !end[1] ? n * 3600 : 0;
-	case 'd': case 'D': return allow_d && !end[1] ? n * 86400 : 0;
+	case 's':
+	case 'S': return allow_s && !end[1] ? n : 0;
+	case 'm':
+	case 'M': return !end[1] ? n * 60 : 0;
+	case 'h':
+	case 'H': return !end[1] ? n * 3600 : 0;
+	case 'd':
+	case 'D': return allow_d && !end[1] ? n * 86400 : 0;
 	}
 	return 0;
 }
@@ -51,7 +55,7 @@ struct rjob {
 	char (*nodes)[RPL_NAME_MAX + 1];
 	int nnodes, next;
 	json_t *runs;
-	int failed_msg;          /* the first failure's message, 0 = none */
+	int failed_msg; /* the first failure's message, 0 = none */
 	char failed_text[900];
 	uint64_t objects, bytes, transferred;
 	double seconds;
@@ -79,7 +83,8 @@ static void rjob_finish(struct rjob *j)
 
 	if (j->ac) {
 		if (ok) {
-			doc = json_pack("{s:b, s:s}", "ok", 1, "message_id", rpl_msg_id(RPL_I_REPL_DONE));
+			doc = json_pack("{s:b, s:s}", "ok", 1, "message_id",
+					rpl_msg_id(RPL_I_REPL_DONE));
 		} else {
 			doc = admin_error(j->failed_msg, "%s", j->failed_text);
 		}
@@ -88,13 +93,15 @@ static void rjob_finish(struct rjob *j)
 			json_t *r = json_array_get(j->runs, 0);
 			const char *k;
 			json_t *v;
-			json_object_foreach(r, k, v)
-				if (!json_object_get(doc, k))
-					json_object_set(doc, k, v);
+			json_object_foreach(r, k, v) if (!json_object_get(doc, k))
+				json_object_set(doc, k, v);
 		}
 		if (ok && json_array_size(j->runs) != 1)
 			json_object_set_new(doc, "message",
-					    json_sprintf("%d nodes replicated to %s", json_array_size(j->runs) ? (int)json_array_size(j->runs) : 0,
+					    json_sprintf("%d nodes replicated to %s",
+							 json_array_size(j->runs)
+								 ? (int)json_array_size(j->runs)
+								 : 0,
 							 j->rq.target));
 		json_object_set(doc, "runs", j->runs);
 		adminsrv_reply(j->ac, doc, NULL);
@@ -110,13 +117,14 @@ static void rjob_done(void *arg, const struct repl_progress *p)
 	struct rjob *j = arg;
 	json_t *r = repl_progress_json(p);
 
-	json_object_set_new(r, "message_id", json_string(rpl_msg_id(p->msg ? p->msg : RPL_I_REPL_DONE)));
+	json_object_set_new(r, "message_id",
+			    json_string(rpl_msg_id(p->msg ? p->msg : RPL_I_REPL_DONE)));
 	json_object_set_new(r, "message", json_string(p->message));
 	json_array_append_new(j->runs, r);
 	if (p->state != REPL_COMPLETED && !j->failed_msg) {
 		j->failed_msg = p->msg ? p->msg : RPL_E_REPL_FAILED;
-		snprintf(j->failed_text, sizeof(j->failed_text), "node %s to %s: %s", p->node, p->target,
-			 p->message);
+		snprintf(j->failed_text, sizeof(j->failed_text), "node %s to %s: %s", p->node,
+			 p->target, p->message);
 	}
 	rjob_next(j);
 }
@@ -132,18 +140,19 @@ static void rjob_next(struct rjob *j)
 		rc = repl_start(j->y, &j->rq, rjob_progress, rjob_done, j, &id, why, sizeof(why));
 		if (rc == 0)
 			return;
-		json_array_append_new(j->runs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "node", j->rq.node,
-							 "target", j->rq.target,
-							 "state", rc == -RPL_W_REPL_BUSY ? "skipped" : "failed",
-							 "message_id", rpl_msg_id(rc),
-							 "message", why[0] ? why : rpl_msg_text(rc)));
-		log_code(-rc, "REPLICATE NODE %s: %s",
-			j->rq.node, why[0] ? why : rpl_msg_text(rc));
-		peer_actlog(j->y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s", j->rq.node,
-			    j->rq.target, why[0] ? why : rpl_msg_text(rc));
+		json_array_append_new(j->runs,
+				      json_pack("{s:s, s:s, s:s, s:s, s:s}", "node", j->rq.node,
+						"target", j->rq.target, "state",
+						rc == -RPL_W_REPL_BUSY ? "skipped" : "failed",
+						"message_id", rpl_msg_id(rc), "message",
+						why[0] ? why : rpl_msg_text(rc)));
+		log_code(-rc, "REPLICATE NODE %s: %s", j->rq.node, why[0] ? why : rpl_msg_text(rc));
+		peer_actlog(j->y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s",
+			    j->rq.node, j->rq.target, why[0] ? why : rpl_msg_text(rc));
 		if (!j->failed_msg && (rc != -RPL_W_REPL_BUSY || j->nnodes == 1)) {
 			j->failed_msg = -rc;
-			snprintf(j->failed_text, sizeof(j->failed_text), "%s", why[0] ? why : rpl_msg_text(rc));
+			snprintf(j->failed_text, sizeof(j->failed_text), "%s",
+				 why[0] ? why : rpl_msg_text(rc));
 		}
 	}
 	rjob_finish(j);
@@ -192,12 +201,14 @@ static json_t *replicate_prepare(struct sync *y, struct admin_cmd *cmd, struct r
 		return admin_error(RPL_E_ADMIN_PARAM, "FORCE must be YES or NO");
 	j->rq.force = v && strcasecmp(v, "YES") == 0;
 	if ((v = admin_param(cmd, "DURATION")) && !(j->rq.duration = admin_parse_span(v, 1, 0)))
-		return admin_error(RPL_E_ADMIN_PARAM, "DURATION must be N, Ns, Nm or Nh (more than 0)");
+		return admin_error(RPL_E_ADMIN_PARAM,
+				   "DURATION must be N, Ns, Nm or Nh (more than 0)");
 	if ((rc = store_begin(st, 0, &txn)) < 0)
 		return admin_error(-rc, NULL);
 	if ((rc = store_repl_disabled(txn, st, why, sizeof(why))) != 0) {
 		store_abort(txn);
-		return rc < 0 ? admin_error(-rc, NULL) : admin_error(RPL_E_REPL_DISABLED, "%s", why);
+		return rc < 0 ? admin_error(-rc, NULL)
+			      : admin_error(RPL_E_REPL_DISABLED, "%s", why);
 	}
 	if (!target) {
 		if ((rc = store_repl_server_get(txn, st, def, sizeof(def))) < 0 || !def[0]) {
@@ -211,11 +222,11 @@ static json_t *replicate_prepare(struct sync *y, struct admin_cmd *cmd, struct r
 		snprintf(j->rq.target, sizeof(j->rq.target), "%s", sr.name);
 		server_rec_free(&sr);
 	} else {
-		err = admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc, "target server %s",
-				  target);
+		err = admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc,
+				  "target server %s", target);
 	}
 	if (!err && strcmp(cmd->words[2], "*") == 0) {
-		struct node_collect c = {j, 0};
+		struct node_collect c = { j, 0 };
 		if ((rc = store_node_each(txn, st, collect_local, &c)) < 0)
 			err = admin_error(-rc, NULL);
 	} else if (!err) {
@@ -224,8 +235,10 @@ static json_t *replicate_prepare(struct sync *y, struct admin_cmd *cmd, struct r
 			snprintf(j->nodes[0], RPL_NAME_MAX + 1, "%s", nr.name);
 			j->nnodes = 1;
 		} else {
-			err = admin_error(rc == -RPL_E_NOTFOUND || rc == 0 ? (rc ? RPL_E_NODE_UNKNOWN : RPL_E_NOMEM)
-					  : -rc, "node %s", cmd->words[2]);
+			err = admin_error(rc == -RPL_E_NOTFOUND || rc == 0
+						  ? (rc ? RPL_E_NODE_UNKNOWN : RPL_E_NOMEM)
+						  : -rc,
+					  "node %s", cmd->words[2]);
 		}
 	}
 	store_abort(txn);
@@ -234,7 +247,7 @@ static json_t *replicate_prepare(struct sync *y, struct admin_cmd *cmd, struct r
 
 void admin_replicate_node(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"TARGET", "WAIT", "FORCE", "DURATION", NULL};
+	static const char *const allowed[] = { "TARGET", "WAIT", "FORCE", "DURATION", NULL };
 	struct rjob *j;
 	json_t *err;
 
@@ -243,8 +256,10 @@ void admin_replicate_node(struct sync *y, struct admin_client *ac, struct admin_
 		return;
 	}
 	if (cmd->nwords != 3) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX,
-				      "REPLICATE NODE name|* [TARGET=server] [WAIT=YES] [FORCE=YES] [DURATION=N{m|h}]"));
+		reply(ac,
+		      admin_error(
+			      RPL_E_ADMIN_SYNTAX,
+			      "REPLICATE NODE name|* [TARGET=server] [WAIT=YES] [FORCE=YES] [DURATION=N{m|h}]"));
 		return;
 	}
 	if (!(j = calloc(1, sizeof(*j)))) {
@@ -283,10 +298,10 @@ void admin_replicate_node(struct sync *y, struct admin_client *ac, struct admin_
 		rc = repl_start(y, &j->rq, NULL, rjob_done, j, &id, why, sizeof(why));
 		j->next++;
 		if (rc < 0 && j->nnodes == 1) {
-			log_code(-rc, "REPLICATE NODE %s: %s",
-				j->rq.node, why[0] ? why : rpl_msg_text(rc));
-			peer_actlog(y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s", j->rq.node,
-				    j->rq.target, why[0] ? why : rpl_msg_text(rc));
+			log_code(-rc, "REPLICATE NODE %s: %s", j->rq.node,
+				 why[0] ? why : rpl_msg_text(rc));
+			peer_actlog(y->peer, -rc, "REPLICATE NODE %s TARGET=%s not started: %s",
+				    j->rq.node, j->rq.target, why[0] ? why : rpl_msg_text(rc));
 			reply(ac, admin_error(-rc, "%s", why[0] ? why : rpl_msg_text(rc)));
 			json_decref(j->runs);
 			free(j->nodes);
@@ -294,19 +309,25 @@ void admin_replicate_node(struct sync *y, struct admin_client *ac, struct admin_
 			return;
 		}
 		if (rc < 0) {
-			json_array_append_new(j->runs, json_pack("{s:s, s:s, s:s}", "node", j->rq.node,
-								 "state", rc == -RPL_W_REPL_BUSY ? "skipped" : "failed",
-								 "message", why));
-			reply(ac, admin_ok(RPL_I_REPL_STARTED, "replication of %d nodes to %s started",
-					   j->nnodes, j->rq.target));
+			json_array_append_new(
+				j->runs, json_pack("{s:s, s:s, s:s}", "node", j->rq.node, "state",
+						   rc == -RPL_W_REPL_BUSY ? "skipped" : "failed",
+						   "message", why));
+			reply(ac,
+			      admin_ok(RPL_I_REPL_STARTED, "replication of %d nodes to %s started",
+				       j->nnodes, j->rq.target));
 			rjob_next(j);
 			return;
 		}
-		json_t *doc = j->nnodes == 1
-			? admin_ok(RPL_I_REPL_STARTED, "replication of node %s to %s started (process %llu)",
-				   j->rq.node, j->rq.target, (unsigned long long)id)
-			: admin_ok(RPL_I_REPL_STARTED, "replication of %d nodes to %s started (process %llu first)",
-				   j->nnodes, j->rq.target, (unsigned long long)id);
+		json_t *doc =
+			j->nnodes == 1
+				? admin_ok(RPL_I_REPL_STARTED,
+					   "replication of node %s to %s started (process %llu)",
+					   j->rq.node, j->rq.target, (unsigned long long)id)
+				: admin_ok(
+					  RPL_I_REPL_STARTED,
+					  "replication of %d nodes to %s started (process %llu first)",
+					  j->nnodes, j->rq.target, (unsigned long long)id);
 		json_object_set_new(doc, "process", json_integer((json_int_t)id));
 		reply(ac, doc);
 	}
@@ -322,11 +343,11 @@ struct qrep {
 
 static json_t *figures_json(const struct repl_figures *f)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects_replicated", (json_int_t)f->objects,
-			 "bytes_replicated", (json_int_t)f->bytes, "bytes_transferred",
-			 (json_int_t)f->transferred, "objects_deleted", (json_int_t)f->deleted,
-			 "objects_failed", (json_int_t)f->failed, "chunk_bytes_sent",
-			 (json_int_t)f->chunk_bytes_sent);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects_replicated",
+			 (json_int_t)f->objects, "bytes_replicated", (json_int_t)f->bytes,
+			 "bytes_transferred", (json_int_t)f->transferred, "objects_deleted",
+			 (json_int_t)f->deleted, "objects_failed", (json_int_t)f->failed,
+			 "chunk_bytes_sent", (json_int_t)f->chunk_bytes_sent);
 }
 
 static int qrep_cb(const struct repl_rec *r, void *arg)
@@ -343,9 +364,10 @@ static int qrep_cb(const struct repl_rec *r, void *arg)
 	else if (state == REPL_RUNNING)
 		state = REPL_FAILED; /* recorded as running, but nothing runs: fixed at start */
 	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "node", r->node, "target", r->target,
-		      "state", repl_state_name(state), "objects_replicated", (json_int_t)r->done.objects,
-		      "bytes_replicated", (json_int_t)r->done.bytes, "bytes_transferred",
-		      (json_int_t)r->done.transferred, "last_success", admin_time(r->last_success));
+		      "state", repl_state_name(state), "objects_replicated",
+		      (json_int_t)r->done.objects, "bytes_replicated", (json_int_t)r->done.bytes,
+		      "bytes_transferred", (json_int_t)r->done.transferred, "last_success",
+		      admin_time(r->last_success));
 	json_object_set_new(j, "objects_deleted", json_integer((json_int_t)r->done.deleted));
 	json_object_set_new(j, "last_start", admin_time(r->last_start));
 	json_object_set_new(j, "last_end", admin_time(r->last_end));
@@ -355,16 +377,18 @@ static int qrep_cb(const struct repl_rec *r, void *arg)
 	if (state == REPL_RUNNING)
 		json_object_set_new(j, "running", repl_progress_json(&p));
 	json_object_set_new(j, "runs", json_integer((json_int_t)r->runs));
-	json_object_set_new(j, "total_objects_replicated", json_integer((json_int_t)r->total_objects));
+	json_object_set_new(j, "total_objects_replicated",
+			    json_integer((json_int_t)r->total_objects));
 	json_object_set_new(j, "total_bytes_replicated", json_integer((json_int_t)r->total_bytes));
-	json_object_set_new(j, "total_bytes_transferred", json_integer((json_int_t)r->total_transferred));
+	json_object_set_new(j, "total_bytes_transferred",
+			    json_integer((json_int_t)r->total_transferred));
 	json_array_append_new(q->arr, j);
 	return 0;
 }
 
 void admin_query_replication(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct qrep q = {y, NULL, NULL};
+	struct qrep q = { y, NULL, NULL };
 	MDB_txn *txn;
 	int rc;
 
@@ -386,9 +410,9 @@ void admin_query_replication(struct sync *y, struct admin_client *ac, struct adm
 		reply(ac, admin_error(-rc, NULL));
 		return;
 	}
-	adminsrv_reply(ac, q.arr, json_pack("[s,s,s,s,s,s,s]", "node", "target", "state",
-					    "objects_replicated", "bytes_replicated",
-					    "bytes_transferred", "last_success"));
+	adminsrv_reply(ac, q.arr,
+		       json_pack("[s,s,s,s,s,s,s]", "node", "target", "state", "objects_replicated",
+				 "bytes_replicated", "bytes_transferred", "last_success"));
 }
 
 /* ---- QUERY REPLNODE ------------------------------------------------------------ */
@@ -401,11 +425,12 @@ static void replnode_done(void *arg, const struct repl_progress *p)
 	if (p->state != REPL_COMPLETED) {
 		doc = admin_error(p->msg ? p->msg : RPL_E_REPL_FAILED, "%s", p->message);
 	} else {
-		doc = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:b}", "node", p->node, "target",
-				p->target, "source_objects", (json_int_t)p->source_objects,
-				"source_bytes", (json_int_t)p->source_bytes, "replica_exists",
-				p->replica_exists, "target_objects", (json_int_t)p->replica_objects,
-				"target_bytes", (json_int_t)p->replica_bytes, "equal",
+		doc = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:b}", "node", p->node,
+				"target", p->target, "source_objects",
+				(json_int_t)p->source_objects, "source_bytes",
+				(json_int_t)p->source_bytes, "replica_exists", p->replica_exists,
+				"target_objects", (json_int_t)p->replica_objects, "target_bytes",
+				(json_int_t)p->replica_bytes, "equal",
 				p->replica_exists && p->source_objects == p->replica_objects &&
 					p->source_bytes == p->replica_bytes);
 	}
@@ -415,7 +440,7 @@ static void replnode_done(void *arg, const struct repl_progress *p)
 
 void admin_query_replnode(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	static const char *const allowed[] = {"TARGET", NULL};
+	static const char *const allowed[] = { "TARGET", NULL };
 	const char *target = admin_param(cmd, "TARGET");
 	struct repl_request rq;
 	char def[RPL_NAME_MAX + 1] = "", why[400];
@@ -424,7 +449,9 @@ void admin_query_replnode(struct sync *y, struct admin_client *ac, struct admin_
 	int rc;
 
 	if ((err = admin_check_params(cmd, allowed)) || cmd->nwords != 3) {
-		reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY REPLNODE name [TARGET=server]"));
+		reply(ac,
+		      err ? err
+			  : admin_error(RPL_E_ADMIN_SYNTAX, "QUERY REPLNODE name [TARGET=server]"));
 		return;
 	}
 	if (!target) {
@@ -433,7 +460,8 @@ void admin_query_replnode(struct sync *y, struct admin_client *ac, struct admin_
 			store_abort(txn);
 		}
 		if (rc < 0 || !def[0]) {
-			reply(ac, admin_error(RPL_E_REPL_NOTARGET, "QUERY REPLNODE %s", cmd->words[2]));
+			reply(ac,
+			      admin_error(RPL_E_REPL_NOTARGET, "QUERY REPLNODE %s", cmd->words[2]));
 			return;
 		}
 		target = def;
@@ -452,8 +480,7 @@ void admin_query_replnode(struct sync *y, struct admin_client *ac, struct admin_
 
 /* ---- REMOVE REPLNODE, DISABLE/ENABLE REPLICATION, SET REPLSERVER -------------------- */
 
-static int remove_replnode_work(MDB_txn *txn, struct store *st, void *arg, char *detail,
-				size_t dsz)
+static int remove_replnode_work(MDB_txn *txn, struct store *st, void *arg, char *detail, size_t dsz)
 {
 	const char *name = arg;
 	struct node_rec r;
@@ -471,9 +498,10 @@ static int remove_replnode_work(MDB_txn *txn, struct store *st, void *arg, char 
 	}
 	if ((rc = store_node_make_local(txn, st, r.name)) < 0)
 		return rc;
-	return store_actlog_add(txn, st, RPL_I_NODE_LOCAL,
-				"replica node %s (of node %s of server %s) made an ordinary node with %llu objects",
-				r.name, r.src_node, r.src_server, (unsigned long long)r.objects);
+	return store_actlog_add(
+		txn, st, RPL_I_NODE_LOCAL,
+		"replica node %s (of node %s of server %s) made an ordinary node with %llu objects",
+		r.name, r.src_node, r.src_server, (unsigned long long)r.objects);
 }
 
 void admin_remove_replnode(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -499,7 +527,8 @@ static int enable_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 
 	(void)detail;
 	(void)dsz;
-	rc = store_repl_set_disabled(txn, st, enable ? NULL : "disabled by the administrator (DISABLE REPLICATION)");
+	rc = store_repl_set_disabled(
+		txn, st, enable ? NULL : "disabled by the administrator (DISABLE REPLICATION)");
 	if (rc == 0)
 		rc = store_actlog_add(txn, st, enable ? RPL_I_REPL_ENABLED : RPL_I_REPL_DISABLED,
 				      "outbound replication %s by the administrator",
@@ -510,12 +539,14 @@ static int enable_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 static void able(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd, int enable)
 {
 	if (cmd->nwords != 2 || cmd->nparams) {
-		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "%s REPLICATION", enable ? "ENABLE" : "DISABLE"));
+		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "%s REPLICATION",
+				      enable ? "ENABLE" : "DISABLE"));
 		return;
 	}
 	admin_write(y, ac, enable_work, enable ? (void *)1 : NULL, NULL,
 		    enable ? admin_ok(RPL_I_REPL_ENABLED, "outbound replication enabled")
-			   : admin_ok(RPL_I_REPL_DISABLED, "outbound replication disabled; running replications finish"),
+			   : admin_ok(RPL_I_REPL_DISABLED,
+				      "outbound replication disabled; running replications finish"),
 		    NULL);
 }
 
@@ -545,7 +576,8 @@ static int replserver_work(MDB_txn *txn, struct store *st, void *arg, char *deta
 	server_rec_free(&r);
 	rc = store_repl_server_set(txn, st, name);
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_REPLSERVER, "default replication target set to %s", name);
+		rc = store_actlog_add(txn, st, RPL_I_REPLSERVER,
+				      "default replication target set to %s", name);
 	return rc;
 }
 
@@ -594,7 +626,8 @@ void admin_cancel_process(struct sync *y, struct admin_client *ac, struct admin_
 	}
 	id = strtoull(cmd->words[2], &end, 10);
 	if (*end || !id) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "a process number, as QUERY PROCESS shows"));
+		reply(ac,
+		      admin_error(RPL_E_ADMIN_PARAM, "a process number, as QUERY PROCESS shows"));
 		return;
 	}
 	if (repl_cancel(y, id, "cancelled by CANCEL PROCESS") < 0) {
@@ -602,5 +635,6 @@ void admin_cancel_process(struct sync *y, struct admin_client *ac, struct admin_
 		return;
 	}
 	log_info(RPL_I_PROCESS_CANCEL, "process %llu cancelled by the administrator", id);
-	reply(ac, admin_ok(RPL_I_PROCESS_CANCEL, "process %llu cancelled; the next run resumes it", id));
+	reply(ac, admin_ok(RPL_I_PROCESS_CANCEL, "process %llu cancelled; the next run resumes it",
+			   id));
 }

@@ -17,7 +17,9 @@
 
 static void reply(struct admin_client *ac, json_t *doc) { adminsrv_reply(ac, doc, NULL); }
 
-static const char *const sched_params[] = {"CMD", "PERIOD", "STARTTIME", "DURATION", "ACTIVE", NULL};
+static const char *const sched_params[] = {
+	"CMD", "PERIOD", "STARTTIME", "DURATION", "ACTIVE", NULL
+};
 
 struct sched_change {
 	struct sched_rec r;
@@ -39,17 +41,20 @@ static json_t *parse_sched(const struct admin_cmd *cmd, struct sched_change *c)
 			bad = 2;
 		free(sub);
 		if (bad || strlen(v) > SCHED_CMD_MAX)
-			return admin_error(RPL_E_ADMIN_PARAM, bad == 2
-					   ? "CMD may not be HALT or a SCHEDULE command"
-					   : "CMD must be one admin command of at most %d characters, quoted",
-					   SCHED_CMD_MAX);
+			return admin_error(
+				RPL_E_ADMIN_PARAM,
+				bad == 2
+					? "CMD may not be HALT or a SCHEDULE command"
+					: "CMD must be one admin command of at most %d characters, quoted",
+				SCHED_CMD_MAX);
 		snprintf(c->r.cmd, sizeof(c->r.cmd), "%s", v);
 		c->has_cmd = 1;
 	}
 	if ((v = admin_param(cmd, "PERIOD"))) {
 		c->r.period = admin_parse_span(v, 1, 1);
 		if (c->r.period < 10)
-			return admin_error(RPL_E_ADMIN_PARAM, "PERIOD must be N{s|m|h|d}, at least 10 seconds");
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "PERIOD must be N{s|m|h|d}, at least 10 seconds");
 		c->has_period = 1;
 	}
 	if ((v = admin_param(cmd, "STARTTIME"))) {
@@ -57,10 +62,12 @@ static json_t *parse_sched(const struct admin_cmd *cmd, struct sched_change *c)
 		char end;
 		if (strcasecmp(v, "NONE") == 0)
 			c->r.starttime = -1;
-		else if (sscanf(v, "%d:%d%c", &h, &m, &end) == 2 && h >= 0 && h < 24 && m >= 0 && m < 60)
+		else if (sscanf(v, "%d:%d%c", &h, &m, &end) == 2 && h >= 0 && h < 24 && m >= 0 &&
+			 m < 60)
 			c->r.starttime = h * 60 + m;
 		else
-			return admin_error(RPL_E_ADMIN_PARAM, "STARTTIME must be HH:MM (local time)");
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "STARTTIME must be HH:MM (local time)");
 		c->has_start = 1;
 	}
 	if ((v = admin_param(cmd, "DURATION"))) {
@@ -81,8 +88,8 @@ static json_t *parse_sched(const struct admin_cmd *cmd, struct sched_change *c)
 	}
 	for (int i = 0; i < cmd->nparams; i++) {
 		size_t n = strlen(c->changes);
-		snprintf(c->changes + n, sizeof(c->changes) - n, "%s%s=%s", n ? ", " : "", cmd->keys[i],
-			 cmd->vals[i]);
+		snprintf(c->changes + n, sizeof(c->changes) - n, "%s%s=%s", n ? ", " : "",
+			 cmd->keys[i], cmd->vals[i]);
 	}
 	return NULL;
 }
@@ -124,7 +131,7 @@ static int sched_work(MDB_txn *txn, struct store *st, void *arg, char *detail, s
 	}
 	/* Without a start time the first run is now; with one, at it. */
 	r.next_run = r.starttime < 0 ? (c->define || c->has_period ? now : r.next_run)
-				      : sched_next_after(&r, now - 1);
+				     : sched_next_after(&r, now - 1);
 	if (!r.next_run)
 		r.next_run = now;
 	if ((rc = store_sched_put(txn, st, &r)) < 0)
@@ -148,16 +155,21 @@ static void define_or_update(struct sync *y, struct admin_client *ac, struct adm
 	json_t *err;
 
 	if ((err = admin_check_params(cmd, sched_params)) || cmd->nwords != 3) {
-		reply(ac, err ? err : admin_error(RPL_E_ADMIN_SYNTAX, "%s SCHEDULE name ...",
-						  define ? "DEFINE" : "UPDATE"));
+		reply(ac, err ? err
+			      : admin_error(RPL_E_ADMIN_SYNTAX, "%s SCHEDULE name ...",
+					    define ? "DEFINE" : "UPDATE"));
 		return;
 	}
 	if (!conf_valid_name(cmd->words[2])) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "a schedule name is 1 to 64 letters, digits, '.', '-' or '_'"));
+		reply(ac,
+		      admin_error(RPL_E_ADMIN_PARAM,
+				  "a schedule name is 1 to 64 letters, digits, '.', '-' or '_'"));
 		return;
 	}
 	if (define && (!admin_param(cmd, "CMD") || !admin_param(cmd, "PERIOD"))) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "DEFINE SCHEDULE needs CMD=\"command\" and PERIOD=N{s|m|h|d}"));
+		reply(ac,
+		      admin_error(RPL_E_ADMIN_PARAM,
+				  "DEFINE SCHEDULE needs CMD=\"command\" and PERIOD=N{s|m|h|d}"));
 		return;
 	}
 	if (!define && cmd->nparams == 0) {
@@ -178,7 +190,8 @@ static void define_or_update(struct sync *y, struct admin_client *ac, struct adm
 		return;
 	}
 	admin_write(y, ac, sched_work, c, free,
-		    admin_ok(RPL_I_SCHED_CHANGED, "schedule %s %s", c->r.name, define ? "defined" : "updated"),
+		    admin_ok(RPL_I_SCHED_CHANGED, "schedule %s %s", c->r.name,
+			     define ? "defined" : "updated"),
 		    sched_after);
 }
 
@@ -253,22 +266,26 @@ static int qs_cb(const struct sched_rec *r, void *arg)
 	snprintf(st, sizeof(st), "%02d:%02d", r->starttime / 60, r->starttime % 60);
 	j = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:b}", "name", r->name,
 		      "cmd", r->cmd, "period", span_json(r->period), "period_seconds",
-		      (json_int_t)r->period, "starttime", r->starttime >= 0 ? json_string(st) : json_null(),
-		      "duration", r->duration ? span_json(r->duration) : json_null(), "active", r->active,
-		      "next_run", r->active ? admin_time(r->next_run) : json_null(),
-		      "last_run", admin_time(r->last_run), "last_end", admin_time(r->last_end),
-		      "running", sched_running(q->y, r->name));
-	json_object_set_new(j, "last_result", r->last_ok < 0 ? json_null()
-				: json_string(r->last_ok ? "success" : "failed"));
-	json_object_set_new(j, "last_message_id", r->last_msgid[0] ? json_string(r->last_msgid) : json_null());
-	json_object_set_new(j, "last_message", r->last_result[0] ? json_string(r->last_result) : json_null());
+		      (json_int_t)r->period, "starttime",
+		      r->starttime >= 0 ? json_string(st) : json_null(), "duration",
+		      r->duration ? span_json(r->duration) : json_null(), "active", r->active,
+		      "next_run", r->active ? admin_time(r->next_run) : json_null(), "last_run",
+		      admin_time(r->last_run), "last_end", admin_time(r->last_end), "running",
+		      sched_running(q->y, r->name));
+	json_object_set_new(j, "last_result",
+			    r->last_ok < 0 ? json_null()
+					   : json_string(r->last_ok ? "success" : "failed"));
+	json_object_set_new(j, "last_message_id",
+			    r->last_msgid[0] ? json_string(r->last_msgid) : json_null());
+	json_object_set_new(j, "last_message",
+			    r->last_result[0] ? json_string(r->last_result) : json_null());
 	json_array_append_new(q->arr, j);
 	return 0;
 }
 
 void admin_query_schedule(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct qs q = {y, NULL, NULL};
+	struct qs q = { y, NULL, NULL };
 	MDB_txn *txn;
 	int rc;
 
@@ -295,6 +312,7 @@ void admin_query_schedule(struct sync *y, struct admin_client *ac, struct admin_
 		reply(ac, admin_error(RPL_E_SCHED_UNKNOWN, "schedule %s", q.pattern));
 		return;
 	}
-	adminsrv_reply(ac, q.arr, json_pack("[s,s,s,s,s,s,s]", "name", "cmd", "period", "active",
-					    "next_run", "last_run", "last_result"));
+	adminsrv_reply(ac, q.arr,
+		       json_pack("[s,s,s,s,s,s,s]", "name", "cmd", "period", "active", "next_run",
+				 "last_run", "last_result"));
 }

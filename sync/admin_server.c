@@ -47,8 +47,8 @@ struct server_change {
 	int lladdress, ssl, secsec, verify, forcesync;
 	char description[256];
 	struct blob sealed_pw;
-	char changes[512];   /* for the activity log, passwords masked */
-	int wait;            /* FORCESYNC=YES WAIT=YES */
+	char changes[512];       /* for the activity log, passwords masked */
+	int wait;                /* FORCESYNC=YES WAIT=YES */
 	struct admin_client *ac; /* held while the FORCESYNC reply is owed */
 	/* what happened (set in the transaction) */
 	int reset, fs_set;
@@ -70,7 +70,8 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 
 	if ((v = admin_param(cmd, "HLADDRESS"))) {
 		if (!*v || strlen(v) >= sizeof(c->hladdress))
-			return admin_error(RPL_E_ADMIN_PARAM, "HLADDRESS must be a host name or address");
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "HLADDRESS must be a host name or address");
 		strcpy(c->hladdress, v);
 		c->has_hl = 1;
 	}
@@ -78,7 +79,8 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 		char *end;
 		long port = strtol(v, &end, 10);
 		if (*end || port < 1 || port > 65535)
-			return admin_error(RPL_E_ADMIN_PARAM, "LLADDRESS must be a port from 1 to 65535");
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "LLADDRESS must be a port from 1 to 65535");
 		c->lladdress = (int)port;
 		c->has_ll = 1;
 	}
@@ -93,7 +95,8 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 		else if (strcasecmp(v, "TRANSITIONAL") == 0)
 			c->secsec = SECSEC_TRANSITIONAL;
 		else
-			return admin_error(RPL_E_ADMIN_PARAM, "SESSIONSECURITY must be TRANSITIONAL or STRICT");
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "SESSIONSECURITY must be TRANSITIONAL or STRICT");
 		c->has_secsec = 1;
 	}
 	if ((v = admin_param(cmd, "VERIFY"))) {
@@ -107,7 +110,8 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 	}
 	if ((v = admin_param(cmd, "DESCRIPTION"))) {
 		if (strlen(v) >= sizeof(c->description))
-			return admin_error(RPL_E_ADMIN_PARAM, "DESCRIPTION is longer than %zu characters",
+			return admin_error(RPL_E_ADMIN_PARAM,
+					   "DESCRIPTION is longer than %zu characters",
 					   sizeof(c->description) - 1);
 		strcpy(c->description, v);
 		c->has_desc = 1;
@@ -125,8 +129,10 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 	}
 	if ((v = admin_param(cmd, "SERVERPASSWORD"))) {
 		if (!instance_password_ok(v))
-			return admin_error(RPL_E_PASSWORD_WEAK, "SERVERPASSWORD needs 8 to 64 printable characters");
-		if (instance_seal(y->in, SEAL_SERVER_PASSWORD, c->name, v, strlen(v), &c->sealed_pw) < 0)
+			return admin_error(RPL_E_PASSWORD_WEAK,
+					   "SERVERPASSWORD needs 8 to 64 printable characters");
+		if (instance_seal(y->in, SEAL_SERVER_PASSWORD, c->name, v, strlen(v),
+				  &c->sealed_pw) < 0)
 			return admin_error(RPL_E_CRYPTO, "sealing the password");
 		c->has_pw = 1;
 	}
@@ -134,8 +140,10 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 		size_t n = strlen(c->changes);
 		if (strcasecmp(cmd->keys[i], "WAIT") == 0)
 			continue;
-		snprintf(c->changes + n, sizeof(c->changes) - n, "%s%s=%s", n ? ", " : "", cmd->keys[i],
-			 strcasecmp(cmd->keys[i], "SERVERPASSWORD") == 0 ? "********" : cmd->vals[i]);
+		snprintf(c->changes + n, sizeof(c->changes) - n, "%s%s=%s", n ? ", " : "",
+			 cmd->keys[i],
+			 strcasecmp(cmd->keys[i], "SERVERPASSWORD") == 0 ? "********"
+									 : cmd->vals[i]);
 	}
 	return NULL;
 }
@@ -163,7 +171,7 @@ static void apply_change(struct server_change *c, struct server_rec *r)
 	if (c->has_pw) {
 		blob_free(&r->password);
 		r->password = c->sealed_pw;
-		c->sealed_pw = (struct blob){0};
+		c->sealed_pw = (struct blob){ 0 };
 		/* The pairing key proved the old password: prove the new one. */
 		blob_free(&r->key_out);
 	}
@@ -203,7 +211,7 @@ struct fs_wait {
 	int wait, in_flight;
 	uint64_t deadline_ms, retry_ms;
 	int attempts;
-	char last[800];          /* why the last attempt failed */
+	char last[800]; /* why the last attempt failed */
 	int last_err;
 };
 
@@ -236,9 +244,11 @@ static int fs_mark_cleared(struct sync *y, const char *name)
 
 static json_t *fs_done_doc(struct fs_wait *w, const char *how)
 {
-	json_t *j = admin_ok(RPL_I_FORCESYNC_DONE, "server %s updated; FORCESYNC completed: "
-			     "both password proofs passed and certificates were exchanged again (%s)",
-			     w->name, how);
+	json_t *j =
+		admin_ok(RPL_I_FORCESYNC_DONE,
+			 "server %s updated; FORCESYNC completed: "
+			 "both password proofs passed and certificates were exchanged again (%s)",
+			 w->name, how);
 	json_object_set_new(j, "server", json_string(w->name));
 	json_object_set_new(j, "forcesync_pending", json_false());
 	return j;
@@ -249,17 +259,19 @@ static json_t *fs_pending_doc(struct fs_wait *w)
 	json_t *j;
 
 	if (w->wait)
-		j = admin_error(RPL_E_FORCESYNC_NOT_DONE,
-				"server %s updated and marked for FORCESYNC; no exchange within "
-				"ROUNDTIMEOUT (%d s, %d attempt%s), the last: %s. It happens at the next "
-				"session with %s in either direction",
-				w->name, w->y->in->conf.roundtimeout, w->attempts,
-				w->attempts == 1 ? "" : "s", w->last, w->name);
+		j = admin_error(
+			RPL_E_FORCESYNC_NOT_DONE,
+			"server %s updated and marked for FORCESYNC; no exchange within "
+			"ROUNDTIMEOUT (%d s, %d attempt%s), the last: %s. It happens at the next "
+			"session with %s in either direction",
+			w->name, w->y->in->conf.roundtimeout, w->attempts,
+			w->attempts == 1 ? "" : "s", w->last, w->name);
 	else
-		j = admin_error(RPL_E_FORCESYNC_NOT_DONE,
-				"server %s updated and marked for FORCESYNC, but the exchange did not "
-				"happen now: %s. It happens at the next session with %s in either direction",
-				w->name, w->last, w->name);
+		j = admin_error(
+			RPL_E_FORCESYNC_NOT_DONE,
+			"server %s updated and marked for FORCESYNC, but the exchange did not "
+			"happen now: %s. It happens at the next session with %s in either direction",
+			w->name, w->last, w->name);
 	json_object_set_new(j, "server", json_string(w->name));
 	json_object_set_new(j, "forcesync_pending", json_true());
 	if (w->last_err)
@@ -310,9 +322,9 @@ static void fs_attempt(struct fs_wait *w)
 	w->in_flight = 1;
 	rc = talk_connect(w->y, w->name, PURPOSE_SYNC, fs_session_done, w);
 	if (rc < 0) {
-		struct session_result r = {.err = rc};
+		struct session_result r = { .err = rc };
 		snprintf(r.message, sizeof(r.message), "%s", rpl_msg_text(rc));
-		fs_session_done(w->y, w->name, &r, &(struct talk_outcome){0}, w);
+		fs_session_done(w->y, w->name, &r, &(struct talk_outcome){ 0 }, w);
 	}
 }
 
@@ -327,8 +339,8 @@ static void fs_tick(struct progress_note *n, uint64_t now)
 		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", w->name);
 		fs_finish(w, fs_done_doc(w, "in a session the partner opened"));
 	} else if (now >= w->deadline_ms) {
-		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", w->name,
-			 w->last);
+		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s",
+			 w->name, w->last);
 		fs_finish(w, fs_pending_doc(w));
 	} else if (now >= w->retry_ms) {
 		w->retry_ms = 0;
@@ -354,8 +366,12 @@ static void start_forcesync(struct sync *y, struct server_change *c)
 	struct fs_wait *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		adminsrv_reply(c->ac, admin_error(RPL_E_NOMEM, "server %s updated and marked for "
-						  "FORCESYNC; the session was not started", c->name), NULL);
+		adminsrv_reply(c->ac,
+			       admin_error(RPL_E_NOMEM,
+					   "server %s updated and marked for "
+					   "FORCESYNC; the session was not started",
+					   c->name),
+			       NULL);
 		return; /* change_free releases c->ac */
 	}
 	w->y = y;
@@ -394,10 +410,11 @@ static int define_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 	apply_change(c, &r);
 	rc = store_server_put(txn, st, &r);
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_SERVER_DEFINED,
-				      "server %s defined: %s:%d, SSL=%s, SESSIONSECURITY=%s, VERIFY=%s",
-				      r.name, r.hladdress, r.lladdress, r.ssl ? "YES" : "NO",
-				      secsec_name(r.secsec), verify_mode_name(r.verify));
+		rc = store_actlog_add(
+			txn, st, RPL_I_SERVER_DEFINED,
+			"server %s defined: %s:%d, SSL=%s, SESSIONSECURITY=%s, VERIFY=%s", r.name,
+			r.hladdress, r.lladdress, r.ssl ? "YES" : "NO", secsec_name(r.secsec),
+			verify_mode_name(r.verify));
 	server_rec_free(&r);
 	return rc;
 }
@@ -414,7 +431,8 @@ void admin_define_server(struct sync *y, struct admin_client *ac, struct admin_c
 		return;
 	}
 	if (strcasecmp(cmd->words[2], y->in->conf.servername) == 0) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is this server's own name", cmd->words[2]));
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "%s is this server's own name",
+				      cmd->words[2]));
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -448,17 +466,19 @@ static int update_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 	snprintf(c->name, sizeof(c->name), "%s", r.name);
 	rc = store_server_put(txn, st, &r);
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_SERVER_UPDATED, "server %s updated: %s", r.name,
-				      c->changes);
+		rc = store_actlog_add(txn, st, RPL_I_SERVER_UPDATED, "server %s updated: %s",
+				      r.name, c->changes);
 	if (rc == 0 && c->reset)
-		rc = store_actlog_add(txn, st, RPL_I_SECSEC_RESET,
-				      "server %s reset from STRICT to TRANSITIONAL by the administrator; "
-				      "down-level sessions are accepted again until its next protocol 2 session",
-				      r.name);
+		rc = store_actlog_add(
+			txn, st, RPL_I_SECSEC_RESET,
+			"server %s reset from STRICT to TRANSITIONAL by the administrator; "
+			"down-level sessions are accepted again until its next protocol 2 session",
+			r.name);
 	if (rc == 0 && c->fs_set)
-		rc = store_actlog_add(txn, st, RPL_I_FORCESYNC_SET,
-				      "FORCESYNC requested for server %s: the next session proves both passwords and re-exchanges certificates",
-				      r.name);
+		rc = store_actlog_add(
+			txn, st, RPL_I_FORCESYNC_SET,
+			"FORCESYNC requested for server %s: the next session proves both passwords and re-exchanges certificates",
+			r.name);
 	server_rec_free(&r);
 	return rc;
 }
@@ -469,7 +489,8 @@ static void update_after(struct sync *y, int rc, void *arg)
 	if (rc < 0)
 		return;
 	if (c->reset)
-		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator", c->name);
+		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator",
+			 c->name);
 	if (c->fs_set)
 		start_forcesync(y, c);
 }
@@ -517,7 +538,8 @@ static int delete_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 		return -RPL_E_UNKNOWN_SERVER;
 	}
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_SERVER_DELETED, "server %s deleted with its pins", name);
+		rc = store_actlog_add(txn, st, RPL_I_SERVER_DELETED,
+				      "server %s deleted with its pins", name);
 	return rc;
 }
 
@@ -542,10 +564,10 @@ static json_t *pin_json(const struct pin *p)
 	json_t *j;
 
 	hex_encode(p->fp, FP_LEN, hex);
-	j = json_pack("{s:s, s:s, s:o, s:I, s:s, s:o}", "fingerprint", hex,
-		      "state", pin_state_name(p->state), "not_after", admin_time(p->not_after),
-		      "days_left", (json_int_t)clock_days_until(p->not_after),
-		      "how", p->how, "added", admin_time(p->added));
+	j = json_pack("{s:s, s:s, s:o, s:I, s:s, s:o}", "fingerprint", hex, "state",
+		      pin_state_name(p->state), "not_after", admin_time(p->not_after), "days_left",
+		      (json_int_t)clock_days_until(p->not_after), "how", p->how, "added",
+		      admin_time(p->added));
 	if (p->der.n && identity_cert_info(p->der.p, p->der.n, &ci) == 0)
 		json_object_set_new(j, "subject", json_string(ci.subject));
 	return j;
@@ -562,19 +584,20 @@ static json_t *server_json(struct sync *y, const struct server_rec *r)
 		hex_encode(r->held[i], FP_LEN, hex);
 		json_array_append_new(held, json_string(hex));
 	}
-	j = json_pack("{s:s, s:s, s:i, s:b, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:b, s:b}",
-		      "name", r->name, "hladdress", r->hladdress, "lladdress", r->lladdress,
-		      "ssl", r->ssl, "sessionsecurity", secsec_name(r->secsec),
-		      "verify", verify_mode_name(r->verify),
-		      "forcesync_pending", r->forcesync, "pins", pins,
-		      "last_tls_version", r->last_tls[0] ? json_string(r->last_tls) : json_null(),
-		      "last_cipher", r->last_cipher[0] ? json_string(r->last_cipher) : json_null(),
-		      "last_verified_by", r->last_verified_by[0] ? json_string(r->last_verified_by) : json_null(),
-		      "last_contact", admin_time(r->last_contact),
-		      "last_protocol", r->last_protocol ? json_integer(r->last_protocol) : json_null(),
-		      "description", r->description, "failed_signons", (int)r->failed_signons,
-		      "last_failure", admin_time(r->last_failure),
-		      "paired_out", r->key_out.n > 0, "paired_in", r->key_in.n > 0);
+	j = json_pack(
+		"{s:s, s:s, s:i, s:b, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:b, s:b}",
+		"name", r->name, "hladdress", r->hladdress, "lladdress", r->lladdress, "ssl",
+		r->ssl, "sessionsecurity", secsec_name(r->secsec), "verify",
+		verify_mode_name(r->verify), "forcesync_pending", r->forcesync, "pins", pins,
+		"last_tls_version", r->last_tls[0] ? json_string(r->last_tls) : json_null(),
+		"last_cipher", r->last_cipher[0] ? json_string(r->last_cipher) : json_null(),
+		"last_verified_by",
+		r->last_verified_by[0] ? json_string(r->last_verified_by) : json_null(),
+		"last_contact", admin_time(r->last_contact), "last_protocol",
+		r->last_protocol ? json_integer(r->last_protocol) : json_null(), "description",
+		r->description, "failed_signons", (int)r->failed_signons, "last_failure",
+		admin_time(r->last_failure), "paired_out", r->key_out.n > 0, "paired_in",
+		r->key_in.n > 0);
 	json_object_set_new(j, "created", admin_time(r->created));
 	json_object_set_new(j, "holds_our_certificates", held);
 	json_object_set_new(j, "down_level_allowed", json_boolean(r->legacy_ok));
@@ -611,9 +634,10 @@ static int query_cb(const struct server_rec *r, void *arg)
 
 void admin_query_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	struct query_arg q = {y, json_array()};
-	const char *fmt = admin_param(cmd, "FORMAT"), *name = cmd->nwords == 3 ? cmd->words[2] : "*";
-	struct match_arg m = {name, query_cb, &q};
+	struct query_arg q = { y, json_array() };
+	const char *fmt = admin_param(cmd, "FORMAT"),
+		   *name = cmd->nwords == 3 ? cmd->words[2] : "*";
+	struct match_arg m = { name, query_cb, &q };
 	json_t *cols = NULL;
 	MDB_txn *txn;
 	int rc;
@@ -636,7 +660,8 @@ void admin_query_server(struct sync *y, struct admin_client *ac, struct admin_cm
 	store_abort(txn);
 	if (rc < 0) {
 		json_decref(q.arr);
-		reply(ac, admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc, "%s", name));
+		reply(ac,
+		      admin_error(rc == -RPL_E_NOTFOUND ? RPL_E_UNKNOWN_SERVER : -rc, "%s", name));
 		return;
 	}
 	if (!fmt || strcmp(fmt, "DETAILED") != 0)
@@ -655,7 +680,7 @@ struct ping_batch {
 	json_t *names;   /* strings */
 	json_t *results; /* one per name, null until it ended */
 	int pending;
-	int several;     /* wildcards: the reply is an array */
+	int several;               /* wildcards: the reply is an array */
 	struct progress_note note; /* "waiting for HOST:PORT" after a second */
 };
 
@@ -677,13 +702,16 @@ static json_t *session_error(const char *server, const struct session_result *re
 	if (code == RPL_E_NAME_MISMATCH || code == RPL_E_RATELIMIT)
 		return j; /* HLADDRESS here, or our password for it: fixed here */
 	if (code == RPL_E_PARTNER_RATE)
-		snprintf(text, sizeof(text), "this server opened sessions to %s faster than %s allows: "
-			 "look at this server's log for what opens them", server, server);
+		snprintf(text, sizeof(text),
+			 "this server opened sessions to %s faster than %s allows: "
+			 "look at this server's log for what opens them",
+			 server, server);
 	else if (hint)
-		snprintf(text, sizeof(text), "on %s (the partner, about this server): %s", server, hint);
+		snprintf(text, sizeof(text), "on %s (the partner, about this server): %s", server,
+			 hint);
 	else
-		snprintf(text, sizeof(text), "on %s: its log and activity log ('QUERY ACTLOG' there) say why",
-			 server);
+		snprintf(text, sizeof(text),
+			 "on %s: its log and activity log ('QUERY ACTLOG' there) say why", server);
 	json_object_set_new(j, "hint", json_string(text));
 	return j;
 }
@@ -704,12 +732,13 @@ static void ping_set(struct ping_batch *b, const char *server, json_t *result)
 	size_t i;
 	json_t *name;
 
-	json_array_foreach(b->names, i, name)
-		if (strcasecmp(json_string_value(name), server) == 0 &&
-		    json_is_null(json_array_get(b->results, i))) {
-			json_array_set_new(b->results, i, result);
-			return;
-		}
+	json_array_foreach(b->names, i,
+			   name) if (strcasecmp(json_string_value(name), server) == 0 &&
+				     json_is_null(json_array_get(b->results, i)))
+	{
+		json_array_set_new(b->results, i, result);
+		return;
+	}
 	json_decref(result);
 }
 
@@ -720,8 +749,8 @@ static void ping_finish(struct ping_batch *b)
 	progress_remove(b->y, &b->note);
 	if (b->several)
 		adminsrv_reply(ac, json_incref(b->results),
-			       json_pack("[s,s,s,s,s,s]", "server", "ok", "verified_by", "tls_version",
-					 "rtt_ms", "message"));
+			       json_pack("[s,s,s,s,s,s]", "server", "ok", "verified_by",
+					 "tls_version", "rtt_ms", "message"));
 	else
 		adminsrv_reply(ac, json_incref(json_array_get(b->results, 0)), NULL);
 	json_decref(b->names);
@@ -759,7 +788,7 @@ static int ping_collect(const struct server_rec *r, void *arg)
 /* The defined servers a name or pattern stands for, into b->names. */
 static int ping_names(struct sync *y, const char *pattern, struct ping_batch *b)
 {
-	struct match_arg m = {pattern, ping_collect, b};
+	struct match_arg m = { pattern, ping_collect, b };
 	MDB_txn *txn;
 	int rc;
 
@@ -784,8 +813,12 @@ void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd
 		reply(ac, admin_error(RPL_E_NOMEM, NULL));
 		return;
 	}
-	*b = (struct ping_batch){.y = y, .ac = ac, .names = json_array(), .results = json_array(),
-				 .pending = 1, .several = has_wildcards(pattern)};
+	*b = (struct ping_batch){ .y = y,
+				  .ac = ac,
+				  .names = json_array(),
+				  .results = json_array(),
+				  .pending = 1,
+				  .several = has_wildcards(pattern) };
 	if (!b->several)
 		json_array_append_new(b->names, json_string(pattern));
 	else if ((rc = ping_names(y, pattern, b)) < 0) {
@@ -796,8 +829,7 @@ void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd
 		return;
 	}
 	adminsrv_hold(ac);
-	json_array_foreach(b->names, i, name)
-		json_array_append_new(b->results, json_null());
+	json_array_foreach(b->names, i, name) json_array_append_new(b->results, json_null());
 	b->note.ac = ac;
 	if (b->several)
 		snprintf(b->note.what, sizeof(b->note.what), "%zu servers matching %s",
@@ -807,7 +839,8 @@ void admin_ping_server(struct sync *y, struct admin_client *ac, struct admin_cmd
 	progress_add(y, &b->note);
 	/* pending starts at 1 so that no session that ends at once finishes
 	 * the batch while servers are still being started. */
-	json_array_foreach(b->names, i, name) {
+	json_array_foreach(b->names, i, name)
+	{
 		const char *server = json_string_value(name);
 		rc = talk_connect(y, server, PURPOSE_PING, ping_done, b);
 		if (rc == 0) {
@@ -852,8 +885,9 @@ static int password_store(MDB_txn *txn, struct store *st, void *arg, char *detai
 	(void)dsz;
 	rc = instance_password_store(j->y->in, txn, &j->prep);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &j->y->in->store, RPL_I_PASSWORD_SET,
-				      "this server's password was changed; partners prove the new one at their next session");
+		rc = store_actlog_add(
+			txn, &j->y->in->store, RPL_I_PASSWORD_SET,
+			"this server's password was changed; partners prove the new one at their next session");
 	return rc;
 }
 

@@ -26,10 +26,10 @@
 /* Sessions a distribution round keeps open at once: enough to finish 100
  * partners in a few round trips, few enough to leave MAXSESSIONS for
  * partners that connect to us meanwhile. */
-#define ROUND_WINDOW 32
-#define RETRY_SECONDS 600
-#define MAX_WARNED 512
-#define WIPE_WARN_DAYS 7
+#define ROUND_WINDOW    32
+#define RETRY_SECONDS   600
+#define MAX_WARNED      512
+#define WIPE_WARN_DAYS  7
 #define CA_REQUEST_DAYS 90 /* the first expiry warning */
 
 enum { PHASE_NONE = 0, PHASE_ANNOUNCE, PHASE_CONFIRM };
@@ -49,20 +49,20 @@ struct warned {
 struct lifecycle {
 	struct sync *y;
 	uv_timer_t retry, deadline;
-	int timers;            /* both timers initialised */
-	int renewing;          /* key generation runs on the pool */
-	int phase;             /* round in progress */
-	int again;             /* a round was asked for while one ran */
-	int activate_after;    /* AFTERSYNC: activate when the announce round ends */
-	unsigned gen;          /* round generation: late answers of an old round are ignored */
+	int timers;         /* both timers initialised */
+	int renewing;       /* key generation runs on the pool */
+	int phase;          /* round in progress */
+	int again;          /* a round was asked for while one ran */
+	int activate_after; /* AFTERSYNC: activate when the announce round ends */
+	unsigned gen;       /* round generation: late answers of an old round are ignored */
 	struct partner_state *ps;
 	int nps, next_idx, running;
-	int pumping;           /* pump() is on the stack */
+	int pumping; /* pump() is on the stack */
 	uint64_t round_started_ms;
-	char stopped[900];     /* why the last activation stopped ("" when it did not) */
+	char stopped[900]; /* why the last activation stopped ("" when it did not) */
 	struct warned warned[MAX_WARNED];
 	int nwarned;
-	int requesting;        /* the next key of a CA-signed identity is being made */
+	int requesting;               /* the next key of a CA-signed identity is being made */
 	struct renew_waiter *waiters; /* RENEW ... WAIT=YES */
 };
 
@@ -92,7 +92,8 @@ static void answer_waiters(struct lifecycle *lc, int phase, int rc, const char *
 static int warned_before(struct lifecycle *lc, const uint8_t fp[FP_LEN], int threshold)
 {
 	for (int i = 0; i < lc->nwarned; i++)
-		if (lc->warned[i].threshold == threshold && memcmp(lc->warned[i].fp, fp, FP_LEN) == 0)
+		if (lc->warned[i].threshold == threshold &&
+		    memcmp(lc->warned[i].fp, fp, FP_LEN) == 0)
 			return 1;
 	if (lc->nwarned < MAX_WARNED) {
 		memcpy(lc->warned[lc->nwarned].fp, fp, FP_LEN);
@@ -129,9 +130,18 @@ static int collect_state(const struct owncert *c, void *arg, int state)
 	return 0;
 }
 
-static int collect_next(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_NEXT); }
-static int collect_prev(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_PREVIOUS); }
-static int collect_retired(const struct owncert *c, void *arg) { return collect_state(c, arg, OWN_RETIRED); }
+static int collect_next(const struct owncert *c, void *arg)
+{
+	return collect_state(c, arg, OWN_NEXT);
+}
+static int collect_prev(const struct owncert *c, void *arg)
+{
+	return collect_state(c, arg, OWN_PREVIOUS);
+}
+static int collect_retired(const struct owncert *c, void *arg)
+{
+	return collect_state(c, arg, OWN_RETIRED);
+}
 
 static int retire(MDB_txn *txn, struct store *st, struct owncert *c, int64_t now, int compromised)
 {
@@ -148,7 +158,7 @@ static int retire(MDB_txn *txn, struct store *st, struct owncert *c, int64_t now
 static int activate_work(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct activate_job *j = arg;
-	struct label_list nexts = {.n = 0};
+	struct label_list nexts = { .n = 0 };
 	struct owncert next, cur;
 	int rc, found = 0;
 
@@ -190,13 +200,15 @@ static int activate_work(MDB_txn *txn, struct store *st, void *arg)
 		rc = store_owncert_put(txn, st, &next);
 	}
 	if (rc == 0 && j->compromised)
-		rc = store_actlog_add(txn, st, RPL_W_COMPROMISED,
-				      "own certificate %s is now current (%s); %s was compromised: retired, its key wiped, it endorses nothing",
-				      next.label, j->why, j->have_cur ? j->cur_label : "none");
+		rc = store_actlog_add(
+			txn, st, RPL_W_COMPROMISED,
+			"own certificate %s is now current (%s); %s was compromised: retired, its key wiped, it endorses nothing",
+			next.label, j->why, j->have_cur ? j->cur_label : "none");
 	else if (rc == 0)
-		rc = store_actlog_add(txn, st, RPL_I_CERT_ACTIVATED,
-				      "own certificate %s is now current (%s); %s is previous and stays until no partner needs it",
-				      next.label, j->why, j->have_cur ? j->cur_label : "none");
+		rc = store_actlog_add(
+			txn, st, RPL_I_CERT_ACTIVATED,
+			"own certificate %s is now current (%s); %s is previous and stays until no partner needs it",
+			next.label, j->why, j->have_cur ? j->cur_label : "none");
 	owncert_free(&next);
 	return rc;
 }
@@ -208,7 +220,8 @@ static void activate_done(int rc, void *arg)
 	struct sync *y = lc->y;
 
 	if (rc == 0) {
-		log_info(RPL_I_CERT_ACTIVATED, "own certificate %s is now current (%s)", j->next_label, j->why);
+		log_info(RPL_I_CERT_ACTIVATED, "own certificate %s is now current (%s)",
+			 j->next_label, j->why);
 		lc->stopped[0] = 0;
 		(void)instance_write_pem(y->in);
 		(void)peer_refresh_identity(y->peer);
@@ -254,16 +267,16 @@ static void then_confirm(struct lifecycle *lc, int rc, struct activate_job *j)
 struct retire_note {
 	char label[OWN_LABEL_MAX + 1];
 	uint8_t fp[FP_LEN];
-	int event;           /* 0 kept, 1 retired (unneeded), 2 retired (grace or expiry) */
-	int64_t until;       /* kept: the latest wipe date */
-	char who[300];       /* partners that still pin only it */
+	int event;     /* 0 kept, 1 retired (unneeded), 2 retired (grace or expiry) */
+	int64_t until; /* kept: the latest wipe date */
+	char who[300]; /* partners that still pin only it */
 };
 
 struct retire_job {
 	struct lifecycle *lc;
 	int64_t now;
 	int grace_days;
-	int retention_days;   /* retired records are kept as long as the activity log */
+	int retention_days; /* retired records are kept as long as the activity log */
 	int pruned;
 	struct retire_note notes[8];
 	int n;
@@ -294,7 +307,7 @@ static int needs_prev(const struct server_rec *r, void *arg)
 static int retire_work(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct retire_job *j = arg;
-	struct label_list l = {.n = 0};
+	struct label_list l = { .n = 0 };
 	struct owncert cur;
 	int rc;
 
@@ -302,7 +315,7 @@ static int retire_work(MDB_txn *txn, struct store *st, void *arg)
 		return 0;
 	rc = store_owncert_each(txn, st, collect_prev, &l);
 	for (int i = 0; rc >= 0 && i < l.n && j->n < 8; i++) {
-		struct needs_scan s = {.needed = 0, .who = ""};
+		struct needs_scan s = { .needed = 0, .who = "" };
 		struct retire_note *note = &j->notes[j->n];
 		struct certinfo ci;
 		struct owncert prev;
@@ -328,13 +341,15 @@ static int retire_work(MDB_txn *txn, struct store *st, void *arg)
 			note->event = s.needed == 0 ? 1 : 2;
 			rc = retire(txn, st, &prev, j->now, 0);
 			if (rc == 0 && note->event == 1)
-				rc = store_actlog_add(txn, st, RPL_I_CERT_RETIRED,
-						      "own certificate %s retired: every partner holds %s; its key was wiped",
-						      prev.label, cur.label);
+				rc = store_actlog_add(
+					txn, st, RPL_I_CERT_RETIRED,
+					"own certificate %s retired: every partner holds %s; its key was wiped",
+					prev.label, cur.label);
 			else if (rc == 0)
-				rc = store_actlog_add(txn, st, RPL_W_PREV_EXPIRED_GRACE,
-						      "own certificate %s retired and its key wiped at the end of its grace period; partners that pinned only it need FORCESYNC: %s",
-						      prev.label, s.who);
+				rc = store_actlog_add(
+					txn, st, RPL_W_PREV_EXPIRED_GRACE,
+					"own certificate %s retired and its key wiped at the end of its grace period; partners that pinned only it need FORCESYNC: %s",
+					prev.label, s.who);
 		}
 		owncert_free(&prev);
 		j->n++;
@@ -352,10 +367,11 @@ static int retire_work(MDB_txn *txn, struct store *st, void *arg)
 		if (old.retired && old.retired + (int64_t)j->retention_days * 86400 < j->now) {
 			rc = store_owncert_del(txn, st, old.label);
 			if (rc == 0)
-				rc = store_actlog_add(txn, st, RPL_I_CERT_DELETED,
-						      "retired own certificate %s removed (retired %lld days ago, ACTLOGRETENTION %d)",
-						      old.label, (long long)((j->now - old.retired) / 86400),
-						      j->retention_days);
+				rc = store_actlog_add(
+					txn, st, RPL_I_CERT_DELETED,
+					"retired own certificate %s removed (retired %lld days ago, ACTLOGRETENTION %d)",
+					old.label, (long long)((j->now - old.retired) / 86400),
+					j->retention_days);
 			j->pruned += rc == 0;
 		}
 		owncert_free(&old);
@@ -373,19 +389,25 @@ static void retire_done(int rc, void *arg)
 		char until[32];
 		clock_iso8601(n->until, until, sizeof(until));
 		if (n->event == 1) {
-			log_info(RPL_I_CERT_RETIRED, "own certificate %s retired: every partner holds the current one",
+			log_info(RPL_I_CERT_RETIRED,
+				 "own certificate %s retired: every partner holds the current one",
 				 n->label);
 		} else if (n->event == 2) {
-			log_warn(RPL_W_PREV_EXPIRED_GRACE, "own certificate %s retired at the end of its grace period; "
-				 "these partners pinned only it and need 'UPDATE SERVER name FORCESYNC=YES': %s",
-				 n->label, n->who);
+			log_warn(
+				RPL_W_PREV_EXPIRED_GRACE,
+				"own certificate %s retired at the end of its grace period; "
+				"these partners pinned only it and need 'UPDATE SERVER name FORCESYNC=YES': %s",
+				n->label, n->who);
 		} else if (n->until - j->now < (int64_t)WIPE_WARN_DAYS * 86400) {
 			if (!warned_before(lc, n->fp, -2))
-				log_warn(RPL_W_PREV_WIPE_SOON, "own certificate %s and its key are wiped on %s; "
-					 "partners that still pin only it will then need FORCESYNC: %s",
-					 n->label, until, n->who);
+				log_warn(
+					RPL_W_PREV_WIPE_SOON,
+					"own certificate %s and its key are wiped on %s; "
+					"partners that still pin only it will then need FORCESYNC: %s",
+					n->label, until, n->who);
 		} else if (!warned_before(lc, n->fp, -1)) {
-			log_warn(RPL_W_PREV_KEPT, "own certificate %s is kept until %s at the latest "
+			log_warn(RPL_W_PREV_KEPT,
+				 "own certificate %s is kept until %s at the latest "
 				 "(PREVCERTGRACEDAYS %d) for partners that have not followed: %s",
 				 n->label, until, j->grace_days, n->who);
 		}
@@ -471,7 +493,8 @@ static void on_deadline(uv_timer_t *t)
 		if (lc->ps[i].status == PS_WAITING || lc->ps[i].status == PS_RUNNING) {
 			lc->ps[i].status = PS_FAILED;
 			snprintf(lc->ps[i].message, sizeof(lc->ps[i].message),
-				 "no answer within ROUNDTIMEOUT (%d s)", lc->y->in->conf.roundtimeout);
+				 "no answer within ROUNDTIMEOUT (%d s)",
+				 lc->y->in->conf.roundtimeout);
 		}
 	lc->next_idx = lc->nps;
 	round_finished(lc);
@@ -495,17 +518,19 @@ static void round_finished(struct lifecycle *lc)
 		} else if (p->status == PS_REFUSED) {
 			nrefused++;
 			n = strlen(refused);
-			snprintf(refused + n, sizeof(refused) - n, "%s%s: %s", n ? "; " : "", p->name,
-				 p->message);
+			snprintf(refused + n, sizeof(refused) - n, "%s%s: %s", n ? "; " : "",
+				 p->name, p->message);
 		} else {
 			failed++;
 			n = strlen(pending);
 			snprintf(pending + n, sizeof(pending) - n, "%s%s", n ? ", " : "", p->name);
 		}
 	}
-	log_info(RPL_I_ROUND_DONE, "certificate %s round: %d partner%s done, %d pending%s%s%s%s (%.1f s)",
-		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", done, done == 1 ? "" : "s",
-		 failed, failed ? ": " : "", pending, nrefused ? ", refused by " : "", refused,
+	log_info(RPL_I_ROUND_DONE,
+		 "certificate %s round: %d partner%s done, %d pending%s%s%s%s (%.1f s)",
+		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", done,
+		 done == 1 ? "" : "s", failed, failed ? ": " : "", pending,
+		 nrefused ? ", refused by " : "", refused,
 		 (double)(clock_mono_ms() - lc->round_started_ms) / 1000.0);
 	lc->phase = PHASE_NONE;
 	if (peer_halting(y->peer))
@@ -517,13 +542,16 @@ static void round_finished(struct lifecycle *lc)
 		if (nrefused) {
 			/* Never past a partner that refused: it would lose contact. */
 			snprintf(lc->stopped, sizeof(lc->stopped), "%s", refused);
-			log_error(RPL_E_ACTIVATION_STOPPED, "the next own certificate is not activated: refused by %s",
+			log_error(RPL_E_ACTIVATION_STOPPED,
+				  "the next own certificate is not activated: refused by %s",
 				  refused);
 			peer_actlog(y->peer, RPL_E_ACTIVATION_STOPPED,
-				    "the next own certificate is not activated: refused by %s", refused);
+				    "the next own certificate is not activated: refused by %s",
+				    refused);
 			answer_waiters(lc, PHASE_ANNOUNCE, -RPL_E_ACTIVATION_STOPPED, NULL);
-		} else if (activate(lc, failed ? "announced; unreachable partners follow by continuity"
-					       : "announced to every partner",
+		} else if (activate(lc,
+				    failed ? "announced; unreachable partners follow by continuity"
+					   : "announced to every partner",
 				    NULL, 0, then_confirm, NULL) == 0) {
 			/* Partners that were unreachable or stalled accept the
 			 * new certificate by the continuity proof later. */
@@ -586,9 +614,14 @@ static void round_done(struct sync *y, const char *server, const struct session_
 		else if (lc->phase == PHASE_ANNOUNCE)
 			stored_refusal(y, server, why, sizeof(why));
 		p->status = why[0] ? PS_REFUSED : r->ok ? PS_DONE : PS_FAILED;
-		snprintf(p->message, sizeof(p->message), "%s", why[0] ? why : r->ok ? "done" : r->message);
+		snprintf(p->message, sizeof(p->message), "%s",
+			 why[0]  ? why
+			 : r->ok ? "done"
+				 : r->message);
 		if (why[0] && !o->refused) /* refused in this session: logged already */
-			log_error(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate earlier: %s", server, why);
+			log_error(RPL_E_ANNOUNCE_REFUSED,
+				  "server %s refused our next certificate earlier: %s", server,
+				  why);
 		else if (r->ok)
 			log_info(RPL_I_ANNOUNCED, "server %s: certificates exchanged", server);
 		else
@@ -644,7 +677,8 @@ static void round_start(struct lifecycle *lc, int phase)
 		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", lc->nps,
 		 lc->nps == 1 ? "" : "s");
 	if (lc->timers)
-		uv_timer_start(&lc->deadline, on_deadline, (uint64_t)y->in->conf.roundtimeout * 1000, 0);
+		uv_timer_start(&lc->deadline, on_deadline,
+			       (uint64_t)y->in->conf.roundtimeout * 1000, 0);
 	pump(lc);
 }
 
@@ -684,7 +718,7 @@ static int holder_cb(const struct server_rec *r, void *arg)
 static void renew_summary(struct lifecycle *lc, const char *label, json_t *doc, char *text,
 			  size_t sz)
 {
-	struct holder_scan h = {.holding = json_array(), .pending = json_array()};
+	struct holder_scan h = { .holding = json_array(), .pending = json_array() };
 	json_t *refused = json_array();
 	struct owncert c;
 	MDB_txn *txn;
@@ -706,8 +740,9 @@ static void renew_summary(struct lifecycle *lc, const char *label, json_t *doc, 
 	}
 	for (int i = 0; i < lc->nps; i++)
 		if (lc->ps[i].status == PS_REFUSED)
-			json_array_append_new(refused, json_pack("{s:s, s:s}", "server", lc->ps[i].name,
-								 "why", lc->ps[i].message));
+			json_array_append_new(refused,
+					      json_pack("{s:s, s:s}", "server", lc->ps[i].name,
+							"why", lc->ps[i].message));
 	nh = json_array_size(h.holding);
 	np = json_array_size(h.pending);
 	if (rc == 0)
@@ -785,14 +820,15 @@ static void answer_waiters(struct lifecycle *lc, int phase, int rc, const char *
 			char what[200], cur[OWN_LABEL_MAX + 1];
 			if (!label)
 				(void)state_label(lc->y, OWN_CURRENT, cur, sizeof(cur));
-			snprintf(what, sizeof(what), "certificate %s is current%s", label ? label : cur,
+			snprintf(what, sizeof(what), "certificate %s is current%s",
+				 label ? label : cur,
 				 phase == PHASE_CONFIRM ? " and its confirmation round ended" : "");
 			doc = summary_ok(lc, RPL_I_CERT_ACTIVATED, label ? label : cur, what);
 		} else if (rc == -RPL_E_ACTIVATION_STOPPED) {
 			char next[OWN_LABEL_MAX + 1];
 			(void)next_label(lc->y, next, sizeof(next));
-			doc = admin_error(RPL_E_ACTIVATION_STOPPED, "%s is not activated: refused by %s",
-					  next, lc->stopped);
+			doc = admin_error(RPL_E_ACTIVATION_STOPPED,
+					  "%s is not activated: refused by %s", next, lc->stopped);
 			renew_summary(lc, next[0] ? next : NULL, doc, text, sizeof(text));
 		} else {
 			doc = admin_error(-rc, "the renewal's rounds did not finish");
@@ -805,9 +841,11 @@ static void answer_waiters(struct lifecycle *lc, int phase, int rc, const char *
 /* WAIT=YES at HALT: the renewal goes on at the next start. */
 static void waiter_stop(struct progress_note *n)
 {
-	struct renew_waiter *w = (struct renew_waiter *)((char *)n - offsetof(struct renew_waiter, note));
+	struct renew_waiter *w =
+		(struct renew_waiter *)((char *)n - offsetof(struct renew_waiter, note));
 
-	adminsrv_reply(w->ac, admin_error(RPL_E_HALTING, "the renewal goes on at the next start"), NULL);
+	adminsrv_reply(w->ac, admin_error(RPL_E_HALTING, "the renewal goes on at the next start"),
+		       NULL);
 	waiter_free(w);
 }
 
@@ -816,7 +854,8 @@ static void waiter_stop(struct progress_note *n)
  * after two of them. */
 static void waiter_tick(struct progress_note *n, uint64_t now)
 {
-	struct renew_waiter *w = (struct renew_waiter *)((char *)n - offsetof(struct renew_waiter, note));
+	struct renew_waiter *w =
+		(struct renew_waiter *)((char *)n - offsetof(struct renew_waiter, note));
 	char text[900];
 	json_t *doc;
 
@@ -834,7 +873,8 @@ static void add_waiter(struct lifecycle *lc, struct admin_client *ac, int phase)
 	struct renew_waiter *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		adminsrv_reply(ac, admin_error(RPL_E_NOMEM, "the renewal goes on; WAIT=YES failed"), NULL);
+		adminsrv_reply(ac, admin_error(RPL_E_NOMEM, "the renewal goes on; WAIT=YES failed"),
+			       NULL);
 		adminsrv_release(ac);
 		return;
 	}
@@ -845,7 +885,8 @@ static void add_waiter(struct lifecycle *lc, struct admin_client *ac, int phase)
 	w->note.stop = waiter_stop;
 	w->note.tick = waiter_tick;
 	snprintf(w->note.what, sizeof(w->note.what), "the certificate %s round (ROUNDTIMEOUT %d s)",
-		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", lc->y->in->conf.roundtimeout);
+		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation",
+		 lc->y->in->conf.roundtimeout);
 	w->next = lc->waiters;
 	lc->waiters = w;
 	progress_add(lc->y, &w->note);
@@ -856,7 +897,7 @@ struct renew_job {
 	struct lifecycle *lc;
 	struct admin_client *ac;
 	int immediate, compromised, wait;
-	int replace_next;      /* a next certificate exists and must go */
+	int replace_next; /* a next certificate exists and must go */
 	int rc;
 	char who[64];
 	char label[OWN_LABEL_MAX + 1];
@@ -866,7 +907,7 @@ struct renew_job {
  * partner, or replaced by a COMPROMISED renewal): there is one next. */
 static int retire_nexts(struct instance *in, int64_t now)
 {
-	struct label_list l = {.n = 0};
+	struct label_list l = { .n = 0 };
 	MDB_txn *txn;
 	int rc = store_begin(&in->store, 1, &txn);
 
@@ -879,8 +920,10 @@ static int retire_nexts(struct instance *in, int64_t now)
 			break;
 		rc = retire(txn, &in->store, &c, now, 0);
 		if (rc == 0)
-			rc = store_actlog_add(txn, &in->store, RPL_I_CERT_RETIRED,
-					      "next own certificate %s retired: a new renewal replaces it", c.label);
+			rc = store_actlog_add(
+				txn, &in->store, RPL_I_CERT_RETIRED,
+				"next own certificate %s retired: a new renewal replaces it",
+				c.label);
 		owncert_free(&c);
 	}
 	if (rc >= 0 && l.n)
@@ -927,7 +970,7 @@ static int pinned_partner(const struct server_rec *r, void *arg)
 static void then_compromised(struct lifecycle *lc, int rc, struct activate_job *aj)
 {
 	struct renew_job *j = aj->arg;
-	struct pin_names n = {json_array()};
+	struct pin_names n = { json_array() };
 	json_t *doc;
 	MDB_txn *txn;
 
@@ -944,15 +987,17 @@ static void then_compromised(struct lifecycle *lc, int rc, struct activate_job *
 	}
 	{
 		char *list = json_dumps(n.arr, JSON_COMPACT);
-		log_warn(RPL_W_COMPROMISED, "own certificate replaced as compromised by %s: %s is current; "
-			 "these partners need FORCESYNC on both sides: %s", j->who, j->label,
-			 list ? list : "?");
+		log_warn(RPL_W_COMPROMISED,
+			 "own certificate replaced as compromised by %s: %s is current; "
+			 "these partners need FORCESYNC on both sides: %s",
+			 j->who, j->label, list ? list : "?");
 		free(list);
 	}
-	doc = admin_ok(RPL_W_COMPROMISED,
-		       "new certificate %s is current; the old key is wiped and endorses nothing. "
-		       "Partners that need 'UPDATE SERVER name FORCESYNC=YES' (here and there): %zu",
-		       j->label, json_array_size(n.arr));
+	doc = admin_ok(
+		RPL_W_COMPROMISED,
+		"new certificate %s is current; the old key is wiped and endorses nothing. "
+		"Partners that need 'UPDATE SERVER name FORCESYNC=YES' (here and there): %zu",
+		j->label, json_array_size(n.arr));
 	json_object_set_new(doc, "label", json_string(j->label));
 	json_object_set_new(doc, "forcesync_needed", n.arr);
 	reply(j->ac, doc);
@@ -975,11 +1020,14 @@ static void then_immediate(struct lifecycle *lc, int rc, struct activate_job *aj
 	}
 	if (rc == 0) {
 		round_start(lc, PHASE_CONFIRM);
-		snprintf(text, sizeof(text), "new certificate %s is current; partners confirm it now "
-			 "(WAIT=YES waits for them)", aj->next_label);
+		snprintf(text, sizeof(text),
+			 "new certificate %s is current; partners confirm it now "
+			 "(WAIT=YES waits for them)",
+			 aj->next_label);
 		doc = summary_ok(lc, RPL_I_CERT_ACTIVATED, aj->next_label, text);
 	} else {
-		doc = admin_error(-rc, "activating %s", aj->next_label[0] ? aj->next_label : j->label);
+		doc = admin_error(-rc, "activating %s",
+				  aj->next_label[0] ? aj->next_label : j->label);
 	}
 	reply(j->ac, doc);
 	free(j);
@@ -1003,9 +1051,11 @@ static void renew_after(uv_work_t *req, int status)
 		free(j);
 		return;
 	}
-	peer_actlog(y->peer, RPL_I_RENEW_STARTED, "certificate renewal by %s: new certificate %s is next (%s)",
-		    j->who, j->label,
-		    j->compromised ? "COMPROMISED=YES" : j->immediate ? "ACTIVATE=IMMEDIATE" : "ACTIVATE=AFTERSYNC");
+	peer_actlog(y->peer, RPL_I_RENEW_STARTED,
+		    "certificate renewal by %s: new certificate %s is next (%s)", j->who, j->label,
+		    j->compromised ? "COMPROMISED=YES"
+		    : j->immediate ? "ACTIVATE=IMMEDIATE"
+				   : "ACTIVATE=AFTERSYNC");
 	log_info(RPL_I_RENEW_STARTED, "certificate renewal by %s: %s is next", j->who, j->label);
 	if (j->compromised) {
 		if (activate(lc, "COMPROMISED=YES", j->label, 1, then_compromised, j) < 0) {
@@ -1033,15 +1083,16 @@ static void renew_after(uv_work_t *req, int status)
 	round_start(lc, PHASE_ANNOUNCE);
 	{
 		char what[300];
-		snprintf(what, sizeof(what), "new certificate %s is next and announced now; it becomes "
-			 "current when the round ends (WAIT=YES waits for it; QUERY CERTIFICATE shows it)",
-			 j->label);
+		snprintf(
+			what, sizeof(what),
+			"new certificate %s is next and announced now; it becomes "
+			"current when the round ends (WAIT=YES waits for it; QUERY CERTIFICATE shows it)",
+			j->label);
 		doc = summary_ok(lc, RPL_I_RENEW_STARTED, j->label, what);
 	}
 	reply(j->ac, doc);
 	free(j);
 }
-
 
 /* ---- a CA-signed identity: the next key waits for its certificate ---------- */
 
@@ -1077,10 +1128,12 @@ static json_t *request_doc(struct lifecycle *lc, const char *how)
 	json_t *doc;
 
 	nextreq_csr_path(lc->y->in, path, sizeof(path));
-	doc = admin_ok(RPL_I_CSR_NEXT, "this identity is CA-signed (RENEWSELFSIGNED NO): %s; have %s "
-		       "signed by the CA and install the certificate with 'replpeer cert -d %s install "
-		       "FILE': it is then announced and activated like any renewal",
-		       how, path, lc->y->in->dir);
+	doc = admin_ok(
+		RPL_I_CSR_NEXT,
+		"this identity is CA-signed (RENEWSELFSIGNED NO): %s; have %s "
+		"signed by the CA and install the certificate with 'replpeer cert -d %s install "
+		"FILE': it is then announced and activated like any renewal",
+		how, path, lc->y->in->dir);
 	json_object_set_new(doc, "csr", json_string(path));
 	return doc;
 }
@@ -1102,14 +1155,18 @@ static void request_after(uv_work_t *req, int status)
 		j->rc = -RPL_E_INTERNAL;
 	nextreq_csr_path(lc->y->in, path, sizeof(path));
 	if (j->rc == 0)
-		log_info(RPL_I_CSR_NEXT, "next own key generated for the CA-signed identity: have %s signed "
-			 "by the CA, then 'replpeer cert install FILE'", path);
+		log_info(RPL_I_CSR_NEXT,
+			 "next own key generated for the CA-signed identity: have %s signed "
+			 "by the CA, then 'replpeer cert install FILE'",
+			 path);
 	else if (j->rc != -RPL_E_DUPLICATE)
 		log_code(j->rc, "generating the next key of the CA-signed identity: %s",
 			 rpl_msg_text(j->rc));
 	if (j->ac)
-		reply(j->ac, j->rc == 0 ? request_doc(lc, "a new key and its certificate request were made")
-					: admin_error(-j->rc, "making the next key and its request"));
+		reply(j->ac,
+		      j->rc == 0
+			      ? request_doc(lc, "a new key and its certificate request were made")
+			      : admin_error(-j->rc, "making the next key and its request"));
 	free(j);
 }
 
@@ -1131,14 +1188,18 @@ static void request_next(struct lifecycle *lc, struct admin_client *ac)
 		owncert_request_free(&r);
 		(void)nextreq_write_csr(lc->y->in); /* in case it was removed */
 		clock_iso8601(r.created, when, sizeof(when));
-		snprintf(how, sizeof(how), "the request for the next key waits for the CA since %s", when);
+		snprintf(how, sizeof(how), "the request for the next key waits for the CA since %s",
+			 when);
 		if (ac)
 			adminsrv_reply(ac, request_doc(lc, how), NULL);
 		return;
 	}
 	if (lc->requesting) {
 		if (ac)
-			adminsrv_reply(ac, admin_error(RPL_E_RENEW_BUSY, "the next key is being generated"), NULL);
+			adminsrv_reply(
+				ac,
+				admin_error(RPL_E_RENEW_BUSY, "the next key is being generated"),
+				NULL);
 		return;
 	}
 	if (!(j = calloc(1, sizeof(*j)))) {
@@ -1155,7 +1216,9 @@ static void request_next(struct lifecycle *lc, struct admin_client *ac)
 	if (uv_queue_work(lc->y->loop, &j->req, request_work, request_after) < 0) {
 		lc->requesting = 0;
 		if (ac) {
-			adminsrv_reply(ac, admin_error(RPL_E_INTERNAL, "cannot queue key generation"), NULL);
+			adminsrv_reply(ac,
+				       admin_error(RPL_E_INTERNAL, "cannot queue key generation"),
+				       NULL);
 			adminsrv_release(ac);
 		}
 		free(j);
@@ -1184,7 +1247,8 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, int wait, c
 				snprintf(j->label, sizeof(j->label), "%s", label);
 				if (ac)
 					adminsrv_hold(ac);
-				if (activate(lc, "ACTIVATE=IMMEDIATE", label, 0, then_immediate, j) == 0)
+				if (activate(lc, "ACTIVATE=IMMEDIATE", label, 0, then_immediate,
+					     j) == 0)
 					return;
 				if (ac)
 					adminsrv_release(ac);
@@ -1201,8 +1265,10 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, int wait, c
 			char what[200];
 			lc->activate_after = 1;
 			round_start(lc, PHASE_ANNOUNCE);
-			snprintf(what, sizeof(what), "renewal already in progress: next certificate %s is "
-				 "announced again", label);
+			snprintf(what, sizeof(what),
+				 "renewal already in progress: next certificate %s is "
+				 "announced again",
+				 label);
 			doc = summary_ok(lc, RPL_I_RENEW_STARTED, label, what);
 		}
 	} else if (!compromised && ca_identity_waits(lc)) {
@@ -1239,7 +1305,9 @@ void lifecycle_renew(struct sync *y, int immediate, int compromised, int wait, c
 	if (uv_queue_work(y->loop, &j->req, renew_work, renew_after) < 0) {
 		lc->renewing = 0;
 		if (ac) {
-			adminsrv_reply(ac, admin_error(RPL_E_INTERNAL, "cannot queue key generation"), NULL);
+			adminsrv_reply(ac,
+				       admin_error(RPL_E_INTERNAL, "cannot queue key generation"),
+				       NULL);
 			adminsrv_release(ac);
 		}
 		free(j);
@@ -1255,7 +1323,7 @@ enum { WARN_PARTNER, WARN_OWN, WARN_OWN_CA };
 static void warn_expiry(struct lifecycle *lc, const uint8_t fp[FP_LEN], int64_t not_after,
 			const char *what, int kind)
 {
-	static const int thresholds[] = {1, 7, 30, 90};
+	static const int thresholds[] = { 1, 7, 30, 90 };
 	int64_t left = not_after - clock_now();
 	char when[32], hex[2 * FP_LEN + 1];
 	int t = -1;
@@ -1275,13 +1343,15 @@ static void warn_expiry(struct lifecycle *lc, const uint8_t fp[FP_LEN], int64_t 
 	else if (t == 0)
 		log_error(RPL_E_CERT_EXPIRED_OWN, "%s %s expired on %s", what, hex, when);
 	else if (kind == WARN_OWN_CA)
-		log_warn(RPL_W_CA_CERT_NEEDED, "%s %s (CA-signed) expires in less than %d day%s (on %s): "
-			 "a new CA-signed certificate is needed; have %s/cert256.csr (the request for "
-			 "the next key) signed and install it with 'replpeer cert install FILE'",
-			 what, hex, t, t == 1 ? "" : "s", when, lc->y->in->dir);
+		log_warn(
+			RPL_W_CA_CERT_NEEDED,
+			"%s %s (CA-signed) expires in less than %d day%s (on %s): "
+			"a new CA-signed certificate is needed; have %s/cert256.csr (the request for "
+			"the next key) signed and install it with 'replpeer cert install FILE'",
+			what, hex, t, t == 1 ? "" : "s", when, lc->y->in->dir);
 	else
-		log_warn(RPL_W_CERT_EXPIRING, "%s %s expires in less than %d day%s (on %s)", what, hex, t,
-			 t == 1 ? "" : "s", when);
+		log_warn(RPL_W_CERT_EXPIRING, "%s %s expires in less than %d day%s (on %s)", what,
+			 hex, t, t == 1 ? "" : "s", when);
 }
 
 static int warn_pins_cb(const struct server_rec *r, void *arg)
@@ -1346,7 +1416,7 @@ void lifecycle_check(struct sync *y)
 {
 	struct lifecycle *lc = y->lc;
 	const struct rpl_conf *conf = &y->in->conf;
-	struct own_scan s = {.lc = lc, .ca_waits = !conf->renewselfsigned};
+	struct own_scan s = { .lc = lc, .ca_waits = !conf->renewselfsigned };
 	struct owncert_request req;
 	int requested = 0;
 	MDB_txn *txn;
@@ -1373,13 +1443,16 @@ void lifecycle_check(struct sync *y)
 		   s.cur_not_after - clock_now() < (int64_t)conf->certrenewdays * 86400) {
 		if (s.cur_ca_signed && !conf->renewselfsigned) {
 			if (!warned_before(lc, s.cur_fp, -3))
-				log_warn(RPL_W_CA_CERT_NEEDED, "own CA-signed certificate expires within "
-					 "CERTRENEWDAYS (%d days); it is not replaced by a self-signed one "
-					 "(RENEWSELFSIGNED NO): have %s/cert256.csr signed by the CA and "
-					 "install it with 'replpeer cert install FILE'",
-					 conf->certrenewdays, y->in->dir);
+				log_warn(
+					RPL_W_CA_CERT_NEEDED,
+					"own CA-signed certificate expires within "
+					"CERTRENEWDAYS (%d days); it is not replaced by a self-signed one "
+					"(RENEWSELFSIGNED NO): have %s/cert256.csr signed by the CA and "
+					"install it with 'replpeer cert install FILE'",
+					conf->certrenewdays, y->in->dir);
 		} else {
-			log_info(RPL_I_AUTORENEW, "own certificate expires within CERTRENEWDAYS (%d days): renewing",
+			log_info(RPL_I_AUTORENEW,
+				 "own certificate expires within CERTRENEWDAYS (%d days): renewing",
 				 conf->certrenewdays);
 			lifecycle_renew(y, 0, 0, 0, "automatic renewal (CERTRENEWDAYS)", NULL);
 		}
@@ -1397,8 +1470,10 @@ void lifecycle_files_changed(struct sync *y)
 	(void)peer_refresh_identity(y->peer);
 	/* A next certificate that no round announces: one 'cert install'
 	 * put there (the expiry warnings keep their own pace). */
-	if (!lc->phase && !lc->renewing && !lc->stopped[0] && next_label(y, label, sizeof(label)) == 0) {
-		log_info(RPL_I_RENEW_STARTED, "next own certificate %s was installed: announcing it", label);
+	if (!lc->phase && !lc->renewing && !lc->stopped[0] &&
+	    next_label(y, label, sizeof(label)) == 0) {
+		log_info(RPL_I_RENEW_STARTED,
+			 "next own certificate %s was installed: announcing it", label);
 		lc->activate_after = 1;
 		round_start(lc, PHASE_ANNOUNCE);
 	}
@@ -1483,7 +1558,7 @@ static int cert_cb(const struct owncert *c, void *arg)
 	json_object_set_new(j, "activated", admin_time(c->activated));
 	json_object_set_new(j, "retired", admin_time(c->retired));
 	{
-		struct holders h = {.holding = json_array(), .pending = json_array()};
+		struct holders h = { .holding = json_array(), .pending = json_array() };
 		memcpy(h.fp, ci.fp, FP_LEN);
 		/* A previous or retired certificate: who still pins it, and
 		 * who pins it without the current one (kept for them, or
@@ -1511,7 +1586,7 @@ static int cert_cb(const struct owncert *c, void *arg)
 
 json_t *lifecycle_certificates_json(struct sync *y)
 {
-	struct certs_arg a = {.y = y, .arr = json_array()};
+	struct certs_arg a = { .y = y, .arr = json_array() };
 	struct owncert cur;
 	int rc;
 

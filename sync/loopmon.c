@@ -62,10 +62,7 @@ int loopmon_new(uv_loop_t *loop, struct loopmon **out)
 	return 0;
 }
 
-void loopmon_free(struct loopmon *m)
-{
-	free(m);
-}
+void loopmon_free(struct loopmon *m) { free(m); }
 
 int loopmon_watch(struct loopmon *m, uint64_t *max_us)
 {

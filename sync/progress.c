@@ -8,7 +8,7 @@
 #include "sync.h"
 
 #define FIRST_NOTE_MS 1000
-#define NEXT_NOTE_MS 5000
+#define NEXT_NOTE_MS  5000
 
 static void on_tick(uv_timer_t *t)
 {
@@ -23,8 +23,9 @@ static void on_tick(uv_timer_t *t)
 				 (unsigned long long)((now - n->started_ms + 500) / 1000));
 			/* A note, not a progress report: the client prints it
 			 * and Ctrl-C still cancels the command. */
-			adminsrv_progress(n->ac, json_pack("{s:s, s:s}", "message_id",
-							   rpl_msg_id(RPL_I_WAITING), "message", text));
+			adminsrv_progress(n->ac,
+					  json_pack("{s:s, s:s}", "message_id",
+						    rpl_msg_id(RPL_I_WAITING), "message", text));
 			n->due_ms = now + NEXT_NOTE_MS;
 		}
 		if (n->tick)

@@ -22,9 +22,9 @@ struct sync;
 struct repl_request {
 	char node[RPL_NAME_MAX + 1];
 	char target[RPL_NAME_MAX + 1];
-	int force;          /* FORCE=YES: deletions beyond REPLDELETEGUARD */
-	int64_t duration;   /* seconds the run may take, 0 = no limit */
-	int query_only;     /* QUERY REPLNODE: counts only */
+	int force;        /* FORCE=YES: deletions beyond REPLDELETEGUARD */
+	int64_t duration; /* seconds the run may take, 0 = no limit */
+	int query_only;   /* QUERY REPLNODE: counts only */
 };
 
 /* How far a run is (progress and the final summary). */
@@ -32,16 +32,16 @@ struct repl_progress {
 	uint64_t id;
 	char node[RPL_NAME_MAX + 1];
 	char target[RPL_NAME_MAX + 1];
-	const char *phase;         /* connecting, comparing, sending, deleting, ending, done */
-	int state;                 /* REPL_* once done, REPL_RUNNING before */
-	int msg;                   /* the outcome's message code once done */
-	char message[640];         /* the outcome's text once done */
+	const char *phase; /* connecting, comparing, sending, deleting, ending, done */
+	int state;         /* REPL_* once done, REPL_RUNNING before */
+	int msg;           /* the outcome's message code once done */
+	char message[640]; /* the outcome's text once done */
 	struct repl_figures f;
 	uint64_t want_objects, want_bytes, delete_objects;
-	uint64_t done_bytes;       /* logical bytes of objects answered */
-	uint64_t chunk_bytes;      /* chunk bytes sent so far */
+	uint64_t done_bytes;  /* logical bytes of objects answered */
+	uint64_t chunk_bytes; /* chunk bytes sent so far */
 	double seconds;
-	double loop_max_ms;        /* the loop's longest turn so far (CPU) */
+	double loop_max_ms; /* the loop's longest turn so far (CPU) */
 	int64_t started;
 	/* QUERY REPLNODE: the replica's and the source's counts. */
 	int replica_exists;
@@ -76,8 +76,7 @@ int repl_running_progress(struct sync *y, const char *node, const char *target,
  * session of purpose REPL. */
 int repl_target_init(struct sync *y);
 void repl_target_free(struct sync *y);
-const struct session_ops *repl_target_inbound(struct sync *y, struct peer_session *s,
-					      void **arg);
+const struct session_ops *repl_target_inbound(struct sync *y, struct peer_session *s, void **arg);
 
 /* Figures for JSON (progress, summaries). */
 json_t *repl_progress_json(const struct repl_progress *p);

@@ -58,8 +58,9 @@ enum sstate {
 
 static const char *sstate_name(int st)
 {
-	static const char *n[] = {"connecting", "opening", "summarizing", "comparing", "comparing",
-				  "sending", "deleting", "ending", "done"};
+	static const char *n[] = { "connecting", "opening",   "summarizing",
+				   "comparing",  "comparing", "sending",
+				   "deleting",   "ending",    "done" };
 	return st >= 0 && st <= S_DONE ? n[st] : "?";
 }
 
@@ -117,15 +118,15 @@ struct srun {
 	struct squeued *cq;
 	size_t cq_head, cq_n, cq_cap;
 	uint32_t next_reqno;
-	uint8_t *frame;          /* data frame buffer: reqno + a chunk */
+	uint8_t *frame; /* data frame buffer: reqno + a chunk */
 	int throttled;
 	uint64_t data_start_ms;
-	int bulk_err;            /* why the bulk channel ended */
+	int bulk_err; /* why the bulk channel ended */
 	char bulk_why[320];
 	/* figures */
 	struct repl_figures f;
 	uint64_t done_bytes;
-	uint64_t loop_max_us;    /* the loop's longest turn during the run (CPU) */
+	uint64_t loop_max_us; /* the loop's longest turn during the run (CPU) */
 	int watching;
 	int64_t started;
 	uint64_t start_ms;
@@ -141,9 +142,9 @@ struct srun {
 struct repl_runs {
 	struct srun *runs;
 	uint64_t next_id;
-	uint64_t turn;           /* loopmon_turn when turn_bytes was reset */
-	uint64_t turn_bytes;     /* chunk bytes sent in that turn */
-	int stopping;            /* HALT: no new runs */
+	uint64_t turn;       /* loopmon_turn when turn_bytes was reset */
+	uint64_t turn_bytes; /* chunk bytes sent in that turn */
+	int stopping;        /* HALT: no new runs */
 };
 
 static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
@@ -216,8 +217,8 @@ static void fill_progress(const struct srun *r, struct repl_progress *p)
 /* ---- the state record -------------------------------------------------------- */
 
 struct record_job {
-	struct repl_rec r;   /* node, target and what this event sets */
-	struct srun *run;    /* final: told once the record is committed */
+	struct repl_rec r; /* node, target and what this event sets */
+	struct srun *run;  /* final: told once the record is committed */
 	int final;
 	int msg;
 	char text[900];
@@ -362,12 +363,13 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 	if (r->rq.query_only) {
 		snprintf(text, sizeof(text), "%s", r->message);
 	} else {
-		snprintf(text, sizeof(text),
-			 "replication of node %s to server %s %s: %.400s; %llu objects (%llu bytes) sent, %llu bytes transferred, %llu deleted, %llu failed, %.1f s, longest loop turn %.1f ms",
-			 r->rq.node, r->rq.target, repl_state_name(state), r->message,
-			 (unsigned long long)r->f.objects, (unsigned long long)r->f.bytes,
-			 (unsigned long long)r->f.transferred, (unsigned long long)r->f.deleted,
-			 (unsigned long long)r->f.failed, secs, (double)r->loop_max_us / 1000.0);
+		snprintf(
+			text, sizeof(text),
+			"replication of node %s to server %s %s: %.400s; %llu objects (%llu bytes) sent, %llu bytes transferred, %llu deleted, %llu failed, %.1f s, longest loop turn %.1f ms",
+			r->rq.node, r->rq.target, repl_state_name(state), r->message,
+			(unsigned long long)r->f.objects, (unsigned long long)r->f.bytes,
+			(unsigned long long)r->f.transferred, (unsigned long long)r->f.deleted,
+			(unsigned long long)r->f.failed, secs, (double)r->loop_max_us / 1000.0);
 		log_code(msg, "%s", text);
 	}
 	if (r->bulk && !session_closing(r->bulk))
@@ -382,7 +384,8 @@ static void finish(struct srun *r, int state, int msg, const char *fmt, ...)
 
 static void fail_rc(struct srun *r, int rc, const char *what)
 {
-	finish(r, REPL_FAILED, RPL_E_REPL_FAILED, "%s: %s %s", what, rpl_msg_id(rc), rpl_msg_text(rc));
+	finish(r, REPL_FAILED, RPL_E_REPL_FAILED, "%s: %s %s", what, rpl_msg_id(rc),
+	       rpl_msg_text(rc));
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -434,7 +437,8 @@ static void pump_entries(struct srun *r)
 			if (v.name_hash[0] != b)
 				break;
 			if (n == REPL_ENTRIES_PER_FRAME) {
-				memcpy(r->from, v.name_hash, HASH_LEN); /* the next frame starts here */
+				memcpy(r->from, v.name_hash,
+				       HASH_LEN); /* the next frame starts here */
 				last = 0;
 				break;
 			}
@@ -781,7 +785,7 @@ static void pump(struct srun *r)
 
 static int on_need(struct srun *r, struct cursor *p)
 {
-	struct cursor cur = *p, val, idx = {0};
+	struct cursor cur = *p, val, idx = { 0 };
 	struct sobj *o = r->need_next;
 	uint64_t seq = UINT64_MAX;
 	uint16_t tag;
@@ -853,9 +857,10 @@ static int on_result(struct srun *r, struct cursor *p)
 		r->f.bytes += o->size;
 	} else {
 		r->f.failed++;
-		log_error(RPL_E_REPL_FAILED_OBJ, "replication of node %s to server %s: object %s failed there: %s %s",
-			 r->rq.node, r->rq.target, ESC(o->name),
-			 rpl_msg_id(code < RPL_MSG_COUNT ? (int)code : RPL_E_INTERNAL), ESC(text));
+		log_error(RPL_E_REPL_FAILED_OBJ,
+			  "replication of node %s to server %s: object %s failed there: %s %s",
+			  r->rq.node, r->rq.target, ESC(o->name),
+			  rpl_msg_id(code < RPL_MSG_COUNT ? (int)code : RPL_E_INTERNAL), ESC(text));
 	}
 	r->done_bytes += o->size;
 	if (o->prev)
@@ -963,8 +968,9 @@ static int on_open_ok(struct srun *r, struct cursor *p)
 		return -RPL_E_PROTOCOL;
 	r->replica_exists = exists != 0;
 	if (r->rq.query_only) {
-		finish(r, REPL_COMPLETED, RPL_OK, "node %s: %llu objects (%llu bytes) here, %s on %s",
-		       r->rq.node, (unsigned long long)r->src_objects, (unsigned long long)r->src_bytes,
+		finish(r, REPL_COMPLETED, RPL_OK,
+		       "node %s: %llu objects (%llu bytes) here, %s on %s", r->rq.node,
+		       (unsigned long long)r->src_objects, (unsigned long long)r->src_bytes,
 		       r->replica_exists ? "its replica holds" : "no replica", r->rq.target);
 		return 0;
 	}
@@ -1074,7 +1080,9 @@ static int on_plan(struct srun *r, struct cursor *p)
 		finish(r, REPL_FAILED, RPL_E_REPL_GUARD,
 		       "the run would delete %llu of the %llu objects (%.0f%%) of the replica of node %s on %s; REPLDELETEGUARD is %d%%; nothing was deleted, nothing sent",
 		       (unsigned long long)r->plan_delete, (unsigned long long)r->replica_objects,
-		       r->replica_objects ? 100.0 * (double)r->plan_delete / (double)r->replica_objects : 100.0,
+		       r->replica_objects
+			       ? 100.0 * (double)r->plan_delete / (double)r->replica_objects
+			       : 100.0,
 		       r->rq.node, r->rq.target, guard);
 		return 0;
 	}
@@ -1097,9 +1105,7 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 		if (r->state <= S_OPEN_SENT)
 			break;
 		return 0;
-	case MSG_ERROR:
-		session_on_error_frame(s, p);
-		return 0;
+	case MSG_ERROR: session_on_error_frame(s, p); return 0;
 	case R_OPEN_OK:
 		if (r->state != S_OPEN_SENT)
 			break;
@@ -1167,7 +1173,8 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 				       "%llu objects failed on the target (logged there); the next run sends them again",
 				       (unsigned long long)r->f.failed);
 			else
-				finish(r, REPL_COMPLETED, RPL_I_REPL_DONE, "the replica holds %llu objects (%llu bytes)",
+				finish(r, REPL_COMPLETED, RPL_I_REPL_DONE,
+				       "the replica holds %llu objects (%llu bytes)",
 				       (unsigned long long)r->replica_objects,
 				       (unsigned long long)r->replica_bytes);
 			return 0;
@@ -1175,7 +1182,8 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 	}
 	if (rc == -1) {
 		char why[160];
-		snprintf(why, sizeof(why), "message %d not expected in state %s", type, sstate_name(r->state));
+		snprintf(why, sizeof(why), "message %d not expected in state %s", type,
+			 sstate_name(r->state));
 		session_unexpected(s, type, sstate_name(r->state));
 		finish(r, REPL_FAILED, RPL_E_PROTOCOL, "protocol error: %s", why);
 		return 0;
@@ -1274,8 +1282,10 @@ static void on_closed(struct peer_session *s, const struct session_result *res, 
 		else if (res->err == -RPL_E_LEGACY_ONLY)
 			finish(r, REPL_FAILED, RPL_E_REPL_PROTO1, "%s", res->message);
 		else if (res->partner_err)
-			finish(r, REPL_FAILED, res->partner_err == RPL_E_PARTNER_REFUSED
-			       ? RPL_E_REPL_REFUSED : res->partner_err, "%s", res->message);
+			finish(r, REPL_FAILED,
+			       res->partner_err == RPL_E_PARTNER_REFUSED ? RPL_E_REPL_REFUSED
+									 : res->partner_err,
+			       "%s", res->message);
 		else
 			finish(r, REPL_FAILED, res->ok ? RPL_E_CLOSED : -res->err, "%s",
 			       res->ok ? "the target ended the session" : res->message);
@@ -1395,8 +1405,10 @@ int repl_start(struct sync *y, const struct repl_request *rq, repl_progress_fn *
 		for (struct srun *t = y->repl->runs; t; t = t->next)
 			if (!t->rq.query_only && strcasecmp(t->rq.node, rq->node) == 0 &&
 			    strcasecmp(t->rq.target, rq->target) == 0) {
-				snprintf(why, whysz, "node %s is replicating to server %s already (process %llu)",
-					 t->rq.node, t->rq.target, (unsigned long long)t->id);
+				snprintf(
+					why, whysz,
+					"node %s is replicating to server %s already (process %llu)",
+					t->rq.node, t->rq.target, (unsigned long long)t->id);
 				return -RPL_W_REPL_BUSY;
 			}
 	if ((rc = store_begin(&y->in->store, 0, &txn)) < 0)
@@ -1446,8 +1458,9 @@ int repl_start(struct sync *y, const struct repl_request *rq, repl_progress_fn *
 	if (!rq->query_only && loopmon_watch(y->lm, &r->loop_max_us) == 0)
 		r->watching = 1;
 	if (!rq->query_only) {
-		log_info(RPL_I_REPL_STARTED, "replication of node %s to server %s started (process %llu)",
-			 r->rq.node, r->rq.target, (unsigned long long)r->id);
+		log_info(RPL_I_REPL_STARTED,
+			 "replication of node %s to server %s started (process %llu)", r->rq.node,
+			 r->rq.target, (unsigned long long)r->id);
 		record(r, 0, NULL);
 	}
 	if (id)
@@ -1459,7 +1472,8 @@ int repl_cancel(struct sync *y, uint64_t id, const char *why)
 {
 	for (struct srun *r = y->repl->runs; r; r = r->next)
 		if (r->id == id) {
-			finish(r, REPL_CANCELLED, RPL_W_REPL_CANCELLED, "%s; the next run resumes", why);
+			finish(r, REPL_CANCELLED, RPL_W_REPL_CANCELLED, "%s; the next run resumes",
+			       why);
 			return 0;
 		}
 	return -RPL_E_PROCESS_UNKNOWN;
@@ -1468,7 +1482,8 @@ int repl_cancel(struct sync *y, uint64_t id, const char *why)
 int repl_running(struct sync *y, const char *node, const char *target)
 {
 	for (struct srun *r = y->repl->runs; r; r = r->next)
-		if (!r->rq.query_only && (!node || strcmp(node, "*") == 0 || strcasecmp(node, r->rq.node) == 0) &&
+		if (!r->rq.query_only &&
+		    (!node || strcmp(node, "*") == 0 || strcasecmp(node, r->rq.node) == 0) &&
 		    (!target || strcasecmp(target, r->rq.target) == 0))
 			return 1;
 	return 0;
@@ -1491,23 +1506,22 @@ json_t *repl_progress_json(const struct repl_progress *p)
 	double rate = p->seconds > 0 ? (double)p->f.chunk_bytes_sent / p->seconds : 0;
 	double lrate = p->seconds > 0 ? (double)p->done_bytes / p->seconds : 0;
 	double eta = lrate > 0 && p->want_bytes > p->done_bytes
-		? (double)(p->want_bytes - p->done_bytes) / lrate : 0;
-	double dedup = p->f.chunk_bytes_sent ? (double)p->f.bytes / (double)p->f.chunk_bytes_sent : 0;
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f}",
-		"process", (json_int_t)p->id, "node", p->node, "target", p->target,
-		"phase", p->phase, "state", repl_state_name(p->state),
-		"objects_replicated", (json_int_t)p->f.objects,
-		"bytes_replicated", (json_int_t)p->f.bytes,
-		"bytes_transferred", (json_int_t)p->f.transferred,
-		"chunk_bytes_sent", (json_int_t)p->f.chunk_bytes_sent,
-		"objects_deleted", (json_int_t)p->f.deleted,
-		"objects_failed", (json_int_t)p->f.failed,
-		"objects_total", (json_int_t)p->want_objects,
-		"bytes_total", (json_int_t)p->want_bytes,
-		"bytes_done", (json_int_t)p->done_bytes,
-		"objects_to_delete", (json_int_t)p->delete_objects,
-		"seconds", p->seconds, "rate_bytes_per_second", rate,
-		"eta_seconds", eta, "dedup_ratio", dedup);
+			     ? (double)(p->want_bytes - p->done_bytes) / lrate
+			     : 0;
+	double dedup =
+		p->f.chunk_bytes_sent ? (double)p->f.bytes / (double)p->f.chunk_bytes_sent : 0;
+	json_t *j = json_pack(
+		"{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f}",
+		"process", (json_int_t)p->id, "node", p->node, "target", p->target, "phase",
+		p->phase, "state", repl_state_name(p->state), "objects_replicated",
+		(json_int_t)p->f.objects, "bytes_replicated", (json_int_t)p->f.bytes,
+		"bytes_transferred", (json_int_t)p->f.transferred, "chunk_bytes_sent",
+		(json_int_t)p->f.chunk_bytes_sent, "objects_deleted", (json_int_t)p->f.deleted,
+		"objects_failed", (json_int_t)p->f.failed, "objects_total",
+		(json_int_t)p->want_objects, "bytes_total", (json_int_t)p->want_bytes, "bytes_done",
+		(json_int_t)p->done_bytes, "objects_to_delete", (json_int_t)p->delete_objects,
+		"seconds", p->seconds, "rate_bytes_per_second", rate, "eta_seconds", eta,
+		"dedup_ratio", dedup);
 	json_object_set_new(j, "loop_max_ms", json_real(p->loop_max_ms));
 	return j;
 }
@@ -1524,8 +1538,8 @@ json_t *repl_processes_json(struct sync *y)
 			continue;
 		fill_progress(r, &p);
 		j = repl_progress_json(&p);
-		snprintf(cmd, sizeof(cmd), "REPLICATE NODE %s TARGET=%s%s", r->rq.node, r->rq.target,
-			 r->rq.force ? " FORCE=YES" : "");
+		snprintf(cmd, sizeof(cmd), "REPLICATE NODE %s TARGET=%s%s", r->rq.node,
+			 r->rq.target, r->rq.force ? " FORCE=YES" : "");
 		json_object_set_new(j, "command", json_string(cmd));
 		json_object_set_new(j, "started", admin_time(r->started));
 		json_array_append_new(arr, j);
@@ -1561,7 +1575,7 @@ static int fix_cb(const struct repl_rec *r, void *arg)
 
 static int fix_work(MDB_txn *txn, struct store *st, void *arg)
 {
-	struct fix_collect c = {NULL, 0, 0};
+	struct fix_collect c = { NULL, 0, 0 };
 	int rc = store_repl_each(txn, st, fix_cb, &c);
 
 	(void)arg;
@@ -1573,9 +1587,10 @@ static int fix_work(MDB_txn *txn, struct store *st, void *arg)
 			 "interrupted: the server stopped during the run; the next run resumes it");
 		rc = store_repl_put(txn, st, &c.v[i]);
 		if (rc == 0)
-			rc = store_actlog_add(txn, st, RPL_E_REPL_FAILED,
-					      "replication of node %s to server %s was interrupted by a stop of this server; the next run resumes it",
-					      c.v[i].node, c.v[i].target);
+			rc = store_actlog_add(
+				txn, st, RPL_E_REPL_FAILED,
+				"replication of node %s to server %s was interrupted by a stop of this server; the next run resumes it",
+				c.v[i].node, c.v[i].target);
 	}
 	free(c.v);
 	return rc;

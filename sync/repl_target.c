@@ -42,17 +42,17 @@
  * hashed, so receiving never waits for a commit (a limit near one batch
  * made the run stop-and-wait at that size: 8 s a GiB instead of 6.4). */
 #define PIPE_HIGH (128u << 20)
-#define PIPE_LOW (112u << 20)
+#define PIPE_LOW  (112u << 20)
 /* A verify batch is handed to the pool at this size, or at the end of the
  * loop turn. */
 #define VERIFY_BATCH (4u << 20)
 /* Verify jobs on the pool at once: two keep both cores hashing; more only
  * crowd out the loops and the database writer. A batch waits (and grows,
  * up to VERIFY_BATCH_MAX) while they run. */
-#define VERIFY_JOBS 2
+#define VERIFY_JOBS      2
 #define VERIFY_BATCH_MAX (16u << 20)
-#define TABLE_SIZE 4096
-#define DELETES_PER_JOB 512
+#define TABLE_SIZE       4096
+#define DELETES_PER_JOB  512
 
 enum tstate {
 	T_OPEN,      /* waiting for R_OPEN */
@@ -68,8 +68,8 @@ enum tstate {
 
 static const char *tstate_name(int st)
 {
-	static const char *n[] = {"open", "opening", "summary", "comparing", "entries",
-				  "transfer", "deleting", "ending", "done"};
+	static const char *n[] = { "open",     "opening",  "summary", "comparing", "entries",
+				   "transfer", "deleting", "ending",  "done" };
 	return st >= 0 && st <= T_DONE ? n[st] : "?";
 }
 
@@ -100,7 +100,7 @@ struct tobj {
 	uint8_t digest[HASH_LEN];
 	struct chunk_ref *chunks;
 	uint32_t nchunks, have, cap;
-	uint32_t waiting;  /* chunks not stored yet */
+	uint32_t waiting; /* chunks not stored yet */
 	int failed;
 	int code;
 	char why[300];
@@ -113,13 +113,13 @@ struct tdelete {
 };
 
 struct trun {
-	struct trun *next;       /* y->repl_in list */
+	struct trun *next; /* y->repl_in list */
 	struct sync *y;
-	struct peer_session *s;  /* the TLS session */
+	struct peer_session *s;    /* the TLS session */
 	struct peer_session *bulk; /* the bulk channel, once it came */
-	int refs;                /* the session, the bulk channel, each job */
+	int refs;                  /* the session, the bulk channel, each job */
 	int state;
-	int aborted;             /* the session ended: jobs only clean up */
+	int aborted; /* the session ended: jobs only clean up */
 	char server[RPL_NAME_MAX + 1];
 	char node[RPL_NAME_MAX + 1];
 	struct stage_origin origin;
@@ -132,7 +132,7 @@ struct trun {
 	int tick_open;
 	/* comparing */
 	uint8_t src_summary[REPL_SUMMARY_LEN];
-	uint8_t *buckets;        /* differing buckets, in order */
+	uint8_t *buckets; /* differing buckets, in order */
 	int nbuckets, bucket_i;
 	struct repl_entry *mine; /* own entries of the current bucket */
 	char **mine_names;
@@ -149,7 +149,7 @@ struct trun {
 	int deleting_done;
 	uint64_t deleted, deleted_bytes;
 	/* transfer */
-	struct tobj *objs, *objs_tail;   /* in flight, by seq */
+	struct tobj *objs, *objs_tail; /* in flight, by seq */
 	uint32_t nobjs;
 	uint64_t inflight_refs;
 	uint32_t last_seq;
@@ -158,19 +158,19 @@ struct trun {
 	struct tchunk *table[TABLE_SIZE];
 	struct tchunk *fifo_head, *fifo_tail;
 	uint32_t next_reqno;
-	uint64_t pipe_bytes;     /* received, not stored yet */
+	uint64_t pipe_bytes; /* received, not stored yet */
 	int data_paused;
 	/* the verify batch being filled */
 	struct vbatch *vb;
 	uv_timer_t flush;
 	int flush_open;
-	int jobs;                /* pool and database jobs running */
-	int verifying;           /* verify jobs on the pool */
+	int jobs;      /* pool and database jobs running */
+	int verifying; /* verify jobs on the pool */
 	/* figures */
 	uint64_t objects, bytes, failed, chunks_got, chunk_bytes, new_bytes;
 	uint64_t replica_objects, replica_bytes;
 	int64_t started;
-	uint64_t loop_max_us;    /* the loop's longest turn during the run (CPU) */
+	uint64_t loop_max_us; /* the loop's longest turn during the run (CPU) */
 	int watching;
 };
 
@@ -316,9 +316,10 @@ static void run_fail(struct trun *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_code(code, "replication of node %s from server %s failed: %s", r->node[0] ? r->node : "?",
-		 r->server, text);
-	peer_actlog(r->y->peer, RPL_E_REPL_FAILED, "replication of node %s from server %s failed: %s %s",
+	log_code(code, "replication of node %s from server %s failed: %s",
+		 r->node[0] ? r->node : "?", r->server, text);
+	peer_actlog(r->y->peer, RPL_E_REPL_FAILED,
+		    "replication of node %s from server %s failed: %s %s",
 		    r->node[0] ? r->node : "?", r->server, rpl_msg_id(code), text);
 	if (!session_closing(r->s)) {
 		session_send_error(r->s, code, text);
@@ -416,8 +417,9 @@ static void obj_failed(struct trun *r, struct tobj *o, int code, const char *why
 	esc_bytes(name, sizeof(name), o->name, o->name_len, 0);
 	log_code(code, "replication from server %s, node %s: object %s not stored: %s", r->server,
 		 r->node, name, why);
-	peer_actlog(r->y->peer, code, "replication from server %s, node %s: object %s not stored: %s",
-		    r->server, r->node, name, why);
+	peer_actlog(r->y->peer, code,
+		    "replication from server %s, node %s: object %s not stored: %s", r->server,
+		    r->node, name, why);
 	r->failed++;
 	/* Answered when no chunk of it is still on its way to the store. */
 	if (o->waiting == 0) {
@@ -438,7 +440,7 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct commit_job *j = arg;
 	struct tobj *o = j->o;
-	struct object_in in = {o->name, o->name_len, o->mtime_ns, o->mode, o->chunks, o->nchunks};
+	struct object_in in = { o->name, o->name_len, o->mtime_ns, o->mode, o->chunks, o->nchunks };
 	struct object_put_result res;
 	struct node_rec nr;
 	int rc = store_node_get(txn, st, j->r->node, &nr);
@@ -473,9 +475,11 @@ static void commit_done(int rc, void *arg)
 			   rc == -RPL_E_NODE_UNKNOWN) {
 			run_fail(r, -rc, "storing object %s", ESC(o->name));
 		} else {
-			obj_failed(r, o, -rc, rc == -RPL_E_CHUNK_MISSING
-				   ? "a chunk it needs went away before it was committed; the next run sends it again"
-				   : rpl_msg_text(rc));
+			obj_failed(
+				r, o, -rc,
+				rc == -RPL_E_CHUNK_MISSING
+					? "a chunk it needs went away before it was committed; the next run sends it again"
+					: rpl_msg_text(rc));
 		}
 		maybe_end(r);
 	}
@@ -624,8 +628,9 @@ static void verify_done(uv_work_t *req, int status)
 		char hx[2 * HASH_LEN + 1];
 		char why[200];
 		hex_encode(it->hash, HASH_LEN, hx);
-		snprintf(why, sizeof(why), "chunk %.16s... (%u bytes) arrived altered: its hash does not match",
-			 hx, it->len);
+		snprintf(why, sizeof(why),
+			 "chunk %.16s... (%u bytes) arrived altered: its hash does not match", hx,
+			 it->len);
 		r->pipe_bytes -= it->len;
 		it->c->state = TC_FAILED;
 		chunk_settled(r, it->c, 0, why);
@@ -710,7 +715,7 @@ static int batch_add(struct trun *r, struct tchunk *c, const uint8_t *p, size_t 
 		b->capitems = cap;
 	}
 	memcpy(b->data + b->len, p, n);
-	b->items[b->n] = (struct vitem){c, {0}, b->len, (uint32_t)n, 0, 0};
+	b->items[b->n] = (struct vitem){ c, { 0 }, b->len, (uint32_t)n, 0, 0 };
 	memcpy(b->items[b->n].hash, c->hash, HASH_LEN);
 	b->n++;
 	b->len += n;
@@ -739,9 +744,12 @@ static int on_data(struct trun *r, int type, struct cursor *p)
 	n = cur_left(p);
 	if (type == R_SKIP || n != c->len) {
 		char why[160];
-		snprintf(why, sizeof(why), type == R_SKIP
-			 ? "the source no longer holds one of its chunks (changed during the run); the next run sends it"
-			 : "a chunk arrived with %zu bytes instead of %u", n, c->len);
+		snprintf(
+			why, sizeof(why),
+			type == R_SKIP
+				? "the source no longer holds one of its chunks (changed during the run); the next run sends it"
+				: "a chunk arrived with %zu bytes instead of %u",
+			n, c->len);
 		c->state = TC_FAILED;
 		chunk_settled(r, c, 0, why);
 		maybe_end(r);
@@ -804,7 +812,8 @@ static int obj_complete(struct trun *r, struct tobj *o)
 		sum += o->chunks[i].len;
 	chunk_list_digest(o->chunks, o->nchunks, digest);
 	if (sum != o->size || memcmp(digest, o->digest, HASH_LEN) != 0) {
-		run_fail(r, RPL_E_PROTOCOL, "object %s: its chunk list does not match its size and digest",
+		run_fail(r, RPL_E_PROTOCOL,
+			 "object %s: its chunk list does not match its size and digest",
 			 ESC(o->name));
 		return 0;
 	}
@@ -816,7 +825,8 @@ static int obj_complete(struct trun *r, struct tobj *o)
 		uint8_t lack = 0;
 		if (!c) {
 			rc = store_chunks_lack(txn, &r->y->in->store,
-					       (const uint8_t(*)[HASH_LEN])o->chunks[i].hash, 1, &lack, NULL);
+					       (const uint8_t(*)[HASH_LEN])o->chunks[i].hash, 1,
+					       &lack, NULL);
 			if (rc < 0 || !lack)
 				continue;
 			if (!(c = calloc(1, sizeof(*c)))) {
@@ -865,7 +875,7 @@ static int obj_complete(struct trun *r, struct tobj *o)
 
 static int on_object(struct trun *r, struct cursor *p)
 {
-	struct cursor cur = *p, val, refs = {0};
+	struct cursor cur = *p, val, refs = { 0 };
 	struct tobj *o;
 	uint64_t seq = 0, nchunks = 0, u;
 	uint16_t tag;
@@ -878,7 +888,10 @@ static int on_object(struct trun *r, struct cursor *p)
 	o->r = r;
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
 		switch (tag) {
-		case RF_SEQ: rc = tlv_get_u64(&val, &seq); seen |= 1; break;
+		case RF_SEQ:
+			rc = tlv_get_u64(&val, &seq);
+			seen |= 1;
+			break;
 		case RF_NAME:
 			if (cur_left(&val) == 0 || cur_left(&val) > OBJ_NAME_MAX ||
 			    !object_name_valid((const char *)val.p + val.off, cur_left(&val)))
@@ -892,11 +905,27 @@ static int on_object(struct trun *r, struct cursor *p)
 			}
 			seen |= 2;
 			break;
-		case RF_SIZE: rc = tlv_get_u64(&val, &o->size); seen |= 4; break;
-		case RF_MTIME: rc = tlv_get_u64(&val, &u); o->mtime_ns = (int64_t)u; seen |= 8; break;
-		case RF_MODE: rc = tlv_get_u64(&val, &u); o->mode = (uint32_t)(u & 07777); break;
-		case RF_DIGEST: rc = tlv_get_fixed(&val, o->digest, HASH_LEN); seen |= 16; break;
-		case RF_NCHUNKS: rc = tlv_get_u64(&val, &nchunks); seen |= 32; break;
+		case RF_SIZE:
+			rc = tlv_get_u64(&val, &o->size);
+			seen |= 4;
+			break;
+		case RF_MTIME:
+			rc = tlv_get_u64(&val, &u);
+			o->mtime_ns = (int64_t)u;
+			seen |= 8;
+			break;
+		case RF_MODE:
+			rc = tlv_get_u64(&val, &u);
+			o->mode = (uint32_t)(u & 07777);
+			break;
+		case RF_DIGEST:
+			rc = tlv_get_fixed(&val, o->digest, HASH_LEN);
+			seen |= 16;
+			break;
+		case RF_NCHUNKS:
+			rc = tlv_get_u64(&val, &nchunks);
+			seen |= 32;
+			break;
 		case RF_CHUNKS: refs = val; break;
 		default: rc = 0; break;
 		}
@@ -933,7 +962,7 @@ static int on_object(struct trun *r, struct cursor *p)
 
 static int on_object_more(struct trun *r, struct cursor *p)
 {
-	struct cursor cur = *p, val, refs = {0};
+	struct cursor cur = *p, val, refs = { 0 };
 	struct tobj *o = r->announcing;
 	uint64_t seq = UINT64_MAX;
 	uint16_t tag;
@@ -960,7 +989,7 @@ static int load_bucket(struct trun *r, int bucket)
 {
 	struct object_iter it;
 	struct object_view v;
-	uint8_t from[HASH_LEN] = {(uint8_t)bucket};
+	uint8_t from[HASH_LEN] = { (uint8_t)bucket };
 	MDB_txn *txn;
 	size_t cap = 0;
 	int rc;
@@ -984,10 +1013,14 @@ static int load_bucket(struct trun *r, int bucket)
 			void *b = a ? realloc(r->mine_names, cap * sizeof(*r->mine_names)) : NULL;
 			void *c = b ? realloc(r->mine_lens, cap * sizeof(*r->mine_lens)) : NULL;
 			void *d = c ? realloc(r->mine_matched, cap) : NULL;
-			if (a) r->mine = a;
-			if (b) r->mine_names = b;
-			if (c) r->mine_lens = c;
-			if (d) r->mine_matched = d;
+			if (a)
+				r->mine = a;
+			if (b)
+				r->mine_names = b;
+			if (c)
+				r->mine_lens = c;
+			if (d)
+				r->mine_matched = d;
 			if (!d) {
 				rc = -RPL_E_NOMEM;
 				break;
@@ -1054,7 +1087,7 @@ static int send_plan(struct trun *r)
  * we hold is deleted once the bucket's last frame came. */
 static int on_entries(struct trun *r, struct cursor *p)
 {
-	struct cursor cur = *p, val, ents = {0};
+	struct cursor cur = *p, val, ents = { 0 };
 	uint64_t bucket = 256, last = 0;
 	struct wbuf want;
 	uint16_t tag;
@@ -1168,7 +1201,8 @@ static void summary_done(uv_work_t *req, int status)
 	r->replica_bytes = j->sum.bytes;
 	for (int b = 0; b < 256; b++) {
 		const uint8_t *e = r->src_summary + b * (4 + HASH_LEN);
-		uint32_t cnt = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
+		uint32_t cnt =
+			(uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
 		if (cnt != j->sum.count[b] || memcmp(e + 4, j->sum.bucket[b], HASH_LEN) != 0)
 			diff[n++] = (uint8_t)b;
 	}
@@ -1253,9 +1287,11 @@ static int open_work(MDB_txn *txn, struct store *st, void *arg)
 				 r->y->in->conf.servername);
 			return -RPL_E_REPL_CLASH;
 		}
-		if (strcasecmp(nr.src_server, r->server) != 0 || strcasecmp(nr.src_node, r->node) != 0) {
-			snprintf(j->why, sizeof(j->why), "node %s on %s is the replica of node %s of server %s",
-				 nr.name, r->y->in->conf.servername, nr.src_node, nr.src_server);
+		if (strcasecmp(nr.src_server, r->server) != 0 ||
+		    strcasecmp(nr.src_node, r->node) != 0) {
+			snprintf(j->why, sizeof(j->why),
+				 "node %s on %s is the replica of node %s of server %s", nr.name,
+				 r->y->in->conf.servername, nr.src_node, nr.src_server);
 			return -RPL_E_REPL_CLASH;
 		}
 		j->exists = 1;
@@ -1276,8 +1312,8 @@ static int open_work(MDB_txn *txn, struct store *st, void *arg)
 	j->created = 1;
 	j->id = got.id;
 	return store_actlog_add(txn, st, RPL_I_REPLICA_CREATED,
-				"replica node %s created for node %s of server %s (id %u)", got.name,
-				r->node, r->server, got.id);
+				"replica node %s created for node %s of server %s (id %u)",
+				got.name, r->node, r->server, got.id);
 }
 
 static const struct session_ops bulk_ops;
@@ -1365,7 +1401,8 @@ static int on_open(struct trun *r, struct cursor *p)
 	if (rc < 0 || !have_node)
 		return -RPL_E_PROTOCOL;
 	if (version != REPL_VERSION) {
-		run_fail(r, RPL_E_VERSION, "replication protocol version %llu; this server speaks %d",
+		run_fail(r, RPL_E_VERSION,
+			 "replication protocol version %llu; this server speaks %d",
 			 (unsigned long long)version, REPL_VERSION);
 		return 0;
 	}
@@ -1375,10 +1412,12 @@ static int on_open(struct trun *r, struct cursor *p)
 	}
 	if (!(flags & RFLAG_QUERY)) {
 		for (struct trun *t = r->y->repl_in->runs; t; t = t->next)
-			if (t != r && t->state > T_OPEN && t->state != T_DONE && strcasecmp(t->server, r->server) == 0 &&
+			if (t != r && t->state > T_OPEN && t->state != T_DONE &&
+			    strcasecmp(t->server, r->server) == 0 &&
 			    strcasecmp(t->node, r->node) == 0) {
-				run_fail(r, RPL_W_REPL_BUSY, "node %s of server %s is being received already",
-					 r->node, r->server);
+				run_fail(r, RPL_W_REPL_BUSY,
+					 "node %s of server %s is being received already", r->node,
+					 r->server);
 				return 0;
 			}
 	}
@@ -1473,7 +1512,8 @@ static void pump_deletes(struct trun *r)
 		}
 		j->r = r;
 		j->d = r->deletes + r->del_i;
-		j->n = r->ndeletes - r->del_i < DELETES_PER_JOB ? r->ndeletes - r->del_i : DELETES_PER_JOB;
+		j->n = r->ndeletes - r->del_i < DELETES_PER_JOB ? r->ndeletes - r->del_i
+								: DELETES_PER_JOB;
 		r->del_i += j->n;
 		r->refs++;
 		r->jobs++;
@@ -1490,10 +1530,11 @@ static void pump_deletes(struct trun *r)
 	if (r->del_i == r->ndeletes && r->del_jobs == 0 && r->state == T_DELETING) {
 		struct wbuf w;
 		if (r->deleted)
-			peer_actlog(r->y->peer, RPL_I_OBJ_DELETED,
-				    "replication from server %s deleted %llu objects (%llu bytes) of replica node %s",
-				    r->server, (unsigned long long)r->deleted,
-				    (unsigned long long)r->deleted_bytes, r->node);
+			peer_actlog(
+				r->y->peer, RPL_I_OBJ_DELETED,
+				"replication from server %s deleted %llu objects (%llu bytes) of replica node %s",
+				r->server, (unsigned long long)r->deleted,
+				(unsigned long long)r->deleted_bytes, r->node);
 		r->state = T_TRANSFER;
 		wbuf_init(&w);
 		tlv_put_u64(&w, RF_DELETE, r->deleted);
@@ -1525,7 +1566,8 @@ static int end_work(MDB_txn *txn, struct store *st, void *arg)
 	if (rc == 0)
 		rc = store_node_get(txn, st, j->r->node, &j->nr);
 	if (rc == 0)
-		rc = store_actlog_add(txn, st, j->r->failed ? RPL_E_REPL_FAILED_OBJ : RPL_I_REPL_RECEIVED,
+		rc = store_actlog_add(txn, st,
+				      j->r->failed ? RPL_E_REPL_FAILED_OBJ : RPL_I_REPL_RECEIVED,
 				      "%s", j->text);
 	return rc;
 }
@@ -1541,7 +1583,8 @@ static void end_done(int rc, void *arg)
 		if (rc < 0) {
 			run_fail(r, -rc, "ending the run");
 		} else {
-			log_code(r->failed ? RPL_E_REPL_FAILED_OBJ : RPL_I_REPL_RECEIVED, "%s", j->text);
+			log_code(r->failed ? RPL_E_REPL_FAILED_OBJ : RPL_I_REPL_RECEIVED, "%s",
+				 j->text);
 			r->state = T_DONE;
 			wbuf_init(&w);
 			tlv_put_u64(&w, RF_OBJECTS, j->nr.objects);
@@ -1567,12 +1610,13 @@ static void maybe_end(struct trun *r)
 	}
 	j->r = r;
 	j->gc = r->failed == 0;
-	snprintf(j->text, sizeof(j->text),
-		 "replication of node %s from server %s received: %llu objects (%llu bytes) stored, %llu new chunk bytes, %llu deleted, %llu failed, in %lld s, longest loop turn %.1f ms",
-		 r->node, r->server, (unsigned long long)r->objects, (unsigned long long)r->bytes,
-		 (unsigned long long)r->new_bytes, (unsigned long long)r->deleted,
-		 (unsigned long long)r->failed, (long long)(clock_now() - r->started),
-		 (double)r->loop_max_us / 1000.0);
+	snprintf(
+		j->text, sizeof(j->text),
+		"replication of node %s from server %s received: %llu objects (%llu bytes) stored, %llu new chunk bytes, %llu deleted, %llu failed, in %lld s, longest loop turn %.1f ms",
+		r->node, r->server, (unsigned long long)r->objects, (unsigned long long)r->bytes,
+		(unsigned long long)r->new_bytes, (unsigned long long)r->deleted,
+		(unsigned long long)r->failed, (long long)(clock_now() - r->started),
+		(double)r->loop_max_us / 1000.0);
 	r->refs++;
 	r->jobs++;
 	if (dbw_submit(peer_dbw(r->y->peer), end_work, end_done, j) < 0) {
@@ -1607,8 +1651,9 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 	if (r->aborted)
 		return 0;
 	if (session_proto(s) != 2) {
-		run_fail(r, RPL_E_REPL_PROTO1, "replication from server %s refused: it came over protocol %d",
-			 r->server, session_proto(s));
+		run_fail(r, RPL_E_REPL_PROTO1,
+			 "replication from server %s refused: it came over protocol %d", r->server,
+			 session_proto(s));
 		return 0;
 	}
 	switch (type) {
@@ -1616,9 +1661,7 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 		if (r->state == T_OPEN)
 			break;
 		return 0;
-	case MSG_ERROR:
-		session_on_error_frame(s, p);
-		return 0;
+	case MSG_ERROR: session_on_error_frame(s, p); return 0;
 	case R_OPEN:
 		if (r->state != T_OPEN)
 			break;
@@ -1650,7 +1693,8 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 			break;
 		return on_data(r, type, p);
 	case R_DELETE:
-		if (r->state != T_TRANSFER || r->objs || r->announcing || r->del_i || r->deleting_done)
+		if (r->state != T_TRANSFER || r->objs || r->announcing || r->del_i ||
+		    r->deleting_done)
 			break;
 		r->deleting_done = 1; /* once per run */
 		r->state = T_DELETING;
@@ -1667,15 +1711,16 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 	}
 	if (rc == -1) {
 		char why[128];
-		snprintf(why, sizeof(why), "replication message %d is not expected in state %s", type,
-			 tstate_name(r->state));
+		snprintf(why, sizeof(why), "replication message %d is not expected in state %s",
+			 type, tstate_name(r->state));
 		log_error(RPL_E_PROTOCOL, "replication from server %s: %s", r->server, why);
 		session_unexpected(s, type, tstate_name(r->state));
 		run_abort(r);
 		return 0;
 	}
 	if (rc < 0 && !r->aborted)
-		run_fail(r, -rc, "handling replication message %d in state %s", type, tstate_name(r->state));
+		run_fail(r, -rc, "handling replication message %d in state %s", type,
+			 tstate_name(r->state));
 	return 0;
 }
 
@@ -1712,8 +1757,9 @@ static void on_closed(struct peer_session *s, const struct session_result *res, 
 
 	(void)s;
 	if (!r->aborted && r->state != T_DONE && r->state > T_OPEN)
-		log_warn(RPL_W_REPL_CANCELLED, "replication of node %s from server %s ended in state %s: %s",
-			 r->node, r->server, tstate_name(r->state),
+		log_warn(RPL_W_REPL_CANCELLED,
+			 "replication of node %s from server %s ended in state %s: %s", r->node,
+			 r->server, tstate_name(r->state),
 			 res->ok ? "the source closed the session" : res->message);
 	run_abort(r);
 	run_unref(r);
@@ -1772,8 +1818,9 @@ static void bulk_closed(struct peer_session *s, const struct session_result *res
 	if (r->bulk == s) {
 		r->bulk = NULL;
 		if (!r->aborted && r->state != T_DONE)
-			run_fail(r, res->ok ? RPL_E_CLOSED : -res->err, "the bulk channel ended%s%s",
-				 res->ok ? "" : ": ", res->ok ? "" : res->message);
+			run_fail(r, res->ok ? RPL_E_CLOSED : -res->err,
+				 "the bulk channel ended%s%s", res->ok ? "" : ": ",
+				 res->ok ? "" : res->message);
 	}
 	run_unref(r);
 }
@@ -1787,8 +1834,7 @@ static const struct session_ops bulk_ops = {
 
 /* ---- entry ----------------------------------------------------------------------- */
 
-const struct session_ops *repl_target_inbound(struct sync *y, struct peer_session *s,
-					      void **arg)
+const struct session_ops *repl_target_inbound(struct sync *y, struct peer_session *s, void **arg)
 {
 	struct trun *r;
 

@@ -65,15 +65,38 @@ enum repl_msg {
 };
 
 enum repl_field {
-	RF_VERSION = 1, RF_NODE, RF_FLAGS, RF_OBJECTS, RF_BYTES, RF_EXISTS, RF_TOKEN,
-	RF_SUMMARY, RF_BUCKETS, RF_BUCKET, RF_LAST, RF_ENTRIES, RF_HASHES, RF_WANT,
-	RF_WANT_BYTES, RF_DELETE, RF_SEQ, RF_NAME, RF_SIZE, RF_MTIME, RF_MODE,
-	RF_DIGEST, RF_NCHUNKS, RF_CHUNKS, RF_INDEXES, RF_CODE, RF_TEXT,
+	RF_VERSION = 1,
+	RF_NODE,
+	RF_FLAGS,
+	RF_OBJECTS,
+	RF_BYTES,
+	RF_EXISTS,
+	RF_TOKEN,
+	RF_SUMMARY,
+	RF_BUCKETS,
+	RF_BUCKET,
+	RF_LAST,
+	RF_ENTRIES,
+	RF_HASHES,
+	RF_WANT,
+	RF_WANT_BYTES,
+	RF_DELETE,
+	RF_SEQ,
+	RF_NAME,
+	RF_SIZE,
+	RF_MTIME,
+	RF_MODE,
+	RF_DIGEST,
+	RF_NCHUNKS,
+	RF_CHUNKS,
+	RF_INDEXES,
+	RF_CODE,
+	RF_TEXT,
 };
 
 /* R_OPEN flags */
-#define RFLAG_QUERY 1u  /* only report the replica's counts */
-#define RFLAG_BULK 2u   /* the source would send chunk bytes outside TLS */
+#define RFLAG_QUERY 1u /* only report the replica's counts */
+#define RFLAG_BULK  2u /* the source would send chunk bytes outside TLS */
 
 /* One object in R_ENTRIES: name hash, digest, size, mtime, mode. */
 #define REPL_ENTRY_LEN (HASH_LEN + HASH_LEN + 8 + 8 + 4)
@@ -82,7 +105,7 @@ enum repl_field {
 /* Entries, hashes and chunk references that fit one frame with room for
  * the other fields. */
 #define REPL_ENTRIES_PER_FRAME 12000
-#define REPL_HASHES_PER_FRAME 30000
+#define REPL_HASHES_PER_FRAME  30000
 /* Chunk references in R_OBJECT and each R_OBJECT_MORE: objects above
  * about 128 MiB take more than one frame (the kill -9 scenario has one). */
 #define REPL_REFS_PER_FRAME 1024
@@ -90,10 +113,10 @@ enum repl_field {
 /* Bounds the target holds a source to (a hostile source must not make it
  * allocate without limit). */
 #define REPL_MAX_INFLIGHT_OBJECTS 1024
-#define REPL_MAX_INFLIGHT_REFS (8u << 20)
+#define REPL_MAX_INFLIGHT_REFS    (8u << 20)
 /* The source's window: objects announced and not yet answered. */
 #define REPL_WINDOW_OBJECTS 512
-#define REPL_WINDOW_BYTES (2ull << 30)
+#define REPL_WINDOW_BYTES   (2ull << 30)
 
 struct repl_entry {
 	uint8_t name_hash[HASH_LEN];

@@ -76,7 +76,7 @@ int sched_running(struct sync *y, const char *name)
 
 struct mark_job {
 	char name[RPL_NAME_MAX + 1];
-	int end;            /* 0: a run starts (or is skipped), 1: it ended */
+	int end; /* 0: a run starts (or is skipped), 1: it ended */
 	int skipped;
 	int64_t now, next;
 	int ok;
@@ -106,9 +106,10 @@ static int mark_work(MDB_txn *txn, struct store *st, void *arg)
 	}
 	rc = store_sched_put(txn, st, &r);
 	if (rc == 0 && j->skipped)
-		rc = store_actlog_add(txn, st, RPL_W_SCHED_SKIPPED,
-				      "schedule %s: '%s' not started, its previous run is still going",
-				      r.name, r.cmd);
+		rc = store_actlog_add(
+			txn, st, RPL_W_SCHED_SKIPPED,
+			"schedule %s: '%s' not started, its previous run is still going", r.name,
+			r.cmd);
 	if (rc == 0 && j->end)
 		rc = store_actlog_add(txn, st, RPL_I_SCHED_RUN, "schedule %s: '%s' ended: %s %s",
 				      r.name, r.cmd, j->msgid, j->result);
@@ -146,10 +147,12 @@ static void on_reply(void *arg, json_t *doc)
 		j->end = 1;
 		j->now = clock_now();
 		j->ok = ok;
-		snprintf(j->msgid, sizeof(j->msgid), "%s", id ? id : (ok ? "RPL0000I" : "RPL0004E"));
+		snprintf(j->msgid, sizeof(j->msgid), "%s",
+			 id ? id : (ok ? "RPL0000I" : "RPL0004E"));
 		snprintf(j->result, sizeof(j->result), "%s", msg ? msg : (ok ? "done" : "failed"));
 		if (ok)
-			log_info(RPL_I_SCHED_RUN, "schedule %s ended: %s %s", x->name, j->msgid, j->result);
+			log_info(RPL_I_SCHED_RUN, "schedule %s ended: %s %s", x->name, j->msgid,
+				 j->result);
 		else
 			log_warn(RPL_W_SCHED_FAILED, "schedule %s ended: %s %s", x->name, j->msgid,
 				 j->result);
@@ -207,8 +210,9 @@ static void run_one(struct sched *sc, const struct sched_rec *r, int64_t now)
 	j->next = sched_next_after(r, now);
 	if (sched_running(y, r->name)) {
 		j->skipped = 1;
-		log_warn(RPL_W_SCHED_SKIPPED, "schedule %s: '%s' not started, its previous run is still going",
-			 r->name, r->cmd);
+		log_warn(RPL_W_SCHED_SKIPPED,
+			 "schedule %s: '%s' not started, its previous run is still going", r->name,
+			 r->cmd);
 		mark(y, j);
 		return;
 	}
@@ -268,7 +272,7 @@ static int due_cb(const struct sched_rec *r, void *arg)
 static void on_timer(uv_timer_t *t)
 {
 	struct sched *sc = t->data;
-	struct due_scan d = {sc, clock_now(), 0, NULL, 0, 0};
+	struct due_scan d = { sc, clock_now(), 0, NULL, 0, 0 };
 	MDB_txn *txn;
 
 	if (sc->stopped)

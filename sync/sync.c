@@ -114,7 +114,8 @@ int sync_start(struct sync *y, struct peer *p)
 				struct server_rec r;
 				if (store_server_get(txn, &y->in->store, names.names[i], &r) == 0) {
 					if (r.forcesync)
-						(void)talk_connect(y, r.name, PURPOSE_SYNC, forcesync_done, NULL);
+						(void)talk_connect(y, r.name, PURPOSE_SYNC,
+								   forcesync_done, NULL);
 					server_rec_free(&r);
 				}
 			}
@@ -132,10 +133,7 @@ void sync_hourly(struct sync *y)
 	log_flush();
 }
 
-void sync_files_changed(struct sync *y)
-{
-	lifecycle_files_changed(y);
-}
+void sync_files_changed(struct sync *y) { lifecycle_files_changed(y); }
 
 void sync_stop(struct sync *y)
 {

@@ -47,8 +47,8 @@ struct talk {
 	int held_got, certs_sent, certs_got;
 	int ping_sent, pong_got;
 	uint64_t ping_sent_us;
-	int refs;  /* the session, and each job that still runs */
-	uint8_t announced_fp[FP_LEN];  /* the next certificate we announced */
+	int refs;                     /* the session, and each job that still runs */
+	uint8_t announced_fp[FP_LEN]; /* the next certificate we announced */
 	struct talk_outcome outcome;
 };
 
@@ -119,10 +119,7 @@ static int send_held(struct talk *t)
 	return rc;
 }
 
-static int trusted_session(int vb)
-{
-	return vb == VB_PIN || vb == VB_CA || vb == VB_CONTINUITY;
-}
+static int trusted_session(int vb) { return vb == VB_PIN || vb == VB_CA || vb == VB_CONTINUITY; }
 
 /* Announces our next certificate unless the partner already pins it or
  * would not accept an announcement in this session. */
@@ -223,7 +220,7 @@ static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *w
 	int rc;
 
 	log_error(RPL_E_ANNOUNCE_REFUSED, "server %s announced a certificate that is refused: %s",
-		 t->server, why);
+		  t->server, why);
 	peer_actlog(t->y->peer, RPL_E_ANNOUNCE_REFUSED,
 		    "server %s announced a certificate that is refused: %s", t->server, why);
 	wbuf_init(&w);
@@ -246,15 +243,20 @@ static void refuse_announcement(struct talk *t, const uint8_t *fp, const char *w
  * activating each one at once, so that no "next" pin stays) gets bounded
  * storage and log; an administrator who renews several times in a row is
  * not refused. */
-#define ANNOUNCE_BURST 20
+#define ANNOUNCE_BURST  20
 #define ANNOUNCE_REFILL 60
 
 static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 {
 	struct announce_job *j = arg;
 	struct pin_change pc = {
-		.event = PIN_EV_ANNOUNCED, .fp = j->ci.fp, .not_after = j->ci.not_after,
-		.der = j->der.p, .der_len = j->der.n, .endorser_fp = j->presented_fp, .now = j->now,
+		.event = PIN_EV_ANNOUNCED,
+		.fp = j->ci.fp,
+		.not_after = j->ci.not_after,
+		.der = j->der.p,
+		.der_len = j->der.n,
+		.endorser_fp = j->presented_fp,
+		.now = j->now,
 	};
 	struct server_rec r;
 	int rc = store_server_get(txn, st, j->server, &r), fresh;
@@ -269,12 +271,15 @@ static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 			r.announce_count = 0;
 		} else if (elapsed >= ANNOUNCE_REFILL) {
 			int64_t back = elapsed / ANNOUNCE_REFILL;
-			r.announce_count = back >= r.announce_count ? 0 : r.announce_count - (uint32_t)back;
+			r.announce_count =
+				back >= r.announce_count ? 0 : r.announce_count - (uint32_t)back;
 			r.announce_window += back * ANNOUNCE_REFILL;
 		}
 		if (r.announce_count >= ANNOUNCE_BURST) {
-			snprintf(j->why, sizeof(j->why), "%d new certificates were announced recently; one more a minute is accepted",
-				 ANNOUNCE_BURST);
+			snprintf(
+				j->why, sizeof(j->why),
+				"%d new certificates were announced recently; one more a minute is accepted",
+				ANNOUNCE_BURST);
 			server_rec_free(&r);
 			return -RPL_E_ANNOUNCE_REFUSED;
 		}
@@ -287,10 +292,11 @@ static int announce_commit(MDB_txn *txn, struct store *st, void *arg)
 		j->changed = 1;
 		rc = store_server_put(txn, st, &r);
 		if (rc == 0)
-			rc = store_actlog_add(txn, st, RPL_I_PINNED, "%s (%s, valid until %s)", j->what,
-					      j->ci.subject, until);
+			rc = store_actlog_add(txn, st, RPL_I_PINNED, "%s (%s, valid until %s)",
+					      j->what, j->ci.subject, until);
 	} else if (rc == -RPL_E_STALE) {
-		snprintf(j->why, sizeof(j->why), "the certificate that verified this session is no longer the current pin");
+		snprintf(j->why, sizeof(j->why),
+			 "the certificate that verified this session is no longer the current pin");
 		rc = -RPL_E_ANNOUNCE_REFUSED;
 	}
 	server_rec_free(&r);
@@ -310,8 +316,10 @@ static void announce_committed(int rc, void *arg)
 			session_close(s, rc, "storing the announced certificate");
 		} else {
 			if (j->changed) {
-				log_info(RPL_I_PINNED, "server %s announced its next certificate %s: pinned as next",
-					 t->server, j->ci.fp_hex);
+				log_info(
+					RPL_I_PINNED,
+					"server %s announced its next certificate %s: pinned as next",
+					t->server, j->ci.fp_hex);
 				lifecycle_pins_changed(t->y, t->server);
 			}
 			if ((rc = send_held(t)) < 0)
@@ -333,10 +341,11 @@ static void announce_work(uv_work_t *req)
 	j->rc = continuity_check_announced(j->exporter, j->pinned_der.p, j->pinned_der.n,
 					   j->presented_fp, &entry, &j->der, &j->ci);
 	if (j->rc < 0)
-		snprintf(j->why, sizeof(j->why), "its proofs do not verify (%s)", rpl_msg_text(j->rc));
+		snprintf(j->why, sizeof(j->why), "its proofs do not verify (%s)",
+			 rpl_msg_text(j->rc));
 	else
-		j->rc = trust_check_announced(j->der.p, j->der.n, &j->ci, j->server, j->now, j->skew,
-					      36500, j->why, sizeof(j->why));
+		j->rc = trust_check_announced(j->der.p, j->der.n, &j->ci, j->server, j->now,
+					      j->skew, 36500, j->why, sizeof(j->why));
 }
 
 static void announce_checked(uv_work_t *req, int status)
@@ -350,7 +359,8 @@ static void announce_checked(uv_work_t *req, int status)
 			session_close(s, -RPL_E_INTERNAL, "checking the announced certificate");
 		} else if (j->rc < 0) {
 			refuse_announcement(t, j->der.n ? j->ci.fp : NULL, j->why);
-		} else if (dbw_submit(peer_dbw(t->y->peer), announce_commit, announce_committed, j) == 0) {
+		} else if (dbw_submit(peer_dbw(t->y->peer), announce_commit, announce_committed,
+				      j) == 0) {
 			return; /* the references go on with the job */
 		} else {
 			session_close(s, -RPL_E_NOMEM, NULL);
@@ -364,7 +374,7 @@ static void announce_checked(uv_work_t *req, int status)
 static int on_certs(struct talk *t, struct cursor *p)
 {
 	struct instance *in = t->y->in;
-	struct cursor cur = *p, val, entry = {0};
+	struct cursor cur = *p, val, entry = { 0 };
 	struct announce_job *j;
 	struct server_rec r;
 	MDB_txn *txn;
@@ -377,8 +387,10 @@ static int on_certs(struct talk *t, struct cursor *p)
 			entries++;
 		}
 	if (rc < 0 || entries != 1) {
-		session_send_error(t->s, RPL_E_PROTOCOL, "one certificate announcement per session");
-		session_close(t->s, -RPL_E_PROTOCOL, "CERTS with %d entries (one per session)", entries);
+		session_send_error(t->s, RPL_E_PROTOCOL,
+				   "one certificate announcement per session");
+		session_close(t->s, -RPL_E_PROTOCOL, "CERTS with %d entries (one per session)",
+			      entries);
 		return 0;
 	}
 	/* A CA-verified partner's next certificate is checked against the
@@ -397,7 +409,9 @@ static int on_certs(struct talk *t, struct cursor *p)
 	if (pin < 0 || r.pins[pin].state != PIN_CURRENT) {
 		server_rec_free(&r);
 		session_pause(t->s); /* refuse_announcement resumes */
-		refuse_announcement(t, NULL, "the certificate that verified this session is no longer the current pin");
+		refuse_announcement(
+			t, NULL,
+			"the certificate that verified this session is no longer the current pin");
 		return 0;
 	}
 	j = calloc(1, sizeof(*j));
@@ -484,7 +498,7 @@ static int on_refused(struct talk *t, struct cursor *p)
 	t->outcome.refused = 1;
 	snprintf(t->outcome.why, sizeof(t->outcome.why), "%s %s", ESC(id), ESC(text));
 	log_error(RPL_E_ANNOUNCE_REFUSED, "server %s refused our next certificate: %s", t->server,
-		 t->outcome.why);
+		  t->outcome.why);
 	if (!(j = calloc(1, sizeof(*j))))
 		return -RPL_E_NOMEM;
 	snprintf(j->server, sizeof(j->server), "%s", t->server);
@@ -544,7 +558,8 @@ static int on_held(struct talk *t, struct cursor *p)
 	j->y = t->y;
 	snprintf(j->server, sizeof(j->server), "%s", t->server);
 	while ((rc = tlv_next(&cur, &tag, &val)) > 0)
-		if (tag == F_FP && j->n < HELD_MAX && tlv_get_fixed(&val, j->fps[j->n], FP_LEN) == 0)
+		if (tag == F_FP && j->n < HELD_MAX &&
+		    tlv_get_fixed(&val, j->fps[j->n], FP_LEN) == 0)
 			j->n++;
 	if (rc < 0) {
 		free(j);
@@ -612,13 +627,12 @@ static int on_frame(struct peer_session *s, int type, struct cursor *p, void *ar
 		session_set_rtt(s, (double)(now_us() - t->ping_sent_us) / 1000.0);
 		session_close(s, 0, NULL);
 		return 0;
-	case MSG_BYE:
-		session_close(s, 0, NULL);
-		return 0;
+	case MSG_BYE: session_close(s, 0, NULL); return 0;
 	case MSG_ERROR:
 		/* A partner of the previous revision refuses our CERTS with an
 		 * ERROR RPL0435E rather than CERTS_REFUSED: still a refusal. */
-		if (proto2 && t->certs_sent && t->held_got < 1 + t->certs_sent && error_is(p, RPL_E_ANNOUNCE_REFUSED)) {
+		if (proto2 && t->certs_sent && t->held_got < 1 + t->certs_sent &&
+		    error_is(p, RPL_E_ANNOUNCE_REFUSED)) {
 			t->held_got++;
 			(void)on_refused(t, p);
 		}
@@ -679,8 +693,7 @@ static const struct session_ops talk_out_ops = {
 	.closed = on_closed,
 };
 
-int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done,
-		 void *arg)
+int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done, void *arg)
 {
 	struct talk *t = talk_new(y, server);
 	int rc;

@@ -15,8 +15,8 @@ struct sync;
 
 /* What a session found besides how it ended. */
 struct talk_outcome {
-	int refused;          /* the partner refused our next certificate */
-	char why[512];        /* its reason */
+	int refused;   /* the partner refused our next certificate */
+	char why[512]; /* its reason */
 };
 
 /* Called once when an outbound talk session ends (r->ok or the error). */
@@ -25,8 +25,7 @@ typedef void talk_done_fn(struct sync *y, const char *server, const struct sessi
 
 /* Opens a session of purpose PING or SYNC to server; done is called once,
  * on a later loop turn, unless this returns a negative code. */
-int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done,
-		 void *arg);
+int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done, void *arg);
 /* Ends the outbound talk sessions started with this done argument (an
  * abandoned admin command); each one's done follows with -RPL_E_CANCELLED. */
 void talk_cancel(struct sync *y, void *arg);

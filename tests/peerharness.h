@@ -49,8 +49,8 @@ HARNESS_FN int harness_free_port(void)
  * server password pw and opens it into in. opts: extra replpeer.conf
  * settings ("KEY=VALUE"), may be NULL. 0 or a negative code; err says why. */
 HARNESS_FN int harness_instance(const char *dir, const char *name, int port, const char *pw,
-			    const char *const *opts, int nopts, struct instance *in, char *err,
-			    size_t errsz)
+				const char *const *opts, int nopts, struct instance *in, char *err,
+				size_t errsz)
 {
 	int rc = instance_create_ex(dir, name, port, "127.0.0.1", pw, opts, nopts, err, errsz);
 	if (rc == 0)

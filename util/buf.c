@@ -74,14 +74,13 @@ void wbuf_put_u8(struct wbuf *w, uint8_t v) { wbuf_put(w, &v, 1); }
 
 void wbuf_put_u16(struct wbuf *w, uint16_t v)
 {
-	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
 	wbuf_put(w, b, 2);
 }
 
 void wbuf_put_u32(struct wbuf *w, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			(uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 	wbuf_put(w, b, 4);
 }
 
@@ -145,8 +144,7 @@ int cur_u32(struct cursor *c, uint32_t *v)
 	const uint8_t *b;
 	if (cur_bytes(c, 4, &b) < 0)
 		return -RPL_E_CORRUPT;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
-	     b[3];
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	return 0;
 }
 
@@ -190,8 +188,7 @@ int tlv_next(struct cursor *c, uint16_t *tag, struct cursor *val)
 
 	if (cur_left(c) == 0)
 		return 0;
-	if (cur_u16(c, tag) < 0 || cur_u32(c, &len) < 0 ||
-	    cur_bytes(c, len, &p) < 0)
+	if (cur_u16(c, tag) < 0 || cur_u32(c, &len) < 0 || cur_bytes(c, len, &p) < 0)
 		return -RPL_E_CORRUPT;
 	cur_init(val, p, len);
 	return 1;

@@ -54,10 +54,7 @@ int64_t clock_days_between(int64_t now, int64_t t)
 	return d >= 0 ? (d + 43200) / 86400 : -((-d + 86399) / 86400);
 }
 
-int64_t clock_days_until(int64_t t)
-{
-	return clock_days_between(clock_now(), t);
-}
+int64_t clock_days_until(int64_t t) { return clock_days_between(clock_now(), t); }
 
 /* Reads between min and max decimal digits into *v. */
 static int read_digits(const char **p, int min, int max, long long *v)
@@ -175,8 +172,8 @@ int clock_parse_when(const char *s, int64_t now, int64_t *out_us, int64_t *span_
 		return parse_relative(p + 1, now, out_us);
 	memset(&tm, 0, sizeof(tm));
 	if (strlen(s) >= 10 && s[4] == '-') {
-		if (read_digits(&p, 4, 4, &y) < 0 || *p++ != '-' || read_digits(&p, 2, 2, &mo) < 0 ||
-		    *p++ != '-' || read_digits(&p, 2, 2, &d) < 0)
+		if (read_digits(&p, 4, 4, &y) < 0 || *p++ != '-' ||
+		    read_digits(&p, 2, 2, &mo) < 0 || *p++ != '-' || read_digits(&p, 2, 2, &d) < 0)
 			return -RPL_E_BADARG;
 		if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31)
 			return -RPL_E_BADARG;

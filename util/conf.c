@@ -16,15 +16,14 @@
 #include "log.h"
 #include "msg.h"
 
-enum opt_kind { OPT_NAME, OPT_STR, OPT_INT, OPT_BOOL, OPT_KEYTYPE, OPT_LEVEL,
-		OPT_SIZE, OPT_RATE };
+enum opt_kind { OPT_NAME, OPT_STR, OPT_INT, OPT_BOOL, OPT_KEYTYPE, OPT_LEVEL, OPT_SIZE, OPT_RATE };
 
 struct opt {
 	const char *key;
 	enum opt_kind kind;
 	size_t off;
-	size_t size;    /* for strings */
-	long min, max;  /* for integers */
+	size_t size;   /* for strings */
+	long min, max; /* for integers */
 	const char *def;
 	const char *help;
 };
@@ -33,69 +32,65 @@ struct opt {
 #define INT(f) offsetof(struct rpl_conf, f), 0
 
 static const struct opt opts[] = {
-	{"SERVERNAME", OPT_NAME, STR(servername), 0, 0, NULL,
-	 "this peer's name; partners define it under this name (required)"},
-	{"TCPADDRESS", OPT_STR, STR(tcpaddress), 0, 0, "127.0.0.1",
-	 "listen address"},
-	{"TCPPORT", OPT_INT, INT(tcpport), 1, 65535, "1500",
-	 "one port for TLS sessions and, when allowed, down-level sessions"},
-	{"SSLTLS13", OPT_BOOL, INT(ssltls13), 0, 1, "YES",
-	 "offer TLS 1.3; used only when both sides enable it, else TLS 1.2"},
-	{"SSLACCEPTCERTFROMSERV", OPT_BOOL, INT(acceptcertfromserv), 0, 1, "YES",
-	 "accept an unknown partner certificate on first contact, after the mutual password proof"},
-	{"ALLOWLEGACY", OPT_BOOL, INT(allowlegacy), 0, 1, "YES",
-	 "accept down-level (protocol 1, no TLS) sessions from TRANSITIONAL servers"},
-	{"PROTOCOLLEVEL", OPT_INT, INT(protocollevel), 1, 2, "2",
-	 "1 makes this instance behave as a down-level peer (tests and migrations)"},
-	{"KEYTYPE", OPT_KEYTYPE, INT(keytype), 0, 0, "ECDSA-P256",
-	 "own key type: ECDSA-P256, RSA-2048 or RSA-3072"},
-	{"CERTVALIDITYDAYS", OPT_INT, INT(certvaliditydays), 1, 36500, "3650",
-	 "validity of generated certificates, in days"},
-	{"CERTRENEWDAYS", OPT_INT, INT(certrenewdays), 0, 36500, "30",
-	 "renew automatically when fewer days remain; 0 = never"},
-	{"COMMTIMEOUT", OPT_INT, INT(commtimeout), 1, 86400, "60",
-	 "seconds a session may stall before it is dropped"},
-	{"HANDSHAKETIMEOUT", OPT_INT, INT(handshaketimeout), 1, 3600, "10",
-	 "seconds to finish TLS and authentication"},
-	{"MAXSESSIONS", OPT_INT, INT(maxsessions), 1, 65536, "256",
-	 "concurrent sessions"},
-	{"LDAPURL", OPT_STR, STR(ldapurl), 0, 0, "",
-	 "ldaps://host:636 or ldap://host:389 (StartTLS, always)"},
-	{"LDAPUSERDN", OPT_STR, STR(ldapuserdn), 0, 0, "",
-	 "bind DN template, %s = admin name"},
-	{"LDAPCALABEL", OPT_STR, STR(ldapcalabel), 0, 0, "",
-	 "trust-store label of the CA that signs the LDAP server certificate"},
-	{"LOGLEVEL", OPT_LEVEL, INT(loglevel), 0, 0, "info",
-	 "error, warn, info or debug"},
-	{"DBMAXSIZE", OPT_SIZE, INT(dbmaxsize), 0, 0, "64G",
-	 "largest size of data.mdb (sparse); suffix K, M, G or T"},
-	{"PREAUTHMAX", OPT_INT, INT(preauthmax), 1, 65536, "64",
-	 "connections not yet authenticated, in all"},
-	{"PREAUTHPERADDR", OPT_INT, INT(preauthperaddr), 1, 65536, "8",
-	 "connections not yet authenticated, per source address"},
-	{"ROUNDTIMEOUT", OPT_INT, INT(roundtimeout), 1, 86400, "120",
-	 "seconds a control session (PING, announcement, confirmation, FORCESYNC) may take in all"},
-	{"PREVCERTGRACEDAYS", OPT_INT, INT(prevcertgracedays), 0, 3650, "30",
-	 "longest a previous own certificate and its key are kept for partners that have not followed"},
-	{"CLOCKSKEW", OPT_INT, INT(clockskew), 0, 86400, "300",
-	 "seconds of clock difference allowed when checking certificate dates"},
-	{"ACTLOGRETENTION", OPT_INT, INT(actlogretention), 1, 3650, "30",
-	 "days the activity log keeps entries; 'SET ACTLOGRETENTION days' changes it at once and here"},
-	{"RENEWSELFSIGNED", OPT_BOOL, INT(renewselfsigned), 0, 1, "NO",
-	 "for a CA-signed identity, whether automatic renewal may fall back to self-signed"},
-	{"REPLDELETEGUARD", OPT_INT, INT(repldeleteguard), 0, 100, "50",
-	 "a replication run that would delete more than this percent of a replica's objects stops and asks for FORCE=YES"},
-	{"MAXBANDWIDTH", OPT_RATE, INT(maxbandwidth), 0, 0, "0",
-	 "replication bytes per second per run, 0 = unlimited; suffix K, M or G"},
-	{"LDAPCACHESECONDS", OPT_INT, INT(ldapcacheseconds), 0, 86400, "0",
-	 "how long a successful LDAP check is reused, 0 = never"},
+	{ "SERVERNAME", OPT_NAME, STR(servername), 0, 0, NULL,
+	  "this peer's name; partners define it under this name (required)" },
+	{ "TCPADDRESS", OPT_STR, STR(tcpaddress), 0, 0, "127.0.0.1", "listen address" },
+	{ "TCPPORT", OPT_INT, INT(tcpport), 1, 65535, "1500",
+	  "one port for TLS sessions and, when allowed, down-level sessions" },
+	{ "SSLTLS13", OPT_BOOL, INT(ssltls13), 0, 1, "YES",
+	  "offer TLS 1.3; used only when both sides enable it, else TLS 1.2" },
+	{ "SSLACCEPTCERTFROMSERV", OPT_BOOL, INT(acceptcertfromserv), 0, 1, "YES",
+	  "accept an unknown partner certificate on first contact, after the mutual password proof" },
+	{ "ALLOWLEGACY", OPT_BOOL, INT(allowlegacy), 0, 1, "YES",
+	  "accept down-level (protocol 1, no TLS) sessions from TRANSITIONAL servers" },
+	{ "PROTOCOLLEVEL", OPT_INT, INT(protocollevel), 1, 2, "2",
+	  "1 makes this instance behave as a down-level peer (tests and migrations)" },
+	{ "KEYTYPE", OPT_KEYTYPE, INT(keytype), 0, 0, "ECDSA-P256",
+	  "own key type: ECDSA-P256, RSA-2048 or RSA-3072" },
+	{ "CERTVALIDITYDAYS", OPT_INT, INT(certvaliditydays), 1, 36500, "3650",
+	  "validity of generated certificates, in days" },
+	{ "CERTRENEWDAYS", OPT_INT, INT(certrenewdays), 0, 36500, "30",
+	  "renew automatically when fewer days remain; 0 = never" },
+	{ "COMMTIMEOUT", OPT_INT, INT(commtimeout), 1, 86400, "60",
+	  "seconds a session may stall before it is dropped" },
+	{ "HANDSHAKETIMEOUT", OPT_INT, INT(handshaketimeout), 1, 3600, "10",
+	  "seconds to finish TLS and authentication" },
+	{ "MAXSESSIONS", OPT_INT, INT(maxsessions), 1, 65536, "256", "concurrent sessions" },
+	{ "LDAPURL", OPT_STR, STR(ldapurl), 0, 0, "",
+	  "ldaps://host:636 or ldap://host:389 (StartTLS, always)" },
+	{ "LDAPUSERDN", OPT_STR, STR(ldapuserdn), 0, 0, "", "bind DN template, %s = admin name" },
+	{ "LDAPCALABEL", OPT_STR, STR(ldapcalabel), 0, 0, "",
+	  "trust-store label of the CA that signs the LDAP server certificate" },
+	{ "LOGLEVEL", OPT_LEVEL, INT(loglevel), 0, 0, "info", "error, warn, info or debug" },
+	{ "DBMAXSIZE", OPT_SIZE, INT(dbmaxsize), 0, 0, "64G",
+	  "largest size of data.mdb (sparse); suffix K, M, G or T" },
+	{ "PREAUTHMAX", OPT_INT, INT(preauthmax), 1, 65536, "64",
+	  "connections not yet authenticated, in all" },
+	{ "PREAUTHPERADDR", OPT_INT, INT(preauthperaddr), 1, 65536, "8",
+	  "connections not yet authenticated, per source address" },
+	{ "ROUNDTIMEOUT", OPT_INT, INT(roundtimeout), 1, 86400, "120",
+	  "seconds a control session (PING, announcement, confirmation, FORCESYNC) may take in all" },
+	{ "PREVCERTGRACEDAYS", OPT_INT, INT(prevcertgracedays), 0, 3650, "30",
+	  "longest a previous own certificate and its key are kept for partners that have not followed" },
+	{ "CLOCKSKEW", OPT_INT, INT(clockskew), 0, 86400, "300",
+	  "seconds of clock difference allowed when checking certificate dates" },
+	{ "ACTLOGRETENTION", OPT_INT, INT(actlogretention), 1, 3650, "30",
+	  "days the activity log keeps entries; 'SET ACTLOGRETENTION days' changes it at once and here" },
+	{ "RENEWSELFSIGNED", OPT_BOOL, INT(renewselfsigned), 0, 1, "NO",
+	  "for a CA-signed identity, whether automatic renewal may fall back to self-signed" },
+	{ "REPLDELETEGUARD", OPT_INT, INT(repldeleteguard), 0, 100, "50",
+	  "a replication run that would delete more than this percent of a replica's objects stops and asks for FORCE=YES" },
+	{ "MAXBANDWIDTH", OPT_RATE, INT(maxbandwidth), 0, 0, "0",
+	  "replication bytes per second per run, 0 = unlimited; suffix K, M or G" },
+	{ "LDAPCACHESECONDS", OPT_INT, INT(ldapcacheseconds), 0, 86400, "0",
+	  "how long a successful LDAP check is reused, 0 = never" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
 const char *conf_key_name(size_t i) { return i < NOPTS ? opts[i].key : NULL; }
 
-static const char *keytype_names[] = {"ECDSA-P256", "RSA-2048", "RSA-3072"};
+static const char *keytype_names[] = { "ECDSA-P256", "RSA-2048", "RSA-3072" };
 
 const char *keytype_name(int keytype)
 {
@@ -142,10 +137,22 @@ static int parse_size(const char *s, uint64_t *v, uint64_t min)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
 	case 0: shift = 0; break;
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	default: return -1;
 	}
 	if (n > (ULLONG_MAX >> shift))
@@ -157,8 +164,8 @@ static int parse_size(const char *s, uint64_t *v, uint64_t min)
 	return 0;
 }
 
-static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
-		   char *err, size_t errsz)
+static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value, char *err,
+		   size_t errsz)
 {
 	char *base = (char *)c;
 	long n;
@@ -166,20 +173,25 @@ static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
 	switch (o->kind) {
 	case OPT_NAME:
 		if (!conf_valid_name(value)) {
-			snprintf(err, errsz, "%s '%s' is not a valid name (1 to 64 letters, digits, '.', '-', '_')", o->key, value);
+			snprintf(
+				err, errsz,
+				"%s '%s' is not a valid name (1 to 64 letters, digits, '.', '-', '_')",
+				o->key, value);
 			return -RPL_E_CONF_VALUE;
 		}
 		/* fallthrough */
 	case OPT_STR:
 		if (strlen(value) >= o->size) {
-			snprintf(err, errsz, "%s value is longer than %zu characters", o->key, o->size - 1);
+			snprintf(err, errsz, "%s value is longer than %zu characters", o->key,
+				 o->size - 1);
 			return -RPL_E_CONF_VALUE;
 		}
 		memcpy(base + o->off, value, strlen(value) + 1);
 		return 0;
 	case OPT_INT:
 		if (parse_long(value, &n) < 0 || n < o->min || n > o->max) {
-			snprintf(err, errsz, "%s '%s' must be a number from %ld to %ld", o->key, value, o->min, o->max);
+			snprintf(err, errsz, "%s '%s' must be a number from %ld to %ld", o->key,
+				 value, o->min, o->max);
 			return -RPL_E_CONF_VALUE;
 		}
 		*(int *)(base + o->off) = (int)n;
@@ -196,12 +208,13 @@ static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
 		return 0;
 	case OPT_KEYTYPE:
 		if (keytype_parse(value, (int *)(base + o->off)) < 0) {
-			snprintf(err, errsz, "%s '%s' must be ECDSA-P256, RSA-2048 or RSA-3072", o->key, value);
+			snprintf(err, errsz, "%s '%s' must be ECDSA-P256, RSA-2048 or RSA-3072",
+				 o->key, value);
 			return -RPL_E_CONF_VALUE;
 		}
 		return 0;
 	case OPT_LEVEL: {
-		static const char *levels[] = {"error", "warn", "info", "debug"};
+		static const char *levels[] = { "error", "warn", "info", "debug" };
 		for (int i = 0; i < 4; i++)
 			if (strcasecmp(value, levels[i]) == 0) {
 				*(int *)(base + o->off) = i;
@@ -212,13 +225,17 @@ static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
 	}
 	case OPT_SIZE:
 		if (parse_size(value, (uint64_t *)(base + o->off), 1u << 20) < 0) {
-			snprintf(err, errsz, "%s '%s' must be a size of at least 1M, like 512M or 64G", o->key, value);
+			snprintf(err, errsz,
+				 "%s '%s' must be a size of at least 1M, like 512M or 64G", o->key,
+				 value);
 			return -RPL_E_CONF_VALUE;
 		}
 		return 0;
 	case OPT_RATE:
 		if (parse_size(value, (uint64_t *)(base + o->off), 0) < 0) {
-			snprintf(err, errsz, "%s '%s' must be bytes per second, like 0, 500K or 40M", o->key, value);
+			snprintf(err, errsz,
+				 "%s '%s' must be bytes per second, like 0, 500K or 40M", o->key,
+				 value);
 			return -RPL_E_CONF_VALUE;
 		}
 		return 0;
@@ -226,8 +243,7 @@ static int set_opt(struct rpl_conf *c, const struct opt *o, const char *value,
 	return -RPL_E_INTERNAL;
 }
 
-int conf_set(struct rpl_conf *c, const char *key, const char *value, char *err,
-	     size_t errsz)
+int conf_set(struct rpl_conf *c, const char *key, const char *value, char *err, size_t errsz)
 {
 	for (size_t i = 0; i < NOPTS; i++)
 		if (strcasecmp(key, opts[i].key) == 0)
@@ -273,7 +289,8 @@ int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz)
 		char *s, *key, *value;
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errsz, "%s:%d: line longer than %zu characters", path, lineno, sizeof(line) - 2);
+			snprintf(err, errsz, "%s:%d: line longer than %zu characters", path, lineno,
+				 sizeof(line) - 2);
 			rc = -RPL_E_CONF_VALUE;
 			break;
 		}
@@ -307,8 +324,7 @@ int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz)
 	return rc;
 }
 
-int conf_write_template(const char *path, const char *name, int port,
-			const char *address)
+int conf_write_template(const char *path, const char *name, int port, const char *address)
 {
 	return conf_write_template_ex(path, name, port, address, NULL, 0);
 }
@@ -349,16 +365,19 @@ int conf_check_options(const char *const *kv, int n, char *err, size_t errsz)
 	return 0;
 }
 
-int conf_write_template_ex(const char *path, const char *name, int port,
-			   const char *address, const char *const *kv, int nopts)
+int conf_write_template_ex(const char *path, const char *name, int port, const char *address,
+			   const char *const *kv, int nopts)
 {
 	struct wbuf w;
 	char line[512];
 	int rc;
 
 	wbuf_init(&w);
-#define PUT(...) do { int n_ = snprintf(line, sizeof(line), __VA_ARGS__); \
-		wbuf_put(&w, line, (size_t)n_ < sizeof(line) ? (size_t)n_ : sizeof(line) - 1); } while (0)
+#define PUT(...)                                                                               \
+	do {                                                                                   \
+		int n_ = snprintf(line, sizeof(line), __VA_ARGS__);                            \
+		wbuf_put(&w, line, (size_t)n_ < sizeof(line) ? (size_t)n_ : sizeof(line) - 1); \
+	} while (0)
 	PUT("# replpeer.conf: KEY value, one per line; '#' starts a comment.\n");
 	PUT("# Keys are case-insensitive. Changes take effect at the next start.\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -408,8 +427,8 @@ static int line_sets(const char *p, const char *end, const char *key)
 	return commented ? 1 : 2;
 }
 
-int conf_update_file(const char *path, const char *key, const char *value, int *lockfd,
-		     char *err, size_t errsz)
+int conf_update_file(const char *path, const char *key, const char *value, int *lockfd, char *err,
+		     size_t errsz)
 {
 	struct rpl_conf scratch;
 	struct wbuf in, out;
@@ -481,7 +500,8 @@ int conf_update_file(const char *path, const char *key, const char *value, int *
 	}
 	rc = wbuf_status(&out);
 	if (rc == 0)
-		rc = lockfd ? fs_write_atomic_locked(path, out.p, out.len, st.st_mode & 07777, lockfd)
+		rc = lockfd ? fs_write_atomic_locked(path, out.p, out.len, st.st_mode & 07777,
+						     lockfd)
 			    : fs_write_atomic(path, out.p, out.len, st.st_mode & 07777);
 	if (rc < 0 && !err[0])
 		snprintf(err, errsz, "cannot write %s", path);

@@ -31,7 +31,7 @@ struct rpl_conf {
 	char ldapuserdn[256];
 	char ldapcalabel[65];
 	int loglevel;
-	uint64_t dbmaxsize; /* bytes */
+	uint64_t dbmaxsize;    /* bytes */
 	int preauthmax;        /* connections not yet authenticated, in all */
 	int preauthperaddr;    /* ... per source address */
 	int roundtimeout;      /* seconds a control session may take in all */
@@ -49,23 +49,21 @@ void conf_defaults(struct rpl_conf *c);
  * writes "file:line: what" into err. */
 int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz);
 /* Parses one option given as KEY and value text, as a line would. */
-int conf_set(struct rpl_conf *c, const char *key, const char *value,
-	     char *err, size_t errsz);
+int conf_set(struct rpl_conf *c, const char *key, const char *value, char *err, size_t errsz);
 /* Sets KEY to value in the file at path and keeps every other line: active
  * KEY lines are rewritten in place, else the first commented one ("#KEY
  * default", as init writes them) is uncommented, else a line is appended.
  * The value is checked as conf_load would. The file is replaced atomically;
  * with lockfd, the new file is locked first (fs_write_atomic_locked) and
  * *lockfd is its descriptor, or -1 when the file was not replaced. */
-int conf_update_file(const char *path, const char *key, const char *value, int *lockfd,
-		     char *err, size_t errsz);
+int conf_update_file(const char *path, const char *key, const char *value, int *lockfd, char *err,
+		     size_t errsz);
 /* Writes a fresh file: name, port and address set, every other key
  * commented with its default and meaning. */
-int conf_write_template(const char *path, const char *name, int port,
-			const char *address);
+int conf_write_template(const char *path, const char *name, int port, const char *address);
 /* The same with "KEY=VALUE" options written as set lines. */
-int conf_write_template_ex(const char *path, const char *name, int port,
-			   const char *address, const char *const *opts, int nopts);
+int conf_write_template_ex(const char *path, const char *name, int port, const char *address,
+			   const char *const *opts, int nopts);
 /* Checks "KEY=VALUE" options as init takes them. */
 int conf_check_options(const char *const *opts, int n, char *err, size_t errsz);
 /* Iterates the documented keys (for tests and --help). NULL past the end. */

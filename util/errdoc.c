@@ -29,7 +29,8 @@ int rpl_doc_status(json_t *doc)
 	int worst = failure_status(doc);
 
 	if (json_is_array(doc))
-		json_array_foreach(doc, i, e) {
+		json_array_foreach(doc, i, e)
+		{
 			int st = failure_status(e);
 			if (st > worst)
 				worst = st;

@@ -44,6 +44,6 @@ char *esc_str(char *dst, size_t dstsz, const char *s);
  * The buffer is a compound literal: it lives until the end of the enclosing
  * block, so the result must not be kept beyond the statement's block. */
 #define ESC_FIELD_MAX 256
-#define ESC(s) esc_str((char[ESC_FIELD_MAX]){0}, ESC_FIELD_MAX, (s))
+#define ESC(s)        esc_str((char[ESC_FIELD_MAX]){ 0 }, ESC_FIELD_MAX, (s))
 
 #endif

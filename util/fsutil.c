@@ -37,8 +37,7 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			int *lockfd)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, int *lockfd)
 {
 	char tmp[PATH_MAX];
 	const char *p = data;
@@ -95,8 +94,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return write_atomic(path, data, len, mode, NULL);
 }
 
-int fs_write_atomic_locked(const char *path, const void *data, size_t len, mode_t mode,
-			   int *lockfd)
+int fs_write_atomic_locked(const char *path, const void *data, size_t len, mode_t mode, int *lockfd)
 {
 	return write_atomic(path, data, len, mode, lockfd);
 }
@@ -185,8 +183,8 @@ static const char *user_name(uid_t uid, char *buf, size_t sz)
 /* Why: whoever can write the instance directory can swap admin.sock (and
  * read what root types into it), replpeer.conf or data.mdb under the
  * daemon; whoever owns a file can chmod it open again. */
-static int check_private(const char *path, const struct stat *st, int is_dir,
-			 char *err, size_t errsz)
+static int check_private(const char *path, const struct stat *st, int is_dir, char *err,
+			 size_t errsz)
 {
 	char owner[64], me[64];
 	uid_t euid = geteuid();
@@ -200,15 +198,16 @@ static int check_private(const char *path, const struct stat *st, int is_dir,
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(err, errsz, "%s is mode %04o, writable by %s: chmod %s %s", path,
 			 (unsigned)(st->st_mode & 07777),
-			 (st->st_mode & S_IWOTH) ? (st->st_mode & S_IWGRP ? "group and others" : "others") : "group",
+			 (st->st_mode & S_IWOTH)
+				 ? (st->st_mode & S_IWGRP ? "group and others" : "others")
+				 : "group",
 			 is_dir ? "700" : "go-w", path);
 		return -RPL_E_UNSAFE_PERMS;
 	}
 	return 0;
 }
 
-int fs_check_private(const char *dir, const char *const *files, char *err,
-		     size_t errsz)
+int fs_check_private(const char *dir, const char *const *files, char *err, size_t errsz)
 {
 	char path[PATH_MAX];
 	struct stat st;

@@ -34,7 +34,6 @@ int fs_path(char *dst, size_t dstsz, const char *dir, const char *name);
  * group or others or owned by a user other than the effective uid. Symbolic
  * links are followed; parent directories are not looked at. A missing
  * directory passes: the caller creates it private. */
-int fs_check_private(const char *dir, const char *const *files, char *err,
-		     size_t errsz);
+int fs_check_private(const char *dir, const char *const *files, char *err, size_t errsz);
 
 #endif

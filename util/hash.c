@@ -12,10 +12,7 @@ _Static_assert(sizeof(Blake2b) <= sizeof(((struct hash_ctx *)0)->opaque),
 
 /* wolfCrypt fails only on a NULL state or a bad digest size, neither of
  * which can happen here, so these functions return nothing. */
-void hash_init(struct hash_ctx *h)
-{
-	wc_InitBlake2b((Blake2b *)h->opaque, HASH_LEN);
-}
+void hash_init(struct hash_ctx *h) { wc_InitBlake2b((Blake2b *)h->opaque, HASH_LEN); }
 
 void hash_update(struct hash_ctx *h, const void *p, size_t n)
 {

@@ -22,7 +22,7 @@ static struct {
 	char text[LOG_TEXT_MAX];
 	uint64_t printed_ms;
 	unsigned long repeats;
-} last = {.lock = PTHREAD_MUTEX_INITIALIZER, .level = -1};
+} last = { .lock = PTHREAD_MUTEX_INITIALIZER, .level = -1 };
 
 void log_set_level(int level) { log_level = level; }
 int log_get_level(void) { return log_level; }
@@ -30,7 +30,7 @@ void log_set_coalesce_window(unsigned ms) { coalesce_ms = ms; }
 
 static const char *level_name(int level)
 {
-	static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+	static const char *names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 	return names[level < 0 ? 0 : level > 3 ? 3 : level];
 }
 
@@ -51,8 +51,8 @@ static void print_line(int level, int msg, const char *text)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %-5s %s %s\n", when, ts.tv_nsec / 1000000,
-		level_name(level), rpl_msg_id(msg), text);
+	fprintf(stderr, "%s.%03ldZ %-5s %s %s\n", when, ts.tv_nsec / 1000000, level_name(level),
+		rpl_msg_id(msg), text);
 }
 
 /* Caller holds last.lock. */

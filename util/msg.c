@@ -10,7 +10,7 @@ struct msg_entry {
 };
 
 static const struct msg_entry table[] = {
-#define X(name, id, text, hint) [name] = {id, text, hint},
+#define X(name, id, text, hint) [name] = { id, text, hint },
 #include "msgs.def"
 #undef X
 };
@@ -48,7 +48,7 @@ int rpl_msg_find(const char *id)
 int rpl_msg_exit_status(int code)
 {
 	static const int usage[] = {
-		RPL_E_USAGE, RPL_E_ADMIN_SYNTAX, RPL_E_ADMIN_PARAM, RPL_E_AMBIGUOUS,
+		RPL_E_USAGE,         RPL_E_ADMIN_SYNTAX,    RPL_E_ADMIN_PARAM,   RPL_E_AMBIGUOUS,
 		RPL_E_MISSING_PARAM, RPL_E_DUPLICATE_PARAM, RPL_E_UNKNOWN_PARAM,
 	};
 

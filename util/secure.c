@@ -51,7 +51,7 @@ void secure_free(void *p)
 
 int secure_no_core_dumps(void)
 {
-	struct rlimit none = {0, 0};
+	struct rlimit none = { 0, 0 };
 
 	if (setrlimit(RLIMIT_CORE, &none) < 0)
 		return -RPL_E_INTERNAL;

@@ -36,8 +36,8 @@ int workdir_split(const char *target, char *parent, size_t psz, char *name, size
 		snprintf(parent, psz, "%s", slash == copy ? "/" : copy);
 		snprintf(name, nsz, "%s", slash + 1);
 	}
-	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    strlen(name) >= nsz || strlen(parent) >= psz)
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) >= nsz ||
+	    strlen(parent) >= psz)
 		return -RPL_E_BADARG;
 	return 0;
 }
@@ -137,8 +137,7 @@ static void remove_parents(struct workdir *wd)
 	wd->made[0] = 0;
 }
 
-int workdir_open(struct workdir *wd, const char *target, const char *tag,
-		 char *err, size_t errsz)
+int workdir_open(struct workdir *wd, const char *target, const char *tag, char *err, size_t errsz)
 {
 	char name[NAME_MAX + 1], prefix[NAME_MAX + 1];
 	int n, rc;
@@ -161,7 +160,8 @@ int workdir_open(struct workdir *wd, const char *target, const char *tag,
 		return rc;
 	remove_leftovers(wd->parent, prefix);
 	if (!mkdtemp(wd->path)) {
-		snprintf(err, errsz, "cannot create a directory in %s: %s", wd->parent, strerror(errno));
+		snprintf(err, errsz, "cannot create a directory in %s: %s", wd->parent,
+			 strerror(errno));
 		remove_parents(wd);
 		return -RPL_E_IO;
 	}

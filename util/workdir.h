@@ -15,10 +15,10 @@
 struct workdir {
 	char target[PATH_MAX]; /* as given, without trailing '/' */
 	char parent[PATH_MAX];
-	char path[PATH_MAX];   /* parent/.NAME.TAG-XXXXXX */
-	char made[PATH_MAX];   /* topmost parent created here, "" if none */
-	int fd;                /* the work directory, locked while in use */
-	int created;           /* path exists and is ours to remove */
+	char path[PATH_MAX]; /* parent/.NAME.TAG-XXXXXX */
+	char made[PATH_MAX]; /* topmost parent created here, "" if none */
+	int fd;              /* the work directory, locked while in use */
+	int created;         /* path exists and is ours to remove */
 };
 
 /* Splits target into parent and name; -RPL_E_BADARG for a name that
@@ -27,8 +27,7 @@ int workdir_split(const char *target, char *parent, size_t psz, char *name, size
 /* Creates the work directory for target. Leftovers of earlier runs for
  * the same target and tag (parent/.NAME.TAG-*, owned by this user, not
  * locked by a live process) are removed first. */
-int workdir_open(struct workdir *wd, const char *target, const char *tag,
-		 char *err, size_t errsz);
+int workdir_open(struct workdir *wd, const char *target, const char *tag, char *err, size_t errsz);
 /* A new file in the work directory (O_EXCL, O_NOFOLLOW, exactly 'mode');
  * returns the descriptor or a negative code. */
 int workdir_create_file(struct workdir *wd, const char *name, mode_t mode);

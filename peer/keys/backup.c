@@ -17,17 +17,17 @@
 #include "../../util/secure.h"
 #include "../../util/workdir.h"
 
-#define MAGIC "RPLBAK1\n"
-#define HDR_LEN (8 + 4 + 32 + 12)
-#define SEG_MAX (1u << 20)
-#define SEG_LAST 0x80000000u
-#define TAG_LEN 16
-#define KDF_SCRYPT 1
+#define MAGIC        "RPLBAK1\n"
+#define HDR_LEN      (8 + 4 + 32 + 12)
+#define SEG_MAX      (1u << 20)
+#define SEG_LAST     0x80000000u
+#define TAG_LEN      16
+#define KDF_SCRYPT   1
 #define SCRYPT_LOG2N 16
-#define SCRYPT_R 8
-#define SCRYPT_P 1
+#define SCRYPT_R     8
+#define SCRYPT_P     1
 /* Restore refuses headers beyond these (kdf_params_ok). */
-#define SCRYPT_MAX_MEM ((uint64_t)256 << 20)
+#define SCRYPT_MAX_MEM  ((uint64_t)256 << 20)
 #define SCRYPT_MAX_WORK ((uint64_t)4 << (SCRYPT_LOG2N + 3))
 
 enum { SEC_MASTER_KEY = 1, SEC_CONF = 2, SEC_LMDB = 3 };
@@ -41,11 +41,13 @@ struct seg_writer {
 	uint8_t *ct;
 };
 
-static int derive_key(const char *password, const uint8_t *salt, int log2n,
-		      int r, int p, uint8_t key[32])
+static int derive_key(const char *password, const uint8_t *salt, int log2n, int r, int p,
+		      uint8_t key[32])
 {
-	return wc_scrypt(key, (const byte *)password, (int)strlen(password), salt,
-			 32, log2n, r, p, 32) == 0 ? 0 : -RPL_E_CRYPTO;
+	return wc_scrypt(key, (const byte *)password, (int)strlen(password), salt, 32, log2n, r, p,
+			 32) == 0
+		       ? 0
+		       : -RPL_E_CRYPTO;
 }
 
 static void seg_nonce(const uint8_t *hdr, uint64_t seq, uint8_t nonce[12])
@@ -264,7 +266,7 @@ struct restorer {
 	uint64_t seq;
 	int done;
 	uint8_t *ct;
-	struct wbuf plain; /* decrypted, not yet consumed */
+	struct wbuf plain;                 /* decrypted, not yet consumed */
 	const volatile sig_atomic_t *stop; /* set by a signal handler */
 };
 
@@ -348,8 +350,7 @@ static int take_section(struct restorer *rs, uint8_t want, uint64_t *len)
 }
 
 /* Writes n bytes to a new file of the work directory and fsyncs it. */
-static int write_new(struct workdir *wd, const char *name, const void *p, size_t n,
-		     mode_t mode)
+static int write_new(struct workdir *wd, const char *name, const void *p, size_t n, mode_t mode)
 {
 	int fd = workdir_create_file(wd, name, mode), rc;
 
@@ -475,9 +476,10 @@ static int restore_open(struct restorer *rs, const char *password, char *err, si
 	if (rc < 0 || memcmp(rs->hdr, MAGIC, 8) != 0 || rs->hdr[8] != KDF_SCRYPT)
 		return -RPL_E_BACKUP_FORMAT;
 	if (!kdf_params_ok(rs->hdr[9], rs->hdr[10], rs->hdr[11])) {
-		snprintf(err, errsz, "its scrypt parameters (N=2^%d, r=%d, p=%d) are beyond the limits "
-			 "(at most %d MiB of memory)", rs->hdr[9], rs->hdr[10], rs->hdr[11],
-			 (int)(SCRYPT_MAX_MEM >> 20));
+		snprintf(err, errsz,
+			 "its scrypt parameters (N=2^%d, r=%d, p=%d) are beyond the limits "
+			 "(at most %d MiB of memory)",
+			 rs->hdr[9], rs->hdr[10], rs->hdr[11], (int)(SCRYPT_MAX_MEM >> 20));
 		return -RPL_E_BACKUP_FORMAT;
 	}
 	rc = derive_key(password, rs->hdr + 12, rs->hdr[9], rs->hdr[10], rs->hdr[11], rs->key);

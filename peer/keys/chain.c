@@ -25,10 +25,7 @@ static int parse(struct parsed *p, const uint8_t *der, size_t len)
 	return p->ok ? 0 : -RPL_E_CERT_PARSE;
 }
 
-static void unparse(struct parsed *p)
-{
-	wc_FreeDecodedCert(&p->d);
-}
+static void unparse(struct parsed *p) { wc_FreeDecodedCert(&p->d); }
 
 /* The validity dates as seconds since the epoch (0 when unreadable). */
 static void cert_dates(DecodedCert *d, int64_t *nb, int64_t *na)
@@ -47,8 +44,8 @@ static void cert_dates(DecodedCert *d, int64_t *nb, int64_t *na)
 		*na = (int64_t)timegm(&tm);
 }
 
-static int check_dates(DecodedCert *d, const char *what, const struct chain_check *c,
-		       char *why, size_t whysz)
+static int check_dates(DecodedCert *d, const char *what, const struct chain_check *c, char *why,
+		       size_t whysz)
 {
 	char t1[32], t2[32];
 	int64_t nb, na;
@@ -131,7 +128,9 @@ int chain_name_matches(const uint8_t *der, size_t len, const char *name)
 static int check_leaf_role(DecodedCert *d, int role, char *why, size_t whysz)
 {
 	if (d->isCA) {
-		snprintf(why, whysz, "the certificate is a CA certificate (basicConstraints CA:TRUE), not a server's");
+		snprintf(
+			why, whysz,
+			"the certificate is a CA certificate (basicConstraints CA:TRUE), not a server's");
 		return -RPL_E_CA_REFUSED;
 	}
 	if (d->extKeyUsageSet && !(d->extKeyUsage & KEYUSE_DIGITAL_SIG)) {
@@ -139,7 +138,8 @@ static int check_leaf_role(DecodedCert *d, int role, char *why, size_t whysz)
 		return -RPL_E_CA_REFUSED;
 	}
 	if (d->extExtKeyUsageSet) {
-		int want = role == CHAIN_ROLE_SERVER ? EXTKEYUSE_SERVER_AUTH : EXTKEYUSE_CLIENT_AUTH;
+		int want =
+			role == CHAIN_ROLE_SERVER ? EXTKEYUSE_SERVER_AUTH : EXTKEYUSE_CLIENT_AUTH;
 		if (!(d->extExtKeyUsage & want)) {
 			snprintf(why, whysz, "its extended key usage does not include %s",
 				 role == CHAIN_ROLE_SERVER ? "serverAuth" : "clientAuth");
@@ -167,7 +167,8 @@ static int check_issuer(DecodedCert *d, int below, const char *what, char *why, 
 		return -RPL_E_CA_REFUSED;
 	}
 	if (d->extKeyUsageSet && !(d->extKeyUsage & KEYUSE_KEY_CERT_SIGN)) {
-		snprintf(why, whysz, "%s may not sign certificates (key usage lacks keyCertSign)", what);
+		snprintf(why, whysz, "%s may not sign certificates (key usage lacks keyCertSign)",
+			 what);
 		return -RPL_E_CA_REFUSED;
 	}
 	/* 'below' counts the CA certificates between this one and the leaf. */
@@ -184,7 +185,7 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 	struct parsed path[CHAIN_MAX_DEPTH + 1];
 	const struct blob *cur_der;
 	size_t cur_len;
-	int depth = 0, rc, used[16] = {0}, fault = CHAIN_FAULT_NONE;
+	int depth = 0, rc, used[16] = { 0 }, fault = CHAIN_FAULT_NONE;
 
 	snprintf(why, whysz, "no trust anchor vouches for it");
 	if (c->nanchors <= 0) {
@@ -208,8 +209,10 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 		fault = CHAIN_FAULT_DATES;
 	if (rc == 0 && !name_matches(&path[0].d, c->name)) {
 		fault = CHAIN_FAULT_NAME;
-		snprintf(why, whysz, "it does not name %s in its subjectAltName (or CN without SAN; wildcards never match)",
-			 c->name);
+		snprintf(
+			why, whysz,
+			"it does not name %s in its subjectAltName (or CN without SAN; wildcards never match)",
+			c->name);
 		rc = -RPL_E_CA_REFUSED;
 	}
 	cur_der = NULL;
@@ -226,7 +229,8 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 			    issued_by(child, cur_len, cd, &a.d)) {
 				rc = check_issuer(&a.d, depth - 1, "the trust anchor", why, whysz);
 				fault = rc < 0 ? CHAIN_FAULT_PATH : fault;
-				if (rc == 0 && (rc = check_dates(&a.d, "the trust anchor", c, why, whysz)) < 0)
+				if (rc == 0 &&
+				    (rc = check_dates(&a.d, "the trust anchor", c, why, whysz)) < 0)
 					fault = CHAIN_FAULT_DATES;
 				found = 1;
 			}
@@ -235,7 +239,8 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 		if (found)
 			break;
 		if (depth > CHAIN_MAX_DEPTH) {
-			snprintf(why, whysz, "no trust anchor within %d certificates", CHAIN_MAX_DEPTH);
+			snprintf(why, whysz, "no trust anchor within %d certificates",
+				 CHAIN_MAX_DEPTH);
 			fault = CHAIN_FAULT_PATH;
 			rc = -RPL_E_CA_REFUSED;
 			break;
@@ -248,9 +253,12 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 			    issued_by(child, cur_len, cd, &path[depth].d)) {
 				used[i] = 1;
 				found = 1;
-				rc = check_issuer(&path[depth].d, depth - 1, "an intermediate CA", why, whysz);
+				rc = check_issuer(&path[depth].d, depth - 1, "an intermediate CA",
+						  why, whysz);
 				fault = rc < 0 ? CHAIN_FAULT_PATH : fault;
-				if (rc == 0 && (rc = check_dates(&path[depth].d, "an intermediate CA", c, why, whysz)) < 0)
+				if (rc == 0 &&
+				    (rc = check_dates(&path[depth].d, "an intermediate CA", c, why,
+						      whysz)) < 0)
 					fault = CHAIN_FAULT_DATES;
 				cur_der = &c->extra[i];
 				cur_len = c->extra[i].n;
@@ -261,9 +269,13 @@ int chain_verify(const struct chain_check *c, char *why, size_t whysz)
 		}
 		if (!found) {
 			if (depth == 1)
-				snprintf(why, whysz, "it is not signed by an imported trust anchor of this purpose");
+				snprintf(
+					why, whysz,
+					"it is not signed by an imported trust anchor of this purpose");
 			else
-				snprintf(why, whysz, "its chain does not end at an imported trust anchor of this purpose");
+				snprintf(
+					why, whysz,
+					"its chain does not end at an imported trust anchor of this purpose");
 			fault = CHAIN_FAULT_PATH;
 			rc = -RPL_E_CA_REFUSED;
 		}

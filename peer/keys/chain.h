@@ -22,15 +22,15 @@ enum chain_role { CHAIN_ROLE_SERVER = 0, CHAIN_ROLE_CLIENT = 1 };
 struct chain_check {
 	const uint8_t *leaf;
 	size_t leaf_len;
-	const struct blob *extra;   /* intermediates sent with the leaf, or NULL */
+	const struct blob *extra; /* intermediates sent with the leaf, or NULL */
 	int nextra;
 	const struct blob *anchors; /* DER of the anchors that may vouch here */
 	int nanchors;
-	const char *name;           /* a DNS name or an IP address in text */
-	int role;                   /* the leaf's role in the TLS session */
+	const char *name; /* a DNS name or an IP address in text */
+	int role;         /* the leaf's role in the TLS session */
 	int64_t now;
-	int skew;                   /* seconds allowed on notBefore */
-	int *fault;                 /* optional: which check refused (enum chain_fault) */
+	int skew;   /* seconds allowed on notBefore */
+	int *fault; /* optional: which check refused (enum chain_fault) */
 };
 
 /* The first check that refused, for callers that map it to their own

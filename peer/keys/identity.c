@@ -95,8 +95,7 @@ int identity_keygen(int keytype, struct blob *key_der)
 		rc = wc_InitRsaKey(&k.rsa, NULL);
 		k.inited = rc == 0;
 		if (rc == 0)
-			rc = wc_MakeRsaKey(&k.rsa,
-					   keytype == KEYTYPE_RSA_3072 ? 3072 : 2048,
+			rc = wc_MakeRsaKey(&k.rsa, keytype == KEYTYPE_RSA_3072 ? 3072 : 2048,
 					   WC_RSA_EXPONENT, &rng);
 		len = rc == 0 ? wc_RsaKeyToDer(&k.rsa, buf, DER_MAX) : -1;
 	}
@@ -109,8 +108,7 @@ int identity_keygen(int keytype, struct blob *key_der)
 }
 
 /* GeneralNames for the SAN extension: dNSName [2] and iPAddress [7]. */
-static int build_san(const char *const *names, int n, uint8_t *out, size_t outsz,
-		     size_t *outlen)
+static int build_san(const char *const *names, int n, uint8_t *out, size_t outsz, size_t *outlen)
 {
 	uint8_t body[1024];
 	size_t blen = 0;
@@ -178,8 +176,8 @@ static int encode_time(int64_t t, uint8_t *out, int outsz)
 
 /* Fills subject, SAN, serial and signature type common to certificates and
  * requests. */
-static int prepare_cert(Cert *cert, struct anykey *k, const char *cn,
-			const char *const *sans, int nsans)
+static int prepare_cert(Cert *cert, struct anykey *k, const char *cn, const char *const *sans,
+			int nsans)
 {
 	size_t san_len;
 	int rc;
@@ -208,17 +206,16 @@ static int sign_body(Cert *cert, int len, uint8_t *buf, struct anykey *k, WC_RNG
 			   k->type == KEYTYPE_ECDSA_P256 ? &k->ecc : NULL, rng);
 }
 
-int identity_self_signed(int keytype, const struct blob *key, const char *cn,
-			 const char *san2, int days, struct blob *cert_der)
+int identity_self_signed(int keytype, const struct blob *key, const char *cn, const char *san2,
+			 int days, struct blob *cert_der)
 {
-	return identity_self_signed_at(keytype, key, cn, san2, (int64_t)time(NULL), days,
-				       cert_der);
+	return identity_self_signed_at(keytype, key, cn, san2, (int64_t)time(NULL), days, cert_der);
 }
 
-int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
-			    const char *san2, int64_t now, int days, struct blob *cert_der)
+int identity_self_signed_at(int keytype, const struct blob *key, const char *cn, const char *san2,
+			    int64_t now, int days, struct blob *cert_der)
 {
-	const char *sans[2] = {cn, san2};
+	const char *sans[2] = { cn, san2 };
 	int nsans = san2 && *san2 && strcasecmp(san2, cn) != 0 ? 2 : 1;
 	struct anykey k;
 	Cert *cert;
@@ -244,8 +241,8 @@ int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
 	if (rc == 0) {
 		/* Explicit dates from the caller's clock (which tests may shift);
 		 * notBefore is back-dated a day for partners with a slow clock. */
-		cert->beforeDateSz = encode_time(now - 86400, cert->beforeDate,
-						 sizeof(cert->beforeDate));
+		cert->beforeDateSz =
+			encode_time(now - 86400, cert->beforeDate, sizeof(cert->beforeDate));
 		cert->afterDateSz = encode_time(now + (int64_t)days * 86400, cert->afterDate,
 						sizeof(cert->afterDate));
 		if (cert->beforeDateSz < 0 || cert->afterDateSz < 0)
@@ -264,13 +261,12 @@ int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
 	if (rc == 0 && wc_SetExtKeyUsage(cert, "serverAuth,clientAuth") != 0)
 		rc = -RPL_E_CRYPTO;
 	if (rc == 0 &&
-	    wc_SetSubjectKeyIdFromPublicKey_ex(cert,
-		keytype == KEYTYPE_ECDSA_P256 ? ECC_TYPE : RSA_TYPE,
-		keytype == KEYTYPE_ECDSA_P256 ? (void *)&k.ecc : (void *)&k.rsa) != 0)
+	    wc_SetSubjectKeyIdFromPublicKey_ex(
+		    cert, keytype == KEYTYPE_ECDSA_P256 ? ECC_TYPE : RSA_TYPE,
+		    keytype == KEYTYPE_ECDSA_P256 ? (void *)&k.ecc : (void *)&k.rsa) != 0)
 		rc = -RPL_E_CRYPTO;
 	if (rc == 0) {
-		len = wc_MakeCert(cert, buf, DER_MAX,
-				  keytype == KEYTYPE_ECDSA_P256 ? NULL : &k.rsa,
+		len = wc_MakeCert(cert, buf, DER_MAX, keytype == KEYTYPE_ECDSA_P256 ? NULL : &k.rsa,
 				  keytype == KEYTYPE_ECDSA_P256 ? &k.ecc : NULL, &rng);
 		len = sign_body(cert, len, buf, &k, &rng);
 		rc = len > 0 ? blob_set(cert_der, buf, (size_t)len) : -RPL_E_KEYGEN;
@@ -282,10 +278,10 @@ int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
 	return rc;
 }
 
-int identity_csr(int keytype, const struct blob *key, const char *cn,
-		 const char *const *sans, int nsans, struct blob *csr_der)
+int identity_csr(int keytype, const struct blob *key, const char *cn, const char *const *sans,
+		 int nsans, struct blob *csr_der)
 {
-	const char *def_sans[1] = {cn};
+	const char *def_sans[1] = { cn };
 	struct anykey k;
 	Cert *cert;
 	WC_RNG rng;
@@ -344,8 +340,7 @@ int identity_cert_decode(const uint8_t *in, size_t n, struct blob *der)
 	if (rc < 0)
 		return rc;
 	/* Accept only what parses as a whole certificate. */
-	x = wolfSSL_X509_load_certificate_buffer(der->p, (int)der->n,
-						 WOLFSSL_FILETYPE_ASN1);
+	x = wolfSSL_X509_load_certificate_buffer(der->p, (int)der->n, WOLFSSL_FILETYPE_ASN1);
 	if (!x) {
 		blob_free(der);
 		return -RPL_E_CERT_PARSE;
@@ -406,8 +401,7 @@ static void key_type_text(const uint8_t *der, size_t n, WOLFSSL_X509 *x, char *o
 	DecodedCert d;
 
 	switch (wolfSSL_X509_get_pubkey_type(x)) {
-	case ECDSAk:
-	{
+	case ECDSAk: {
 		word32 curve = 0;
 		wc_InitDecodedCert(&d, der, (word32)n, NULL);
 		if (wc_ParseCert(&d, CERT_TYPE, NO_VERIFY, NULL) == 0)
@@ -491,13 +485,27 @@ int identity_cert_info(const uint8_t *der, size_t n, struct certinfo *ci)
 	key_type_text(der, n, x, ci->key_type, sizeof(ci->key_type));
 	sans_text(x, ci->sans, sizeof(ci->sans));
 	switch (wolfSSL_X509_get_signature_type(x)) {
-	case CTC_SHA256wECDSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA256"); break;
-	case CTC_SHA384wECDSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA384"); break;
-	case CTC_SHA256wRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha256WithRSAEncryption"); break;
-	case CTC_SHA384wRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha384WithRSAEncryption"); break;
-	case CTC_SHA512wECDSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA512"); break;
-	case CTC_SHA512wRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha512WithRSAEncryption"); break;
-	case CTC_SHAwRSA: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha1WithRSAEncryption"); break;
+	case CTC_SHA256wECDSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA256");
+		break;
+	case CTC_SHA384wECDSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA384");
+		break;
+	case CTC_SHA256wRSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha256WithRSAEncryption");
+		break;
+	case CTC_SHA384wRSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha384WithRSAEncryption");
+		break;
+	case CTC_SHA512wECDSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "ecdsa-with-SHA512");
+		break;
+	case CTC_SHA512wRSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha512WithRSAEncryption");
+		break;
+	case CTC_SHAwRSA:
+		snprintf(ci->sig_alg, sizeof(ci->sig_alg), "sha1WithRSAEncryption");
+		break;
 	default: snprintf(ci->sig_alg, sizeof(ci->sig_alg), "other"); break;
 	}
 	wolfSSL_X509_free(x);
@@ -507,24 +515,21 @@ int identity_cert_info(const uint8_t *der, size_t n, struct certinfo *ci)
 }
 
 /* SubjectPublicKeyInfo of a certificate. */
-static int cert_spki(const uint8_t *cert, size_t n, uint8_t *out, int *outlen,
-		     int *pktype)
+static int cert_spki(const uint8_t *cert, size_t n, uint8_t *out, int *outlen, int *pktype)
 {
-	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_buffer(cert, (int)n,
-							       WOLFSSL_FILETYPE_ASN1);
+	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_buffer(cert, (int)n, WOLFSSL_FILETYPE_ASN1);
 	int rc;
 	if (!x)
 		return -RPL_E_CERT_PARSE;
-	rc = wolfSSL_X509_get_pubkey_buffer(x, out, outlen) == WOLFSSL_SUCCESS
-		     ? 0 : -RPL_E_CERT_PARSE;
+	rc = wolfSSL_X509_get_pubkey_buffer(x, out, outlen) == WOLFSSL_SUCCESS ? 0
+									       : -RPL_E_CERT_PARSE;
 	if (pktype)
 		*pktype = wolfSSL_X509_get_pubkey_type(x);
 	wolfSSL_X509_free(x);
 	return rc;
 }
 
-int identity_key_matches(int keytype, const struct blob *key,
-			 const uint8_t *cert, size_t cert_len)
+int identity_key_matches(int keytype, const struct blob *key, const uint8_t *cert, size_t cert_len)
 {
 	uint8_t a[DER_MAX / 4], b[DER_MAX / 4];
 	int alen = sizeof(a), blen;
@@ -553,10 +558,7 @@ int identity_key_matches(int keytype, const struct blob *key,
  * wc_ecc_new_point under these two functions). */
 static _Thread_local int keep_fp_tables;
 
-void identity_keep_fp_tables(void)
-{
-	keep_fp_tables = 1;
-}
+void identity_keep_fp_tables(void) { keep_fp_tables = 1; }
 
 static void drop_fp_tables(void)
 {
@@ -564,8 +566,8 @@ static void drop_fp_tables(void)
 		wc_ecc_fp_free();
 }
 
-int identity_sign(int keytype, const struct blob *key, const void *msg,
-		  size_t len, struct blob *sig)
+int identity_sign(int keytype, const struct blob *key, const void *msg, size_t len,
+		  struct blob *sig)
 {
 	uint8_t buf[512];
 	word32 siglen = sizeof(buf);
@@ -578,13 +580,12 @@ int identity_sign(int keytype, const struct blob *key, const void *msg,
 	rc = anykey_load(&k, keytype, key);
 	if (rc == 0) {
 		if (keytype == KEYTYPE_ECDSA_P256)
-			rc = wc_SignatureGenerate(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_ECC,
-						  msg, (word32)len, buf, &siglen,
-						  &k.ecc, sizeof(k.ecc), &rng);
+			rc = wc_SignatureGenerate(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_ECC, msg,
+						  (word32)len, buf, &siglen, &k.ecc, sizeof(k.ecc),
+						  &rng);
 		else
-			rc = wc_SignatureGenerate(WC_HASH_TYPE_SHA256,
-						  WC_SIGNATURE_TYPE_RSA_W_ENC, msg,
-						  (word32)len, buf, &siglen, &k.rsa,
+			rc = wc_SignatureGenerate(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_RSA_W_ENC,
+						  msg, (word32)len, buf, &siglen, &k.rsa,
 						  sizeof(k.rsa), &rng);
 		rc = rc == 0 ? blob_set(sig, buf, siglen) : -RPL_E_CRYPTO;
 	}
@@ -595,8 +596,8 @@ int identity_sign(int keytype, const struct blob *key, const void *msg,
 	return rc;
 }
 
-int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg,
-		    size_t len, const uint8_t *sig, size_t sig_len)
+int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg, size_t len,
+		    const uint8_t *sig, size_t sig_len)
 {
 	uint8_t spki[DER_MAX / 4];
 	int spki_len = sizeof(spki), pktype, rc;
@@ -610,9 +611,8 @@ int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg,
 			return -RPL_E_CRYPTO;
 		rc = wc_EccPublicKeyDecode(spki, &idx, &k, (word32)spki_len);
 		if (rc == 0)
-			rc = wc_SignatureVerify(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_ECC,
-						msg, (word32)len, sig, (word32)sig_len,
-						&k, sizeof(k));
+			rc = wc_SignatureVerify(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_ECC, msg,
+						(word32)len, sig, (word32)sig_len, &k, sizeof(k));
 		wc_ecc_free(&k);
 		drop_fp_tables();
 	} else if (pktype == RSAk) {
@@ -621,9 +621,8 @@ int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg,
 			return -RPL_E_CRYPTO;
 		rc = wc_RsaPublicKeyDecode(spki, &idx, &k, (word32)spki_len);
 		if (rc == 0)
-			rc = wc_SignatureVerify(WC_HASH_TYPE_SHA256,
-						WC_SIGNATURE_TYPE_RSA_W_ENC, msg,
-						(word32)len, sig, (word32)sig_len, &k,
+			rc = wc_SignatureVerify(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_RSA_W_ENC,
+						msg, (word32)len, sig, (word32)sig_len, &k,
 						sizeof(k));
 		wc_FreeRsaKey(&k);
 	} else {
@@ -632,16 +631,15 @@ int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg,
 	return rc == 0 ? 0 : -RPL_E_CERT_SIG;
 }
 
-int identity_verify_issued(const uint8_t *cert, size_t cert_len,
-			   const uint8_t *issuer, size_t issuer_len)
+int identity_verify_issued(const uint8_t *cert, size_t cert_len, const uint8_t *issuer,
+			   size_t issuer_len)
 {
 	WOLFSSL_CERT_MANAGER *cm = wolfSSL_CertManagerNew();
 	int rc;
 
 	if (!cm)
 		return -RPL_E_NOMEM;
-	rc = wolfSSL_CertManagerLoadCABuffer(cm, issuer, (long)issuer_len,
-					     WOLFSSL_FILETYPE_ASN1);
+	rc = wolfSSL_CertManagerLoadCABuffer(cm, issuer, (long)issuer_len, WOLFSSL_FILETYPE_ASN1);
 	if (rc == WOLFSSL_SUCCESS)
 		rc = wolfSSL_CertManagerVerifyBuffer(cm, cert, (long)cert_len,
 						     WOLFSSL_FILETYPE_ASN1);

@@ -22,13 +22,13 @@ struct certinfo {
 	char issuer[256];
 	char cn[65];
 	char serial_hex[80];
-	char sans[256];        /* "DNS:a, IP:127.0.0.1" */
-	char key_type[16];     /* ECDSA-P256, RSA-2048, RSA-3072, ... */
+	char sans[256];    /* "DNS:a, IP:127.0.0.1" */
+	char key_type[16]; /* ECDSA-P256, RSA-2048, RSA-3072, ... */
 	char sig_alg[32];
 	int64_t not_before;
 	int64_t not_after;
 	int is_ca;
-	int self_issued;       /* subject == issuer */
+	int self_issued; /* subject == issuer */
 };
 
 int identity_fingerprint(const uint8_t *der, size_t n, uint8_t fp[FINGERPRINT_LEN]);
@@ -45,17 +45,16 @@ int identity_keygen(int keytype, struct blob *key_der);
  * neither NULL, empty nor cn, san2 (IP:san2 for an address, else
  * DNS:san2), random 128-bit serial, SHA-256 signature, valid from a day
  * before 'now' until 'days' after it. */
-int identity_self_signed_at(int keytype, const struct blob *key, const char *cn,
-			    const char *san2, int64_t now, int days, struct blob *cert_der);
+int identity_self_signed_at(int keytype, const struct blob *key, const char *cn, const char *san2,
+			    int64_t now, int days, struct blob *cert_der);
 /* The same, from the system clock. */
-int identity_self_signed(int keytype, const struct blob *key, const char *cn,
-			 const char *san2, int days, struct blob *cert_der);
+int identity_self_signed(int keytype, const struct blob *key, const char *cn, const char *san2,
+			 int days, struct blob *cert_der);
 /* PKCS#10 request for the key; sans are DNS names or IP addresses. */
-int identity_csr(int keytype, const struct blob *key, const char *cn,
-		 const char *const *sans, int nsans, struct blob *csr_der);
+int identity_csr(int keytype, const struct blob *key, const char *cn, const char *const *sans,
+		 int nsans, struct blob *csr_der);
 /* 1 when the certificate carries the public half of key, 0 when not. */
-int identity_key_matches(int keytype, const struct blob *key,
-			 const uint8_t *cert, size_t cert_len);
+int identity_key_matches(int keytype, const struct blob *key, const uint8_t *cert, size_t cert_len);
 /* SHA-256 signature with the key. */
 /* Debian's wolfSSL has FP_ECC: each thread keeps precomputed tables
  * (about 0.85 MiB each, up to 15) for the ECC public keys it used twice.
@@ -64,13 +63,13 @@ int identity_key_matches(int keytype, const struct blob *key,
  * (the event loop's, whose handshakes reuse the same keys; its tables
  * stay bounded at 15). */
 void identity_keep_fp_tables(void);
-int identity_sign(int keytype, const struct blob *key, const void *msg,
-		  size_t len, struct blob *sig);
+int identity_sign(int keytype, const struct blob *key, const void *msg, size_t len,
+		  struct blob *sig);
 /* 0 when sig is a valid signature of msg by the certificate's key. */
-int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg,
-		    size_t len, const uint8_t *sig, size_t sig_len);
+int identity_verify(const uint8_t *cert, size_t cert_len, const void *msg, size_t len,
+		    const uint8_t *sig, size_t sig_len);
 /* 0 when 'cert' is signed by 'issuer' (issuer's key and name). */
-int identity_verify_issued(const uint8_t *cert, size_t cert_len,
-			   const uint8_t *issuer, size_t issuer_len);
+int identity_verify_issued(const uint8_t *cert, size_t cert_len, const uint8_t *issuer,
+			   size_t issuer_len);
 
 #endif

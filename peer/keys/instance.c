@@ -37,8 +37,8 @@ int instance_password_ok(const char *pw)
 	return 1;
 }
 
-const char *const instance_files[] = {"replpeer.conf", "data.mdb", "lock.mdb",
-				       "master.key", "cert256.pem", "admin.sock", NULL};
+const char *const instance_files[] = { "replpeer.conf", "data.mdb",   "lock.mdb", "master.key",
+				       "cert256.pem",   "admin.sock", NULL };
 
 int instance_check_dir(const char *dir, char *err, size_t errsz)
 {
@@ -87,8 +87,8 @@ void instance_close(struct instance *in)
 	in->conf_lock = 0;
 }
 
-int instance_update_conf(struct instance *in, const char *key, const char *value,
-			 char *err, size_t errsz)
+int instance_update_conf(struct instance *in, const char *key, const char *value, char *err,
+			 size_t errsz)
 {
 	char path[PATH_MAX + 32];
 	int rc, fd = -1;
@@ -105,8 +105,8 @@ int instance_update_conf(struct instance *in, const char *key, const char *value
 	return rc;
 }
 
-int instance_seal(struct instance *in, enum seal_kind kind, const char *subject,
-		  const void *p, size_t n, struct blob *out)
+int instance_seal(struct instance *in, enum seal_kind kind, const char *subject, const void *p,
+		  size_t n, struct blob *out)
 {
 	char purpose[SEAL_PURPOSE_MAX];
 	struct wbuf w;
@@ -162,8 +162,7 @@ int instance_own_by_label(struct instance *in, MDB_txn *txn, const char *label,
 	return rc;
 }
 
-int instance_own(struct instance *in, MDB_txn *txn, int state,
-		 struct own_identity *out)
+int instance_own(struct instance *in, MDB_txn *txn, int state, struct own_identity *out)
 {
 	struct owncert c;
 	int rc;
@@ -206,7 +205,7 @@ int instance_endorse(struct instance *in, MDB_txn *txn, struct owncert *c)
 
 int instance_cert_san(const char *tcpaddress, char *out, size_t sz)
 {
-	uint8_t a[16], zero[16] = {0};
+	uint8_t a[16], zero[16] = { 0 };
 	int wildcard = 0;
 	char host[256];
 
@@ -231,8 +230,7 @@ int instance_cert_san(const char *tcpaddress, char *out, size_t sz)
 	return 1;
 }
 
-int instance_new_owncert(struct instance *in, int state, char *label,
-			 size_t labelsz)
+int instance_new_owncert(struct instance *in, int state, char *label, size_t labelsz)
 {
 	return instance_new_owncert_ex(in, state, 0, label, labelsz);
 }
@@ -240,7 +238,7 @@ int instance_new_owncert(struct instance *in, int state, char *label,
 int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *label,
 			    size_t labelsz)
 {
-	struct blob key = {0}, der = {0};
+	struct blob key = { 0 }, der = { 0 };
 	struct owncert c;
 	MDB_txn *txn = NULL;
 	char san2[256];
@@ -251,7 +249,7 @@ int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *l
 	(void)instance_cert_san(in->conf.tcpaddress, san2, sizeof(san2));
 	if (rc == 0)
 		rc = identity_self_signed_at(in->conf.keytype, &key, in->conf.servername, san2,
-					  clock_now(), in->conf.certvaliditydays, &der);
+					     clock_now(), in->conf.certvaliditydays, &der);
 	if (rc == 0)
 		rc = store_begin(&in->store, 1, &txn);
 	if (rc == 0)
@@ -266,7 +264,7 @@ int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *l
 		c.created = clock_now();
 		c.activated = state == OWN_CURRENT ? c.created : 0;
 		c.der = der;
-		der = (struct blob){0};
+		der = (struct blob){ 0 };
 		if (endorse)
 			rc = endorse_new(in, txn, &c);
 		if (rc == 0)
@@ -274,10 +272,11 @@ int instance_new_owncert_ex(struct instance *in, int state, int endorse, char *l
 		if (rc == 0 && identity_cert_info(c.der.p, c.der.n, &ci) == 0) {
 			char until[32];
 			clock_iso8601(ci.not_after, until, sizeof(until));
-			rc = store_actlog_add(txn, &in->store, RPL_I_CERT_CREATED,
-					      "own certificate %s created as %s: %s, %s, fingerprint %s, valid until %s",
-					      c.label, own_state_name(state), ci.subject,
-					      ci.key_type, ci.fp_hex, until);
+			rc = store_actlog_add(
+				txn, &in->store, RPL_I_CERT_CREATED,
+				"own certificate %s created as %s: %s, %s, fingerprint %s, valid until %s",
+				c.label, own_state_name(state), ci.subject, ci.key_type, ci.fp_hex,
+				until);
 		}
 	}
 	if (rc == 0) {
@@ -352,7 +351,7 @@ void instance_password_prep_free(struct password_prep *p)
 int instance_password_prepare(struct instance *in, const char *pw, struct password_prep *out)
 {
 	uint8_t salt[SRP_SALT_LEN];
-	struct blob verifier = {0}, sealed_v = {0};
+	struct blob verifier = { 0 }, sealed_v = { 0 };
 	struct wbuf w;
 	int rc;
 
@@ -405,8 +404,8 @@ int instance_set_password(struct instance *in, MDB_txn *txn, const char *pw)
 /* Removes what instance_create made, leaving the directory as found. */
 static void undo_create(const char *dir, int made_dir)
 {
-	static const char *files[] = {"replpeer.conf", "master.key", "data.mdb",
-				      "lock.mdb", "cert256.pem"};
+	static const char *files[] = { "replpeer.conf", "master.key", "data.mdb", "lock.mdb",
+				       "cert256.pem" };
 	char path[PATH_MAX + 32];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
@@ -416,16 +415,15 @@ static void undo_create(const char *dir, int made_dir)
 		rmdir(dir);
 }
 
-int instance_create(const char *dir, const char *name, int port,
-		    const char *address, const char *password, char *err,
-		    size_t errsz)
+int instance_create(const char *dir, const char *name, int port, const char *address,
+		    const char *password, char *err, size_t errsz)
 {
 	return instance_create_ex(dir, name, port, address, password, NULL, 0, err, errsz);
 }
 
-int instance_create_ex(const char *dir, const char *name, int port,
-		       const char *address, const char *password,
-		       const char *const *opts, int nopts, char *err, size_t errsz)
+int instance_create_ex(const char *dir, const char *name, int port, const char *address,
+		       const char *password, const char *const *opts, int nopts, char *err,
+		       size_t errsz)
 {
 	struct instance in;
 	char path[PATH_MAX + 32], label[OWN_LABEL_MAX + 1];
@@ -472,9 +470,8 @@ int instance_create_ex(const char *dir, const char *name, int port,
 		rc = instance_set_password(&in, txn, password);
 	if (rc == 0)
 		rc = store_actlog_add(txn, &in.store, RPL_I_INIT,
-				      "instance %s initialised in %s (port %d, key %s)",
-				      name, dir, in.conf.tcpport,
-				      keytype_name(in.conf.keytype));
+				      "instance %s initialised in %s (port %d, key %s)", name, dir,
+				      in.conf.tcpport, keytype_name(in.conf.keytype));
 	if (rc == 0) {
 		rc = store_commit(txn);
 		txn = NULL;
@@ -488,11 +485,11 @@ int instance_create_ex(const char *dir, const char *name, int port,
 	return rc;
 }
 
-int instance_admin_secrets(struct instance *in, const char *name, const char *pw,
-			   struct blob *srp, struct blob *slow)
+int instance_admin_secrets(struct instance *in, const char *name, const char *pw, struct blob *srp,
+			   struct blob *slow)
 {
 	uint8_t salt[SRP_SALT_LEN], ssalt[ADMIN_SLOW_SALT_LEN];
-	struct blob verifier = {0}, sealed = {0};
+	struct blob verifier = { 0 }, sealed = { 0 };
 	struct auth_key k;
 	struct wbuf w;
 	int rc;

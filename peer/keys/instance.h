@@ -51,18 +51,17 @@ void instance_close(struct instance *in);
 /* Sets KEY to value in replpeer.conf (util/conf.h: conf_update_file) and
  * keeps the lock of a serving instance on the new file. Does not change
  * in->conf: the caller applies the value. */
-int instance_update_conf(struct instance *in, const char *key, const char *value,
-			 char *err, size_t errsz);
+int instance_update_conf(struct instance *in, const char *key, const char *value, char *err,
+			 size_t errsz);
 /* Creates a new instance in an empty or missing directory. On failure the
  * directory is left as it was found. */
-int instance_create(const char *dir, const char *name, int port,
-		    const char *address, const char *password, char *err,
-		    size_t errsz);
+int instance_create(const char *dir, const char *name, int port, const char *address,
+		    const char *password, char *err, size_t errsz);
 /* The same with extra replpeer.conf settings ("KEY=VALUE"), in effect for
  * the first key pair already (KEYTYPE, CERTVALIDITYDAYS...). */
-int instance_create_ex(const char *dir, const char *name, int port,
-		       const char *address, const char *password,
-		       const char *const *opts, int nopts, char *err, size_t errsz);
+int instance_create_ex(const char *dir, const char *name, int port, const char *address,
+		       const char *password, const char *const *opts, int nopts, char *err,
+		       size_t errsz);
 
 /* The same as instance_new_owncert; with endorse, the current
  * certificate's key signs the new one's fingerprint (the rollover
@@ -80,11 +79,9 @@ int instance_cert_san(const char *tcpaddress, char *out, size_t sz);
 /* Generates a key pair and self-signed certificate per the configuration and
  * stores it in 'state' (current or next). Returns its label. Key generation
  * runs outside the write transaction. */
-int instance_new_owncert(struct instance *in, int state, char *label,
-			 size_t labelsz);
+int instance_new_owncert(struct instance *in, int state, char *label, size_t labelsz);
 /* Loads the own certificate in 'state' with its unsealed key. */
-int instance_own(struct instance *in, MDB_txn *txn, int state,
-		 struct own_identity *out);
+int instance_own(struct instance *in, MDB_txn *txn, int state, struct own_identity *out);
 int instance_own_by_label(struct instance *in, MDB_txn *txn, const char *label,
 			  struct own_identity *out);
 /* Rewrites DIR/cert256.pem from the current own certificate. */
@@ -105,13 +102,13 @@ void instance_password_prep_free(struct password_prep *p);
 /* An administrator's secrets from its password, for store/admin: srp =
  * salt || sealed SRP verifier, slow = salt || sealed scrypt hash (the
  * down-level path). Slow (tens of milliseconds): run it on the pool. */
-int instance_admin_secrets(struct instance *in, const char *name, const char *pw,
-			   struct blob *srp, struct blob *slow);
+int instance_admin_secrets(struct instance *in, const char *name, const char *pw, struct blob *srp,
+			   struct blob *slow);
 /* Seals and unseals a secret of kind for subject (peer/keys/seal.h). */
 int instance_unseal(struct instance *in, enum seal_kind kind, const char *subject,
 		    const struct blob *sealed, struct wbuf *out);
-int instance_seal(struct instance *in, enum seal_kind kind, const char *subject,
-		  const void *p, size_t n, struct blob *out);
+int instance_seal(struct instance *in, enum seal_kind kind, const char *subject, const void *p,
+		  size_t n, struct blob *out);
 /* Checks a candidate password: 8 to 64 printable characters. */
 int instance_password_ok(const char *pw);
 

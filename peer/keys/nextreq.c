@@ -45,7 +45,7 @@ int nextreq_write_csr(struct instance *in)
 int nextreq_create(struct instance *in)
 {
 	struct owncert_request r;
-	struct blob key = {0};
+	struct blob key = { 0 };
 	const char *sans[2];
 	char san2[256];
 	MDB_txn *txn = NULL;
@@ -82,11 +82,12 @@ int nextreq_create(struct instance *in)
 	if (rc == 0)
 		rc = store_owncert_request_put(txn, &in->store, &r);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &in->store, RPL_I_CSR_NEXT,
-				      "next own key generated (%s) for the CA-signed identity: its certificate "
-				      "request is %s/cert256.csr; install the CA's certificate for it with "
-				      "'replpeer cert install FILE'",
-				      keytype_name(r.keytype), in->dir);
+		rc = store_actlog_add(
+			txn, &in->store, RPL_I_CSR_NEXT,
+			"next own key generated (%s) for the CA-signed identity: its certificate "
+			"request is %s/cert256.csr; install the CA's certificate for it with "
+			"'replpeer cert install FILE'",
+			keytype_name(r.keytype), in->dir);
 	if (rc == 0) {
 		rc = store_commit(txn);
 		txn = NULL;
@@ -99,8 +100,8 @@ int nextreq_create(struct instance *in)
 	return rc;
 }
 
-int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size_t n,
-		    char *label, size_t labelsz)
+int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size_t n, char *label,
+		    size_t labelsz)
 {
 	struct owncert_request r;
 	struct owncert c;
@@ -114,7 +115,7 @@ int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size
 	wbuf_init(&key); /* wbuf_free wipes it */
 	rc = instance_unseal(in, SEAL_OWNCERT_KEY, r.label, &r.sealed_key, &key);
 	if (rc == 0) {
-		struct blob k = {.p = key.p, .n = key.len};
+		struct blob k = { .p = key.p, .n = key.len };
 		rc = identity_key_matches(r.keytype, &k, cert, n);
 		match = rc == 1;
 		rc = rc < 0 ? rc : 0;
@@ -127,7 +128,8 @@ int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size
 	if (rc == 0)
 		rc = identity_cert_info(cert, n, &ci);
 	if (rc == 0)
-		rc = store_owncert_new_label(txn, &in->store, clock_now(), c.label, sizeof(c.label));
+		rc = store_owncert_new_label(txn, &in->store, clock_now(), c.label,
+					     sizeof(c.label));
 	if (rc == 0)
 		rc = instance_seal(in, SEAL_OWNCERT_KEY, c.label, key.p, key.len, &c.sealed_key);
 	if (rc == 0)
@@ -144,10 +146,11 @@ int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size
 	if (rc == 0)
 		rc = store_owncert_request_del(txn, &in->store);
 	if (rc == 0)
-		rc = store_actlog_add(txn, &in->store, RPL_I_CERT_INSTALLED,
-				      "certificate %s installed as next for the requested key (%s, issued by %s, "
-				      "fingerprint %s); partners receive it at the next announcement round",
-				      c.label, ci.subject, ci.issuer, ci.fp_hex);
+		rc = store_actlog_add(
+			txn, &in->store, RPL_I_CERT_INSTALLED,
+			"certificate %s installed as next for the requested key (%s, issued by %s, "
+			"fingerprint %s); partners receive it at the next announcement round",
+			c.label, ci.subject, ci.issuer, ci.fp_hex);
 	if (rc == 0)
 		snprintf(label, labelsz, "%s", c.label);
 	wbuf_free(&key);

@@ -29,7 +29,7 @@ int nextreq_write_csr(struct instance *in);
  * under its new label), removes the request, logs RPL0311I and returns 1
  * with the label; 0 when there is no request or it is for another key.
  * After the commit the caller removes DIR/cert256.csr (nextreq_csr_path). */
-int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size_t n,
-		    char *label, size_t labelsz);
+int nextreq_install(struct instance *in, MDB_txn *txn, const uint8_t *cert, size_t n, char *label,
+		    size_t labelsz);
 
 #endif

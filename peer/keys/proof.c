@@ -29,10 +29,10 @@ static int hmac_name(Hmac *h, const char *name)
 	return hmac_str(h, key);
 }
 
-int proof_tag(const struct auth_key *key, int from_client,
-	      const struct proof_binding *b, uint8_t out[PROOF_TAG_LEN])
+int proof_tag(const struct auth_key *key, int from_client, const struct proof_binding *b,
+	      uint8_t out[PROOF_TAG_LEN])
 {
-	uint8_t tail[3] = {b->method, b->purpose, b->version};
+	uint8_t tail[3] = { b->method, b->purpose, b->version };
 	Hmac h;
 	int rc;
 
@@ -53,8 +53,7 @@ int proof_tag(const struct auth_key *key, int from_client,
 	return rc == 0 ? 0 : -RPL_E_CRYPTO;
 }
 
-int proof_pairing_from_srp(const uint8_t *K, size_t K_len,
-			   const uint8_t client_fp[PROOF_FP_LEN],
+int proof_pairing_from_srp(const uint8_t *K, size_t K_len, const uint8_t client_fp[PROOF_FP_LEN],
 			   const uint8_t server_fp[PROOF_FP_LEN], struct auth_key *out)
 {
 	uint8_t info[2 * PROOF_FP_LEN];
@@ -77,14 +76,10 @@ int proof_key_from(const uint8_t *p, size_t n, struct auth_key *out)
 	return 0;
 }
 
-void proof_key_wipe(struct auth_key *k)
-{
-	secure_zero(k, sizeof(*k));
-}
+void proof_key_wipe(struct auth_key *k) { secure_zero(k, sizeof(*k)); }
 
-int proof_legacy_key(const char *server_pw, size_t server_pw_len,
-		     const char *client_pw, size_t client_pw_len,
-		     struct auth_key *out)
+int proof_legacy_key(const char *server_pw, size_t server_pw_len, const char *client_pw,
+		     size_t client_pw_len, struct auth_key *out)
 {
 	uint8_t len[4];
 	wc_Sha256 sha;
@@ -95,12 +90,16 @@ int proof_legacy_key(const char *server_pw, size_t server_pw_len,
 	rc = wc_Sha256Update(&sha, (const byte *)legacy_key_label, sizeof(legacy_key_label));
 	/* Length-prefixed, so that the split between the two passwords is
 	 * part of what is hashed. */
-	len[0] = (uint8_t)(server_pw_len >> 24); len[1] = (uint8_t)(server_pw_len >> 16);
-	len[2] = (uint8_t)(server_pw_len >> 8); len[3] = (uint8_t)server_pw_len;
+	len[0] = (uint8_t)(server_pw_len >> 24);
+	len[1] = (uint8_t)(server_pw_len >> 16);
+	len[2] = (uint8_t)(server_pw_len >> 8);
+	len[3] = (uint8_t)server_pw_len;
 	rc |= wc_Sha256Update(&sha, len, 4);
 	rc |= wc_Sha256Update(&sha, (const byte *)server_pw, (word32)server_pw_len);
-	len[0] = (uint8_t)(client_pw_len >> 24); len[1] = (uint8_t)(client_pw_len >> 16);
-	len[2] = (uint8_t)(client_pw_len >> 8); len[3] = (uint8_t)client_pw_len;
+	len[0] = (uint8_t)(client_pw_len >> 24);
+	len[1] = (uint8_t)(client_pw_len >> 16);
+	len[2] = (uint8_t)(client_pw_len >> 8);
+	len[3] = (uint8_t)client_pw_len;
 	rc |= wc_Sha256Update(&sha, len, 4);
 	rc |= wc_Sha256Update(&sha, (const byte *)client_pw, (word32)client_pw_len);
 	rc |= wc_Sha256Final(&sha, out->k);
@@ -110,9 +109,8 @@ int proof_legacy_key(const char *server_pw, size_t server_pw_len,
 
 int proof_legacy_tag(const struct auth_key *key, int from_client,
 		     const uint8_t nonce_s[LEGACY_NONCE_LEN],
-		     const uint8_t nonce_c[LEGACY_NONCE_LEN],
-		     const char *client_name, const char *server_name,
-		     uint8_t out[PROOF_TAG_LEN])
+		     const uint8_t nonce_c[LEGACY_NONCE_LEN], const char *client_name,
+		     const char *server_name, uint8_t out[PROOF_TAG_LEN])
 {
 	Hmac h;
 	int rc;
@@ -136,7 +134,9 @@ int proof_admin_slow(const char *password, size_t len, const uint8_t salt[ADMIN_
 		     struct auth_key *out)
 {
 	return wc_scrypt(out->k, (const byte *)password, (int)len, salt, ADMIN_SLOW_SALT_LEN,
-			 ADMIN_SLOW_LOG2N, 8, 1, PROOF_KEY_LEN) == 0 ? 0 : -RPL_E_CRYPTO;
+			 ADMIN_SLOW_LOG2N, 8, 1, PROOF_KEY_LEN) == 0
+		       ? 0
+		       : -RPL_E_CRYPTO;
 }
 
 void proof_rollover_message(const uint8_t fp[PROOF_FP_LEN], uint8_t out[PROOF_ROLLOVER_MSG_LEN])

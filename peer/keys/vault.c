@@ -14,8 +14,8 @@
 #include "../../util/secure.h"
 
 #define SEAL_VERSION 1
-#define NONCE_LEN 12
-#define TAG_LEN 16
+#define NONCE_LEN    12
+#define TAG_LEN      16
 
 static int master_path(const char *dir, char *path, size_t sz)
 {
@@ -60,8 +60,8 @@ int vault_load(const char *dir, struct vault *v)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -RPL_E_MASTERKEY;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0 || st.st_size != VAULT_KEY_LEN) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0 ||
+	    st.st_size != VAULT_KEY_LEN) {
 		close(fd);
 		return -RPL_E_MASTERKEY;
 	}
@@ -77,30 +77,31 @@ int vault_load(const char *dir, struct vault *v)
 
 void vault_wipe(struct vault *v) { secure_zero(v, sizeof(*v)); }
 
-int aead_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
-	      size_t aadlen, const void *pt, size_t n, uint8_t *out)
+int aead_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aadlen,
+	      const void *pt, size_t n, uint8_t *out)
 {
 	if (n > UINT32_MAX - TAG_LEN || aadlen > UINT32_MAX)
 		return -RPL_E_BADARG;
-	return wc_ChaCha20Poly1305_Encrypt(key, nonce, aad, (word32)aadlen, pt,
-					   (word32)n, out, out + n) == 0
-		       ? 0 : -RPL_E_CRYPTO;
+	return wc_ChaCha20Poly1305_Encrypt(key, nonce, aad, (word32)aadlen, pt, (word32)n, out,
+					   out + n) == 0
+		       ? 0
+		       : -RPL_E_CRYPTO;
 }
 
-int aead_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
-	      size_t aadlen, const void *ct, size_t n, uint8_t *out)
+int aead_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aadlen,
+	      const void *ct, size_t n, uint8_t *out)
 {
 	const uint8_t *c = ct;
 	if (n < TAG_LEN || n > UINT32_MAX || aadlen > UINT32_MAX)
 		return -RPL_E_UNSEAL;
 	return wc_ChaCha20Poly1305_Decrypt(key, nonce, aad, (word32)aadlen, c,
-					   (word32)(n - TAG_LEN), c + n - TAG_LEN,
-					   out) == 0
-		       ? 0 : -RPL_E_UNSEAL;
+					   (word32)(n - TAG_LEN), c + n - TAG_LEN, out) == 0
+		       ? 0
+		       : -RPL_E_UNSEAL;
 }
 
-int vault_seal(const struct vault *v, const char *purpose, const void *pt,
-	       size_t n, struct wbuf *out)
+int vault_seal(const struct vault *v, const char *purpose, const void *pt, size_t n,
+	       struct wbuf *out)
 {
 	uint8_t nonce[NONCE_LEN];
 	size_t start;
@@ -115,15 +116,14 @@ int vault_seal(const struct vault *v, const char *purpose, const void *pt,
 	wbuf_put_u8(out, SEAL_VERSION);
 	wbuf_put(out, nonce, NONCE_LEN);
 	start = out->len;
-	rc = aead_seal(v->key, nonce, purpose, strlen(purpose), pt, n,
-		       out->p + start);
+	rc = aead_seal(v->key, nonce, purpose, strlen(purpose), pt, n, out->p + start);
 	if (rc == 0)
 		out->len = start + n + TAG_LEN;
 	return rc;
 }
 
-int vault_unseal(const struct vault *v, const char *purpose, const void *sealed,
-		 size_t n, struct wbuf *out)
+int vault_unseal(const struct vault *v, const char *purpose, const void *sealed, size_t n,
+		 struct wbuf *out)
 {
 	const uint8_t *s = sealed;
 	size_t ctlen;
@@ -137,8 +137,8 @@ int vault_unseal(const struct vault *v, const char *purpose, const void *sealed,
 	/* At least one byte, so that an empty secret has an output pointer. */
 	if ((rc = wbuf_reserve(out, ctlen > TAG_LEN ? ctlen - TAG_LEN : 1)) < 0)
 		return rc;
-	rc = aead_open(v->key, s + 1, purpose, strlen(purpose), s + 1 + NONCE_LEN,
-		       ctlen, out->p + out->len);
+	rc = aead_open(v->key, s + 1, purpose, strlen(purpose), s + 1 + NONCE_LEN, ctlen,
+		       out->p + out->len);
 	if (rc == 0)
 		out->len += ctlen - TAG_LEN;
 	return rc;

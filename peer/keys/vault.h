@@ -29,18 +29,17 @@ int vault_write(const char *dir, const struct vault *v);
 void vault_wipe(struct vault *v);
 
 /* out receives version || nonce || ciphertext || tag (appended). */
-int vault_seal(const struct vault *v, const char *purpose, const void *pt,
-	       size_t n, struct wbuf *out);
+int vault_seal(const struct vault *v, const char *purpose, const void *pt, size_t n,
+	       struct wbuf *out);
 /* out receives the plaintext (appended); -RPL_E_UNSEAL when the tag or the
  * purpose does not match. The caller wipes out (wbuf_free does). */
-int vault_unseal(const struct vault *v, const char *purpose, const void *sealed,
-		 size_t n, struct wbuf *out);
+int vault_unseal(const struct vault *v, const char *purpose, const void *sealed, size_t n,
+		 struct wbuf *out);
 
 /* One-shot ChaCha20-Poly1305 with an explicit key, shared with backups. */
-int aead_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
-	      size_t aadlen, const void *pt, size_t n, uint8_t *out /* n+16 */);
-int aead_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
-	      size_t aadlen, const void *ct, size_t n /* includes tag */,
-	      uint8_t *out /* n-16 */);
+int aead_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aadlen,
+	      const void *pt, size_t n, uint8_t *out /* n+16 */);
+int aead_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aadlen,
+	      const void *ct, size_t n /* includes tag */, uint8_t *out /* n-16 */);
 
 #endif

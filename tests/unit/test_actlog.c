@@ -26,7 +26,7 @@
 #include "../../util/log.h"
 #include "../../util/msg.h"
 
-#define US 1000000LL
+#define US  1000000LL
 #define DAY (86400 * US)
 
 /* ---- escaping ---------------------------------------------------------- */
@@ -60,7 +60,8 @@ static int has_control(const char *s)
 START_TEST(escape_keeps_printable_text_and_valid_utf8)
 {
 	ESC_EQ("plain ASCII: server ALPHA (127.0.0.1)", "plain ASCII: server ALPHA (127.0.0.1)");
-	ESC_EQ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	ESC_EQ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
 	ESC_EQ("", "");
 }
 END_TEST
@@ -81,14 +82,14 @@ END_TEST
 START_TEST(escape_renders_invalid_utf8_byte_by_byte)
 {
 	ESC_EQ("line\xff\xfe", "line\\xff\\xfe");
-	ESC_EQ("\x80", "\\x80");                         /* lone continuation byte */
-	ESC_EQ("\xc0\xaf", "\\xc0\\xaf");                /* overlong '/' */
-	ESC_EQ("\xe0\x80\xaf", "\\xe0\\x80\\xaf");       /* overlong, 3 bytes */
+	ESC_EQ("\x80", "\\x80");                            /* lone continuation byte */
+	ESC_EQ("\xc0\xaf", "\\xc0\\xaf");                   /* overlong '/' */
+	ESC_EQ("\xe0\x80\xaf", "\\xe0\\x80\\xaf");          /* overlong, 3 bytes */
 	ESC_EQ("\xf0\x80\x80\xaf", "\\xf0\\x80\\x80\\xaf"); /* overlong, 4 bytes */
-	ESC_EQ("\xed\xa0\x80", "\\xed\\xa0\\x80");       /* UTF-16 surrogate */
+	ESC_EQ("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* UTF-16 surrogate */
 	ESC_EQ("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* above U+10FFFF */
 	ESC_EQ("\xf8\x88\x80\x80\x80", "\\xf8\\x88\\x80\\x80\\x80");
-	ESC_EQ("ab\xe2\x82", "ab\\xe2\\x82");            /* sequence cut short */
+	ESC_EQ("ab\xe2\x82", "ab\\xe2\\x82");                       /* sequence cut short */
 	ESC_EQ("\xe2\x82x\xe2\x82\xac", "\\xe2\\x82x\xe2\x82\xac"); /* resumes after */
 	/* Valid but invisible or line-breaking: C1 NEL, U+2028, RLO. */
 	ESC_EQ("\xc2\x85", "\\xc2\\x85");
@@ -205,9 +206,9 @@ START_TEST(log_does_not_coalesce_what_differs)
 	capture_stderr();
 	log_set_coalesce_window(60000);
 	log_warn(RPL_W_REFUSED, "one");
-	log_error(RPL_W_REFUSED, "one");   /* another level */
-	log_error(RPL_E_PROTOCOL, "one");  /* another message */
-	log_error(RPL_E_PROTOCOL, "two");  /* another text */
+	log_error(RPL_W_REFUSED, "one");  /* another level */
+	log_error(RPL_E_PROTOCOL, "one"); /* another message */
+	log_error(RPL_E_PROTOCOL, "two"); /* another text */
 	ck_assert_str_eq(lines(), "WARN  RPL0427W one|ERROR RPL0427W one|ERROR RPL0409E one"
 				  "|ERROR RPL0409E two");
 }
@@ -230,8 +231,10 @@ END_TEST
 START_TEST(log_line_is_one_line_whatever_the_caller_passed)
 {
 	capture_stderr();
-	log_warn(RPL_E_NAME_MISMATCH, "this is server B, not %s", "A\nRPL0420I forged line\xff\xfe");
-	ck_assert_str_eq(lines(), "WARN  RPL0415E this is server B, not A\\nRPL0420I forged line\\xff\\xfe");
+	log_warn(RPL_E_NAME_MISMATCH, "this is server B, not %s",
+		 "A\nRPL0420I forged line\xff\xfe");
+	ck_assert_str_eq(lines(),
+			 "WARN  RPL0415E this is server B, not A\\nRPL0420I forged line\\xff\\xfe");
 }
 END_TEST
 
@@ -309,13 +312,16 @@ START_TEST(actlog_entry_is_valid_utf8_without_control_characters)
 	MDB_txn *txn = begin(1);
 
 	ck_assert_int_eq(store_actlog_add(txn, &st, RPL_W_REFUSED, "session from %s refused: %s",
-					  "EVE", "this is server B, not A\nRPL0420I forged\xff\xfe"), 0);
+					  "EVE",
+					  "this is server B, not A\nRPL0420I forged\xff\xfe"),
+			 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 	s = all_entries();
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_str_eq(s.last.msgid, "RPL0427W");
-	ck_assert_str_eq(s.last.text,
-			 "session from EVE refused: this is server B, not A\\nRPL0420I forged\\xff\\xfe");
+	ck_assert_str_eq(
+		s.last.text,
+		"session from EVE refused: this is server B, not A\\nRPL0420I forged\\xff\\xfe");
 	ck_assert(valid_utf8(s.last.text));
 }
 END_TEST
@@ -324,9 +330,9 @@ END_TEST
  * raw from the network. */
 static void put_old_record(int64_t t, const char *msgid, const void *text, size_t n)
 {
-	uint8_t key[12] = {0};
+	uint8_t key[12] = { 0 };
 	struct wbuf w;
-	MDB_val k = {sizeof(key), key}, v;
+	MDB_val k = { sizeof(key), key }, v;
 	MDB_txn *txn = begin(1);
 
 	for (int i = 7; i >= 0; i--, t >>= 8)
@@ -373,7 +379,8 @@ START_TEST(actlog_coalesces_an_entry_equal_to_the_newest_within_a_minute)
 
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(store_actlog_add_at(txn, &st, t0 + i * US, RPL_W_REFUSED,
-						     "session from %s refused", "10.0.0.9"), 0);
+						     "session from %s refused", "10.0.0.9"),
+				 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 	s = all_entries();
 	ck_assert_int_eq(s.n, 1);
@@ -385,13 +392,16 @@ START_TEST(actlog_coalesces_an_entry_equal_to_the_newest_within_a_minute)
 	/* Another text, then the first text again: both are new entries. */
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, t0 + 5 * US, RPL_W_REFUSED, "other"), 0);
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, t0 + 6 * US, RPL_W_REFUSED,
-					     "session from 10.0.0.9 refused"), 0);
+					     "session from 10.0.0.9 refused"),
+			 0);
 	/* Same text, another message ID: new. */
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, t0 + 7 * US, RPL_W_AUTH_FAILED,
-					     "session from 10.0.0.9 refused"), 0);
+					     "session from 10.0.0.9 refused"),
+			 0);
 	/* Same as the newest but a minute after it began: new. */
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, t0 + 67 * US + 1, RPL_W_AUTH_FAILED,
-					     "session from 10.0.0.9 refused"), 0);
+					     "session from 10.0.0.9 refused"),
+			 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 	s = all_entries();
 	ck_assert_int_eq(s.n, 5);
@@ -415,9 +425,12 @@ START_TEST(actlog_prune_removes_entries_older_than_the_retention)
 	struct seen s;
 	MDB_txn *txn = begin(1);
 
-	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 40 * DAY, RPL_W_REFUSED, "40 days"), 0);
-	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 31 * DAY, RPL_I_SESSION, "31 days"), 0);
-	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 29 * DAY, RPL_I_SESSION, "29 days"), 0);
+	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 40 * DAY, RPL_W_REFUSED, "40 days"),
+			 0);
+	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 31 * DAY, RPL_I_SESSION, "31 days"),
+			 0);
+	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 29 * DAY, RPL_I_SESSION, "29 days"),
+			 0);
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 2 * DAY, RPL_I_PINNED, "2 days"), 0);
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 1 * US, RPL_I_SESSION, "now"), 0);
 	ck_assert_int_eq(store_actlog_prune(txn, &st, now, 30, &r), 0);
@@ -453,13 +466,16 @@ START_TEST(actlog_cap_evicts_routine_entries_before_security_events)
 	txn = begin(1);
 	/* Security events first (the oldest), among routine entries... */
 	for (int i = 0; i < 40; i++) {
-		failed |= store_actlog_add_at(txn, &st, t0 + 2 * i, i % 2 ? RPL_I_PINNED : RPL_W_REFUSED,
-					      "security %d", i);
-		failed |= store_actlog_add_at(txn, &st, t0 + 2 * i + 1, RPL_I_SESSION, "early routine %d", i);
+		failed |=
+			store_actlog_add_at(txn, &st, t0 + 2 * i,
+					    i % 2 ? RPL_I_PINNED : RPL_W_REFUSED, "security %d", i);
+		failed |= store_actlog_add_at(txn, &st, t0 + 2 * i + 1, RPL_I_SESSION,
+					      "early routine %d", i);
 	}
 	/* ...then a flood of routine entries, each one different. */
 	for (int i = 0; i < 5000; i++)
-		failed |= store_actlog_add_at(txn, &st, t0 + 1000 + i, RPL_I_SESSION, "routine %d", i);
+		failed |= store_actlog_add_at(txn, &st, t0 + 1000 + i, RPL_I_SESSION, "routine %d",
+					      i);
 	ck_assert_int_eq(failed, 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 	s = all_entries();
@@ -492,8 +508,8 @@ START_TEST(actlog_hard_cap_bounds_a_flood_of_security_events)
 	st.actlog_total_max = 200;
 	txn = begin(1);
 	for (int i = 0; i < 3000; i++)
-		failed |= store_actlog_add_at(txn, &st, t0 + i, i % 3 ? RPL_W_AUTH_FAILED : RPL_I_SESSION,
-					      "event %d", i);
+		failed |= store_actlog_add_at(
+			txn, &st, t0 + i, i % 3 ? RPL_W_AUTH_FAILED : RPL_I_SESSION, "event %d", i);
 	ck_assert_int_eq(failed, 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 	s = all_entries();
@@ -541,7 +557,8 @@ START_TEST(actlog_storage_stays_bounded_under_a_flood)
 			MDB_txn *txn = begin(1);
 			for (int i = 0; i < 1000; i++) {
 				int n = round * 50000 + b * 1000 + i;
-				failed |= store_actlog_add_at(txn, &st, t0 + n, i % 2 ? RPL_I_SESSION : RPL_W_REFUSED,
+				failed |= store_actlog_add_at(txn, &st, t0 + n,
+							      i % 2 ? RPL_I_SESSION : RPL_W_REFUSED,
 							      "entry %7d %s", n, pad);
 			}
 			ck_assert_int_eq(store_commit(txn), 0);
@@ -552,8 +569,9 @@ START_TEST(actlog_storage_stays_bounded_under_a_flood)
 	s = all_entries();
 	printf("MEASURE actlog: 200000 entries (half security events, 150-byte texts), default caps "
 	       "(%d routine, %d in all): %d kept (%d security); data.mdb after each 50000: "
-	       "%ld, %ld, %ld, %ld KiB\n", ACTLOG_ROUTINE_MAX, ACTLOG_TOTAL_MAX, s.n, s.security,
-	       size[0] / 1024, size[1] / 1024, size[2] / 1024, size[3] / 1024);
+	       "%ld, %ld, %ld, %ld KiB\n",
+	       ACTLOG_ROUTINE_MAX, ACTLOG_TOTAL_MAX, s.n, s.security, size[0] / 1024,
+	       size[1] / 1024, size[2] / 1024, size[3] / 1024);
 	fflush(stdout);
 	ck_assert_int_le(s.n, ACTLOG_TOTAL_MAX);
 	ck_assert_int_le(s.n - s.security, ACTLOG_ROUTINE_MAX);
@@ -569,7 +587,8 @@ START_TEST(actlog_range_walks_both_ways_within_its_bounds)
 	MDB_txn *txn = begin(1);
 
 	for (int i = 0; i < 10; i++)
-		ck_assert_int_eq(store_actlog_add_at(txn, &st, t0 + i * US, RPL_I_SESSION, "e%d", i), 0);
+		ck_assert_int_eq(
+			store_actlog_add_at(txn, &st, t0 + i * US, RPL_I_SESSION, "e%d", i), 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 	txn = begin(0);
 	memset(&s, 0, sizeof(s));
@@ -633,11 +652,24 @@ START_TEST(times_parse_as_iso8601_clock_and_relative)
 	ck_assert_int_eq(t, (now - 7 * 86400) * US);
 	ck_assert_int_eq(clock_parse_when("now", now, &t, &span), 0);
 	ck_assert_int_eq(t, now * US);
-	const char *bad[] = {"", "yesterday", "2026-13-01", "2026-02-30T00:00", "25:00",
-			     "07:60", "-", "-5x", "-3w", "2026-11-26T07", "2026-11-26T07:00:00Q",
-			     "2026-11-26X07:00", "-9999999999", "7", "12:00:00+25:00"};
+	const char *bad[] = { "",
+			      "yesterday",
+			      "2026-13-01",
+			      "2026-02-30T00:00",
+			      "25:00",
+			      "07:60",
+			      "-",
+			      "-5x",
+			      "-3w",
+			      "2026-11-26T07",
+			      "2026-11-26T07:00:00Q",
+			      "2026-11-26X07:00",
+			      "-9999999999",
+			      "7",
+			      "12:00:00+25:00" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(clock_parse_when(bad[i], now, &t, &span) < 0, "'%s' accepted", bad[i]);
+		ck_assert_msg(clock_parse_when(bad[i], now, &t, &span) < 0, "'%s' accepted",
+			      bad[i]);
 }
 END_TEST
 
@@ -664,13 +696,17 @@ START_TEST(query_filters_by_range_text_and_message_number)
 	MDB_txn *txn = begin(1);
 
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 3 * 3600 * US, RPL_W_AUTH_FAILED,
-					     "sign-on by server EVE failed"), 0);
+					     "sign-on by server EVE failed"),
+			 0);
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 2 * 3600 * US, RPL_I_SESSION,
-					     "session with BRAVO"), 0);
+					     "session with BRAVO"),
+			 0);
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 20 * 60 * US, RPL_W_REFUSED,
-					     "session from EVE refused"), 0);
+					     "session from EVE refused"),
+			 0);
 	ck_assert_int_eq(store_actlog_add_at(txn, &st, now - 10 * 60 * US, RPL_I_SESSION,
-					     "session with bravo again"), 0);
+					     "session with bravo again"),
+			 0);
 	ck_assert_int_eq(store_commit(txn), 0);
 
 	doc = query("QUERY ACTLOG", &cols); /* the last hour */
@@ -722,9 +758,12 @@ START_TEST(query_filters_by_range_text_and_message_number)
 	ck_assert_int_eq(json_array_size(doc), 2);
 	json_decref(doc), json_decref(cols);
 
-	const char *bad[] = {"QUERY ACTLOG BEGINTIME=soon", "QUERY ACTLOG MSGNO=abc",
-			     "QUERY ACTLOG BEGINTIME=-1h ENDTIME=-2h", "QUERY ACTLOG BEGINTIME=-1h SINCE=5",
-			     "QUERY ACTLOG COLOR=red", "QUERY ACTLOG SINCE=x"};
+	const char *bad[] = { "QUERY ACTLOG BEGINTIME=soon",
+			      "QUERY ACTLOG MSGNO=abc",
+			      "QUERY ACTLOG BEGINTIME=-1h ENDTIME=-2h",
+			      "QUERY ACTLOG BEGINTIME=-1h SINCE=5",
+			      "QUERY ACTLOG COLOR=red",
+			      "QUERY ACTLOG SINCE=x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		doc = query(bad[i], &cols);
 		ck_assert_msg(json_is_object(doc) && json_is_false(json_object_get(doc, "ok")),
@@ -744,7 +783,8 @@ START_TEST(query_returns_at_most_1000_newest_entries_and_says_so)
 	int failed = 0;
 
 	for (int i = 0; i < 2500; i++)
-		failed |= store_actlog_add_at(txn, &st, t0 + i * 1000, RPL_I_SESSION, "entry %d", i);
+		failed |=
+			store_actlog_add_at(txn, &st, t0 + i * 1000, RPL_I_SESSION, "entry %d", i);
 	failed |= store_actlog_add_at(txn, &st, t0 + 2500 * 1000, RPL_I_SESSION, "entry 2499");
 	ck_assert_int_eq(failed, 0);
 	ck_assert_int_eq(store_commit(txn), 0);
@@ -754,7 +794,8 @@ START_TEST(query_returns_at_most_1000_newest_entries_and_says_so)
 	ck_assert_str_eq(field(doc, 0, "message"), "entry 1500");
 	ck_assert_str_eq(field(doc, 999, "message"), "entry 2499");
 	/* The coalesced entry says so. */
-	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(doc, 999), "repeated")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(doc, 999), "repeated")),
+			 2);
 	ck_assert_int_eq(json_array_size(cols), 4);
 	note = json_array_get(doc, 1000);
 	ck_assert(json_is_null(json_object_get(note, "time")));
@@ -781,7 +822,8 @@ START_TEST(query_returns_at_most_1000_newest_entries_and_says_so)
 	/* 1, 10-19, 100-199, 1000-1999: 1111, so the newest 1,000 and a note. */
 	doc = query("QUERY ACTLOG SEARCH=\"entry 1\"", &cols);
 	ck_assert_int_eq(json_array_size(doc), 1001);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(doc, 1000), "omitted")), 111);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(doc, 1000), "omitted")),
+			 111);
 	json_decref(doc), json_decref(cols);
 }
 END_TEST
@@ -819,14 +861,16 @@ START_TEST(retention_is_written_in_place_and_read_back)
 
 	ck_assert_int_eq(conf_write_template(confpath, "ALPHA", 1500, NULL), 0);
 	ck_assert_int_eq(count_lines("#ACTLOGRETENTION 30\n"), 1);
-	ck_assert_int_eq(conf_update_file(confpath, "actlogretention", "7", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_update_file(confpath, "actlogretention", "7", NULL, err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(count_lines("#ACTLOGRETENTION"), 0); /* uncommented in place */
 	ck_assert_int_eq(count_lines("ACTLOGRETENTION 7\n"), 1);
 	ck_assert_int_eq(conf_load(confpath, &c, err, sizeof(err)), 0);
 	ck_assert_int_eq(c.actlogretention, 7);
 	ck_assert_str_eq(c.servername, "ALPHA");
 
-	ck_assert_int_eq(conf_update_file(confpath, "ACTLOGRETENTION", "90", &fd, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_update_file(confpath, "ACTLOGRETENTION", "90", &fd, err, sizeof(err)),
+			 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(count_lines("ACTLOGRETENTION"), 1);
 	ck_assert_int_eq(count_lines("ACTLOGRETENTION 90\n"), 1);
@@ -839,8 +883,11 @@ START_TEST(retention_is_written_in_place_and_read_back)
 	}
 	close(fd);
 
-	ck_assert_int_lt(conf_update_file(confpath, "ACTLOGRETENTION", "0", NULL, err, sizeof(err)), 0);
-	ck_assert_int_lt(conf_update_file(confpath, "ACTLOGRETENTION", "9\nSERVERNAME X", NULL, err, sizeof(err)), 0);
+	ck_assert_int_lt(conf_update_file(confpath, "ACTLOGRETENTION", "0", NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_lt(conf_update_file(confpath, "ACTLOGRETENTION", "9\nSERVERNAME X", NULL, err,
+					  sizeof(err)),
+			 0);
 	ck_assert_int_lt(conf_update_file(confpath, "NOSUCHKEY", "1", NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(conf_load(confpath, &c, err, sizeof(err)), 0);
 	ck_assert_int_eq(c.actlogretention, 90);
@@ -854,10 +901,12 @@ START_TEST(retention_line_is_appended_when_the_file_lacks_it)
 	FILE *f = fopen(confpath, "w");
 
 	ck_assert_ptr_nonnull(f);
-	fputs("SERVERNAME ALPHA\n# days the log keeps entries\nactlogretention 5 # short\nACTLOGRETENTION 6", f);
+	fputs("SERVERNAME ALPHA\n# days the log keeps entries\nactlogretention 5 # short\nACTLOGRETENTION 6",
+	      f);
 	fclose(f);
 	chmod(confpath, 0640);
-	ck_assert_int_eq(conf_update_file(confpath, "ACTLOGRETENTION", "12", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		conf_update_file(confpath, "ACTLOGRETENTION", "12", NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(count_lines("ACTLOGRETENTION 12\n"), 2); /* both active lines */
 	ck_assert_int_eq(count_lines("# days the log keeps entries\n"), 1);
 	ck_assert_int_eq(conf_load(confpath, &c, err, sizeof(err)), 0);
@@ -870,7 +919,8 @@ START_TEST(retention_line_is_appended_when_the_file_lacks_it)
 	f = fopen(confpath, "w");
 	fputs("SERVERNAME ALPHA", f);
 	fclose(f);
-	ck_assert_int_eq(conf_update_file(confpath, "ACTLOGRETENTION", "3", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_update_file(confpath, "ACTLOGRETENTION", "3", NULL, err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(count_lines("SERVERNAME ALPHA\n"), 1);
 	ck_assert_int_eq(count_lines("ACTLOGRETENTION 3\n"), 1);
 }

@@ -201,8 +201,8 @@ START_TEST(the_table_has_no_two_keywords_one_abbreviation_reaches)
 				const char *ao = t[i].syntax + av + 1, *bo = t[j].syntax + bv + 1;
 				size_t aon = strcspn(ao, " "), bon = strcspn(bo, " ");
 				if (t[i].syntax[av] && t[j].syntax[bv])
-					ck_assert_msg(!clash(ao, aon, bo, bon), "%s / %s", t[i].syntax,
-						      t[j].syntax);
+					ck_assert_msg(!clash(ao, aon, bo, bon), "%s / %s",
+						      t[i].syntax, t[j].syntax);
 			} else {
 				ck_assert_msg(!clash(a, av, b, bv), "%s / %s", a, b);
 			}
@@ -230,18 +230,22 @@ START_TEST(parameters_and_values_of_each_command_do_not_clash)
 			if (isupper((unsigned char)eq[1])) {
 				char *vals[16], *vs = NULL, *v;
 				int nv = 0;
-				for (v = strtok_r(eq + 1, "|", &vs); v; v = strtok_r(NULL, "|", &vs))
+				for (v = strtok_r(eq + 1, "|", &vs); v;
+				     v = strtok_r(NULL, "|", &vs))
 					vals[nv++] = v;
 				for (int x = 0; x < nv; x++)
 					for (int y = x + 1; y < nv; y++)
-						ck_assert_msg(!clash(vals[x], strlen(vals[x]), vals[y], strlen(vals[y])),
-							      "%s: %s / %s", t[i].syntax, vals[x], vals[y]);
+						ck_assert_msg(!clash(vals[x], strlen(vals[x]),
+								     vals[y], strlen(vals[y])),
+							      "%s: %s / %s", t[i].syntax, vals[x],
+							      vals[y]);
 			}
 		}
 		for (int x = 0; x < nk; x++)
 			for (int y = x + 1; y < nk; y++)
-				ck_assert_msg(!clash(keys[x], strlen(keys[x]), keys[y], strlen(keys[y])),
-					      "%s: %s / %s", t[i].syntax, keys[x], keys[y]);
+				ck_assert_msg(
+					!clash(keys[x], strlen(keys[x]), keys[y], strlen(keys[y])),
+					"%s: %s / %s", t[i].syntax, keys[x], keys[y]);
 	}
 }
 END_TEST

@@ -17,8 +17,8 @@ static void put_header(struct wbuf *w, uint16_t tag, uint32_t len)
 
 START_TEST(wbuf_puts_integers_big_endian)
 {
-	static const uint8_t want[] = {0xab, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef,
-				       0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+	static const uint8_t want[] = { 0xab, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 0x01,
+					0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
 	struct wbuf w;
 
 	wbuf_init(&w);
@@ -100,7 +100,7 @@ END_TEST
 
 START_TEST(cursor_reads_integers_and_stops_at_the_end)
 {
-	static const uint8_t in[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
+	static const uint8_t in[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 };
 	struct cursor c;
 	uint8_t u8;
 	uint16_t u16;
@@ -130,7 +130,7 @@ END_TEST
 
 START_TEST(cursor_refuses_a_length_that_would_wrap)
 {
-	static const uint8_t in[8] = {0};
+	static const uint8_t in[8] = { 0 };
 	struct cursor c;
 	const uint8_t *p = NULL;
 
@@ -155,7 +155,7 @@ END_TEST
 
 START_TEST(tlv_round_trips_strings_integers_and_bytes)
 {
-	static const uint8_t bytes[5] = {0, 1, 2, 0xff, 0};
+	static const uint8_t bytes[5] = { 0, 1, 2, 0xff, 0 };
 	struct wbuf w;
 	struct cursor c, val;
 	uint16_t tag;
@@ -164,7 +164,7 @@ START_TEST(tlv_round_trips_strings_integers_and_bytes)
 	uint8_t fixed[5];
 	uint8_t *dup = NULL;
 	size_t duplen = 0;
-	struct blob b = {0};
+	struct blob b = { 0 };
 
 	wbuf_init(&w);
 	tlv_put_str(&w, 1, "hello");
@@ -221,8 +221,8 @@ START_TEST(tlv_reader_rejects_truncated_header)
 	/* Every cut inside the 6-byte header or the value is refused. */
 	for (size_t cut = 1; cut < w.len; cut++) {
 		cur_init(&c, w.p, cut);
-		ck_assert_msg(tlv_next(&c, &tag, &val) == -RPL_E_CORRUPT,
-			      "cut at %zu accepted", cut);
+		ck_assert_msg(tlv_next(&c, &tag, &val) == -RPL_E_CORRUPT, "cut at %zu accepted",
+			      cut);
 	}
 	cur_init(&c, w.p, w.len);
 	ck_assert_int_eq(tlv_next(&c, &tag, &val), 1);
@@ -341,7 +341,7 @@ END_TEST
 
 START_TEST(blob_set_copies_and_replaces)
 {
-	struct blob b = {0};
+	struct blob b = { 0 };
 	char src[4] = "abc";
 
 	ck_assert_int_eq(blob_set(&b, src, 3), 0);

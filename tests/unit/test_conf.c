@@ -53,8 +53,8 @@ static void assert_names_line(const char *err, int line)
 {
 	char want[200];
 	snprintf(want, sizeof(want), "%s:%d:", path, line);
-	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
-		      "error '%s' does not start with '%s'", err, want);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "error '%s' does not start with '%s'",
+		      err, want);
 }
 
 START_TEST(defaults_match_the_documented_values)
@@ -138,8 +138,7 @@ START_TEST(later_lines_override_earlier_ones_and_unset_keys_keep_defaults)
 	struct rpl_conf c;
 	char err[512];
 
-	ck_assert_int_eq(load("SERVERNAME a\nTCPPORT 1\nTCPPORT 65535\n", &c, err,
-			      sizeof(err)), 0);
+	ck_assert_int_eq(load("SERVERNAME a\nTCPPORT 1\nTCPPORT 65535\n", &c, err, sizeof(err)), 0);
 	ck_assert_int_eq(c.tcpport, 65535);
 	ck_assert_int_eq(c.certvaliditydays, 3650);
 	ck_assert_int_eq(c.keytype, KEYTYPE_ECDSA_P256);
@@ -164,12 +163,24 @@ END_TEST
 START_TEST(bad_values_are_refused_naming_the_line)
 {
 	static const char *bad[] = {
-		"TCPPORT 0",      "TCPPORT 65536",   "TCPPORT 12ab",
-		"TCPPORT -1",     "SSLTLS13 maybe",  "ALLOWLEGACY 1",
-		"PROTOCOLLEVEL 3", "KEYTYPE DSA-1024", "KEYTYPE ECDSA-P384",
-		"CERTVALIDITYDAYS 0", "CERTRENEWDAYS -1", "MAXSESSIONS 99999999999",
-		"LOGLEVEL verbose", "DBMAXSIZE 10X",    "DBMAXSIZE 1K",
-		"DBMAXSIZE -5G",  "SERVERNAME bad/name", "SERVERNAME a b",
+		"TCPPORT 0",
+		"TCPPORT 65536",
+		"TCPPORT 12ab",
+		"TCPPORT -1",
+		"SSLTLS13 maybe",
+		"ALLOWLEGACY 1",
+		"PROTOCOLLEVEL 3",
+		"KEYTYPE DSA-1024",
+		"KEYTYPE ECDSA-P384",
+		"CERTVALIDITYDAYS 0",
+		"CERTRENEWDAYS -1",
+		"MAXSESSIONS 99999999999",
+		"LOGLEVEL verbose",
+		"DBMAXSIZE 10X",
+		"DBMAXSIZE 1K",
+		"DBMAXSIZE -5G",
+		"SERVERNAME bad/name",
+		"SERVERNAME a b",
 		"TCPPORT",
 	};
 	struct rpl_conf c;
@@ -177,7 +188,8 @@ START_TEST(bad_values_are_refused_naming_the_line)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc;
-		snprintf(text, sizeof(text), "SERVERNAME good\n# comment\n%s\nMAXSESSIONS 3\n", bad[i]);
+		snprintf(text, sizeof(text), "SERVERNAME good\n# comment\n%s\nMAXSESSIONS 3\n",
+			 bad[i]);
 		rc = load(text, &c, err, sizeof(err));
 		ck_assert_msg(rc == -RPL_E_CONF_VALUE, "'%s' gave %d (%s)", bad[i], rc, err);
 		assert_names_line(err, 3);

@@ -28,23 +28,23 @@
 #include "../peerharness.h"
 
 #define FLOW_FRAMES 257
-#define T_SEQ 1
-#define T_DATA 2
+#define T_SEQ       1
+#define T_DATA      2
 /* The payload fills a frame: length field FRAME_MAX = type + payload. */
-#define DATA_LEN (FRAME_MAX - 1 - (6 + 8) - 6)
+#define DATA_LEN   (FRAME_MAX - 1 - (6 + 8) - 6)
 #define MSG_T_DATA 100
-#define MSG_T_ACK 101
-#define PAUSE1_AT 64            /* frames received when the first pause starts */
-#define PAUSE1_MS 2000
-#define PAUSE2_AT (FLOW_FRAMES - 3)
-#define PAUSE2_MS 500
+#define MSG_T_ACK  101
+#define PAUSE1_AT  64 /* frames received when the first pause starts */
+#define PAUSE1_MS  2000
+#define PAUSE2_AT  (FLOW_FRAMES - 3)
+#define PAUSE2_MS  500
 /* TLS 1.3 adds 22 bytes per record of at most 16 KiB (a frame is 64
  * records); 64 KiB is a generous ceiling for one frame's overhead. */
 #define TLS_SLACK 65536
 /* What a paused receiver may still take from its socket: conn.c buffers
  * two frames and a read chunk (RX_LIMIT) and one more read may land. */
 #define PAUSED_READ_MAX (2 * FRAME_MAX + 3 * 65536)
-#define RSS_LIMIT_KB (200 * 1024)
+#define RSS_LIMIT_KB    (200 * 1024)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -68,15 +68,15 @@ struct flow {
 
 	/* the call we are inside (NULL outside), for the reentrancy checks */
 	const char *in_call;
-	int reentered;               /* callbacks inside any call but session_resume */
-	int reentered_resume;        /* frames delivered inside session_resume */
+	int reentered;        /* callbacks inside any call but session_resume */
+	int reentered_resume; /* frames delivered inside session_resume */
 	char reentry[256];
 
 	/* sender (A, outbound) */
 	struct peer_session *snd;
 	struct wbuf payload;
 	uint64_t next_seq;
-	int waiting;                 /* got -RPL_E_AGAIN, writable owed */
+	int waiting; /* got -RPL_E_AGAIN, writable owed */
 	int agains, writables, writable_above_low;
 	size_t max_queued, queued_at_writable_max;
 	int snd_ready, snd_closed, acked;
@@ -132,12 +132,12 @@ static void callback_entered(struct flow *f, const char *cb)
 	f->reentered++;
 }
 
-#define CALL(f, name, expr)                                                                        \
-	do {                                                                                       \
-		const char *prev_ = (f)->in_call;                                                  \
-		(f)->in_call = name;                                                               \
-		expr;                                                                              \
-		(f)->in_call = prev_;                                                              \
+#define CALL(f, name, expr)                       \
+	do {                                      \
+		const char *prev_ = (f)->in_call; \
+		(f)->in_call = name;              \
+		expr;                             \
+		(f)->in_call = prev_;             \
 	} while (0)
 
 static uint64_t receiver_bytes_in(struct flow *f);
@@ -162,7 +162,7 @@ static uint64_t get_seq(const uint8_t *p)
  * is also written at both ends of the data, so a cut or shifted frame shows. */
 static void build_payload(struct flow *f)
 {
-	uint8_t seq[8] = {0};
+	uint8_t seq[8] = { 0 };
 	uint8_t *data = malloc(DATA_LEN);
 
 	ck_assert_ptr_nonnull(data);
@@ -209,8 +209,8 @@ static void pump(struct flow *f)
 			return;
 		}
 		if (rc < 0) {
-			fail_flow(f, "session_send of frame %llu: %s", (unsigned long long)f->next_seq,
-				  rpl_msg_text(rc));
+			fail_flow(f, "session_send of frame %llu: %s",
+				  (unsigned long long)f->next_seq, rpl_msg_text(rc));
 			return;
 		}
 		if (f->next_seq == 0)
@@ -278,7 +278,7 @@ static void snd_closed(struct peer_session *s, const struct session_result *r, v
 	maybe_done(f);
 }
 
-static const struct session_ops snd_ops = {snd_ready, snd_frame, snd_writable, snd_closed};
+static const struct session_ops snd_ops = { snd_ready, snd_frame, snd_writable, snd_closed };
 
 /* ---- receiver ---------------------------------------------------------------- */
 
@@ -354,8 +354,8 @@ static int rcv_frame(struct peer_session *s, int type, struct cursor *pl, void *
 		bad_frame(f, "frame %llu arrived when %llu was due", (unsigned long long)seq,
 			  (unsigned long long)f->expect_seq);
 	else if (dlen != DATA_LEN || !data)
-		bad_frame(f, "frame %llu carries %zu bytes of data, not %u", (unsigned long long)seq,
-			  dlen, (unsigned)DATA_LEN);
+		bad_frame(f, "frame %llu carries %zu bytes of data, not %u",
+			  (unsigned long long)seq, dlen, (unsigned)DATA_LEN);
 	else if (get_seq(data) != seq || get_seq(data + DATA_LEN - 8) != seq ||
 		 data[100] != (uint8_t)(100 * 131 + 7))
 		bad_frame(f, "frame %llu is damaged", (unsigned long long)seq);
@@ -392,7 +392,7 @@ static void rcv_closed(struct peer_session *s, const struct session_result *r, v
 	maybe_done(f);
 }
 
-static const struct session_ops rcv_ops = {rcv_ready, rcv_frame, rcv_writable, rcv_closed};
+static const struct session_ops rcv_ops = { rcv_ready, rcv_frame, rcv_writable, rcv_closed };
 
 static const struct session_ops *hook_inbound(void *ctx, struct peer_session *s, int purpose,
 					      void **arg)
@@ -428,7 +428,7 @@ static int find_bytes_out(const struct session_info *i, void *arg)
 
 static uint64_t receiver_bytes_in(struct flow *f)
 {
-	struct bytes_in_arg a = {0, 0};
+	struct bytes_in_arg a = { 0, 0 };
 	if (!f->rcv)
 		return 0;
 	a.id = session_id(f->rcv);
@@ -456,7 +456,8 @@ static void on_sample(uv_timer_t *t)
 static void on_guard(uv_timer_t *t)
 {
 	struct flow *f = t->data;
-	fail_flow(f, "no end after 90 s: sent %llu, received %llu, waiting %d, paused %d, queued %zu",
+	fail_flow(f,
+		  "no end after 90 s: sent %llu, received %llu, waiting %d, paused %d, queued %zu",
 		  (unsigned long long)f->next_seq, (unsigned long long)f->expect_seq, f->waiting,
 		  f->paused, f->snd ? session_queued(f->snd) : (size_t)0);
 }
@@ -472,7 +473,7 @@ static void flow_setup(struct flow *f, struct peer_hooks *hb)
 {
 	char da[96], db[96], err[256] = "";
 	int porta = harness_free_port(), portb = harness_free_port();
-	struct peer_hooks ha = {0};
+	struct peer_hooks ha = { 0 };
 
 	ck_assert(porta > 0 && portb > 0 && porta != portb);
 	strcpy(f->dir, "/tmp/rpl-flow.XXXXXX");
@@ -480,9 +481,11 @@ static void flow_setup(struct flow *f, struct peer_hooks *hb)
 	snprintf(da, sizeof(da), "%s/a", f->dir);
 	snprintf(db, sizeof(db), "%s/b", f->dir);
 	ck_assert_msg(harness_instance(da, "ALPHA", porta, "alpha-server-pw", NULL, 0, &f->ia, err,
-				       sizeof(err)) == 0, "instance A: %s", err);
+				       sizeof(err)) == 0,
+		      "instance A: %s", err);
 	ck_assert_msg(harness_instance(db, "BRAVO", portb, "bravo-server-pw", NULL, 0, &f->ib, err,
-				       sizeof(err)) == 0, "instance B: %s", err);
+				       sizeof(err)) == 0,
+		      "instance B: %s", err);
 	ck_assert_int_eq(harness_define(&f->ia, "BRAVO", portb, "bravo-server-pw"), 0);
 	ck_assert_int_eq(harness_define(&f->ib, "ALPHA", porta, "alpha-server-pw"), 0);
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
@@ -516,15 +519,12 @@ static void flow_teardown(struct flow *f)
 }
 
 /* A bug fixed once: it must stay fixed. */
-static void fixed_bug(int seen, const char *what)
-{
-	ck_assert_msg(!seen, "%s", what);
-}
+static void fixed_bug(int seen, const char *what) { ck_assert_msg(!seen, "%s", what); }
 
 START_TEST(flow_control_bounds_the_queue_and_delivers_every_frame_in_order)
 {
 	struct flow *f = calloc(1, sizeof(*f));
-	struct peer_hooks hb = {0};
+	struct peer_hooks hb = { 0 };
 	double wall, active;
 	long hwm;
 	int rc;
@@ -569,7 +569,8 @@ START_TEST(flow_control_bounds_the_queue_and_delivers_every_frame_in_order)
 	ck_assert_msg(f->snd_res.ok, "sender: %s", f->snd_res.message);
 	ck_assert_msg(f->rcv_res.ok, "receiver: %s", f->rcv_res.message);
 	ck_assert_uint_le(f->max_queued, SESSION_HIGH_WATER + FRAME_MAX + TLS_SLACK);
-	ck_assert_msg(f->writable_above_low == 0, "writable came with more than the low-water mark queued");
+	ck_assert_msg(f->writable_above_low == 0,
+		      "writable came with more than the low-water mark queued");
 	ck_assert_msg(f->agains > 0, "the sender never met the high-water mark");
 	/* Refused during the pause, or already waiting when it began (a fast
 	 * sender fills the queue first): either way waiting when it ended. */
@@ -577,7 +578,8 @@ START_TEST(flow_control_bounds_the_queue_and_delivers_every_frame_in_order)
 	ck_assert_msg(f->frames_while_paused == 0, "%d frames delivered while paused",
 		      f->frames_while_paused);
 	ck_assert_msg(f->bytes_in_growth_max <= PAUSED_READ_MAX,
-		      "a paused receiver read %llu bytes", (unsigned long long)f->bytes_in_growth_max);
+		      "a paused receiver read %llu bytes",
+		      (unsigned long long)f->bytes_in_growth_max);
 	ck_assert_int_eq(f->pauses_done, 2);
 	ck_assert_msg(f->reentered == 0, "%d callbacks inside the call that caused them; first: %s",
 		      f->reentered, f->reentry);
@@ -635,7 +637,7 @@ static void q_closed(struct peer_session *s, const struct session_result *r, voi
 	uv_stop(&q->f->loop);
 }
 
-static const struct session_ops q_ops = {q_ready, q_frame, q_writable, q_closed};
+static const struct session_ops q_ops = { q_ready, q_frame, q_writable, q_closed };
 
 static void q_rcv_ready(struct peer_session *s, void *arg) { (void)s, (void)arg; }
 static int q_rcv_frame(struct peer_session *s, int t, struct cursor *p, void *arg)
@@ -648,8 +650,8 @@ static void q_rcv_closed(struct peer_session *s, const struct session_result *r,
 {
 	(void)s, (void)r, (void)arg;
 }
-static const struct session_ops q_rcv_ops = {q_rcv_ready, q_rcv_frame, q_rcv_writable,
-					     q_rcv_closed};
+static const struct session_ops q_rcv_ops = { q_rcv_ready, q_rcv_frame, q_rcv_writable,
+					      q_rcv_closed };
 
 static const struct session_ops *q_inbound(void *ctx, struct peer_session *s, int purpose,
 					   void **arg)
@@ -662,8 +664,8 @@ static const struct session_ops *q_inbound(void *ctx, struct peer_session *s, in
 START_TEST(closed_comes_on_a_later_turn_after_connect_failure_and_close_in_ready)
 {
 	struct flow *f = calloc(1, sizeof(*f));
-	struct peer_hooks hb = {0};
-	struct quick q1 = {0}, q2 = {0};
+	struct peer_hooks hb = { 0 };
+	struct quick q1 = { 0 }, q2 = { 0 };
 	int rc, dead_port = harness_free_port();
 
 	ck_assert_ptr_nonnull(f);
@@ -705,7 +707,7 @@ END_TEST
  * receiver's buffers and none is left in the kernel. After the resume every
  * frame must come, although no further byte arrives on the socket. */
 
-#define TAIL_FRAMES 7
+#define TAIL_FRAMES  7
 #define TAIL_PAYLOAD (8191 - FRAME_HDR)
 
 struct tail {
@@ -777,8 +779,8 @@ static void tail_snd_closed(struct peer_session *s, const struct session_result 
 	tail_maybe_done(t);
 }
 
-static const struct session_ops tail_snd_ops = {tail_snd_ready, tail_snd_frame, tail_snd_writable,
-						tail_snd_closed};
+static const struct session_ops tail_snd_ops = { tail_snd_ready, tail_snd_frame, tail_snd_writable,
+						 tail_snd_closed };
 
 static void tail_on_resume(uv_timer_t *h)
 {
@@ -790,7 +792,7 @@ static void tail_on_resume(uv_timer_t *h)
 static void tail_on_guard(uv_timer_t *h)
 {
 	struct tail *t = h->data;
-	struct bytes_in_arg a = {0, 0};
+	struct bytes_in_arg a = { 0, 0 };
 
 	t->stalled = 1;
 	/* Did every byte reach the receiver? Then they wait in its buffers. */
@@ -843,8 +845,8 @@ static void tail_rcv_closed(struct peer_session *s, const struct session_result 
 	tail_maybe_done(t);
 }
 
-static const struct session_ops tail_rcv_ops = {tail_rcv_ready, tail_rcv_frame, q_rcv_writable,
-						tail_rcv_closed};
+static const struct session_ops tail_rcv_ops = { tail_rcv_ready, tail_rcv_frame, q_rcv_writable,
+						 tail_rcv_closed };
 
 static const struct session_ops *tail_inbound(void *ctx, struct peer_session *s, int purpose,
 					      void **arg)
@@ -858,7 +860,7 @@ START_TEST(resume_delivers_frames_already_buffered_when_no_more_bytes_arrive)
 {
 	struct flow *f = calloc(1, sizeof(*f));
 	struct tail *t = calloc(1, sizeof(*t));
-	struct peer_hooks hb = {0};
+	struct peer_hooks hb = { 0 };
 	int rc;
 
 	ck_assert_ptr_nonnull(f);

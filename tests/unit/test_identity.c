@@ -29,8 +29,9 @@ static struct blob key, der;
 static void make_ecdsa(void)
 {
 	ck_assert_int_eq(identity_keygen(KEYTYPE_ECDSA_P256, &key), 0);
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "alpha",
-					      "127.0.0.1", 3650, &der), 0);
+	ck_assert_int_eq(
+		identity_self_signed(KEYTYPE_ECDSA_P256, &key, "alpha", "127.0.0.1", 3650, &der),
+		0);
 }
 
 static void free_ecdsa(void)
@@ -65,22 +66,23 @@ START_TEST(self_signed_cert_has_sha256_ecdsa_p256_and_a_128_bit_serial)
 	ck_assert_str_eq(ci.sig_alg, "ecdsa-with-SHA256");
 	/* 16 bytes, positive, no leading zero byte */
 	ck_assert_uint_eq(strlen(ci.serial_hex), 32);
-	ck_assert_msg(ci.serial_hex[0] >= '4' && ci.serial_hex[0] <= '7',
-		      "serial %s", ci.serial_hex);
+	ck_assert_msg(ci.serial_hex[0] >= '4' && ci.serial_hex[0] <= '7', "serial %s",
+		      ci.serial_hex);
 }
 END_TEST
 
 START_TEST(self_signed_cert_is_valid_from_now_for_the_given_days)
 {
 	struct certinfo ci;
-	struct blob d30 = {0};
+	struct blob d30 = { 0 };
 
 	ck_assert_int_eq(identity_cert_info(der.p, der.n, &ci), 0);
 	ck_assert_int_le(ci.not_before, now());
 	ck_assert_int_ge(ci.not_before, now() - 2 * DAY); /* back-dated for skew only */
 	ck_assert_int_le(llabs(ci.not_after - (now() + 3650LL * DAY)), 300);
 
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "alpha", NULL, 30, &d30), 0);
+	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "alpha", NULL, 30, &d30),
+			 0);
 	ck_assert_int_eq(identity_cert_info(d30.p, d30.n, &ci), 0);
 	ck_assert_int_le(llabs(ci.not_after - (now() + 30LL * DAY)), 300);
 	blob_free(&d30);
@@ -109,10 +111,11 @@ END_TEST
 
 START_TEST(two_certificates_get_different_serials_and_keys_differ)
 {
-	struct blob key2 = {0}, der2 = {0};
+	struct blob key2 = { 0 }, der2 = { 0 };
 	struct certinfo a, b;
 
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "alpha", NULL, 10, &der2), 0);
+	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "alpha", NULL, 10, &der2),
+			 0);
 	ck_assert_int_eq(identity_cert_info(der.p, der.n, &a), 0);
 	ck_assert_int_eq(identity_cert_info(der2.p, der2.n, &b), 0);
 	ck_assert_str_ne(a.serial_hex, b.serial_hex);
@@ -125,12 +128,12 @@ END_TEST
 
 START_TEST(the_second_san_is_an_ip_entry_for_an_address_else_a_dns_name)
 {
-	struct blob d = {0};
+	struct blob d = { 0 };
 	struct certinfo ci;
 
 	/* A wildcard TCPADDRESS gives the host's name (peer/keys/instance). */
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key, "beta",
-					      "host.example", 10, &d), 0);
+	ck_assert_int_eq(
+		identity_self_signed(KEYTYPE_ECDSA_P256, &key, "beta", "host.example", 10, &d), 0);
 	ck_assert_int_eq(identity_cert_info(d.p, d.n, &ci), 0);
 	ck_assert_ptr_nonnull(strstr(ci.sans, "DNS:beta"));
 	ck_assert_ptr_nonnull(strstr(ci.sans, "DNS:host.example"));
@@ -157,17 +160,21 @@ END_TEST
 
 START_TEST(key_matches_its_own_certificate_only)
 {
-	struct blob other = {0}, other_der = {0};
+	struct blob other = { 0 }, other_der = { 0 };
 
 	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &key, der.p, der.n), 1);
 	ck_assert_int_eq(identity_keygen(KEYTYPE_ECDSA_P256, &other), 0);
 	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &other, der.p, der.n), 0);
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &other, "alpha",
-					      "127.0.0.1", 3650, &other_der), 0);
-	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &key, other_der.p, other_der.n), 0);
-	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &other, other_der.p, other_der.n), 1);
+	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &other, "alpha", "127.0.0.1",
+					      3650, &other_der),
+			 0);
+	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &key, other_der.p, other_der.n),
+			 0);
+	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &other, other_der.p, other_der.n),
+			 1);
 	/* Garbage is an error, not a match. */
-	ck_assert_int_lt(identity_key_matches(KEYTYPE_ECDSA_P256, &key, (const uint8_t *)"junk", 4), 0);
+	ck_assert_int_lt(identity_key_matches(KEYTYPE_ECDSA_P256, &key, (const uint8_t *)"junk", 4),
+			 0);
 	blob_free(&other);
 	blob_free(&other_der);
 }
@@ -176,7 +183,7 @@ END_TEST
 START_TEST(signature_verifies_and_a_tampered_message_fails)
 {
 	static const char msg[] = "announce: next certificate fingerprint ...";
-	struct blob sig = {0}, other = {0}, other_der = {0};
+	struct blob sig = { 0 }, other = { 0 }, other_der = { 0 };
 	uint8_t tampered[sizeof(msg)];
 
 	ck_assert_int_eq(identity_sign(KEYTYPE_ECDSA_P256, &key, msg, sizeof(msg), &sig), 0);
@@ -196,7 +203,8 @@ START_TEST(signature_verifies_and_a_tampered_message_fails)
 
 	/* Another key's certificate does not verify it. */
 	ck_assert_int_eq(identity_keygen(KEYTYPE_ECDSA_P256, &other), 0);
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &other, "alpha", NULL, 10, &other_der), 0);
+	ck_assert_int_eq(
+		identity_self_signed(KEYTYPE_ECDSA_P256, &other, "alpha", NULL, 10, &other_der), 0);
 	ck_assert_int_eq(identity_verify(other_der.p, other_der.n, msg, sizeof(msg), sig.p, sig.n),
 			 -RPL_E_CERT_SIG);
 	blob_free(&sig);
@@ -221,12 +229,13 @@ static int parse_csr(const struct blob *csr, char *cn, size_t cnsz)
 
 START_TEST(csr_der_parses_with_the_requested_cn)
 {
-	const char *sans[] = {"alpha.example.net", "192.0.2.7"};
-	struct blob csr = {0};
+	const char *sans[] = { "alpha.example.net", "192.0.2.7" };
+	struct blob csr = { 0 };
 	struct wbuf pem;
 	char cn[65] = "";
 
-	ck_assert_int_eq(identity_csr(KEYTYPE_ECDSA_P256, &key, "alpha.example.net", sans, 2, &csr), 0);
+	ck_assert_int_eq(identity_csr(KEYTYPE_ECDSA_P256, &key, "alpha.example.net", sans, 2, &csr),
+			 0);
 	ck_assert_int_eq(parse_csr(&csr, cn, sizeof(cn)), 0);
 	ck_assert_str_eq(cn, "alpha.example.net");
 	/* A changed byte breaks its signature or its encoding. */
@@ -252,7 +261,7 @@ END_TEST
 START_TEST(pem_and_der_decode_to_the_same_certificate)
 {
 	struct wbuf pem;
-	struct blob a = {0}, b = {0};
+	struct blob a = { 0 }, b = { 0 };
 
 	wbuf_init(&pem);
 	ck_assert_int_eq(identity_pem_encode(der.p, der.n, PEM_CERT, &pem), 0);
@@ -271,7 +280,7 @@ END_TEST
 
 START_TEST(cert_decode_rejects_truncated_der)
 {
-	struct blob out = {0};
+	struct blob out = { 0 };
 	int accepted = 0;
 
 	/* Every prefix: none is a certificate. */
@@ -297,11 +306,12 @@ START_TEST(cert_decode_rejects_garbage_pem)
 		"-----BEGIN",
 		"plain text, neither PEM nor DER",
 	};
-	struct blob out = {0};
+	struct blob out = { 0 };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_msg(identity_cert_decode((const uint8_t *)bad[i], strlen(bad[i]), &out) ==
-				      -RPL_E_CERT_PARSE, "accepted: %s", bad[i]);
+				      -RPL_E_CERT_PARSE,
+			      "accepted: %s", bad[i]);
 		ck_assert_ptr_null(out.p);
 	}
 }
@@ -310,7 +320,7 @@ END_TEST
 START_TEST(cert_decode_rejects_a_pem_with_a_damaged_body)
 {
 	struct wbuf pem;
-	struct blob out = {0};
+	struct blob out = { 0 };
 	char *mid;
 
 	wbuf_init(&pem);
@@ -327,7 +337,7 @@ END_TEST
 
 START_TEST(cert_decode_rejects_a_certificate_request)
 {
-	struct blob csr = {0}, out = {0};
+	struct blob csr = { 0 }, out = { 0 };
 	struct wbuf pem;
 
 	ck_assert_int_eq(identity_csr(KEYTYPE_ECDSA_P256, &key, "alpha", NULL, 0, &csr), 0);
@@ -344,7 +354,7 @@ END_TEST
 START_TEST(cert_info_rejects_what_is_not_a_certificate)
 {
 	struct certinfo ci;
-	struct blob csr = {0};
+	struct blob csr = { 0 };
 
 	ck_assert_int_eq(identity_cert_info((const uint8_t *)"garbage", 7, &ci), -RPL_E_CERT_PARSE);
 	ck_assert_int_eq(identity_cert_info(der.p, der.n / 2, &ci), -RPL_E_CERT_PARSE);
@@ -356,11 +366,13 @@ END_TEST
 
 START_TEST(a_self_signed_cert_is_not_issued_by_another)
 {
-	struct blob other = {0}, other_der = {0};
+	struct blob other = { 0 }, other_der = { 0 };
 
 	ck_assert_int_eq(identity_keygen(KEYTYPE_ECDSA_P256, &other), 0);
-	ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &other, "alpha", NULL, 10, &other_der), 0);
-	ck_assert_int_eq(identity_verify_issued(der.p, der.n, other_der.p, other_der.n), -RPL_E_CERT_SIG);
+	ck_assert_int_eq(
+		identity_self_signed(KEYTYPE_ECDSA_P256, &other, "alpha", NULL, 10, &other_der), 0);
+	ck_assert_int_eq(identity_verify_issued(der.p, der.n, other_der.p, other_der.n),
+			 -RPL_E_CERT_SIG);
 	blob_free(&other);
 	blob_free(&other_der);
 }
@@ -370,7 +382,7 @@ END_TEST
 static void check_rsa(int keytype, const char *name)
 {
 	static const char msg[] = "message";
-	struct blob k = {0}, d = {0}, sig = {0}, csr = {0};
+	struct blob k = { 0 }, d = { 0 }, sig = { 0 }, csr = { 0 };
 	struct certinfo ci;
 	char cn[65];
 
@@ -387,8 +399,10 @@ static void check_rsa(int keytype, const char *name)
 	ck_assert_int_eq(identity_key_matches(KEYTYPE_ECDSA_P256, &key, d.p, d.n) == 1, 0);
 	ck_assert_int_eq(identity_sign(keytype, &k, msg, sizeof(msg), &sig), 0);
 	ck_assert_int_eq(identity_verify(d.p, d.n, msg, sizeof(msg), sig.p, sig.n), 0);
-	ck_assert_int_eq(identity_verify(d.p, d.n, "messagf", sizeof(msg), sig.p, sig.n), -RPL_E_CERT_SIG);
-	ck_assert_int_eq(identity_verify(der.p, der.n, msg, sizeof(msg), sig.p, sig.n), -RPL_E_CERT_SIG);
+	ck_assert_int_eq(identity_verify(d.p, d.n, "messagf", sizeof(msg), sig.p, sig.n),
+			 -RPL_E_CERT_SIG);
+	ck_assert_int_eq(identity_verify(der.p, der.n, msg, sizeof(msg), sig.p, sig.n),
+			 -RPL_E_CERT_SIG);
 	ck_assert_int_eq(identity_csr(keytype, &k, "gamma", NULL, 0, &csr), 0);
 	ck_assert_int_eq(parse_csr(&csr, cn, sizeof(cn)), 0);
 	ck_assert_str_eq(cn, "gamma");
@@ -398,16 +412,10 @@ static void check_rsa(int keytype, const char *name)
 	blob_free(&csr);
 }
 
-START_TEST(rsa_2048_cert_has_sha256_rsa_signature)
-{
-	check_rsa(KEYTYPE_RSA_2048, "RSA-2048");
-}
+START_TEST(rsa_2048_cert_has_sha256_rsa_signature) { check_rsa(KEYTYPE_RSA_2048, "RSA-2048"); }
 END_TEST
 
-START_TEST(rsa_3072_cert_has_sha256_rsa_signature)
-{
-	check_rsa(KEYTYPE_RSA_3072, "RSA-3072");
-}
+START_TEST(rsa_3072_cert_has_sha256_rsa_signature) { check_rsa(KEYTYPE_RSA_3072, "RSA-3072"); }
 END_TEST
 
 /* The instance level: KEYTYPE and CERTVALIDITYDAYS of replpeer.conf decide
@@ -438,8 +446,9 @@ START_TEST(new_owncert_follows_keytype_and_validity_from_the_conf)
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "%s/inst", tmpdir);
-	ck_assert_msg(instance_create(dir, "delta", 1600, "127.0.0.1", "password-123",
-				      err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(instance_create(dir, "delta", 1600, "127.0.0.1", "password-123", err,
+				      sizeof(err)) == 0,
+		      "%s", err);
 	snprintf(conf, sizeof(conf), "%s/replpeer.conf", dir);
 	f = fopen(conf, "a");
 	ck_assert_ptr_nonnull(f);

@@ -116,8 +116,8 @@ static int has_fault(const struct faults *f, const char *kind)
 
 static struct faults verify(int deep, struct verify_report *rep)
 {
-	struct faults f = {0};
-	struct verify_opts o = {deep, NULL, NULL, NULL, NULL, on_fault, &f};
+	struct faults f = { 0 };
+	struct verify_opts o = { deep, NULL, NULL, NULL, NULL, on_fault, &f };
 	struct verify_report r;
 	MDB_txn *txn = begin(0);
 	ck_assert_int_eq(store_verify(txn, &st, &o, &r), 0);
@@ -137,11 +137,11 @@ static void assert_clean(void)
 
 /* ---- store helpers ---- */
 
-static const struct stage_origin put_origin = {STAGE_PUT, "", "", 42};
+static const struct stage_origin put_origin = { STAGE_PUT, "", "", 42 };
 
 static void register_node(const char *name)
 {
-	struct node_rec r = {0};
+	struct node_rec r = { 0 };
 	MDB_txn *txn = begin(1);
 	strcpy(r.name, name);
 	ck_assert_int_eq(store_node_register(txn, &st, &r, NULL), 0);
@@ -162,7 +162,7 @@ static void stage(MDB_txn *txn, uint64_t seed, size_t len, struct chunk_ref *c)
 static int put(MDB_txn *txn, const char *node, const char *name, const struct chunk_ref *c,
 	       uint32_t n, int64_t mtime)
 {
-	struct object_in in = {name, strlen(name), mtime, 0644, c, n};
+	struct object_in in = { name, strlen(name), mtime, 0644, c, n };
 	return store_object_put(txn, &st, node, &in, put_origin.token, NULL);
 }
 
@@ -289,7 +289,7 @@ END_TEST
 
 START_TEST(nodes_register_once_and_compare_case_insensitively)
 {
-	struct node_rec r = {0}, got;
+	struct node_rec r = { 0 }, got;
 	MDB_txn *txn;
 
 	register_node("Alpha");
@@ -325,9 +325,9 @@ START_TEST(object_names_are_utf8_without_nul_up_to_4096_bytes)
 	ck_assert(object_name_valid("\xc3\xa9t\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80", 14));
 	ck_assert(!object_name_valid("", 0));
 	ck_assert(!object_name_valid("a\0b", 3));
-	ck_assert(!object_name_valid("\xc3", 1));          /* truncated */
-	ck_assert(!object_name_valid("\xc0\xaf", 2));      /* overlong */
-	ck_assert(!object_name_valid("\xed\xa0\x80", 3));  /* surrogate */
+	ck_assert(!object_name_valid("\xc3", 1));         /* truncated */
+	ck_assert(!object_name_valid("\xc0\xaf", 2));     /* overlong */
+	ck_assert(!object_name_valid("\xed\xa0\x80", 3)); /* surrogate */
 	ck_assert(!object_name_valid("\xff", 1));
 	memset(name, 'x', sizeof(name));
 	ck_assert(object_name_valid(name, OBJ_NAME_MAX));
@@ -411,14 +411,16 @@ START_TEST(a_put_needs_every_chunk_and_the_lack_query_names_the_missing)
 	memcpy(hashes[0], x.hash, HASH_LEN);
 	memcpy(hashes[1], ghost.hash, HASH_LEN);
 	txn = begin(0);
-	ck_assert_int_eq(store_chunks_lack(txn, &st, (const uint8_t(*)[HASH_LEN])hashes, 2, lack, &nlack), 0);
+	ck_assert_int_eq(
+		store_chunks_lack(txn, &st, (const uint8_t(*)[HASH_LEN])hashes, 2, lack, &nlack),
+		0);
 	store_abort(txn);
 	ck_assert_int_eq(lack[0], 0);
 	ck_assert_int_eq(lack[1], 1);
 	ck_assert_uint_eq(nlack, 1);
 
 	txn = begin(1);
-	struct chunk_ref both[2] = {x, ghost};
+	struct chunk_ref both[2] = { x, ghost };
 	ck_assert_int_eq(put(txn, "n1", "f", both, 2, 1), -RPL_E_CHUNK_MISSING);
 	store_abort(txn);
 	ck_assert_uint_eq(refs_of(&x), 0);
@@ -437,7 +439,7 @@ START_TEST(staged_chunks_survive_until_committed_or_collected)
 	struct chunk_ref x, y;
 	struct gc_result gc;
 	struct verify_report rep;
-	struct stage_origin repl = {STAGE_REPL, "SRC", "node7", 99};
+	struct stage_origin repl = { STAGE_REPL, "SRC", "node7", 99 };
 	MDB_txn *txn;
 
 	register_node("n1");
@@ -470,7 +472,7 @@ START_TEST(staged_chunks_survive_until_committed_or_collected)
 	txn = begin(1);
 	ck_assert_int_eq(store_staging_gc(txn, &st, time(NULL) - 3600, NULL, &gc), 0);
 	ck_assert_uint_eq(gc.records, 0);
-	struct stage_origin m = {STAGE_REPL, "src", "", 0};
+	struct stage_origin m = { STAGE_REPL, "src", "", 0 };
 	ck_assert_int_eq(store_staging_gc(txn, &st, time(NULL) + 10, &m, &gc), 0);
 	ck_assert_uint_eq(gc.records, 1);
 	ck_assert_uint_eq(gc.chunks, 1);
@@ -582,12 +584,12 @@ START_TEST(summaries_are_equal_for_equal_content_and_differ_after_any_change)
 		ck_assert_int_eq(put(txn, "n2", name, &x, 1, i), 0);
 	}
 	commit(txn);
-#define SUMMARIES()                                                             \
-	do {                                                                    \
-		MDB_txn *t = begin(0);                                          \
+#define SUMMARIES()                                                                    \
+	do {                                                                           \
+		MDB_txn *t = begin(0);                                                 \
 		ck_assert_int_eq(store_node_summary(t, &st, node_of("n1").id, &a), 0); \
 		ck_assert_int_eq(store_node_summary(t, &st, node_of("n2").id, &b), 0); \
-		store_abort(t);                                                 \
+		store_abort(t);                                                        \
 	} while (0)
 	SUMMARIES();
 	ck_assert_mem_eq(a.total, b.total, HASH_LEN);
@@ -648,7 +650,8 @@ START_TEST(summary_of_100000_objects_takes_well_under_a_second)
 	store_abort(txn);
 	t2 = now_s();
 	ck_assert_uint_eq(sum.objects, 100000);
-	printf("MEASURE summary of 100000 objects: %.3f s (storing them: %.2f s)\n", t2 - t1, t1 - t0);
+	printf("MEASURE summary of 100000 objects: %.3f s (storing them: %.2f s)\n", t2 - t1,
+	       t1 - t0);
 	ck_assert_double_lt(t2 - t1, 1.0);
 }
 END_TEST
@@ -699,8 +702,8 @@ END_TEST
 /* Writes a raw chunk record (refs, size) behind the store's back. */
 static void poke_chunk(const struct chunk_ref *c, uint64_t refs)
 {
-	uint8_t rec[16] = {1, 0, 0, 0};
-	MDB_val k = {HASH_LEN, (void *)c->hash}, v = {16, rec};
+	uint8_t rec[16] = { 1, 0, 0, 0 };
+	MDB_val k = { HASH_LEN, (void *)c->hash }, v = { 16, rec };
 	MDB_txn *txn = begin(1);
 	for (int i = 0; i < 4; i++)
 		rec[4 + i] = (uint8_t)(c->len >> (24 - 8 * i));
@@ -795,7 +798,7 @@ END_TEST
 
 START_TEST(a_version_1_store_is_upgraded_in_place)
 {
-	uint8_t v1[4] = {0, 0, 0, 1};
+	uint8_t v1[4] = { 0, 0, 0, 1 };
 	const uint8_t *v;
 	size_t n;
 	MDB_txn *txn;

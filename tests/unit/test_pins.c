@@ -34,13 +34,11 @@ static void add(struct server_rec *r, char c, int st, int64_t added)
 	uint8_t fp[FP_LEN], der[8];
 	memset(der, c, sizeof(der));
 	fp_of(c, fp);
-	ck_assert_int_eq(server_pin_add(r, fp, st, NOW + 365 * DAY, added, "test", der, sizeof(der)), 0);
+	ck_assert_int_eq(
+		server_pin_add(r, fp, st, NOW + 365 * DAY, added, "test", der, sizeof(der)), 0);
 }
 
-static int state_of(char s)
-{
-	return s == 'c' ? PIN_CURRENT : s == 'n' ? PIN_NEXT : PIN_PREVIOUS;
-}
+static int state_of(char s) { return s == 'c' ? PIN_CURRENT : s == 'n' ? PIN_NEXT : PIN_PREVIOUS; }
 
 /* "A:c B:n P:p" -> a record with those pins, the first one oldest. */
 static void shape(struct server_rec *r, const char *spec)
@@ -78,7 +76,8 @@ static void snapshot(const struct server_rec *r, char *out, size_t sz)
 		char hex[2 * FP_LEN + 1];
 		hex_encode(p->fp, FP_LEN, hex);
 		n += (size_t)snprintf(out + n, sz - n, " [%s %d %lld %lld %s %zu]", hex, p->state,
-				      (long long)p->not_after, (long long)p->added, p->how, p->der.n);
+				      (long long)p->not_after, (long long)p->added, p->how,
+				      p->der.n);
 	}
 }
 
@@ -86,8 +85,12 @@ static void snapshot(const struct server_rec *r, char *out, size_t sz)
 static int apply(struct server_rec *r, int ev, char c, char e, char *what, size_t whatsz)
 {
 	uint8_t fp[FP_LEN], efp[FP_LEN], der[8];
-	struct pin_change pc = {.event = ev, .fp = fp, .not_after = NOW + 400 * DAY,
-				.der = der, .der_len = sizeof(der), .now = NOW};
+	struct pin_change pc = { .event = ev,
+				 .fp = fp,
+				 .not_after = NOW + 400 * DAY,
+				 .der = der,
+				 .der_len = sizeof(der),
+				 .now = NOW };
 	fp_of(c, fp);
 	memset(der, c, sizeof(der));
 	if (e) {
@@ -159,7 +162,7 @@ END_TEST
 START_TEST(first_contact_after_another_session_pinned_something_is_stale)
 {
 	struct server_rec r;
-	static const char *shapes[] = {"A:c", "A:c B:n", "B:n", "A:c P:p", "P:p B:n"};
+	static const char *shapes[] = { "A:c", "A:c B:n", "B:n", "A:c P:p", "P:p B:n" };
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		shape(&r, shapes[i]);
 		expect_unchanged(&r, PIN_EV_FIRST_CONTACT, 'X', 0, -RPL_E_STALE);
@@ -197,7 +200,9 @@ END_TEST
 START_TEST(forcesync_replaces_every_pin_and_clears_the_mark)
 {
 	struct server_rec r;
-	static const char *shapes[] = {"", "A:c", "A:c B:n", "A:c B:n P:p", "P:p", "A:c P:p Q:p R:p S:p B:n"};
+	static const char *shapes[] = { "",        "A:c",
+					"A:c B:n", "A:c B:n P:p",
+					"P:p",     "A:c P:p Q:p R:p S:p B:n" };
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		char what[700];
 		shape(&r, shapes[i]);
@@ -240,7 +245,7 @@ END_TEST
 START_TEST(forcesync_without_the_mark_is_stale)
 {
 	struct server_rec r;
-	static const char *shapes[] = {"", "A:c", "A:c X:n", "X:p", "A:c B:n P:p"};
+	static const char *shapes[] = { "", "A:c", "A:c X:n", "X:p", "A:c B:n P:p" };
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		shape(&r, shapes[i]);
 		expect_unchanged(&r, PIN_EV_FORCESYNC, 'X', 0, -RPL_E_STALE);
@@ -275,7 +280,7 @@ END_TEST
 START_TEST(pin_used_on_the_current_pin_changes_nothing)
 {
 	struct server_rec r;
-	static const char *shapes[] = {"A:c", "A:c B:n", "A:c P:p", "P:p A:c B:n"};
+	static const char *shapes[] = { "A:c", "A:c B:n", "A:c P:p", "P:p A:c B:n" };
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		shape(&r, shapes[i]);
 		expect_unchanged(&r, PIN_EV_PIN_USED, 'A', 0, 0);
@@ -505,8 +510,12 @@ START_TEST(imports_beyond_pin_max_drop_the_oldest_pin_that_is_not_current)
 	rec_init(&r);
 	for (int i = 0; letters[i]; i++) {
 		uint8_t fp[FP_LEN], der[8];
-		struct pin_change pc = {.event = PIN_EV_IMPORTED, .fp = fp, .not_after = NOW + DAY,
-					.der = der, .der_len = sizeof(der), .now = NOW + i};
+		struct pin_change pc = { .event = PIN_EV_IMPORTED,
+					 .fp = fp,
+					 .not_after = NOW + DAY,
+					 .der = der,
+					 .der_len = sizeof(der),
+					 .now = NOW + i };
 		char what[700];
 		int ncur = 0;
 		fp_of(letters[i], fp);
@@ -594,11 +603,19 @@ END_TEST
 START_TEST(every_event_on_every_shape_keeps_the_pin_invariants)
 {
 	static const char *shapes[] = {
-		"", "A:c", "A:c B:n", "A:c P:p", "P:p", "B:n", "A:c B:n P:p", "P:p Q:p",
-		"A:c P:p Q:p R:p S:p B:n", "A:c P:p Q:p R:p S:p T:p",
+		"",
+		"A:c",
+		"A:c B:n",
+		"A:c P:p",
+		"P:p",
+		"B:n",
+		"A:c B:n P:p",
+		"P:p Q:p",
+		"A:c P:p Q:p R:p S:p B:n",
+		"A:c P:p Q:p R:p S:p T:p",
 	};
-	static const int events[] = {PIN_EV_FIRST_CONTACT, PIN_EV_FORCESYNC, PIN_EV_PIN_USED,
-				     PIN_EV_CONTINUITY, PIN_EV_ANNOUNCED, PIN_EV_IMPORTED};
+	static const int events[] = { PIN_EV_FIRST_CONTACT, PIN_EV_FORCESYNC, PIN_EV_PIN_USED,
+				      PIN_EV_CONTINUITY,    PIN_EV_ANNOUNCED, PIN_EV_IMPORTED };
 	static const char certs[] = "ABPX";
 	static const char endorsers[] = "\0ABPX";
 	int combos = 0;
@@ -615,18 +632,21 @@ START_TEST(every_event_on_every_shape_keeps_the_pin_invariants)
 						shape(&r, shapes[si]);
 						r.forcesync = fs;
 						snapshot(&r, before, sizeof(before));
-						rc = apply(&r, events[ei], certs[ci], endorsers[ni], what,
-							   sizeof(what));
+						rc = apply(&r, events[ei], certs[ci], endorsers[ni],
+							   what, sizeof(what));
 						snapshot(&r, after, sizeof(after));
-						ck_assert_msg(rc == 1 || rc == 0 || rc == -RPL_E_STALE,
-							      "shape '%s' fs %d event %d cert %c: rc %d",
-							      shapes[si], fs, events[ei], certs[ci], rc);
+						ck_assert_msg(
+							rc == 1 || rc == 0 || rc == -RPL_E_STALE,
+							"shape '%s' fs %d event %d cert %c: rc %d",
+							shapes[si], fs, events[ei], certs[ci], rc);
 						if (rc <= 0)
-							ck_assert_msg(strcmp(before, after) == 0,
-								      "shape '%s' fs %d event %d cert %c endorser %c: rc %d but changed to '%s'",
-								      shapes[si], fs, events[ei], certs[ci],
-								      endorsers[ni] ? endorsers[ni] : '-', rc,
-								      render(&r));
+							ck_assert_msg(
+								strcmp(before, after) == 0,
+								"shape '%s' fs %d event %d cert %c endorser %c: rc %d but changed to '%s'",
+								shapes[si], fs, events[ei],
+								certs[ci],
+								endorsers[ni] ? endorsers[ni] : '-',
+								rc, render(&r));
 						else
 							ck_assert(what[0]);
 						for (int j = 0; j < r.npins; j++) {
@@ -637,9 +657,11 @@ START_TEST(every_event_on_every_shape_keeps_the_pin_invariants)
 						ck_assert_int_le(ncur, 1);
 						ck_assert_int_le(nnext, 1);
 						if (rc == 1)
-							ck_assert_int_eq(pin_of(&r, certs[ci])->state,
-									 events[ei] == PIN_EV_ANNOUNCED ? PIN_NEXT
-												      : PIN_CURRENT);
+							ck_assert_int_eq(
+								pin_of(&r, certs[ci])->state,
+								events[ei] == PIN_EV_ANNOUNCED
+									? PIN_NEXT
+									: PIN_CURRENT);
 						if (rc == 1 && events[ei] == PIN_EV_FORCESYNC)
 							ck_assert_int_eq(r.forcesync, 0);
 						server_rec_free(&r);

@@ -30,9 +30,14 @@ static void fill_inputs(void)
 static struct proof_binding base_binding(void)
 {
 	struct proof_binding b = {
-		.exporter = exporter, .client_fp = client_fp, .server_fp = server_fp,
-		.client_name = "alpha", .server_name = "Bravo",
-		.method = 2, .purpose = 1, .version = 2,
+		.exporter = exporter,
+		.client_fp = client_fp,
+		.server_fp = server_fp,
+		.client_name = "alpha",
+		.server_name = "Bravo",
+		.method = 2,
+		.purpose = 1,
+		.version = 2,
 	};
 	return b;
 }
@@ -238,7 +243,7 @@ END_TEST
 
 START_TEST(stored_pairing_key_must_have_exactly_its_length)
 {
-	uint8_t raw[PROOF_KEY_LEN + 1] = {1, 2, 3};
+	uint8_t raw[PROOF_KEY_LEN + 1] = { 1, 2, 3 };
 	struct auth_key k;
 
 	ck_assert_int_eq(proof_key_from(raw, PROOF_KEY_LEN, &k), 0);
@@ -365,7 +370,7 @@ START_TEST(legacy_tag_changes_with_every_input)
 	/* Names compare case-insensitively. */
 	legacy_tag_hex(&k, 1, nonce_s, nonce_c, "ALPHA", "bravo", got);
 	ck_assert_str_eq(got, want);
-	ck_assert_int_eq(proof_legacy_tag(NULL, 1, nonce_s, nonce_c, "a", "b", (uint8_t[32]){0}),
+	ck_assert_int_eq(proof_legacy_tag(NULL, 1, nonce_s, nonce_c, "a", "b", (uint8_t[32]){ 0 }),
 			 -RPL_E_INTERNAL);
 }
 END_TEST

@@ -162,7 +162,7 @@ START_TEST(verify_decodes_replication_and_schedule_records)
 	struct verify_report rep;
 	struct repl_rec r;
 	MDB_txn *txn = begin(1);
-	MDB_val k = {5, "X/BAD"}, v = {3, "\x00\x01\x02"};
+	MDB_val k = { 5, "X/BAD" }, v = { 3, "\x00\x01\x02" };
 
 	memset(&r, 0, sizeof(r));
 	strcpy(r.node, "n");
@@ -186,8 +186,12 @@ END_TEST
 
 static int64_t local_time(int y, int mo, int d, int h, int mi)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			.tm_min = mi, .tm_isdst = -1};
+	struct tm tm = { .tm_year = y - 1900,
+			 .tm_mon = mo - 1,
+			 .tm_mday = d,
+			 .tm_hour = h,
+			 .tm_min = mi,
+			 .tm_isdst = -1 };
 	return (int64_t)mktime(&tm);
 }
 
@@ -244,8 +248,10 @@ START_TEST(periods_without_a_start_time_count_from_now)
 	tzset();
 	r.period = 3600;
 	r.starttime = 30;
-	ck_assert_int_eq(sched_next_after(&r, local_time(2026, 5, 5, 7, 45)), local_time(2026, 5, 5, 8, 30));
-	ck_assert_int_eq(sched_next_after(&r, local_time(2026, 5, 5, 0, 10)), local_time(2026, 5, 5, 0, 30));
+	ck_assert_int_eq(sched_next_after(&r, local_time(2026, 5, 5, 7, 45)),
+			 local_time(2026, 5, 5, 8, 30));
+	ck_assert_int_eq(sched_next_after(&r, local_time(2026, 5, 5, 0, 10)),
+			 local_time(2026, 5, 5, 0, 30));
 	unsetenv("TZ");
 	tzset();
 }

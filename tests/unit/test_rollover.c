@@ -27,8 +27,9 @@ static void make_certs(void)
 		if (der[i].n)
 			continue;
 		ck_assert_int_eq(identity_keygen(KEYTYPE_ECDSA_P256, &key[i]), 0);
-		ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key[i], "ALPHA", "127.0.0.1",
-						      30, &der[i]), 0);
+		ck_assert_int_eq(identity_self_signed(KEYTYPE_ECDSA_P256, &key[i], "ALPHA",
+						      "127.0.0.1", 30, &der[i]),
+				 0);
 		ck_assert_int_eq(identity_fingerprint(der[i].p, der[i].n, fp[i]), 0);
 	}
 }
@@ -38,11 +39,12 @@ static void make_certs(void)
 static void add_entry(struct wbuf *w, int prev, int signer, int next)
 {
 	uint8_t msg[PROOF_ROLLOVER_MSG_LEN];
-	struct blob sig = {0};
+	struct blob sig = { 0 };
 	struct wbuf e;
 
 	proof_rollover_message(fp[next], msg);
-	ck_assert_int_eq(identity_sign(KEYTYPE_ECDSA_P256, &key[signer], msg, sizeof(msg), &sig), 0);
+	ck_assert_int_eq(identity_sign(KEYTYPE_ECDSA_P256, &key[signer], msg, sizeof(msg), &sig),
+			 0);
 	wbuf_init(&e);
 	tlv_put(&e, F_PREV_CERT, der[prev].p, der[prev].n);
 	tlv_put(&e, F_ENDORSE, sig.p, sig.n);
@@ -122,7 +124,7 @@ START_TEST(a_chain_longer_than_eight_is_refused)
 	wbuf_init(&w);
 	for (int i = 0; i < 9; i++)
 		add_entry(&w, i, i, i + 1);
-	ck_assert_int_eq(verify(&w, 1, 9), 0);       /* 8 renewals */
+	ck_assert_int_eq(verify(&w, 1, 9), 0);               /* 8 renewals */
 	ck_assert_int_eq(verify(&w, 0, 9), -RPL_E_CERT_SIG); /* 9 */
 	wbuf_free(&w);
 }
@@ -131,9 +133,9 @@ END_TEST
 START_TEST(garbage_is_refused_without_harm)
 {
 	static const uint8_t junk[][12] = {
-		{0},
-		{0, 34, 0, 0, 0, 200},                     /* a length past the end */
-		{0, 34, 0, 0, 0, 4, 0, 18, 0, 0, 0, 9},    /* a truncated inner field */
+		{ 0 },
+		{ 0, 34, 0, 0, 0, 200 },                  /* a length past the end */
+		{ 0, 34, 0, 0, 0, 4, 0, 18, 0, 0, 0, 9 }, /* a truncated inner field */
 	};
 	make_certs();
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {

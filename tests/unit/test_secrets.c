@@ -59,8 +59,9 @@ static void setup(void)
 	strcpy(tmpdir, "/tmp/rpl-test-secrets.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dir, sizeof(dir), "%s/inst", tmpdir);
-	ck_assert_msg(instance_create(dir, "vaulted", 1600, "127.0.0.1", PASSWORD,
-				      err, sizeof(err)) == 0, "create: %s", err);
+	ck_assert_msg(
+		instance_create(dir, "vaulted", 1600, "127.0.0.1", PASSWORD, err, sizeof(err)) == 0,
+		"create: %s", err);
 	ck_assert_msg(instance_open(&in, dir, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_int_eq(store_begin(&in.store, 0, &txn), 0);
 	ck_assert_int_eq(instance_own(&in, txn, OWN_CURRENT, &own), 0);
@@ -112,12 +113,14 @@ static void assert_file_reveals_nothing(const char *path)
 	ck_assert_msg(!memmem(w.p, w.len, own.key.p, own.key.n), "%s holds the key DER", path);
 	ck_assert_msg(!holds_any_window(&w, own.key.p, private_part()),
 		      "%s holds 16 bytes of the private part of the key DER", path);
-	ck_assert_msg(!memmem(w.p, w.len, scalar, sizeof(scalar)), "%s holds the private scalar", path);
+	ck_assert_msg(!memmem(w.p, w.len, scalar, sizeof(scalar)), "%s holds the private scalar",
+		      path);
 	ck_assert_msg(!holds_any_window(&w, scalar, sizeof(scalar)),
 		      "%s holds 16 bytes of the private scalar", path);
-	ck_assert_msg(!memmem(w.p, w.len, PASSWORD, strlen(PASSWORD)), "%s holds the password", path);
-	ck_assert_msg(!holds_any_window(&w, in.vault.key, VAULT_KEY_LEN),
-		      "%s holds the master key", path);
+	ck_assert_msg(!memmem(w.p, w.len, PASSWORD, strlen(PASSWORD)), "%s holds the password",
+		      path);
+	ck_assert_msg(!holds_any_window(&w, in.vault.key, VAULT_KEY_LEN), "%s holds the master key",
+		      path);
 	wbuf_free(&w);
 }
 
@@ -180,7 +183,7 @@ START_TEST(srp_verifier_is_stored_sealed)
 {
 	const uint8_t *v;
 	size_t n;
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	struct wbuf plain, file;
 	char path[160];
 	MDB_txn *txn;
@@ -206,7 +209,7 @@ START_TEST(sealed_password_opens_only_with_its_key_and_purpose)
 {
 	const uint8_t *v;
 	size_t n;
-	struct blob sealed = {0};
+	struct blob sealed = { 0 };
 	struct instance other;
 	struct wbuf plain;
 	MDB_txn *txn;
@@ -223,14 +226,18 @@ START_TEST(sealed_password_opens_only_with_its_key_and_purpose)
 	wbuf_reset(&plain);
 
 	/* Another purpose. */
-	ck_assert_int_eq(instance_unseal(&in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain), -RPL_E_UNSEAL);
-	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, "x", &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_SRP_VERIFIER, NULL, &sealed, &plain),
+			 -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, "x", &sealed, &plain),
+			 -RPL_E_UNSEAL);
 	/* Another master key. */
 	other = in;
 	other.vault.key[0] ^= 1;
-	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, NULL, &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, NULL, &sealed, &plain),
+			 -RPL_E_UNSEAL);
 	ck_assert_int_eq(secure_random(other.vault.key, VAULT_KEY_LEN), 0);
-	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, NULL, &sealed, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&other, SEAL_OWN_PASSWORD, NULL, &sealed, &plain),
+			 -RPL_E_UNSEAL);
 	ck_assert_uint_eq(plain.len, 0);
 	vault_wipe(&other.vault);
 	wbuf_free(&plain);
@@ -258,12 +265,15 @@ START_TEST(sealed_private_key_opens_only_with_its_key_and_purpose)
 
 	/* A key sealed for one label cannot be replayed as another's, nor as
 	 * a password. */
-	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, "own-19700101-000000", &c.sealed_key, &plain),
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWNCERT_KEY, "own-19700101-000000",
+					 &c.sealed_key, &plain),
 			 -RPL_E_UNSEAL);
-	ck_assert_int_eq(instance_unseal(&in, SEAL_OWN_PASSWORD, NULL, &c.sealed_key, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&in, SEAL_OWN_PASSWORD, NULL, &c.sealed_key, &plain),
+			 -RPL_E_UNSEAL);
 	other = in;
 	ck_assert_int_eq(secure_random(other.vault.key, VAULT_KEY_LEN), 0);
-	ck_assert_int_eq(instance_unseal(&other, SEAL_OWNCERT_KEY, c.label, &c.sealed_key, &plain), -RPL_E_UNSEAL);
+	ck_assert_int_eq(instance_unseal(&other, SEAL_OWNCERT_KEY, c.label, &c.sealed_key, &plain),
+			 -RPL_E_UNSEAL);
 	ck_assert_uint_eq(plain.len, 0);
 	vault_wipe(&other.vault);
 	wbuf_free(&plain);

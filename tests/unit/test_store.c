@@ -77,12 +77,13 @@ static void make_server(struct server_rec *r, const char *name)
 	ck_assert_int_eq(blob_set(&r->key_in, der, 62), 0);
 	fill(fp, FP_LEN, 10);
 	fill(der, sizeof(der), 11);
-	ck_assert_int_eq(server_pin_add(r, fp, PIN_CURRENT, 2000000000, 1700000000,
-					"first-contact", der, sizeof(der)), 0);
+	ck_assert_int_eq(server_pin_add(r, fp, PIN_CURRENT, 2000000000, 1700000000, "first-contact",
+					der, sizeof(der)),
+			 0);
 	fill(fp, FP_LEN, 20);
 	fill(der, 100, 21);
-	ck_assert_int_eq(server_pin_add(r, fp, PIN_NEXT, 2100000000, 1700000100,
-					"announce", der, 100), 0);
+	ck_assert_int_eq(
+		server_pin_add(r, fp, PIN_NEXT, 2100000000, 1700000100, "announce", der, 100), 0);
 	fill(held[0], FP_LEN, 30);
 	fill(held[1], FP_LEN, 31);
 	server_held_set(r, (const uint8_t(*)[FP_LEN])held, 2);
@@ -247,7 +248,7 @@ static int collect_names(const struct server_rec *r, void *arg)
 
 START_TEST(server_each_and_names_go_in_name_order)
 {
-	static const char *names[] = {"charlie", "Alpha", "bravo"};
+	static const char *names[] = { "charlie", "Alpha", "bravo" };
 	struct server_rec r;
 	struct name_list l;
 	char seen[128] = "";
@@ -281,8 +282,9 @@ START_TEST(pin_add_updates_an_existing_pin_and_drops_the_oldest_non_current)
 	strcpy(r.name, "p");
 	for (int i = 0; i < PIN_MAX; i++) {
 		fill(fp, FP_LEN, (uint8_t)(100 + i));
-		ck_assert_int_eq(server_pin_add(&r, fp, i == 0 ? PIN_CURRENT : PIN_PREVIOUS,
-						0, 1000 + i, "import", fp, FP_LEN), 0);
+		ck_assert_int_eq(server_pin_add(&r, fp, i == 0 ? PIN_CURRENT : PIN_PREVIOUS, 0,
+						1000 + i, "import", fp, FP_LEN),
+				 0);
 	}
 	ck_assert_int_eq(r.npins, PIN_MAX);
 	/* Same fingerprint again: state changes, no new entry. */
@@ -311,7 +313,7 @@ END_TEST
 static void put_raw(MDB_dbi dbi, const char *key, const void *val, size_t len)
 {
 	MDB_txn *txn = begin(1);
-	MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
 	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
 	commit(txn);
 }
@@ -560,7 +562,7 @@ static int check_order(const struct actlog_entry *e, void *arg)
 
 START_TEST(actlog_returns_entries_in_the_order_they_were_added)
 {
-	struct order_check oc = {0, 0, 0};
+	struct order_check oc = { 0, 0, 0 };
 	MDB_txn *txn;
 	int failed = 0;
 
@@ -667,7 +669,7 @@ END_TEST
 
 START_TEST(open_refuses_an_unknown_schema_version)
 {
-	uint8_t ver[4] = {0, 0, 0, STORE_SCHEMA_VERSION + 1};
+	uint8_t ver[4] = { 0, 0, 0, STORE_SCHEMA_VERSION + 1 };
 	MDB_txn *txn;
 	struct store other;
 
@@ -729,7 +731,7 @@ END_TEST
  * regular files: the file must end up exactly as one writev would leave it. */
 START_TEST(split_writev_writes_what_one_writev_would)
 {
-	static const size_t lens[] = {3, 300000, 0, 70000, 5, 131072, 4096};
+	static const size_t lens[] = { 3, 300000, 0, 70000, 5, 131072, 4096 };
 	struct iovec iov[7];
 	size_t total = 0;
 	uint8_t *src, *back;
@@ -768,7 +770,7 @@ START_TEST(split_writev_writes_what_one_writev_would)
 	{
 		int p[2];
 		uint8_t got[8];
-		struct iovec small[2] = {{src, 3}, {src + 3, 5}};
+		struct iovec small[2] = { { src, 3 }, { src + 3, 5 } };
 		ck_assert_int_eq(pipe(p), 0);
 		ck_assert_int_eq(writev(p[1], small, 2), 8);
 		ck_assert_int_eq(read(p[0], got, sizeof(got)), 8);

@@ -30,9 +30,9 @@
 #include "../../util/conf.h"
 #include "../../util/msg.h"
 
-#define NOW 1800000000LL /* 2027-01-15T08:00:00Z */
+#define NOW  1800000000LL /* 2027-01-15T08:00:00Z */
 #define SKEW 300
-#define DAY TC_DAY
+#define DAY  TC_DAY
 
 /* ---- material shared by every test (made once) ---------------------------- */
 
@@ -84,7 +84,7 @@ static void free_material(void)
 
 static struct blob as_blob(const struct tcert *c)
 {
-	struct blob b = {(uint8_t *)c->der, c->len};
+	struct blob b = { (uint8_t *)c->der, c->len };
 	return b;
 }
 
@@ -113,8 +113,9 @@ static void pin(struct server_rec *r, const struct tcert *c, int state)
 {
 	uint8_t fp[FP_LEN];
 	fp_of(c, fp);
-	ck_assert_int_eq(server_pin_add(r, fp, state, NOW + 365 * DAY, NOW - DAY, "test", c->der,
-					c->len), 0);
+	ck_assert_int_eq(
+		server_pin_add(r, fp, state, NOW + 365 * DAY, NOW - DAY, "test", c->der, c->len),
+		0);
 }
 
 struct ctx {
@@ -125,16 +126,20 @@ struct ctx {
 	int64_t now;
 };
 
-static const struct ctx plain = {.acceptcert = 1, .now = NOW, .partner_is_server = 1};
+static const struct ctx plain = { .acceptcert = 1, .now = NOW, .partner_is_server = 1 };
 
 static void decide_at(const struct tcert *c, const struct server_rec *r, const struct ctx *x,
 		      struct trust_verdict *v)
 {
 	struct certinfo ci;
 	struct trust_facts f = {
-		.r = r, .anchors = x->anchors, .nanchors = x->nanchors,
-		.partner_is_server = x->partner_is_server, .acceptcert = x->acceptcert,
-		.now = x->now, .skew = SKEW,
+		.r = r,
+		.anchors = x->anchors,
+		.nanchors = x->nanchors,
+		.partner_is_server = x->partner_is_server,
+		.acceptcert = x->acceptcert,
+		.now = x->now,
+		.skew = SKEW,
 	};
 
 	if (c) {
@@ -457,7 +462,7 @@ START_TEST(no_certificate_is_refused_rpl0417e)
 	struct server_rec r;
 	struct trust_verdict v;
 	struct certinfo ci;
-	struct trust_facts f = {.r = &r, .acceptcert = 1, .now = NOW, .skew = SKEW};
+	struct trust_facts f = { .r = &r, .acceptcert = 1, .now = NOW, .skew = SKEW };
 
 	rec_init(&r, VERIFY_PIN);
 	r.forcesync = 1; /* not even FORCESYNC goes on without one */
@@ -514,8 +519,8 @@ START_TEST(ca_signed_leaf_naming_the_partner_is_accepted_by_ca)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct blob a[1] = {as_blob(&root)};
-	struct ctx x = {.anchors = a, .nanchors = 1, .acceptcert = 0, .now = NOW};
+	struct blob a[1] = { as_blob(&root) };
+	struct ctx x = { .anchors = a, .nanchors = 1, .acceptcert = 0, .now = NOW };
 
 	rec_init(&r, VERIFY_CA);
 	for (int role = 0; role < 2; role++) {
@@ -533,7 +538,7 @@ START_TEST(ca_partner_without_a_peer_anchor_is_refused_rpl0430e)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct ctx x = {.now = NOW, .acceptcert = 1, .partner_is_server = 1};
+	struct ctx x = { .now = NOW, .acceptcert = 1, .partner_is_server = 1 };
 
 	rec_init(&r, VERIFY_CA);
 	decide_at(&leaf_ok, &r, &x, &v);
@@ -547,8 +552,8 @@ START_TEST(ca_partner_refusal_names_the_certificate_its_issuer_and_the_reason)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct blob a[1] = {as_blob(&root)};
-	struct ctx x = {.anchors = a, .nanchors = 1, .now = NOW, .partner_is_server = 1};
+	struct blob a[1] = { as_blob(&root) };
+	struct ctx x = { .anchors = a, .nanchors = 1, .now = NOW, .partner_is_server = 1 };
 	char seen[2 * FP_LEN + 1];
 
 	rec_init(&r, VERIFY_CA);
@@ -572,9 +577,10 @@ START_TEST(ca_partner_is_verified_by_the_chain_not_by_pins_or_first_contact)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct blob a[1] = {as_blob(&root)};
-	struct ctx x = {.anchors = a, .nanchors = 1, .acceptcert = 1, .now = NOW,
-			.partner_is_server = 1};
+	struct blob a[1] = { as_blob(&root) };
+	struct ctx x = {
+		.anchors = a, .nanchors = 1, .acceptcert = 1, .now = NOW, .partner_is_server = 1
+	};
 
 	rec_init(&r, VERIFY_CA);
 	pin(&r, &self_cert, PIN_CURRENT);
@@ -596,8 +602,8 @@ START_TEST(ca_partner_dates_are_checked_first)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct blob a[1] = {as_blob(&root)};
-	struct ctx x = {.anchors = a, .nanchors = 1, .now = NOW, .partner_is_server = 1};
+	struct blob a[1] = { as_blob(&root) };
+	struct ctx x = { .anchors = a, .nanchors = 1, .now = NOW, .partner_is_server = 1 };
 	struct tcert c;
 	struct tc_spec s = tc_leaf_spec("bravo", NOW);
 
@@ -623,9 +629,9 @@ START_TEST(ldap_purpose_anchor_never_vouches_for_a_partner)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct stored_anchor store[] = {{TRUST_PEER, &root}, {TRUST_LDAP, &ldap_root}};
+	struct stored_anchor store[] = { { TRUST_PEER, &root }, { TRUST_LDAP, &ldap_root } };
 	struct blob a[2];
-	struct ctx x = {.anchors = a, .now = NOW, .partner_is_server = 1};
+	struct ctx x = { .anchors = a, .now = NOW, .partner_is_server = 1 };
 
 	rec_init(&r, VERIFY_CA);
 	x.nanchors = peer_anchors(store, 2, a);
@@ -654,9 +660,10 @@ START_TEST(pin_partner_presenting_a_ca_signed_certificate_is_refused_as_unknown)
 {
 	struct server_rec r;
 	struct trust_verdict v;
-	struct blob a[1] = {as_blob(&root)};
-	struct ctx x = {.anchors = a, .nanchors = 1, .now = NOW, .partner_is_server = 1,
-			.acceptcert = 1};
+	struct blob a[1] = { as_blob(&root) };
+	struct ctx x = {
+		.anchors = a, .nanchors = 1, .now = NOW, .partner_is_server = 1, .acceptcert = 1
+	};
 
 	rec_init(&r, VERIFY_PIN);
 	pin(&r, &self_cert, PIN_CURRENT);
@@ -685,8 +692,15 @@ static int chain_at(const struct tcert *leaf, const struct tcert *const *extra, 
 {
 	struct blob e[8], a[8];
 	struct chain_check c = {
-		.leaf = leaf->der, .leaf_len = leaf->len, .extra = e, .nextra = nextra,
-		.anchors = a, .nanchors = nanchors, .name = name, .role = role, .now = now,
+		.leaf = leaf->der,
+		.leaf_len = leaf->len,
+		.extra = e,
+		.nextra = nextra,
+		.anchors = a,
+		.nanchors = nanchors,
+		.name = name,
+		.role = role,
+		.now = now,
 		.skew = SKEW,
 	};
 	for (int i = 0; i < nextra; i++)
@@ -700,13 +714,13 @@ static int chain_at(const struct tcert *leaf, const struct tcert *const *extra, 
 /* Verifies leaf for "bravo" against root alone, server role. */
 static int chain_root(const struct tcert *leaf, const char *name, int role, char *why, size_t sz)
 {
-	const struct tcert *a[] = {&root};
+	const struct tcert *a[] = { &root };
 	return chain_at(leaf, NULL, 0, a, 1, name, role, NOW, why, sz);
 }
 
-#define REFUSED_BECAUSE(rc, why, part)                                                     \
-	do {                                                                                   \
-		ck_assert_int_eq((rc), -RPL_E_CA_REFUSED);                                     \
+#define REFUSED_BECAUSE(rc, why, part)                                                          \
+	do {                                                                                    \
+		ck_assert_int_eq((rc), -RPL_E_CA_REFUSED);                                      \
 		ck_assert_msg(strstr((why), (part)) != NULL, "'%s' not in: %s", (part), (why)); \
 	} while (0)
 
@@ -728,8 +742,8 @@ END_TEST
 START_TEST(chain_without_anchors_or_with_garbage_is_refused)
 {
 	char why[400];
-	struct tcert junk = {.der = {0x30, 0x03, 0x02, 0x01, 0x00}, .len = 5};
-	const struct tcert *a[] = {&root};
+	struct tcert junk = { .der = { 0x30, 0x03, 0x02, 0x01, 0x00 }, .len = 5 };
+	const struct tcert *a[] = { &root };
 
 	ck_assert_int_eq(chain_at(&leaf_ok, NULL, 0, NULL, 0, "bravo", 0, NOW, why, sizeof(why)),
 			 -RPL_E_CA_REFUSED);
@@ -852,7 +866,7 @@ START_TEST(san_with_an_embedded_nul_never_matches)
 	struct tcert c;
 	struct tc_spec s = tc_leaf_spec("x", NOW);
 
-	s.san[0] = (struct tc_gn){0x82, nul_name, (int)sizeof(nul_name) - 1};
+	s.san[0] = (struct tc_gn){ 0x82, nul_name, (int)sizeof(nul_name) - 1 };
 	leaf_from_root(&c, &s);
 	ck_assert_int_eq(chain_name_matches(c.der, c.len, "bravo"), 0);
 	ck_assert_int_eq(chain_name_matches(c.der, c.len, "bravo.evil.example"), 0);
@@ -969,14 +983,15 @@ START_TEST(chain_through_an_intermediate_is_accepted)
 {
 	struct tcert c;
 	struct tc_spec s = tc_leaf_spec("bravo", NOW);
-	const struct tcert *a[] = {&root}, *e[] = {&inter};
+	const struct tcert *a[] = { &root }, *e[] = { &inter };
 	char why[400];
 
 	tc_make(&c, &k_leaf, &s, &inter, &k_inter);
-	ck_assert_int_eq(chain_at(&c, e, 1, a, 1, "bravo", CHAIN_ROLE_SERVER, NOW, why, sizeof(why)), 0);
+	ck_assert_int_eq(
+		chain_at(&c, e, 1, a, 1, "bravo", CHAIN_ROLE_SERVER, NOW, why, sizeof(why)), 0);
 	/* Unrelated certificates sent along do not matter. */
 	{
-		const struct tcert *e2[] = {&other_root, &ldap_root, &inter};
+		const struct tcert *e2[] = { &other_root, &ldap_root, &inter };
 		ck_assert_int_eq(chain_at(&c, e2, 3, a, 1, "bravo", 0, NOW, why, sizeof(why)), 0);
 	}
 	/* Without the intermediate the path does not reach the anchor. */
@@ -990,7 +1005,7 @@ START_TEST(intermediate_without_ca_flag_is_refused)
 	struct tcert i2, c;
 	struct tkey k;
 	struct tc_spec s = tc_ca_spec("Not A CA", NOW);
-	const struct tcert *a[] = {&root}, *e[] = {&i2};
+	const struct tcert *a[] = { &root }, *e[] = { &i2 };
 	char why[400];
 
 	tk_new(&k);
@@ -1017,7 +1032,7 @@ START_TEST(path_length_0_on_the_anchor_with_an_intermediate_below_is_refused)
 	struct tcert r0, i0, c;
 	struct tkey kr, ki;
 	struct tc_spec s = tc_ca_spec("Root pathlen 0", NOW);
-	const struct tcert *a[] = {&r0}, *e[] = {&i0};
+	const struct tcert *a[] = { &r0 }, *e[] = { &i0 };
 	char why[400];
 
 	tk_new(&kr);
@@ -1043,7 +1058,7 @@ START_TEST(path_lengths_count_the_intermediates_below_each_ca)
 	struct tcert r1, i1, i2, c;
 	struct tkey kr, k1, k2;
 	struct tc_spec s = tc_ca_spec("Root pathlen 1", NOW);
-	const struct tcert *a[] = {&r1}, *e[] = {&i1, &i2};
+	const struct tcert *a[] = { &r1 }, *e[] = { &i1, &i2 };
 	char why[400];
 
 	tk_new(&kr);
@@ -1075,7 +1090,7 @@ START_TEST(chain_longer_than_the_maximum_depth_is_refused)
 {
 	struct tkey k[CHAIN_MAX_DEPTH + 1];
 	struct tcert ic[CHAIN_MAX_DEPTH + 1], c;
-	const struct tcert *e[CHAIN_MAX_DEPTH + 1], *a[] = {&root};
+	const struct tcert *e[CHAIN_MAX_DEPTH + 1], *a[] = { &root };
 	const struct tcert *issuer = &root;
 	struct tkey *issuer_key = &k_root;
 	struct tc_spec s;
@@ -1092,12 +1107,14 @@ START_TEST(chain_longer_than_the_maximum_depth_is_refused)
 	}
 	s = tc_leaf_spec("bravo", NOW);
 	tc_make(&c, &k_leaf, &s, issuer, issuer_key);
-	REFUSED_BECAUSE(chain_at(&c, e, CHAIN_MAX_DEPTH + 1, a, 1, "bravo", 0, NOW, why, sizeof(why)),
-			why, "within");
+	REFUSED_BECAUSE(
+		chain_at(&c, e, CHAIN_MAX_DEPTH + 1, a, 1, "bravo", 0, NOW, why, sizeof(why)), why,
+		"within");
 	/* One intermediate fewer (leaf under ic[3]) is within the limit. */
 	s = tc_leaf_spec("bravo", NOW);
 	tc_make(&c, &k_leaf, &s, &ic[CHAIN_MAX_DEPTH - 1], &k[CHAIN_MAX_DEPTH - 1]);
-	ck_assert_int_eq(chain_at(&c, e, CHAIN_MAX_DEPTH, a, 1, "bravo", 0, NOW, why, sizeof(why)), 0);
+	ck_assert_int_eq(chain_at(&c, e, CHAIN_MAX_DEPTH, a, 1, "bravo", 0, NOW, why, sizeof(why)),
+			 0);
 	for (int i = 0; i <= CHAIN_MAX_DEPTH; i++)
 		tk_free(&k[i]);
 }
@@ -1108,7 +1125,7 @@ START_TEST(expired_anchor_is_refused)
 	struct tcert r, c;
 	struct tkey kr;
 	struct tc_spec s = tc_ca_spec("Expired Root", NOW);
-	const struct tcert *a[] = {&r};
+	const struct tcert *a[] = { &r };
 	char why[400], na[32];
 
 	tk_new(&kr);
@@ -1138,7 +1155,7 @@ START_TEST(expired_intermediate_is_refused)
 	struct tcert i, c;
 	struct tkey ki;
 	struct tc_spec s = tc_ca_spec("Expired Inter", NOW);
-	const struct tcert *a[] = {&root}, *e[] = {&i};
+	const struct tcert *a[] = { &root }, *e[] = { &i };
 	char why[400];
 
 	tk_new(&ki);
@@ -1179,12 +1196,12 @@ END_TEST
 START_TEST(ca_signed_leaf_from_another_ca_is_refused)
 {
 	char why[400];
-	const struct tcert *a[] = {&root, &ldap_root};
+	const struct tcert *a[] = { &root, &ldap_root };
 
 	REFUSED_BECAUSE(chain_root(&leaf_other, "bravo", 0, why, sizeof(why)), why,
 			"not signed by an imported trust anchor");
-	REFUSED_BECAUSE(chain_at(&leaf_other, NULL, 0, a, 2, "bravo", 0, NOW, why, sizeof(why)), why,
-			"not signed by an imported trust anchor");
+	REFUSED_BECAUSE(chain_at(&leaf_other, NULL, 0, a, 2, "bravo", 0, NOW, why, sizeof(why)),
+			why, "not signed by an imported trust anchor");
 	/* A self-signed leaf is not vouched for either. */
 	REFUSED_BECAUSE(chain_root(&self_cert, "BRAVO", 0, why, sizeof(why)), why,
 			"not signed by an imported trust anchor");
@@ -1199,7 +1216,7 @@ START_TEST(anchor_that_is_not_a_signing_ca_is_refused)
 	struct tcert r, c;
 	struct tkey kr;
 	struct tc_spec s;
-	const struct tcert *self[] = {&self_cert}, *a[] = {&r};
+	const struct tcert *self[] = { &self_cert }, *a[] = { &r };
 	char why[400];
 
 	REFUSED_BECAUSE(chain_at(&self_cert, NULL, 0, self, 1, "BRAVO", 0, NOW, why, sizeof(why)),
@@ -1255,22 +1272,23 @@ static int announced(const struct tcert *c, const char *name, int64_t now, char 
 	return trust_check_announced(c->der, c->len, &ci, name, now, SKEW, MAXDAYS, why, sz);
 }
 
-#define ANNOUNCE_REFUSED(rc, why, part)                                                    \
-	do {                                                                                   \
-		ck_assert_int_eq((rc), -RPL_E_ANNOUNCE_REFUSED);                               \
+#define ANNOUNCE_REFUSED(rc, why, part)                                                         \
+	do {                                                                                    \
+		ck_assert_int_eq((rc), -RPL_E_ANNOUNCE_REFUSED);                                \
 		ck_assert_msg(strstr((why), (part)) != NULL, "'%s' not in: %s", (part), (why)); \
 	} while (0)
 
 /* What peer/keys/identity makes for a renewal, and a CA-signed one. */
 START_TEST(announced_certificate_fit_to_be_pinned_is_accepted)
 {
-	struct blob key = {0}, der = {0};
+	struct blob key = { 0 }, der = { 0 };
 	struct tcert c;
 	char why[600];
 
 	ck_assert_int_eq(identity_keygen(KEYTYPE_ECDSA_P256, &key), 0);
 	ck_assert_int_eq(identity_self_signed_at(KEYTYPE_ECDSA_P256, &key, "BRAVO", "127.0.0.1",
-						 NOW, MAXDAYS, &der), 0);
+						 NOW, MAXDAYS, &der),
+			 0);
 	ck_assert_uint_le(der.n, sizeof(c.der));
 	memcpy(c.der, der.p, der.n);
 	c.len = der.n;
@@ -1308,7 +1326,7 @@ START_TEST(announced_p384_and_rsa_2048_keys_are_accepted)
 	struct tkey k;
 	struct tcert c;
 	struct tc_spec s = tc_leaf_spec("BRAVO", NOW);
-	struct blob key = {0}, der = {0};
+	struct blob key = { 0 }, der = { 0 };
 	char why[600];
 
 	tk_new_curve(&k, ECC_SECP384R1, 48);
@@ -1318,7 +1336,8 @@ START_TEST(announced_p384_and_rsa_2048_keys_are_accepted)
 	tk_free(&k);
 
 	ck_assert_int_eq(identity_keygen(KEYTYPE_RSA_2048, &key), 0);
-	ck_assert_int_eq(identity_self_signed_at(KEYTYPE_RSA_2048, &key, "BRAVO", NULL, NOW, 365, &der), 0);
+	ck_assert_int_eq(
+		identity_self_signed_at(KEYTYPE_RSA_2048, &key, "BRAVO", NULL, NOW, 365, &der), 0);
 	memcpy(c.der, der.p, der.n);
 	c.len = der.n;
 	ck_assert_int_eq(announced(&c, "BRAVO", NOW, why, sizeof(why)), 0);
@@ -1376,7 +1395,8 @@ START_TEST(announced_certificate_valid_longer_than_allowed_is_refused)
 	ck_assert_int_eq(announced(&c, "BRAVO", NOW, why, sizeof(why)), 0);
 	s.not_after += 1;
 	tc_make(&c, &k_self, &s, NULL, NULL);
-	ANNOUNCE_REFUSED(announced(&c, "BRAVO", NOW, why, sizeof(why)), why, "more than the 3650 days");
+	ANNOUNCE_REFUSED(announced(&c, "BRAVO", NOW, why, sizeof(why)), why,
+			 "more than the 3650 days");
 }
 END_TEST
 
@@ -1407,9 +1427,10 @@ START_TEST(announced_key_on_another_256_bit_curve_is_refused)
 	ck_assert_int_eq(identity_cert_info(c.der, c.len, &ci), 0);
 	strcpy(kt_bp, ci.key_type);
 	tk_free(&k);
-	ck_assert_msg(rc_k1 == -RPL_E_ANNOUNCE_REFUSED && rc_bp == -RPL_E_ANNOUNCE_REFUSED,
-		      "secp256k1 (key type %s): %d, brainpoolP256r1 (key type %s): %d; want %d for both",
-		      kt_k1, rc_k1, kt_bp, rc_bp, -RPL_E_ANNOUNCE_REFUSED);
+	ck_assert_msg(
+		rc_k1 == -RPL_E_ANNOUNCE_REFUSED && rc_bp == -RPL_E_ANNOUNCE_REFUSED,
+		"secp256k1 (key type %s): %d, brainpoolP256r1 (key type %s): %d; want %d for both",
+		kt_k1, rc_k1, kt_bp, rc_bp, -RPL_E_ANNOUNCE_REFUSED);
 }
 END_TEST
 
@@ -1453,7 +1474,7 @@ static void store_teardown(void)
 
 START_TEST(trust_purpose_parses_peer_and_ldap_in_any_case_and_nothing_else)
 {
-	static const char *bad[] = {"", "peers", "pee", "any", "ldaps", "both", " peer", "peer "};
+	static const char *bad[] = { "", "peers", "pee", "any", "ldaps", "both", " peer", "peer " };
 	int p = -1;
 
 	ck_assert_int_eq(trust_purpose_parse("peer", &p), 0);
@@ -1476,7 +1497,7 @@ END_TEST
 
 static void put_anchor(const char *label, int purpose, const struct tcert *c)
 {
-	struct trust_anchor t = {.added = NOW, .purpose = purpose};
+	struct trust_anchor t = { .added = NOW, .purpose = purpose };
 	MDB_txn *txn;
 
 	strcpy(t.label, label);
@@ -1489,10 +1510,11 @@ static void put_anchor(const char *label, int purpose, const struct tcert *c)
 
 /* The record as store/trust.c wrote it before anchors had a purpose:
  * label (tag 1), added (tag 2), DER (tag 3) — no tag 4. */
-static void put_raw_anchor(const char *label, const struct tcert *c, int purpose_tag, uint64_t purpose)
+static void put_raw_anchor(const char *label, const struct tcert *c, int purpose_tag,
+			   uint64_t purpose)
 {
 	struct wbuf w;
-	MDB_val k = {strlen(label), (void *)label}, v;
+	MDB_val k = { strlen(label), (void *)label }, v;
 	MDB_txn *txn;
 
 	wbuf_init(&w);
@@ -1566,17 +1588,18 @@ struct collected {
 static int collect_peer(const struct trust_anchor *t, void *arg)
 {
 	struct collected *l = arg;
-	if (t->purpose == TRUST_PEER && l->n < 16 && blob_set(&l->der[l->n], t->der.p, t->der.n) == 0)
+	if (t->purpose == TRUST_PEER && l->n < 16 &&
+	    blob_set(&l->der[l->n], t->der.p, t->der.n) == 0)
 		l->n++;
 	return 0;
 }
 
 START_TEST(anchors_collected_for_a_ca_partner_are_the_peer_ones)
 {
-	struct collected l = {.n = 0};
+	struct collected l = { .n = 0 };
 	struct server_rec r;
 	struct trust_verdict v;
-	struct ctx x = {.now = NOW, .partner_is_server = 1};
+	struct ctx x = { .now = NOW, .partner_is_server = 1 };
 	struct tcert leaf_inter;
 	struct tc_spec s = tc_leaf_spec("bravo", NOW);
 	MDB_txn *txn;
@@ -1646,7 +1669,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, ca_signed_leaf_is_accepted_in_both_roles);
 	tcase_add_test(tc, chain_without_anchors_or_with_garbage_is_refused);
 	tcase_add_test(tc, cn_only_leaf_in_other_case_is_accepted);
-	tcase_add_test(tc, ca_signed_leaf_with_a_san_not_naming_the_server_is_refused_even_if_its_cn_does);
+	tcase_add_test(
+		tc, ca_signed_leaf_with_a_san_not_naming_the_server_is_refused_even_if_its_cn_does);
 	tcase_add_test(tc, san_dns_name_matches_exactly_and_case_insensitively);
 	tcase_add_test(tc, ca_signed_leaf_with_wildcard_san_is_refused);
 	tcase_add_test(tc, cn_only_leaf_with_a_wildcard_cn_never_matches);

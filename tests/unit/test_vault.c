@@ -114,8 +114,7 @@ END_TEST
 
 START_TEST(unseal_with_wrong_purpose_fails)
 {
-	static const char *others[] = {"purpose-b", "purpose-", "purpose-aa",
-				       "PURPOSE-A", ""};
+	static const char *others[] = { "purpose-b", "purpose-", "purpose-aa", "PURPOSE-A", "" };
 	struct vault v;
 	struct wbuf sealed, plain;
 
@@ -125,7 +124,8 @@ START_TEST(unseal_with_wrong_purpose_fails)
 	ck_assert_int_eq(vault_seal(&v, "purpose-a", secret, sizeof(secret), &sealed), 0);
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
 		ck_assert_msg(vault_unseal(&v, others[i], sealed.p, sealed.len, &plain) ==
-				      -RPL_E_UNSEAL, "opened with purpose '%s'", others[i]);
+				      -RPL_E_UNSEAL,
+			      "opened with purpose '%s'", others[i]);
 		ck_assert_uint_eq(plain.len, 0);
 	}
 	wbuf_free(&sealed);
@@ -145,8 +145,8 @@ START_TEST(unseal_of_a_tampered_byte_fails)
 	/* Every byte: version, nonce, ciphertext and tag. */
 	for (size_t i = 0; i < sealed.len; i++) {
 		sealed.p[i] ^= 0x01;
-		ck_assert_msg(vault_unseal(&v, "p", sealed.p, sealed.len, &plain) ==
-				      -RPL_E_UNSEAL, "byte %zu flipped and still opened", i);
+		ck_assert_msg(vault_unseal(&v, "p", sealed.p, sealed.len, &plain) == -RPL_E_UNSEAL,
+			      "byte %zu flipped and still opened", i);
 		ck_assert_uint_eq(plain.len, 0);
 		sealed.p[i] ^= 0x01;
 	}
@@ -297,7 +297,7 @@ END_TEST
 
 START_TEST(aead_open_refuses_wrong_aad_and_short_input)
 {
-	uint8_t key[32], nonce[12] = {1}, ct[5 + 16], pt[5];
+	uint8_t key[32], nonce[12] = { 1 }, ct[5 + 16], pt[5];
 
 	memset(key, 7, sizeof(key));
 	ck_assert_int_eq(aead_seal(key, nonce, "aad", 3, "hello", 5, ct), 0);
