@@ -53,11 +53,15 @@ for top in ("cmd", "sync", "peer", "store", "util"):
 for path in sorted(sources):
     rel = os.path.relpath(path, repo)
     with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    for n, line in enumerate(lines, 1):
-        for m in call.finditer(line):
+        text = f.read()
+    # Over the whole text: a call's first argument may be on the next line
+    # (clang-format wraps long calls after the parenthesis).
+    for m in call.finditer(text):
+        if True:
             fn, level, admin_kind, arg = m.group(1), m.group(2), m.group(3), m.group(4)
-            if line[: m.start()].rstrip().endswith(("void", "json_t *", "*")):
+            n = text.count("\n", 0, m.start()) + 1
+            before = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+            if before.rstrip().endswith(("void", "json_t *", "*")):
                 continue  # a definition or declaration
             name = (arg or "").lstrip("-").strip()
             if fn == "log_msg":
