@@ -642,6 +642,21 @@ static int own_verifier(struct peer_session *s, struct blob *salt, struct blob *
 	return rc;
 }
 
+/* A stored pairing key, unsealed, as a key tags can be made with. */
+static int unseal_pairing(struct peer_session *s, enum seal_kind kind, const char *name,
+			  const struct blob *sealed, struct auth_key *out)
+{
+	struct wbuf w;
+	int rc;
+
+	wbuf_init(&w);
+	rc = instance_unseal(s->p->in, kind, name, sealed, &w);
+	if (rc == 0)
+		rc = proof_key_from(w.p, w.len, out);
+	wbuf_free(&w);
+	return rc;
+}
+
 /* Server: the inbound keys replaced lately, still acceptable. */
 static int load_previous_in(struct peer_session *s, const struct server_rec *r)
 {
@@ -650,16 +665,12 @@ static int load_previous_in(struct peer_session *s, const struct server_rec *r)
 	int rc = 0;
 
 	for (int i = 0; i < r->nprev_in && rc == 0 && a->nprev < PREV_IN_MAX; i++) {
-		struct wbuf w;
 		if (r->prev_in_until[i] <= now)
 			continue;
-		wbuf_init(&w);
-		rc = instance_unseal(s->p->in, SEAL_PAIRING_IN, r->name, &r->prev_in[i], &w);
-		if (rc == 0)
-			rc = proof_key_from(w.p, w.len, &a->prev[a->nprev]);
+		rc = unseal_pairing(s, SEAL_PAIRING_IN, r->name, &r->prev_in[i],
+				    &a->prev[a->nprev]);
 		if (rc == 0)
 			a->nprev++;
-		wbuf_free(&w);
 	}
 	return rc;
 }
@@ -687,21 +698,14 @@ static int check_previous_in(struct peer_session *s, const uint8_t *tag)
 /* The stored pairing key of this direction as the session's key. */
 static int load_pairing(struct peer_session *s, const struct server_rec *r)
 {
-	const struct blob *sealed = s->role == ROLE_OUTBOUND ? &r->key_out : &r->key_in;
+	int out = s->role == ROLE_OUTBOUND;
 	struct auth_key k;
-	struct wbuf w;
-	int rc;
+	int rc = unseal_pairing(s, out ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN, r->name,
+				out ? &r->key_out : &r->key_in, &k);
 
-	wbuf_init(&w);
-	rc = instance_unseal(s->p->in,
-			     s->role == ROLE_OUTBOUND ? SEAL_PAIRING_OUT : SEAL_PAIRING_IN, r->name,
-			     sealed, &w);
-	if (rc == 0)
-		rc = proof_key_from(w.p, w.len, &k);
 	if (rc == 0)
 		auth_set_key(s->auth, &k);
 	proof_key_wipe(&k);
-	wbuf_free(&w);
 	return rc;
 }
 
