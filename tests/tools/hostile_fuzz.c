@@ -37,8 +37,8 @@
 
 #define LABEL_ENDORSE "replpeer endorse v1"
 #define LABEL_POSSESS "replpeer possess v1"
-#define MAX_ALLOWED 512
-#define REPLAYS 32
+#define MAX_ALLOWED   512
+#define REPLAYS       32
 
 struct rng {
 	uint64_t s;
@@ -52,10 +52,7 @@ static uint64_t rnd64(struct rng *r)
 	return r->s * 2685821657736338717ULL;
 }
 
-static unsigned rnd(struct rng *r, unsigned n)
-{
-	return n ? (unsigned)(rnd64(r) % n) : 0;
-}
+static unsigned rnd(struct rng *r, unsigned n) { return n ? (unsigned)(rnd64(r) % n) : 0; }
 
 static void rnd_bytes(struct rng *r, uint8_t *p, size_t n)
 {
@@ -89,7 +86,7 @@ struct run {
 	int server_role, impostor, purpose;
 	int closed;
 	int n_hello_reply, n_auth_ok, n_auth, n_proof_fields;
-	int victim_ready;     /* it authenticated us (AUTH_OK to us, or ready as client) */
+	int victim_ready;       /* it authenticated us (AUTH_OK to us, or ready as client) */
 	uint8_t cert_fp[8][32]; /* next certificates validly offered in this session */
 	int ncert;
 	/* The announcement just built: its entry as sent (tag, length, value),
@@ -98,8 +95,8 @@ struct run {
 	uint8_t pending_fp[32];
 	int pending_valid;
 	int cert_sent_valid;
-	struct hframe reply;  /* the victim's HELLO_REPLY (client role) */
-	struct hframe hello;  /* the victim's HELLO (server role) */
+	struct hframe reply; /* the victim's HELLO_REPLY (client role) */
+	struct hframe hello; /* the victim's HELLO (server role) */
 	struct srp_ctx *srp[2];
 	int srp_server;
 	char plan[600];
@@ -137,9 +134,7 @@ static void count_frame(struct run *u, const struct hframe *f)
 		while (tlv_next(&c, &tag, &val) > 0)
 			u->n_proof_fields += tag == F_SRP_A || tag == F_SRP_A2;
 		break;
-	case MSG_HELLO:
-		h_frame_copy(&u->hello, f);
-		break;
+	case MSG_HELLO: h_frame_copy(&u->hello, f); break;
 	case MSG_CERTS_ACK:
 	case MSG_PING:
 		/* As a client it sends these only once it accepted our AUTH_OK. */
@@ -154,7 +149,7 @@ static void count_frame(struct run *u, const struct hframe *f)
 static void await(struct fuzz *z, struct run *u, int want, double timeout)
 {
 	for (;;) {
-		struct hframe f = {0, {0}};
+		struct hframe f = { 0, { 0 } };
 		int rc = h_recv_frame(z->h, u->s, timeout, &f), type = f.type;
 		if (rc == 1)
 			count_frame(u, &f);
@@ -240,14 +235,16 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		if (method == METHOD_SRP) {
 			/* Slot 1 over our password, slot 2 over a wrong guess of
 			 * the victim's: SRP never completes. */
-			const char *pw[2] = {z->pw_me, "not-the-victim-password"};
+			const char *pw[2] = { z->pw_me, "not-the-victim-password" };
 			srp_reset(u);
 			for (int i = 0; i < 2; i++) {
 				uint8_t salt[SRP_SALT_LEN];
-				struct blob v = {0}, B = {0};
+				struct blob v = { 0 }, B = { 0 };
 				if (srp_make_verifier(pw[i], salt, &v) == 0 &&
-				    srp_server_start(&u->srp[i], salt, sizeof(salt), v.p, v.n, &B) == 0) {
-					tlv_put(w, (uint16_t)(i ? F_SALT2 : F_SALT), salt, sizeof(salt));
+				    srp_server_start(&u->srp[i], salt, sizeof(salt), v.p, v.n,
+						     &B) == 0) {
+					tlv_put(w, (uint16_t)(i ? F_SALT2 : F_SALT), salt,
+						sizeof(salt));
 					tlv_put(w, (uint16_t)(i ? F_SRP_B2 : F_SRP_B), B.p, B.n);
 				}
 				blob_free(&v);
@@ -258,17 +255,20 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		return 0;
 	case MSG_AUTH:
 		if (method == METHOD_SRP) {
-			const char *pw[2] = {"not-the-victim-password", z->pw_me};
+			const char *pw[2] = { "not-the-victim-password", z->pw_me };
 			for (int i = 0; i < 2; i++) {
 				size_t sn = 0, bn = 0, kl = 0;
 				const uint8_t *salt = field(&u->reply, i ? F_SALT2 : F_SALT, &sn);
 				const uint8_t *B = field(&u->reply, i ? F_SRP_B2 : F_SRP_B, &bn);
-				struct blob A = {0}, M1 = {0};
+				struct blob A = { 0 }, M1 = { 0 };
 				uint8_t K[SRP_KEY_MAX];
 				struct srp_ctx *c = NULL;
-				if (salt && B && srp_client_start(&c, pw[i], salt, sn, B, bn, &A, &M1, K, &kl) == 0) {
+				if (salt && B &&
+				    srp_client_start(&c, pw[i], salt, sn, B, bn, &A, &M1, K, &kl) ==
+					    0) {
 					tlv_put(w, (uint16_t)(i ? F_SRP_A2 : F_SRP_A), A.p, A.n);
-					tlv_put(w, (uint16_t)(i ? F_SRP_M1_2 : F_SRP_M1), M1.p, M1.n);
+					tlv_put(w, (uint16_t)(i ? F_SRP_M1_2 : F_SRP_M1), M1.p,
+						M1.n);
 				} else {
 					put_rand(z, w, i ? F_SRP_A2 : F_SRP_A, 256);
 					put_rand(z, w, i ? F_SRP_M1_2 : F_SRP_M1, 32);
@@ -291,7 +291,7 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 			size_t an = 0, mn = 0;
 			for (int i = 0; i < 2; i++) {
 				const uint8_t *A = NULL, *M1 = NULL;
-				struct blob M2 = {0};
+				struct blob M2 = { 0 };
 				uint8_t K[SRP_KEY_MAX];
 				size_t kl = 0;
 				/* the AUTH we received is the last frame of the session */
@@ -301,7 +301,8 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 				}
 				if (u->srp[i] && A && M1 &&
 				    srp_server_finish(u->srp[i], A, an, M1, mn, &M2, K, &kl) == 0)
-					tlv_put(w, (uint16_t)(i ? F_SRP_M2_2 : F_SRP_M2), M2.p, M2.n);
+					tlv_put(w, (uint16_t)(i ? F_SRP_M2_2 : F_SRP_M2), M2.p,
+						M2.n);
 				else
 					put_rand(z, w, i ? F_SRP_M2_2 : F_SRP_M2, 32);
 				secure_zero(K, sizeof(K));
@@ -322,7 +323,7 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		int other = rnd(&z->r, 4) == 0;
 		if (other)
 			cur = u->impostor ? z->real : z->imp;
-		struct blob endorse = {0}, possess = {0};
+		struct blob endorse = { 0 }, possess = { 0 };
 		struct wbuf e;
 		int rc;
 
@@ -330,7 +331,8 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		next.keytype = KEYTYPE_ECDSA_P256;
 		rc = identity_keygen(next.keytype, &next.key);
 		if (rc == 0)
-			rc = identity_self_signed(next.keytype, &next.key, z->me, "127.0.0.1", 3650, &next.der);
+			rc = identity_self_signed(next.keytype, &next.key, z->me, "127.0.0.1", 3650,
+						  &next.der);
 		if (rc == 0)
 			rc = identity_fingerprint(next.der.p, next.der.n, next.fp);
 		if (rc == 0)
@@ -357,13 +359,9 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		blob_free(&next.key);
 		return rc;
 	}
-	case MSG_CERTS_ACK:
-		tlv_put(w, F_FP, s->peer_fp, 32);
-		return 0;
+	case MSG_CERTS_ACK: tlv_put(w, F_FP, s->peer_fp, 32); return 0;
 	case MSG_PING:
-	case MSG_PONG:
-		tlv_put_u64(w, F_TIME, rnd64(&z->r));
-		return 0;
+	case MSG_PONG: tlv_put_u64(w, F_TIME, rnd64(&z->r)); return 0;
 	case MSG_L_HELLO:
 		tlv_put_u64(w, F_VERSION, PROTO1_REVISION);
 		tlv_put_str(w, F_FROM, z->me);
@@ -374,16 +372,29 @@ static int build(struct fuzz *z, struct run *u, int type, int method, struct wbu
 		put_rand(z, w, F_NONCE, LEGACY_NONCE_LEN);
 		put_rand(z, w, F_TAG, PROOF_TAG_LEN);
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
 /* ---- mutation ------------------------------------------------------------------ */
 
-static const int some_types[] = {MSG_HELLO, MSG_HELLO_REPLY, MSG_AUTH, MSG_AUTH_OK, MSG_ERROR,
-				 MSG_PING, MSG_PONG, MSG_BYE, MSG_CERTS, MSG_CERTS_ACK,
-				 MSG_L_HELLO, MSG_L_CHALLENGE, MSG_L_RESPONSE, MSG_L_OK, 0, 77, 255};
+static const int some_types[] = { MSG_HELLO,
+				  MSG_HELLO_REPLY,
+				  MSG_AUTH,
+				  MSG_AUTH_OK,
+				  MSG_ERROR,
+				  MSG_PING,
+				  MSG_PONG,
+				  MSG_BYE,
+				  MSG_CERTS,
+				  MSG_CERTS_ACK,
+				  MSG_L_HELLO,
+				  MSG_L_CHALLENGE,
+				  MSG_L_RESPONSE,
+				  MSG_L_OK,
+				  0,
+				  77,
+				  255 };
 
 /* Offsets of the TLVs of a payload (at most 32). */
 static int tlv_offsets(const struct wbuf *w, size_t off[33])
@@ -410,9 +421,7 @@ static const char *mutate(struct fuzz *z, int *type, struct wbuf *w)
 		for (unsigned k = 0, m = 1 + rnd(&z->r, 3); k < m; k++)
 			w->p[rnd(&z->r, (unsigned)w->len)] ^= (uint8_t)(1u << rnd(&z->r, 8));
 		return "flip";
-	case 1:
-		w->len = rnd(&z->r, (unsigned)w->len + 1);
-		return "truncate";
+	case 1: w->len = rnd(&z->r, (unsigned)w->len + 1); return "truncate";
 	case 2:
 		if ((n = tlv_offsets(w, off)) > 0) {
 			int i = (int)rnd(&z->r, (unsigned)n);
@@ -436,9 +445,7 @@ static const char *mutate(struct fuzz *z, int *type, struct wbuf *w)
 	case 4:
 		*type = some_types[rnd(&z->r, sizeof(some_types) / sizeof(some_types[0]))];
 		return "wrong-type";
-	case 5:
-		put_rand(z, w, 1 + (int)rnd(&z->r, 40), rnd(&z->r, 80));
-		return "junk-field";
+	case 5: put_rand(z, w, 1 + (int)rnd(&z->r, 40), rnd(&z->r, 80)); return "junk-field";
 	case 6:
 		wbuf_put_u16(w, (uint16_t)(1 + rnd(&z->r, 40)));
 		wbuf_put_u32(w, 0xfffffff0u);
@@ -456,6 +463,84 @@ static int occurrences(const uint8_t *hay, size_t n, const uint8_t *needle, size
 	for (size_t i = 0; m && i + m <= n; i++)
 		count += memcmp(hay + i, needle, m) == 0;
 	return count;
+}
+
+/* Whether the parts of the announced entry that A checks went out intact:
+ * the certificate, the endorsement by the pinned key and the proof of
+ * possession, each a whole field. The victim pins a next certificate
+ * whatever F_STATE says (a flip that turns F_STATE's tag into an unknown
+ * one leaves a valid announcement), so the state is not among them. */
+static int entry_intact(const struct run *u, const struct wbuf *w)
+{
+	struct cursor c, val;
+	uint16_t tag;
+	int parts = 0;
+
+	if (u->pending_entry.len < 6)
+		return 0;
+	cur_init(&c, u->pending_entry.p + 6, u->pending_entry.len - 6);
+	for (size_t start = c.off; tlv_next(&c, &tag, &val) == 1; start = c.off) {
+		if (tag != F_CERT && tag != F_ENDORSE && tag != F_POSSESS)
+			continue;
+		if (occurrences(w->p, w->len, c.p + start, c.off - start) < 1)
+			return 0;
+		parts++;
+	}
+	return parts == 3;
+}
+
+/* Where the bytes of a flipped CERTS changed, relative to the announced
+ * entry: "flip[cert]", "flip[state,out]"... */
+static const char *flip_where(const struct run *u, const struct wbuf *orig, const struct wbuf *w)
+{
+	static char buf[48];
+	const uint8_t *e = NULL;
+	size_t eoff = 0, n = orig->len < w->len ? orig->len : w->len;
+
+	for (size_t i = 0; u->pending_entry.len && i + u->pending_entry.len <= orig->len; i++)
+		if (memcmp(orig->p + i, u->pending_entry.p, u->pending_entry.len) == 0) {
+			e = orig->p + i;
+			eoff = i;
+			break;
+		}
+	snprintf(buf, sizeof(buf), "flip[");
+	for (size_t i = 0; i < n; i++) {
+		const char *part = "out";
+		if (orig->p[i] == w->p[i])
+			continue;
+		if (e && i >= eoff && i < eoff + u->pending_entry.len) {
+			/* F_ENTRY header (6 bytes), then the inner fields */
+			size_t at = i - eoff;
+			if (at < 6) {
+				part = "entry-hdr";
+			} else {
+				struct cursor c, val;
+				uint16_t tag;
+				cur_init(&c, e + 6, u->pending_entry.len - 6);
+				part = "entry-?";
+				while (tlv_next(&c, &tag, &val) == 1) {
+					size_t end = 6 + c.off, vstart = (size_t)(val.p - e);
+					if (at < end) {
+						int hdr = at < vstart;
+						part = tag == F_CERT ? (hdr ? "cert-hdr" : "cert")
+						       : tag == F_STATE
+							       ? (hdr ? "state-hdr" : "state")
+						       : tag == F_ENDORSE
+							       ? (hdr ? "endorse-hdr" : "endorse")
+						       : tag == F_POSSESS
+							       ? (hdr ? "possess-hdr" : "possess")
+							       : "other";
+						break;
+					}
+				}
+			}
+		}
+		if (strlen(buf) + strlen(part) + 3 < sizeof(buf))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				 buf[5] ? "," : "", part);
+	}
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "]");
+	return buf;
 }
 
 /* Sends one message of the plan: valid, mutated, skipped, repeated, or a
@@ -486,23 +571,28 @@ static void step(struct fuzz *z, struct run *u, int type, int method, int reply_
 		wbuf_free(&w);
 		return;
 	} else if (dice < 35) {
+		struct wbuf orig;
+		wbuf_init(&orig);
+		wbuf_put(&orig, w.p, w.len);
 		how = mutate(z, &t, &w);
+		if (type == MSG_CERTS && strcmp(how, "flip") == 0)
+			how = flip_where(u, &orig, &w);
+		wbuf_free(&orig);
 		z->mutated++;
 	} else {
 		sent_valid = 1;
 		if (dice < 40)
 			times = 2;
 	}
-	snprintf(label, sizeof(label), "%s%s%s%s", h_msg_name(t), sent_valid ? "" : "~", how + (how[0] == '~'),
-		 times == 2 ? "x2" : "");
+	snprintf(label, sizeof(label), "%s%s%s%s", h_msg_name(t), sent_valid ? "" : "~",
+		 how + (how[0] == '~'), times == 2 ? "x2" : "");
 	plan_add(u->plan, sizeof(u->plan), label);
 	for (int i = 0; i < times && !u->closed; i++)
 		if (h_send_frame(z->h, u->s, t, w.p, w.len, -1) < 0)
 			u->closed = 1;
 	/* A CERTS whose entry went out intact, once, endorsed by the pinned
 	 * key, may be pinned; a corrupted one must not. */
-	if (t == MSG_CERTS && u->pending_valid && u->pending_entry.len && u->ncert < 8 &&
-	    occurrences(w.p, w.len, u->pending_entry.p, u->pending_entry.len) == 1)
+	if (t == MSG_CERTS && u->pending_valid && u->ncert < 8 && entry_intact(u, &w))
 		memcpy(u->cert_fp[u->ncert++], u->pending_fp, 32);
 	if (type == MSG_CERTS)
 		u->pending_valid = 0;
@@ -651,14 +741,16 @@ static void check(struct fuzz *z, int k, const struct run *u)
 
 	/* What the victim sent in this session. */
 	if (u->n_hello_reply > 1 || u->n_auth_ok > 1 || u->n_auth > 1) {
-		snprintf(what, sizeof(what), "the victim sent %d HELLO_REPLY, %d AUTH_OK, %d AUTH in one session",
+		snprintf(what, sizeof(what),
+			 "the victim sent %d HELLO_REPLY, %d AUTH_OK, %d AUTH in one session",
 			 u->n_hello_reply, u->n_auth_ok, u->n_auth);
 		violation(z, k, u, what);
 	}
 	if (u->n_proof_fields > 2)
 		violation(z, k, u, "more than one proof per password in one session");
 	if (u->impostor && (u->n_hello_reply || u->n_auth_ok || u->n_auth))
-		violation(z, k, u, "the victim answered a certificate it does not pin with a proof step");
+		violation(z, k, u,
+			  "the victim answered a certificate it does not pin with a proof step");
 	/* What it holds: a next pin may come from any certificate we offered,
 	 * endorsed by the real key, in a session it authenticated (a mutation
 	 * that left the entry intact leaves a valid announcement). */
@@ -670,7 +762,8 @@ static void check(struct fuzz *z, int k, const struct run *u)
 	}
 	if (r.secsec != z->secsec || r.forcesync != z->forcesync || r.verify != z->verify)
 		violation(z, k, u, "session security, FORCESYNC mark or verification mode changed");
-	if (r.key_in.n != z->key_in_sealed.n || memcmp(r.key_in.p, z->key_in_sealed.p, r.key_in.n) != 0 ||
+	if (r.key_in.n != z->key_in_sealed.n ||
+	    memcmp(r.key_in.p, z->key_in_sealed.p, r.key_in.n) != 0 ||
 	    r.key_out.n != z->key_out_sealed.n ||
 	    memcmp(r.key_out.p, z->key_out_sealed.p, r.key_out.n) != 0)
 		violation(z, k, u, "a pairing key was replaced");
@@ -678,8 +771,14 @@ static void check(struct fuzz *z, int k, const struct run *u)
 		int cur = memcmp(r.pins[i].fp, z->cur_fp, 32) == 0;
 		if (cur && r.pins[i].state != PIN_CURRENT)
 			violation(z, k, u, "the real certificate is no longer the current pin");
-		if (!cur && (r.pins[i].state != PIN_NEXT || !allowed_next(z, r.pins[i].fp)))
-			violation(z, k, u, "a pin the tool was not allowed to cause");
+		if (!cur && (r.pins[i].state != PIN_NEXT || !allowed_next(z, r.pins[i].fp))) {
+			snprintf(
+				what, sizeof(what),
+				"a pin the tool was not allowed to cause: %02x%02x%02x%02x... (%s)",
+				r.pins[i].fp[0], r.pins[i].fp[1], r.pins[i].fp[2], r.pins[i].fp[3],
+				r.pins[i].state == PIN_NEXT ? "next" : "not next");
+			violation(z, k, u, what);
+		}
 	}
 	if (server_pin_find(&r, z->cur_fp) < 0)
 		violation(z, k, u, "the real certificate is no longer pinned");
@@ -690,7 +789,7 @@ static void check(struct fuzz *z, int k, const struct run *u)
 
 static int key_opt(struct hctx *h, int argc, char **argv, const char *name, struct auth_key *k)
 {
-	struct blob b = {0};
+	struct blob b = { 0 };
 	int rc;
 	if (h_bytes(h, h_opt(argc, argv, name), &b) < 0)
 		return -1;
@@ -715,8 +814,10 @@ static int setup(struct fuzz *z, int argc, char **argv)
 	z->pw_me = h_opt(argc, argv, "pw_me");
 	if (!z->host || !z->port || !z->victim || !z->me || !z->them || !z->pw_me ||
 	    !h_opt(argc, argv, "id") || !h_opt(argc, argv, "impostor"))
-		return h_fail(h, "usage: fuzz seed=N sessions=N [seconds=S] host=H port=P victim=DIR me=NAME them=NAME "
-			      "id=ID impostor=ID key_out=K key_in=K pw_me=PW [listen=PORT trigger=CMD]");
+		return h_fail(
+			h,
+			"usage: fuzz seed=N sessions=N [seconds=S] host=H port=P victim=DIR me=NAME them=NAME "
+			"id=ID impostor=ID key_out=K key_in=K pw_me=PW [listen=PORT trigger=CMD]");
 	if (!(z->real = h_ident(h, h_opt(argc, argv, "id"))) ||
 	    !(z->imp = h_ident(h, h_opt(argc, argv, "impostor"))) ||
 	    key_opt(h, argc, argv, "key_out", &z->key_out) < 0 ||
@@ -730,7 +831,8 @@ static int setup(struct fuzz *z, int argc, char **argv)
 		;
 	if (i == r.npins || memcmp(r.pins[i].fp, z->real->fp, 32) != 0) {
 		server_rec_free(&r);
-		return h_fail(h, "the victim's current pin for %s is not identity %s", z->me, z->real->name);
+		return h_fail(h, "the victim's current pin for %s is not identity %s", z->me,
+			      z->real->name);
 	}
 	memcpy(z->cur_fp, r.pins[i].fp, 32);
 	for (i = 0; i < r.npins; i++)
@@ -748,7 +850,8 @@ static int setup(struct fuzz *z, int argc, char **argv)
 int cmd_fuzz(struct hctx *h, int argc, char **argv)
 {
 	struct fuzz *z = calloc(1, sizeof(*z));
-	uint64_t seed = (uint64_t)strtoull(h_opt(argc, argv, "seed") ? h_opt(argc, argv, "seed") : "1", NULL, 0);
+	uint64_t seed = (uint64_t)strtoull(
+		h_opt(argc, argv, "seed") ? h_opt(argc, argv, "seed") : "1", NULL, 0);
 	long sessions = h_optl(argc, argv, "sessions", 100);
 	double seconds = h_optd(argc, argv, "seconds", 1e9);
 	struct timespec t0, t;
@@ -773,7 +876,8 @@ int cmd_fuzz(struct hctx *h, int argc, char **argv)
 		json_t *se;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > seconds)
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >
+		    seconds)
 			break;
 		memset(&u, 0, sizeof(u));
 		wbuf_init(&u.pending_entry);
@@ -825,7 +929,9 @@ int cmd_fuzz(struct hctx *h, int argc, char **argv)
 	json_object_set_new(ev, "refused_before_any_proof", json_integer(z->refused_early));
 	json_object_set_new(ev, "violations", json_integer(z->violations));
 	h_emit(h, ev);
-	rc = z->violations ? h_fail(h, "fuzz seed %llu: %d violations", (unsigned long long)seed, z->violations) : 0;
+	rc = z->violations ? h_fail(h, "fuzz seed %llu: %d violations", (unsigned long long)seed,
+				    z->violations)
+			   : 0;
 	for (int i = 0; i < z->nreplay; i++)
 		h_frame_free(&z->replay[i]);
 	blob_free(&z->key_in_sealed);
