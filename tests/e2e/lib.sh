@@ -94,6 +94,11 @@ expect_rc() { local want=$1; shift; "$@" >"$W/last.out" 2>"$W/last.err"; local r
 expect_contains() { grep -qE -- "$2" <<<"$1" || die "$3: '$2' not found in: $1"; ok "$3"; }
 expect_not_contains() { ! grep -qE -- "$2" <<<"$1" || die "$3: '$2' found in: $1"; ok "$3"; }
 
+# The scenarios call Python thousands of times, standard library only;
+# skipping its site initialisation (.pth files of the machine's packages)
+# saves about a quarter of each call.
+python3() { command python3 -S "$@"; }
+
 # JSON field access: jget 'expr' where expr is Python applied to j.
 jget() { python3 -c "import json,sys; j=json.load(sys.stdin); v=$1; print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)"; }
 
