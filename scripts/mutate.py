@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = "build-mutate"
 # Warnings off: a mutant that only trips -Werror (an unused variable) would
 # count as killed by the compiler, which tells nothing about the tests.
+HOSTILE = os.path.join(ROOT, BUILD, "hostile.unmutated")
 MAKE = ["make", "-s", f"BUILD={BUILD}", "TESTCFLAGS=-DRPL_TEST_CLOCK", "WARN=-w"]
 
 
@@ -90,7 +91,7 @@ def run(cmd, env=None, timeout=900):
 def run_tests(tests):
     """0 when every test passes; else the first failing test's name."""
     env = dict(os.environ, RP=os.path.join(ROOT, BUILD, "replpeer"),
-               RP_PROD=os.path.join(ROOT, "build", "replpeer"))
+               RP_PROD=os.path.join(ROOT, "build", "replpeer"), HOSTILE=HOSTILE)
     for t in tests:
         kind, _, name = t.partition(":")
         if kind == "unit":
@@ -114,9 +115,15 @@ def main():
     units = sorted({t.split(":", 1)[1] for m in mutants for t in m["tests"] if t.startswith("unit:")})
     targets = [f"{BUILD}/replpeer"] + [f"{BUILD}/tests/{u}" for u in units]
 
-    rc, out, _ = run(MAKE + targets)
+    # The production binary (RP_PROD: scenarios that check what the test
+    # clock must not change) and the hostile-peer tool are built once, from
+    # the unmutated tree: a mutant is the victim's, never the attacker's.
+    rc, out, _ = run(MAKE + targets + [f"{BUILD}/tests/hostile"])
+    if rc == 0:
+        rc, out, _ = run(["make", "-s", "WARN=-w", "build/replpeer"])
     if rc != 0:
         sys.exit("the unmutated tree does not build:\n" + out[-2000:])
+    shutil.copy2(os.path.join(ROOT, BUILD, "tests", "hostile"), HOSTILE)
     for m in mutants:  # every mutant must be applicable before any runs
         text, err = apply(m)
         if err:

@@ -36,19 +36,21 @@ run_one() {
 	start=$(date +%s)
 	bash "$t" >"$out/$name.out" 2>&1
 	rc=$?
-	echo "$rc $(( $(date +%s) - start ))" >"$out/$name.rc"
+	# CPU seconds of the scenario and everything it waited for (daemons,
+	# clients): what it costs the others running beside it.
+	echo "$rc $(( $(date +%s) - start )) $(times | awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }')" >"$out/$name.rc"
 }
 
 report() {
-	local name=$1 rc secs
-	read -r rc secs <"$out/$name.rc"
+	local name=$1 rc secs cpu
+	read -r rc secs cpu <"$out/$name.rc"
 	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1))
-		printf 'PASS %-50s %3ss\n' "$name" "$secs"
+		printf 'PASS %-50s %3ss %4ss cpu\n' "$name" "$secs" "${cpu:-?}"
 		grep -E '^(ok|MEASURE|SKIP|KNOWN_BUG) ' "$out/$name.out" | sed 's/^/     /'
 	else
 		fail=$((fail + 1)); failed+=("$name")
-		printf 'FAIL %-50s %3ss\n' "$name" "$secs"
+		printf 'FAIL %-50s %3ss %4ss cpu\n' "$name" "$secs" "${cpu:-?}"
 		grep -E '^FAIL: ' "$out/$name.out" | sed 's/^/     > /'
 		sed 's/^/     | /' "$out/$name.out" | tail -60
 	fi
