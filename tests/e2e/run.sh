@@ -38,7 +38,9 @@ run_one() {
 	rc=$?
 	# CPU seconds of the scenario and everything it waited for (daemons,
 	# clients): what it costs the others running beside it.
-	echo "$rc $(( $(date +%s) - start )) $(times | awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }')" >"$out/$name.rc"
+	# ('times' itself, not in a pipe: a forked subshell has no children)
+	times >"$out/$name.times"
+	echo "$rc $(( $(date +%s) - start )) $(awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }' "$out/$name.times")" >"$out/$name.rc"
 }
 
 report() {
@@ -71,7 +73,7 @@ done
 wait
 for n in "${!running[@]}"; do report "$n"; done
 for t in "${serial[@]}"; do
-	run_one "$t"
+	(run_one "$t")
 	report "$(basename "$t" .sh)"
 done
 echo "e2e: $pass passed, $fail failed${failed:+: ${failed[*]}}"
