@@ -12,6 +12,16 @@ W=$(mktemp -d /tmp/rpl-e2e.XXXXXX)
 # history in ~/.config/replpeer).
 export HOME="$W/home"
 mkdir -m 700 "$HOME"
+# The scenarios start Python thousands of times, standard library only;
+# skipping its site initialisation (the .pth files of the machine's
+# packages) saves about a quarter of each start. A wrapper that execs keeps
+# '$!' the Python process itself (a shell function would not).
+mkdir "$W/bin"
+printf '#!/bin/sh
+exec %s -S "$@"
+' "$(command -v python3)" >"$W/bin/python3"
+chmod +x "$W/bin/python3"
+PATH="$W/bin:$PATH"
 PIDS=()
 FAILED=0
 
@@ -93,11 +103,6 @@ expect_rc() { local want=$1; shift; "$@" >"$W/last.out" 2>"$W/last.err"; local r
 	[ "$rc" -eq "$want" ] || { cat "$W/last.out" "$W/last.err" >&2; die "exit $rc (want $want): $*"; }; }
 expect_contains() { grep -qE -- "$2" <<<"$1" || die "$3: '$2' not found in: $1"; ok "$3"; }
 expect_not_contains() { ! grep -qE -- "$2" <<<"$1" || die "$3: '$2' found in: $1"; ok "$3"; }
-
-# The scenarios call Python thousands of times, standard library only;
-# skipping its site initialisation (.pth files of the machine's packages)
-# saves about a quarter of each call.
-python3() { command python3 -S "$@"; }
 
 # JSON field access: jget 'expr' where expr is Python applied to j.
 jget() { python3 -c "import json,sys; j=json.load(sys.stdin); v=$1; print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)"; }
