@@ -13,7 +13,10 @@
 #     (pinned), confirmed by B's session back; PING works both ways, by the
 #     pins and pairing keys of that first contact;
 #  4. a wildcard TCPADDRESS without SERVERHLADDRESS refuses CROSSDEFINE=YES
-#     before anything is stored (RPL1262E, hint to SET SERVERHLADDRESS).
+#     before anything is stored (RPL1262E, hint to SET SERVERHLADDRESS);
+#  5. a partner of the previous version (played by the hostile tool, which
+#     answers as that version does) refuses purpose 5: C's reply says the
+#     cross-definition was not done and why, its definition stays.
 source "$(dirname "$0")/lib.sh"
 
 pa=$(port); pb=$(port); pc=$(port)
@@ -49,8 +52,8 @@ out=$(cat "$W/last.out")
 expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1267E "A's DEFINE reply: cross-definition not done (RPL1267E)"
 expect_eq "$(jget 'j["cause_message_id"]' <<<"$out")" RPL1263E "the cause: B does not accept cross-definitions (RPL1263E)"
 expect_contains "$(jget 'j["message"]' <<<"$out")" "SET CROSSDEFINE ON' on B" "A's reply names the fix on B"
-expect_eq "$(adm B QUERY SERVER | jget 'len(j)')" 0 "nothing is defined on B"
-expect_contains "$(actlog_lines B)" "RPL0427W .*session from A .*refused: RPL1263E" "B's activity log shows the refused cross-definition"
+refused=$(actlog_lines B | grep -cE "RPL0427W .*session from A .*refused: RPL1263E")
+expect_eq "$(adm B QUERY SERVER | jget 'len(j)') $refused" "0 1" "nothing is defined on B, whose activity log shows the refused cross-definition"
 expect_eq "$(srv_field A B 's["name"]')" B "A's definition of B is kept"
 # A's definition of B works: B defines A by hand, the first contact pairs.
 adm B "DEFINE SERVER A HLADDRESS=127.0.0.1 LLADDRESS=$pa SERVERPASSWORD=$(cat "$W/A.pw")" >/dev/null || die "define A on B"
@@ -84,9 +87,30 @@ start_peer A
 wait_admin A
 expect_rc 1 adm A DEFINE SERVER C HLADDRESS=127.0.0.1 "LLADDRESS=$pc" "SERVERPASSWORD=$(cat "$W/C.pw")" CROSSDEFINE=YES
 out=$(cat "$W/last.out")
-expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1262E "a wildcard TCPADDRESS refuses CROSSDEFINE=YES (RPL1262E)"
+expect_eq "$(jget 'j["message_id"]' <<<"$out") $(adm A QUERY SERVER C | jget 'j.get("message_id") if isinstance(j, dict) else len(j)')" "RPL1262E RPL0406E" \
+	"a wildcard TCPADDRESS refuses CROSSDEFINE=YES (RPL1262E) before anything is defined on A"
 expect_contains "$(jget 'j["hint"]' <<<"$out")" "SET SERVERHLADDRESS" "the hint names SET SERVERHLADDRESS"
-expect_eq "$(adm A QUERY SERVER C | jget 'j.get("message_id") if isinstance(j, dict) else len(j)')" RPL0406E "nothing was defined on A"
+# ---- 5. a partner of the previous version ----------------------------------------------
+# It does not offer purpose 5 and refuses the hello as replpeer before
+# cross-definition does (RPL0409E "session purpose 5 is not offered by
+# OLD"; checked by hand against that version); the tool plays it.
+po=$(port)
+hrun old <<EOF
+listen $po
+gen-identity OLD cn=OLD ip=127.0.0.1
+spawn out=$W/old.define $RP admin -d $W/C --json DEFINE SERVER OLD HLADDRESS=127.0.0.1 LLADDRESS=$po SERVERPASSWORD=pw-OLD-secret CROSSDEFINE=YES
+accept s
+tls server OLD
+expect HELLO from=C to=OLD purpose=5
+send ERROR msgid=RPL0409E "text=session purpose 5 is not offered by OLD"
+try expect-close
+reap
+EOF
+out=$(cat "$W/old.define")
+expect_eq "$(jget '[j["message_id"], j["crossdefine"], j["cause_message_id"]]' <<<"$out")" '["RPL1267E", "not_supported", "RPL0409E"]' \
+	"a previous-version partner: C's DEFINE reply says cross-definition was not done, the partner does not know it"
+expect_contains "$(jget 'j["message"]' <<<"$out")" "define C on OLD by hand" "C's reply says to define C on the old partner by hand"
+expect_eq "$(srv_field C OLD '[s["name"], s["hladdress"], s["lladdress"]]')" "[\"OLD\", \"127.0.0.1\", $po]" "C's definition of the old partner is kept"
 no_crash A
 no_crash B
 no_crash C
