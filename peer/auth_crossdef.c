@@ -92,10 +92,11 @@ int crossdef_on_hello(struct peer_session *s, const char *from, const char *to, 
 		return 0;
 	}
 	if (!pe->in->conf.crossdefine) {
-		snprintf(why, sizeof(why),
-			 "server %s asked to be defined on %s (cross-definition), but CROSSDEFINE is "
-			 "OFF here: nothing was defined; 'SET CROSSDEFINE ON' on %s allows it",
-			 from, pe->in->conf.servername, pe->in->conf.servername);
+		snprintf(
+			why, sizeof(why),
+			"server %s asked to be defined on %s (cross-definition), but CROSSDEFINE is "
+			"OFF here: nothing was defined; 'SET CROSSDEFINE ON' on %s allows it",
+			from, pe->in->conf.servername, pe->in->conf.servername);
 		conn_refuse(s, RPL_E_CROSSDEF_OFF, why);
 		return 0;
 	}

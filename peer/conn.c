@@ -38,8 +38,8 @@ static void arm_timer(struct peer_session *s);
 
 const char *purpose_name(int purpose)
 {
-	static const char *names[] = { "none", "ping", "sync", "replication", "admin",
-				       "cross-define" };
+	static const char *names[] = { "none",        "ping",  "sync",
+				       "replication", "admin", "cross-define" };
 	return purpose >= 0 && purpose < PURPOSE_MAX ? names[purpose] : "unknown";
 }
 
@@ -1018,8 +1018,8 @@ int session_unexpected(struct peer_session *s, int type, const char *state)
 
 /* ---- down-level fallback (outbound) ------------------------------------ */
 
-static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
-			    int confirm, const struct session_ops *ops, void *arg);
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto, int confirm,
+			    const struct session_ops *ops, void *arg);
 
 /* An outbound TLS attempt met a down-level server. Falling back hands a
  * protocol-1 response to whoever answered, so it happens only when
@@ -1767,8 +1767,8 @@ static void start_queued(struct peer *p, const char *server)
 
 /* confirm: the session back that confirms a cross-definition, the only
  * one a definition waiting for it may have (sync/crossdef.c). */
-static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
-			    int confirm, const struct session_ops *ops, void *arg)
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto, int confirm,
+			    const struct session_ops *ops, void *arg)
 {
 	struct peer_session *s;
 	struct server_rec r;

@@ -72,9 +72,9 @@ struct session_ops {
  * proved our password in a session whose client certificate was checked
  * as a first contact's. Owned by the peer layer; valid during the call. */
 struct crossdef_request {
-	const char *name;             /* the name it gave in its hello */
-	const char *addr;             /* where the request came from */
-	const char *hladdress;        /* where it says it is reached */
+	const char *name;      /* the name it gave in its hello */
+	const char *addr;      /* where the request came from */
+	const char *hladdress; /* where it says it is reached */
 	int lladdress;
 	const struct blob *sealed_pw; /* its password, sealed for name */
 	const uint8_t *fp;            /* its certificate: SHA-256 of the DER */

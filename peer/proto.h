@@ -104,10 +104,10 @@ enum msg_field {
 	F_SRP_M2_2,
 	F_VERSION = 30,
 	F_PURPOSE = 31,
-	F_ADMIN = 32,    /* an administrator's name (PURPOSE_ADMIN) */
-	F_PASSWORD = 33, /* an LDAP administrator's password, inside verified TLS */
-	F_ROLLOVER = 34, /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
-	F_PAIR_GEN = 35, /* AUTH_OK after password proofs: the generation of the
+	F_ADMIN = 32,     /* an administrator's name (PURPOSE_ADMIN) */
+	F_PASSWORD = 33,  /* an LDAP administrator's password, inside verified TLS */
+	F_ROLLOVER = 34,  /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
+	F_PAIR_GEN = 35,  /* AUTH_OK after password proofs: the generation of the
 			   * pairing key the server stored (absent from older peers) */
 	F_HLADDRESS = 36, /* MSG_CROSSDEF: where the client is reached */
 	F_LLADDRESS = 37,

@@ -51,7 +51,7 @@ struct server_change {
 	char changes[512];       /* for the activity log, passwords masked */
 	int wait;                /* FORCESYNC=YES WAIT=YES */
 	struct admin_client *ac; /* held while the FORCESYNC reply is owed */
-	int crossdef; /* DEFINE ... CROSSDEFINE=YES: ask the partner after the write */
+	int crossdef;            /* DEFINE ... CROSSDEFINE=YES: ask the partner after the write */
 	/* what happened (set in the transaction) */
 	int reset, fs_set;
 };
@@ -432,7 +432,7 @@ static void define_after(struct sync *y, int rc, void *arg)
 	struct server_change *c = arg;
 
 	if (rc < 0)
-		return; /* answered with the error; change_free releases c->ac */
+		return;                  /* answered with the error; change_free releases c->ac */
 	crossdef_ask(y, c->ac, c->name); /* the hold moves there */
 	c->ac = NULL;
 }

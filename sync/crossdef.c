@@ -37,7 +37,7 @@ struct xd_job {
 	uint8_t fp[FP_LEN];
 	int64_t not_after, now;
 	char why[1200]; /* why it was not done */
-	int removed;     /* drop_work removed the waiting definition */
+	int removed;    /* drop_work removed the waiting definition */
 };
 
 static void job_free(struct xd_job *j)
@@ -131,11 +131,12 @@ static void drop_done(int rc, void *arg)
 	char text[1600];
 
 	if (rc < 0)
-		log_code(rc, "cross-definition of server %s: removing the waiting definition", j->name);
+		log_code(rc, "cross-definition of server %s: removing the waiting definition",
+			 j->name);
 	log_warn(RPL_W_CROSSDEF_REFUSED, "cross-definition of server %s (%s) not done: %s", j->name,
 		 j->addr, j->why);
-	snprintf(text, sizeof(text), "%s did not define %s: %s", j->y->in->conf.servername,
-		 j->name, j->why);
+	snprintf(text, sizeof(text), "%s did not define %s: %s", j->y->in->conf.servername, j->name,
+		 j->why);
 	(void)peer_crossdef_done(j->s, RPL_E_CROSSDEF_FAILED, text);
 	job_free(j);
 }
@@ -143,9 +144,10 @@ static void drop_done(int rc, void *arg)
 static void drop(struct xd_job *j)
 {
 	if (dbw_submit(dbw_of(j), drop_work, drop_done, j) < 0) {
-		log_error(RPL_E_CROSSDEF_FAILED,
-			  "cross-definition of server %s: the waiting definition could not be removed",
-			  j->name);
+		log_error(
+			RPL_E_CROSSDEF_FAILED,
+			"cross-definition of server %s: the waiting definition could not be removed",
+			j->name);
 		(void)peer_crossdef_done(j->s, RPL_E_CROSSDEF_FAILED, j->why);
 		job_free(j);
 	}
@@ -306,10 +308,11 @@ json_t *crossdef_check_address(struct sync *y)
 
 	if (conf_reach_address(&y->in->conf, host, sizeof(host), &port) == 0)
 		return NULL;
-	return admin_error(RPL_E_CROSSDEF_NOADDR,
-			   "nothing defined: CROSSDEFINE=YES tells the partner where %s is reached, "
-			   "and TCPADDRESS '%s' is a wildcard address and SERVERHLADDRESS is not set",
-			   y->in->conf.servername, y->in->conf.tcpaddress);
+	return admin_error(
+		RPL_E_CROSSDEF_NOADDR,
+		"nothing defined: CROSSDEFINE=YES tells the partner where %s is reached, "
+		"and TCPADDRESS '%s' is a wildcard address and SERVERHLADDRESS is not set",
+		y->in->conf.servername, y->in->conf.tcpaddress);
 }
 
 static json_t *ask_result(struct xd_ask *a, const struct session_result *r)
@@ -327,15 +330,16 @@ static json_t *ask_result(struct xd_ask *a, const struct session_result *r)
 			"cross-definition (CROSSDEFINE is OFF there). Run 'SET CROSSDEFINE ON' on %s, "
 			"then DELETE SERVER %s and DEFINE it again with CROSSDEFINE=YES, or define %s "
 			"on %s by hand; the definition of %s here works either way",
-			a->server, a->server, self, a->server, a->server, a->server, self, a->server,
-			a->server);
+			a->server, a->server, self, a->server, a->server, a->server, self,
+			a->server, a->server);
 		json_object_set_new(j, "crossdefine", json_string("refused"));
 	} else if (r->partner_err == RPL_E_PROTOCOL && strstr(r->message, "purpose")) {
-		j = admin_error(RPL_E_CROSSDEF_FAILED,
-				"server %s defined here, but %s does not know cross-definition (a "
-				"replpeer before it: %s); define %s on %s by hand; the definition of "
-				"%s here works",
-				a->server, a->server, r->message, self, a->server, a->server);
+		j = admin_error(
+			RPL_E_CROSSDEF_FAILED,
+			"server %s defined here, but %s does not know cross-definition (a "
+			"replpeer before it: %s); define %s on %s by hand; the definition of "
+			"%s here works",
+			a->server, a->server, r->message, self, a->server, a->server);
 		json_object_set_new(j, "crossdefine", json_string("not_supported"));
 	} else {
 		j = admin_error(RPL_E_CROSSDEF_FAILED,
@@ -345,8 +349,9 @@ static json_t *ask_result(struct xd_ask *a, const struct session_result *r)
 	}
 	json_object_set_new(j, "server", json_string(a->server));
 	if (!r->ok)
-		json_object_set_new(j, "cause_message_id",
-				    json_string(rpl_msg_id(r->partner_err ? r->partner_err : -r->err)));
+		json_object_set_new(
+			j, "cause_message_id",
+			json_string(rpl_msg_id(r->partner_err ? r->partner_err : -r->err)));
 	return j;
 }
 
@@ -407,8 +412,8 @@ static int opt_work(MDB_txn *txn, struct store *st, void *arg, char *detail, siz
 	(void)detail;
 	(void)dsz;
 	return store_actlog_add(txn, st, o->msg,
-				"%s changed from '%s' to '%s' by the administrator", o->key,
-				o->old, o->value);
+				"%s changed from '%s' to '%s' by the administrator", o->key, o->old,
+				o->value);
 }
 
 /* replpeer.conf first (a failure changes nothing; a restart keeps it),
@@ -469,10 +474,11 @@ void admin_set_serverhladdress(struct sync *y, struct admin_client *ac, struct a
 		return;
 	}
 	if (conf_wildcard_address(v)) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM,
-				      "SERVERHLADDRESS '%s' is a wildcard address: give the host name "
-				      "or address partners connect to",
-				      v));
+		reply(ac,
+		      admin_error(RPL_E_ADMIN_PARAM,
+				  "SERVERHLADDRESS '%s' is a wildcard address: give the host name "
+				  "or address partners connect to",
+				  v));
 		return;
 	}
 	snprintf(old, sizeof(old), "%s", y->in->conf.serverhladdress);
@@ -491,7 +497,8 @@ void admin_set_serverlladdress(struct sync *y, struct admin_client *ac, struct a
 	}
 	port = strtol(v, &end, 10);
 	if (!*v || *end || port < 1 || port > 65535) {
-		reply(ac, admin_error(RPL_E_ADMIN_PARAM, "LLADDRESS must be a port from 1 to 65535"));
+		reply(ac,
+		      admin_error(RPL_E_ADMIN_PARAM, "LLADDRESS must be a port from 1 to 65535"));
 		return;
 	}
 	if (y->in->conf.serverlladdress)

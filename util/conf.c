@@ -115,8 +115,8 @@ int keytype_parse(const char *s, int *keytype)
 
 int conf_wildcard_address(const char *a)
 {
-	return !*a || strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0 ||
-	       strcmp(a, "[::]") == 0 || strcmp(a, "*") == 0 || strcmp(a, "0") == 0;
+	return !*a || strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0 || strcmp(a, "[::]") == 0 ||
+	       strcmp(a, "*") == 0 || strcmp(a, "0") == 0;
 }
 
 int conf_reach_address(const struct rpl_conf *c, char *host, size_t hostsz, int *port)
