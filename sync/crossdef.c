@@ -445,7 +445,7 @@ static void set_option(struct sync *y, struct admin_client *ac, int msg, const c
 		free(o);
 		return;
 	}
-	log_info(msg, "%s changed from '%s' to '%s' by the administrator", key, old, value);
+	log_code(msg, "%s changed from '%s' to '%s' by the administrator", key, old, value);
 	admin_write(y, ac, opt_work, o, free,
 		    admin_ok(msg, "%s is %s (was %s); replpeer.conf updated, in effect now", key,
 			     shown, old[0] ? old : "not set"),
