@@ -11,7 +11,9 @@
 #  3. with SET CROSSDEFINE ON on B, C's DEFINE ... CROSSDEFINE=YES makes B
 #     define C with C's announced address and the certificate C showed
 #     (pinned), confirmed by B's session back; PING works both ways, by the
-#     pins and pairing keys of that first contact;
+#     pins and pairing keys of that first contact; the same request again
+#     (C deletes B and defines it again) is refused (RPL1264E) and changes
+#     nothing on B;
 #  4. a wildcard TCPADDRESS without SERVERHLADDRESS refuses CROSSDEFINE=YES
 #     before anything is stored (RPL1262E, hint to SET SERVERHLADDRESS);
 #  5. a partner of the previous version (played by the hostile tool, which
@@ -79,6 +81,14 @@ p=$(adm C PING SERVER B) || die "C -> B: $p"
 expect_eq "$(jget 'j["ok"]' <<<"$p")" true "PING SERVER B from C works"
 by_pairing_key C B || die "C -> B is not verified by pin with the pairing key"
 ok "PING SERVER B from C: verified by pin with the pairing key"
+# The same request again (C deletes B and defines it again with
+# CROSSDEFINE=YES): B already defines C, so nothing changes there.
+defC=$(adm B QUERY SERVER C | jget '[(s["hladdress"], s["lladdress"], [p["fingerprint"] for p in s["pins"]], s["paired_in"], s["paired_out"], s["sessionsecurity"]) for s in j]')
+expect_rc 0 adm C DELETE SERVER B
+expect_rc 1 adm C DEFINE SERVER B HLADDRESS=127.0.0.1 "LLADDRESS=$pb" "SERVERPASSWORD=$(cat "$W/B.pw")" CROSSDEFINE=YES
+out=$(cat "$W/last.out")
+expect_eq "$(jget '[j["message_id"], j["cause_message_id"]]' <<<"$out") $(adm B QUERY SERVER C | jget '[(s["hladdress"], s["lladdress"], [p["fingerprint"] for p in s["pins"]], s["paired_in"], s["paired_out"], s["sessionsecurity"]) for s in j]')" \
+	"[\"RPL1267E\", \"RPL1264E\"] $defC" "a repeated request changes nothing more: B refuses it (RPL1264E), its definition of C as it was"
 
 # ---- 4. no address to announce -----------------------------------------------------
 stop_peer A
