@@ -306,6 +306,10 @@ json_t *crossdef_check_address(struct sync *y)
 	char host[256];
 	int port;
 
+	if (y->in->conf.protocollevel == 1)
+		return admin_error(RPL_E_CROSSDEF_FAILED,
+				   "nothing defined: cross-definition needs protocol 2, and "
+				   "PROTOCOLLEVEL is 1 here");
 	if (conf_reach_address(&y->in->conf, host, sizeof(host), &port) == 0)
 		return NULL;
 	return admin_error(
