@@ -141,6 +141,10 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 	if ((v = admin_param(cmd, "CROSSDEFINE"))) {
 		if (parse_yesno(v, &c->crossdef) < 0)
 			return admin_error(RPL_E_ADMIN_PARAM, "CROSSDEFINE must be YES or NO");
+		if (c->crossdef && c->has_fs && c->forcesync)
+			return admin_error(
+				RPL_E_ADMIN_PARAM,
+				"CROSSDEFINE=YES and FORCESYNC=YES are separate commands");
 	}
 	for (int i = 0; i < cmd->nparams; i++) {
 		size_t n = strlen(c->changes);
@@ -432,8 +436,8 @@ static void define_after(struct sync *y, int rc, void *arg)
 	struct server_change *c = arg;
 
 	if (rc < 0)
-		return;                  /* answered with the error; change_free releases c->ac */
-	crossdef_ask(y, c->ac, c->name); /* the hold moves there */
+		return; /* answered with the error; change_free releases c->ac */
+	crossdef_ask(y, c->ac, c->name, 0); /* the hold moves there */
 	c->ac = NULL;
 }
 
@@ -520,6 +524,10 @@ static void update_after(struct sync *y, int rc, void *arg)
 	struct server_change *c = arg;
 	if (rc < 0)
 		return;
+	if (c->crossdef) {
+		crossdef_ask(y, c->ac, c->name, 1); /* the hold moves there */
+		c->ac = NULL;
+	}
 	if (c->reset)
 		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator",
 			 c->name);
@@ -545,6 +553,19 @@ void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_c
 	if ((err = parse_change(y, cmd, c))) {
 		change_free(c);
 		reply(ac, err);
+		return;
+	}
+	if (c->crossdef) {
+		/* Asks the partner once the change is stored (update_after);
+		 * the reply waits for its answer. */
+		if ((err = crossdef_check_address(y))) {
+			change_free(c);
+			reply(ac, err);
+			return;
+		}
+		adminsrv_hold(ac);
+		c->ac = ac;
+		admin_write(y, ac, update_work, c, change_free, NULL, update_after);
 		return;
 	}
 	if (c->has_fs && c->forcesync) {

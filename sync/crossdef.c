@@ -299,6 +299,7 @@ struct xd_ask {
 	struct sync *y;
 	struct admin_client *ac; /* held until the reply */
 	char server[RPL_NAME_MAX + 1];
+	const char *done; /* "defined" or "updated": what the command did here */
 };
 
 json_t *crossdef_check_address(struct sync *y)
@@ -325,30 +326,31 @@ static json_t *ask_result(struct xd_ask *a, const struct session_result *r)
 	json_t *j;
 
 	if (r->ok) {
-		j = admin_ok(RPL_I_CROSSDEF_DONE, "server %s defined; %s", a->server, r->message);
+		j = admin_ok(RPL_I_CROSSDEF_DONE, "server %s %s; %s", a->server, a->done,
+			     r->message);
 		json_object_set_new(j, "crossdefine", json_string("done"));
 	} else if (r->partner_err == RPL_E_CROSSDEF_OFF) {
 		j = admin_error(
 			RPL_E_CROSSDEF_FAILED,
-			"server %s defined here, but %s did not define %s: partner %s refused the "
+			"server %s %s here, but %s did not define %s: partner %s refused the "
 			"cross-definition (CROSSDEFINE is OFF there). Run 'SET CROSSDEFINE ON' on %s, "
-			"then DELETE SERVER %s and DEFINE it again with CROSSDEFINE=YES, or define %s "
-			"on %s by hand; the definition of %s here works either way",
-			a->server, a->server, self, a->server, a->server, a->server, self,
+			"then 'UPDATE SERVER %s CROSSDEFINE=YES' here, or define %s on %s by hand; "
+			"the definition of %s here works either way",
+			a->server, a->done, a->server, self, a->server, a->server, a->server, self,
 			a->server, a->server);
 		json_object_set_new(j, "crossdefine", json_string("refused"));
 	} else if (r->partner_err == RPL_E_PROTOCOL && strstr(r->message, "purpose")) {
 		j = admin_error(
 			RPL_E_CROSSDEF_FAILED,
-			"server %s defined here, but %s does not know cross-definition (a "
+			"server %s %s here, but %s does not know cross-definition (a "
 			"replpeer before it: %s); define %s on %s by hand; the definition of "
 			"%s here works",
-			a->server, a->server, r->message, self, a->server, a->server);
+			a->server, a->done, a->server, r->message, self, a->server, a->server);
 		json_object_set_new(j, "crossdefine", json_string("not_supported"));
 	} else {
 		j = admin_error(RPL_E_CROSSDEF_FAILED,
-				"server %s defined here, but %s did not define %s: %s", a->server,
-				a->server, self, r->message);
+				"server %s %s here, but %s did not define %s: %s", a->server,
+				a->done, a->server, self, r->message);
 		json_object_set_new(j, "crossdefine", json_string("refused"));
 	}
 	json_object_set_new(j, "server", json_string(a->server));
@@ -377,19 +379,20 @@ static void ask_closed(struct peer_session *s, const struct session_result *r, v
 
 static const struct session_ops ask_ops = { .closed = ask_closed };
 
-void crossdef_ask(struct sync *y, struct admin_client *ac, const char *server)
+void crossdef_ask(struct sync *y, struct admin_client *ac, const char *server, int updated)
 {
 	struct xd_ask *a = calloc(1, sizeof(*a));
 	int rc;
 
 	if (!a) {
-		reply(ac, admin_error(RPL_E_NOMEM, "server %s defined; cross-definition not asked",
-				      server));
+		reply(ac, admin_error(RPL_E_NOMEM, "server %s %s; cross-definition not asked",
+				      server, updated ? "updated" : "defined"));
 		adminsrv_release(ac);
 		return;
 	}
 	a->y = y;
 	a->ac = ac;
+	a->done = updated ? "updated" : "defined";
 	snprintf(a->server, sizeof(a->server), "%s", server);
 	rc = peer_connect(y->peer, server, PURPOSE_CROSSDEF, &ask_ops, a);
 	if (rc < 0) {

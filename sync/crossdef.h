@@ -17,10 +17,11 @@
 /* peer_hooks.crossdef (B). */
 void crossdef_hook(void *ctx, struct peer_session *s, const struct crossdef_request *rq);
 
-/* A: after DEFINE SERVER server ... CROSSDEFINE=YES stored the definition,
- * asks server to define this one; the reply to ac (held by the caller,
- * released here) says what happened. */
-void crossdef_ask(struct sync *y, struct admin_client *ac, const char *server);
+/* A: after DEFINE SERVER (updated 0) or UPDATE SERVER (updated 1) server
+ * ... CROSSDEFINE=YES stored the definition, asks server to define this
+ * one; the reply to ac (held by the caller, released here) says what
+ * happened. */
+void crossdef_ask(struct sync *y, struct admin_client *ac, const char *server, int updated);
 
 /* DEFINE's check before anything is stored: NULL, or the error document
  * when partners could not be told where this server is reached. */
