@@ -352,7 +352,11 @@ int peer_crossdef_done(struct peer_session *s, int code, const char *text)
 			(void)conn_send_frame(s, MSG_CROSSDEF_DONE, &w);
 		wbuf_free(&w);
 		s->auth->state = A_DONE;
-		session_close(s, 0, NULL);
+		/* Ended without close_notify, as a refusal ends: the requester
+		 * decrypts a close_notify that arrives with the answer before it
+		 * dispatches the answer, and would report the end instead. */
+		s->quiet = 1;
+		session_close(s, -RPL_E_CLOSED, "cross-definition answered");
 	} else if (waiting) {
 		s->auth->state = A_DONE;
 		session_send_error(s, code, text);
