@@ -504,8 +504,8 @@ void admin_set_serverlladdress(struct sync *y, struct admin_client *ac, struct a
 	}
 	port = strtol(v, &end, 10);
 	if (!*v || *end || port < 1 || port > 65535) {
-		reply(ac,
-		      admin_error(RPL_E_ADMIN_PARAM, "LLADDRESS must be a port from 1 to 65535"));
+		reply(ac, admin_error(RPL_E_ADMIN_PARAM,
+				      "SERVERLLADDRESS must be a port from 1 to 65535"));
 		return;
 	}
 	if (y->in->conf.serverlladdress)
