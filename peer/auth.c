@@ -44,7 +44,9 @@ const char *auth_state_name(int st)
 		"client-committing",       "server-wait-hello",     "server-starting-proof",
 		"server-wait-auth",        "server-checking-proof", "server-committing",
 		"admin-starting-proof",    "admin-wait-auth",       "admin-checking-proof",
-		"admin-checking-ldap",     "admin-committing",      "done"
+		"admin-checking-ldap",     "admin-committing",      "crossdef-client-wait-done",
+		"crossdef-starting-proof", "crossdef-wait-auth",    "crossdef-checking-proof",
+		"crossdef-wait-request",   "crossdef-defining",     "done"
 	};
 	return st >= 0 && st <= A_DONE ? names[st] : "unknown";
 }
@@ -113,8 +115,8 @@ static int load_peer_cert(struct peer_session *s)
 }
 
 /* The decision (peer/trust) from the record read in txn. */
-static void decide(struct peer_session *s, MDB_txn *txn, const struct server_rec *r,
-		   struct trust_verdict *v)
+void auth_decide(struct peer_session *s, MDB_txn *txn, const struct server_rec *r,
+		 struct trust_verdict *v)
 {
 	const struct rpl_conf *conf = &s->p->in->conf;
 	struct anchor_list anchors = { .n = 0 };
@@ -592,7 +594,7 @@ static int load_server(struct peer_session *s, MDB_txn **txn, struct server_rec 
 	return 0;
 }
 
-static int own_password(struct peer_session *s, struct wbuf *out)
+int auth_own_password(struct peer_session *s, struct wbuf *out)
 {
 	struct blob sealed = { 0 };
 	const uint8_t *v;
@@ -612,7 +614,7 @@ static int own_password(struct peer_session *s, struct wbuf *out)
 	return rc;
 }
 
-static int own_verifier(struct peer_session *s, struct blob *salt, struct blob *verifier)
+int auth_own_verifier(struct peer_session *s, struct blob *salt, struct blob *verifier)
 {
 	struct blob sealed = { 0 };
 	struct wbuf plain;
@@ -739,7 +741,7 @@ void auth_client_start(struct peer_session *s)
 		session_close(s, rc, "%s", s->server);
 		return;
 	}
-	decide(s, txn, &r, &s->auth->v);
+	auth_decide(s, txn, &r, &s->auth->v);
 	store_abort(txn);
 	if (s->auth->v.vb == VB_NONE && !s->auth->v.want_continuity) {
 		server_rec_free(&r);
@@ -748,8 +750,10 @@ void auth_client_start(struct peer_session *s)
 	}
 	/* Continuity is decided on HELLO_REPLY, before any proof is sent. */
 	/* A FORCESYNC mark always means both password proofs again. */
-	s->auth->method = (s->auth->v.vb == VB_FIRST || r.forcesync || !r.key_out.n) ? METHOD_SRP
-										     : METHOD_KEY;
+	s->auth->method = (s->auth->v.vb == VB_FIRST || r.forcesync || !r.key_out.n ||
+			   s->purpose == PURPOSE_CROSSDEF)
+				  ? METHOD_SRP
+				  : METHOD_KEY;
 	wbuf_init(&w);
 	tlv_put_u64(&w, F_VERSION, PROTO2_REVISION);
 	tlv_put_str(&w, F_FROM, s->p->in->conf.servername);
@@ -884,8 +888,13 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 		a->state = A_C_WAIT_OK;
 		return rc;
 	}
-	/* SRP: both proofs, always. */
-	if (!j->p[0].salt.n || !j->p[0].B.n || !j->p[1].salt.n || !j->p[1].B.n) {
+	/* SRP: both proofs, always; a cross-definition's server does not
+	 * know us yet, so there only its own password (slot 1) is proved,
+	 * and this session stores nothing (crossdef_client_request). */
+	if (s->purpose == PURPOSE_CROSSDEF)
+		j->nslots = 1;
+	if (!j->p[0].salt.n || !j->p[0].B.n ||
+	    (j->nslots == 2 && (!j->p[1].salt.n || !j->p[1].B.n))) {
 		auth_job_free(j);
 		server_rec_free(&r);
 		return -RPL_E_PROTOCOL;
@@ -893,8 +902,8 @@ static int client_on_reply(struct peer_session *s, struct cursor *p)
 	rc = instance_unseal(s->p->in, SEAL_SERVER_PASSWORD, r.name, &r.password,
 			     &j->p[0].password);
 	server_rec_free(&r);
-	if (rc == 0)
-		rc = own_password(s, &j->p[1].password);
+	if (rc == 0 && j->nslots == 2)
+		rc = auth_own_password(s, &j->p[1].password);
 	if (rc < 0) {
 		auth_job_free(j);
 		return rc;
@@ -927,8 +936,10 @@ static void client_srp_done(struct peer_session *s, struct srp_job *j)
 	wbuf_init(&w);
 	tlv_put(&w, F_SRP_A, j->p[0].A.p, j->p[0].A.n);
 	tlv_put(&w, F_SRP_M1, j->p[0].M1.p, j->p[0].M1.n);
-	tlv_put(&w, F_SRP_A2, j->p[1].A.p, j->p[1].A.n);
-	tlv_put(&w, F_SRP_M1_2, j->p[1].M1.p, j->p[1].M1.n);
+	if (j->nslots == 2) {
+		tlv_put(&w, F_SRP_A2, j->p[1].A.p, j->p[1].A.n);
+		tlv_put(&w, F_SRP_M1_2, j->p[1].M1.p, j->p[1].M1.n);
+	}
 	tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
 	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)a->v.vb);
 	rc = wbuf_status(&w);
@@ -967,7 +978,16 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
-	if (a->method == METHOD_SRP) {
+	if (a->method == METHOD_SRP && s->purpose == PURPOSE_CROSSDEF) {
+		/* The server holds the verifier of its own password: that is
+		 * all a cross-definition's first session can show. */
+		if (srp_client_finish(a->srp[0], M2.p, M2.n) < 0) {
+			conn_record_failure(s, "the server's password proof is wrong");
+			rc = -RPL_E_AUTH_FAILED;
+			goto out;
+		}
+		a->srp_done = 1;
+	} else if (a->method == METHOD_SRP) {
 		/* Both: the server holds the verifier of its own password and
 		 * knows ours. */
 		if (srp_client_finish(a->srp[0], M2.p, M2.n) < 0 ||
@@ -985,7 +1005,11 @@ static int client_on_ok(struct peer_session *s, struct cursor *p)
 		conn_record_failure(
 			s,
 			"the server's session binding is wrong (a man in the middle, or a changed pairing)");
-	if (rc == 0) {
+	if (rc == 0 && s->purpose == PURPOSE_CROSSDEF) {
+		/* Nothing is pinned or stored: the server's session back to
+		 * us proves both passwords and pins in both directions. */
+		rc = a->srp_done ? crossdef_client_request(s) : -RPL_E_PROTOCOL;
+	} else if (rc == 0) {
 		s->partner_vb = (int)vb;
 		rc = start_commit(s, A_C_COMMIT);
 	}
@@ -1101,6 +1125,8 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		session_close(s, -RPL_E_NOCERT, "from %s", s->addr);
 		return 0;
 	}
+	if (purpose == PURPOSE_CROSSDEF)
+		return crossdef_on_hello(s, from, to, proto, method);
 	if (!conf_valid_name(from) || proto != 2 || (method != METHOD_KEY && method != METHOD_SRP))
 		return -RPL_E_PROTOCOL;
 	if ((rc = conn_admit(s, from, to, (int)purpose, &r)) != 0)
@@ -1110,7 +1136,7 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		server_rec_free(&r);
 		return rc;
 	}
-	decide(s, txn, &r, &a->v);
+	auth_decide(s, txn, &r, &a->v);
 	store_abort(txn);
 	if (a->v.vb == VB_NONE && a->v.want_continuity) {
 		int pin = continuity_check(s, &r, p);
@@ -1171,7 +1197,7 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 		}
 		/* Slot 1: our own password (its verifier is sealed in meta);
 		 * slot 2: the client's, which we hold. */
-		rc = own_verifier(s, &j->p[0].salt, &j->p[0].verifier);
+		rc = auth_own_verifier(s, &j->p[0].salt, &j->p[0].verifier);
 		if (rc == 0)
 			rc = instance_unseal(pe->in, SEAL_SERVER_PASSWORD, r.name, &r.password,
 					     &j->p[1].password);
@@ -1354,6 +1380,9 @@ static const struct transition {
 	{ ROLE_INBOUND, A_S_WAIT_HELLO, MSG_HELLO, server_on_hello },
 	{ ROLE_INBOUND, A_S_WAIT_AUTH, MSG_AUTH, server_on_auth },
 	{ ROLE_INBOUND, A_SA_WAIT_AUTH, MSG_AUTH, admin_on_auth },
+	{ ROLE_OUTBOUND, A_C_XD_SENT, MSG_CROSSDEF_DONE, crossdef_on_done },
+	{ ROLE_INBOUND, A_SX_WAIT_AUTH, MSG_AUTH, crossdef_on_auth },
+	{ ROLE_INBOUND, A_SX_WAIT_REQ, MSG_CROSSDEF, crossdef_on_request },
 };
 
 int auth_on_frame(struct peer_session *s, int type, struct cursor *p)

@@ -29,6 +29,12 @@ enum auth_state {
 	A_SA_FINISHING, /* administrator: SRP check on the pool */
 	A_SA_LDAP,      /* administrator: the directory checks the password */
 	A_SA_COMMIT,    /* administrator: committing the sign-on */
+	A_C_XD_SENT,    /* cross-define client: MSG_CROSSDEF sent, waiting for the answer */
+	A_SX_STARTING,  /* cross-define server: SRP set-up on the pool */
+	A_SX_WAIT_AUTH, /* cross-define server: HELLO_REPLY sent, waiting for AUTH */
+	A_SX_FINISHING, /* cross-define server: SRP check on the pool */
+	A_SX_WAIT_REQ,  /* cross-define server: AUTH_OK sent, waiting for MSG_CROSSDEF */
+	A_SX_DEFINING,  /* cross-define server: the upper layer defines and confirms */
 	A_DONE,
 };
 
@@ -103,6 +109,21 @@ int auth_check_tag(struct peer_session *s, int from_client, const uint8_t *got);
 void auth_fail_proof(struct peer_session *s, const char *detail);
 /* 1 (and the session is refused) when the partner's revision differs. */
 int auth_check_version(struct peer_session *s, uint64_t version, int have);
+
+/* Shared with auth_crossdef.c. */
+void auth_decide(struct peer_session *s, MDB_txn *txn, const struct server_rec *r,
+		 struct trust_verdict *v);
+int auth_own_verifier(struct peer_session *s, struct blob *salt, struct blob *verifier);
+int auth_own_password(struct peer_session *s, struct wbuf *out);
+
+/* auth_crossdef.c: the server's side of a cross-definition, and the
+ * client's request once the server proved its password. */
+int crossdef_on_hello(struct peer_session *s, const char *from, const char *to, uint64_t proto,
+		      uint64_t method);
+int crossdef_on_auth(struct peer_session *s, struct cursor *p);
+int crossdef_on_request(struct peer_session *s, struct cursor *p);
+int crossdef_client_request(struct peer_session *s);
+int crossdef_on_done(struct peer_session *s, struct cursor *p);
 
 /* auth_admin.c */
 int admin_on_hello(struct peer_session *s, const char *admin, uint64_t method);

@@ -38,7 +38,8 @@ static void arm_timer(struct peer_session *s);
 
 const char *purpose_name(int purpose)
 {
-	static const char *names[] = { "none", "ping", "sync", "replication", "admin" };
+	static const char *names[] = { "none",        "ping",  "sync",
+				       "replication", "admin", "cross-define" };
 	return purpose >= 0 && purpose < PURPOSE_MAX ? names[purpose] : "unknown";
 }
 
@@ -58,6 +59,8 @@ const char *msg_type_name(int type)
 	case MSG_CERTS_REFUSED: return "CERTS_REFUSED";
 	case MSG_ADMIN_CMD: return "ADMIN_CMD";
 	case MSG_ADMIN_REPLY: return "ADMIN_REPLY";
+	case MSG_CROSSDEF: return "CROSSDEF";
+	case MSG_CROSSDEF_DONE: return "CROSSDEF_DONE";
 	case MSG_L_HELLO: return "L_HELLO";
 	case MSG_L_CHALLENGE: return "L_CHALLENGE";
 	case MSG_L_RESPONSE: return "L_RESPONSE";
@@ -938,6 +941,16 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 	}
 	if (rc < 0)
 		return rc;
+	if (r->crossdef_pending) {
+		/* Defined by the partner's own request: usable only once our
+		 * session back to its address proved both passwords. */
+		snprintf(why, sizeof(why),
+			 "server %s is defined on %s by its cross-definition, not confirmed yet",
+			 r->name, p->in->conf.servername);
+		server_rec_free(r);
+		conn_refuse(s, RPL_E_CROSSDEF_UNCONFIRMED, why);
+		return 1;
+	}
 	snprintf(s->server, sizeof(s->server), "%s", r->name);
 	if (p->n_in_ready >= p->in->conf.maxsessions) {
 		snprintf(why, sizeof(why), "MAXSESSIONS %d reached", p->in->conf.maxsessions);
@@ -1005,7 +1018,7 @@ int session_unexpected(struct peer_session *s, int type, const char *state)
 
 /* ---- down-level fallback (outbound) ------------------------------------ */
 
-static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto, int confirm,
 			    const struct session_ops *ops, void *arg);
 
 /* An outbound TLS attempt met a down-level server. Falling back hands a
@@ -1054,7 +1067,7 @@ static int legacy_fallback(struct peer_session *s)
 	log_info(RPL_I_LEGACY,
 		 "server %s speaks only protocol 1 and is TRANSITIONAL: retrying down-level",
 		 s->server);
-	return start_connect_to(p, s->server, s->purpose, 1, s->ops, s->ops_arg) == 0;
+	return start_connect_to(p, s->server, s->purpose, 1, 0, s->ops, s->ops_arg) == 0;
 }
 
 /* ---- reading and framing ----------------------------------------------- */
@@ -1752,7 +1765,9 @@ static void start_queued(struct peer *p, const char *server)
 		begin_connect(oldest);
 }
 
-static int start_connect_to(struct peer *p, const char *server, int purpose, int proto,
+/* confirm: the session back that confirms a cross-definition, the only
+ * one a definition waiting for it may have (sync/crossdef.c). */
+static int start_connect_to(struct peer *p, const char *server, int purpose, int proto, int confirm,
 			    const struct session_ops *ops, void *arg)
 {
 	struct peer_session *s;
@@ -1770,6 +1785,10 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 	store_abort(txn);
 	if (rc < 0)
 		return rc == -RPL_E_NOTFOUND ? -RPL_E_UNKNOWN_SERVER : rc;
+	if (r.crossdef_pending != !!confirm || (confirm && proto != 2)) {
+		server_rec_free(&r);
+		return r.crossdef_pending ? -RPL_E_CROSSDEF_UNCONFIRMED : -RPL_E_BADARG;
+	}
 	s = session_new(p, ROLE_OUTBOUND);
 	if (!s) {
 		server_rec_free(&r);
@@ -1797,7 +1816,7 @@ static int start_connect_to(struct peer *p, const char *server, int purpose, int
 int conn_connect_bulk(struct peer *p, const char *server, const uint8_t *token,
 		      const struct session_ops *ops, void *arg)
 {
-	int rc = start_connect_to(p, server, PURPOSE_REPL, PROTO_BULK, ops, arg);
+	int rc = start_connect_to(p, server, PURPOSE_REPL, PROTO_BULK, 0, ops, arg);
 
 	/* The newest session is the one just made (the list is newest first). */
 	if (rc == 0)
@@ -1810,7 +1829,15 @@ int peer_connect(struct peer *p, const char *server, int purpose, const struct s
 {
 	if (purpose <= PURPOSE_NONE || purpose >= PURPOSE_MAX)
 		return -RPL_E_BADARG;
-	return start_connect_to(p, server, purpose, 2, ops, arg);
+	return start_connect_to(p, server, purpose, 2, 0, ops, arg);
+}
+
+int peer_connect_confirm(struct peer *p, const char *server, int purpose,
+			 const struct session_ops *ops, void *arg)
+{
+	if (purpose != PURPOSE_PING)
+		return -RPL_E_BADARG;
+	return start_connect_to(p, server, purpose, 2, 1, ops, arg);
 }
 
 void peer_cancel(struct peer *p, int (*match)(const struct session_ops *ops, void *arg, void *ctx),

@@ -30,6 +30,10 @@ enum peer_purpose {
 	PURPOSE_SYNC = 2,  /* certificate announcement, confirmation, FORCESYNC */
 	PURPOSE_REPL = 3,  /* replication (later) */
 	PURPOSE_ADMIN = 4, /* remote administration (later) */
+	/* cross-definition: the client proves the server's password, then
+	 * asks to be defined there (peer/auth_crossdef.c); older peers refuse
+	 * the purpose */
+	PURPOSE_CROSSDEF = 5,
 	PURPOSE_MAX
 };
 const char *purpose_name(int purpose);
@@ -64,6 +68,21 @@ struct session_ops {
 	void (*closed)(struct peer_session *s, const struct session_result *r, void *arg);
 };
 
+/* A partner's request to be defined here (PURPOSE_CROSSDEF), after it
+ * proved our password in a session whose client certificate was checked
+ * as a first contact's. Owned by the peer layer; valid during the call. */
+struct crossdef_request {
+	const char *name;      /* the name it gave in its hello */
+	const char *addr;      /* where the request came from */
+	const char *hladdress; /* where it says it is reached */
+	int lladdress;
+	const struct blob *sealed_pw; /* its password, sealed for name */
+	const uint8_t *fp;            /* its certificate: SHA-256 of the DER */
+	int64_t not_after;
+	const uint8_t *der;
+	size_t der_len;
+};
+
 struct peer_hooks {
 	void *ctx;
 	unsigned purposes; /* bit (1 << purpose) for each purpose offered inbound */
@@ -73,6 +92,9 @@ struct peer_hooks {
 					     void **arg);
 	/* A partner's pins changed (expiry warnings, rollover bookkeeping). */
 	void (*pins_changed)(void *ctx, const char *server);
+	/* A cross-definition request (NULL: refused as not offered). The
+	 * upper layer answers exactly once with peer_crossdef_done. */
+	void (*crossdef)(void *ctx, struct peer_session *s, const struct crossdef_request *rq);
 	/* One command line from the local admin socket. */
 	void (*admin_line)(void *ctx, struct admin_client *ac, const char *line);
 };
@@ -123,6 +145,19 @@ struct instance *peer_instance(struct peer *p);
  * exactly once, on a later turn; on a negative return never. */
 int peer_connect(struct peer *p, const char *server, int purpose, const struct session_ops *ops,
 		 void *arg);
+
+/* Like peer_connect, for the one session that may use a definition still
+ * waiting for its cross-definition's confirmation (crossdef_pending). */
+int peer_connect_confirm(struct peer *p, const char *server, int purpose,
+			 const struct session_ops *ops, void *arg);
+
+/* The answer to a cross-definition request: code RPL_I_CROSSDEF_DONE (text
+ * says what was defined) or an error; it is sent to the requester and its
+ * session ends. Returns 1 when the session was still waiting, 0 when it
+ * had ended (the answer is dropped). Releases the session. */
+int peer_crossdef_done(struct peer_session *s, int code, const char *text);
+/* 1 while the requester's session still waits for the answer. */
+int peer_crossdef_waiting(const struct peer_session *s);
 
 /* Ends every outbound session whose ops and argument match says 1 for
  * (-RPL_E_CANCELLED with why): what an abandoned command started. Each

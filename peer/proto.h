@@ -20,6 +20,13 @@
  * the pairing session for METHOD_KEY) and bind the exporter, both
  * certificates, both names, the method, the purpose and the revision.
  * Each message is accepted once, in its state only (peer/auth.c).
+ *
+ * Cross-definition (PURPOSE_CROSSDEF, peer/auth_crossdef.c): the server
+ * does not know the client yet, so METHOD_SRP runs slot 1 only (the
+ * server's password); after AUTH_OK the client sends MSG_CROSSDEF with
+ * its own password and address, and the server answers MSG_CROSSDEF_DONE
+ * (or MSG_ERROR) once it proved both passwords in a session back to that
+ * address. Nothing is trusted until that session back succeeded.
  */
 #ifndef RPL_PROTO_H
 #define RPL_PROTO_H
@@ -53,6 +60,10 @@ enum msg_type {
 	/* remote administration (PURPOSE_ADMIN) */
 	MSG_ADMIN_CMD = 30,   /* client: one command line (F_TEXT) */
 	MSG_ADMIN_REPLY = 31, /* server: the reply envelope as JSON (F_TEXT) */
+	/* cross-definition (PURPOSE_CROSSDEF), after the client's proof of the
+	 * server's password and the server's AUTH_OK */
+	MSG_CROSSDEF = 50,      /* client: F_PASSWORD, F_HLADDRESS, F_LLADDRESS */
+	MSG_CROSSDEF_DONE = 51, /* server: F_MSGID, F_TEXT (a refusal is MSG_ERROR) */
 	/* protocol 1 */
 	MSG_L_HELLO = 40,
 	MSG_L_CHALLENGE = 41,
@@ -93,11 +104,13 @@ enum msg_field {
 	F_SRP_M2_2,
 	F_VERSION = 30,
 	F_PURPOSE = 31,
-	F_ADMIN = 32,    /* an administrator's name (PURPOSE_ADMIN) */
-	F_PASSWORD = 33, /* an LDAP administrator's password, inside verified TLS */
-	F_ROLLOVER = 34, /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
-	F_PAIR_GEN = 35, /* AUTH_OK after password proofs: the generation of the
+	F_ADMIN = 32,     /* an administrator's name (PURPOSE_ADMIN) */
+	F_PASSWORD = 33,  /* an LDAP administrator's password, inside verified TLS */
+	F_ROLLOVER = 34,  /* a rollover endorsement: {F_PREV_CERT, F_ENDORSE} */
+	F_PAIR_GEN = 35,  /* AUTH_OK after password proofs: the generation of the
 			   * pairing key the server stored (absent from older peers) */
+	F_HLADDRESS = 36, /* MSG_CROSSDEF: where the client is reached */
+	F_LLADDRESS = 37,
 };
 
 /* METHOD_PASSWORD: an LDAP administrator sends its password in AUTH,

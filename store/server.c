@@ -36,7 +36,8 @@ enum {
 	T_KEY_IN_GEN,
 	T_KEY_OUT_GEN,
 	T_KEY_OUT_AT,
-	T_PREV_IN
+	T_PREV_IN,
+	T_CROSSDEF_PENDING
 };
 enum { K_KEY = 1, K_UNTIL };
 enum { P_FP = 1, P_STATE, P_NOT_AFTER, P_ADDED, P_HOW, P_DER };
@@ -224,6 +225,10 @@ static int decode(const void *p, size_t n, struct server_rec *r)
 			rc = tlv_get_u64(&val, &u);
 			r->legacy_ok = (int)u;
 			break;
+		case T_CROSSDEF_PENDING:
+			rc = tlv_get_u64(&val, &u);
+			r->crossdef_pending = (int)u;
+			break;
 		case T_LAST_ANNOUNCE:
 			rc = tlv_get_u64(&val, &u);
 			r->last_announce = (int64_t)u;
@@ -312,6 +317,8 @@ static void encode(struct wbuf *w, const struct server_rec *r)
 	tlv_put_u64(w, T_CREATED, (uint64_t)r->created);
 	tlv_put_u64(w, T_VERIFY, (uint64_t)r->verify);
 	tlv_put_u64(w, T_LEGACY_OK, (uint64_t)r->legacy_ok);
+	if (r->crossdef_pending)
+		tlv_put_u64(w, T_CROSSDEF_PENDING, 1);
 	tlv_put_u64(w, T_LAST_ANNOUNCE, (uint64_t)r->last_announce);
 	tlv_put_u64(w, T_ANNOUNCE_WINDOW, (uint64_t)r->announce_window);
 	tlv_put_u64(w, T_ANNOUNCE_COUNT, (uint64_t)r->announce_count);

@@ -67,6 +67,10 @@ struct server_rec {
 	 * only by an outbound fallback that succeeded or an inbound protocol-1
 	 * sign-on that proved both passwords. */
 	int legacy_ok;
+	/* Made by a partner's cross-definition and not yet confirmed by our
+	 * session back to it (sync/crossdef.c): no session uses the record
+	 * but that confirmation. */
+	int crossdef_pending;
 	int64_t last_announce;   /* when the partner last announced a new next certificate */
 	int64_t announce_window; /* new announcements: when their count was last refilled */
 	uint32_t announce_count; /* new certificates announced, not yet refilled (sync/talk.c) */

@@ -101,6 +101,8 @@ json_t *admin_actlog_doc(struct store *st, struct admin_cmd *cmd, json_t **colum
 admin_handler admin_define_server, admin_update_server, admin_delete_server, admin_query_server,
 	admin_ping_server, admin_set_serverpassword, admin_query_session, admin_query_actlog,
 	admin_query_certificate, admin_renew_certificate, admin_halt, admin_set_actlogretention;
+/* sync/crossdef.c */
+admin_handler admin_set_serverhladdress, admin_set_serverlladdress, admin_set_crossdefine;
 /* sync/admin_ldap.c */
 admin_handler admin_set_ldapurl, admin_set_ldapuserdn, admin_set_ldapcalabel, admin_test_ldap;
 /* sync/admin_admins.c */

@@ -20,6 +20,7 @@
 #include "../util/msg.h"
 #include "../util/secure.h"
 #include "admin.h"
+#include "crossdef.h"
 #include "lifecycle.h"
 #include "progress.h"
 #include "sync.h"
@@ -50,6 +51,7 @@ struct server_change {
 	char changes[512];       /* for the activity log, passwords masked */
 	int wait;                /* FORCESYNC=YES WAIT=YES */
 	struct admin_client *ac; /* held while the FORCESYNC reply is owed */
+	int crossdef;            /* DEFINE ... CROSSDEFINE=YES: ask the partner after the write */
 	/* what happened (set in the transaction) */
 	int reset, fs_set;
 };
@@ -135,6 +137,14 @@ static json_t *parse_change(struct sync *y, const struct admin_cmd *cmd, struct 
 				  &c->sealed_pw) < 0)
 			return admin_error(RPL_E_CRYPTO, "sealing the password");
 		c->has_pw = 1;
+	}
+	if ((v = admin_param(cmd, "CROSSDEFINE"))) {
+		if (parse_yesno(v, &c->crossdef) < 0)
+			return admin_error(RPL_E_ADMIN_PARAM, "CROSSDEFINE must be YES or NO");
+		if (c->crossdef && c->has_fs && c->forcesync)
+			return admin_error(
+				RPL_E_ADMIN_PARAM,
+				"CROSSDEFINE=YES and FORCESYNC=YES are separate commands");
 	}
 	for (int i = 0; i < cmd->nparams; i++) {
 		size_t n = strlen(c->changes);
@@ -419,6 +429,18 @@ static int define_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 	return rc;
 }
 
+/* CROSSDEFINE=YES: the definition is stored; the first contact is the
+ * request to the partner, and the reply says what it answered. */
+static void define_after(struct sync *y, int rc, void *arg)
+{
+	struct server_change *c = arg;
+
+	if (rc < 0)
+		return; /* answered with the error; change_free releases c->ac */
+	crossdef_ask(y, c->ac, c->name, 0); /* the hold moves there */
+	c->ac = NULL;
+}
+
 void admin_define_server(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	struct server_change *c;
@@ -444,6 +466,20 @@ void admin_define_server(struct sync *y, struct admin_client *ac, struct admin_c
 	if ((err = parse_change(y, cmd, c))) {
 		change_free(c);
 		reply(ac, err);
+		return;
+	}
+	if (c->crossdef) {
+		/* Refused before anything is stored when partners could not be
+		 * told where this server is; else the reply waits for the
+		 * partner's answer (define_after). */
+		if ((err = crossdef_check_address(y))) {
+			change_free(c);
+			reply(ac, err);
+			return;
+		}
+		adminsrv_hold(ac);
+		c->ac = ac;
+		admin_write(y, ac, define_work, c, change_free, NULL, define_after);
 		return;
 	}
 	admin_write(y, ac, define_work, c, change_free,
@@ -488,6 +524,10 @@ static void update_after(struct sync *y, int rc, void *arg)
 	struct server_change *c = arg;
 	if (rc < 0)
 		return;
+	if (c->crossdef) {
+		crossdef_ask(y, c->ac, c->name, 1); /* the hold moves there */
+		c->ac = NULL;
+	}
 	if (c->reset)
 		log_info(RPL_I_SECSEC_RESET, "server %s reset to TRANSITIONAL by the administrator",
 			 c->name);
@@ -513,6 +553,19 @@ void admin_update_server(struct sync *y, struct admin_client *ac, struct admin_c
 	if ((err = parse_change(y, cmd, c))) {
 		change_free(c);
 		reply(ac, err);
+		return;
+	}
+	if (c->crossdef) {
+		/* Asks the partner once the change is stored (update_after);
+		 * the reply waits for its answer. */
+		if ((err = crossdef_check_address(y))) {
+			change_free(c);
+			reply(ac, err);
+			return;
+		}
+		adminsrv_hold(ac);
+		c->ac = ac;
+		admin_write(y, ac, update_work, c, change_free, NULL, update_after);
 		return;
 	}
 	if (c->has_fs && c->forcesync) {
@@ -601,6 +654,7 @@ static json_t *server_json(struct sync *y, const struct server_rec *r)
 	json_object_set_new(j, "created", admin_time(r->created));
 	json_object_set_new(j, "holds_our_certificates", held);
 	json_object_set_new(j, "down_level_allowed", json_boolean(r->legacy_ok));
+	json_object_set_new(j, "crossdefine_pending", json_boolean(r->crossdef_pending));
 	lifecycle_server_json(y, r, j);
 	return j;
 }

@@ -9,6 +9,7 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "admin.h"
+#include "crossdef.h"
 #include "lifecycle.h"
 #include "progress.h"
 #include "repl.h"
@@ -41,6 +42,7 @@ void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
 	h->inbound = hook_inbound;
 	h->pins_changed = hook_pins_changed;
 	h->admin_line = hook_admin_line;
+	h->crossdef = crossdef_hook;
 }
 
 static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,

@@ -708,6 +708,21 @@ int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *
 	return rc;
 }
 
+int talk_connect_confirm(struct sync *y, const char *server, talk_done_fn *done, void *arg)
+{
+	struct talk *t = talk_new(y, server);
+	int rc;
+
+	if (!t)
+		return -RPL_E_NOMEM;
+	t->done = done;
+	t->arg = arg;
+	rc = peer_connect_confirm(y->peer, server, PURPOSE_PING, &talk_out_ops, t);
+	if (rc < 0)
+		free(t);
+	return rc;
+}
+
 static int talk_of(const struct session_ops *ops, void *ops_arg, void *ctx)
 {
 	return ops == &talk_out_ops && ((struct talk *)ops_arg)->arg == ctx;

@@ -26,6 +26,9 @@ typedef void talk_done_fn(struct sync *y, const char *server, const struct sessi
 /* Opens a session of purpose PING or SYNC to server; done is called once,
  * on a later loop turn, unless this returns a negative code. */
 int talk_connect(struct sync *y, const char *server, int purpose, talk_done_fn *done, void *arg);
+/* A PING session to a server defined by its cross-definition and not yet
+ * confirmed (sync/crossdef.c): the one session such a definition may have. */
+int talk_connect_confirm(struct sync *y, const char *server, talk_done_fn *done, void *arg);
 /* Ends the outbound talk sessions started with this done argument (an
  * abandoned admin command); each one's done follows with -RPL_E_CANCELLED. */
 void talk_cancel(struct sync *y, void *arg);

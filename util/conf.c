@@ -84,6 +84,12 @@ static const struct opt opts[] = {
 	  "replication bytes per second per run, 0 = unlimited; suffix K, M or G" },
 	{ "LDAPCACHESECONDS", OPT_INT, INT(ldapcacheseconds), 0, 86400, "0",
 	  "how long a successful LDAP check is reused, 0 = never" },
+	{ "SERVERHLADDRESS", OPT_STR, STR(serverhladdress), 0, 0, "",
+	  "the address partners reach this server at (cross-definition); unset: TCPADDRESS" },
+	{ "SERVERLLADDRESS", OPT_INT, INT(serverlladdress), 0, 65535, "0",
+	  "the port partners reach this server at (cross-definition); 0: TCPPORT" },
+	{ "CROSSDEFINE", OPT_BOOL, INT(crossdefine), 0, 1, "NO",
+	  "let partners that know this server's password define themselves here (DEFINE SERVER ... CROSSDEFINE=YES there)" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -105,6 +111,23 @@ int keytype_parse(const char *s, int *keytype)
 			return 0;
 		}
 	return -RPL_E_BADARG;
+}
+
+int conf_wildcard_address(const char *a)
+{
+	return !*a || strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0 || strcmp(a, "[::]") == 0 ||
+	       strcmp(a, "*") == 0 || strcmp(a, "0") == 0;
+}
+
+int conf_reach_address(const struct rpl_conf *c, char *host, size_t hostsz, int *port)
+{
+	const char *h = c->serverhladdress[0] ? c->serverhladdress : c->tcpaddress;
+
+	*port = c->serverlladdress ? c->serverlladdress : c->tcpport;
+	if (conf_wildcard_address(h))
+		return -1;
+	snprintf(host, hostsz, "%s", h);
+	return 0;
 }
 
 int conf_valid_name(const char *s)

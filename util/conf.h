@@ -42,12 +42,22 @@ struct rpl_conf {
 	int repldeleteguard;   /* percent */
 	uint64_t maxbandwidth; /* bytes per second per run, 0 = unlimited */
 	int ldapcacheseconds;
+	char serverhladdress[256]; /* where partners reach us; "" = TCPADDRESS */
+	int serverlladdress;       /* ... and at which port; 0 = TCPPORT */
+	int crossdefine;           /* partners may define themselves here */
 };
 
 void conf_defaults(struct rpl_conf *c);
 /* Reads path into c (defaults first). On error returns a negative code and
  * writes "file:line: what" into err. */
 int conf_load(const char *path, struct rpl_conf *c, char *err, size_t errsz);
+/* Where partners reach this server (cross-definition): SERVERHLADDRESS
+ * or else TCPADDRESS, SERVERLLADDRESS or else TCPPORT. -1 when the
+ * address is unset and TCPADDRESS a wildcard (0.0.0.0, ::, *, empty):
+ * partners cannot be told where to connect. */
+int conf_reach_address(const struct rpl_conf *c, char *host, size_t hostsz, int *port);
+/* 1 for an address that listens everywhere and names no host. */
+int conf_wildcard_address(const char *a);
 /* Parses one option given as KEY and value text, as a line would. */
 int conf_set(struct rpl_conf *c, const char *key, const char *value, char *err, size_t errsz);
 /* Sets KEY to value in the file at path and keeps every other line: active

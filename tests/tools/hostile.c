@@ -1203,7 +1203,8 @@ static int srp_client_admin(struct hctx *h, struct sess *s, int argc, char **arg
 
 /* Client side of METHOD_SRP: slot 1 over the server's password (p1), slot 2
  * over the client's (p2), from the HELLO_REPLY's salt/B and salt2/B2. Sets
- * A, M1, A2, M1_2 and the pairing key (client = us). */
+ * A, M1, A2, M1_2 and the pairing key (client = us). slots=1: slot 1 only,
+ * as a cross-definition request proves the server's password alone. */
 static int cmd_srp_client(struct hctx *h, int argc, char **argv)
 {
 	static const char *pwk[2] = {"p1", "p2"}, *saltk[2] = {"salt", "salt2"},
@@ -1212,13 +1213,19 @@ static int cmd_srp_client(struct hctx *h, int argc, char **argv)
 	uint8_t K[2 * SRP_KEY_MAX];
 	size_t Kn = 0;
 	int ok[2] = {0, 0};
+	const char *slots = h_opt(argc, argv, "slots");
+	int nslots = slots && strcmp(slots, "1") == 0 ? 1 : 2;
 	json_t *ev;
 
 	if (!s)
 		return -1;
 	if (h_opt(argc, argv, "admin"))
 		return srp_client_admin(h, s, argc, argv);
-	for (int i = 0; i < 2; i++) {
+	if (nslots == 1) {
+		srp_free(s->srp[1]);
+		s->srp[1] = NULL;
+	}
+	for (int i = 0; i < nslots; i++) {
 		struct blob salt = {0}, B = {0}, A = {0}, M1 = {0};
 		const char *pw = h_opt(argc, argv, pwk[i]);
 		char var[16];
@@ -1251,7 +1258,7 @@ static int cmd_srp_client(struct hctx *h, int argc, char **argv)
 		blob_free(&M1);
 	}
 	s->srp_server = 0;
-	if (ok[0] && ok[1]) {
+	if (ok[0] && (ok[1] || nslots == 1)) {
 		struct auth_key k;
 		proof_pairing_from_srp(K, Kn, s->own_fp, s->peer_fp, &k);
 		h_setvar(h, "pairing", k.k, PROOF_KEY_LEN, 0);
@@ -1732,7 +1739,7 @@ static const struct command {
 	{"expect-close", cmd_expect_close, "expect-close [timeout=S]"},
 	{"drain", cmd_expect_close, "drain [timeout=S]        reads until close or timeout"},
 	{"close", cmd_close, "close [abort]"},
-	{"srp-client", cmd_srp_client, "srp-client p1=SERVER-PW p2=CLIENT-PW [salt= B= salt2= B2=] | admin=PW [salt= B=]"},
+	{"srp-client", cmd_srp_client, "srp-client p1=SERVER-PW p2=CLIENT-PW [salt= B= salt2= B2=] | p1=SERVER-PW slots=1 [salt= B=] | admin=PW [salt= B=]"},
 	{"srp-client-check", cmd_srp_client_check, "srp-client-check [M2=] [M2_2=]"},
 	{"srp-server", cmd_srp_server, "srp-server p1=OWN-PW p2=CLIENT-PW"},
 	{"srp-server-finish", cmd_srp_server_finish, "srp-server-finish [A= M1= A2= M1_2=]"},

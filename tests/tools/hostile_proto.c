@@ -44,6 +44,7 @@ static const struct hfield fields[] = {
 	{"purpose", F_PURPOSE, FT_U64},
 	{"admin", F_ADMIN, FT_STR},      {"password", F_PASSWORD, FT_STR},
 	{"rollover", F_ROLLOVER, FT_BYTES},
+	{"hladdress", F_HLADDRESS, FT_STR}, {"lladdress", F_LLADDRESS, FT_U64},
 };
 
 const struct hfield *h_field_by_name(const char *name)

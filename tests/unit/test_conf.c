@@ -376,6 +376,52 @@ START_TEST(keytype_names_parse_both_ways)
 }
 END_TEST
 
+/* Cross-definition tells partners where this server is reached:
+ * SERVERHLADDRESS/SERVERLLADDRESS, else TCPADDRESS/TCPPORT, and never a
+ * wildcard address that names no host. */
+START_TEST(reach_address_prefers_server_address_and_refuses_wildcards)
+{
+	struct rpl_conf c;
+	char host[256];
+	int port = 0;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_reach_address(&c, host, sizeof(host), &port), 0);
+	ck_assert_str_eq(host, "127.0.0.1");
+	ck_assert_int_eq(port, 1500);
+	snprintf(c.tcpaddress, sizeof(c.tcpaddress), "0.0.0.0");
+	ck_assert_int_eq(conf_reach_address(&c, host, sizeof(host), &port), -1);
+	snprintf(c.tcpaddress, sizeof(c.tcpaddress), "::");
+	ck_assert_int_eq(conf_reach_address(&c, host, sizeof(host), &port), -1);
+	snprintf(c.serverhladdress, sizeof(c.serverhladdress), "backup1.example.com");
+	c.serverlladdress = 1601;
+	ck_assert_int_eq(conf_reach_address(&c, host, sizeof(host), &port), 0);
+	ck_assert_str_eq(host, "backup1.example.com");
+	ck_assert_int_eq(port, 1601);
+	ck_assert_int_eq(conf_wildcard_address("10.0.0.1"), 0);
+	ck_assert_int_eq(conf_wildcard_address(""), 1);
+}
+END_TEST
+
+/* The three cross-definition keys parse as replpeer.conf lines would. */
+START_TEST(crossdefine_keys_parse_and_default_off)
+{
+	struct rpl_conf c;
+	char err[256];
+
+	conf_defaults(&c);
+	ck_assert_int_eq(c.crossdefine, 0);
+	ck_assert_str_eq(c.serverhladdress, "");
+	ck_assert_int_eq(c.serverlladdress, 0);
+	ck_assert_int_eq(conf_set(&c, "crossdefine", "YES", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.crossdefine, 1);
+	ck_assert_int_eq(conf_set(&c, "SERVERLLADDRESS", "65536", err, sizeof(err)),
+			 -RPL_E_CONF_VALUE);
+	ck_assert_int_eq(conf_set(&c, "SERVERHLADDRESS", "peer.example", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.serverhladdress, "peer.example");
+}
+END_TEST
+
 START_TEST(server_names_allow_only_safe_characters)
 {
 	char longname[RPL_NAME_MAX + 2];
@@ -415,6 +461,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, sample_conf_documents_every_key_and_loads);
 	tcase_add_test(tc, keytype_names_parse_both_ways);
 	tcase_add_test(tc, server_names_allow_only_safe_characters);
+	tcase_add_test(tc, reach_address_prefers_server_address_and_refuses_wildcards);
+	tcase_add_test(tc, crossdefine_keys_parse_and_default_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
