@@ -748,6 +748,28 @@ void auth_client_start(struct peer_session *s)
 		refuse_server(s);
 		return;
 	}
+	/* A cross-definition hands this server's password to the partner. Its
+	 * password proves nothing of who it is (every partner of it knows that
+	 * password), so the password goes only to a certificate verified
+	 * without it: pinned (cert import-peer, an earlier session) or by a
+	 * CA. A continuity offer is decided later and is not taken here:
+	 * another certificate than the pinned one is refused as such. */
+	if (s->purpose == PURPOSE_CROSSDEF && s->auth->v.vb == VB_NONE) {
+		server_rec_free(&r);
+		refuse_server(s);
+		return;
+	}
+	if (s->purpose == PURPOSE_CROSSDEF && s->auth->v.vb != VB_PIN && s->auth->v.vb != VB_CA) {
+		server_rec_free(&r);
+		session_send_error(s, RPL_E_PARTNER_REFUSED,
+				   "the client refused the server certificate");
+		session_close(s, -RPL_E_CROSSDEF_UNVERIFIED,
+			      "server %s: its certificate is not pinned here (nor verified by a "
+			      "CA), and a cross-definition sends this server's password only "
+			      "to a verified certificate",
+			      s->server);
+		return;
+	}
 	/* Continuity is decided on HELLO_REPLY, before any proof is sent. */
 	/* A FORCESYNC mark always means both password proofs again. */
 	s->auth->method = (s->auth->v.vb == VB_FIRST || r.forcesync || !r.key_out.n ||

@@ -339,6 +339,16 @@ static json_t *ask_result(struct xd_ask *a, const struct session_result *r)
 			a->server, a->done, a->server, self, a->server, a->server, a->server, self,
 			a->server, a->server);
 		json_object_set_new(j, "crossdefine", json_string("refused"));
+	} else if (r->err == -RPL_E_CROSSDEF_UNVERIFIED) {
+		j = admin_error(
+			RPL_E_CROSSDEF_UNVERIFIED,
+			"server %s %s here, but nothing was sent to it: its certificate is not "
+			"pinned here nor verified by a CA, and a cross-definition sends %s's "
+			"password only to a verified certificate. Pin it first ('replpeer cert "
+			"import-peer --server %s FILE' with its cert256.pem, brought by a trusted "
+			"path), then 'UPDATE SERVER %s CROSSDEFINE=YES'",
+			a->server, a->done, self, a->server, a->server);
+		json_object_set_new(j, "crossdefine", json_string("not_verified"));
 	} else if (r->partner_err == RPL_E_PROTOCOL && strstr(r->message, "purpose")) {
 		j = admin_error(
 			RPL_E_CROSSDEF_FAILED,

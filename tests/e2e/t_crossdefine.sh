@@ -48,10 +48,19 @@ expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1260I "SET SERVERLLADDRESS an
 expect_contains "$(cat "$W/C/replpeer.conf")" "^SERVERHLADDRESS 127.0.0.1" "SERVERHLADDRESS is written to C's replpeer.conf"
 expect_contains "$(cat "$W/C/replpeer.conf")" "^SERVERLLADDRESS $pc" "SERVERLLADDRESS is written to C's replpeer.conf"
 
-# ---- 2. B has not opted in ---------------------------------------------------------
+# ---- 2. B not pinned on A; then B has not opted in ----------------------------------
+# B's password proves nothing of who answers (every partner of B knows it):
+# A's password goes only to a certificate verified without it.
 expect_rc 1 adm A DEFINE SERVER B HLADDRESS=127.0.0.1 "LLADDRESS=$pb" "SERVERPASSWORD=$(cat "$W/B.pw")" CROSSDEFINE=YES
 out=$(cat "$W/last.out")
-expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1267E "A's DEFINE reply: cross-definition not done (RPL1267E)"
+expect_eq "$(jget '[j["message_id"], j["crossdefine"]]' <<<"$out") $(adm B QUERY SERVER | jget 'len(j)')" '["RPL1270E", "not_verified"] 0' \
+	"B not pinned on A: DEFINE ... CROSSDEFINE=YES defines B on A, sends B nothing (RPL1270E), nothing is defined on B"
+expect_contains "$(jget 'j["message"]' <<<"$out")" "import-peer --server B" "A's reply says to pin B's certificate first"
+expect_not_contains "$(cat "$W/B.log")" "RPL1265I|proved this server's password" "B saw no proof and no request"
+"$RP" cert -d "$W/A" import-peer --server B "$W/B/cert256.pem" >/dev/null || die "import-peer B on A"
+expect_rc 1 adm A UPDATE SERVER B CROSSDEFINE=YES
+out=$(cat "$W/last.out")
+expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1267E "B pinned: A's UPDATE ... CROSSDEFINE=YES reply: cross-definition not done (RPL1267E)"
 expect_eq "$(jget 'j["cause_message_id"]' <<<"$out")" RPL1263E "the cause: B does not accept cross-definitions (RPL1263E)"
 expect_contains "$(jget 'j["message"]' <<<"$out")" "SET CROSSDEFINE ON' on B" "A's reply names the fix on B"
 refused=$(actlog_lines B | grep -cE "RPL0427W .*session from A .*refused: RPL1263E")
@@ -60,14 +69,16 @@ expect_eq "$(srv_field A B 's["name"]')" B "A's definition of B is kept"
 # A's definition of B works: B defines A by hand, the first contact pairs.
 adm B "DEFINE SERVER A HLADDRESS=127.0.0.1 LLADDRESS=$pa SERVERPASSWORD=$(cat "$W/A.pw")" >/dev/null || die "define A on B"
 p=$(adm A PING SERVER B) || die "A -> B after the refused cross-definition: $p"
-expect_eq "$(jget 'j["verified_by"]' <<<"$p")" first-contact "A's definition of B works: the first contact pairs"
+expect_eq "$(jget 'j["verified_by"]' <<<"$p")" pin "A's definition of B works: the first session pairs by the imported pin and both passwords"
 
 # ---- 3. B has opted in ------------------------------------------------------------
 expect_rc 0 adm B SET CROSSDEFINE ON
-expect_rc 0 adm C DEFINE SERVER B HLADDRESS=127.0.0.1 "LLADDRESS=$pb" "SERVERPASSWORD=$(cat "$W/B.pw")" CROSSDEFINE=YES
+expect_rc 0 adm C DEFINE SERVER B HLADDRESS=127.0.0.1 "LLADDRESS=$pb" "SERVERPASSWORD=$(cat "$W/B.pw")"
+"$RP" cert -d "$W/C" import-peer --server B "$W/B/cert256.pem" >/dev/null || die "import-peer B on C"
+expect_rc 0 adm C UPDATE SERVER B CROSSDEFINE=YES
 out=$(cat "$W/last.out")
-expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1266I "C's DEFINE reply: B defined C (RPL1266I)"
-expect_eq "$(jget 'j["crossdefine"]' <<<"$out")" done "C's DEFINE reply: crossdefine done"
+expect_eq "$(jget 'j["message_id"]' <<<"$out")" RPL1266I "C's UPDATE reply (B defined, its certificate imported): B defined C (RPL1266I)"
+expect_eq "$(jget 'j["crossdefine"]' <<<"$out")" done "C's UPDATE reply: crossdefine done"
 fpC=$(fingerprint "$W/C/cert256.pem")
 expect_eq "$(srv_field B C '[s["hladdress"], s["lladdress"]]')" "[\"127.0.0.1\", $pc]" "B defined C at C's announced address"
 expect_eq "$(pin_list B C)" "$fpC:current" "B pins the certificate C showed"
@@ -81,11 +92,13 @@ p=$(adm C PING SERVER B) || die "C -> B: $p"
 expect_eq "$(jget 'j["ok"]' <<<"$p")" true "PING SERVER B from C works"
 by_pairing_key C B || die "C -> B is not verified by pin with the pairing key"
 ok "PING SERVER B from C: verified by pin with the pairing key"
-# The same request again (C deletes B and defines it again with
-# CROSSDEFINE=YES): B already defines C, so nothing changes there.
+# The same request again (C deletes B, defines it again, imports its
+# certificate and asks): B already defines C, so nothing changes there.
 defC=$(adm B QUERY SERVER C | jget '[(s["hladdress"], s["lladdress"], [p["fingerprint"] for p in s["pins"]], s["paired_in"], s["paired_out"], s["sessionsecurity"]) for s in j]')
 expect_rc 0 adm C DELETE SERVER B
-expect_rc 1 adm C DEFINE SERVER B HLADDRESS=127.0.0.1 "LLADDRESS=$pb" "SERVERPASSWORD=$(cat "$W/B.pw")" CROSSDEFINE=YES
+expect_rc 0 adm C DEFINE SERVER B HLADDRESS=127.0.0.1 "LLADDRESS=$pb" "SERVERPASSWORD=$(cat "$W/B.pw")"
+"$RP" cert -d "$W/C" import-peer --server B "$W/B/cert256.pem" >/dev/null || die "import-peer B on C again"
+expect_rc 1 adm C UPDATE SERVER B CROSSDEFINE=YES
 out=$(cat "$W/last.out")
 expect_eq "$(jget '[j["message_id"], j["cause_message_id"]]' <<<"$out") $(adm B QUERY SERVER C | jget '[(s["hladdress"], s["lladdress"], [p["fingerprint"] for p in s["pins"]], s["paired_in"], s["paired_out"], s["sessionsecurity"]) for s in j]')" \
 	"[\"RPL1267E\", \"RPL1264E\"] $defC" "a repeated request changes nothing more: B refuses it (RPL1264E), its definition of C as it was"
@@ -105,10 +118,13 @@ expect_contains "$(jget 'j["hint"]' <<<"$out")" "SET SERVERHLADDRESS" "the hint 
 # cross-definition does (RPL0409E "session purpose 5 is not offered by
 # OLD"; checked by hand against that version); the tool plays it.
 po=$(port)
+init_peer OLD "$po" >/dev/null # its identity, for the tool and for C's pin
+expect_rc 0 adm C DEFINE SERVER OLD HLADDRESS=127.0.0.1 "LLADDRESS=$po" SERVERPASSWORD=pw-OLD-secret
+"$RP" cert -d "$W/C" import-peer --server OLD "$W/OLD/cert256.pem" >/dev/null || die "import-peer OLD on C"
 hrun old <<EOF
 listen $po
-gen-identity OLD cn=OLD ip=127.0.0.1
-spawn out=$W/old.define $RP admin -d $W/C --json DEFINE SERVER OLD HLADDRESS=127.0.0.1 LLADDRESS=$po SERVERPASSWORD=pw-OLD-secret CROSSDEFINE=YES
+identity OLD instance $W/OLD
+spawn out=$W/old.define $RP admin -d $W/C --json UPDATE SERVER OLD CROSSDEFINE=YES
 accept s
 tls server OLD
 expect HELLO from=C to=OLD purpose=5
@@ -118,7 +134,7 @@ reap
 EOF
 out=$(cat "$W/old.define")
 expect_eq "$(jget '[j["message_id"], j["crossdefine"], j["cause_message_id"]]' <<<"$out")" '["RPL1267E", "not_supported", "RPL0409E"]' \
-	"a previous-version partner: C's DEFINE reply says cross-definition was not done, the partner does not know it"
+	"a previous-version partner: C's UPDATE reply says cross-definition was not done, the partner does not know it"
 expect_contains "$(jget 'j["message"]' <<<"$out")" "define C on OLD by hand" "C's reply says to define C on the old partner by hand"
 expect_eq "$(srv_field C OLD '[s["name"], s["hladdress"], s["lladdress"]]')" "[\"OLD\", \"127.0.0.1\", $po]" "C's definition of the old partner is kept"
 no_crash A
