@@ -172,7 +172,7 @@ static size_t option_count(void)
 
 static json_t *option_unknown(const char *name)
 {
-	return admin_error(RPL_E_OPTION_UNKNOWN, "%s: 'QUERY OPTION' lists the options", name);
+	return admin_error(RPL_E_OPTION_UNKNOWN, "%s", name);
 }
 
 void admin_query_option(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -286,7 +286,7 @@ static int resolve_option(const char *name, int *index, char *err, size_t errsz)
 		snprintf(err, errsz, "%s could be %s", name, cands);
 		return -RPL_E_AMBIGUOUS;
 	}
-	snprintf(err, errsz, "%s: 'QUERY OPTION' lists the options", name);
+	snprintf(err, errsz, "%s", name);
 	return -RPL_E_OPTION_UNKNOWN;
 }
 

@@ -402,7 +402,7 @@ static void fs_cancel(struct sync_process *p, const char *why)
 	snprintf(w->last, sizeof(w->last), "%s", why);
 	w->last_err = RPL_E_CANCELLED;
 	if (w->in_flight) {
-		talk_cancel(w->y, w); /* fs_session_done answers */
+		talk_cancel_why(w->y, w, why); /* fs_session_done answers */
 		return;
 	}
 	log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", w->name,

@@ -498,7 +498,7 @@ static void round_end_early(struct lifecycle *lc, const char *why, int cancel)
 		if (p->status != PS_WAITING && p->status != PS_RUNNING)
 			continue;
 		if (cancel && p->status == PS_RUNNING && p->ref)
-			talk_cancel(lc->y, p->ref); /* round_done frees the ref later */
+			talk_cancel_why(lc->y, p->ref, why); /* round_done frees the ref later */
 		p->status = PS_FAILED;
 		snprintf(p->message, sizeof(p->message), "%s", why);
 	}
