@@ -438,7 +438,8 @@ int conf_write_template_ex(const char *path, const char *name, int port, const c
 		wbuf_put(&w, line, (size_t)n_ < sizeof(line) ? (size_t)n_ : sizeof(line) - 1); \
 	} while (0)
 	PUT("# replpeer.conf: KEY value, one per line; '#' starts a comment.\n");
-	PUT("# Keys are case-insensitive. Changes take effect at the next start.\n\n");
+	PUT("# Keys are case-insensitive. Read at start; 'SETOPT KEY value' changes a key here\n");
+	PUT("# and in the running server ('QUERY OPTION' says which ones need a restart).\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
 		PUT("# %s\n", o->help);
