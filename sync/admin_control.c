@@ -439,7 +439,7 @@ static void able_sessions(struct sync *y, struct admin_client *ac, int enable)
 	int code = enable ? RPL_I_SESSIONS_ENABLED : RPL_I_SESSIONS_DISABLED;
 
 	peer_refuse_partners(y->peer, !enable);
-	log_info(code, "sessions from partners %s by the administrator%s",
+	log_code(code, "sessions from partners %s by the administrator%s",
 		 enable ? "enabled" : "disabled", was == enable ? " (they already were)" : "");
 	peer_actlog(y->peer, code, "sessions from partners %s by the administrator",
 		    enable ? "enabled" : "disabled");
