@@ -259,7 +259,7 @@ static int resolve_option(const char *name, int *index, char *err, size_t errsz)
 {
 	size_t n = option_count(), len = strlen(name);
 	int found = -1, hits = 0;
-	char cands[600] = "";
+	char cands[400] = "";
 
 	if (has_wildcard(name)) {
 		snprintf(err, errsz, "%s: SETOPT changes one option; name it without * or ?", name);
@@ -283,7 +283,7 @@ static int resolve_option(const char *name, int *index, char *err, size_t errsz)
 		return 0;
 	}
 	if (hits > 1) {
-		snprintf(err, errsz, "%s could be %s", name, cands);
+		snprintf(err, errsz, "%.60s could be %s", name, cands);
 		return -RPL_E_AMBIGUOUS;
 	}
 	snprintf(err, errsz, "%s", name);
