@@ -134,6 +134,20 @@ void admin_query_status(struct sync *y, struct admin_client *ac, struct admin_cm
 	json_object_set_new(doc, "sessionsecurity_default", json_string("TRANSITIONAL"));
 	if (repl_off > 0)
 		json_object_set_new(doc, "replication_disabled_why", json_string(why));
+	/* Where partners are told to reach this server, when it is not
+	 * TCPADDRESS:TCPPORT (the options exist once SET SERVERHLADDRESS and
+	 * SET SERVERLLADDRESS are built). */
+	for (int k = 0; k < 2; k++) {
+		static const char *const keys[] = { "SERVERHLADDRESS", "SERVERLLADDRESS" };
+		static const char *const fields[] = { "serverhladdress", "serverlladdress" };
+		int i = conf_key_index(keys[k]);
+		char v[300];
+		if (i < 0)
+			continue;
+		conf_value_text(c, (size_t)i, v, sizeof(v));
+		if (v[0] && strcmp(v, "0") != 0)
+			json_object_set_new(doc, fields[k], json_string(v));
+	}
 	reply(ac, doc);
 }
 
@@ -238,20 +252,59 @@ static int setopt_work(MDB_txn *txn, struct store *st, void *arg, char *detail, 
 				o->restart ? ": in force after a restart" : "");
 }
 
-/* The SET command that owns an option: its checks, its activity-log entry
- * and what it does at once (LDAP verdicts cached under the old setting are
- * dropped; entries older than a new retention go). */
-static admin_handler *set_command_of(const char *key)
+/* The SET command that owns an option (SET ACTLOGRETENTION, SET LDAPURL...,
+ * whichever the command table has with a handler): its checks, its
+ * activity-log entry and what it does at once (LDAP verdicts cached under
+ * the old setting are dropped; entries older than a new retention go). */
+static const struct admin_command *set_command_of(const char *key)
 {
-	if (strcmp(key, "LDAPURL") == 0)
-		return admin_set_ldapurl;
-	if (strcmp(key, "LDAPUSERDN") == 0)
-		return admin_set_ldapuserdn;
-	if (strcmp(key, "LDAPCALABEL") == 0)
-		return admin_set_ldapcalabel;
-	if (strcmp(key, "ACTLOGRETENTION") == 0)
-		return admin_set_actlogretention;
+	const struct admin_command *all;
+	char want[48], name[64];
+	size_t n;
+
+	snprintf(want, sizeof(want), "SET %s", key);
+	all = admin_commands(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i].fn)
+			continue;
+		admin_command_name(&all[i], name, sizeof(name));
+		if (strcmp(name, want) == 0)
+			return &all[i];
+	}
 	return NULL;
+}
+
+/* Runs SET key value as if it had been typed: parsed and resolved by the
+ * table (the value quoted, so that '=' in a DN stays in it; YES and NO
+ * given for an ON|OFF keyword), with that command's reply. */
+static void run_set_command(struct sync *y, struct admin_client *ac,
+			    const struct admin_command *set, const char *key, const char *value)
+{
+	struct admin_cmd *sub = calloc(1, sizeof(*sub));
+	const struct admin_command *c;
+	char line[600], err[600] = "";
+	char q = strchr(value, '"') ? '\'' : '"';
+	int rc;
+
+	if (!sub) {
+		reply(ac, admin_error(RPL_E_NOMEM, NULL));
+		return;
+	}
+	if (strstr(set->syntax, "ON|OFF") && strcasecmp(value, "YES") == 0)
+		value = "ON";
+	else if (strstr(set->syntax, "ON|OFF") && strcasecmp(value, "NO") == 0)
+		value = "OFF";
+	if (strchr(value, q) ||
+	    (size_t)snprintf(line, sizeof(line), "SET %s %c%s%c", key, q, value, q) >= sizeof(line))
+		rc = -RPL_E_ADMIN_PARAM;
+	else if ((rc = admin_parse(line, sub, err, sizeof(err))) == 0)
+		rc = admin_resolve(sub, &c, err, sizeof(err));
+	if (rc < 0)
+		reply(ac, admin_error(-rc, "%s value not accepted: %s", key,
+				      rc == -RPL_E_ADMIN_PARAM && !err[0] ? value : err));
+	else
+		c->fn(y, ac, sub);
+	free(sub);
 }
 
 /* An option's name as SETOPT takes it: in full or an unambiguous prefix. */
@@ -293,8 +346,8 @@ static int resolve_option(const char *name, int *index, char *err, size_t errsz)
 void admin_setopt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
 	struct rpl_conf next = y->in->conf;
+	const struct admin_command *set;
 	struct opt_change *o;
-	admin_handler *set;
 	char err[600];
 	const char *key;
 	int i, rc;
@@ -314,19 +367,7 @@ void admin_setopt(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd
 		return;
 	}
 	if ((set = set_command_of(key))) {
-		/* The same command as SET key value, with its reply. */
-		struct admin_cmd *sub = calloc(1, sizeof(*sub));
-		if (!sub) {
-			reply(ac, admin_error(RPL_E_NOMEM, NULL));
-			return;
-		}
-		snprintf(sub->buf, sizeof(sub->buf), "SET%c%s%c%s", 0, key, 0, cmd->words[2]);
-		sub->words[0] = sub->buf;
-		sub->words[1] = sub->buf + 4;
-		sub->words[2] = sub->buf + 5 + strlen(key);
-		sub->nwords = 3;
-		set(y, ac, sub);
-		free(sub);
+		run_set_command(y, ac, set, key, cmd->words[2]);
 		return;
 	}
 	/* Checked as replpeer.conf is read, before anything is written. */
