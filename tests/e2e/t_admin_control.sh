@@ -256,6 +256,24 @@ expect_contains "$(jget 'j["message"]' <"$W/fs.out")" "cancelled by the administ
 expect_eq "$(adm A QUERY PROCESS | jget 'len(j)')" 0 "no process left"
 out=$(adm A CANCEL PROCESS "$proc"); rc=$?
 expect_eq "$rc:$(jget 'j["message_id"]' <<<"$out")" "1:RPL0848E" "CANCEL PROCESS of an ended process: RPL0848E"
+# D is still marked: the session a restart starts for it is a process too.
+expect_eq "$(srv_field A D 's["forcesync_pending"]')" true "the cancelled exchange left D marked for FORCESYNC"
+restart_peer A
+proc=""
+for _ in $(seq 100); do
+	out=$(adm A QUERY PROCESS)
+	proc=$(jget 'next((p["process"] for p in j if p["command"] == "FORCESYNC with server D (marked at start)"), "")' <<<"$out")
+	[ -n "$proc" ] && break
+	sleep 0.05
+done
+[ -n "$proc" ] || die "the FORCESYNC session started at start is no process: $out"
+ok "QUERY PROCESS lists the FORCESYNC session the restart started for D"
+out=$(adm A CANCEL PROCESS "$proc"); rc=$?
+expect_eq "$rc:$(jget 'j["message_id"]' <<<"$out")" "0:RPL0849I" "CANCEL PROCESS ends it"
+wait_until 5 eval '[ "$(adm A QUERY SESSION | jget "len([s for s in j if s[\"server\"] == \"D\"])")" = 0 ]' ||
+	die "the session to D is still there"
+ok "...and its session"
+expect_eq "$(adm A QUERY PROCESS | jget 'len(j)')" 0 "no process left"
 
 # ---- 7. QUERY ACTLOG filters on these events; the output options ----------------------------
 al=$(adm A "QUERY ACTLOG BEGINTIME=-1h MSGNO=1234")
