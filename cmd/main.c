@@ -9,9 +9,8 @@
 #include "../util/clock.h"
 #include "../util/msg.h"
 #include "../util/secure.h"
+#include "../util/version.h"
 #include "cli.h"
-
-#define REPLPEER_VERSION "0.1.0"
 
 static const char usage[] =
 	"usage: replpeer COMMAND [options]   (replpeer COMMAND --help for details)\n"

@@ -921,6 +921,14 @@ int conn_admit(struct peer_session *s, const char *from, const char *to, int pur
 		conn_refuse(s, RPL_E_PROTOCOL, why);
 		return 1;
 	}
+	if (p->refusing) {
+		snprintf(why, sizeof(why),
+			 "%s does not accept sessions from partners now: its administrator ran "
+			 "DISABLE SESSIONS",
+			 p->in->conf.servername);
+		conn_refuse(s, RPL_E_SESSIONS_DISABLED, why);
+		return 1;
+	}
 	if (admit_blocked(&p->adm, s->addr, from, clock_now())) {
 		snprintf(why, sizeof(why),
 			 "%d failed sign-ons as server %s from %s within %d seconds: "
@@ -1857,6 +1865,24 @@ void peer_cancel(struct peer *p, int (*match)(const struct session_ops *ops, voi
 		}
 	}
 }
+
+int peer_session_cancel(struct peer *p, uint64_t id, int code, const char *why)
+{
+	for (struct peer_session *s = p->sessions; s; s = s->next) {
+		if (s->id != id || session_closing(s))
+			continue;
+		/* A frame needs the session's channel: after TLS (or the
+		 * down-level greeting), before the end. */
+		if (s->state == SS_AUTH || s->state == SS_READY)
+			session_send_error(s, code, why);
+		conn_close(s, -code, "%s", why);
+		return 0;
+	}
+	return -RPL_E_NOTFOUND;
+}
+
+void peer_refuse_partners(struct peer *p, int refuse) { p->refusing = refuse != 0; }
+int peer_refusing_partners(const struct peer *p) { return p->refusing; }
 
 /* ---- accessors ----------------------------------------------------------- */
 

@@ -165,6 +165,19 @@ int peer_crossdef_waiting(const struct peer_session *s);
 void peer_cancel(struct peer *p, int (*match)(const struct session_ops *ops, void *arg, void *ctx),
 		 void *ctx, const char *why);
 
+/* Ends session id (as QUERY SESSION numbers it) at once: the partner is
+ * told why (code, a MSG_ERROR when the session can still carry one), the
+ * owner's closed callback reports code. -RPL_E_NOTFOUND when no live
+ * session has that number. */
+int peer_session_cancel(struct peer *p, uint64_t id, int code, const char *why);
+/* DISABLE SESSIONS / ENABLE SESSIONS: while refusing, inbound sessions of
+ * partners (any purpose but ADMIN, either protocol) are refused with
+ * RPL_E_SESSIONS_DISABLED once they named themselves; remote administrator
+ * sessions, admin.sock and outbound sessions are not affected. Not kept
+ * across a restart. */
+void peer_refuse_partners(struct peer *p, int refuse);
+int peer_refusing_partners(const struct peer *p);
+
 /* Calls fn for each live session; non-zero from fn stops. */
 int peer_sessions_each(struct peer *p, int (*fn)(const struct session_info *i, void *arg),
 		       void *arg);

@@ -60,6 +60,7 @@ struct peer {
 	int admin_listening;
 	struct admin_client *admins;
 	int halting;
+	int refusing; /* DISABLE SESSIONS: inbound partner sessions are refused */
 	uint64_t next_id;
 	struct peer_session *sessions; /* live sessions, newest first */
 	int n_in_ready, n_out;         /* for MAXSESSIONS */

@@ -115,6 +115,9 @@ int admin_class_needed(const struct admin_cmd *cmd);
 void admin_cmd_redacted(const struct admin_cmd *cmd, const struct admin_command *c, char *out,
 			size_t sz);
 
+/* sync/admin_control.c */
+admin_handler admin_query_status, admin_query_option, admin_setopt, admin_cancel_session,
+	admin_disable_sessions, admin_enable_sessions;
 /* sync/admin_node.c */
 admin_handler admin_register_node, admin_remove_node, admin_query_node;
 /* sync/admin_lang.c */

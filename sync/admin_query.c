@@ -34,13 +34,19 @@ static int session_cb(const struct session_info *i, void *arg)
 
 void admin_query_session(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
+	/* admin_resolve left only the full keyword values. */
+	const char *fmt = admin_param(cmd, "FORMAT");
 	json_t *arr = json_array();
 
-	(void)cmd;
 	(void)peer_sessions_each(y->peer, session_cb, arr);
+	/* Every field is in the JSON; the table shows the detail with
+	 * FORMAT=DETAILED (in the anchor's manner, a block per session). */
 	adminsrv_reply(ac, arr,
-		       json_pack("[s,s,s,s,s,s,s]", "id", "direction", "server", "address", "state",
-				 "tls_version", "seconds"));
+		       fmt && strcmp(fmt, "DETAILED") == 0
+			       ? NULL
+			       : json_pack("[s,s,s,s,s,s,s,s]", "id", "direction", "server",
+					   "address", "purpose", "state", "tls_version",
+					   "seconds"));
 }
 
 void admin_query_certificate(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)

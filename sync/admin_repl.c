@@ -18,6 +18,7 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "admin.h"
+#include "process.h"
 #include "repl.h"
 #include "sync.h"
 
@@ -610,14 +611,20 @@ void admin_query_process(struct sync *y, struct admin_client *ac, struct admin_c
 		reply(ac, admin_error(RPL_E_ADMIN_SYNTAX, "QUERY PROCESS"));
 		return;
 	}
-	adminsrv_reply(ac, repl_processes_json(y),
-		       json_pack("[s,s,s,s,s,s,s]", "process", "command", "phase", "bytes_done",
-				 "bytes_total", "rate_bytes_per_second", "eta_seconds"));
+	json_t *arr = repl_processes_json(y);
+
+	/* Replication runs, then renewal rounds and FORCESYNC exchanges:
+	 * each row says how far it is in "progress". */
+	process_list_json(y, arr);
+	adminsrv_reply(ac, arr,
+		       json_pack("[s,s,s,s,s,s,s,s]", "process", "command", "phase", "progress",
+				 "bytes_done", "bytes_total", "rate_bytes_per_second",
+				 "eta_seconds"));
 }
 
 void admin_cancel_process(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
 {
-	char *end;
+	char *end, why[80], what[200] = "";
 	unsigned long long id;
 
 	if (cmd->nwords != 3 || cmd->nparams) {
@@ -631,7 +638,20 @@ void admin_cancel_process(struct sync *y, struct admin_client *ac, struct admin_
 		return;
 	}
 	if (repl_cancel(y, id, "cancelled by CANCEL PROCESS") < 0) {
-		reply(ac, admin_error(RPL_E_PROCESS_UNKNOWN, "process %llu", id));
+		snprintf(why, sizeof(why), "cancelled by the administrator (CANCEL PROCESS %llu)",
+			 id);
+		if (process_cancel(y, id, why, what, sizeof(what)) < 0) {
+			reply(ac, admin_error(RPL_E_PROCESS_UNKNOWN, "process %llu", id));
+			return;
+		}
+		log_info(RPL_I_PROCESS_CANCEL, "process %llu (%s) cancelled by the administrator",
+			 id, what);
+		peer_actlog(y->peer, RPL_I_PROCESS_CANCEL,
+			    "process %llu (%s) cancelled by the administrator", id, what);
+		reply(ac, admin_ok(RPL_I_PROCESS_CANCEL,
+				   "process %llu (%s) cancelled; partners not reached follow at "
+				   "their next session",
+				   id, what));
 		return;
 	}
 	log_info(RPL_I_PROCESS_CANCEL, "process %llu cancelled by the administrator", id);

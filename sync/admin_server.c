@@ -22,6 +22,7 @@
 #include "admin.h"
 #include "crossdef.h"
 #include "lifecycle.h"
+#include "process.h"
 #include "progress.h"
 #include "sync.h"
 #include "talk.h"
@@ -223,10 +224,13 @@ struct fs_wait {
 	int attempts;
 	char last[800]; /* why the last attempt failed */
 	int last_err;
+	int cancelled;            /* CANCEL PROCESS: last says so */
+	struct sync_process proc; /* QUERY PROCESS, CANCEL PROCESS */
 };
 
 static void fs_finish(struct fs_wait *w, json_t *doc)
 {
+	process_remove(w->y, &w->proc);
 	progress_remove(w->y, &w->note);
 	adminsrv_reply(w->ac, doc, NULL);
 	adminsrv_release(w->ac);
@@ -300,6 +304,12 @@ static void fs_session_done(struct sync *y, const char *server, const struct ses
 	(void)o;
 	w->in_flight = 0;
 	cleared = fs_mark_cleared(y, w->name);
+	if (w->cancelled && !(r->ok && cleared > 0)) {
+		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", server,
+			 w->last);
+		fs_finish(w, fs_pending_doc(w));
+		return;
+	}
 	if (r->ok && cleared > 0) {
 		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", server);
 		fs_finish(w, fs_done_doc(w, r->verified_by));
@@ -371,6 +381,45 @@ static void fs_stop(struct progress_note *n)
 	fs_finish(w, fs_pending_doc(w));
 }
 
+#define FS_OF(p) ((struct fs_wait *)((char *)(p)-offsetof(struct fs_wait, proc)))
+
+static json_t *fs_describe(struct sync_process *p)
+{
+	struct fs_wait *w = FS_OF(p);
+	char cmd[160], progress[900];
+
+	snprintf(cmd, sizeof(cmd), "UPDATE SERVER %s FORCESYNC=YES%s", w->name,
+		 w->wait ? " WAIT=YES" : "");
+	if (w->attempts <= 1 && w->in_flight)
+		snprintf(progress, sizeof(progress), "first session with %s running", w->name);
+	else
+		snprintf(progress, sizeof(progress), "attempt %d%s; the last: %s", w->attempts,
+			 w->in_flight ? " running" : "", w->last);
+	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "command", cmd, "server", w->name, "phase",
+			 w->in_flight ? "exchanging" : "waiting to retry", "progress", progress,
+			 "attempts", w->attempts);
+}
+
+/* CANCEL PROCESS: no more attempts, the session in flight ends; the
+ * waiting administrator gets the pending reply (the mark stays: the next
+ * session completes it; UPDATE SERVER name FORCESYNC=NO removes it). */
+static void fs_cancel(struct sync_process *p, const char *why)
+{
+	struct fs_wait *w = FS_OF(p);
+
+	w->cancelled = 1;
+	w->wait = 0;
+	snprintf(w->last, sizeof(w->last), "%s", why);
+	w->last_err = RPL_E_CANCELLED;
+	if (w->in_flight) {
+		talk_cancel_why(w->y, w, why); /* fs_session_done answers */
+		return;
+	}
+	log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", w->name,
+		 w->last);
+	fs_finish(w, fs_pending_doc(w));
+}
+
 static void start_forcesync(struct sync *y, struct server_change *c)
 {
 	struct fs_wait *w = calloc(1, sizeof(*w));
@@ -395,6 +444,9 @@ static void start_forcesync(struct sync *y, struct server_change *c)
 	w->note.stop = fs_stop;
 	server_target(y, c->name, w->note.what, sizeof(w->note.what));
 	progress_add(y, &w->note);
+	w->proc.describe = fs_describe;
+	w->proc.cancel = fs_cancel;
+	process_add(y, &w->proc);
 	fs_attempt(w);
 }
 

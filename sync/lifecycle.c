@@ -19,6 +19,7 @@
 #include "../util/log.h"
 #include "../util/msg.h"
 #include "admin.h"
+#include "process.h"
 #include "progress.h"
 #include "sync.h"
 #include "talk.h"
@@ -35,10 +36,13 @@
 enum { PHASE_NONE = 0, PHASE_ANNOUNCE, PHASE_CONFIRM };
 enum { PS_WAITING = 0, PS_RUNNING, PS_DONE, PS_FAILED, PS_REFUSED };
 
+struct round_ref;
+
 struct partner_state {
 	char name[RPL_NAME_MAX + 1];
 	int status;
 	char message[768];
+	struct round_ref *ref; /* the session in flight (PS_RUNNING), for CANCEL PROCESS */
 };
 
 struct warned {
@@ -64,6 +68,7 @@ struct lifecycle {
 	int nwarned;
 	int requesting;               /* the next key of a CA-signed identity is being made */
 	struct renew_waiter *waiters; /* RENEW ... WAIT=YES */
+	struct sync_process proc;     /* the round in progress, for QUERY PROCESS */
 };
 
 /* An administrator waiting for a renewal's rounds (WAIT=YES): answered
@@ -459,9 +464,11 @@ static void pump(struct lifecycle *lc)
 		if (ref) {
 			ref->lc = lc;
 			ref->gen = lc->gen;
+			p->ref = ref;
 			rc = talk_connect(y, p->name, PURPOSE_SYNC, round_done, ref);
 		}
 		if (rc < 0) {
+			p->ref = NULL;
 			free(ref);
 			lc->running--;
 			p->status = PS_FAILED;
@@ -481,23 +488,82 @@ static void on_retry(uv_timer_t *t)
 		round_start(lc, PHASE_CONFIRM);
 }
 
-/* The round's deadline (ROUNDTIMEOUT): partners still running or waiting
- * are pending; they follow later by continuity. */
+/* Ends the round now: partners still running or waiting are pending;
+ * they follow later by continuity. With cancel, their sessions end too
+ * (their answers would come too late to count anyway). */
+static void round_end_early(struct lifecycle *lc, const char *why, int cancel)
+{
+	for (int i = 0; i < lc->nps; i++) {
+		struct partner_state *p = &lc->ps[i];
+		if (p->status != PS_WAITING && p->status != PS_RUNNING)
+			continue;
+		if (cancel && p->status == PS_RUNNING && p->ref)
+			talk_cancel_why(lc->y, p->ref, why); /* round_done frees the ref later */
+		p->status = PS_FAILED;
+		snprintf(p->message, sizeof(p->message), "%s", why);
+	}
+	lc->next_idx = lc->nps;
+	round_finished(lc);
+}
+
+/* The round's deadline (ROUNDTIMEOUT). */
 static void on_deadline(uv_timer_t *t)
 {
 	struct lifecycle *lc = t->data;
+	char why[80];
 
 	if (!lc->phase)
 		return;
-	for (int i = 0; i < lc->nps; i++)
-		if (lc->ps[i].status == PS_WAITING || lc->ps[i].status == PS_RUNNING) {
-			lc->ps[i].status = PS_FAILED;
-			snprintf(lc->ps[i].message, sizeof(lc->ps[i].message),
-				 "no answer within ROUNDTIMEOUT (%d s)",
-				 lc->y->in->conf.roundtimeout);
-		}
-	lc->next_idx = lc->nps;
-	round_finished(lc);
+	snprintf(why, sizeof(why), "no answer within ROUNDTIMEOUT (%d s)",
+		 lc->y->in->conf.roundtimeout);
+	round_end_early(lc, why, 0);
+}
+
+/* QUERY PROCESS: the round and how far it is. */
+static json_t *round_describe(struct sync_process *sp)
+{
+	struct lifecycle *lc = (struct lifecycle *)((char *)sp - offsetof(struct lifecycle, proc));
+	int done = 0, refused = 0, failed = 0, running = 0;
+	json_t *partners = json_array();
+	char progress[160];
+
+	for (int i = 0; i < lc->nps; i++) {
+		static const char *names[] = { "waiting", "running", "done", "pending", "refused" };
+		struct partner_state *p = &lc->ps[i];
+		done += p->status == PS_DONE;
+		refused += p->status == PS_REFUSED;
+		failed += p->status == PS_FAILED;
+		running += p->status == PS_RUNNING;
+		json_array_append_new(partners,
+				      json_pack("{s:s, s:s, s:s}", "server", p->name, "state",
+						names[p->status], "message",
+						p->status == PS_WAITING || p->status == PS_RUNNING
+							? ""
+							: p->message));
+	}
+	snprintf(progress, sizeof(progress), "%d of %d partner%s confirmed%s", done, lc->nps,
+		 lc->nps == 1 ? "" : "s",
+		 refused  ? ", some refused"
+		 : failed ? ", some pending"
+			  : "");
+	return json_pack(
+		"{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "command",
+		lc->phase == PHASE_ANNOUNCE ? "certificate announcement round (RENEW CERTIFICATE)"
+					    : "certificate confirmation round (RENEW CERTIFICATE)",
+		"phase", running ? "exchanging" : "waiting", "progress", progress, "partners_total",
+		lc->nps, "partners_done", done, "partners_refused", refused, "partners_pending",
+		failed, "partners_running", running, "partners", partners);
+}
+
+/* CANCEL PROCESS: the round ends as at ROUNDTIMEOUT (an announcement
+ * round still activates the next certificate unless a partner refused
+ * it); the partners not reached follow by the continuity proof. */
+static void round_cancel(struct sync_process *sp, const char *why)
+{
+	struct lifecycle *lc = (struct lifecycle *)((char *)sp - offsetof(struct lifecycle, proc));
+
+	if (lc->phase)
+		round_end_early(lc, why, 1);
 }
 
 static void round_finished(struct lifecycle *lc)
@@ -508,6 +574,9 @@ static void round_finished(struct lifecycle *lc)
 
 	lc->gen++; /* answers still on their way belong to a finished round */
 	lc->running = 0;
+	process_remove(y, &lc->proc);
+	for (int i = 0; i < lc->nps; i++)
+		lc->ps[i].ref = NULL; /* their round_done frees them */
 	if (lc->timers)
 		uv_timer_stop(&lc->deadline);
 	for (int i = 0; i < lc->nps; i++) {
@@ -609,6 +678,7 @@ static void round_done(struct sync *y, const char *server, const struct session_
 	p = ps_find(lc, server);
 	if (p) {
 		char why[512] = "";
+		p->ref = NULL;
 		if (o->refused)
 			snprintf(why, sizeof(why), "%s", o->why);
 		else if (lc->phase == PHASE_ANNOUNCE)
@@ -673,6 +743,9 @@ static void round_start(struct lifecycle *lc, int phase)
 	lc->running = 0;
 	lc->phase = phase;
 	lc->round_started_ms = clock_mono_ms();
+	lc->proc.describe = round_describe;
+	lc->proc.cancel = round_cancel;
+	process_add(y, &lc->proc);
 	log_info(RPL_I_RENEW_STARTED, "certificate %s round with %d partner%s",
 		 phase == PHASE_ANNOUNCE ? "announcement" : "confirmation", lc->nps,
 		 lc->nps == 1 ? "" : "s");
@@ -1512,6 +1585,7 @@ void lifecycle_free(struct sync *y)
 	struct lifecycle *lc = y->lc;
 	if (!lc)
 		return;
+	process_remove(y, &lc->proc);
 	free(lc->ps);
 	free(lc);
 	y->lc = NULL;

@@ -31,6 +31,7 @@
 #include "../util/msg.h"
 #include "admin.h"
 #include "loopmon.h"
+#include "process.h"
 #include "repl.h"
 #include "repl_wire.h"
 #include "sync.h"
@@ -141,7 +142,6 @@ struct srun {
 
 struct repl_runs {
 	struct srun *runs;
-	uint64_t next_id;
 	uint64_t turn;       /* loopmon_turn when turn_bytes was reset */
 	uint64_t turn_bytes; /* chunk bytes sent in that turn */
 	int stopping;        /* HALT: no new runs */
@@ -1429,7 +1429,7 @@ int repl_start(struct sync *y, const struct repl_request *rq, repl_progress_fn *
 	r->node_id = nr.id;
 	r->src_objects = nr.objects;
 	r->src_bytes = nr.bytes;
-	r->id = ++y->repl->next_id;
+	r->id = process_next_id(y);
 	r->started = clock_now();
 	r->start_ms = clock_mono_ms();
 	r->progress = progress;
@@ -1541,6 +1541,10 @@ json_t *repl_processes_json(struct sync *y)
 		snprintf(cmd, sizeof(cmd), "REPLICATE NODE %s TARGET=%s%s", r->rq.node,
 			 r->rq.target, r->rq.force ? " FORCE=YES" : "");
 		json_object_set_new(j, "command", json_string(cmd));
+		snprintf(cmd, sizeof(cmd), "%llu of %llu objects, %llu of %llu bytes",
+			 (unsigned long long)p.f.objects, (unsigned long long)p.want_objects,
+			 (unsigned long long)p.done_bytes, (unsigned long long)p.want_bytes);
+		json_object_set_new(j, "progress", json_string(cmd));
 		json_object_set_new(j, "started", admin_time(r->started));
 		json_array_append_new(arr, j);
 	}

@@ -1,5 +1,7 @@
 #include "sync.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../peer/ldap.h"
@@ -11,6 +13,7 @@
 #include "admin.h"
 #include "crossdef.h"
 #include "lifecycle.h"
+#include "process.h"
 #include "progress.h"
 #include "repl.h"
 #include "schedule.h"
@@ -45,17 +48,66 @@ void sync_peer_hooks(struct sync *y, struct peer_hooks *h)
 	h->crossdef = crossdef_hook;
 }
 
+/* A FORCESYNC session started at start for a partner still marked: a
+ * process (QUERY PROCESS, CANCEL PROCESS) while it runs. */
+struct boot_forcesync {
+	struct sync_process proc;
+	struct sync *y;
+	char name[RPL_NAME_MAX + 1];
+};
+
+#define BOOT_FS_OF(p) ((struct boot_forcesync *)((char *)(p)-offsetof(struct boot_forcesync, proc)))
+
+static json_t *boot_forcesync_describe(struct sync_process *p)
+{
+	struct boot_forcesync *b = BOOT_FS_OF(p);
+	char cmd[120], progress[160];
+
+	snprintf(cmd, sizeof(cmd), "FORCESYNC with server %s (marked at start)", b->name);
+	snprintf(progress, sizeof(progress), "session with %s running", b->name);
+	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "command", cmd, "server", b->name, "phase",
+			 "exchanging", "progress", progress, "attempts", 1);
+}
+
+/* The session ends (forcesync_done frees b); the mark stays. */
+static void boot_forcesync_cancel(struct sync_process *p, const char *why)
+{
+	struct boot_forcesync *b = BOOT_FS_OF(p);
+
+	process_remove(b->y, p);
+	talk_cancel_why(b->y, b, why);
+}
+
 static void forcesync_done(struct sync *y, const char *server, const struct session_result *r,
 			   const struct talk_outcome *o, void *arg)
 {
-	(void)y;
+	struct boot_forcesync *b = arg;
+
 	(void)o;
-	(void)arg;
+	process_remove(y, &b->proc);
+	free(b);
 	if (r->ok)
 		log_info(RPL_I_FORCESYNC_DONE, "FORCESYNC with server %s completed", server);
 	else
 		log_warn(RPL_W_FORCESYNC_PENDING, "FORCESYNC with server %s is pending: %s", server,
 			 r->message);
+}
+
+static void forcesync_start(struct sync *y, const char *name)
+{
+	struct boot_forcesync *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return;
+	b->y = y;
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->proc.describe = boot_forcesync_describe;
+	b->proc.cancel = boot_forcesync_cancel;
+	process_add(y, &b->proc);
+	if (talk_connect(y, name, PURPOSE_SYNC, forcesync_done, b) < 0) {
+		process_remove(y, &b->proc);
+		free(b);
+	}
 }
 
 /* Activity-log retention and caps, on the thread pool (a prune of a large
@@ -116,8 +168,7 @@ int sync_start(struct sync *y, struct peer *p)
 				struct server_rec r;
 				if (store_server_get(txn, &y->in->store, names.names[i], &r) == 0) {
 					if (r.forcesync)
-						(void)talk_connect(y, r.name, PURPOSE_SYNC,
-								   forcesync_done, NULL);
+						forcesync_start(y, r.name);
 					server_rec_free(&r);
 				}
 			}

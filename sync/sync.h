@@ -35,6 +35,10 @@ struct sync {
 	struct sched *sched;          /* schedules (schedule.c) */
 	struct loopmon *lm;           /* the loop's longest turns (loopmon.c) */
 	int64_t started;
+	/* Renewal rounds and FORCESYNC exchanges as processes, and the
+	 * numbers of every process (sync/process). */
+	struct sync_process *procs;
+	uint64_t next_process;
 	/* Admin commands waiting on the network (sync/progress). */
 	struct progress_note *notes;
 	uv_timer_t notes_timer;

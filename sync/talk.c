@@ -733,6 +733,11 @@ void talk_cancel(struct sync *y, void *arg)
 	peer_cancel(y->peer, talk_of, arg, "cancelled: the administrator abandoned the command");
 }
 
+void talk_cancel_why(struct sync *y, void *arg, const char *why)
+{
+	peer_cancel(y->peer, talk_of, arg, why);
+}
+
 const struct session_ops *talk_inbound(struct sync *y, struct peer_session *s, int purpose,
 				       void **arg)
 {

@@ -32,6 +32,8 @@ int talk_connect_confirm(struct sync *y, const char *server, talk_done_fn *done,
 /* Ends the outbound talk sessions started with this done argument (an
  * abandoned admin command); each one's done follows with -RPL_E_CANCELLED. */
 void talk_cancel(struct sync *y, void *arg);
+/* The same with the reason given (CANCEL PROCESS). */
+void talk_cancel_why(struct sync *y, void *arg, const char *why);
 /* The ops for an inbound session (peer_hooks.inbound). */
 const struct session_ops *talk_inbound(struct sync *y, struct peer_session *s, int purpose,
 				       void **arg);

@@ -95,6 +95,65 @@ static const struct opt opts[] = {
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
 const char *conf_key_name(size_t i) { return i < NOPTS ? opts[i].key : NULL; }
+const char *conf_key_default(size_t i)
+{
+	return i < NOPTS ? (opts[i].def ? opts[i].def : "") : NULL;
+}
+const char *conf_key_help(size_t i) { return i < NOPTS ? opts[i].help : NULL; }
+
+int conf_key_index(const char *key)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcasecmp(key, opts[i].key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* 64G rather than 68719476736: the largest suffix that divides the value. */
+static void size_text(uint64_t v, char *out, size_t outsz)
+{
+	static const char suffix[] = "TGMK";
+
+	for (int i = 0; i < 4 && v; i++) {
+		int shift = 40 - 10 * i;
+		if ((v & ((1ULL << shift) - 1)) == 0) {
+			snprintf(out, outsz, "%llu%c", (unsigned long long)(v >> shift), suffix[i]);
+			return;
+		}
+	}
+	snprintf(out, outsz, "%llu", (unsigned long long)v);
+}
+
+void conf_value_text(const struct rpl_conf *c, size_t i, char *out, size_t outsz)
+{
+	static const char *levels[] = { "error", "warn", "info", "debug" };
+	const char *base = (const char *)c;
+	const struct opt *o;
+	int n;
+
+	if (i >= NOPTS) {
+		snprintf(out, outsz, "%s", "");
+		return;
+	}
+	o = &opts[i];
+	switch (o->kind) {
+	case OPT_NAME:
+	case OPT_STR: snprintf(out, outsz, "%s", base + o->off); return;
+	case OPT_INT: snprintf(out, outsz, "%d", *(const int *)(base + o->off)); return;
+	case OPT_BOOL:
+		snprintf(out, outsz, "%s", *(const int *)(base + o->off) ? "YES" : "NO");
+		return;
+	case OPT_KEYTYPE:
+		snprintf(out, outsz, "%s", keytype_name(*(const int *)(base + o->off)));
+		return;
+	case OPT_LEVEL:
+		n = *(const int *)(base + o->off);
+		snprintf(out, outsz, "%s", n >= 0 && n < 4 ? levels[n] : "?");
+		return;
+	case OPT_SIZE:
+	case OPT_RATE: size_text(*(const uint64_t *)(base + o->off), out, outsz); return;
+	}
+}
 
 static const char *keytype_names[] = { "ECDSA-P256", "RSA-2048", "RSA-3072" };
 
@@ -402,7 +461,8 @@ int conf_write_template_ex(const char *path, const char *name, int port, const c
 		wbuf_put(&w, line, (size_t)n_ < sizeof(line) ? (size_t)n_ : sizeof(line) - 1); \
 	} while (0)
 	PUT("# replpeer.conf: KEY value, one per line; '#' starts a comment.\n");
-	PUT("# Keys are case-insensitive. Changes take effect at the next start.\n\n");
+	PUT("# Keys are case-insensitive. Read at start; 'SETOPT KEY value' changes a key here\n");
+	PUT("# and in the running server ('QUERY OPTION' says which ones need a restart).\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
 		PUT("# %s\n", o->help);

@@ -78,6 +78,16 @@ int conf_write_template_ex(const char *path, const char *name, int port, const c
 int conf_check_options(const char *const *opts, int n, char *err, size_t errsz);
 /* Iterates the documented keys (for tests and --help). NULL past the end. */
 const char *conf_key_name(size_t i);
+/* The default of key i as replpeer.conf writes it ("" when there is none)
+ * and its one-line meaning; NULL past the end. */
+const char *conf_key_default(size_t i);
+const char *conf_key_help(size_t i);
+/* The index of key (case-insensitive), or -1. */
+int conf_key_index(const char *key);
+/* The value of key i in c as replpeer.conf would hold it, in one
+ * canonical spelling (YES/NO, 64G, info), so that two values compare
+ * equal as text exactly when they mean the same. */
+void conf_value_text(const struct rpl_conf *c, size_t i, char *out, size_t outsz);
 
 const char *keytype_name(int keytype);
 int keytype_parse(const char *s, int *keytype);

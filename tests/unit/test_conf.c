@@ -358,6 +358,48 @@ START_TEST(sample_conf_documents_every_key_and_loads)
 }
 END_TEST
 
+/* QUERY OPTION compares the value in force with replpeer.conf's as text,
+ * and SETOPT writes that text: one spelling per meaning, which reads back
+ * to itself. */
+START_TEST(option_values_have_one_spelling_that_reads_back)
+{
+	struct rpl_conf c, d;
+	char a[300], b[300], err[256];
+	const char *key;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, "DBMAXSIZE", "65536M", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_set(&c, "SSLTLS13", "no", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_set(&c, "COMMTIMEOUT", "007", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_set(&c, "MAXBANDWIDTH", "1536K", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_set(&c, "LOGLEVEL", "DEBUG", err, sizeof(err)), 0);
+	conf_value_text(&c, (size_t)conf_key_index("dbmaxsize"), a, sizeof(a));
+	ck_assert_str_eq(a, "64G");
+	conf_value_text(&c, (size_t)conf_key_index("SSLTLS13"), a, sizeof(a));
+	ck_assert_str_eq(a, "NO");
+	conf_value_text(&c, (size_t)conf_key_index("COMMTIMEOUT"), a, sizeof(a));
+	ck_assert_str_eq(a, "7");
+	conf_value_text(&c, (size_t)conf_key_index("MAXBANDWIDTH"), a, sizeof(a));
+	ck_assert_str_eq(a, "1536K");
+	conf_value_text(&c, (size_t)conf_key_index("LOGLEVEL"), a, sizeof(a));
+	ck_assert_str_eq(a, "debug");
+	ck_assert_int_eq(conf_key_index("NOSUCHKEY"), -1);
+	snprintf(c.servername, sizeof(c.servername), "A");
+	for (size_t i = 0; (key = conf_key_name(i)); i++) {
+		conf_value_text(&c, i, a, sizeof(a));
+		if (!a[0])
+			continue; /* an unset LDAP key */
+		conf_defaults(&d);
+		ck_assert_msg(conf_set(&d, key, a, err, sizeof(err)) == 0, "%s %s: %s", key, a,
+			      err);
+		conf_value_text(&d, i, b, sizeof(b));
+		ck_assert_str_eq(a, b);
+		ck_assert_ptr_nonnull(conf_key_default(i));
+		ck_assert_ptr_nonnull(conf_key_help(i));
+	}
+}
+END_TEST
+
 START_TEST(keytype_names_parse_both_ways)
 {
 	int kt = -1;
@@ -460,6 +502,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, template_documents_every_key);
 	tcase_add_test(tc, sample_conf_documents_every_key_and_loads);
 	tcase_add_test(tc, keytype_names_parse_both_ways);
+	tcase_add_test(tc, option_values_have_one_spelling_that_reads_back);
 	tcase_add_test(tc, server_names_allow_only_safe_characters);
 	tcase_add_test(tc, reach_address_prefers_server_address_and_refuses_wildcards);
 	tcase_add_test(tc, crossdefine_keys_parse_and_default_off);
