@@ -436,7 +436,7 @@ static int opt_work(MDB_txn *txn, struct store *st, void *arg, char *detail, siz
 /* replpeer.conf first (a failure changes nothing; a restart keeps it),
  * then the running daemon, then the activity log. */
 static void set_option(struct sync *y, struct admin_client *ac, int msg, const char *key,
-		       const char *old, const char *value, const char *shown)
+		       const char *old, const char *value, const char *shown, const char *shown_old)
 {
 	struct opt_set *o = calloc(1, sizeof(*o));
 	char err[512];
@@ -465,7 +465,7 @@ static void set_option(struct sync *y, struct admin_client *ac, int msg, const c
 	log_code(msg, "%s changed from '%s' to '%s' by the administrator", key, old, value);
 	admin_write(y, ac, opt_work, o, free,
 		    admin_ok(msg, "%s is %s (was %s); replpeer.conf updated, in effect now", key,
-			     shown, old[0] ? old : "not set"),
+			     shown, shown_old[0] ? shown_old : "not set"),
 		    NULL);
 }
 
@@ -499,7 +499,7 @@ void admin_set_serverhladdress(struct sync *y, struct admin_client *ac, struct a
 		return;
 	}
 	snprintf(old, sizeof(old), "%s", y->in->conf.serverhladdress);
-	set_option(y, ac, RPL_I_SERVERADDR_SET, "SERVERHLADDRESS", old, v, v);
+	set_option(y, ac, RPL_I_SERVERADDR_SET, "SERVERHLADDRESS", old, v, v, old);
 }
 
 void admin_set_serverlladdress(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -522,7 +522,7 @@ void admin_set_serverlladdress(struct sync *y, struct admin_client *ac, struct a
 		snprintf(old, sizeof(old), "%d", y->in->conf.serverlladdress);
 	else
 		old[0] = 0;
-	set_option(y, ac, RPL_I_SERVERADDR_SET, "SERVERLLADDRESS", old, v, v);
+	set_option(y, ac, RPL_I_SERVERADDR_SET, "SERVERLLADDRESS", old, v, v, old);
 }
 
 void admin_set_crossdefine(struct sync *y, struct admin_client *ac, struct admin_cmd *cmd)
@@ -539,5 +539,5 @@ void admin_set_crossdefine(struct sync *y, struct admin_client *ac, struct admin
 		return;
 	}
 	set_option(y, ac, RPL_I_CROSSDEF_SET, "CROSSDEFINE", y->in->conf.crossdefine ? "YES" : "NO",
-		   on ? "YES" : "NO", on ? "ON" : "OFF");
+		   on ? "YES" : "NO", on ? "ON" : "OFF", y->in->conf.crossdefine ? "ON" : "OFF");
 }
