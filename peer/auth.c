@@ -558,6 +558,58 @@ static void job_after(uv_work_t *req, int status)
 	conn_job_end(s);
 }
 
+int auth_msg_read(const struct cursor *p, struct auth_msg *m)
+{
+	struct cursor cur = *p, val;
+	uint16_t tag;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->vb = VB_NONE;
+	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
+		if (tag == F_SRP_A)
+			rc = tlv_get_blob(&val, &m->A);
+		else if (tag == F_SRP_M1)
+			rc = tlv_get_blob(&val, &m->M1);
+		else if (tag == F_SRP_A2)
+			rc = tlv_get_blob(&val, &m->A2);
+		else if (tag == F_SRP_M1_2)
+			rc = tlv_get_blob(&val, &m->M1b);
+		else if (tag == F_TAG)
+			rc = tlv_get_blob(&val, &m->tag);
+		else if (tag == F_VERIFIED_BY)
+			rc = tlv_get_u64(&val, &m->vb);
+		if (rc < 0)
+			break;
+	}
+	return rc < 0 || m->tag.n != PROOF_TAG_LEN ? -RPL_E_PROTOCOL : 0;
+}
+
+void auth_msg_free(struct auth_msg *m)
+{
+	blob_free(&m->A);
+	blob_free(&m->M1);
+	blob_free(&m->A2);
+	blob_free(&m->M1b);
+	blob_free(&m->tag);
+}
+
+int auth_queue_one_proof(struct peer_session *s, struct auth_msg *m, int next_state,
+			 void (*done)(struct peer_session *s, struct srp_job *j))
+{
+	struct srp_job *j = auth_job_new(JOB_SERVER_FINISH);
+
+	if (!j)
+		return -RPL_E_NOMEM;
+	j->nslots = 1;
+	j->p[0].A = m->A;
+	j->p[0].M1 = m->M1;
+	m->A = m->M1 = (struct blob){ 0 };
+	j->p[0].srp = s->auth->srp[0]; /* the job owns it now */
+	s->auth->srp[0] = NULL;
+	return auth_job_queue(s, j, next_state, done);
+}
+
 int auth_job_queue(struct peer_session *s, struct srp_job *j, int next_state,
 		   void (*done)(struct peer_session *s, struct srp_job *j))
 {
@@ -1312,37 +1364,18 @@ static void server_srp_finished(struct peer_session *s, struct srp_job *j)
 static int server_on_auth(struct peer_session *s, struct cursor *p)
 {
 	struct auth *a = s->auth;
-	struct blob A = { 0 }, M1 = { 0 }, A2 = { 0 }, M1b = { 0 }, tagv = { 0 };
-	struct cursor cur = *p, val;
-	uint64_t vb = VB_NONE;
-	uint16_t tag;
-	int rc;
+	struct auth_msg m;
+	int rc = auth_msg_read(p, &m);
 
-	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
-		if (tag == F_SRP_A)
-			rc = tlv_get_blob(&val, &A);
-		else if (tag == F_SRP_M1)
-			rc = tlv_get_blob(&val, &M1);
-		else if (tag == F_SRP_A2)
-			rc = tlv_get_blob(&val, &A2);
-		else if (tag == F_SRP_M1_2)
-			rc = tlv_get_blob(&val, &M1b);
-		else if (tag == F_TAG)
-			rc = tlv_get_blob(&val, &tagv);
-		else if (tag == F_VERIFIED_BY)
-			rc = tlv_get_u64(&val, &vb);
-		if (rc < 0)
-			break;
-	}
-	if (rc < 0 || tagv.n != PROOF_TAG_LEN || vb < VB_PIN || vb > VB_CONTINUITY) {
+	if (rc < 0 || m.vb < VB_PIN || m.vb > VB_CONTINUITY) {
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
-	s->partner_vb = (int)vb;
+	s->partner_vb = (int)m.vb;
 	if (a->method == METHOD_KEY) {
-		rc = auth_check_tag(s, 1, tagv.p);
+		rc = auth_check_tag(s, 1, m.tag.p);
 		if (rc == -RPL_E_AUTH_FAILED && a->nprev)
-			rc = check_previous_in(s, tagv.p);
+			rc = check_previous_in(s, m.tag.p);
 		for (int i = 0; i < a->nprev; i++)
 			proof_key_wipe(&a->prev[i]);
 		a->nprev = 0;
@@ -1355,23 +1388,23 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 			rc = start_commit(s, A_S_COMMIT);
 		goto out;
 	}
-	if (!A.n || !M1.n || !A2.n || !M1b.n) {
+	if (!m.A.n || !m.M1.n || !m.A2.n || !m.M1b.n) {
 		auth_fail_proof(s, "the client did not prove both passwords");
 		rc = 0;
 		goto out;
 	}
-	memcpy(a->peer_tag, tagv.p, PROOF_TAG_LEN);
+	memcpy(a->peer_tag, m.tag.p, PROOF_TAG_LEN);
 	{
 		struct srp_job *j = auth_job_new(JOB_SERVER_FINISH);
 		if (!j) {
 			rc = -RPL_E_NOMEM;
 			goto out;
 		}
-		j->p[0].A = A;
-		j->p[0].M1 = M1;
-		j->p[1].A = A2;
-		j->p[1].M1 = M1b;
-		A = M1 = A2 = M1b = (struct blob){ 0 };
+		j->p[0].A = m.A;
+		j->p[0].M1 = m.M1;
+		j->p[1].A = m.A2;
+		j->p[1].M1 = m.M1b;
+		m.A = m.M1 = m.A2 = m.M1b = (struct blob){ 0 };
 		for (int i = 0; i < 2; i++) { /* the job owns them now */
 			j->p[i].srp = a->srp[i];
 			a->srp[i] = NULL;
@@ -1379,11 +1412,7 @@ static int server_on_auth(struct peer_session *s, struct cursor *p)
 		rc = auth_job_queue(s, j, A_S_FINISHING, server_srp_finished);
 	}
 out:
-	blob_free(&A);
-	blob_free(&M1);
-	blob_free(&A2);
-	blob_free(&M1b);
-	blob_free(&tagv);
+	auth_msg_free(&m);
 	return rc;
 }
 

@@ -446,48 +446,22 @@ static void admin_srp_finished(struct peer_session *s, struct srp_job *j)
 
 static int admin_auth_srp(struct peer_session *s, struct cursor *p)
 {
-	struct auth *a = s->auth;
-	struct blob A = { 0 }, M1 = { 0 }, tagv = { 0 };
-	struct cursor cur = *p, val;
-	struct srp_job *j;
-	uint16_t tag;
-	int rc;
+	struct auth_msg m;
+	int rc = auth_msg_read(p, &m);
 
-	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
-		if (tag == F_SRP_A)
-			rc = tlv_get_blob(&val, &A);
-		else if (tag == F_SRP_M1)
-			rc = tlv_get_blob(&val, &M1);
-		else if (tag == F_TAG)
-			rc = tlv_get_blob(&val, &tagv);
-		if (rc < 0)
-			break;
-	}
-	if (rc < 0 || tagv.n != PROOF_TAG_LEN) {
+	if (rc < 0) {
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
-	if (!A.n || !M1.n) {
+	if (!m.A.n || !m.M1.n) {
 		auth_admin_fail(s, RPL_E_ADMIN_AUTH, "the client sent no password proof");
 		rc = 0;
 		goto out;
 	}
-	memcpy(a->peer_tag, tagv.p, PROOF_TAG_LEN);
-	if (!(j = auth_job_new(JOB_SERVER_FINISH))) {
-		rc = -RPL_E_NOMEM;
-		goto out;
-	}
-	j->nslots = 1;
-	j->p[0].A = A;
-	j->p[0].M1 = M1;
-	A = M1 = (struct blob){ 0 };
-	j->p[0].srp = a->srp[0]; /* the job owns it now */
-	a->srp[0] = NULL;
-	rc = auth_job_queue(s, j, A_SA_FINISHING, admin_srp_finished);
+	memcpy(s->auth->peer_tag, m.tag.p, PROOF_TAG_LEN);
+	rc = auth_queue_one_proof(s, &m, A_SA_FINISHING, admin_srp_finished);
 out:
-	blob_free(&A);
-	blob_free(&M1);
-	blob_free(&tagv);
+	auth_msg_free(&m);
 	return rc;
 }
 

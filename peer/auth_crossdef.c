@@ -212,52 +212,23 @@ static void sx_finished(struct peer_session *s, struct srp_job *j)
 
 int crossdef_on_auth(struct peer_session *s, struct cursor *p)
 {
-	struct auth *a = s->auth;
-	struct blob A = { 0 }, M1 = { 0 }, tagv = { 0 };
-	struct cursor cur = *p, val;
-	struct srp_job *j;
-	uint64_t vb = VB_NONE;
-	uint16_t tag;
-	int rc;
+	struct auth_msg m;
+	int rc = auth_msg_read(p, &m);
 
-	while ((rc = tlv_next(&cur, &tag, &val)) > 0) {
-		if (tag == F_SRP_A)
-			rc = tlv_get_blob(&val, &A);
-		else if (tag == F_SRP_M1)
-			rc = tlv_get_blob(&val, &M1);
-		else if (tag == F_TAG)
-			rc = tlv_get_blob(&val, &tagv);
-		else if (tag == F_VERIFIED_BY)
-			rc = tlv_get_u64(&val, &vb);
-		if (rc < 0)
-			break;
-	}
-	if (rc < 0 || tagv.n != PROOF_TAG_LEN || vb < VB_PIN || vb > VB_CONTINUITY) {
+	if (rc < 0 || m.vb < VB_PIN || m.vb > VB_CONTINUITY) {
 		rc = -RPL_E_PROTOCOL;
 		goto out;
 	}
-	if (!A.n || !M1.n) {
+	if (!m.A.n || !m.M1.n) {
 		auth_fail_proof(s, "the client did not prove this server's password");
 		rc = 0;
 		goto out;
 	}
-	s->partner_vb = (int)vb;
-	memcpy(a->peer_tag, tagv.p, PROOF_TAG_LEN);
-	if (!(j = auth_job_new(JOB_SERVER_FINISH))) {
-		rc = -RPL_E_NOMEM;
-		goto out;
-	}
-	j->nslots = 1;
-	j->p[0].A = A;
-	j->p[0].M1 = M1;
-	A = M1 = (struct blob){ 0 };
-	j->p[0].srp = a->srp[0]; /* the job owns it now */
-	a->srp[0] = NULL;
-	rc = auth_job_queue(s, j, A_SX_FINISHING, sx_finished);
+	s->partner_vb = (int)m.vb;
+	memcpy(s->auth->peer_tag, m.tag.p, PROOF_TAG_LEN);
+	rc = auth_queue_one_proof(s, &m, A_SX_FINISHING, sx_finished);
 out:
-	blob_free(&A);
-	blob_free(&M1);
-	blob_free(&tagv);
+	auth_msg_free(&m);
 	return rc;
 }
 

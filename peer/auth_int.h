@@ -96,6 +96,22 @@ void auth_job_free(struct srp_job *j);
 int auth_job_queue(struct peer_session *s, struct srp_job *j, int next_state,
 		   void (*done)(struct peer_session *s, struct srp_job *j));
 
+/* The fields of an AUTH message, one reader for the three server machines
+ * (partner, administrator, cross-definition): each takes what its state
+ * expects and ignores the rest. vb is VB_NONE when absent. */
+struct auth_msg {
+	struct blob A, M1, A2, M1b, tag;
+	uint64_t vb;
+};
+/* 0, or -RPL_E_PROTOCOL for a bad coding or a tag that is not
+ * PROOF_TAG_LEN bytes; m is freed by auth_msg_free either way. */
+int auth_msg_read(const struct cursor *p, struct auth_msg *m);
+void auth_msg_free(struct auth_msg *m);
+/* Queues the check of m's one proof (A, M1) against the slot-0 SRP
+ * context, which the job takes over; the session waits in next_state. */
+int auth_queue_one_proof(struct peer_session *s, struct auth_msg *m, int next_state,
+			 void (*done)(struct peer_session *s, struct srp_job *j));
+
 /* The session key from the job's SRP session keys, bound to both
  * certificates (an administrator has none: zeros stand for it). */
 int auth_job_key(struct peer_session *s, struct srp_job *j);
