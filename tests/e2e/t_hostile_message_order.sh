@@ -38,10 +38,12 @@ declare -A PAYLOAD=(
 	[CERTS]='entry=rand:64' [CERTS_ACK]='fp=rand:32'
 	[L_HELLO]='version=2 from=D to=A purpose=1' [L_CHALLENGE]='version=2 from=D nonce=rand:32'
 	[L_RESPONSE]='nonce=rand:32 tag=rand:32' [L_OK]='tag=rand:32' [99]='t1=hostile'
+	[CROSSDEF]='password=pw-B-guess hladdress=127.0.0.1 lladdress=1' [CROSSDEF_DONE]='msgid=RPL1266I text=defined'
 )
 declare -A NUM=([HELLO]=1 [HELLO_REPLY]=2 [AUTH]=3 [AUTH_OK]=4 [PING]=10 [PONG]=11 [BYE]=12
-	[CERTS]=20 [CERTS_ACK]=21 [L_HELLO]=40 [L_CHALLENGE]=41 [L_RESPONSE]=42 [L_OK]=43 [99]=99)
-TYPES="HELLO HELLO_REPLY AUTH AUTH_OK PING PONG BYE CERTS CERTS_ACK L_HELLO L_CHALLENGE L_RESPONSE L_OK 99"
+	[CERTS]=20 [CERTS_ACK]=21 [L_HELLO]=40 [L_CHALLENGE]=41 [L_RESPONSE]=42 [L_OK]=43
+	[CROSSDEF]=50 [CROSSDEF_DONE]=51 [99]=99)
+TYPES="HELLO HELLO_REPLY AUTH AUTH_OK PING PONG BYE CERTS CERTS_ACK L_HELLO L_CHALLENGE L_RESPONSE L_OK CROSSDEF CROSSDEF_DONE 99"
 
 # ---- the prefixes that bring A into each state ------------------------------
 p2_in='connect c$id 127.0.0.1 '$pa' src=$addr
