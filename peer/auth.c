@@ -1284,8 +1284,9 @@ static int server_on_hello(struct peer_session *s, struct cursor *p)
 	}
 }
 
-static int send_auth_ok(struct peer_session *s)
+int auth_send_ok(struct peer_session *s, int nproofs)
 {
+	static const uint16_t m2_tag[2] = { F_SRP_M2, F_SRP_M2_2 };
 	struct auth *a = s->auth;
 	uint8_t t[PROOF_TAG_LEN];
 	struct wbuf w;
@@ -1294,19 +1295,23 @@ static int send_auth_ok(struct peer_session *s)
 	if (rc < 0)
 		return rc;
 	wbuf_init(&w);
-	if (a->srp_done) {
-		tlv_put(&w, F_SRP_M2, a->M2[0].p, a->M2[0].n);
-		tlv_put(&w, F_SRP_M2_2, a->M2[1].p, a->M2[1].n);
-	}
+	for (int i = 0; i < nproofs && i < 2; i++)
+		tlv_put(&w, m2_tag[i], a->M2[i].p, a->M2[i].n);
 	tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
-	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)s->auth->v.vb);
-	if (a->srp_done && a->pair_gen)
+	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)a->v.vb);
+	if (nproofs && a->pair_gen)
 		tlv_put_u64(&w, F_PAIR_GEN, a->pair_gen);
 	rc = wbuf_status(&w);
 	if (rc == 0)
 		rc = conn_send_frame(s, MSG_AUTH_OK, &w);
 	wbuf_free(&w);
+	secure_zero(t, sizeof(t));
 	return rc;
+}
+
+static int send_auth_ok(struct peer_session *s)
+{
+	return auth_send_ok(s, s->auth->srp_done ? 2 : 0);
 }
 
 void auth_fail_proof(struct peer_session *s, const char *detail)

@@ -147,27 +147,6 @@ int crossdef_on_hello(struct peer_session *s, const char *from, const char *to, 
 	return auth_job_queue(s, j, A_SX_STARTING, sx_started);
 }
 
-static int sx_send_auth_ok(struct peer_session *s)
-{
-	struct auth *a = s->auth;
-	uint8_t t[PROOF_TAG_LEN];
-	struct wbuf w;
-	int rc = auth_make_tag(s, 0, t);
-
-	if (rc < 0)
-		return rc;
-	wbuf_init(&w);
-	tlv_put(&w, F_SRP_M2, a->M2[0].p, a->M2[0].n);
-	tlv_put(&w, F_TAG, t, PROOF_TAG_LEN);
-	tlv_put_u64(&w, F_VERIFIED_BY, (uint64_t)a->v.vb);
-	rc = wbuf_status(&w);
-	if (rc == 0)
-		rc = conn_send_frame(s, MSG_AUTH_OK, &w);
-	wbuf_free(&w);
-	secure_zero(t, sizeof(t));
-	return rc;
-}
-
 static void sx_finished(struct peer_session *s, struct srp_job *j)
 {
 	struct auth *a = s->auth;
@@ -199,7 +178,7 @@ static void sx_finished(struct peer_session *s, struct srp_job *j)
 	a->srp_done = 1;
 	a->M2[0] = j->p[0].M2;
 	j->p[0].M2 = (struct blob){ 0 };
-	rc = sx_send_auth_ok(s);
+	rc = auth_send_ok(s, 1);
 	/* The key served its one purpose: no later message carries a tag. */
 	proof_key_wipe(&a->key_mem);
 	a->key = NULL;

@@ -112,6 +112,11 @@ void auth_msg_free(struct auth_msg *m);
 int auth_queue_one_proof(struct peer_session *s, struct auth_msg *m, int next_state,
 			 void (*done)(struct peer_session *s, struct srp_job *j));
 
+/* AUTH_OK: the server's SRP proofs (M2 of the first nproofs slots), its
+ * tag, its verdict on the client's certificate, and the pairing key's
+ * number when proofs made one. */
+int auth_send_ok(struct peer_session *s, int nproofs);
+
 /* The session key from the job's SRP session keys, bound to both
  * certificates (an administrator has none: zeros stand for it). */
 int auth_job_key(struct peer_session *s, struct srp_job *j);
