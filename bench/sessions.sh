@@ -2,6 +2,7 @@
 # replpeer session benchmark (not part of `make check`): `make bench`, or
 #   RP=build/replpeer SESSLOAD=build/bench/sessload bench/sessions.sh
 #        [--partners N] [--inflight K] [--seconds S] [--runs R] [--no-perf]
+#        [--no-srp] [--perf-keep FILE]
 # Prints one table: sessions per second that one peer (A) accepts from N
 # paired partners driven by bench/sessload (one process, one loop, K
 # sessions in flight; each session = mutual TLS 1.3 + pins + pairing-key
@@ -14,7 +15,8 @@
 # tests/e2e/t_load_preauth.sh) and N partners (default 64) so that no
 # partner nears its 25 sessions/s. Then, when perf works, where A's CPU
 # goes during a pinned run (perf record -e cpu-clock on A's process): by
-# library and the top functions. Every process it starts is stopped on exit.
+# library and the top functions (--perf-keep FILE keeps perf.data for
+# `perf report -i FILE`). Every process it starts is stopped on exit.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${SESSLOAD:?set SESSLOAD to the bench/sessload binary}"
@@ -22,7 +24,7 @@ source "$here/../tests/e2e/lib.sh"
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-N=64; K=32; SECS=8; RUNS=3; PERF=1
+N=64; K=32; SECS=8; RUNS=3; PERF=1; SRP=1; PERF_KEEP=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--partners) N=$2; shift 2 ;;
@@ -30,7 +32,9 @@ while [ $# -gt 0 ]; do
 	--seconds) SECS=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
 	--no-perf) PERF=0; shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	--no-srp) SRP=0; shift ;;
+	--perf-keep) PERF_KEEP=$2; shift 2 ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "bench/sessions.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -76,7 +80,7 @@ for r in $(seq 1 "$RUNS"); do
 	pin+=("$(jget 'j["sessions_per_s"]' <<<"$out")")
 	[ "$(jget 'j["failed"]' <<<"$out")" -eq 0 ] || echo "  (failures in pinned run $r: $(jget 'j["failures"]' <<<"$out"))"
 done
-for r in $(seq 1 "$RUNS"); do
+for r in $(seq 1 "$((SRP ? RUNS : 0))"); do
 	c0=$(cpu_ms "$apid")
 	out=$(sessload --srp) || die "sessload --srp failed: $out"
 	srp_cpu+=("$(per_session $(($(cpu_ms "$apid") - c0)) "$(jget 'j["total_ok"]' <<<"$out")")")
@@ -105,6 +109,7 @@ for r in $(seq 1 "$RUNS"); do
 	ref+=("$rate")
 done
 
+[ "$SRP" = 1 ] || { srp=(0); srp_cpu=(0); }
 mp=$(median "${pin[@]}"); ms=$(median "${srp[@]}"); mr=$(median "${ref[@]}")
 echo
 echo "== sessions per second accepted by one peer (median of $RUNS runs, $SECS s each, $K in flight, $N partners)"
@@ -123,6 +128,7 @@ if [ "$PERF" = 1 ] && command -v perf >/dev/null && perf record -o "$W/probe.dat
 	# DWARF call graphs: Debian's wolfSSL has no frame pointers.
 	perf record -o "$W/perf.data" -e cpu-clock --call-graph dwarf,16384 -p "$pid" -- sleep 3 >/dev/null 2>&1
 	wait "$lp"
+	[ -n "$PERF_KEEP" ] && cp "$W/perf.data" "$PERF_KEEP"
 	echo
 	echo "== A's CPU during a pinned run ($(jget 'j["sessions_per_s"]' <"$W/perf-run.out") sessions/s), perf cpu-clock samples over 3 s"
 	echo "-- by library (self)"

@@ -309,6 +309,13 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 			r.name, j->tls, verified_by_name(j->vb));
 	}
 	if (rc == 0) {
+		/* A pinned session that changes nothing but a last contact in the
+		 * same second (QUERY SERVER shows seconds) writes nothing: its
+		 * transaction then commits without a page written or a sync. */
+		int same = !j->pins_changed && !j->set_pairing && !j->moved_strict &&
+			   r.last_protocol == 2 && r.last_contact == j->now &&
+			   !strcmp(r.last_tls, j->tls) && !strcmp(r.last_cipher, j->cipher) &&
+			   !strcmp(r.last_verified_by, verified_by_name(j->vb));
 		snprintf(r.last_tls, sizeof(r.last_tls), "%s", j->tls);
 		snprintf(r.last_cipher, sizeof(r.last_cipher), "%s", j->cipher);
 		snprintf(r.last_verified_by, sizeof(r.last_verified_by), "%s",
@@ -316,7 +323,8 @@ static int commit_work(MDB_txn *txn, struct store *st, void *arg)
 		r.last_protocol = 2;
 		r.last_contact = j->now;
 		snprintf(j->secsec, sizeof(j->secsec), "%s", secsec_name(r.secsec));
-		rc = store_server_put(txn, st, &r);
+		if (!same)
+			rc = store_server_put(txn, st, &r);
 	}
 	server_rec_free(&r);
 	return rc;

@@ -111,12 +111,20 @@ const char *tls_cipher_name(WOLFSSL *ssl)
 
 int tls_peer_cert(WOLFSSL *ssl, struct blob *der)
 {
-	WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(ssl);
+	WOLFSSL_X509_CHAIN *chain = wolfSSL_get_peer_chain(ssl);
+	WOLFSSL_X509 *x;
 	const unsigned char *p;
 	int len = 0, rc;
 
 	der->p = NULL;
 	der->n = 0;
+	/* The certificate as received, first in the chain the session keeps
+	 * (SESSION_CERTS): wolfSSL_get_peer_certificate would build an X509
+	 * object with its own key object and random generator for it. */
+	if (chain && wolfSSL_get_chain_count(chain) > 0 && (p = wolfSSL_get_chain_cert(chain, 0)) &&
+	    (len = wolfSSL_get_chain_length(chain, 0)) > 0)
+		return blob_set(der, p, (size_t)len);
+	x = wolfSSL_get_peer_certificate(ssl);
 	if (!x)
 		return 0;
 	p = wolfSSL_X509_get_der(x, &len);
