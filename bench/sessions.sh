@@ -2,14 +2,19 @@
 # replpeer session benchmark (not part of `make check`): `make bench`, or
 #   RP=build/replpeer SESSLOAD=build/bench/sessload bench/sessions.sh
 #        [--partners N] [--inflight K] [--seconds S] [--runs R] [--no-perf]
-#        [--no-srp] [--perf-keep FILE]
+#        [--no-srp] [--srp-inflight K] [--perf-keep FILE]
 # Prints one table: sessions per second that one peer (A) accepts from N
 # paired partners driven by bench/sessload (one process, one loop, K
 # sessions in flight; each session = mutual TLS 1.3 + pins + pairing-key
 # proof + PING/PONG, or with --srp both SRP password proofs as in a first
 # contact), beside `openssl s_server` + `openssl s_time -new` (TLS 1.3,
 # ECDSA P-256, no client certificate: one-sided, sequential) on the same
-# machine; median of R runs each (default 3) and the ratios. A runs with
+# machine; median of R runs each (default 3) and the ratios. The SRP runs
+# keep one session in flight (--srp-inflight): A admits password proofs
+# for unpaired partners at 64 a second (burst 128, peer/admit.h, the
+# budget of tests/e2e/t_hostile_finding7_srp_budget.sh), so more in flight
+# measures refusals; their figure is the CPU an SRP session costs A, and
+# the table prints what that CPU allows beside the budget. A runs with
 # PREAUTHPERADDR/PREAUTHMAX raised (all partners connect from 127.0.0.1;
 # the defaults would refuse the load at admission, see
 # tests/e2e/t_load_preauth.sh) and N partners (default 64) so that no
@@ -24,7 +29,7 @@ source "$here/../tests/e2e/lib.sh"
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-N=64; K=32; SECS=8; RUNS=3; PERF=1; SRP=1; PERF_KEEP=
+N=64; K=32; SECS=8; RUNS=3; PERF=1; SRP=1; PERF_KEEP=; SRPK=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--partners) N=$2; shift 2 ;;
@@ -33,8 +38,9 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift 2 ;;
 	--no-perf) PERF=0; shift ;;
 	--no-srp) SRP=0; shift ;;
+	--srp-inflight) SRPK=$2; shift 2 ;;
 	--perf-keep) PERF_KEEP=$2; shift 2 ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "bench/sessions.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -82,7 +88,7 @@ for r in $(seq 1 "$RUNS"); do
 done
 for r in $(seq 1 "$((SRP ? RUNS : 0))"); do
 	c0=$(cpu_ms "$apid")
-	out=$(sessload --srp) || die "sessload --srp failed: $out"
+	out=$(sessload --srp --inflight "$SRPK") || die "sessload --srp failed: $out"
 	srp_cpu+=("$(per_session $(($(cpu_ms "$apid") - c0)) "$(jget 'j["total_ok"]' <<<"$out")")")
 	echo "SRP run $r: $out (A's CPU per session: ${srp_cpu[-1]} ms)"
 	srp+=("$(jget 'j["sessions_per_s"]' <<<"$out")")
@@ -118,6 +124,10 @@ printf '%-58s %8s %6s %16s\n' "openssl s_server + s_time -new (TLS 1.3, P-256, o
 printf '%-58s %8s %6s %16s\n' "replpeer pinned session (mutual TLS + pins + key proof)" "$mp" "$(awk -v a="$mp" -v b="$mr" 'BEGIN{printf "%.2f", a/b}')" "$(median "${pin_cpu[@]}")"
 printf '%-58s %8s %6s %16s\n' "replpeer SRP session (both password proofs)" "$ms" "$(awk -v a="$ms" -v b="$mr" 'BEGIN{printf "%.2f", a/b}')" "$(median "${srp_cpu[@]}")"
 echo "(server CPU ms: the accepting process's user+system CPU per session, wherever it ran: loop and pool threads)"
+if [ "$SRP" = 1 ]; then
+	sc=$(median "${srp_cpu[@]}")
+	echo "(SRP sessions: A admits at most 64 a second by design (burst 128), i.e. $(awk -v b="$mr" 'BEGIN{printf "%.2f", 64/b}') of the anchor; A's CPU per SRP session, $sc ms, would allow $(awk -v c="$sc" 'BEGIN{printf "%.0f", 1000/c}') a second on one core, $(awk -v c="$sc" -v b="$mr" 'BEGIN{printf "%.2f", 1000/c/b}') of the anchor, with the budget lifted and the client's share of the work elsewhere)"
+fi
 
 # ---- where A's time goes ----
 if [ "$PERF" = 1 ] && command -v perf >/dev/null && perf record -o "$W/probe.data" -e cpu-clock -- true >/dev/null 2>&1; then
