@@ -160,6 +160,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librpl.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/librpl.a $(LDLIBS)
 
 bench: all $(BUILD)/bench/sessload
+	@$(MAKE) --no-print-directory deps BENCH=1
 	@RP=$(abspath $(BIN)) bench/run.sh
 	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/sessions.sh
 	@RP=$(abspath $(BIN)) SESSLOAD=$(abspath $(BUILD)/bench/sessload) bench/memory.sh

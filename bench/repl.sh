@@ -14,6 +14,12 @@
 #    machine the wall clock moves with everyone's load, the CPU much less;
 # 3. N small objects (default 100,000): put, a first replication, and the
 #    no-change run that compares summaries.
+# Beside 2 and 3, the anchor a user would pick instead: rsync over ssh to
+# localhost (Debian's openssh-server, started here on a loopback port with a
+# throw-away host key and its own sshd_config; defaults for cipher and
+# compression): `rsync -a --fsync` of the same fresh files, and `rsync -an`
+# (nothing changed) over the same small files. Needs root (sshd's privilege
+# separation) and the packages of `make deps BENCH=1`; otherwise a SKIP line.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 SIZE=1024; SMALL=100000
@@ -45,6 +51,41 @@ done
 rm -f "$W/ceil.src"
 ceil_s=$(python3 -c 'import statistics,sys; print("%.3f" % statistics.median(map(float, sys.argv[1:])))' "${ceil[@]}")
 echo "ceiling (loopback socket copy into a file + fsync): ${ceil_s} s, $(python3 -c "print('%.0f' % ($bytes / $ceil_s / 1e6))") MB/s (runs: ${ceil[*]})"
+
+# ---- the anchor: rsync over ssh to localhost --------------------------------------
+RSYNC_OK=0; SSH=""; RSYNC_FSYNC=""
+start_sshd() {
+	local sp sshd=/usr/sbin/sshd
+	if ! command -v rsync >/dev/null || [ ! -x "$sshd" ]; then
+		echo "rsync over ssh: SKIP (openssh-server or rsync is missing: make deps BENCH=1)"
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "rsync over ssh: SKIP (sshd's privilege separation needs root)"
+		return 0
+	fi
+	sp=$(port)
+	mkdir -p "$W/ssh" && chmod 700 "$W/ssh"
+	ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/host" && ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/client" ||
+		die "ssh-keygen"
+	cp "$W/ssh/client.pub" "$W/ssh/authorized_keys"
+	printf '%s\n' "ListenAddress 127.0.0.1" "Port $sp" "HostKey $W/ssh/host" \
+		"PidFile $W/ssh/sshd.pid" "AuthorizedKeysFile $W/ssh/authorized_keys" \
+		"PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" \
+		"StrictModes no" "PermitRootLogin prohibit-password" >"$W/ssh/sshd_config"
+	mkdir -p /run/sshd # its privilege separation directory
+	"$sshd" -D -e -f "$W/ssh/sshd_config" 2>"$W/ssh/sshd.log" &
+	PIDS+=($!)
+	SSH="ssh -p $sp -i $W/ssh/client -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR"
+	if ! wait_until 10 $SSH 127.0.0.1 true; then
+		echo "rsync over ssh: SKIP (the bench's sshd did not start: $(tail -2 "$W/ssh/sshd.log" | tr '\n' ' '))"
+		return 0
+	fi
+	rsync --help 2>/dev/null | grep -q -- '--fsync' && RSYNC_FSYNC=--fsync
+	RSYNC_OK=1
+	echo "rsync over ssh: $(rsync --version | head -1 | awk '{print $1, $3}'), $(ssh -V 2>&1 | cut -d, -f1), cipher $($SSH -v 127.0.0.1 true 2>&1 | grep -m1 -o 'cipher: [^ ]*' | cut -d' ' -f2), sshd on 127.0.0.1:$sp${RSYNC_FSYNC:+, rsync $RSYNC_FSYNC}"
+}
+start_sshd
 
 # ---- 2. 1 GiB with SSL=NO and SSL=YES ------------------------------------------------
 paired_ab
@@ -101,6 +142,15 @@ replicate_fresh() { # NODE LABEL
 	"$RP" store -d "$W/A" put "$node" "$node" >/dev/null || die "put $node"
 	t1=$(now_ns)
 	echo "store put of the same bytes on A (the store's own ingest: read, cut, hash, LMDB): $(secs "$t0" "$t1") s"
+	local rs=""
+	if [ "$RSYNC_OK" = 1 ]; then
+		t0=$(now_ns)
+		rsync -a $RSYNC_FSYNC -e "$SSH" "$node/" "127.0.0.1:$W/rsync.$node/" || die "rsync over ssh of $node"
+		t1=$(now_ns)
+		rs=$(secs "$t0" "$t1")
+		rm -rf "$W/rsync.$node"
+		echo "rsync -a $RSYNC_FSYNC over ssh of the same files to an empty directory: $rs s, $(python3 -c "print('%.0f MB/s' % ($bytes / $rs / 1e6))")"
+	fi
 	rm -rf "$node"
 	rm -f "$W/probe.stop"
 	probe "$W/probe.$node" &
@@ -114,6 +164,7 @@ replicate_fresh() { # NODE LABEL
 	touch "$W/probe.stop"; wait "$pp"
 	local s; s=$(secs "$t0" "$t1")
 	echo "$label: $s s, $(python3 -c "print('%.0f MB/s, %.2fx the ceiling' % ($bytes / $s / 1e6, $ceil_s / $s))"), $(jget '"%d bytes on the wire" % j["bytes_transferred"]' <<<"$out")"
+	[ -n "$rs" ] && echo "   beside rsync over ssh: $(python3 -c "print('%.2fx its speed' % ($rs / $s))")"
 	echo "   loops during the run: $(probe_summary "$W/probe.$node")"
 	echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
 	echo "   CPU during the run (probes included): A $(cpu_delta "$ca0" "$ca1"); B $(cpu_delta "$cb0" "$cb1"); load average $(cut -d' ' -f1 /proc/loadavg)"
@@ -143,6 +194,15 @@ rm -f "$W/probe.stop"; probe "$W/probe.small" & pp=$!
 t0=$(now_ns); out=$(adm A REPLICATE NODE small TARGET=B WAIT=YES) || die "no-change run: $out"; t1=$(now_ns)
 touch "$W/probe.stop"; wait "$pp"
 echo "no-change run over $SMALL objects: $(secs "$t0" "$t1") s, $(jget '"%d bytes on the wire, %d objects sent" % (j["bytes_transferred"], j["objects_replicated"])' <<<"$out")"
+nc=$(secs "$t0" "$t1")
+if [ "$RSYNC_OK" = 1 ]; then
+	t0=$(now_ns); rsync -a -e "$SSH" small/ "127.0.0.1:$W/rsync.small/" || die "rsync over ssh of small"; t1=$(now_ns)
+	echo "rsync -a over ssh of the $SMALL small files to an empty directory: $(secs "$t0" "$t1") s"
+	t0=$(now_ns); rsync -an -e "$SSH" small/ "127.0.0.1:$W/rsync.small/" || die "rsync -n over ssh of small"; t1=$(now_ns)
+	rn=$(secs "$t0" "$t1")
+	echo "rsync -an over ssh, nothing changed, $SMALL files: $rn s; replpeer's no-change run: $(python3 -c "print('%.1fx faster' % ($rn / $nc) if $nc > 0 else 'n/a')")"
+	rm -rf "$W/rsync.small"
+fi
 echo "   loops during the run: $(probe_summary "$W/probe.small")"
 echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
 echo "   load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

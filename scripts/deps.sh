@@ -2,7 +2,10 @@
 # Installs the Debian packages replpeer needs when any is missing.
 # Non-interactive; works as root on a fresh Debian 12 machine (uses sudo
 # when not root and sudo exists). FUZZ=1 (make deps FUZZ=1, make fuzz) adds
-# clang and its libFuzzer runtime, which only 'make fuzz' needs.
+# clang and its libFuzzer runtime, which only 'make fuzz' needs; BENCH=1
+# (make bench) adds openssh-server and rsync, the anchor of the replication
+# bench (bench/repl.sh starts its own sshd on loopback; the system's ssh
+# service is stopped and disabled like slapd's).
 #
 # slapd is installed only so that the tests can start their own LDAP server
 # on loopback (tests/e2e/t_ldap.sh). The system's own slapd must not be left
@@ -15,6 +18,7 @@ libjansson-dev libedit-dev check openssl gnutls-bin python3 lmdb-utils slapd lda
 # systemd-analyze, systemd-sysusers and systemd-tmpfiles check the service files
 PKGS="$PKGS systemd"
 [ -n "${FUZZ:-}" ] && PKGS="$PKGS clang libclang-rt-dev"
+[ -n "${BENCH:-}" ] && PKGS="$PKGS openssh-server rsync"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -70,5 +74,19 @@ case "$missing" in *slapd*)
 		$SUDO kill "$(cat /run/slapd/slapd.pid)" || true
 	fi
 	echo "deps: slapd installed for the tests; the system's slapd service is stopped and disabled"
+	;;
+esac
+
+# The system's sshd (make bench): stopped and kept from starting at boot.
+case "$missing" in *openssh-server*)
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		$SUDO systemctl stop ssh.service ssh.socket >/dev/null 2>&1 || true
+		$SUDO systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true
+	fi
+	if [ -x /etc/init.d/ssh ]; then
+		$SUDO /etc/init.d/ssh stop >/dev/null 2>&1 || true
+		command -v update-rc.d >/dev/null 2>&1 && $SUDO update-rc.d ssh disable >/dev/null 2>&1 || true
+	fi
+	echo "deps: openssh-server installed for the bench; the system's ssh service is stopped and disabled"
 	;;
 esac
