@@ -68,3 +68,16 @@ expect_eq "$(jget 'j["sessionsecurity"]' <<<"$p3")" STRICT "PING B->A reports A 
 # Nothing was re-pinned by the later sessions.
 expect_eq "$(pins_json A B)" "$pinsAB" "A's pins for B unchanged by later sessions"
 expect_eq "$(pins_json B A)" "$pinsBA" "B's pins for A unchanged by later sessions"
+
+# QUERY SERVER's last contact follows the pinned sessions. A session that
+# changes nothing but the second of the last contact writes nothing
+# (peer/auth.c commit_work); one in a later second must still record it,
+# on both sides.
+lcA1=$(srv_field A B 's["last_contact"]'); lcB1=$(srv_field B A 's["last_contact"]')
+sleep 1.2
+p4=$(adm A PING SERVER B) || die "PING SERVER B from A failed: $p4"
+later() { python3 -c 'import sys, datetime as d
+a, b = (d.datetime.strptime(x, "%Y-%m-%dT%H:%M:%SZ") for x in sys.argv[1:3])
+print("later" if b > a else "not later: %s -> %s" % (a, b))' "$1" "$2"; }
+expect_eq "$(later "$lcA1" "$(srv_field A B 's["last_contact"]')")" later "A's last contact with B moves with a later pinned session"
+expect_eq "$(later "$lcB1" "$(srv_field B A 's["last_contact"]')")" later "B's last contact with A moves with a later pinned session"
