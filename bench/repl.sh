@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replication figures (part of `make bench`, never a timed test):
-#   RP=path/to/replpeer bench/repl.sh [--size MiB] [--small N]
+#   RP=path/to/replpeer bench/repl.sh [--size MiB] [--small N] [--runs R]
 # 1. the loopback ceiling: a plain socket copy of SIZE MiB of fresh
 #    incompressible bytes into a file with fsync (bench/ceiling.py, median of
 #    three);
@@ -20,13 +20,17 @@
 # compression): `rsync -a --fsync` of the same fresh files, and `rsync -an`
 # (nothing changed) over the same small files. Needs root (sshd's privilege
 # separation) and the packages of `make deps BENCH=1`; otherwise a SKIP line.
+# Each figure is the median of R runs (default 3; fresh data for every run
+# of 2; the small objects' first copy once, their no-change runs R times),
+# and a summary table at the end gives the medians and the ratios.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-SIZE=1024; SMALL=100000
+SIZE=1024; SMALL=100000; RUNS=3
 while [ $# -gt 0 ]; do
 	case $1 in
 	--size) SIZE=$2; shift 2 ;;
 	--small) SMALL=$2; shift 2 ;;
+	--runs) RUNS=$2; shift 2 ;;
 	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
 	*) echo "bench/repl.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -36,6 +40,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 bytes=$((SIZE << 20))
 now_ns() { date +%s%N; }
+median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
 secs() { python3 -c "print('%.2f' % (($2 - $1) / 1e9))"; }
 
 echo "== Replication ($SIZE MiB of fresh incompressible data; $SMALL small objects)"
@@ -142,7 +147,7 @@ replicate_fresh() { # NODE LABEL
 	"$RP" store -d "$W/A" put "$node" "$node" >/dev/null || die "put $node"
 	t1=$(now_ns)
 	echo "store put of the same bytes on A (the store's own ingest: read, cut, hash, LMDB): $(secs "$t0" "$t1") s"
-	local rs=""
+	rs=""
 	if [ "$RSYNC_OK" = 1 ]; then
 		t0=$(now_ns)
 		rsync -a $RSYNC_FSYNC -e "$SSH" "$node/" "127.0.0.1:$W/rsync.$node/" || die "rsync over ssh of $node"
@@ -162,17 +167,22 @@ replicate_fresh() { # NODE LABEL
 	t1=$(now_ns)
 	ca1=$(cpu_ticks "$(pid_of A)"); cb1=$(cpu_ticks "$(pid_of B)")
 	touch "$W/probe.stop"; wait "$pp"
-	local s; s=$(secs "$t0" "$t1")
+	s=$(secs "$t0" "$t1")
 	echo "$label: $s s, $(python3 -c "print('%.0f MB/s, %.2fx the ceiling' % ($bytes / $s / 1e6, $ceil_s / $s))"), $(jget '"%d bytes on the wire" % j["bytes_transferred"]' <<<"$out")"
 	[ -n "$rs" ] && echo "   beside rsync over ssh: $(python3 -c "print('%.2fx its speed' % ($rs / $s))")"
 	echo "   loops during the run: $(probe_summary "$W/probe.$node")"
 	echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
 	echo "   CPU during the run (probes included): A $(cpu_delta "$ca0" "$ca1"); B $(cpu_delta "$cb0" "$cb1"); load average $(cut -d' ' -f1 /proc/loadavg)"
 }
-replicate_fresh big1 "REPLICATE NODE, SSL=NO (bulk channel) "
-adm A UPDATE SERVER B SSL=YES >/dev/null
-replicate_fresh big2 "REPLICATE NODE, SSL=YES (inside TLS)  "
-adm A UPDATE SERVER B SSL=NO >/dev/null
+no_s=(); no_rs=(); yes_s=(); yes_rs=()
+for r in $(seq 1 "$RUNS"); do
+	replicate_fresh "big$r" "REPLICATE NODE, SSL=NO (bulk channel), run $r "
+	no_s+=("$s"); [ -n "$rs" ] && no_rs+=("$rs")
+	adm A UPDATE SERVER B SSL=YES >/dev/null
+	replicate_fresh "bigs$r" "REPLICATE NODE, SSL=YES (inside TLS), run $r  "
+	yes_s+=("$s"); [ -n "$rs" ] && yes_rs+=("$rs")
+	adm A UPDATE SERVER B SSL=NO >/dev/null
+done
 
 # ---- 3. many small objects --------------------------------------------------------
 python3 - "$W/small" "$SMALL" <<'PY'
@@ -190,19 +200,46 @@ t0=$(now_ns); "$RP" store -d "$W/A" put small small >/dev/null || die "put small
 echo "store put of $SMALL small objects: $(secs "$t0" "$t1") s"
 t0=$(now_ns); out=$(adm A REPLICATE NODE small TARGET=B WAIT=YES) || die "first small run: $out"; t1=$(now_ns)
 echo "first replication of $SMALL small objects: $(secs "$t0" "$t1") s ($(jget 'j["objects_replicated"]' <<<"$out") objects)"
+first_small=$(secs "$t0" "$t1")
+nc_s=(); rn_s=()
 rm -f "$W/probe.stop"; probe "$W/probe.small" & pp=$!
-t0=$(now_ns); out=$(adm A REPLICATE NODE small TARGET=B WAIT=YES) || die "no-change run: $out"; t1=$(now_ns)
+for r in $(seq 1 "$RUNS"); do
+	t0=$(now_ns); out=$(adm A REPLICATE NODE small TARGET=B WAIT=YES) || die "no-change run: $out"; t1=$(now_ns)
+	echo "no-change run over $SMALL objects, run $r: $(secs "$t0" "$t1") s, $(jget '"%d bytes on the wire, %d objects sent" % (j["bytes_transferred"], j["objects_replicated"])' <<<"$out")"
+	nc_s+=("$(secs "$t0" "$t1")")
+done
 touch "$W/probe.stop"; wait "$pp"
-echo "no-change run over $SMALL objects: $(secs "$t0" "$t1") s, $(jget '"%d bytes on the wire, %d objects sent" % (j["bytes_transferred"], j["objects_replicated"])' <<<"$out")"
-nc=$(secs "$t0" "$t1")
 if [ "$RSYNC_OK" = 1 ]; then
 	t0=$(now_ns); rsync -a -e "$SSH" small/ "127.0.0.1:$W/rsync.small/" || die "rsync over ssh of small"; t1=$(now_ns)
-	echo "rsync -a over ssh of the $SMALL small files to an empty directory: $(secs "$t0" "$t1") s"
-	t0=$(now_ns); rsync -an -e "$SSH" small/ "127.0.0.1:$W/rsync.small/" || die "rsync -n over ssh of small"; t1=$(now_ns)
-	rn=$(secs "$t0" "$t1")
-	echo "rsync -an over ssh, nothing changed, $SMALL files: $rn s; replpeer's no-change run: $(python3 -c "print('%.1fx faster' % ($rn / $nc) if $nc > 0 else 'n/a')")"
+	rsync_first_small=$(secs "$t0" "$t1")
+	echo "rsync -a over ssh of the $SMALL small files to an empty directory: $rsync_first_small s"
+	for r in $(seq 1 "$RUNS"); do
+		t0=$(now_ns); rsync -an -e "$SSH" small/ "127.0.0.1:$W/rsync.small/" || die "rsync -n over ssh of small"; t1=$(now_ns)
+		rn_s+=("$(secs "$t0" "$t1")")
+		echo "rsync -an over ssh, nothing changed, $SMALL files, run $r: ${rn_s[-1]} s"
+	done
 	rm -rf "$W/rsync.small"
 fi
 echo "   loops during the run: $(probe_summary "$W/probe.small")"
 echo "   longest loop turn (CPU, measured by the daemons): A $(jget '"%.1f ms" % j["loop_max_ms"]' <<<"$out"), B $(grep -o 'longest loop turn [0-9.]* ms' "$W/B.log" | tail -1 | awk '{print $4 " ms"}')"
 echo "   load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+
+# ---- summary --------------------------------------------------------------------
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2fx' % (a / b) if b > 0 else 'n/a')" "$1" "$2"; }
+mno=$(median "${no_s[@]}"); myes=$(median "${yes_s[@]}"); mnc=$(median "${nc_s[@]}")
+echo
+echo "== Replication summary (medians of $RUNS runs; ratios: the anchor's time / replpeer's time)"
+printf '%-48s %10s %12s %14s %14s\n' what replpeer "vs ceiling" "rsync+ssh" "vs rsync+ssh"
+if [ "$RSYNC_OK" = 1 ]; then
+	mnr=$(median "${no_rs[@]}"); myr=$(median "${yes_rs[@]}"); mrn=$(median "${rn_s[@]}")
+	printf '%-48s %9ss %12s %13ss %14s\n' "$SIZE MiB fresh, SSL=NO" "$mno" "$(ratio "$ceil_s" "$mno")" "$mnr" "$(ratio "$mnr" "$mno")"
+	printf '%-48s %9ss %12s %13ss %14s\n' "$SIZE MiB fresh, SSL=YES" "$myes" "$(ratio "$ceil_s" "$myes")" "$myr" "$(ratio "$myr" "$myes")"
+	printf '%-48s %9ss %12s %13ss %14s\n' "$SMALL small objects, first copy (one run)" "$first_small" "-" "$rsync_first_small" "$(ratio "$rsync_first_small" "$first_small")"
+	printf '%-48s %9ss %12s %13ss %14s\n' "$SMALL small objects, nothing changed" "$mnc" "-" "$mrn" "$(ratio "$mrn" "$mnc")"
+else
+	printf '%-48s %9ss %12s %14s %14s\n' "$SIZE MiB fresh, SSL=NO" "$mno" "$(ratio "$ceil_s" "$mno")" - -
+	printf '%-48s %9ss %12s %14s %14s\n' "$SIZE MiB fresh, SSL=YES" "$myes" "$(ratio "$ceil_s" "$myes")" - -
+	printf '%-48s %9ss %12s %14s %14s\n' "$SMALL small objects, first copy (one run)" "$first_small" - - -
+	printf '%-48s %9ss %12s %14s %14s\n' "$SMALL small objects, nothing changed" "$mnc" - - -
+fi
+echo "(goals, issue 13: SSL=NO >= 0.8x the ceiling and >= 3x rsync+ssh; SSL=YES >= 0.5x and >= 1.5x; the no-change run faster than rsync -n)"
