@@ -15,6 +15,10 @@
 #    as X from 127.0.0.3, then a correct sign-on as Y from 127.0.0.3
 #    succeeds, X from 127.0.0.3 is refused with RPL0402E even with the right
 #    password, and X from 127.0.0.4 signs on.
+# 4. PREAUTHMAX evicts from the address holding the most: with PREAUTHMAX
+#    6, 2 silent connections from 127.0.0.6 (the oldest), then 4 from
+#    127.0.0.5, then one from 127.0.0.7: A closes the oldest of 127.0.0.5's,
+#    keeps both of 127.0.0.6's and admits 127.0.0.7's.
 source "$(dirname "$0")/lib.sh"
 
 T=$(dirname "$0")/tools/rawpeer.py
@@ -139,5 +143,42 @@ expect_eq "$(jget '[j["ok"], j.get("message_id")]' <<<"$r")" '[false, "RPL0402E"
 r=$(legacy_as X 127.0.0.4 "$W/X.pw")
 expect_eq "$(jget 'j["ok"]' <<<"$r")" true "X from 127.0.0.4 signs on"
 expect_contains "$(grep RPL0402E "$W/A.log")" 'X from 127.0.0.3' "A's log names X and 127.0.0.3 in the RPL0402E refusal"
+
+# ---- 4. PREAUTHMAX: the address holding the most gives up a place ------------
+stop_peer A
+conf_set A PREAUTHMAX 6
+conf_set A PREAUTHPERADDR 8
+start_peer A
+wait_admin A
+r=$(python3 - "$pa" <<'PY'
+import json, select, socket, sys, time
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    time.sleep(0.05)  # the order in which A accepts them
+    return s
+socks = [("127.0.0.6", conn("127.0.0.6")) for _ in range(2)]
+time.sleep(0.2)
+socks += [("127.0.0.5", conn("127.0.0.5")) for _ in range(4)]
+time.sleep(0.2)
+socks += [("127.0.0.7", conn("127.0.0.7"))]
+time.sleep(1.0)
+closed = []
+for i, (src, s) in enumerate(socks):
+    r, _, _ = select.select([s], [], [], 0)
+    gone = False
+    if r:
+        try:
+            gone = s.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            gone = True
+    if gone:
+        closed.append("%d:%s" % (i, src))
+print(json.dumps(closed))
+PY
+)
+expect_eq "$r" '["2:127.0.0.5"]' "PREAUTHMAX 6 reached by a newcomer from 127.0.0.7: A closed the oldest of 127.0.0.5's 4 connections and kept 127.0.0.6's 2"
 no_crash A
 no_crash B
