@@ -123,6 +123,8 @@ enum repl_field {
  * object before it forgets it, so the source never counts fewer. */
 #define REPL_WINDOW_OBJECTS 1024
 #define REPL_WINDOW_BYTES   (2ull << 30)
+_Static_assert(REPL_WINDOW_OBJECTS <= REPL_MAX_INFLIGHT_OBJECTS,
+	       "a target refuses the object after its REPL_MAX_INFLIGHT_OBJECTS-th in flight");
 
 struct repl_entry {
 	uint8_t name_hash[HASH_LEN];

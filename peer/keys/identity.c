@@ -392,8 +392,6 @@ static void name_text(WOLFSSL_X509_NAME *name, char *out, size_t outsz)
 	}
 }
 
-/* The key's type by algorithm and, for ECDSA, by curve: a 256-bit key on
- * another curve (secp256k1, brainpool) is not "ECDSA-P256". */
 /* The key's size in bits. Only where the type alone does not say it:
  * wolfSSL_X509_get_pubkey seeds a random generator for each key it makes,
  * a cost every session paid for nothing when it ran for each partner's
@@ -408,6 +406,8 @@ static int pubkey_bits(WOLFSSL_X509 *x)
 	return bits;
 }
 
+/* The key's type by algorithm and, for ECDSA, by curve: a 256-bit key on
+ * another curve (secp256k1, brainpool) is not "ECDSA-P256". */
 static void key_type_text(const uint8_t *der, size_t n, WOLFSSL_X509 *x, char *out, size_t outsz)
 {
 	DecodedCert d;
