@@ -143,6 +143,22 @@ stop_peer() {
 # adm NAME COMMAND... -> JSON on stdout; exit status of the admin client.
 adm() { local name=$1; shift; "$RP" admin -d "$W/$name" --json "$*"; }
 
+# poll_json N NAME COMMAND EXPR: runs the admin COMMAND on NAME every 50 ms,
+# up to N times, until jget EXPR of its answer is not empty. Leaves the
+# value in $polled and the last answer in $out (for a message); returns 1
+# when EXPR stayed empty. Call it directly, not in $( ).
+poll_json() {
+	local n=$1 name=$2 cmd=$3 expr=$4
+	polled=""
+	for _ in $(seq "$n"); do
+		out=$(adm "$name" "$cmd")
+		polled=$(jget "$expr" <<<"$out")
+		[ -n "$polled" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # define_pair A B: each defines the other with the other's password.
 define_pair() {
 	local a=$1 b=$2 pa pb

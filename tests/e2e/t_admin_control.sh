@@ -130,12 +130,8 @@ adm A SETOPT HANDSHAKETIMEOUT 60 >/dev/null || die "SETOPT HANDSHAKETIMEOUT"
 adm A SETOPT ROUNDTIMEOUT 60 >/dev/null || die "SETOPT ROUNDTIMEOUT"
 "$RP" admin -d "$W/A" --json PING SERVER D >"$W/pingd.out" 2>/dev/null &
 ping_pid=$!
-sid=""
-for _ in $(seq 100); do
-	sid=$(adm A QUERY SESSION | jget 'next((s["id"] for s in j if s["server"] == "D" and s["direction"] == "outbound"), "")')
-	[ -n "$sid" ] && break
-	sleep 0.05
-done
+poll_json 100 A "QUERY SESSION" 'next((s["id"] for s in j if s["server"] == "D" and s["direction"] == "outbound"), "")'
+sid=$polled
 [ -n "$sid" ] || die "the PING to D shows no session"
 sleep 1.2 # past HANDSHAKETIMEOUT's default: SETOPT HANDSHAKETIMEOUT 60 is in force
 detail=$("$RP" admin -d "$W/A" QUERY SESSION FORMAT=DETAILED) || die "QUERY SESSION FORMAT=DETAILED refused"
@@ -160,12 +156,8 @@ head -c $((3 << 20)) /dev/urandom >"$W/big"
 succeeds "store put" "$RP" store -d "$W/B" put n1 "$W/big" --as big
 "$RP" admin -d "$W/B" --json REPLICATE NODE n1 TARGET=A WAIT=YES >"$W/repl.out" 2>/dev/null &
 repl_pid=$!
-in_sid=""
-for _ in $(seq 200); do
-	in_sid=$(adm A QUERY SESSION | jget 'next((s["id"] for s in j if s["server"] == "B" and s["direction"] == "inbound" and s["purpose"] == "replication" and s["state"] == "ready"), "")')
-	[ -n "$in_sid" ] && break
-	sleep 0.05
-done
+poll_json 200 A "QUERY SESSION" 'next((s["id"] for s in j if s["server"] == "B" and s["direction"] == "inbound" and s["purpose"] == "replication" and s["state"] == "ready"), "")'
+in_sid=$polled
 [ -n "$in_sid" ] || die "A shows no inbound replication session from B"
 
 # ---- 5. DISABLE SESSIONS (the replication runs on) ------------------------------------------------
@@ -200,13 +192,8 @@ ok "...and B's PING works"
 # ---- 6. QUERY PROCESS / CANCEL PROCESS: a renewal round and a FORCESYNC exchange --------------
 adm A "SETOPT HANDSHAKETIMEOUT 60" >/dev/null
 out=$(adm A RENEW CERTIFICATE) || die "RENEW CERTIFICATE: $out"
-proc=""
-for _ in $(seq 200); do
-	out=$(adm A QUERY PROCESS)
-	proc=$(jget 'next((p["process"] for p in j if "announcement round" in p["command"] and p["partners_done"] == 1), "")' <<<"$out")
-	[ -n "$proc" ] && break
-	sleep 0.05
-done
+poll_json 200 A "QUERY PROCESS" 'next((p["process"] for p in j if "announcement round" in p["command"] and p["partners_done"] == 1), "")'
+proc=$polled
 [ -n "$proc" ] || die "no renewal round with B confirmed in QUERY PROCESS: $out"
 expect_eq "$(jget "next(p['progress'] for p in j if p['process'] == $proc)" <<<"$out")" "1 of 2 partners confirmed" \
 	"QUERY PROCESS: the renewal round, 1 of 2 partners confirmed (D hangs)"
@@ -224,12 +211,8 @@ log_has A "RPL1105E session [0-9]+ outbound server D .*cancelled by the administ
 	die "the session to D was not ended by the cancel"
 ok "the hanging session to D was ended, the log says why"
 # The activation starts the confirmation round: cancelled the same way.
-proc=""
-for _ in $(seq 100); do
-	proc=$(adm A QUERY PROCESS | jget 'next((p["process"] for p in j if "confirmation round" in p["command"]), "")')
-	[ -n "$proc" ] && break
-	sleep 0.05
-done
+poll_json 100 A "QUERY PROCESS" 'next((p["process"] for p in j if "confirmation round" in p["command"]), "")'
+proc=$polled
 [ -n "$proc" ] || die "no confirmation round after the activation"
 adm A CANCEL PROCESS "$proc" >/dev/null || die "CANCEL PROCESS of the confirmation round"
 expect_eq "$(adm A QUERY PROCESS | jget 'len(j)')" 0 "no process left"
@@ -237,13 +220,8 @@ expect_eq "$(adm A QUERY SESSION | jget 'len([s for s in j if s["server"] == "D"
 
 "$RP" admin -d "$W/A" --json UPDATE SERVER D FORCESYNC=YES WAIT=YES >"$W/fs.out" 2>/dev/null &
 fs_pid=$!
-proc=""
-for _ in $(seq 100); do
-	out=$(adm A QUERY PROCESS)
-	proc=$(jget 'next((p["process"] for p in j if p["command"] == "UPDATE SERVER D FORCESYNC=YES WAIT=YES"), "")' <<<"$out")
-	[ -n "$proc" ] && break
-	sleep 0.05
-done
+poll_json 100 A "QUERY PROCESS" 'next((p["process"] for p in j if p["command"] == "UPDATE SERVER D FORCESYNC=YES WAIT=YES"), "")'
+proc=$polled
 [ -n "$proc" ] || die "no FORCESYNC exchange in QUERY PROCESS: $out"
 expect_eq "$(jget "next([p['phase'], p['attempts']] for p in j if p['process'] == $proc)" <<<"$out")" '["exchanging", 1]' \
 	"QUERY PROCESS: the FORCESYNC exchange with D, its first attempt running"
@@ -259,13 +237,8 @@ expect_eq "$rc:$(jget 'j["message_id"]' <<<"$out")" "1:RPL0848E" "CANCEL PROCESS
 # D is still marked: the session a restart starts for it is a process too.
 expect_eq "$(srv_field A D 's["forcesync_pending"]')" true "the cancelled exchange left D marked for FORCESYNC"
 restart_peer A
-proc=""
-for _ in $(seq 100); do
-	out=$(adm A QUERY PROCESS)
-	proc=$(jget 'next((p["process"] for p in j if p["command"] == "FORCESYNC with server D (marked at start)"), "")' <<<"$out")
-	[ -n "$proc" ] && break
-	sleep 0.05
-done
+poll_json 100 A "QUERY PROCESS" 'next((p["process"] for p in j if p["command"] == "FORCESYNC with server D (marked at start)"), "")'
+proc=$polled
 [ -n "$proc" ] || die "the FORCESYNC session started at start is no process: $out"
 ok "QUERY PROCESS lists the FORCESYNC session the restart started for D"
 out=$(adm A CANCEL PROCESS "$proc"); rc=$?
